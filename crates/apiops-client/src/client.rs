@@ -1,0 +1,334 @@
+//! [`ClientBuilder`] assembles the middleware stack for one API; [`ApiClient`] sends requests
+//! through it and turns every failure into a [`ClientError`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, Response};
+use reqwest_middleware::{ClientWithMiddleware, RequestBuilder};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::error::{ClientError, TransportKind};
+
+/// Counters shared by every clone of a client.
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    /// Logical requests started.
+    pub requests: std::sync::atomic::AtomicU64,
+    /// Retries sent.
+    pub retries: std::sync::atomic::AtomicU64,
+}
+
+/// Configures and builds an [`ApiClient`].
+#[derive(Debug)]
+pub struct ClientBuilder {
+    name: String,
+    base_url: String,
+    connect_timeout: Duration,
+    timeout: Duration,
+}
+
+impl ClientBuilder {
+    /// Connect timeout (default 5 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+
+    /// Total timeout per attempt (default 30 s).
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<ApiClient, ClientError> {
+        let base = parse_base(&self.base_url)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.timeout)
+            .build()
+            .map_err(|e| ClientError::InvalidRequest(e.without_url().to_string()))?;
+        let inner = reqwest_middleware::ClientBuilder::new(http).build();
+        Ok(ApiClient {
+            name: self.name.into(),
+            base,
+            inner,
+            stats: Arc::new(ClientStats::default()),
+        })
+    }
+}
+
+fn parse_base(base: &str) -> Result<Url, ClientError> {
+    let mut url = Url::parse(base)
+        .map_err(|e| ClientError::InvalidRequest(format!("base URL {base:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ClientError::InvalidRequest(format!(
+            "base URL {base:?}: scheme must be http or https"
+        )));
+    }
+    // A base path is a prefix: "https://api.openai.com/v1" + "/models" is ".../v1/models".
+    let trimmed = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&trimmed);
+    Ok(url)
+}
+
+/// A configured client for one API. Cheap to clone; clones share breakers, budgets and gates.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    name: Arc<str>,
+    base: Url,
+    inner: ClientWithMiddleware,
+    stats: Arc<ClientStats>,
+}
+
+impl ApiClient {
+    /// Starts configuring a client named `name` (used in logs and metrics) for `base_url`.
+    pub fn builder(name: &str, base_url: &str) -> ClientBuilder {
+        ClientBuilder {
+            name: name.to_owned(),
+            base_url: base_url.to_owned(),
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The client's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// Shared counters.
+    pub fn stats(&self) -> &ClientStats {
+        &self.stats
+    }
+
+    /// Resolves a path (`/v1/models`, appended to the base path) or an absolute URL.
+    pub fn url(&self, path_or_url: &str) -> Result<Url, ClientError> {
+        if path_or_url.starts_with("http://") || path_or_url.starts_with("https://") {
+            return Url::parse(path_or_url)
+                .map_err(|e| ClientError::InvalidRequest(format!("URL: {e}")));
+        }
+        let mut url = self.base.clone();
+        let (path, query) = match path_or_url.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (path_or_url, None),
+        };
+        let joined = format!(
+            "{}/{}",
+            self.base.path().trim_end_matches('/'),
+            path.trim_start_matches('/')
+        );
+        url.set_path(&joined);
+        url.set_query(query);
+        Ok(url)
+    }
+
+    /// A request builder for `method` on a path or absolute URL.
+    pub fn request(&self, method: Method, path_or_url: &str) -> Result<RequestBuilder, ClientError> {
+        Ok(self.inner.request(method, self.url(path_or_url)?))
+    }
+
+    /// Sends a request; a non-2xx answer becomes [`ClientError::Status`].
+    pub async fn send(&self, rb: RequestBuilder) -> Result<Response, ClientError> {
+        let (method, target) = match rb.try_clone().and_then(|b| b.build().ok()) {
+            Some(req) => (req.method().to_string(), redact_target(req.url())),
+            None => ("?".to_owned(), "?".to_owned()),
+        };
+        self.stats
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let resp = rb
+            .send()
+            .await
+            .map_err(|e| map_middleware_error(e, &method, &target))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let retry_after = crate::retry::parse_retry_after(resp.headers(), std::time::SystemTime::now());
+        let body = resp.text().await.unwrap_or_default();
+        Err(ClientError::Status {
+            method,
+            target,
+            status: status.as_u16(),
+            body: truncate(&body, 2048),
+            retry_after,
+        })
+    }
+
+    /// Sends a request and decodes a JSON body.
+    pub async fn send_json<T: DeserializeOwned>(&self, rb: RequestBuilder) -> Result<T, ClientError> {
+        let resp = self.send(rb).await?;
+        let method = "response".to_owned();
+        let target = redact_target(resp.url());
+        let bytes = resp.bytes().await.map_err(|e| ClientError::Transport {
+            method: method.clone(),
+            target: target.clone(),
+            kind: TransportKind::Body,
+            message: e.without_url().to_string(),
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
+            method,
+            target,
+            reason: e.to_string(),
+        })
+    }
+
+    /// GETs a path or URL with query parameters and decodes its JSON body.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        path_or_url: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ClientError> {
+        let rb = self.request(Method::GET, path_or_url)?.query(query);
+        self.send_json(rb).await
+    }
+}
+
+/// `host[:port]/path` of a URL: what logs and errors may show of it.
+pub(crate) fn redact_target(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port() {
+        Some(p) => format!("{host}:{p}{}", url.path()),
+        None => format!("{host}{}", url.path()),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// Turns what the middleware stack returned into a [`ClientError`], keeping typed errors that
+/// middlewares raised and stripping URLs from reqwest's messages.
+pub(crate) fn map_middleware_error(
+    e: reqwest_middleware::Error,
+    method: &str,
+    target: &str,
+) -> ClientError {
+    match e {
+        reqwest_middleware::Error::Middleware(err) => match err.downcast::<ClientError>() {
+            Ok(ce) => ce,
+            Err(other) => ClientError::InvalidRequest(other.to_string()),
+        },
+        reqwest_middleware::Error::Reqwest(err) => transport_error(&err, method, target),
+    }
+}
+
+/// Classifies a reqwest error as a [`ClientError::Transport`] without its URL.
+pub(crate) fn transport_error(err: &reqwest::Error, method: &str, target: &str) -> ClientError {
+    let kind = transport_kind(err);
+    let mut message = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(err);
+    while let Some(s) = source {
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    // reqwest puts the URL (query included) in its Display; keep only what follows it.
+    let message = strip_urls(&message);
+    ClientError::Transport {
+        method: method.to_owned(),
+        target: target.to_owned(),
+        kind,
+        message,
+    }
+}
+
+/// The kind of a reqwest failure.
+pub(crate) fn transport_kind(err: &reqwest::Error) -> TransportKind {
+    if err.is_timeout() {
+        return TransportKind::Timeout;
+    }
+    if err.is_connect() {
+        return TransportKind::Connect;
+    }
+    if err.is_body() || err.is_decode() {
+        return TransportKind::Body;
+    }
+    let mut source: Option<&dyn std::error::Error> = Some(err);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            if matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+            ) {
+                return TransportKind::Reset;
+            }
+        }
+        let text = s.to_string();
+        if text.contains("connection closed") || text.contains("reset") {
+            return TransportKind::Reset;
+        }
+        source = s.source();
+    }
+    TransportKind::Other
+}
+
+fn strip_urls(message: &str) -> String {
+    message
+        .split(' ')
+        .map(|w| {
+            let w2 = w.trim_matches(|c| c == '(' || c == ')');
+            if w2.starts_with("http://") || w2.starts_with("https://") {
+                "(url)"
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_joins_paths_under_the_base_path() {
+        let c = ApiClient::builder("t", "http://127.0.0.1:9/v1/")
+            .build()
+            .expect("client");
+        assert_eq!(c.url("/models").expect("url").as_str(), "http://127.0.0.1:9/v1/models");
+        assert_eq!(
+            c.url("models?limit=2").expect("url").as_str(),
+            "http://127.0.0.1:9/v1/models?limit=2"
+        );
+        assert_eq!(
+            c.url("https://other.example/x").expect("url").as_str(),
+            "https://other.example/x"
+        );
+        assert!(ApiClient::builder("t", "ftp://x").build().is_err());
+        assert!(ApiClient::builder("t", "not a url").build().is_err());
+    }
+
+    #[test]
+    fn strips_urls_from_messages() {
+        assert_eq!(
+            strip_urls("error sending request for url (http://h/p?key=sekrit)"),
+            "error sending request for url (url)"
+        );
+    }
+
+    #[test]
+    fn truncates_on_char_boundaries() {
+        assert_eq!(truncate("héllo", 2), "h…");
+        assert_eq!(truncate("abc", 5), "abc");
+    }
+}

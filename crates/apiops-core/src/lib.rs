@@ -1,0 +1,21 @@
+//! The shared language of apiops: every other crate speaks in these types.
+//!
+//! Layout:
+//! - [`model`]: `Service`, `Category`, `Severity`, the normalized [`ErrorEvent`] of DESIGN.md §2,
+//!   and what the tool reports: [`Health`], [`Finding`], [`ErrorGroup`], [`Report`].
+//! - [`classify`]: the result of classifying a provider's error code, and the fallback by HTTP
+//!   status that unknown codes take.
+//! - [`secret`]: masking (first 4 / last 4) for anything secret that must be shown at all.
+//!
+//! This crate does no I/O and depends on nothing of ours.
+
+pub mod classify;
+pub mod model;
+pub mod secret;
+
+pub use classify::Classification;
+pub use model::{
+    ActionTaken, Category, ErrorEvent, ErrorGroup, EventResult, Finding, Health, HealthStatus,
+    ParseError, Report, Service, Severity,
+};
+pub use secret::{Masked, mask};
