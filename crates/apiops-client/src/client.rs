@@ -9,27 +9,61 @@ use reqwest_middleware::{ClientWithMiddleware, RequestBuilder};
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use http::{HeaderName, HeaderValue};
+use secrecy::SecretString;
+
+use crate::auth::{Auth, AuthMiddleware};
+use crate::breaker::{BreakerConfig, BreakerMiddleware, BreakerState, Breakers};
+use crate::cassette::{Cassette, CassetteMiddleware};
+use crate::clock::Clock;
 use crate::error::{ClientError, TransportKind};
+use crate::idempotency::IdempotencyMiddleware;
+use crate::rate::{RateConfig, RateGate, RateGateMiddleware};
+use crate::redact::Redactor;
+use crate::retry::{RetryBudget, RetryMiddleware, RetryPolicy};
+use crate::trace::TraceMiddleware;
+use crate::version::{DeprecationNotice, Deprecations, VersionMiddleware};
 
 /// Counters shared by every clone of a client.
 #[derive(Debug, Default)]
 pub struct ClientStats {
     /// Logical requests started.
-    pub requests: std::sync::atomic::AtomicU64,
+    pub requests: AtomicU64,
     /// Retries sent.
-    pub retries: std::sync::atomic::AtomicU64,
+    pub retries: AtomicU64,
 }
 
-/// Configures and builds an [`ApiClient`].
+/// Configures and builds an [`ApiClient`]. Every piece has a safe default: 5 s connect and 30 s
+/// total timeouts, 3 attempts with full-jitter backoff from 250 ms capped at 20 s, a retry
+/// budget of 10 % of traffic plus 10, a breaker per host, no quota, no auth.
 #[derive(Debug)]
 pub struct ClientBuilder {
     name: String,
     base_url: String,
     connect_timeout: Duration,
     timeout: Duration,
+    auth: Auth,
+    retry: RetryPolicy,
+    budget: (f64, u32),
+    breaker: Option<BreakerConfig>,
+    rate: RateConfig,
+    idempotency_header: Option<HeaderName>,
+    pins: Vec<(HeaderName, HeaderValue)>,
+    user_agent: String,
+    redact: Vec<SecretString>,
+    cassette: Option<Cassette>,
+    clock: Clock,
 }
 
 impl ClientBuilder {
+    /// The time source (default `tokio::time`; tests inject a manual clock).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Connect timeout (default 5 s).
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.connect_timeout = d;
@@ -42,20 +76,137 @@ impl ClientBuilder {
         self
     }
 
+    /// The credential scheme.
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// The retry policy.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The retry budget: `ratio` of a retry per request plus `min_reserve`.
+    pub fn retry_budget(mut self, ratio: f64, min_reserve: u32) -> Self {
+        self.budget = (ratio, min_reserve);
+        self
+    }
+
+    /// Breaker thresholds; `None` disables the breaker.
+    pub fn breaker(mut self, config: Option<BreakerConfig>) -> Self {
+        self.breaker = config;
+        self
+    }
+
+    /// The rate gate's limits.
+    pub fn rate(mut self, config: RateConfig) -> Self {
+        self.rate = config;
+        self
+    }
+
+    /// Sends a generated idempotency key in `header` on every POST that lacks one, and lets
+    /// such POSTs be retried.
+    pub fn idempotency_header(mut self, header: &str) -> Result<Self, ClientError> {
+        let name = HeaderName::from_bytes(header.as_bytes())
+            .map_err(|_| ClientError::InvalidRequest(format!("bad header name {header:?}")))?;
+        self.idempotency_header = Some(name);
+        Ok(self)
+    }
+
+    /// Pins an API version by sending `header: value` on every request.
+    pub fn version_pin(mut self, header: &str, value: &str) -> Result<Self, ClientError> {
+        let name = HeaderName::from_bytes(header.as_bytes())
+            .map_err(|_| ClientError::InvalidRequest(format!("bad header name {header:?}")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| ClientError::InvalidRequest(format!("bad value for {header}")))?;
+        self.pins.push((name, value));
+        Ok(self)
+    }
+
+    /// The `User-Agent` (default `apiops/<version>`).
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = ua.into();
+        self
+    }
+
+    /// More secret values to scrub from logs, errors and cassettes (the auth scheme's own
+    /// secrets are always included).
+    pub fn redact(mut self, secret: SecretString) -> Self {
+        self.redact.push(secret);
+        self
+    }
+
+    /// Records to or replays from a cassette.
+    pub fn cassette(mut self, cassette: Option<Cassette>) -> Self {
+        self.cassette = cassette;
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<ApiClient, ClientError> {
         let base = parse_base(&self.base_url)?;
         let http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)
+            .user_agent(self.user_agent.clone())
             .build()
             .map_err(|e| ClientError::InvalidRequest(e.without_url().to_string()))?;
-        let inner = reqwest_middleware::ClientBuilder::new(http).build();
+        if let Some(b) = &self.breaker {
+            b.validate()?;
+        }
+        let mut secrets = self.auth.secrets();
+        secrets.extend(self.redact);
+        let redactor = Redactor::new(secrets);
+        let stats = Arc::new(ClientStats::default());
+        let budget = Arc::new(RetryBudget::new(self.budget.0, self.budget.1)?);
+        let gate = Arc::new(RateGate::new(&self.rate, self.clock.clone())?);
+        let breakers = self.breaker.map(|b| Breakers::new(b, self.clock.clone()));
+        let deprecations = Deprecations::default();
+
+        // Outermost first: trace -> cassette -> breaker -> idempotency -> retry -> rate gate
+        // -> auth -> version pin -> transport.
+        let mut stack = reqwest_middleware::ClientBuilder::new(http)
+            .with(TraceMiddleware::new(self.name.clone(), redactor.clone()));
+        if let Some(cassette) = self.cassette {
+            stack = stack.with(CassetteMiddleware::new(cassette));
+        }
+        if let Some(b) = &breakers {
+            stack = stack.with(BreakerMiddleware {
+                breakers: b.clone(),
+            });
+        }
+        if let Some(h) = &self.idempotency_header {
+            stack = stack.with(IdempotencyMiddleware::new(h.clone()));
+        }
+        let inner = stack
+            .with(RetryMiddleware {
+                policy: self.retry,
+                budget: Arc::clone(&budget),
+                idempotency_header: self.idempotency_header,
+                stats: Arc::clone(&stats),
+                clock: self.clock.clone(),
+            })
+            .with(RateGateMiddleware {
+                gate: Arc::clone(&gate),
+            })
+            .with(AuthMiddleware { auth: self.auth })
+            .with(VersionMiddleware {
+                pins: self.pins,
+                seen: deprecations.clone(),
+            })
+            .build();
         Ok(ApiClient {
             name: self.name.into(),
             base,
             inner,
-            stats: Arc::new(ClientStats::default()),
+            stats,
+            budget,
+            gate,
+            breakers,
+            deprecations,
+            redactor,
         })
     }
 }
@@ -81,6 +232,11 @@ pub struct ApiClient {
     base: Url,
     inner: ClientWithMiddleware,
     stats: Arc<ClientStats>,
+    budget: Arc<RetryBudget>,
+    gate: Arc<RateGate>,
+    breakers: Option<Breakers>,
+    deprecations: Deprecations,
+    redactor: Redactor,
 }
 
 impl ApiClient {
@@ -91,6 +247,17 @@ impl ApiClient {
             base_url: base_url.to_owned(),
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(30),
+            auth: Auth::None,
+            retry: RetryPolicy::default(),
+            budget: (0.1, 10),
+            breaker: Some(BreakerConfig::default()),
+            rate: RateConfig::default(),
+            idempotency_header: None,
+            pins: Vec::new(),
+            user_agent: concat!("apiops/", env!("CARGO_PKG_VERSION")).to_owned(),
+            redact: Vec::new(),
+            cassette: None,
+            clock: Clock::default(),
         }
     }
 
@@ -107,6 +274,42 @@ impl ApiClient {
     /// Shared counters.
     pub fn stats(&self) -> &ClientStats {
         &self.stats
+    }
+
+    /// Retries this client may still spend.
+    pub fn retry_budget_balance(&self) -> f64 {
+        self.budget.balance()
+    }
+
+    /// The rate gate (last rate-limit headers, pause, free slots).
+    pub fn rate_gate(&self) -> &RateGate {
+        &self.gate
+    }
+
+    /// The breaker state of each host used so far.
+    pub fn breaker_states(&self) -> Vec<(String, BreakerState)> {
+        self.breakers
+            .as_ref()
+            .map(Breakers::states)
+            .unwrap_or_default()
+    }
+
+    /// The breaker state for this client's base host.
+    pub fn breaker_state(&self) -> BreakerState {
+        let host = crate::breaker::host_key(&self.base);
+        self.breakers
+            .as_ref()
+            .map_or(BreakerState::Closed, |b| b.state(&host))
+    }
+
+    /// Deprecation notices seen on responses.
+    pub fn deprecations(&self) -> Vec<DeprecationNotice> {
+        self.deprecations.all()
+    }
+
+    /// The redactor holding this client's secrets.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
     }
 
     /// Resolves a path (`/v1/models`, appended to the base path) or an absolute URL.
@@ -131,7 +334,11 @@ impl ApiClient {
     }
 
     /// A request builder for `method` on a path or absolute URL.
-    pub fn request(&self, method: Method, path_or_url: &str) -> Result<RequestBuilder, ClientError> {
+    pub fn request(
+        &self,
+        method: Method,
+        path_or_url: &str,
+    ) -> Result<RequestBuilder, ClientError> {
         Ok(self.inner.request(method, self.url(path_or_url)?))
     }
 
@@ -141,9 +348,7 @@ impl ApiClient {
             Some(req) => (req.method().to_string(), redact_target(req.url())),
             None => ("?".to_owned(), "?".to_owned()),
         };
-        self.stats
-            .requests
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let resp = rb
             .send()
             .await
@@ -152,19 +357,23 @@ impl ApiClient {
         if status.is_success() {
             return Ok(resp);
         }
-        let retry_after = crate::retry::parse_retry_after(resp.headers(), std::time::SystemTime::now());
+        let retry_after =
+            crate::retry::parse_retry_after(resp.headers(), std::time::SystemTime::now());
         let body = resp.text().await.unwrap_or_default();
         Err(ClientError::Status {
             method,
             target,
             status: status.as_u16(),
-            body: truncate(&body, 2048),
+            body: truncate(&self.redactor.redact(&body), 2048),
             retry_after,
         })
     }
 
     /// Sends a request and decodes a JSON body.
-    pub async fn send_json<T: DeserializeOwned>(&self, rb: RequestBuilder) -> Result<T, ClientError> {
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        rb: RequestBuilder,
+    ) -> Result<T, ClientError> {
         let resp = self.send(rb).await?;
         let method = "response".to_owned();
         let target = redact_target(resp.url());
@@ -305,7 +514,10 @@ mod tests {
         let c = ApiClient::builder("t", "http://127.0.0.1:9/v1/")
             .build()
             .expect("client");
-        assert_eq!(c.url("/models").expect("url").as_str(), "http://127.0.0.1:9/v1/models");
+        assert_eq!(
+            c.url("/models").expect("url").as_str(),
+            "http://127.0.0.1:9/v1/models"
+        );
         assert_eq!(
             c.url("models?limit=2").expect("url").as_str(),
             "http://127.0.0.1:9/v1/models?limit=2"

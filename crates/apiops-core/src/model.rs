@@ -410,13 +410,14 @@ mod tests {
 
     #[test]
     fn only_three_categories_are_auto_fixable() {
-        let fixable: Vec<_> = Category::ALL
-            .iter()
-            .filter(|c| c.auto_fixable())
-            .collect();
+        let fixable: Vec<_> = Category::ALL.iter().filter(|c| c.auto_fixable()).collect();
         assert_eq!(
             fixable,
-            [&Category::Config, &Category::RateLimit, &Category::BadParams]
+            [
+                &Category::Config,
+                &Category::RateLimit,
+                &Category::BadParams
+            ]
         );
     }
 
