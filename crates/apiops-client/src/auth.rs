@@ -345,10 +345,10 @@ impl JwtSigner {
         let now = (self.now)();
         let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX).max(1);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((tok, exp)) = cache.as_ref() {
-            if now + ttl / 10 < *exp {
-                return Ok(tok.clone());
-            }
+        if let Some((tok, exp)) = cache.as_ref()
+            && now + ttl / 10 < *exp
+        {
+            return Ok(tok.clone());
         }
         let claims = JwtClaims {
             iss: self.issuer.clone(),

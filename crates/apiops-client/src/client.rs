@@ -170,7 +170,7 @@ impl ClientBuilder {
         let mut stack = reqwest_middleware::ClientBuilder::new(http)
             .with(TraceMiddleware::new(self.name.clone(), redactor.clone()));
         if let Some(cassette) = self.cassette {
-            stack = stack.with(CassetteMiddleware::new(cassette));
+            stack = stack.with(CassetteMiddleware::new(cassette, redactor.clone()));
         }
         if let Some(b) = &breakers {
             stack = stack.with(BreakerMiddleware {

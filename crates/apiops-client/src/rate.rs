@@ -336,7 +336,7 @@ mod tests {
             let got = parse_go_duration(text);
             match (got, want) {
                 (Some(g), Some(w)) => {
-                    let diff = if g > w { g - w } else { w - g };
+                    let diff = g.abs_diff(w);
                     assert!(diff < Duration::from_micros(1), "{text}: {g:?} vs {w:?}");
                 }
                 (g, w) => assert_eq!(g, w, "{text}"),

@@ -109,7 +109,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Whether an HTTP status is worth retrying by itself.
 pub fn retryable_status(status: u16) -> bool {
-    matches!(status, 408 | 409 | 429 | 500 | 502 | 503 | 504) || (status >= 520 && status < 600)
+    matches!(status, 408 | 409 | 429 | 500 | 502 | 503 | 504) || (520..600).contains(&status)
 }
 
 /// Whether a request may be sent twice without risk of doing its work twice.
@@ -367,7 +367,8 @@ mod tests {
     #[test]
     fn retry_after_table() {
         let now = httpdate::parse_http_date("Wed, 25 Nov 2026 10:00:00 GMT").expect("date");
-        let cases: &[(&[(&'static str, &str)], Option<Duration>)] = &[
+        type Case<'a> = (&'a [(&'static str, &'a str)], Option<Duration>);
+        let cases: &[Case<'_>] = &[
             (&[], None),
             (&[("retry-after", "3")], Some(Duration::from_secs(3))),
             (&[("retry-after", " 0 ")], Some(Duration::ZERO)),

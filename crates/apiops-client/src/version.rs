@@ -133,12 +133,11 @@ impl Middleware for VersionMiddleware {
         }
         let endpoint = crate::client::redact_target(req.url());
         let result = next.run(req, extensions).await;
-        if let Ok(resp) = &result {
-            if let Some(notice) = detect_deprecation(&endpoint, resp.headers()) {
-                if self.seen.record(notice.clone()) {
-                    tracing::warn!(target: "apiops_client", endpoint = %notice.endpoint, "{}", notice.message());
-                }
-            }
+        if let Ok(resp) = &result
+            && let Some(notice) = detect_deprecation(&endpoint, resp.headers())
+            && self.seen.record(notice.clone())
+        {
+            tracing::warn!(target: "apiops_client", endpoint = %notice.endpoint, "{}", notice.message());
         }
         result
     }

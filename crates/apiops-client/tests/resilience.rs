@@ -86,9 +86,14 @@ async fn a_post_without_an_idempotency_key_is_never_retried() {
 
 #[tokio::test]
 async fn a_post_with_an_idempotency_key_is_retried_with_the_same_key() {
-    let server =
-        FaultServer::start(vec![status(500), Step::Reset, status(200), status(503), status(200)])
-            .await;
+    let server = FaultServer::start(vec![
+        status(500),
+        Step::Reset,
+        status(200),
+        status(503),
+        status(200),
+    ])
+    .await;
     let (_m, clock) = ManualClock::new();
     let c = client(&server, clock)
         .idempotency_header("Idempotency-Key")
@@ -98,9 +103,15 @@ async fn a_post_with_an_idempotency_key_is_retried_with_the_same_key() {
     assert_eq!(post(&c, "/charge").await.expect("retried to success"), 200);
     let seen = server.seen();
     assert_eq!(seen.len(), 3);
-    let key = seen[0].header("idempotency-key").expect("key sent").to_owned();
+    let key = seen[0]
+        .header("idempotency-key")
+        .expect("key sent")
+        .to_owned();
     assert_eq!(key.len(), 36);
-    assert!(seen.iter().all(|s| s.header("idempotency-key") == Some(&key)));
+    assert!(
+        seen.iter()
+            .all(|s| s.header("idempotency-key") == Some(&key))
+    );
 
     // A second logical request gets a new key; a caller-chosen key is kept.
     let rb = c
@@ -142,7 +153,9 @@ async fn a_retry_after_beyond_the_cap_is_not_waited_for() {
     let err = get(&c, "/a").await.expect_err("429 surfaces");
     match err {
         ClientError::Status {
-            status, retry_after, ..
+            status,
+            retry_after,
+            ..
         } => {
             assert_eq!(status, 429);
             assert_eq!(retry_after, Some(Duration::from_secs(3600)));
@@ -249,7 +262,12 @@ async fn timeouts_and_resets_are_typed_transport_errors() {
 
 #[tokio::test]
 async fn the_oauth_token_is_refreshed_exactly_once_on_a_401() {
-    let tok = |t: &str| json(200, &format!(r#"{{"access_token":"{t}","expires_in":3600}}"#));
+    let tok = |t: &str| {
+        json(
+            200,
+            &format!(r#"{{"access_token":"{t}","expires_in":3600}}"#),
+        )
+    };
     let server = FaultServer::start(vec![
         tok("token-one-aaaaaaaa"),
         status(401),
@@ -262,7 +280,9 @@ async fn the_oauth_token_is_refreshed_exactly_once_on_a_401() {
     ])
     .await;
     let oauth = Arc::new(OAuth2ClientCredentials::new(
-        format!("{}/oauth/token", server.url()).parse().expect("url"),
+        format!("{}/oauth/token", server.url())
+            .parse()
+            .expect("url"),
         "client-id",
         SecretString::from("client-secret-canary-42"),
         Some("read".into()),
@@ -277,12 +297,22 @@ async fn the_oauth_token_is_refreshed_exactly_once_on_a_401() {
     let seen = server.seen();
     assert_eq!(seen[0].target, "/oauth/token");
     assert!(String::from_utf8_lossy(&seen[0].body).contains("grant_type=client_credentials"));
-    assert_eq!(seen[1].header("authorization"), Some("Bearer token-one-aaaaaaaa"));
-    assert_eq!(seen[3].header("authorization"), Some("Bearer token-two-bbbbbbbb"));
+    assert_eq!(
+        seen[1].header("authorization"),
+        Some("Bearer token-one-aaaaaaaa")
+    );
+    assert_eq!(
+        seen[3].header("authorization"),
+        Some("Bearer token-two-bbbbbbbb")
+    );
 
     let err = get(&c, "/me").await.expect_err("still 401");
     assert_eq!(err.status(), Some(401));
-    assert_eq!(oauth.fetch_count(), 3, "one refresh per rejected request, never a loop");
+    assert_eq!(
+        oauth.fetch_count(),
+        3,
+        "one refresh per rejected request, never a loop"
+    );
     assert_eq!(server.hits(), 7);
 }
 
@@ -290,7 +320,8 @@ async fn the_oauth_token_is_refreshed_exactly_once_on_a_401() {
 async fn auth_schemes_and_version_pins_reach_the_server() {
     let server = FaultServer::start(vec![]).await;
     let (_m, clock) = ManualClock::new();
-    let cases: Vec<(Auth, &str, Box<dyn Fn(&str) -> bool>)> = vec![
+    type Check = Box<dyn Fn(&str) -> bool>;
+    let cases: Vec<(Auth, &str, Check)> = vec![
         (
             Auth::Bearer(SecretString::from("sk_test_bearer_value")),
             "authorization",
@@ -359,7 +390,10 @@ async fn deprecation_headers_are_surfaced_once_per_endpoint() {
     let notices = c.deprecations();
     assert_eq!(notices.len(), 1);
     assert!(notices[0].endpoint.ends_with("/old"));
-    assert_eq!(notices[0].link.as_deref(), Some("https://docs.example/migrate"));
+    assert_eq!(
+        notices[0].link.as_deref(),
+        Some("https://docs.example/migrate")
+    );
     assert!(notices[0].message().contains("sunset"));
 }
 
@@ -367,10 +401,125 @@ async fn deprecation_headers_are_surfaced_once_per_endpoint() {
 async fn a_429_pauses_the_whole_client_through_the_rate_gate() {
     let server = FaultServer::start(vec![with_header(429, "retry-after", "4")]).await;
     let (manual, clock) = ManualClock::new();
-    let c = client(&server, clock).retry(policy(1)).build().expect("client");
+    let c = client(&server, clock)
+        .retry(policy(1))
+        .build()
+        .expect("client");
     assert_eq!(get(&c, "/a").await.expect_err("429").status(), Some(429));
     assert!(c.rate_gate().paused_for().is_some());
     // The next request, to another path, waits out the pause before it is sent.
     assert_eq!(get(&c, "/b").await.expect("ok"), 200);
     assert_eq!(manual.sleeps(), vec![Duration::from_secs(4)]);
+}
+
+/// A `MakeWriter` that keeps everything logged in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn canary_secrets_never_reach_logs_errors_or_cassettes() {
+    const BEARER: &str = "sk_live_CANARY_bearer_5f3a9c1e7d";
+    const QUERY: &str = "CANARY_query_token_88d1e0b2c4";
+    const OAUTH_SECRET: &str = "CANARY_client_secret_a1b2c3d4";
+    let canaries = [BEARER, QUERY, OAUTH_SECRET];
+
+    // The provider echoes the credentials back in its error and success bodies, as some do.
+    let echo = format!(
+        r#"{{"error":{{"message":"Invalid API key provided: {BEARER}","token":"{QUERY}"}}}}"#
+    );
+    let server = FaultServer::start(vec![
+        json(401, &echo),
+        json(200, &format!(r#"{{"you_sent":"{BEARER}"}}"#)),
+        Step::Reset,
+    ])
+    .await;
+
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cassette_path = dir.path().join("canary.json");
+    let cassette = apiops_client::cassette::Cassette::open(
+        &cassette_path,
+        apiops_client::cassette::CassetteMode::Record,
+    )
+    .expect("cassette");
+    let (_m, clock) = ManualClock::new();
+    let c = client(&server, clock)
+        .retry(policy(1))
+        .auth(Auth::Bearer(SecretString::from(BEARER)))
+        .redact(SecretString::from(QUERY))
+        .redact(SecretString::from(OAUTH_SECRET))
+        .cassette(Some(cassette))
+        .build()
+        .expect("client");
+
+    let mut errors = Vec::new();
+    let path = format!("/v1/things?api_key={QUERY}&limit=3");
+    let rb = c.request(Method::GET, &path).expect("rb");
+    errors.push(c.send(rb).await.expect_err("401"));
+    let ok = c
+        .send(c.request(Method::GET, &path).expect("rb"))
+        .await
+        .expect("200");
+    drop(ok);
+    let rb = c.request(Method::GET, &path).expect("rb");
+    errors.push(c.send(rb).await.expect_err("reset"));
+    // An OAuth token endpoint that fails also must not leak its client secret.
+    let oauth = OAuth2ClientCredentials::new(
+        "http://127.0.0.1:9/token".parse().expect("url"),
+        "id",
+        SecretString::from(OAUTH_SECRET),
+        None,
+    );
+    errors.push(oauth.token(None).await.expect_err("refused"));
+
+    let mut everything = String::from_utf8(logs.0.lock().expect("lock").clone()).expect("utf8");
+    for e in &errors {
+        everything.push_str(&format!("{e}\n{e:?}\n"));
+    }
+    everything.push_str(&std::fs::read_to_string(&cassette_path).expect("cassette written"));
+    everything.push_str(&format!("{c:?}"));
+    assert!(
+        everything.contains("/v1/things"),
+        "the logs do describe the requests"
+    );
+    assert!(everything.contains("401"), "the logs do carry statuses");
+    for canary in canaries {
+        assert!(
+            !everything.contains(canary),
+            "{canary} leaked in:\n{everything}"
+        );
+    }
+    // The masked form is what shows where a secret had to be mentioned.
+    assert!(
+        errors[0].to_string().contains(&apiops_core::mask(BEARER)),
+        "{}",
+        errors[0]
+    );
+    let cassette_text = std::fs::read_to_string(&cassette_path).expect("read");
+    assert!(!cassette_text.contains(&format!(":{}", server.addr.port())));
+    assert!(!cassette_text.contains("127.0.0.1"));
 }

@@ -159,7 +159,7 @@ async fn serve_connection(mut sock: TcpStream, shared: Arc<Mutex<Shared>>) {
                 return;
             }
             Step::Reset => {
-                let _ = sock.set_linger(Some(Duration::ZERO));
+                let _ = sock.set_zero_linger();
                 drop(sock);
                 return;
             }
