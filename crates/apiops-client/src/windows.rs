@@ -1,1 +1,487 @@
-//! (being written)
+//! Time windows: [`split`] cuts a time range into half-open windows, and [`scan_in_windows`]
+//! scans several windows at once while yielding results in window order — the only way to
+//! approach a provider's rate limit when reading a long history.
+//!
+//! Memory stays bounded by the concurrency times [`WINDOW_CHANNEL_CAPACITY`], never by the size
+//! of the history. This module knows nothing of HTTP or of any provider's filters: the caller's
+//! per-window stream (typically [`crate::pagination::paginate`] with the window as a date
+//! filter) does the fetching, and the client's rate gate does the pacing.
+
+use std::sync::Arc;
+
+use futures::stream::{self, Stream, StreamExt};
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::error::ClientError;
+
+/// The most windows [`split`] makes, so a tiny width over a long range fails instead of
+/// allocating without bound.
+pub const MAX_WINDOWS: usize = 1_000_000;
+
+/// Items each window may buffer ahead of the consumer in [`scan_in_windows`].
+pub const WINDOW_CHANNEL_CAPACITY: usize = 64;
+
+/// A half-open time window `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Window {
+    /// The first instant in the window.
+    pub start: Timestamp,
+    /// The first instant after the window: the next window's `start`.
+    pub end: Timestamp,
+}
+
+impl Window {
+    /// Whether `t` falls in the window.
+    pub fn contains(&self, t: Timestamp) -> bool {
+        self.start <= t && t < self.end
+    }
+
+    /// The window's length.
+    pub fn duration(&self) -> SignedDuration {
+        self.end.duration_since(self.start)
+    }
+}
+
+/// How to cut a range in [`split`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// Into this many windows of equal length (to the nanosecond); fewer when the range has
+    /// fewer nanoseconds than that.
+    Count(usize),
+    /// Into windows this long; the last one is cut short at the range's end.
+    Width(SignedDuration),
+}
+
+/// Cuts `[start, end)` into consecutive half-open windows that cover it exactly: the first
+/// starts at `start`, each ends where the next starts, the last ends at `end`, none is empty.
+/// An empty range gives no windows.
+///
+/// Fails on a range that ends before it starts, a count of zero, a width that is not positive,
+/// or more than [`MAX_WINDOWS`] windows.
+pub fn split(start: Timestamp, end: Timestamp, by: Split) -> Result<Vec<Window>, ClientError> {
+    if end < start {
+        return Err(invalid(format!(
+            "time range ends ({end}) before it starts ({start})"
+        )));
+    }
+    let from = start.as_nanosecond();
+    let total = end.as_nanosecond() - from;
+    if total == 0 {
+        return Ok(Vec::new());
+    }
+    let bounds: Vec<i128> = match by {
+        Split::Count(0) => return Err(invalid("cannot split into zero windows".to_owned())),
+        Split::Count(n) => {
+            if n > MAX_WINDOWS {
+                return Err(too_many(n));
+            }
+            let n = i128::try_from(n).map_err(|_| too_many(n))?;
+            let n = n.min(total);
+            // Window i starts at from + total*i/n: the remainder spreads over the windows
+            // instead of piling into the last one. total*i fits in an i128: jiff's whole range is under
+            // 2^70 ns and i is at most MAX_WINDOWS, under 2^20.
+            (0..=n).map(|i| from + total * i / n).collect()
+        }
+        Split::Width(width) => {
+            let w = width.as_nanos();
+            if w <= 0 {
+                return Err(invalid(format!(
+                    "window width must be positive, got {width}"
+                )));
+            }
+            let count = (total + w - 1) / w;
+            if count > MAX_WINDOWS as i128 {
+                return Err(too_many(usize::try_from(count).unwrap_or(usize::MAX)));
+            }
+            (0..=count)
+                .map(|i| (from + w * i).min(from + total))
+                .collect()
+        }
+    };
+    bounds
+        .windows(2)
+        .map(|pair| {
+            Ok(Window {
+                start: timestamp(pair[0])?,
+                end: timestamp(pair[1])?,
+            })
+        })
+        .collect()
+}
+
+fn timestamp(nanos: i128) -> Result<Timestamp, ClientError> {
+    // Bounds lie between two valid timestamps, so this only fails on a bug.
+    Timestamp::from_nanosecond(nanos).map_err(|e| invalid(format!("window bound: {e}")))
+}
+
+fn invalid(reason: String) -> ClientError {
+    ClientError::InvalidRequest(reason)
+}
+
+fn too_many(n: usize) -> ClientError {
+    invalid(format!(
+        "{n} windows is more than the {MAX_WINDOWS} allowed"
+    ))
+}
+
+/// Scans `windows` with `per_window`, running up to `concurrency` of them at once, and yields
+/// their results in window order: all of window 0's items, then window 1's...
+///
+/// Each window's stream is pumped by its own tokio task into a channel of
+/// [`WINDOW_CHANNEL_CAPACITY`] items, so later windows fetch ahead while earlier ones are read,
+/// and memory is bounded by `concurrency` times that capacity. At most `concurrency` windows
+/// (at least 1) are being pulled at any moment; one more may have its task waiting for a turn.
+///
+/// The scan ends after the first error, which it yields: a failed window would otherwise leave a
+/// silent gap in the history. Dropping the stream stops every producer. A panic in a window's
+/// stream resumes in the consumer. Must be polled inside a tokio runtime.
+pub fn scan_in_windows<T, E, F, S>(
+    windows: Vec<Window>,
+    concurrency: usize,
+    per_window: F,
+) -> impl Stream<Item = Result<T, E>> + Send
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    F: Fn(Window) -> S + Send + 'static,
+    S: Stream<Item = Result<T, E>> + Send + 'static,
+{
+    let concurrency = concurrency.max(1);
+    let turns = Arc::new(Semaphore::new(concurrency));
+    stream::iter(windows)
+        // Spawning here rather than in the future: `buffered` pulls up to `concurrency` windows
+        // ahead but polls a future only until the first one is ready, so a lazy spawn would
+        // leave the windows behind it idle until their turn to be read.
+        .map(move |window| {
+            let producer = spawn_producer(per_window(window), Arc::clone(&turns));
+            futures::future::ready(producer)
+        })
+        .buffered(concurrency)
+        .flat_map(|(rx, task)| receiver_stream(rx, task))
+        .scan(false, |failed, item: Result<T, E>| {
+            let out = if *failed {
+                None
+            } else {
+                *failed = item.is_err();
+                Some(item)
+            };
+            futures::future::ready(out)
+        })
+}
+
+/// Starts a task that waits for a turn, then pumps `source` into a bounded channel until the
+/// source ends or the receiver is gone.
+fn spawn_producer<I, S>(source: S, turns: Arc<Semaphore>) -> (mpsc::Receiver<I>, JoinHandle<()>)
+where
+    I: Send + 'static,
+    S: Stream<Item = I> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(WINDOW_CHANNEL_CAPACITY);
+    let task = tokio::spawn(async move {
+        // The semaphore is fair, so windows get their turns in order and the window being read
+        // is never starved by later ones.
+        let _turn = tokio::select! {
+            turn = turns.acquire_owned() => match turn {
+                Ok(turn) => turn,
+                Err(_) => return,
+            },
+            () = tx.closed() => return,
+        };
+        let mut source = std::pin::pin!(source);
+        loop {
+            let item = tokio::select! {
+                item = source.next() => item,
+                // A slow source (a page request in flight) must not outlive the consumer.
+                () = tx.closed() => return,
+            };
+            let Some(item) = item else { return };
+            if tx.send(item).await.is_err() {
+                return;
+            }
+        }
+    });
+    (rx, task)
+}
+
+/// A channel receiver as a stream; once the channel is drained, re-raises a panic of the task
+/// that fed it, so a crashed producer never looks like a short window.
+fn receiver_stream<I: Send + 'static>(
+    rx: mpsc::Receiver<I>,
+    task: JoinHandle<()>,
+) -> impl Stream<Item = I> + Send {
+    stream::unfold((rx, Some(task)), |(mut rx, task)| async move {
+        if let Some(item) = rx.recv().await {
+            return Some((item, (rx, task)));
+        }
+        if let Some(task) = task
+            && let Err(e) = task.await
+            && e.is_panic()
+        {
+            std::panic::resume_unwind(e.into_panic());
+        }
+        None
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use futures::TryStreamExt;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().expect("timestamp")
+    }
+
+    fn check_cover(start: Timestamp, end: Timestamp, windows: &[Window]) {
+        if start == end {
+            assert!(windows.is_empty());
+            return;
+        }
+        assert_eq!(windows.first().map(|w| w.start), Some(start));
+        assert_eq!(windows.last().map(|w| w.end), Some(end));
+        for w in windows {
+            assert!(w.start < w.end, "empty window {w:?}");
+        }
+        for pair in windows.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start, "gap or overlap");
+        }
+    }
+
+    #[test]
+    fn splits_into_equal_windows_table() {
+        let day_start = ts("2024-01-01T00:00:00Z");
+        let day_end = ts("2024-01-02T00:00:00Z");
+        let cases = [
+            (Split::Count(4), 4, "2024-01-01T06:00:00Z"),
+            (Split::Count(1), 1, "2024-01-02T00:00:00Z"),
+            (
+                Split::Width(SignedDuration::from_hours(5)),
+                5,
+                "2024-01-01T05:00:00Z",
+            ),
+            (
+                Split::Width(SignedDuration::from_hours(24)),
+                1,
+                "2024-01-02T00:00:00Z",
+            ),
+            (
+                Split::Width(SignedDuration::from_hours(48)),
+                1,
+                "2024-01-02T00:00:00Z",
+            ),
+        ];
+        for (by, count, first_end) in cases {
+            let windows = split(day_start, day_end, by).expect("split");
+            assert_eq!(windows.len(), count, "{by:?}");
+            assert_eq!(windows[0].end, ts(first_end), "{by:?}");
+            check_cover(day_start, day_end, &windows);
+        }
+        let hours5 = split(
+            day_start,
+            day_end,
+            Split::Width(SignedDuration::from_hours(5)),
+        )
+        .expect("split");
+        assert_eq!(hours5[4].duration(), SignedDuration::from_hours(4));
+        assert!(hours5[0].contains(day_start));
+        assert!(!hours5[0].contains(hours5[0].end));
+    }
+
+    #[test]
+    fn split_rejects_bad_input_table() {
+        let a = ts("2024-01-01T00:00:00Z");
+        let b = ts("2024-01-02T00:00:00Z");
+        let cases = [
+            (b, a, Split::Count(2), "before it starts"),
+            (a, b, Split::Count(0), "zero windows"),
+            (a, b, Split::Width(SignedDuration::ZERO), "positive"),
+            (
+                a,
+                b,
+                Split::Width(SignedDuration::from_secs(-1)),
+                "positive",
+            ),
+            (a, b, Split::Width(SignedDuration::from_nanos(1)), "allowed"),
+            (a, b, Split::Count(MAX_WINDOWS + 1), "allowed"),
+        ];
+        for (start, end, by, want) in cases {
+            match split(start, end, by) {
+                Err(ClientError::InvalidRequest(reason)) => {
+                    assert!(reason.contains(want), "{by:?}: {reason}")
+                }
+                other => panic!("{by:?}: expected InvalidRequest, got {other:?}"),
+            }
+        }
+        assert!(split(a, a, Split::Count(3)).expect("empty").is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn split_covers_the_range_exactly(
+            start in -10_000_000_000_000_000i128..10_000_000_000_000_000i128,
+            len in 0i128..5_000_000_000_000_000i128,
+            n in 1usize..200,
+            width in 1i64..10_000_000_000_000i64,
+            by_count in any::<bool>(),
+        ) {
+            let s = Timestamp::from_nanosecond(start).expect("start");
+            let e = Timestamp::from_nanosecond(start + len).expect("end");
+            let by = if by_count { Split::Count(n) } else { Split::Width(SignedDuration::from_nanos(width)) };
+            match split(s, e, by) {
+                Ok(windows) => {
+                    check_cover(s, e, &windows);
+                    if let Split::Count(n) = by {
+                        let expected = if len == 0 { 0 } else { i128::try_from(n).expect("n").min(len) };
+                        prop_assert_eq!(i128::try_from(windows.len()).expect("len"), expected);
+                    }
+                }
+                // Only a tiny width over a long range may be refused.
+                Err(e) => prop_assert!(!by_count && e.to_string().contains("allowed"), "{}", e),
+            }
+        }
+    }
+
+    fn hours(n: usize) -> Vec<Window> {
+        let start = ts("2024-01-01T00:00:00Z");
+        let end = start + SignedDuration::from_hours(i64::try_from(n).expect("hours"));
+        split(start, end, Split::Count(n)).expect("split")
+    }
+
+    /// Tracks how many windows are being pulled at once.
+    #[derive(Default)]
+    struct Gauge {
+        now: AtomicUsize,
+        max: AtomicUsize,
+    }
+
+    /// A window stream that yields `items` results, pausing between them, and holds the gauge
+    /// from its first poll to its end.
+    fn gauged(
+        index: usize,
+        items: usize,
+        gauge: Arc<Gauge>,
+    ) -> impl Stream<Item = Result<(usize, usize), String>> + Send {
+        stream::unfold(0usize, move |i| {
+            let gauge = Arc::clone(&gauge);
+            async move {
+                if i == 0 {
+                    let now = gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
+                    gauge.max.fetch_max(now, Ordering::SeqCst);
+                }
+                if i == items {
+                    gauge.now.fetch_sub(1, Ordering::SeqCst);
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                Some((Ok((index, i)), i + 1))
+            }
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn scan_yields_in_window_order_within_the_concurrency() {
+        let windows = hours(12);
+        let index_of: Vec<Timestamp> = windows.iter().map(|w| w.start).collect();
+        let gauge = Arc::new(Gauge::default());
+        let g = Arc::clone(&gauge);
+        let got: Vec<(usize, usize)> = scan_in_windows(windows, 3, move |w| {
+            let index = index_of
+                .iter()
+                .position(|s| *s == w.start)
+                .expect("known window");
+            // Later windows are shorter, so they finish before earlier ones and must wait.
+            gauged(index, 12 - index, Arc::clone(&g))
+        })
+        .try_collect()
+        .await
+        .expect("scan");
+        let want: Vec<(usize, usize)> = (0..12)
+            .flat_map(|w| (0..12 - w).map(move |i| (w, i)))
+            .collect();
+        assert_eq!(got, want);
+        let max = gauge.max.load(Ordering::SeqCst);
+        assert!(max > 1, "windows never overlapped");
+        assert!(max <= 3, "{max} windows in flight with a concurrency of 3");
+        assert_eq!(gauge.now.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn scan_stops_after_the_first_error() {
+        let windows = hours(4);
+        let second = windows[1];
+        let got: Vec<Result<u32, String>> = scan_in_windows(windows, 2, move |w| {
+            if w == second {
+                stream::iter(vec![Ok(1), Err("window 1 failed".to_owned()), Ok(2)]).boxed()
+            } else {
+                stream::iter(vec![Ok(0), Ok(0)]).boxed()
+            }
+        })
+        .collect()
+        .await;
+        assert_eq!(
+            got,
+            vec![Ok(0), Ok(0), Ok(1), Err("window 1 failed".to_owned())]
+        );
+    }
+
+    /// Counts live window streams: incremented on creation, decremented on drop.
+    struct Live(Arc<AtomicUsize>);
+
+    impl Drop for Live {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn dropping_the_scan_stops_the_producers() {
+        let produced = Arc::new(AtomicUsize::new(0));
+        let live = Arc::new(AtomicUsize::new(0));
+        let (p, l) = (Arc::clone(&produced), Arc::clone(&live));
+        let scan = scan_in_windows(hours(50), 4, move |_| {
+            l.fetch_add(1, Ordering::SeqCst);
+            let guard = Live(Arc::clone(&l));
+            let p = Arc::clone(&p);
+            // An endless window: only the consumer going away can stop it.
+            stream::unfold(guard, move |guard| {
+                let p = Arc::clone(&p);
+                async move {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    p.fetch_add(1, Ordering::SeqCst);
+                    Some((Ok::<_, String>(()), guard))
+                }
+            })
+        });
+        let first: Vec<Result<(), String>> = scan.take(5).collect().await;
+        assert_eq!(first.len(), 5);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(live.load(Ordering::SeqCst), 0, "window streams still alive");
+        let after_drop = produced.load(Ordering::SeqCst);
+        assert!(
+            after_drop <= 5 + 5 * (WINDOW_CHANNEL_CAPACITY + 1),
+            "produced {after_drop}, beyond the channels' bound"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(
+            produced.load(Ordering::SeqCst),
+            after_drop,
+            "producers kept going"
+        );
+    }
+
+    #[tokio::test]
+    async fn scan_of_no_windows_is_empty() {
+        let got: Vec<Result<(), String>> =
+            scan_in_windows(Vec::new(), 4, |_| stream::iter(vec![Ok(())]))
+                .collect()
+                .await;
+        assert!(got.is_empty());
+    }
+}
