@@ -1,4 +1,32 @@
-//! A loopback simulator of Twilio, Stripe and OpenAI for the demo, the tests and the benchmarks.
-//! It depends on `apiops-core` only, never on the providers it imitates.
+//! A loopback simulator of Twilio, Stripe and OpenAI, for the demo, the tests and the
+//! benchmarks. It serves the subset of each provider that apiops uses, with deterministic data,
+//! the providers' own auth errors, pagination, time filters, rate limits, injected faults and
+//! state for operations, and it signs webhooks the way each provider does.
 //!
-//! Empty until the simulator issue lands; its place in the workspace is fixed now.
+//! It depends on `apiops-core` only — never on the providers it imitates, or it could hide their
+//! bugs.
+//!
+//! Layout:
+//! - [`config`]: [`SimConfig`], the knobs (latency, limits, fault rate, seed, data volume).
+//! - [`server`]: [`Simulator`], which owns the state, assembles the router under one listener
+//!   with a path prefix per provider host, and prints the environment that points clients at it.
+//! - [`faults`]: the layer every request passes: latency, injected faults, request counting.
+//! - [`stats`]: requests and side effects per operation, served at `/_sim/stats`.
+//! - [`rng`]: the seeded generator and id helpers, so the same seed gives byte-identical data.
+//! - [`twilio`], [`stripe`], [`openai`]: each provider's data and routes.
+//! - [`signing`] and [`emit`]: webhook signatures (Stripe, Twilio, Standard Webhooks) and the
+//!   sender behind `apiops sim emit`.
+
+pub mod config;
+pub mod emit;
+pub mod faults;
+pub mod openai;
+pub mod rng;
+pub mod server;
+pub mod signing;
+pub mod stats;
+pub mod stripe;
+pub mod twilio;
+
+pub use config::SimConfig;
+pub use server::{RunningSim, Simulator};

@@ -1,0 +1,1 @@
+//! (stub by the lead — the emit sender is written next)

@@ -1,0 +1,262 @@
+//! The simulator process: state, router and listener.
+//!
+//! One listener serves every provider under a path prefix per provider host, so one port is
+//! enough and each base URL is an ordinary `http://127.0.0.1:PORT/<prefix>`:
+//!
+//! | prefix | imitates |
+//! |---|---|
+//! | `/twilio/api` | `https://api.twilio.com` |
+//! | `/twilio/monitor` | `https://monitor.twilio.com` |
+//! | `/twilio/messaging` | `https://messaging.twilio.com` |
+//! | `/twilio/numbers` | `https://numbers.twilio.com` |
+//! | `/twilio/pricing` | `https://pricing.twilio.com` |
+//! | `/stripe` | `https://api.stripe.com` |
+//! | `/openai/v1` | `https://api.openai.com/v1` |
+//! | `/_sim/stats` | the simulator's own counters |
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+use crate::config::{ConfigError, SimConfig};
+use crate::faults::Edge;
+use crate::rng;
+use crate::stats::Stats;
+
+/// The test credentials the simulator accepts (and prints with `--print-env`).
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// `TWILIO_ACCOUNT_SID`.
+    pub twilio_account_sid: String,
+    /// `TWILIO_AUTH_TOKEN`.
+    pub twilio_auth_token: String,
+    /// `TWILIO_API_KEY` (an `SK...` key SID, accepted with the secret below).
+    pub twilio_api_key: String,
+    /// `TWILIO_API_SECRET`.
+    pub twilio_api_secret: String,
+    /// `STRIPE_SECRET_KEY` (a test-mode key).
+    pub stripe_secret_key: String,
+    /// `STRIPE_WEBHOOK_SECRET`.
+    pub stripe_webhook_secret: String,
+    /// `OPENAI_API_KEY`.
+    pub openai_api_key: String,
+    /// `OPENAI_ADMIN_KEY`.
+    pub openai_admin_key: String,
+    /// `OPENAI_WEBHOOK_SECRET` (Standard Webhooks `whsec_` + base64).
+    pub openai_webhook_secret: String,
+}
+
+impl Credentials {
+    /// Credentials derived from the seed.
+    pub fn from_seed(seed: u64) -> Self {
+        use base64::Engine;
+        let mut r = rng::for_purpose(seed, "credentials");
+        let hex32 = |r: &mut fastrand::Rng| format!("{:016x}{:016x}", r.u64(..), r.u64(..));
+        let twilio_account_sid = format!("AC{}", hex32(&mut r));
+        let twilio_auth_token = hex32(&mut r);
+        let twilio_api_key = format!("SK{}", hex32(&mut r));
+        let twilio_api_secret = hex32(&mut r);
+        let stripe_secret_key = format!("sk_test_sim{}", hex32(&mut r));
+        let stripe_webhook_secret = format!("whsec_sim{}", hex32(&mut r));
+        let openai_api_key = format!("sk-sim-{}", hex32(&mut r));
+        let openai_admin_key = format!("sk-admin-sim-{}", hex32(&mut r));
+        let raw: Vec<u8> = (0..24).map(|_| r.u8(..)).collect();
+        let openai_webhook_secret = format!(
+            "whsec_{}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        );
+        Credentials {
+            twilio_account_sid,
+            twilio_auth_token,
+            twilio_api_key,
+            twilio_api_secret,
+            stripe_secret_key,
+            stripe_webhook_secret,
+            openai_api_key,
+            openai_admin_key,
+            openai_webhook_secret,
+        }
+    }
+}
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct SimState {
+    /// The settings.
+    pub config: SimConfig,
+    /// The accepted credentials.
+    pub creds: Credentials,
+    /// Counters.
+    pub stats: Stats,
+    /// Auth, rate limits, latency and faults.
+    pub edge: Edge,
+    /// Twilio's data and state.
+    pub twilio: crate::twilio::TwilioState,
+    /// Stripe's data and state.
+    pub stripe: crate::stripe::StripeState,
+    /// OpenAI's data and state.
+    pub openai: crate::openai::OpenAiState,
+}
+
+/// A configured simulator, ready to serve.
+#[derive(Debug, Clone)]
+pub struct Simulator {
+    state: Arc<SimState>,
+}
+
+impl Simulator {
+    /// Generates the data for `config` (deterministic for its seed and anchor).
+    pub fn new(config: SimConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let creds = Credentials::from_seed(config.seed);
+        let twilio = crate::twilio::TwilioState::generate(&config, &creds);
+        let stripe = crate::stripe::StripeState::generate(&config, &creds);
+        let openai = crate::openai::OpenAiState::generate(&config, &creds);
+        let edge = Edge::new(&config);
+        Ok(Simulator {
+            state: Arc::new(SimState {
+                config,
+                creds,
+                stats: Stats::default(),
+                edge,
+                twilio,
+                stripe,
+                openai,
+            }),
+        })
+    }
+
+    /// The shared state (for tests and in-process use).
+    pub fn state(&self) -> &Arc<SimState> {
+        &self.state
+    }
+
+    /// The router: every provider under its prefix, wrapped in the edge layer.
+    pub fn router(&self) -> Router {
+        let state = Arc::clone(&self.state);
+        Router::new()
+            .nest("/twilio", crate::twilio::routes())
+            .nest("/stripe", crate::stripe::routes())
+            .nest("/openai/v1", crate::openai::routes())
+            .route("/_sim/stats", get(stats))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&state),
+                crate::faults::edge,
+            ))
+            .with_state(state)
+    }
+
+    /// Binds the configured address and serves in the background.
+    pub async fn start(self) -> std::io::Result<RunningSim> {
+        let listener = TcpListener::bind(self.state.config.listen).await?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let addr = listener.local_addr()?;
+        let app = self.router();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(RunningSim {
+            addr,
+            sim: self,
+            shutdown: Some(tx),
+            task,
+        })
+    }
+
+    /// Serves on `listener` until `shutdown` completes (the caller owns both).
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+
+    /// The `NAME=value` pairs that point apiops or an official SDK at a simulator on `addr`.
+    pub fn env_vars(&self, addr: SocketAddr) -> Vec<(&'static str, String)> {
+        let base = format!("http://{addr}");
+        let c = &self.state.creds;
+        vec![
+            ("APIOPS_TWILIO_API_URL", format!("{base}/twilio/api")),
+            (
+                "APIOPS_TWILIO_MONITOR_URL",
+                format!("{base}/twilio/monitor"),
+            ),
+            (
+                "APIOPS_TWILIO_MESSAGING_URL",
+                format!("{base}/twilio/messaging"),
+            ),
+            (
+                "APIOPS_TWILIO_NUMBERS_URL",
+                format!("{base}/twilio/numbers"),
+            ),
+            (
+                "APIOPS_TWILIO_PRICING_URL",
+                format!("{base}/twilio/pricing"),
+            ),
+            ("APIOPS_STRIPE_API_URL", format!("{base}/stripe")),
+            ("OPENAI_BASE_URL", format!("{base}/openai/v1")),
+            ("TWILIO_ACCOUNT_SID", c.twilio_account_sid.clone()),
+            ("TWILIO_AUTH_TOKEN", c.twilio_auth_token.clone()),
+            ("STRIPE_SECRET_KEY", c.stripe_secret_key.clone()),
+            ("STRIPE_WEBHOOK_SECRET", c.stripe_webhook_secret.clone()),
+            ("OPENAI_API_KEY", c.openai_api_key.clone()),
+            ("OPENAI_ADMIN_KEY", c.openai_admin_key.clone()),
+            ("OPENAI_WEBHOOK_SECRET", c.openai_webhook_secret.clone()),
+        ]
+    }
+}
+
+async fn stats(State(state): State<Arc<SimState>>) -> axum::Json<crate::stats::Snapshot> {
+    axum::Json(state.stats.snapshot())
+}
+
+/// A simulator serving in the background; stops when dropped or on [`RunningSim::stop`].
+#[derive(Debug)]
+pub struct RunningSim {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The simulator (state, env).
+    pub sim: Simulator,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningSim {
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The environment pointing clients here.
+    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+        self.sim.env_vars(self.addr)
+    }
+
+    /// Stops serving and waits for in-flight requests.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
