@@ -1,1 +1,40 @@
-fn main() {}
+//! `apiops`: operate third-party API integrations (Twilio, OpenAI, Stripe) from one binary.
+//!
+//! Layout (thin on top of the library crates, which never print):
+//! - [`cli`]: the command line as clap parses it (low-level arguments);
+//! - [`config`]: the layered configuration (embedded defaults, user file, environment, flags),
+//!   validated once into typed [`config::Settings`];
+//! - [`commands`]: one file per command (`creds`, `config`), and the dispatch;
+//! - [`output`]: the renderers (`human`, `md`, `json`) every command prints through;
+//! - [`exit`]: the one mapping from outcomes and errors to documented exit codes;
+//! - [`logging`]: `tracing` to stderr, from `-v`/`-q` or `APIOPS_LOG`.
+
+mod cli;
+mod commands;
+mod config;
+mod exit;
+mod logging;
+mod output;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // Only aws-lc-rs is compiled in, but rustls still wants it installed as the process default
+    // before any TLS client is built. An error means it is already installed.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+
+    let cli = match cli::parse() {
+        Ok(cli) => cli,
+        Err(e) => return exit::from_clap(&e),
+    };
+    if let Some(color) = cli.global.color {
+        color.apply();
+    }
+    let env = config::Environment::capture();
+    logging::init(cli.global.verbose, cli.global.quiet, &env);
+    let locations = config::Locations::discover();
+    match commands::run(&cli, &env, &locations) {
+        Ok(exit) => exit.into(),
+        Err(e) => exit::report(&e),
+    }
+}

@@ -1,0 +1,138 @@
+//! The command line as clap parses it: low-level arguments only. Turning them into settings
+//! (together with the config file and the environment) is `config`'s job; running them is
+//! `commands`'.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::config::FlagOverrides;
+use crate::exit;
+use crate::output::{ColorMode, Format};
+
+/// Operate third-party API integrations — Twilio, OpenAI, Stripe — from one tool.
+#[derive(Debug, Parser)]
+#[command(
+    name = "apiops",
+    version,
+    about,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+pub(crate) struct Cli {
+    /// Options every command accepts.
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Output format [default: output.format from the config, else human]
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub(crate) format: Option<Format>,
+    /// Shorthand for --format json
+    #[arg(long, global = true, conflicts_with = "format")]
+    pub(crate) json: bool,
+    /// Read this config file instead of the default one (it must exist)
+    #[arg(long, global = true, value_name = "PATH", env = "APIOPS_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// When to color output (NO_COLOR is honored under auto)
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub(crate) color: Option<ColorMode>,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace)
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Less log output on stderr (-q errors only, -qq nothing)
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub(crate) quiet: u8,
+}
+
+impl GlobalArgs {
+    /// The settings these flags override.
+    pub(crate) fn overrides(&self) -> FlagOverrides {
+        FlagOverrides {
+            format: if self.json {
+                Some(Format::Json)
+            } else {
+                self.format
+            },
+            color: self.color,
+        }
+    }
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Show which credentials are configured for each service (values masked) and which are missing
+    Creds,
+    /// Inspect the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `apiops config ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Print the effective configuration, every secret masked (TOML; JSON with --json)
+    Show,
+    /// Print where the user config file is looked for
+    Path,
+}
+
+/// Parses the process arguments; the help ends with the exit-code table.
+pub(crate) fn parse() -> Result<Cli, clap::Error> {
+    parse_from(std::env::args_os())
+}
+
+/// Parses `args` (the program name first).
+pub(crate) fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let mut command = Cli::command().after_help(exit::help());
+    let matches = command.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn json_is_format_json_and_conflicts_with_format() {
+        let cli = parse_from(["apiops", "creds", "--json"]).expect("parses");
+        assert_eq!(cli.global.overrides().format, Some(Format::Json));
+        let cli = parse_from(["apiops", "--format", "md", "creds"]).expect("parses");
+        assert_eq!(cli.global.overrides().format, Some(Format::Md));
+        let err =
+            parse_from(["apiops", "creds", "--json", "--format", "md"]).expect_err("conflict");
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn verbosity_counts() {
+        let cli = parse_from(["apiops", "-vv", "config", "show", "-q"]).expect("parses");
+        assert_eq!((cli.global.verbose, cli.global.quiet), (2, 1));
+        assert!(matches!(cli.command, Command::Config(ConfigCommand::Show)));
+    }
+
+    #[test]
+    fn help_ends_with_exit_codes() {
+        let err = parse_from(["apiops", "--help"]).expect_err("help");
+        assert_eq!(err.exit_code(), 0);
+        let text = err.to_string();
+        assert!(text.contains("Exit codes:"), "{text}");
+        assert!(text.contains("8  missing credentials"), "{text}");
+    }
+}

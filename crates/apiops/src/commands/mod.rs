@@ -1,0 +1,45 @@
+//! The commands: each takes the loaded configuration and an output format, does its work, and
+//! returns an [`Exit`] verdict or an error. Dispatch lives here; a command's code lives in its
+//! own file (`creds.rs`, `config.rs`, ...). New commands add a variant to `cli::Command` and an
+//! arm below.
+
+pub(crate) mod config;
+pub(crate) mod creds;
+
+use crate::cli::{Cli, Command, ConfigCommand};
+use crate::config::{self as settings, Environment, LoadedConfig, Locations, Sources, UserFile};
+use crate::exit::{AppError, Exit};
+use crate::output::Format;
+
+/// Runs the command `cli` names. The configuration is loaded once here, for the commands that
+/// need it.
+pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow::Result<Exit> {
+    let flags = cli.global.overrides();
+    let load = || -> anyhow::Result<LoadedConfig> {
+        let loaded = settings::load(&Sources {
+            locations,
+            explicit_file: cli.global.config.as_deref(),
+            env,
+            flags,
+        })
+        .map_err(AppError::from)?;
+        loaded.settings.output.color.apply();
+        Ok(loaded)
+    };
+    match &cli.command {
+        Command::Creds => {
+            let loaded = load()?;
+            creds::run(&loaded, loaded.settings.output.format)
+        }
+        Command::Config(ConfigCommand::Show) => {
+            let loaded = load()?;
+            config::show(&loaded, loaded.settings.output.format)
+        }
+        // Works without loading, so that it still helps when the config file is broken: it is
+        // how one finds the file to fix. Its format therefore comes from the flags alone.
+        Command::Config(ConfigCommand::Path) => config::path(
+            &UserFile::locate(locations, cli.global.config.as_deref()),
+            flags.format.unwrap_or(Format::Human),
+        ),
+    }
+}

@@ -1,0 +1,375 @@
+//! The high-level, validated settings every command receives: typed durations, URLs, counts and
+//! secrets, one struct per top-level config table. Built once at start by [`super::load`]; no
+//! command reads the environment or a config file itself.
+//!
+//! Each section's `Deserialize` reads its table of the layered config (validating each value as
+//! it goes, see [`super::values`]); [`Settings::problems`] then checks ranges and what involves
+//! several keys.
+//! `Serialize` renders the effective config for `apiops config show` with every secret masked,
+//! so it is safe to print by construction.
+
+use std::collections::BTreeSet;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use apiops_core::Category;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::values;
+use crate::output::{ColorMode, Format};
+
+/// Everything apiops is configured with. (Deserialized section by section by the loader, so
+/// that each section's problems are reported.)
+#[derive(Debug, Serialize)]
+pub(crate) struct Settings {
+    /// How results are printed.
+    pub(crate) output: OutputSettings,
+    /// The resilient HTTP client every provider uses.
+    pub(crate) client: ClientSettings,
+    /// The circuit breaker each provider host gets.
+    pub(crate) breaker: BreakerSettings,
+    /// Twilio: endpoints, credentials, concurrency.
+    pub(crate) twilio: TwilioSettings,
+    /// Stripe: endpoint, credentials, version pin, rate.
+    pub(crate) stripe: StripeSettings,
+    /// OpenAI (or a compatible server): endpoint, credentials, rate.
+    pub(crate) openai: OpenAiSettings,
+    /// Where events, journals and webhooks are stored.
+    pub(crate) database: DatabaseSettings,
+    /// What apiops may do without asking.
+    pub(crate) policy: PolicySettings,
+}
+
+/// `[output]`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OutputSettings {
+    /// The renderer commands use unless a flag says otherwise.
+    pub(crate) format: Format,
+    /// Whether stdout is colored; `auto` also honors `NO_COLOR`.
+    pub(crate) color: ColorMode,
+}
+
+/// `[client]`: timeouts and retries, shared by all providers.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClientSettings {
+    /// Bounds TCP + TLS setup, so a black-holed host fails fast instead of eating `timeout`.
+    #[serde(with = "values::duration")]
+    pub(crate) connect_timeout: Duration,
+    /// Bounds one whole attempt, so a stalled response cannot hang a command.
+    #[serde(with = "values::duration")]
+    pub(crate) timeout: Duration,
+    /// Attempts per request including the first; 1 disables retries.
+    pub(crate) max_attempts: NonZeroU32,
+    /// The scale of full-jitter exponential backoff.
+    #[serde(with = "values::duration")]
+    pub(crate) base_delay: Duration,
+    /// Caps each backoff delay and any `Retry-After` the client agrees to wait.
+    #[serde(with = "values::duration")]
+    pub(crate) max_delay: Duration,
+    /// Share of recent traffic retries may add (0..=1), so an outage never becomes a storm.
+    pub(crate) retry_budget_ratio: f64,
+    /// Retries always allowed per budget window, so a quiet client can still retry.
+    pub(crate) retry_budget_min: u32,
+}
+
+/// `[breaker]`: when a provider host is considered down and for how long.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BreakerSettings {
+    /// Failure share of the window (in (0, 1]) that opens the breaker.
+    pub(crate) failure_rate: f64,
+    /// Calls needed before the rate is judged, so two early failures do not open it.
+    pub(crate) minimum_calls: NonZeroU32,
+    /// How many recent calls the rate is computed over (at least `minimum_calls`).
+    pub(crate) window: NonZeroU32,
+    /// How long an open breaker refuses calls before admitting probes.
+    #[serde(with = "values::duration")]
+    pub(crate) cool_down: Duration,
+    /// Probes admitted while half-open; all must succeed to close.
+    pub(crate) half_open_probes: NonZeroU32,
+}
+
+/// `[twilio]`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TwilioSettings {
+    /// The core REST API (messages, calls, numbers owned, accounts). Ends with `/`.
+    #[serde(with = "values::http_url")]
+    pub(crate) api_url: Url,
+    /// The Monitor API (alerts, events). Ends with `/`.
+    #[serde(with = "values::http_url")]
+    pub(crate) monitor_url: Url,
+    /// The Messaging API (services, A2P registrations). Ends with `/`.
+    #[serde(with = "values::http_url")]
+    pub(crate) messaging_url: Url,
+    /// The Numbers API (regulatory bundles, hosted numbers). Ends with `/`.
+    #[serde(with = "values::http_url")]
+    pub(crate) numbers_url: Url,
+    /// The Pricing API. Ends with `/`.
+    #[serde(with = "values::http_url")]
+    pub(crate) pricing_url: Url,
+    /// The account every request is scoped to (`AC` + 32 hex digits); masked when shown.
+    #[serde(
+        default,
+        with = "values::secret",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) account_sid: Option<SecretString>,
+    /// Basic-auth password when no API key pair is configured.
+    #[serde(
+        default,
+        with = "values::secret",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) auth_token: Option<SecretString>,
+    /// API key SID (`SK...`), the Basic-auth user of the preferred credential.
+    #[serde(
+        default,
+        with = "values::secret",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) api_key: Option<SecretString>,
+    /// The API key's secret.
+    #[serde(
+        default,
+        with = "values::secret",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) api_secret: Option<SecretString>,
+    /// Requests in flight at once, below the account's concurrency limit.
+    pub(crate) max_concurrency: NonZeroU32,
+}
+
+/// How apiops authenticates to Twilio, decided in one place.
+#[derive(Debug, Clone, Copy)]
+#[expect(
+    dead_code,
+    reason = "the credentials are read by the Twilio client, wired in the health issue"
+)]
+pub(crate) enum TwilioAuth<'a> {
+    /// An API key pair: user = key SID, password = secret. Preferred: revocable and scoped.
+    ApiKey {
+        key: &'a SecretString,
+        secret: &'a SecretString,
+    },
+    /// The account's auth token: user = account SID, password = token.
+    AuthToken(&'a SecretString),
+}
+
+impl TwilioSettings {
+    /// The credential to use: the API key pair when both halves are set, else the auth token.
+    /// `None` when neither is complete. (The account SID is needed in both cases, separately.)
+    pub(crate) fn auth(&self) -> Option<TwilioAuth<'_>> {
+        match (&self.api_key, &self.api_secret, &self.auth_token) {
+            (Some(key), Some(secret), _) => Some(TwilioAuth::ApiKey { key, secret }),
+            (_, _, Some(token)) => Some(TwilioAuth::AuthToken(token)),
+            _ => None,
+        }
+    }
+}
+
+/// `[stripe]`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StripeSettings {
+    /// The API. Ends with `/`.
+    #[serde(with = "values::http_url")]
+    pub(crate) api_url: Url,
+    /// Secret (`sk_`) or restricted (`rk_`) key, Bearer auth.
+    #[serde(
+        default,
+        with = "values::secret",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) secret_key: Option<SecretString>,
+    /// Verifies `Stripe-Signature` on incoming webhooks.
+    #[serde(
+        default,
+        with = "values::secret",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) webhook_secret: Option<SecretString>,
+    /// Sent as `Stripe-Version`, so an account upgrade cannot change the responses we parse.
+    pub(crate) api_version: String,
+    /// Request rate kept under Stripe's limit.
+    pub(crate) requests_per_second: NonZeroU32,
+}
+
+/// `[openai]`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OpenAiSettings {
+    /// The API root including `/v1` (the SDKs' `OPENAI_BASE_URL`). Ends with `/`, so
+    /// `base_url.join("models")` is `.../v1/models`.
+    #[serde(with = "values::http_url")]
+    pub(crate) base_url: Url,
+    /// Project or user key, Bearer auth.
+    #[serde(
+        default,
+        with = "values::secret",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) api_key: Option<SecretString>,
+    /// Admin key, the only credential the usage and costs endpoints accept.
+    #[serde(
+        default,
+        with = "values::secret",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) admin_key: Option<SecretString>,
+    /// Verifies `webhook-signature` on incoming webhooks.
+    #[serde(
+        default,
+        with = "values::secret",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) webhook_secret: Option<SecretString>,
+    /// Sent as `OpenAI-Organization` when set; not secret.
+    #[serde(
+        default,
+        deserialize_with = "values::optional_text::deserialize",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) organization: Option<String>,
+    /// Sent as `OpenAI-Project` when set; not secret.
+    #[serde(
+        default,
+        deserialize_with = "values::optional_text::deserialize",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) project: Option<String>,
+    /// A fixed pace to keep; `None` leaves pacing to the `x-ratelimit-*` headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) requests_per_minute: Option<NonZeroU32>,
+}
+
+/// `[database]`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DatabaseSettings {
+    /// `sqlite:...` or `postgres://...`. Always set: when the user sets nothing it is a SQLite
+    /// file in the user data directory (`sqlite://<data dir>/apiops.db?mode=rwc`; the directory
+    /// may not exist yet). Secret because a PostgreSQL URL carries a password.
+    #[serde(with = "values::database_url")]
+    pub(crate) url: SecretString,
+}
+
+/// `[policy]`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PolicySettings {
+    /// Categories apiops may fix without confirmation; validated to a subset of
+    /// `config`, `rate_limit`, `bad_params`.
+    #[serde(deserialize_with = "values::auto_fix::deserialize")]
+    pub(crate) auto_fix: BTreeSet<Category>,
+}
+
+impl PolicySettings {
+    /// Whether a fix in `category` may run without a person confirming it.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the policy gate of the operations issue calls it")
+    )]
+    pub(crate) fn may_auto_fix(&self, category: Category) -> bool {
+        category.auto_fixable() && self.auto_fix.contains(&category)
+    }
+}
+
+impl Settings {
+    /// What is wrong beyond single values: ranges and relations between keys, as
+    /// `(key, message)` pairs. Empty when the settings are usable.
+    pub(crate) fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        let mut check = |ok: bool, key: &'static str, message: String| {
+            if !ok {
+                problems.push((key, message));
+            }
+        };
+        let c = &self.client;
+        for (key, d) in [
+            ("client.connect_timeout", c.connect_timeout),
+            ("client.timeout", c.timeout),
+            ("client.base_delay", c.base_delay),
+            ("breaker.cool_down", self.breaker.cool_down),
+        ] {
+            check(!d.is_zero(), key, "must be longer than zero".into());
+        }
+        check(
+            c.base_delay <= c.max_delay,
+            "client.base_delay",
+            format!(
+                "{} is longer than client.max_delay ({})",
+                humantime::format_duration(c.base_delay),
+                humantime::format_duration(c.max_delay)
+            ),
+        );
+        check(
+            (0.0..=1.0).contains(&c.retry_budget_ratio),
+            "client.retry_budget_ratio",
+            format!("{} is not between 0 and 1", c.retry_budget_ratio),
+        );
+        let b = &self.breaker;
+        check(
+            b.failure_rate > 0.0 && b.failure_rate <= 1.0,
+            "breaker.failure_rate",
+            format!(
+                "{} is not in (0, 1]: it is a share of failed calls",
+                b.failure_rate
+            ),
+        );
+        check(
+            b.minimum_calls <= b.window,
+            "breaker.minimum_calls",
+            format!(
+                "{} is more than breaker.window ({}), so the breaker could never open",
+                b.minimum_calls, b.window
+            ),
+        );
+        check(
+            is_stripe_version(&self.stripe.api_version),
+            "stripe.api_version",
+            format!(
+                "{:?} is not a Stripe API version such as \"2023-08-16\" or \"2024-09-30.acacia\"",
+                self.stripe.api_version
+            ),
+        );
+        problems
+    }
+}
+
+/// `YYYY-MM-DD`, optionally followed by `.name` (Stripe's release names since 2024).
+fn is_stripe_version(v: &str) -> bool {
+    let (date, name) = v.split_once('.').unwrap_or((v, "a"));
+    let shape = date.len() == 10
+        && date.char_indices().all(|(i, ch)| match i {
+            4 | 7 => ch == '-',
+            _ => ch.is_ascii_digit(),
+        });
+    shape && !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stripe_versions() {
+        for ok in ["2023-08-16", "2024-09-30.acacia", "2025-03-31.basil"] {
+            assert!(is_stripe_version(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "2023-8-16",
+            "latest",
+            "2023-08-16.",
+            "2023-08-16.X",
+            "20230816xx",
+        ] {
+            assert!(!is_stripe_version(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,583 @@
+//! Tests of loading: the layer order, env mapping, validation messages that name keys and
+//! sources, policy, and that no secret leaks through `Debug`, `Serialize` or an error.
+
+use std::time::Duration;
+
+use apiops_core::Category;
+use secrecy::ExposeSecret;
+
+use super::*;
+
+/// A scratch home: a config dir (with or without a file) and a data dir.
+struct Scratch {
+    dir: tempfile::TempDir,
+    locations: Locations,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let locations = Locations {
+            config_file: Some(dir.path().join("config").join(FILE_NAME)),
+            data_dir: Some(dir.path().join("data")),
+        };
+        Scratch { dir, locations }
+    }
+
+    fn with_file(text: &str) -> Self {
+        let s = Scratch::new();
+        let path = s.locations.config_file.clone().expect("path");
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, text).expect("write");
+        s
+    }
+
+    fn file_path(&self) -> PathBuf {
+        self.locations.config_file.clone().expect("path")
+    }
+
+    fn load(
+        &self,
+        env: &[(&str, &str)],
+        flags: FlagOverrides,
+    ) -> Result<LoadedConfig, ConfigError> {
+        let env: Environment = env.iter().copied().collect();
+        load(&Sources {
+            locations: &self.locations,
+            explicit_file: None,
+            env: &env,
+            flags,
+        })
+    }
+
+    fn settings(&self, env: &[(&str, &str)]) -> Settings {
+        self.load(env, FlagOverrides::default())
+            .expect("config loads")
+            .settings
+    }
+
+    fn error(&self, env: &[(&str, &str)]) -> String {
+        self.load(env, FlagOverrides::default())
+            .expect_err("config must not load")
+            .to_string()
+    }
+}
+
+#[test]
+fn embedded_defaults_load_with_the_documented_values() {
+    let s = Scratch::new().settings(&[]);
+    assert_eq!(s.output.format, Format::Human);
+    assert_eq!(s.output.color, ColorMode::Auto);
+    assert_eq!(s.client.connect_timeout, Duration::from_secs(5));
+    assert_eq!(s.client.timeout, Duration::from_secs(30));
+    assert_eq!(s.client.max_attempts.get(), 3);
+    assert_eq!(s.client.base_delay, Duration::from_millis(250));
+    assert_eq!(s.client.max_delay, Duration::from_secs(20));
+    assert!((s.client.retry_budget_ratio - 0.1).abs() < f64::EPSILON);
+    assert_eq!(s.client.retry_budget_min, 10);
+    assert!((s.breaker.failure_rate - 0.5).abs() < f64::EPSILON);
+    assert_eq!(s.breaker.minimum_calls.get(), 10);
+    assert_eq!(s.breaker.window.get(), 20);
+    assert_eq!(s.breaker.cool_down, Duration::from_secs(30));
+    assert_eq!(s.breaker.half_open_probes.get(), 3);
+    assert_eq!(s.twilio.api_url.as_str(), "https://api.twilio.com/");
+    assert_eq!(s.twilio.monitor_url.as_str(), "https://monitor.twilio.com/");
+    assert_eq!(
+        s.twilio.messaging_url.as_str(),
+        "https://messaging.twilio.com/"
+    );
+    assert_eq!(s.twilio.numbers_url.as_str(), "https://numbers.twilio.com/");
+    assert_eq!(s.twilio.pricing_url.as_str(), "https://pricing.twilio.com/");
+    assert_eq!(s.twilio.max_concurrency.get(), 100);
+    assert!(s.twilio.account_sid.is_none() && s.twilio.auth().is_none());
+    assert_eq!(s.stripe.api_url.as_str(), "https://api.stripe.com/");
+    assert_eq!(s.stripe.api_version, "2023-08-16");
+    assert_eq!(s.stripe.requests_per_second.get(), 25);
+    assert!(s.stripe.secret_key.is_none());
+    assert_eq!(s.openai.base_url.as_str(), "https://api.openai.com/v1/");
+    assert_eq!(
+        s.openai.base_url.join("models").map(String::from),
+        Ok("https://api.openai.com/v1/models".to_owned())
+    );
+    assert!(s.openai.requests_per_minute.is_none());
+    assert!(s.openai.api_key.is_none() && s.openai.organization.is_none());
+    assert!(s.policy.auto_fix.is_empty());
+    let db = s.database.url.expose_secret();
+    assert!(db.starts_with("sqlite://"), "{db}");
+    assert!(
+        db.contains("data") && db.ends_with("apiops.db?mode=rwc"),
+        "{db}"
+    );
+}
+
+#[test]
+fn every_section_is_mapped_from_the_environment() {
+    let s = Scratch::new().settings(&[]);
+    let json = serde_json::to_value(&s).expect("serialize");
+    let mut sections: Vec<&str> = json
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    sections.sort_unstable();
+    let mut known = env::SECTIONS.to_vec();
+    known.sort_unstable();
+    assert_eq!(sections, known);
+}
+
+#[test]
+fn every_default_key_is_documented_by_a_comment() {
+    let mut previous = "";
+    for line in DEFAULTS.lines() {
+        let t = line.trim();
+        if !t.is_empty() && !t.starts_with('#') && !t.starts_with('[') {
+            assert!(
+                previous.starts_with('#') || previous.contains(" = "),
+                "undocumented default: {t}"
+            );
+        }
+        if !t.is_empty() {
+            previous = t;
+        }
+    }
+}
+
+#[test]
+fn layers_apply_in_order_defaults_file_env_flags() {
+    let scratch = Scratch::with_file(
+        r#"
+        [output]
+        format = "md"
+        [client]
+        timeout = "10s"
+        connect_timeout = "2s"
+        max_attempts = 4
+        [twilio]
+        api_url = "http://127.0.0.1:9000"
+        auth_token = "from_file_token_0123456789"
+        "#,
+    );
+    // File over defaults.
+    let s = scratch.settings(&[]);
+    assert_eq!(s.output.format, Format::Md);
+    assert_eq!(s.client.timeout, Duration::from_secs(10));
+    assert_eq!(s.client.max_attempts.get(), 4);
+    assert_eq!(s.client.max_delay, Duration::from_secs(20), "default kept");
+    assert_eq!(s.twilio.api_url.as_str(), "http://127.0.0.1:9000/");
+
+    // Env over file; conventional and prefixed variables; numbers from strings.
+    let env = [
+        ("APIOPS_CLIENT_TIMEOUT", "12s"),
+        ("APIOPS_CLIENT_MAX_ATTEMPTS", "6"),
+        ("APIOPS_BREAKER_FAILURE_RATE", "0.25"),
+        ("APIOPS_TWILIO_API_URL", "http://127.0.0.1:9100"),
+        ("TWILIO_AUTH_TOKEN", "from_env_token_0123456789"),
+        ("APIOPS_OUTPUT_FORMAT", "json"),
+    ];
+    let loaded = scratch.load(&env, FlagOverrides::default()).expect("loads");
+    let s = &loaded.settings;
+    assert_eq!(s.client.timeout, Duration::from_secs(12));
+    assert_eq!(
+        s.client.connect_timeout,
+        Duration::from_secs(2),
+        "file kept"
+    );
+    assert_eq!(s.client.max_attempts.get(), 6);
+    assert!((s.breaker.failure_rate - 0.25).abs() < f64::EPSILON);
+    assert_eq!(s.twilio.api_url.as_str(), "http://127.0.0.1:9100/");
+    assert_eq!(
+        s.twilio.auth_token.as_ref().map(|t| t.expose_secret()),
+        Some("from_env_token_0123456789")
+    );
+    assert_eq!(s.output.format, Format::Json);
+    let origins = &loaded.origins;
+    assert_eq!(origins.of("client.max_delay"), Some(Origin::Default));
+    assert_eq!(
+        origins.of("client.connect_timeout"),
+        Some(Origin::File {
+            path: scratch.file_path()
+        })
+    );
+    assert_eq!(
+        origins.of("client.timeout"),
+        Some(Origin::Env {
+            variable: "APIOPS_CLIENT_TIMEOUT".into()
+        })
+    );
+    assert_eq!(
+        origins.of("twilio.auth_token"),
+        Some(Origin::Env {
+            variable: "TWILIO_AUTH_TOKEN".into()
+        })
+    );
+    assert_eq!(origins.of("twilio.api_key"), None);
+
+    // Flags over env.
+    let flags = FlagOverrides {
+        format: Some(Format::Human),
+        color: Some(ColorMode::Never),
+    };
+    let loaded = scratch.load(&env, flags).expect("loads");
+    assert_eq!(loaded.settings.output.format, Format::Human);
+    assert_eq!(loaded.settings.output.color, ColorMode::Never);
+    assert_eq!(
+        loaded.origins.of("output.format"),
+        Some(Origin::Flag {
+            flag: "--format/--json".into()
+        })
+    );
+}
+
+#[test]
+fn prefixed_variables_override_conventional_ones() {
+    let loaded = Scratch::new()
+        .load(
+            &[
+                ("OPENAI_API_KEY", "sk-conventional-0123456789"),
+                ("APIOPS_OPENAI_API_KEY", "sk-prefixed-0123456789"),
+                ("OPENAI_BASE_URL", "http://127.0.0.1:4000/v1"),
+                ("OPENAI_ORG_ID", "org-123"),
+                ("OPENAI_PROJECT_ID", "proj_abc"),
+                ("APIOPS_OPENAI_REQUESTS_PER_MINUTE", "500"),
+            ],
+            FlagOverrides::default(),
+        )
+        .expect("loads");
+    let o = &loaded.settings.openai;
+    assert_eq!(
+        o.api_key.as_ref().map(|k| k.expose_secret()),
+        Some("sk-prefixed-0123456789")
+    );
+    assert_eq!(o.base_url.as_str(), "http://127.0.0.1:4000/v1/");
+    assert_eq!(o.organization.as_deref(), Some("org-123"));
+    assert_eq!(o.project.as_deref(), Some("proj_abc"));
+    assert_eq!(o.requests_per_minute.map(|n| n.get()), Some(500));
+    assert_eq!(
+        loaded.origins.of("openai.api_key"),
+        Some(Origin::Env {
+            variable: "APIOPS_OPENAI_API_KEY".into()
+        })
+    );
+    assert_eq!(
+        loaded.origins.of("openai.base_url"),
+        Some(Origin::Env {
+            variable: "OPENAI_BASE_URL".into()
+        })
+    );
+}
+
+#[test]
+fn variables_that_are_not_config_keys_are_ignored() {
+    let s = Scratch::new().settings(&[
+        ("APIOPS_CASSETTE", "replay"),
+        ("APIOPS_LOG", "debug"),
+        ("APIOPS_CONFIG", "/nowhere"),
+        ("APIOPS_SIM_SEED", "42"),
+        ("HOME", "/tmp"),
+        ("TWILIO_SOMETHING_ELSE", "x"),
+    ]);
+    assert_eq!(s.client.max_attempts.get(), 3);
+}
+
+#[test]
+fn empty_variables_count_as_unset() {
+    let s = Scratch::new().settings(&[
+        ("TWILIO_AUTH_TOKEN", ""),
+        ("APIOPS_CLIENT_TIMEOUT", ""),
+        ("STRIPE_SECRET_KEY", "  "),
+    ]);
+    assert!(s.twilio.auth_token.is_none());
+    assert!(s.stripe.secret_key.is_none());
+    assert_eq!(s.client.timeout, Duration::from_secs(30));
+}
+
+#[test]
+fn validation_errors_name_the_key_and_the_source() {
+    let scratch = Scratch::with_file("[client]\ntimeout = \"5 parsecs\"\n");
+    let err = scratch.error(&[]);
+    assert!(
+        err.starts_with("client.timeout: invalid duration \"5 parsecs\""),
+        "{err}"
+    );
+    assert!(
+        err.contains(&scratch.file_path().display().to_string()),
+        "{err}"
+    );
+
+    // (variable, value, what the message must say); the source is always that variable.
+    let cases = [
+        (
+            "APIOPS_CLIENT_CONNECT_TIMEOUT",
+            "soon",
+            "client.connect_timeout: invalid duration \"soon\"",
+        ),
+        (
+            "APIOPS_TWILIO_API_URL",
+            "ftp://example.com",
+            "twilio.api_url: invalid URL",
+        ),
+        ("OPENAI_BASE_URL", "localhost:4000", "openai.base_url:"),
+        ("APIOPS_CLIENT_MAX_ATTEMPTS", "0", "client.max_attempts:"),
+        ("APIOPS_CLIENT_MAX_ATTEMPTS", "many", "client.max_attempts:"),
+        (
+            "APIOPS_OUTPUT_FORMAT",
+            "xml",
+            "output.format: unknown value \"xml\"; expected one of: human",
+        ),
+        (
+            "APIOPS_TWILIO_API_URLS",
+            "http://x",
+            "twilio.api_urls: unknown key; expected one of: api_url",
+        ),
+        (
+            "APIOPS_CLIENT_BASE_DELAY",
+            "1m",
+            "client.base_delay: 1m is longer than client.max_delay (20s)",
+        ),
+        (
+            "APIOPS_BREAKER_FAILURE_RATE",
+            "1.5",
+            "breaker.failure_rate: 1.5 is not in (0, 1]",
+        ),
+        (
+            "APIOPS_BREAKER_MINIMUM_CALLS",
+            "50",
+            "breaker.minimum_calls: 50 is more than breaker.window (20)",
+        ),
+        (
+            "APIOPS_CLIENT_RETRY_BUDGET_RATIO",
+            "2",
+            "client.retry_budget_ratio: 2 is not between 0 and 1",
+        ),
+        (
+            "APIOPS_STRIPE_API_VERSION",
+            "latest",
+            "stripe.api_version: \"latest\" is not a Stripe API version",
+        ),
+        (
+            "APIOPS_DATABASE_URL",
+            "mysql://u:p@h/db",
+            "database.url: expected a URL starting with sqlite:",
+        ),
+        (
+            "APIOPS_BREAKER_COOL_DOWN",
+            "0s",
+            "breaker.cool_down: must be longer than zero",
+        ),
+    ];
+    for (variable, value, want) in cases {
+        let err = Scratch::new().error(&[(variable, value)]);
+        assert!(err.contains(want), "want {want:?} in: {err}");
+        let source = format!("(from env {variable})");
+        assert!(err.contains(&source), "want {source:?} in: {err}");
+    }
+}
+
+#[test]
+fn several_problems_are_all_reported() {
+    let err = Scratch::new().error(&[
+        ("APIOPS_CLIENT_TIMEOUT", "later"),
+        ("APIOPS_STRIPE_API_URL", "gopher://x"),
+    ]);
+    assert!(err.contains("client.timeout"), "{err}");
+    assert!(err.contains("stripe.api_url"), "{err}");
+}
+
+#[test]
+fn unknown_sections_and_keys_in_the_file_are_errors() {
+    let err = Scratch::with_file("[clinet]\ntimeout = \"5s\"\n").error(&[]);
+    assert!(err.contains("clinet: unknown section"), "{err}");
+    let err = Scratch::with_file("[client]\ntimout = \"5s\"\n").error(&[]);
+    assert!(err.contains("client.timout: unknown key"), "{err}");
+    assert!(err.contains("(from file "), "{err}");
+    let err = Scratch::with_file("timeout = \"5s\"\n").error(&[]);
+    assert!(err.contains("timeout: unknown section"), "{err}");
+    let scratch = Scratch::with_file("client = 5\n");
+    assert_eq!(
+        scratch.error(&[]),
+        format!(
+            "client: expected a table ([client]), found a single value (from file {})",
+            scratch.file_path().display()
+        )
+    );
+}
+
+#[test]
+fn a_file_that_is_not_toml_is_an_error_without_its_text() {
+    let scratch = Scratch::with_file("[twilio]\nauth_token = canary_unquoted_0123456789\n");
+    let err = scratch.error(&[]);
+    assert!(err.contains("TOML parse error"), "{err}");
+    assert!(
+        err.contains(&scratch.file_path().display().to_string()),
+        "{err}"
+    );
+    assert!(!err.contains("canary_unquoted"), "{err}");
+}
+
+#[test]
+fn secrets_of_the_wrong_type_are_not_echoed() {
+    let err = Scratch::with_file("[stripe]\nsecret_key = 4242424242424242\n").error(&[]);
+    assert!(
+        err.contains("stripe.secret_key: expected a string"),
+        "{err}"
+    );
+    assert!(!err.contains("4242"), "{err}");
+    let err = Scratch::new().error(&[(
+        "APIOPS_DATABASE_URL",
+        "mysql://apiops:canary_db_pw_0123456789@db/apiops",
+    )]);
+    assert!(!err.contains("canary_db_pw"), "{err}");
+}
+
+#[test]
+fn policy_accepts_fixable_categories_in_both_spellings() {
+    let s = Scratch::with_file("[policy]\nauto_fix = [\"config\", \"rate_limit\"]\n").settings(&[]);
+    assert_eq!(
+        s.policy.auto_fix.iter().copied().collect::<Vec<_>>(),
+        [Category::Config, Category::RateLimit]
+    );
+    assert!(s.policy.may_auto_fix(Category::Config));
+    assert!(!s.policy.may_auto_fix(Category::BadParams));
+    assert!(!s.policy.may_auto_fix(Category::Auth));
+    let s = Scratch::new().settings(&[("APIOPS_POLICY_AUTO_FIX", "bad_params, config")]);
+    assert_eq!(s.policy.auto_fix.len(), 2);
+}
+
+#[test]
+fn policy_refuses_what_is_never_automatic() {
+    for listed in ["auth", "transient", "purchases", "deletions"] {
+        let err = Scratch::with_file(&format!(
+            "[policy]\nauto_fix = [\"config\", \"{listed}\"]\n"
+        ))
+        .error(&[]);
+        assert!(err.starts_with("policy.auto_fix: "), "{err}");
+        assert!(err.contains(&format!("\"{listed}\"")), "{err}");
+        assert!(
+            err.contains("auth problems, purchases and deletions are never automatic"),
+            "{err}"
+        );
+    }
+    let err = Scratch::new().error(&[("APIOPS_POLICY_AUTO_FIX", "config,auth")]);
+    assert!(err.contains("policy.auto_fix"), "{err}");
+    assert!(err.contains("env APIOPS_POLICY_AUTO_FIX"), "{err}");
+}
+
+#[test]
+fn an_explicit_file_must_exist() {
+    let scratch = Scratch::new();
+    let env = Environment::default();
+    let missing = scratch.dir.path().join("nope.toml");
+    let err = load(&Sources {
+        locations: &scratch.locations,
+        explicit_file: Some(&missing),
+        env: &env,
+        flags: FlagOverrides::default(),
+    })
+    .expect_err("missing explicit file");
+    assert!(
+        matches!(err, ConfigError::FileNotFound(ref p) if *p == missing),
+        "{err}"
+    );
+    let err = load(&Sources {
+        locations: &scratch.locations,
+        explicit_file: Some(scratch.dir.path()),
+        env: &env,
+        flags: FlagOverrides::default(),
+    })
+    .expect_err("directory");
+    assert!(matches!(err, ConfigError::NotAFile(_)), "{err}");
+}
+
+#[test]
+fn an_explicit_file_replaces_the_default_one() {
+    let scratch = Scratch::with_file("[client]\nmax_attempts = 9\n");
+    let other = scratch.dir.path().join("other.toml");
+    std::fs::write(&other, "[client]\nmax_attempts = 2\n").expect("write");
+    let env = Environment::default();
+    let loaded = load(&Sources {
+        locations: &scratch.locations,
+        explicit_file: Some(&other),
+        env: &env,
+        flags: FlagOverrides::default(),
+    })
+    .expect("loads");
+    assert_eq!(loaded.settings.client.max_attempts.get(), 2);
+    assert!(loaded.user_file.explicit && loaded.user_file.exists);
+    assert_eq!(loaded.user_file.path.as_deref(), Some(other.as_path()));
+}
+
+#[test]
+fn no_home_directory_still_loads() {
+    let env = Environment::default();
+    let loaded = load(&Sources {
+        locations: &Locations::default(),
+        explicit_file: None,
+        env: &env,
+        flags: FlagOverrides::default(),
+    })
+    .expect("loads");
+    assert_eq!(
+        loaded.settings.database.url.expose_secret(),
+        "sqlite://./apiops.db?mode=rwc"
+    );
+    assert!(loaded.user_file.path.is_none());
+}
+
+#[test]
+fn secrets_are_masked_in_serialize_and_hidden_in_debug() {
+    let canaries = [
+        ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+        ("TWILIO_AUTH_TOKEN", "canary_tw_0123456789abcdef"),
+        ("TWILIO_API_KEY", "SKcanary_key_0123456789"),
+        ("TWILIO_API_SECRET", "canary_twsecret_0123456789"),
+        ("OPENAI_API_KEY", "sk-proj-canary_0123456789"),
+        ("OPENAI_ADMIN_KEY", "sk-admin-canary_0123456789"),
+        ("OPENAI_WEBHOOK_SECRET", "whsec_canary_oa_0123456789"),
+        ("STRIPE_SECRET_KEY", "sk_test_canary_0123456789"),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_canary_st_0123456789"),
+        (
+            "APIOPS_DATABASE_URL",
+            "postgres://apiops:canary_pw_0123456789@db/apiops",
+        ),
+    ];
+    let loaded = Scratch::new()
+        .load(&canaries, FlagOverrides::default())
+        .expect("loads");
+    let shown = serde_json::to_string(&loaded.settings).expect("serialize");
+    let debug = format!("{loaded:?}");
+    for (_, canary) in canaries {
+        let middle = &canary[4..canary.len() - 4];
+        assert!(!shown.contains(middle), "{middle} in {shown}");
+        assert!(!debug.contains(middle), "{middle} in {debug}");
+    }
+    assert!(shown.contains("\"auth_token\":\"cana...cdef\""), "{shown}");
+    assert!(
+        shown.contains("postgres://apiops:cana...6789@db/apiops"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn durations_show_in_humantime() {
+    let s = Scratch::new().settings(&[]);
+    let json = serde_json::to_value(&s).expect("serialize");
+    assert_eq!(json["client"]["base_delay"], "250ms");
+    assert_eq!(json["client"]["timeout"], "30s");
+    assert_eq!(json["policy"]["auto_fix"], serde_json::json!([]));
+}
+
+#[test]
+fn twilio_prefers_the_api_key_pair() {
+    let s = Scratch::new().settings(&[
+        ("TWILIO_AUTH_TOKEN", "token_0123456789abcdef"),
+        ("TWILIO_API_KEY", "SK0123456789abcdef"),
+        ("TWILIO_API_SECRET", "secret_0123456789abcdef"),
+    ]);
+    assert!(matches!(s.twilio.auth(), Some(TwilioAuth::ApiKey { .. })));
+    let s = Scratch::new().settings(&[
+        ("TWILIO_AUTH_TOKEN", "token_0123456789abcdef"),
+        ("TWILIO_API_KEY", "SK0123456789abcdef"),
+    ]);
+    assert!(matches!(s.twilio.auth(), Some(TwilioAuth::AuthToken(_))));
+}

@@ -1,0 +1,332 @@
+//! How each kind of setting is read from a config source and how it is shown again.
+//!
+//! Reading validates: a duration must parse as humantime, a service URL must be http(s), a
+//! policy category must be one policy allows. A failure here becomes a serde error, to which
+//! figment attaches the key path, so the message the user reads names the key.
+//!
+//! Showing masks: a secret serializes as `mask(value)` — first 4 and last 4 characters, or
+//! nothing when short — which makes `Serialize` on the settings safe to print. Secret values never
+//! appear in an error message either: a secret of the wrong type is reported without its value.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::time::Duration;
+
+use apiops_core::{Category, mask};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::ser::Serializer;
+use url::Url;
+
+/// Accepts a string; any other scalar is refused with `expecting` and without echoing the value
+/// (the value may be a secret).
+struct Text {
+    expecting: &'static str,
+}
+
+impl Text {
+    fn refuse<E: de::Error>(&self, found: &str) -> E {
+        E::custom(format_args!(
+            "expected {}, found {found} (quote the value)",
+            self.expecting
+        ))
+    }
+}
+
+impl Visitor<'_> for Text {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<String, E> {
+        Err(self.refuse("a boolean"))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<String, E> {
+        Err(self.refuse("a number"))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<String, E> {
+        Err(self.refuse("a number"))
+    }
+
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<String, E> {
+        Err(self.refuse("a number"))
+    }
+
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<String, E> {
+        Err(self.refuse("a number"))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<String, E> {
+        Err(self.refuse("a number"))
+    }
+
+    fn visit_char<E: de::Error>(self, v: char) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+}
+
+fn text<'de, D: Deserializer<'de>>(d: D, expecting: &'static str) -> Result<String, D::Error> {
+    d.deserialize_str(Text { expecting })
+}
+
+/// A humantime duration: `"250ms"`, `"30s"`, `"1h 30m"`.
+pub(crate) mod duration {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let value = text(d, "a duration such as \"30s\" or \"250ms\"")?;
+        humantime::parse_duration(value.trim())
+            .map_err(|e| de::Error::custom(format_args!("invalid duration {value:?}: {e}")))
+    }
+
+    pub(crate) fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_duration(*value))
+    }
+}
+
+/// A service base URL: http or https, with a host, no embedded credentials; normalized to end
+/// with `/` so that `Url::join("path")` appends instead of replacing the last segment.
+pub(crate) mod http_url {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
+        let value = text(d, "an http(s) URL")?;
+        parse(value.trim()).map_err(de::Error::custom)
+    }
+
+    pub(crate) fn serialize<S: Serializer>(value: &Url, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(value.as_str())
+    }
+
+    /// Parses and normalizes; the error never repeats a value that may hold a password.
+    pub(crate) fn parse(value: &str) -> Result<Url, String> {
+        let shown = if value.contains('@') {
+            "(value hidden: it may hold credentials)".to_owned()
+        } else {
+            format!("{value:?}")
+        };
+        let mut url = Url::parse(value).map_err(|e| format!("invalid URL {shown}: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "invalid URL {shown}: the scheme must be http or https"
+            ));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("invalid URL {shown}: it has no host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(format!(
+                "invalid URL {shown}: credentials do not belong in a URL; use the credential settings"
+            ));
+        }
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        Ok(url)
+    }
+}
+
+/// An optional secret: the empty string counts as absent; shown masked.
+pub(crate) mod secret {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SecretString>, D::Error> {
+        let value = text(d, "a string")?;
+        let value = value.trim();
+        Ok((!value.is_empty()).then(|| SecretString::from(value)))
+    }
+
+    pub(crate) fn serialize<S: Serializer>(
+        value: &Option<SecretString>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(secret) => s.serialize_str(&mask(secret.expose_secret())),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+/// An optional identifier that is not secret (organization, project): empty counts as absent.
+pub(crate) mod optional_text {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        let value = text(d, "a string")?;
+        let value = value.trim();
+        Ok((!value.is_empty()).then(|| value.to_owned()))
+    }
+}
+
+/// The database URL: `sqlite:...`, `postgres://...` or `postgresql://...`. Kept secret because a
+/// PostgreSQL URL usually carries a password; shown with the password masked.
+pub(crate) mod database_url {
+    use super::*;
+
+    const SCHEMES: &[&str] = &["sqlite:", "postgres:", "postgresql:"];
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SecretString, D::Error> {
+        let value = text(d, "a database URL")?;
+        let value = value.trim();
+        if SCHEMES.iter().any(|s| value.starts_with(s)) {
+            Ok(SecretString::from(value))
+        } else {
+            Err(de::Error::custom(
+                "expected a URL starting with sqlite:, postgres: or postgresql: (value hidden: it may hold a password)",
+            ))
+        }
+    }
+
+    pub(crate) fn serialize<S: Serializer>(value: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&shown(value.expose_secret()))
+    }
+
+    /// The URL with its password masked; a URL that does not parse is masked whole.
+    pub(crate) fn shown(value: &str) -> String {
+        if value.starts_with("sqlite:") {
+            return value.to_owned();
+        }
+        let Ok(mut url) = Url::parse(value) else {
+            return mask(value);
+        };
+        if let Some(password) = url.password().map(mask)
+            && url.set_password(Some(&password)).is_err()
+        {
+            return mask(value);
+        }
+        url.to_string()
+    }
+}
+
+/// The categories `policy.auto_fix` lists: a list, or a comma-separated string (from the
+/// environment). Only categories that policy may ever fix alone are accepted.
+pub(crate) mod auto_fix {
+    use super::*;
+
+    const ALLOWED: &str = "only config, rate_limit and bad_params may be fixed automatically; auth problems, purchases and deletions are never automatic, whatever the configuration";
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeSet<Category>, D::Error> {
+        d.deserialize_any(CategoriesVisitor)
+    }
+
+    /// Checks one listed name.
+    pub(crate) fn category(name: &str) -> Result<Category, String> {
+        match name.parse::<Category>() {
+            Ok(c) if c.auto_fixable() => Ok(c),
+            Ok(c) => Err(format!("{:?} cannot be listed: {ALLOWED}", c.as_str())),
+            Err(_) => Err(format!(
+                "{name:?} is not a category that can be listed: {ALLOWED}"
+            )),
+        }
+    }
+
+    struct CategoriesVisitor;
+
+    impl<'de> Visitor<'de> for CategoriesVisitor {
+        type Value = BTreeSet<Category>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of categories, such as [\"config\", \"rate_limit\"]")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| category(s).map_err(E::custom))
+                .collect()
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut set = BTreeSet::new();
+            while let Some(name) = seq.next_element::<String>()? {
+                set.insert(category(name.trim()).map_err(de::Error::custom)?);
+            }
+            Ok(set)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_and_end_with_a_slash() {
+        let ok = [
+            ("https://api.openai.com/v1", "https://api.openai.com/v1/"),
+            ("https://api.twilio.com", "https://api.twilio.com/"),
+            ("http://127.0.0.1:8080/x/", "http://127.0.0.1:8080/x/"),
+        ];
+        for (input, want) in ok {
+            assert_eq!(http_url::parse(input).map(String::from), Ok(want.into()));
+        }
+        let bad = [
+            ("ftp://example.com", "http or https"),
+            ("not a url", "invalid URL \"not a url\""),
+            ("https://user:hunter2secret@example.com", "credentials"),
+            ("file:///etc/passwd", "http or https"),
+        ];
+        for (input, want) in bad {
+            let err = http_url::parse(input).expect_err(input);
+            assert!(err.contains(want), "{input}: {err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+    }
+
+    #[test]
+    fn database_urls_show_without_password() {
+        assert_eq!(
+            database_url::shown("postgres://apiops:canary_pw_0123456789@db:5432/apiops"),
+            "postgres://apiops:cana...6789@db:5432/apiops"
+        );
+        assert_eq!(
+            database_url::shown("postgres://apiops:short@db/apiops"),
+            "postgres://apiops:********@db/apiops"
+        );
+        assert_eq!(
+            database_url::shown("sqlite:///home/u/.local/share/apiops/apiops.db?mode=rwc"),
+            "sqlite:///home/u/.local/share/apiops/apiops.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn policy_accepts_only_fixable_categories() {
+        for ok in ["config", "rate_limit", "bad_params", "RATE_LIMIT"] {
+            assert!(auto_fix::category(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "auth",
+            "transient",
+            "carrier",
+            "purchases",
+            "deletions",
+            "spam",
+        ] {
+            let err = auto_fix::category(bad).expect_err(bad);
+            assert!(err.contains(bad), "{err}");
+            assert!(err.contains("never automatic"), "{err}");
+            assert!(
+                err.contains("auth problems, purchases and deletions"),
+                "{err}"
+            );
+        }
+    }
+}
