@@ -73,6 +73,8 @@ pub(crate) enum Command {
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Run the loopback simulator of Twilio, Stripe and OpenAI (or `sim emit` signed webhooks)
+    Sim(crate::commands::sim::SimArgs),
 }
 
 /// `apiops config ...`.

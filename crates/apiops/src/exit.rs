@@ -119,6 +119,9 @@ pub(crate) enum AppError {
         /// The variables to set.
         variables: Vec<&'static str>,
     },
+    /// The arguments make sense to clap but not to the command (a value out of range...).
+    #[error("{0}")]
+    Usage(String),
     /// An action needs a person's confirmation and none could be asked for.
     #[cfg_attr(
         not(test),
@@ -137,6 +140,7 @@ impl AppError {
             AppError::Config(_) => Exit::Config,
             AppError::MissingCredentials { .. } => Exit::MissingCredentials,
             AppError::ConfirmationRequired { .. } => Exit::ConfirmationRequired,
+            AppError::Usage(_) => Exit::Usage,
         }
     }
 }

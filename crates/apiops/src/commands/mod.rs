@@ -5,6 +5,7 @@
 
 pub(crate) mod config;
 pub(crate) mod creds;
+pub(crate) mod sim;
 
 use crate::cli::{Cli, Command, ConfigCommand};
 use crate::config::{self as settings, Environment, LoadedConfig, Locations, Sources, UserFile};
@@ -35,6 +36,7 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             let loaded = load()?;
             config::show(&loaded, loaded.settings.output.format)
         }
+        Command::Sim(args) => sim::run(args, flags.format.unwrap_or(Format::Human)),
         // Works without loading, so that it still helps when the config file is broken: it is
         // how one finds the file to fix. Its format therefore comes from the flags alone.
         Command::Config(ConfigCommand::Path) => config::path(
