@@ -74,7 +74,7 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Run the loopback simulator of Twilio, Stripe and OpenAI (or `sim emit` signed webhooks)
-    Sim(crate::commands::sim::SimArgs),
+    Sim(Box<crate::commands::sim::SimArgs>),
 }
 
 /// `apiops config ...`.
