@@ -1,5 +1,30 @@
-//! Typed clients of Twilio, Stripe and OpenAI over `apiops-client`: health, error audits, config
-//! audits, operations catalogs and classification tables (DESIGN.md §4).
+//! Typed clients of Twilio, Stripe and OpenAI over `apiops-client`, and what apiops does with
+//! each: verify credentials and health, scan recent errors into normalized [`ErrorEvent`]s,
+//! audit configuration into [`Finding`]s, and classify every provider code (DESIGN.md §4).
 //!
-//! Empty until the providers issue lands; its place in the workspace is fixed now so that the
-//! crate arrows (binary -> providers -> client -> core) hold from the start.
+//! Layout:
+//! - [`provider`]: the [`Provider`] trait every service implements, and [`ProviderError`].
+//! - [`tuning`]: the shared client settings (timeouts, retry, breaker) applied to every client.
+//! - [`aggregate`]: pure grouping and ranking of events into [`ErrorGroup`]s with fixes and
+//!   recommendations, in memory proportional to the number of distinct codes.
+//! - [`webhook_url`]: static, SSRF-safe checks of webhook URLs (scheme, private and loopback
+//!   addresses) that never connect anywhere.
+//! - [`twilio`], [`stripe`], [`openai`]: one folder per provider with the same file roles:
+//!   `mod.rs` (config and construction), `classify.rs`, `health.rs`, `errors.rs`, `audit.rs`.
+//!
+//! Nothing here prints; the binary renders.
+//!
+//! [`ErrorEvent`]: apiops_core::ErrorEvent
+//! [`Finding`]: apiops_core::Finding
+//! [`ErrorGroup`]: apiops_core::ErrorGroup
+
+pub mod aggregate;
+pub mod openai;
+pub mod provider;
+pub mod stripe;
+pub mod tuning;
+pub mod twilio;
+pub mod webhook_url;
+
+pub use provider::{EventStream, Progress, Provider, ProviderError, TimeWindow};
+pub use tuning::ClientTuning;

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Contract tests against what the providers published: their OpenAPI specs (../shared/specs)
+# and their official Python SDKs. Creates .venv (git-ignored) with tests/contract/requirements.txt
+# on first use, builds the apiops binary, and runs pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d ../shared/specs ]; then
+  echo "../shared/specs is missing: the contract tests need the providers' specs beside the repo" >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import stripe, twilio, openai, openapi_schema_validator, pytest" 2>/dev/null; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r tests/contract/requirements.txt
+fi
+cargo build --locked -p apiops
+APIOPS_BIN="$PWD/target/debug/apiops" .venv/bin/python -m pytest tests/contract "$@"

@@ -1,0 +1,145 @@
+"""Every response body the simulator serves for the endpoints apiops uses validates against the
+official spec's response schema (../shared/specs). Twilio and Stripe are OpenAPI 3.0 (with
+`nullable`), OpenAI is 3.1. `format` is not asserted: Twilio's specs mark its `*_uri` fields
+`format: uri` while real responses carry relative paths.
+"""
+
+import base64
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from openapi_schema_validator import OAS30Validator, OAS31Validator
+
+from conftest import SHARED
+
+SPECS = {
+    "twilio_api": ("twilio/twilio_api_v2010.json", OAS30Validator),
+    "twilio_monitor": ("twilio/twilio_monitor_v1.json", OAS30Validator),
+    "twilio_messaging": ("twilio/twilio_messaging_v1.json", OAS30Validator),
+    "twilio_pricing": ("twilio/twilio_pricing_v1.json", OAS30Validator),
+    "stripe": ("stripe/spec3.2023-08-16.json", OAS30Validator),
+    "openai": ("openai/openapi.json", OAS31Validator),
+}
+_loaded = {}
+
+
+def spec(name):
+    if name not in _loaded:
+        path, cls = SPECS[name]
+        _loaded[name] = (json.loads((SHARED / "specs" / path).read_text()), cls)
+    return _loaded[name]
+
+
+def response_schema(name, template, method, status):
+    doc, cls = spec(name)
+    op = doc["paths"][template][method.lower()]
+    content = op["responses"][str(status)]["content"]
+    media = content.get("application/json") or next(iter(content.values()))
+    schema = dict(media["schema"])
+    schema["components"] = doc.get("components", {})
+    return schema, cls
+
+
+def call(sim, method, url, auth, form=None):
+    data = urllib.parse.urlencode(form, doseq=True).encode() if form is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/x-www-form-urlencoded")
+    req.add_header("Authorization", auth)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def basic(user, password):
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def cases(env):
+    sid = env["TWILIO_ACCOUNT_SID"]
+    tw = basic(sid, env["TWILIO_AUTH_TOKEN"])
+    st = "Bearer " + env["STRIPE_SECRET_KEY"]
+    oa = "Bearer " + env["OPENAI_API_KEY"]
+    admin = "Bearer " + env["OPENAI_ADMIN_KEY"]
+    api = env["APIOPS_TWILIO_API_URL"]
+    acc = f"{api}/2010-04-01/Accounts/{sid}"
+    # (spec, template, method, status, url, auth)
+    return [
+        ("twilio_api", "/2010-04-01/Accounts/{Sid}.json", "GET", 200, f"{acc}.json", tw),
+        ("twilio_api", "/2010-04-01/Accounts/{AccountSid}/Balance.json", "GET", 200, f"{acc}/Balance.json", tw),
+        ("twilio_api", "/2010-04-01/Accounts/{AccountSid}/Messages.json", "GET", 200, f"{acc}/Messages.json?PageSize=50", tw),
+        ("twilio_api", "/2010-04-01/Accounts/{AccountSid}/Calls.json", "GET", 200, f"{acc}/Calls.json?Status=failed", tw),
+        ("twilio_api", "/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json", "GET", 200, f"{acc}/IncomingPhoneNumbers.json", tw),
+        ("twilio_api", "/2010-04-01/Accounts/{AccountSid}/AvailablePhoneNumbers/{CountryCode}/Local.json", "GET", 200, f"{acc}/AvailablePhoneNumbers/US/Local.json?AreaCode=415", tw),
+        ("twilio_monitor", "/v1/Alerts", "GET", 200, env["APIOPS_TWILIO_MONITOR_URL"] + "/v1/Alerts", tw),
+        ("twilio_messaging", "/v1/Services", "GET", 200, env["APIOPS_TWILIO_MESSAGING_URL"] + "/v1/Services", tw),
+        ("twilio_pricing", "/v1/PhoneNumbers/Countries/{IsoCountry}", "GET", 200, env["APIOPS_TWILIO_PRICING_URL"] + "/v1/PhoneNumbers/Countries/US", tw),
+        ("stripe", "/v1/balance", "GET", 200, env["APIOPS_STRIPE_API_URL"] + "/v1/balance", st),
+        ("stripe", "/v1/account", "GET", 200, env["APIOPS_STRIPE_API_URL"] + "/v1/account", st),
+        ("stripe", "/v1/events", "GET", 200, env["APIOPS_STRIPE_API_URL"] + "/v1/events?limit=100", st),
+        ("stripe", "/v1/events", "GET", 200, env["APIOPS_STRIPE_API_URL"] + "/v1/events?delivery_success=false&limit=100", st),
+        ("stripe", "/v1/webhook_endpoints", "GET", 200, env["APIOPS_STRIPE_API_URL"] + "/v1/webhook_endpoints", st),
+        ("openai", "/models", "GET", 200, env["OPENAI_BASE_URL"] + "/models", oa),
+        ("openai", "/batches", "GET", 200, env["OPENAI_BASE_URL"] + "/batches?limit=100", oa),
+        ("openai", "/fine_tuning/jobs", "GET", 200, env["OPENAI_BASE_URL"] + "/fine_tuning/jobs?limit=100", oa),
+        ("openai", "/organization/projects", "GET", 200, env["OPENAI_BASE_URL"] + "/organization/projects", admin),
+    ]
+
+
+def test_every_listed_endpoint_validates(sim):
+    failures = []
+    for name, template, method, status, url, auth in cases(sim.env):
+        got, body = call(sim, method, url, auth)
+        if got != status:
+            failures.append(f"{method} {template}: HTTP {got}: {body}")
+            continue
+        schema, cls = response_schema(name, template, method, status)
+        errors = sorted(cls(schema).iter_errors(body), key=lambda e: list(e.path))
+        for e in errors[:5]:
+            failures.append(f"{method} {template}: {list(e.path)}: {e.message[:200]}")
+    assert not failures, "\n".join(failures)
+
+
+def test_single_resources_and_writes_validate(sim):
+    env = sim.env
+    sid = env["TWILIO_ACCOUNT_SID"]
+    tw = basic(sid, env["TWILIO_AUTH_TOKEN"])
+    acc = f"{env['APIOPS_TWILIO_API_URL']}/2010-04-01/Accounts/{sid}"
+    st = "Bearer " + env["STRIPE_SECRET_KEY"]
+    oa = "Bearer " + env["OPENAI_API_KEY"]
+    failures = []
+
+    def check(name, template, method, status, url, auth, form=None):
+        got, body = call(sim, method, url, auth, form)
+        if got != status:
+            failures.append(f"{method} {template}: HTTP {got}: {body}")
+            return body
+        schema, cls = response_schema(name, template, method, status)
+        for e in list(cls(schema).iter_errors(body))[:5]:
+            failures.append(f"{method} {template}: {list(e.path)}: {e.message[:200]}")
+        return body
+
+    numbers = check("twilio_api", "/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json", "GET", 200, f"{acc}/IncomingPhoneNumbers.json", tw)
+    pn = numbers["incoming_phone_numbers"][0]["sid"]
+    check("twilio_api", "/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json", "GET", 200, f"{acc}/IncomingPhoneNumbers/{pn}.json", tw)
+    check("twilio_api", "/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json", "POST", 200, f"{acc}/IncomingPhoneNumbers/{pn}.json", tw, {"FriendlyName": "contract test"})
+    avail = check("twilio_api", "/2010-04-01/Accounts/{AccountSid}/AvailablePhoneNumbers/{CountryCode}/Local.json", "GET", 200, f"{acc}/AvailablePhoneNumbers/US/Local.json?AreaCode=650", tw)
+    number = avail["available_phone_numbers"][0]["phone_number"]
+    check("twilio_api", "/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json", "POST", 201, f"{acc}/IncomingPhoneNumbers.json", tw, {"PhoneNumber": number})
+    owned = numbers["incoming_phone_numbers"][0]["phone_number"]
+    check("twilio_api", "/2010-04-01/Accounts/{AccountSid}/Messages.json", "POST", 201, f"{acc}/Messages.json", tw, {"To": "+14155550100", "From": owned, "Body": "contract test"})
+
+    endpoints = check("stripe", "/v1/webhook_endpoints", "GET", 200, env["APIOPS_STRIPE_API_URL"] + "/v1/webhook_endpoints", st)
+    we = endpoints["data"][0]["id"]
+    check("stripe", "/v1/webhook_endpoints/{webhook_endpoint}", "GET", 200, f"{env['APIOPS_STRIPE_API_URL']}/v1/webhook_endpoints/{we}", st)
+    check("stripe", "/v1/webhook_endpoints/{webhook_endpoint}", "POST", 200, f"{env['APIOPS_STRIPE_API_URL']}/v1/webhook_endpoints/{we}", st, {"description": "contract test"})
+
+    models = check("openai", "/models", "GET", 200, env["OPENAI_BASE_URL"] + "/models", oa)
+    model = models["data"][0]["id"]
+    check("openai", "/models/{model}", "GET", 200, f"{env['OPENAI_BASE_URL']}/models/{model}", oa)
+    assert not failures, "\n".join(failures)
