@@ -1,4 +1,102 @@
-//! The `Store` trait and its SQLite and PostgreSQL backends: the event log, the webhook inbox,
-//! the operations journal (DESIGN.md §7).
+//! The store: the normalized event log (and, with the webhooks issue, the webhook inbox and the
+//! operations journal) behind one [`Store`] trait.
 //!
-//! Empty until the store issue lands; its place in the workspace is fixed now.
+//! Layout:
+//! - [`Store`], [`EventFilter`], [`StoreError`]: what callers use.
+//! - [`sqlite`]: the embedded default, one file in WAL mode with `synchronous=FULL` so a
+//!   committed event survives a crash.
+//! - [`open`]: picks the backend from a database URL (`sqlite://PATH`).
+//!
+//! Events are deduplicated on a key derived from their identity (service, resource, code,
+//! time, action), so fetching an overlapping window twice stores each failure once.
+
+pub mod sqlite;
+
+use apiops_core::{ErrorEvent, Service};
+use jiff::Timestamp;
+
+pub use sqlite::SqliteStore;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL is not one we can open.
+    #[error("database URL: {0}")]
+    Url(String),
+    /// The database could not be opened, migrated or queried.
+    #[error("database: {0}")]
+    Database(String),
+    /// A stored row no longer parses (written by a newer version, or edited by hand).
+    #[error("stored event {id} is unreadable: {reason}")]
+    Corrupt {
+        /// Row id.
+        id: i64,
+        /// What did not parse.
+        reason: String,
+    },
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// Which events to read.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only events at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only these services (all when empty).
+    pub services: Vec<Service>,
+    /// At most this many, newest first (all when `None`).
+    pub limit: Option<u32>,
+}
+
+/// What every backend offers.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
+    /// Appends events in one transaction; returns how many were new (duplicates are skipped).
+    async fn append_events(&self, events: &[ErrorEvent]) -> Result<u64, StoreError>;
+
+    /// Reads events, oldest first within the filter.
+    async fn events(&self, filter: &EventFilter) -> Result<Vec<ErrorEvent>, StoreError>;
+
+    /// How many events are stored.
+    async fn event_count(&self) -> Result<u64, StoreError>;
+}
+
+/// Opens the store a database URL names: `sqlite://PATH` (created with its folder if missing,
+/// `?mode=rwc` accepted) or `sqlite::memory:`.
+pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        return Ok(Box::new(SqliteStore::open(url).await?));
+    }
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        return Err(StoreError::Url(
+            "PostgreSQL storage is not in this build yet (it comes with the webhooks and store work); use sqlite://PATH".into(),
+        ));
+    }
+    let scheme = url.split(':').next().unwrap_or("");
+    Err(StoreError::Url(format!(
+        "unsupported scheme {scheme:?}: expected sqlite://PATH"
+    )))
+}
+
+/// The identity of an event, for deduplication.
+pub fn dedup_key(e: &ErrorEvent) -> String {
+    let who = if e.resource_id.is_empty() {
+        e.context.as_str()
+    } else {
+        e.resource_id.as_str()
+    };
+    format!(
+        "{}|{}|{}|{}|{}|{}",
+        e.service,
+        e.resource_type,
+        who,
+        e.error_code,
+        e.timestamp.as_second(),
+        e.action_taken
+    )
+}
