@@ -36,12 +36,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(std::time::Duration::from_secs(5));
         let file = options.get_filename().to_path_buf();
-        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !file.as_os_str().is_empty() && file.to_string_lossy() != ":memory:" {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    StoreError::Database(format!("creating {}: {e}", dir.display()))
-                })?;
-            }
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+            && file.to_string_lossy() != ":memory:"
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Database(format!("creating {}: {e}", dir.display())))?;
         }
         let in_memory = url.contains(":memory:");
         let pool = SqlitePoolOptions::new()
@@ -179,7 +178,10 @@ mod tests {
             2
         );
         assert_eq!(
-            store.append_events(&[a.clone()]).await.expect("append"),
+            store
+                .append_events(std::slice::from_ref(&a))
+                .await
+                .expect("append"),
             0,
             "duplicate skipped"
         );
