@@ -222,13 +222,22 @@ pub fn page_query(base: &[(String, String)], cursor: &Cursor) -> Vec<(String, St
 /// The URL a page is fetched from. `first` is the first page's URL: a server-provided URL must
 /// stay on its origin, so a forged `next_page_url` cannot lead the client (and its credentials)
 /// to another host. Host-relative URIs resolve against `first`.
-pub fn page_url(first: &Url, cursor: &Cursor) -> Result<Url, String> {
+pub fn page_url(first: &Url, base: &Url, cursor: &Cursor) -> Result<Url, String> {
     let Cursor::Url(link) = cursor else {
         return Ok(first.clone());
     };
-    let url = first
-        .join(link)
-        .map_err(|e| format!("next page link {link:?}: {e}"))?;
+    // A host-relative link (Twilio's `next_page_uri`) is relative to the API's base, as the
+    // official SDKs treat it: behind a path prefix (a proxy, the simulator) the prefix stays.
+    let base_path = base.path().trim_end_matches('/');
+    let url = if link.starts_with('/')
+        && !base_path.is_empty()
+        && !link.starts_with(&format!("{base_path}/"))
+    {
+        base.join(&format!("{base_path}{link}"))
+    } else {
+        first.join(link)
+    }
+    .map_err(|e| format!("next page link {link:?}: {e}"))?;
     if url.origin() != first.origin() {
         return Err(format!(
             "next page link points to {}, away from {}",
@@ -308,7 +317,8 @@ impl Listing {
             target,
             reason,
         };
-        let url = page_url(&first, cursor).map_err(|r| decode(redact_target(&first), r))?;
+        let url = page_url(&first, self.client.base_url(), cursor)
+            .map_err(|r| decode(redact_target(&first), r))?;
         let target = redact_target(&url);
         let mut rb = self.client.request(Method::GET, url.as_str())?;
         let query = page_query(&self.query, cursor);
@@ -616,6 +626,25 @@ mod tests {
     }
 
     #[test]
+    fn page_url_keeps_the_base_path_prefix() {
+        let base = Url::parse("http://127.0.0.1:9/twilio/api").expect("url");
+        let first =
+            Url::parse("http://127.0.0.1:9/twilio/api/2010-04-01/Accounts/AC1/Messages.json")
+                .expect("url");
+        let next = Cursor::Url("/2010-04-01/Accounts/AC1/Messages.json?PageToken=PA1".to_owned());
+        assert_eq!(
+            page_url(&first, &base, &next).expect("url").as_str(),
+            "http://127.0.0.1:9/twilio/api/2010-04-01/Accounts/AC1/Messages.json?PageToken=PA1"
+        );
+        // A link that already carries the prefix is not prefixed twice.
+        let already = Cursor::Url("/twilio/api/2010-04-01/x.json".to_owned());
+        assert_eq!(
+            page_url(&first, &base, &already).expect("url").as_str(),
+            "http://127.0.0.1:9/twilio/api/2010-04-01/x.json"
+        );
+    }
+
+    #[test]
     fn page_url_resolves_links_and_stays_on_the_origin() {
         let first = Url::parse("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json")
             .expect("url");
@@ -642,7 +671,8 @@ mod tests {
             ),
         ];
         for (cursor, want) in cases {
-            match (page_url(&first, &cursor), want) {
+            let base = Url::parse("https://api.twilio.com").expect("url");
+            match (page_url(&first, &base, &cursor), want) {
                 (Ok(url), Ok(w)) => assert_eq!(url.as_str(), w),
                 (Err(e), Err(w)) => assert!(e.contains(w), "{e}"),
                 (got, want) => panic!("{cursor}: got {got:?}, want {want:?}"),

@@ -1,24 +1,110 @@
-//! (stub by the lead — the helper replaces this module; keep `TwilioState::generate(&SimConfig, &Credentials) -> TwilioState` and `routes() -> Router<Arc<SimState>>`)
+//! The simulated Twilio: the endpoints apiops and the official SDKs use, with deterministic
+//! data shaped like the official OpenAPI specs and Twilio's own behavior where it matters —
+//! `next_page_uri` / `meta` paging with page tokens, `DateSent` windows, no status filter on
+//! messages, Twilio's error codes for bad input, and state for operations (a bought number is
+//! owned, a released one is gone, a sent message is listed).
+//!
+//! It is not the edge: credentials, the account SID in the path, rate limits, latency and
+//! injected faults are handled by `faults` before any handler here runs.
+//!
+//! Layout:
+//! - `data`: fixed tables and the compact generated records (messages, calls, alerts, numbers,
+//!   services, the numbers for sale), with the share of misconfigurations the audit must find.
+//! - `state`: [`TwilioState`], SID lookups, the mutable part (behind one lock) and the
+//!   operations that change it.
+//! - `render`: the JSON views, every property the spec lists.
+//! - `paging`: query parameters, page tokens, date windows, page envelopes.
+//! - `api`: the 2010-04-01 handlers; `v1`: Monitor, Messaging and Pricing.
+//!
+//! Routes, relative to the `/twilio` prefix the server nests this under:
+//!
+//! | route | imitates |
+//! |---|---|
+//! | `/api/2010-04-01/Accounts/{Sid}.json` (+ `/Balance.json`, `/Messages.json`, `/Messages/{Sid}.json`, `/Calls.json`, `/Calls/{Sid}.json`, `/IncomingPhoneNumbers.json`, `/IncomingPhoneNumbers/{Sid}.json`, `/AvailablePhoneNumbers/{Country}/Local.json`) | `api.twilio.com` |
+//! | `/monitor/v1/Alerts`, `/monitor/v1/Alerts/{Sid}` | `monitor.twilio.com` |
+//! | `/messaging/v1/Services`, `/messaging/v1/Services/{Sid}` (+ `/PhoneNumbers`) | `messaging.twilio.com` |
+//! | `/pricing/v1/PhoneNumbers/Countries/{IsoCountry}` | `pricing.twilio.com` |
+
+mod api;
+mod data;
+mod paging;
+mod render;
+mod state;
+mod v1;
+
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::get;
 
-use crate::config::SimConfig;
-use crate::server::{Credentials, SimState};
+pub use state::TwilioState;
 
-/// Stub.
-#[derive(Debug)]
-pub struct TwilioState;
+use crate::server::SimState;
 
-impl TwilioState {
-    /// Stub.
-    pub fn generate(_config: &SimConfig, _creds: &Credentials) -> Self {
-        TwilioState
-    }
+/// The Twilio routes (nested by the server under `/twilio`).
+pub fn routes() -> Router<Arc<SimState>> {
+    const ACCOUNT: &str = "/api/2010-04-01/Accounts/{account}";
+    let at = |suffix: &str| format!("{ACCOUNT}{suffix}");
+    Router::new()
+        .route(ACCOUNT, get(api::fetch_account))
+        .route(&at("/Balance.json"), get(api::fetch_balance))
+        .route(
+            &at("/Messages.json"),
+            get(api::list_messages).post(api::create_message),
+        )
+        .route(&at("/Messages/{sid}"), get(api::fetch_message))
+        .route(&at("/Calls.json"), get(api::list_calls))
+        .route(&at("/Calls/{sid}"), get(api::fetch_call))
+        .route(
+            &at("/IncomingPhoneNumbers.json"),
+            get(api::list_numbers).post(api::buy_number),
+        )
+        .route(
+            &at("/IncomingPhoneNumbers/{sid}"),
+            get(api::fetch_number)
+                .post(api::update_number)
+                .delete(api::release_number),
+        )
+        .route(
+            &at("/AvailablePhoneNumbers/{country}/Local.json"),
+            get(api::list_available),
+        )
+        .route("/monitor/v1/Alerts", get(v1::list_alerts))
+        .route("/monitor/v1/Alerts/{sid}", get(v1::fetch_alert))
+        .route("/messaging/v1/Services", get(v1::list_services))
+        .route(
+            "/messaging/v1/Services/{sid}",
+            get(v1::fetch_service).post(v1::update_service),
+        )
+        .route(
+            "/messaging/v1/Services/{sid}/PhoneNumbers",
+            get(v1::list_service_numbers),
+        )
+        .route(
+            "/pricing/v1/PhoneNumbers/Countries/{iso}",
+            get(v1::fetch_number_pricing),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
-/// Stub.
-pub fn routes() -> Router<Arc<SimState>> {
-    Router::new()
+/// Twilio's 404 for a path it does not serve, naming the path as the real host would see it
+/// (without the `/api`, `/monitor`... segment standing for the host).
+async fn not_found(uri: Uri) -> Response {
+    let path = uri.path();
+    let below_host = path
+        .get(1..)
+        .and_then(|p| p.find('/').map(|i| &p[i..]))
+        .unwrap_or(path);
+    api::error_response(&state::TwilioError::not_found(below_host))
+}
+
+/// Twilio's 405.
+async fn method_not_allowed() -> Response {
+    crate::faults::twilio_error(StatusCode::METHOD_NOT_ALLOWED, 20004, "Method not allowed")
 }

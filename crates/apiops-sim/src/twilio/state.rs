@@ -1,0 +1,769 @@
+//! Twilio's state: the generated records (immutable, shared without locks), the SID lookup
+//! tables, and the mutable part behind one `RwLock` — owned numbers, numbers for sale,
+//! messaging services and messages created through the API — with the operations that change
+//! it (buy, update, release, send, update a service) and Twilio's validation errors for them.
+//!
+//! Locks are held for the length of a lookup or a change, never across an `.await`. This file
+//! does not speak HTTP (see `api` and `v1`) nor build JSON (see `render`).
+
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use axum::http::StatusCode;
+
+use super::data::{self, AvailableNumber, Generated};
+use super::render::Capabilities;
+use crate::config::SimConfig;
+use crate::rng;
+use crate::server::Credentials;
+
+/// A Twilio error answer: HTTP status, Twilio code, message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TwilioError {
+    pub(crate) status: StatusCode,
+    pub(crate) code: u32,
+    pub(crate) message: String,
+}
+
+impl TwilioError {
+    /// A 400 with `code`.
+    pub(crate) fn bad(code: u32, message: impl Into<String>) -> Self {
+        TwilioError {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Twilio's 404 for `path`.
+    pub(crate) fn not_found(path: &str) -> Self {
+        TwilioError {
+            status: StatusCode::NOT_FOUND,
+            code: 20404,
+            message: format!("The requested resource {path} was not found"),
+        }
+    }
+}
+
+/// Finds a record's position from its SID without storing the SIDs: positions sorted by SID,
+/// each SID recomputed from its position while searching (4 bytes per record).
+#[derive(Debug)]
+pub(crate) struct SidIndex {
+    prefix: &'static str,
+    seed: u64,
+    by_sid: Vec<u32>,
+}
+
+impl SidIndex {
+    /// SIDs `prefix` + hex for positions `0..len`, derived from `seed`.
+    pub(crate) fn new(prefix: &'static str, seed: u64, len: usize) -> Self {
+        let mut by_sid: Vec<u32> = (0..u32::try_from(len).unwrap_or(u32::MAX)).collect();
+        by_sid.sort_by_cached_key(|&i| rng::twilio_sid_for(prefix, seed, u64::from(i)));
+        SidIndex {
+            prefix,
+            seed,
+            by_sid,
+        }
+    }
+
+    /// The seed the SIDs derive from (also used to derive per-record details).
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The SID at `pos`.
+    pub(crate) fn sid(&self, pos: usize) -> String {
+        rng::twilio_sid_for(self.prefix, self.seed, pos as u64)
+    }
+
+    /// The position of `sid`, if it is one of ours.
+    pub(crate) fn find(&self, sid: &str) -> Option<usize> {
+        if !sid.starts_with(self.prefix) || sid.len() != 34 {
+            return None;
+        }
+        self.by_sid
+            .binary_search_by(|&i| self.sid(i as usize).as_str().cmp(sid))
+            .ok()
+            .and_then(|k| self.by_sid.get(k))
+            .map(|&i| i as usize)
+    }
+}
+
+/// A number the account owns.
+#[derive(Debug, Clone)]
+pub(crate) struct OwnedNumber {
+    pub(crate) sid: String,
+    pub(crate) phone_number: String,
+    pub(crate) friendly_name: String,
+    pub(crate) sms_url: String,
+    pub(crate) sms_method: String,
+    pub(crate) sms_fallback_url: String,
+    pub(crate) sms_fallback_method: String,
+    pub(crate) voice_url: String,
+    pub(crate) voice_method: String,
+    pub(crate) voice_fallback_url: String,
+    pub(crate) voice_fallback_method: String,
+    pub(crate) status_callback: String,
+    pub(crate) status_callback_method: String,
+    pub(crate) sms_application_sid: Option<String>,
+    pub(crate) voice_application_sid: Option<String>,
+    pub(crate) trunk_sid: Option<String>,
+    pub(crate) voice_caller_id_lookup: bool,
+    pub(crate) capabilities: Capabilities,
+    pub(crate) created: i64,
+    pub(crate) updated: i64,
+    /// Index into the services of the messaging service it belongs to.
+    pub(crate) service: Option<usize>,
+}
+
+/// A messaging service.
+#[derive(Debug, Clone)]
+pub(crate) struct Service {
+    pub(crate) sid: String,
+    pub(crate) friendly_name: String,
+    pub(crate) inbound_request_url: Option<String>,
+    pub(crate) inbound_method: String,
+    pub(crate) fallback_url: Option<String>,
+    pub(crate) fallback_method: String,
+    pub(crate) status_callback: Option<String>,
+    pub(crate) use_inbound_webhook_on_number: bool,
+    pub(crate) us_app_to_person_registered: bool,
+    pub(crate) usecase: String,
+    pub(crate) created: i64,
+    pub(crate) updated: i64,
+}
+
+/// A message sent through the API (queued; it never leaves the simulator).
+#[derive(Debug, Clone)]
+pub(crate) struct CreatedMessage {
+    pub(crate) sid: String,
+    pub(crate) to: String,
+    /// `None` when sent through a messaging service (Twilio picks the sender later).
+    pub(crate) from: Option<String>,
+    pub(crate) service: Option<String>,
+    pub(crate) body: String,
+    pub(crate) created: i64,
+}
+
+/// What changes while the simulator runs.
+#[derive(Debug)]
+pub(crate) struct Live {
+    /// Owned numbers, oldest first.
+    pub(crate) numbers: Vec<OwnedNumber>,
+    /// For sale, by area code then line.
+    pub(crate) available: Vec<AvailableNumber>,
+    pub(crate) services: Vec<Service>,
+    /// Oldest first (listings show them before every generated message).
+    pub(crate) created: Vec<CreatedMessage>,
+    /// Numbers bought so far (their SIDs derive from it).
+    purchases: u64,
+}
+
+/// Twilio's data and state: generated messages, calls, alerts, numbers and services, and what
+/// the API has changed since.
+#[derive(Debug)]
+pub struct TwilioState {
+    pub(crate) account_sid: String,
+    /// Served in the Account resource, as Twilio does.
+    pub(crate) auth_token: String,
+    /// Unix seconds of the anchor: "now" for the generated data.
+    pub(crate) anchor: i64,
+    pub(crate) seed: u64,
+    pub(crate) generated: Generated,
+    pub(crate) message_sids: SidIndex,
+    pub(crate) call_sids: SidIndex,
+    pub(crate) alert_sids: SidIndex,
+    /// Derives recipient numbers from their pool index.
+    pub(crate) peers_seed: u64,
+    /// SIDs of the seeded numbers (kept for history even once released).
+    pub(crate) number_sids: Vec<String>,
+    pub(crate) service_sids: Vec<String>,
+    pub(crate) account_created: i64,
+    pub(crate) balance: String,
+    live: RwLock<Live>,
+}
+
+/// A sub-seed for one purpose.
+fn sub_seed(seed: u64, purpose: &str) -> u64 {
+    rng::for_purpose(seed, purpose).u64(..)
+}
+
+impl TwilioState {
+    /// Generates the data for `config` (deterministic for its seed and anchor) under the
+    /// account in `creds`.
+    pub fn generate(config: &SimConfig, creds: &Credentials) -> Self {
+        let seed = config.seed;
+        let anchor = config.anchor.as_second();
+        let generated = data::generate(seed, config.messages);
+        let message_sids = SidIndex::new(
+            "SM",
+            sub_seed(seed, "twilio.sids.messages"),
+            generated.messages.len(),
+        );
+        let call_sids = SidIndex::new(
+            "CA",
+            sub_seed(seed, "twilio.sids.calls"),
+            generated.calls.len(),
+        );
+        let alert_sids = SidIndex::new(
+            "NO",
+            sub_seed(seed, "twilio.sids.alerts"),
+            generated.alerts.len(),
+        );
+        let mut r = rng::for_purpose(seed, "twilio.account");
+        let number_sids: Vec<String> = data::NUMBER_SEEDS
+            .iter()
+            .map(|_| rng::twilio_sid("PN", &mut r))
+            .collect();
+        let service_sids: Vec<String> = data::SERVICE_SEEDS
+            .iter()
+            .map(|_| rng::twilio_sid("MG", &mut r))
+            .collect();
+        let balance = format!("{}.{:02}", r.u32(200..5000), r.u32(..100));
+        let day = 86_400;
+        let numbers = data::NUMBER_SEEDS
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let created = anchor - n.bought_days_ago * day - i64::from(r.u32(..day as u32));
+                let voice_only = n.sms_url.is_empty() && !n.voice_url.is_empty();
+                OwnedNumber {
+                    sid: number_sids.get(i).cloned().unwrap_or_default(),
+                    phone_number: data::seed_number(i),
+                    friendly_name: n.friendly_name.to_owned(),
+                    sms_url: n.sms_url.to_owned(),
+                    sms_method: "POST".into(),
+                    sms_fallback_url: n.sms_fallback_url.to_owned(),
+                    sms_fallback_method: "POST".into(),
+                    voice_url: n.voice_url.to_owned(),
+                    voice_method: "POST".into(),
+                    voice_fallback_url: n.voice_fallback_url.to_owned(),
+                    voice_fallback_method: "POST".into(),
+                    status_callback: n.status_callback.to_owned(),
+                    status_callback_method: "POST".into(),
+                    sms_application_sid: None,
+                    voice_application_sid: None,
+                    trunk_sid: None,
+                    voice_caller_id_lookup: false,
+                    capabilities: Capabilities {
+                        voice: true,
+                        sms: !voice_only,
+                        mms: !voice_only,
+                        fax: false,
+                    },
+                    created,
+                    updated: created
+                        + i64::from(r.u32(..(n.bought_days_ago as u32) * 86_400 / 2 + 1)),
+                    service: n.service,
+                }
+            })
+            .collect();
+        let services = data::SERVICE_SEEDS
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let created = anchor - s.created_days_ago * day - i64::from(r.u32(..day as u32));
+                Service {
+                    sid: service_sids.get(i).cloned().unwrap_or_default(),
+                    friendly_name: s.friendly_name.to_owned(),
+                    inbound_request_url: s.inbound_request_url.map(str::to_owned),
+                    inbound_method: "POST".into(),
+                    fallback_url: s.fallback_url.map(str::to_owned),
+                    fallback_method: "POST".into(),
+                    status_callback: s.status_callback.map(str::to_owned),
+                    use_inbound_webhook_on_number: s.use_inbound_webhook_on_number,
+                    us_app_to_person_registered: s.us_app_to_person_registered,
+                    usecase: s.usecase.to_owned(),
+                    created,
+                    updated: created + i64::from(r.u32(..30 * day as u32)),
+                }
+            })
+            .collect();
+        let live = Live {
+            numbers,
+            available: generated.available.clone(),
+            services,
+            created: Vec::new(),
+            purchases: 0,
+        };
+        TwilioState {
+            account_sid: creds.twilio_account_sid.clone(),
+            auth_token: creds.twilio_auth_token.clone(),
+            anchor,
+            seed,
+            generated,
+            message_sids,
+            call_sids,
+            alert_sids,
+            peers_seed: sub_seed(seed, "twilio.peers"),
+            number_sids,
+            service_sids,
+            account_created: anchor - 1_600 * day,
+            balance,
+            live: RwLock::new(live),
+        }
+    }
+
+    /// Reads the mutable state.
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Live> {
+        self.live.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Live> {
+        self.live.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Now for things the API changes: the wall clock, never before the anchor, so created
+    /// records sort after the generated ones.
+    pub(crate) fn now(&self) -> i64 {
+        jiff::Timestamp::now().as_second().max(self.anchor)
+    }
+
+    /// Buys `phone_number`, or the first number for sale in `area_code`; `config` sets its
+    /// URLs and name. The number leaves the catalog and joins the account.
+    pub(crate) fn buy(
+        &self,
+        phone_number: Option<&str>,
+        area_code: Option<&str>,
+        config: &NumberUpdate,
+    ) -> Result<OwnedNumber, TwilioError> {
+        let now = self.now();
+        let mut live = self.write();
+        let pos = match (phone_number, area_code) {
+            (Some(p), _) => {
+                if !is_e164(p) {
+                    return Err(TwilioError::bad(
+                        21421,
+                        format!("PhoneNumber {p} is invalid."),
+                    ));
+                }
+                live.available
+                    .iter()
+                    .position(|a| a.e164() == p)
+                    .ok_or_else(|| {
+                        TwilioError::bad(21422, format!("PhoneNumber {p} is not available."))
+                    })?
+            }
+            (None, Some(code)) => {
+                let code: u16 = code
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|c| (200..1000).contains(c))
+                    .ok_or_else(|| {
+                        TwilioError::bad(21451, format!("AreaCode {code} is invalid."))
+                    })?;
+                live.available
+                    .iter()
+                    .position(|a| data::AREA_CODES.get(a.area).is_some_and(|x| x.code == code))
+                    .ok_or_else(|| {
+                        TwilioError::bad(
+                            21452,
+                            format!("No phone numbers found in area code {code}."),
+                        )
+                    })?
+            }
+            (None, None) => {
+                return Err(TwilioError::bad(
+                    21421,
+                    "A PhoneNumber or AreaCode is required.",
+                ));
+            }
+        };
+        let sold = live.available.remove(pos);
+        live.purchases += 1;
+        let sid = rng::twilio_sid_for(
+            "PN",
+            sub_seed(self.seed, "twilio.sids.purchases"),
+            live.purchases,
+        );
+        let phone = sold.e164();
+        let mut number = OwnedNumber {
+            sid,
+            friendly_name: super::render::national_format(&phone),
+            phone_number: phone,
+            sms_url: String::new(),
+            sms_method: "POST".into(),
+            sms_fallback_url: String::new(),
+            sms_fallback_method: "POST".into(),
+            voice_url: String::new(),
+            voice_method: "POST".into(),
+            voice_fallback_url: String::new(),
+            voice_fallback_method: "POST".into(),
+            status_callback: String::new(),
+            status_callback_method: "POST".into(),
+            sms_application_sid: None,
+            voice_application_sid: None,
+            trunk_sid: None,
+            voice_caller_id_lookup: false,
+            capabilities: Capabilities {
+                voice: sold.voice,
+                sms: sold.sms,
+                mms: sold.mms,
+                fax: false,
+            },
+            created: now,
+            updated: now,
+            service: None,
+        };
+        config.apply(&mut number);
+        live.numbers.push(number.clone());
+        Ok(number)
+    }
+
+    /// Applies `update` to the owned number `sid`.
+    pub(crate) fn update_number(&self, sid: &str, update: &NumberUpdate) -> Option<OwnedNumber> {
+        let now = self.now();
+        let mut live = self.write();
+        let n = live.numbers.iter_mut().find(|n| n.sid == sid)?;
+        update.apply(n);
+        n.updated = now;
+        Some(n.clone())
+    }
+
+    /// Releases the owned number `sid`; false when the account has no such number.
+    pub(crate) fn release(&self, sid: &str) -> bool {
+        let mut live = self.write();
+        let before = live.numbers.len();
+        live.numbers.retain(|n| n.sid != sid);
+        live.numbers.len() != before
+    }
+
+    /// An owned number by SID.
+    pub(crate) fn number(&self, sid: &str) -> Option<OwnedNumber> {
+        self.read().numbers.iter().find(|n| n.sid == sid).cloned()
+    }
+
+    /// Queues a message, after Twilio's checks.
+    pub(crate) fn send(&self, req: &SendRequest) -> Result<CreatedMessage, TwilioError> {
+        let to = req.to.as_deref().map(str::trim).unwrap_or("");
+        if to.is_empty() {
+            return Err(TwilioError::bad(21604, "A 'To' phone number is required."));
+        }
+        let to_number = to.strip_prefix("whatsapp:").unwrap_or(to);
+        if !is_e164(to_number) {
+            return Err(TwilioError::bad(
+                21211,
+                format!("Invalid 'To' Phone Number: {to}"),
+            ));
+        }
+        let body = req.body.clone().unwrap_or_default();
+        if body.is_empty() && !req.has_media {
+            return Err(TwilioError::bad(21602, "Message body is required."));
+        }
+        if body.chars().count() > 1600 {
+            return Err(TwilioError::bad(
+                21617,
+                "The concatenated message body exceeds the 1600 character limit.",
+            ));
+        }
+        let now = self.now();
+        let mut live = self.write();
+        let service = match req
+            .messaging_service_sid
+            .as_deref()
+            .filter(|s| !s.is_empty())
+        {
+            Some(mg) => match live.services.iter().find(|s| s.sid == mg) {
+                Some(s) => Some(s.sid.clone()),
+                None => {
+                    return Err(TwilioError {
+                        status: StatusCode::NOT_FOUND,
+                        code: 21701,
+                        message: format!("The Messaging Service Sid {mg} is invalid."),
+                    });
+                }
+            },
+            None => None,
+        };
+        let from = match req.from.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+            Some(f) => {
+                let owned = live
+                    .numbers
+                    .iter()
+                    .any(|n| n.phone_number == f && n.capabilities.sms);
+                if !owned {
+                    return Err(TwilioError::bad(
+                        21606,
+                        format!(
+                            "The From phone number {f} is not a valid, SMS-capable inbound phone number or short code for your account."
+                        ),
+                    ));
+                }
+                Some(f.to_owned())
+            }
+            None if service.is_some() => None,
+            None => {
+                return Err(TwilioError::bad(
+                    21603,
+                    "A 'From' or 'MessagingServiceSid' parameter is required to send a message.",
+                ));
+            }
+        };
+        let index = u64::try_from(live.created.len()).unwrap_or(u64::MAX);
+        let message = CreatedMessage {
+            sid: rng::twilio_sid_for("SM", sub_seed(self.seed, "twilio.sids.created"), index),
+            to: to.to_owned(),
+            from,
+            service,
+            body,
+            created: now,
+        };
+        live.created.push(message.clone());
+        Ok(message)
+    }
+
+    /// Applies `update` to messaging service `sid`.
+    pub(crate) fn update_service(&self, sid: &str, update: &ServiceUpdate) -> Option<Service> {
+        let now = self.now();
+        let mut live = self.write();
+        let s = live.services.iter_mut().find(|s| s.sid == sid)?;
+        update.apply(s);
+        s.updated = now;
+        Some(s.clone())
+    }
+}
+
+/// `+` and 2 to 15 digits, the first not 0.
+pub(crate) fn is_e164(s: &str) -> bool {
+    let Some(d) = s.strip_prefix('+') else {
+        return false;
+    };
+    (2..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
+}
+
+/// The fields of a message to send.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct SendRequest {
+    pub(crate) to: Option<String>,
+    pub(crate) from: Option<String>,
+    pub(crate) messaging_service_sid: Option<String>,
+    pub(crate) body: Option<String>,
+    pub(crate) has_media: bool,
+}
+
+/// Changes to an owned number (`None` = unchanged). Validated before any is applied.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct NumberUpdate {
+    pub(crate) friendly_name: Option<String>,
+    pub(crate) sms_url: Option<String>,
+    pub(crate) sms_method: Option<String>,
+    pub(crate) sms_fallback_url: Option<String>,
+    pub(crate) sms_fallback_method: Option<String>,
+    pub(crate) voice_url: Option<String>,
+    pub(crate) voice_method: Option<String>,
+    pub(crate) voice_fallback_url: Option<String>,
+    pub(crate) voice_fallback_method: Option<String>,
+    pub(crate) status_callback: Option<String>,
+    pub(crate) status_callback_method: Option<String>,
+    /// `Some(None)` clears.
+    pub(crate) sms_application_sid: Option<Option<String>>,
+    pub(crate) voice_application_sid: Option<Option<String>>,
+    pub(crate) trunk_sid: Option<Option<String>>,
+    pub(crate) voice_caller_id_lookup: Option<bool>,
+}
+
+impl NumberUpdate {
+    /// Reads and validates the form fields of a number update or purchase.
+    pub(crate) fn from_form(form: &[(String, String)]) -> Result<Self, TwilioError> {
+        let url = |k: &str| form_url(form, k);
+        let method = |k: &str| form_method(form, k);
+        let sid = |k: &str, prefix: &str| -> Result<Option<Option<String>>, TwilioError> {
+            match form_get(form, k) {
+                None => Ok(None),
+                Some(v) if v.trim().is_empty() => Ok(Some(None)),
+                Some(v) => {
+                    let v = v.trim();
+                    let ok = v.len() == 34
+                        && v.starts_with(prefix)
+                        && v.bytes().skip(2).all(|b| b.is_ascii_hexdigit());
+                    if ok {
+                        Ok(Some(Some(v.to_owned())))
+                    } else {
+                        Err(TwilioError::bad(
+                            20422,
+                            format!("{k} {v} is not a valid SID"),
+                        ))
+                    }
+                }
+            }
+        };
+        let friendly_name = match form_get(form, "FriendlyName") {
+            Some(v) if v.chars().count() > 64 => {
+                return Err(TwilioError::bad(
+                    20422,
+                    "FriendlyName must be 64 characters or fewer",
+                ));
+            }
+            v => v.map(str::to_owned),
+        };
+        let voice_caller_id_lookup = match form_get(form, "VoiceCallerIdLookup") {
+            None => None,
+            Some(v) => Some(parse_bool("VoiceCallerIdLookup", v)?),
+        };
+        Ok(NumberUpdate {
+            friendly_name,
+            sms_url: url("SmsUrl")?,
+            sms_method: method("SmsMethod")?,
+            sms_fallback_url: url("SmsFallbackUrl")?,
+            sms_fallback_method: method("SmsFallbackMethod")?,
+            voice_url: url("VoiceUrl")?,
+            voice_method: method("VoiceMethod")?,
+            voice_fallback_url: url("VoiceFallbackUrl")?,
+            voice_fallback_method: method("VoiceFallbackMethod")?,
+            status_callback: url("StatusCallback")?,
+            status_callback_method: method("StatusCallbackMethod")?,
+            sms_application_sid: sid("SmsApplicationSid", "AP")?,
+            voice_application_sid: sid("VoiceApplicationSid", "AP")?,
+            trunk_sid: sid("TrunkSid", "TK")?,
+            voice_caller_id_lookup,
+        })
+    }
+
+    fn apply(&self, n: &mut OwnedNumber) {
+        fn set(target: &mut String, value: &Option<String>) {
+            if let Some(v) = value {
+                target.clone_from(v);
+            }
+        }
+        set(&mut n.friendly_name, &self.friendly_name);
+        set(&mut n.sms_url, &self.sms_url);
+        set(&mut n.sms_method, &self.sms_method);
+        set(&mut n.sms_fallback_url, &self.sms_fallback_url);
+        set(&mut n.sms_fallback_method, &self.sms_fallback_method);
+        set(&mut n.voice_url, &self.voice_url);
+        set(&mut n.voice_method, &self.voice_method);
+        set(&mut n.voice_fallback_url, &self.voice_fallback_url);
+        set(&mut n.voice_fallback_method, &self.voice_fallback_method);
+        set(&mut n.status_callback, &self.status_callback);
+        set(&mut n.status_callback_method, &self.status_callback_method);
+        if let Some(v) = &self.sms_application_sid {
+            n.sms_application_sid.clone_from(v);
+        }
+        if let Some(v) = &self.voice_application_sid {
+            n.voice_application_sid.clone_from(v);
+        }
+        if let Some(v) = &self.trunk_sid {
+            n.trunk_sid.clone_from(v);
+            // Twilio: a trunk and a voice application exclude each other.
+            if v.is_some() {
+                n.voice_application_sid = None;
+            }
+        }
+        if let Some(v) = self.voice_caller_id_lookup {
+            n.voice_caller_id_lookup = v;
+        }
+    }
+}
+
+/// Changes to a messaging service (`None` = unchanged; an empty URL clears it).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ServiceUpdate {
+    pub(crate) friendly_name: Option<String>,
+    pub(crate) inbound_request_url: Option<Option<String>>,
+    pub(crate) inbound_method: Option<String>,
+    pub(crate) fallback_url: Option<Option<String>>,
+    pub(crate) fallback_method: Option<String>,
+    pub(crate) status_callback: Option<Option<String>>,
+    pub(crate) use_inbound_webhook_on_number: Option<bool>,
+}
+
+impl ServiceUpdate {
+    /// Reads and validates the form fields of a service update.
+    pub(crate) fn from_form(form: &[(String, String)]) -> Result<Self, TwilioError> {
+        // An empty URL clears the setting.
+        let url = |k: &str| form_url(form, k).map(|v| v.map(|u| (!u.is_empty()).then_some(u)));
+        let method = |k: &str| form_method(form, k);
+        let use_on_number = match form_get(form, "UseInboundWebhookOnNumber") {
+            None => None,
+            Some(v) => Some(parse_bool("UseInboundWebhookOnNumber", v)?),
+        };
+        Ok(ServiceUpdate {
+            friendly_name: form_get(form, "FriendlyName").map(str::to_owned),
+            inbound_request_url: url("InboundRequestUrl")?,
+            inbound_method: method("InboundMethod")?,
+            fallback_url: url("FallbackUrl")?,
+            fallback_method: method("FallbackMethod")?,
+            status_callback: url("StatusCallback")?,
+            use_inbound_webhook_on_number: use_on_number,
+        })
+    }
+
+    fn apply(&self, s: &mut Service) {
+        if let Some(v) = &self.friendly_name {
+            s.friendly_name.clone_from(v);
+        }
+        if let Some(v) = &self.inbound_request_url {
+            s.inbound_request_url.clone_from(v);
+        }
+        if let Some(v) = &self.inbound_method {
+            s.inbound_method.clone_from(v);
+        }
+        if let Some(v) = &self.fallback_url {
+            s.fallback_url.clone_from(v);
+        }
+        if let Some(v) = &self.fallback_method {
+            s.fallback_method.clone_from(v);
+        }
+        if let Some(v) = &self.status_callback {
+            s.status_callback.clone_from(v);
+        }
+        if let Some(v) = self.use_inbound_webhook_on_number {
+            s.use_inbound_webhook_on_number = v;
+        }
+    }
+}
+
+/// `true`/`false` (any case), else a 400 naming `name`.
+pub(crate) fn parse_bool(name: &str, v: &str) -> Result<bool, TwilioError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(TwilioError::bad(
+            20422,
+            format!("{name} must be true or false, not {v}"),
+        )),
+    }
+}
+
+/// The first value of form field `k`.
+pub(crate) fn form_get<'a>(form: &'a [(String, String)], k: &str) -> Option<&'a str> {
+    form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
+
+/// Form field `k` as a webhook URL: absent, `""` (clear), or an absolute http(s) URL.
+fn form_url(form: &[(String, String)], k: &str) -> Result<Option<String>, TwilioError> {
+    match form_get(form, k).map(str::trim) {
+        None => Ok(None),
+        Some("") => Ok(Some(String::new())),
+        Some(v) => {
+            let ok = url::Url::parse(v)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+            if ok {
+                Ok(Some(v.to_owned()))
+            } else {
+                Err(TwilioError::bad(
+                    21502,
+                    format!("{k} is not a valid URL: {v}"),
+                ))
+            }
+        }
+    }
+}
+
+/// Form field `k` as an HTTP method for a webhook: `GET` or `POST`.
+fn form_method(form: &[(String, String)], k: &str) -> Result<Option<String>, TwilioError> {
+    match form_get(form, k) {
+        None => Ok(None),
+        Some(v) => {
+            let m = v.trim().to_ascii_uppercase();
+            if m == "GET" || m == "POST" {
+                Ok(Some(m))
+            } else {
+                Err(TwilioError::bad(
+                    20422,
+                    format!("{k} must be GET or POST, not {v}"),
+                ))
+            }
+        }
+    }
+}

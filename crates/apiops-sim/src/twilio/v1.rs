@@ -1,0 +1,359 @@
+//! The v1 APIs: Monitor alerts (`monitor.twilio.com`), messaging Services and their numbers
+//! (`messaging.twilio.com`) and phone-number prices (`pricing.twilio.com`). Their lists carry a
+//! `meta` object with absolute URLs, built from the request's `Host` and the path prefix the
+//! simulator serves them under, so following `next_page_url` comes back here.
+//!
+//! Same rules as the 2010 handlers: count the request, never panic on input, answer Twilio's
+//! error bodies.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+
+use super::api::{error_response, form};
+use super::paging::{self, Links, MetaPage, PageLinks, PageRequest, Params};
+use super::render::{
+    AlertView, NUMBER_PRICES, NumberPrice, NumberPricingView, ServiceNumberView, ServiceView,
+};
+use super::state::{ServiceUpdate, TwilioError, TwilioState};
+use crate::server::SimState;
+
+/// Where the server nests the Twilio routes (see `server`): absolute URLs need it, and the
+/// nested router only sees the path below it.
+const NEST_PREFIX: &str = "/twilio";
+
+/// `http://host/twilio/<api>`: where this API is served, as the client reached it.
+pub(crate) fn origin(headers: &HeaderMap, uri: &Uri, api: &str) -> String {
+    let host = uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "127.0.0.1".to_owned());
+    format!("http://{host}{NEST_PREFIX}/{api}")
+}
+
+fn answer<T: serde::Serialize>(r: Result<T, TwilioError>) -> Response {
+    match r {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
+impl TwilioState {
+    /// A page of `GET /v1/Alerts`, newest first; `origin` is the Monitor API's base URL.
+    pub(crate) fn alerts_page(
+        &self,
+        p: &Params,
+        origin: &str,
+    ) -> Result<MetaPage<AlertView>, TwilioError> {
+        let req = PageRequest::parse(p)?;
+        let window = paging::start_end_window(p)?;
+        let level = p
+            .non_empty("LogLevel")
+            .map(|l| l.trim().to_ascii_lowercase());
+        let alerts = &self.generated.alerts;
+        let range = if window.is_all() {
+            0..alerts.len()
+        } else {
+            let youngest = i128::from(self.anchor) - i128::from(window.hi);
+            let oldest = i128::from(self.anchor) - i128::from(window.lo);
+            let lo = alerts.partition_point(|a| i128::from(a.age) < youngest);
+            let hi = alerts.partition_point(|a| i128::from(a.age) <= oldest);
+            lo..hi.max(lo)
+        };
+        let keep = |pos: usize| {
+            alerts
+                .get(pos)
+                .is_some_and(|a| level.as_deref().is_none_or(|l| a.kind.log_level() == l))
+        };
+        let (walk, has_next) = paging::walk(
+            &req,
+            std::slice::from_ref(&range),
+            |s| self.alert_sids.find(s),
+            keep,
+        )?;
+        let items = walk
+            .positions
+            .iter()
+            .filter_map(|&pos| self.alert_view(pos, origin, false))
+            .collect();
+        let links = Links::new(
+            format!("{origin}/v1/Alerts"),
+            p,
+            &["LogLevel", "StartDate", "EndDate"],
+            req.size,
+        );
+        let has_prev = match req.token {
+            Some(paging::PageToken::Before(_)) => walk.more,
+            Some(paging::PageToken::After(_)) => true,
+            None => req.page > 0,
+        };
+        let first = walk.positions.first().map(|&i| self.alert_sids.sid(i));
+        let last = walk.positions.last().map(|&i| self.alert_sids.sid(i));
+        Ok(MetaPage {
+            key: "alerts",
+            items,
+            links: PageLinks::build(
+                &links,
+                &req,
+                first.as_deref(),
+                last.as_deref(),
+                has_next,
+                has_prev,
+            ),
+        })
+    }
+
+    /// A page of `GET /v1/Services`.
+    pub(crate) fn services_page(
+        &self,
+        p: &Params,
+        origin: &str,
+    ) -> Result<MetaPage<ServiceView>, TwilioError> {
+        let req = PageRequest::parse(p)?;
+        let live = self.read();
+        let services = &live.services;
+        let find = |sid: &str| services.iter().position(|s| s.sid == sid);
+        let (walk, has_next) = paging::walk(
+            &req,
+            std::slice::from_ref(&(0..services.len())),
+            find,
+            |_| true,
+        )?;
+        let items = walk
+            .positions
+            .iter()
+            .filter_map(|&i| services.get(i).map(|s| self.service_view(s, origin)))
+            .collect();
+        let links = Links::new(format!("{origin}/v1/Services"), p, &[], req.size);
+        let sid = |i: Option<&usize>| i.and_then(|&i| services.get(i)).map(|s| s.sid.clone());
+        let (first, last) = (sid(walk.positions.first()), sid(walk.positions.last()));
+        let has_prev = req.token.is_some() || req.page > 0;
+        Ok(MetaPage {
+            key: "services",
+            items,
+            links: PageLinks::build(
+                &links,
+                &req,
+                first.as_deref(),
+                last.as_deref(),
+                has_next,
+                has_prev,
+            ),
+        })
+    }
+
+    /// A page of `GET /v1/Services/{Sid}/PhoneNumbers`.
+    pub(crate) fn service_numbers_page(
+        &self,
+        service_sid: &str,
+        p: &Params,
+        origin: &str,
+    ) -> Result<MetaPage<ServiceNumberView>, TwilioError> {
+        let req = PageRequest::parse(p)?;
+        let live = self.read();
+        let base = format!("{origin}/v1/Services/{service_sid}/PhoneNumbers");
+        let index = live
+            .services
+            .iter()
+            .position(|s| s.sid == service_sid)
+            .ok_or_else(|| {
+                TwilioError::not_found(&format!("/v1/Services/{service_sid}/PhoneNumbers"))
+            })?;
+        let numbers = &live.numbers;
+        let keep = |i: usize| numbers.get(i).is_some_and(|n| n.service == Some(index));
+        let find = |sid: &str| numbers.iter().position(|n| n.sid == sid);
+        let all = 0..numbers.len();
+        let (walk, has_next) = paging::walk(&req, std::slice::from_ref(&all), find, keep)?;
+        let items = walk
+            .positions
+            .iter()
+            .filter_map(|&i| {
+                numbers
+                    .get(i)
+                    .map(|n| self.service_number_view(service_sid, n, origin))
+            })
+            .collect();
+        let links = Links::new(base, p, &[], req.size);
+        let sid = |i: Option<&usize>| i.and_then(|&i| numbers.get(i)).map(|n| n.sid.clone());
+        let (first, last) = (sid(walk.positions.first()), sid(walk.positions.last()));
+        let has_prev = req.token.is_some() || req.page > 0;
+        Ok(MetaPage {
+            key: "phone_numbers",
+            items,
+            links: PageLinks::build(
+                &links,
+                &req,
+                first.as_deref(),
+                last.as_deref(),
+                has_next,
+                has_prev,
+            ),
+        })
+    }
+
+    /// `GET /v1/PhoneNumbers/Countries/{IsoCountry}`.
+    pub(crate) fn number_pricing(
+        &self,
+        iso: &str,
+        origin: &str,
+    ) -> Result<NumberPricingView, TwilioError> {
+        let c = NUMBER_PRICES
+            .iter()
+            .find(|c| c.iso.eq_ignore_ascii_case(iso))
+            .ok_or_else(|| TwilioError::not_found(&format!("/v1/PhoneNumbers/Countries/{iso}")))?;
+        let code = c.iso;
+        Ok(NumberPricingView {
+            country: c.name,
+            iso_country: code,
+            phone_number_prices: c
+                .prices
+                .iter()
+                .map(|&(number_type, base_price, current_price)| NumberPrice {
+                    number_type,
+                    base_price,
+                    current_price,
+                })
+                .collect(),
+            price_unit: "USD",
+            url: format!("{origin}/v1/PhoneNumbers/Countries/{code}"),
+        })
+    }
+}
+
+type St = State<Arc<SimState>>;
+
+pub(crate) async fn list_alerts(
+    State(st): St,
+    headers: HeaderMap,
+    uri: Uri,
+    RawQuery(q): RawQuery,
+) -> Response {
+    st.stats.request("twilio.alerts.list");
+    let base = origin(&headers, &uri, "monitor");
+    answer(st.twilio.alerts_page(&Params::parse(q.as_deref()), &base))
+}
+
+pub(crate) async fn fetch_alert(
+    State(st): St,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(sid): Path<String>,
+) -> Response {
+    st.stats.request("twilio.alerts.fetch");
+    let base = origin(&headers, &uri, "monitor");
+    let t = &st.twilio;
+    answer(
+        t.alert_sids
+            .find(&sid)
+            .and_then(|pos| t.alert_view(pos, &base, true))
+            .ok_or_else(|| TwilioError::not_found(&format!("/v1/Alerts/{sid}"))),
+    )
+}
+
+pub(crate) async fn list_services(
+    State(st): St,
+    headers: HeaderMap,
+    uri: Uri,
+    RawQuery(q): RawQuery,
+) -> Response {
+    st.stats.request("twilio.services.list");
+    let base = origin(&headers, &uri, "messaging");
+    answer(st.twilio.services_page(&Params::parse(q.as_deref()), &base))
+}
+
+pub(crate) async fn fetch_service(
+    State(st): St,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(sid): Path<String>,
+) -> Response {
+    st.stats.request("twilio.services.fetch");
+    let base = origin(&headers, &uri, "messaging");
+    let t = &st.twilio;
+    let found = t.read().services.iter().find(|s| s.sid == sid).cloned();
+    answer(
+        found
+            .map(|s| t.service_view(&s, &base))
+            .ok_or_else(|| TwilioError::not_found(&format!("/v1/Services/{sid}"))),
+    )
+}
+
+pub(crate) async fn update_service(
+    State(st): St,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(sid): Path<String>,
+    body: Bytes,
+) -> Response {
+    st.stats.request("twilio.services.update");
+    let base = origin(&headers, &uri, "messaging");
+    let t = &st.twilio;
+    let r = ServiceUpdate::from_form(&form(&body)).and_then(|u| {
+        t.update_service(&sid, &u)
+            .ok_or_else(|| TwilioError::not_found(&format!("/v1/Services/{sid}")))
+    });
+    match r {
+        Ok(s) => {
+            st.stats.side_effect("twilio.services.update");
+            (StatusCode::OK, Json(t.service_view(&s, &base))).into_response()
+        }
+        Err(e) => error_response(&e),
+    }
+}
+
+pub(crate) async fn list_service_numbers(
+    State(st): St,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(sid): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    st.stats.request("twilio.service_numbers.list");
+    let base = origin(&headers, &uri, "messaging");
+    answer(
+        st.twilio
+            .service_numbers_page(&sid, &Params::parse(q.as_deref()), &base),
+    )
+}
+
+pub(crate) async fn fetch_number_pricing(
+    State(st): St,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(iso): Path<String>,
+) -> Response {
+    st.stats.request("twilio.pricing.phone_numbers.fetch");
+    let base = origin(&headers, &uri, "pricing");
+    answer(st.twilio.number_pricing(&iso, &base))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_names_the_host_and_the_nesting_prefix() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "127.0.0.1:4000".parse().expect("header"));
+        let inner: Uri = "/monitor/v1/Alerts?PageSize=2".parse().expect("uri");
+        assert_eq!(
+            origin(&h, &inner, "monitor"),
+            "http://127.0.0.1:4000/twilio/monitor"
+        );
+        let absolute: Uri = "http://sim.test:81/monitor/v1/Alerts".parse().expect("uri");
+        assert_eq!(
+            origin(&HeaderMap::new(), &absolute, "monitor"),
+            "http://sim.test:81/twilio/monitor"
+        );
+    }
+}
