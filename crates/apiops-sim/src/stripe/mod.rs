@@ -1,24 +1,171 @@
-//! (stub by the lead — the helper replaces this module; keep `StripeState::generate(&SimConfig, &Credentials) -> StripeState` and `routes() -> Router<Arc<SimState>>`)
+//! The simulated Stripe API (`https://api.stripe.com`, served under `/stripe`): the subset
+//! apiops uses, in the shapes of the 2023-08-16 spec.
+//!
+//! | route | operation (in `/_sim/stats`) |
+//! |---|---|
+//! | `GET /v1/balance` | `stripe.balance.retrieve` |
+//! | `GET /v1/account` | `stripe.account.retrieve` |
+//! | `GET /v1/events` | `stripe.events.list` |
+//! | `GET /v1/events/{id}` | `stripe.events.retrieve` |
+//! | `GET /v1/webhook_endpoints` | `stripe.webhook_endpoints.list` |
+//! | `POST /v1/webhook_endpoints` | `stripe.webhook_endpoints.create` (side effect) |
+//! | `GET /v1/webhook_endpoints/{id}` | `stripe.webhook_endpoints.retrieve` |
+//! | `POST /v1/webhook_endpoints/{id}` | `stripe.webhook_endpoints.update` (side effect) |
+//! | `DELETE /v1/webhook_endpoints/{id}` | `stripe.webhook_endpoints.delete` (side effect) |
+//!
+//! Auth, the per-second rate limit, latency and faults are the edge's ([`crate::faults`]);
+//! handlers here see only authenticated requests. Any other path gets Stripe's
+//! "Unrecognized request URL" 404.
+//!
+//! Layout: `params` (form parameters and error documents), `list` (cursor pagination),
+//! `idempotency` (the `Idempotency-Key` store), `data` (the generated account), `events`
+//! and `webhook_endpoints` (the resources); under test, `spec_check` (a small OpenAPI
+//! response checker, shared with the OpenAI tests) and `tests`.
 
-use std::sync::Arc;
+mod data;
+mod events;
+mod idempotency;
+mod list;
+mod params;
+#[cfg(test)]
+pub(crate) mod spec_check;
+#[cfg(test)]
+mod tests;
+mod webhook_endpoints;
+
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::Value;
 
 use crate::config::SimConfig;
 use crate::server::{Credentials, SimState};
 
-/// Stub.
+pub use data::API_VERSION;
+
+/// Stripe's data and state for one simulator run.
 #[derive(Debug)]
-pub struct StripeState;
+pub struct StripeState {
+    /// The `account` object (fixed for the run).
+    account: Value,
+    /// The `balance` object (fixed for the run).
+    balance: Value,
+    /// The last 30 days of events, newest first (fixed for the run).
+    events: Vec<events::Event>,
+    /// Webhook endpoints, oldest first; changed by create, update and delete.
+    endpoints: Mutex<Vec<webhook_endpoints::Endpoint>>,
+    /// Results of idempotent POSTs by key. Locked before `endpoints` whenever both are held.
+    idempotency: Mutex<idempotency::Store>,
+    /// Ids and secrets of objects created at run time (seeded, so a replayed run gets the same).
+    ids: Mutex<fastrand::Rng>,
+    /// The run's anchor (unix seconds): "now" for the generated data.
+    anchor: i64,
+}
 
 impl StripeState {
-    /// Stub.
-    pub fn generate(_config: &SimConfig, _creds: &Credentials) -> Self {
-        StripeState
+    /// Generates the account for `config` (deterministic for its seed and anchor).
+    pub fn generate(config: &SimConfig, _creds: &Credentials) -> Self {
+        let anchor = config.anchor.as_second();
+        StripeState {
+            account: data::account(config.seed, anchor),
+            balance: data::balance(config.seed),
+            events: data::events(config.seed, anchor),
+            endpoints: Mutex::new(data::webhook_endpoints(config.seed, anchor)),
+            idempotency: Mutex::new(idempotency::Store::default()),
+            ids: Mutex::new(crate::rng::for_purpose(config.seed, "stripe.runtime")),
+            anchor,
+        }
+    }
+
+    /// How many events the account has (all within the last 30 days of the anchor).
+    pub fn event_count(&self) -> usize {
+        self.events.len()
+    }
+
+    /// How many events are not yet delivered everywhere (`delivery_success=false` lists them).
+    pub fn undelivered_event_count(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|e| e.pending_webhooks > 0)
+            .count()
+    }
+
+    /// How many webhook endpoints exist now.
+    pub fn webhook_endpoint_count(&self) -> usize {
+        self.endpoints
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// The time stamped on objects created now: the wall clock, but never before the anchor, so
+    /// new objects sort as the newest.
+    fn now(&self) -> i64 {
+        jiff::Timestamp::now().as_second().max(self.anchor)
     }
 }
 
-/// Stub.
+/// The routes, relative to `/stripe`.
 pub fn routes() -> Router<Arc<SimState>> {
     Router::new()
+        .route("/v1/balance", get(balance))
+        .route("/v1/account", get(account))
+        .route("/v1/events", get(events::list))
+        .route("/v1/events/{id}", get(events::retrieve))
+        .route(
+            "/v1/webhook_endpoints",
+            get(webhook_endpoints::list).post(webhook_endpoints::create),
+        )
+        .route(
+            "/v1/webhook_endpoints/{id}",
+            get(webhook_endpoints::retrieve)
+                .post(webhook_endpoints::update)
+                .delete(webhook_endpoints::delete),
+        )
+        .fallback(unrecognized)
+        .method_not_allowed_fallback(unrecognized)
+}
+
+fn expand_only(q: Option<&str>) -> Result<(), params::StripeError> {
+    let p = params::Params::from_query(q);
+    p.check_allowed(&["expand"])?;
+    p.array("expand").map(|_| ())
+}
+
+/// `GET /v1/balance`
+async fn balance(State(state): State<Arc<SimState>>, RawQuery(q): RawQuery) -> Response {
+    state.stats.request("stripe.balance.retrieve");
+    match expand_only(q.as_deref()) {
+        Ok(()) => axum::Json(&state.stripe.balance).into_response(),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+/// `GET /v1/account`
+async fn account(State(state): State<Arc<SimState>>, RawQuery(q): RawQuery) -> Response {
+    state.stats.request("stripe.account.retrieve");
+    match expand_only(q.as_deref()) {
+        Ok(()) => axum::Json(&state.stripe.account).into_response(),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+/// Stripe's answer to a path or method it does not serve.
+async fn unrecognized(method: Method, uri: Uri) -> Response {
+    // Nested routers see the path without the prefix; strip it in case this one does not.
+    let path = uri.path().strip_prefix("/stripe").unwrap_or(uri.path());
+    params::error(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        None,
+        None,
+        &format!(
+            "Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/."
+        ),
+    )
+    .into_response()
 }
