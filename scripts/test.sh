@@ -17,6 +17,9 @@ if cargo tree --workspace -i openssl-sys >/dev/null 2>&1; then
   exit 1
 fi
 
+echo "== contract tests (official specs and SDKs)"
+bash scripts/contract.sh
+
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --all-targets --locked --no-fail-fast

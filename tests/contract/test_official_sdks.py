@@ -64,15 +64,15 @@ def test_twilio_sdk_lists_pages_and_creates(sim):
 
 def test_stripe_sdk_lists_pages_and_updates(sim):
     client = stripe.StripeClient(sim.env["STRIPE_SECRET_KEY"], base_addresses={"api": sim.env["APIOPS_STRIPE_API_URL"]})
-    assert client.balance.retrieve().object == "balance"
-    events = list(client.events.list(params={"limit": 100}).auto_paging_iter())
+    assert client.v1.balance.retrieve().object == "balance"
+    events = list(client.v1.events.list(params={"limit": 100}).auto_paging_iter())
     assert len(events) > 100, "auto-paging crossed pages"
     assert len({e.id for e in events}) == len(events)
-    undelivered = list(client.events.list(params={"delivery_success": False, "limit": 100}).auto_paging_iter())
+    undelivered = list(client.v1.events.list(params={"delivery_success": False, "limit": 100}).auto_paging_iter())
     assert 0 < len(undelivered) < len(events)
-    endpoints = client.webhook_endpoints.list()
+    endpoints = client.v1.webhook_endpoints.list()
     assert endpoints.data
-    updated = client.webhook_endpoints.update(endpoints.data[0].id, params={"description": "sdk test"})
+    updated = client.v1.webhook_endpoints.update(endpoints.data[0].id, params={"description": "sdk test"})
     assert updated.description == "sdk test"
 
 
