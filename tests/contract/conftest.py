@@ -47,7 +47,7 @@ class Sim:
 
 def start_sim(*extra: str) -> Sim:
     proc = subprocess.Popen(
-        [apiops_bin(), "sim", "--print-env", "--listen", "127.0.0.1:0", "--seed", "7", *extra],
+        [apiops_bin(), "sim", "--print-env", "--listen", "127.0.0.1:0", *(() if "--seed" in extra else ("--seed", "7")), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
