@@ -205,7 +205,8 @@ pub async fn edge(State(state): State<Arc<SimState>>, req: Request, next: Next) 
     }
     let mut openai_headers = None;
     if provider == Provider::OpenAi {
-        let limit = e.openai_rpm.unwrap_or(10_000);
+        // Without a configured RPM nothing is refused; the headers still report a (large) limit.
+        let limit = e.openai_rpm.unwrap_or(10_000_000);
         let now = Instant::now();
         let (remaining, reset) = {
             let mut w = e.openai_window.lock().unwrap_or_else(|p| p.into_inner());
