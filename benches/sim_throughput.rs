@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+
 use apiops_sim::{SimConfig, Simulator};
 use futures::StreamExt;
 
@@ -54,25 +55,47 @@ async fn blast(client: &reqwest::Client, urls: &[(String, String)], total: usize
     (total as f64 / elapsed.as_secs_f64(), elapsed)
 }
 
+/// In a child process (so the allocator's history does not blur it): generate `n` messages and
+/// print the resident set size.
+fn measure_generation(n: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let before = rss_mib();
+    let t = Instant::now();
+    let sim = Simulator::new(config(n))?;
+    let took = t.elapsed();
+    println!("{before:.1} {:.1} {:.3}", rss_mib(), took.as_secs_f64());
+    drop(sim);
+    Ok(())
+}
+
+fn generation_in_child(n: usize) -> Result<(f64, f64, f64), Box<dyn std::error::Error>> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args(["--measure-generation", &n.to_string()])
+        .output()?;
+    let text = String::from_utf8(out.stdout)?;
+    let v: Vec<f64> = text.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    match v.as_slice() {
+        [a, b, c] => Ok((*a, *b, *c)),
+        _ => Err(format!("child printed {text:?}").into()),
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("--measure-generation") {
+        args.next();
+        let n: usize = args.next().ok_or("missing count")?.parse()?;
+        return measure_generation(n);
+    }
     let total: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(200_000);
     let concurrency: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(64);
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
-        let base_rss = rss_mib();
-        let t = Instant::now();
-        let small = Simulator::new(config(200_000))?;
-        let gen_small = t.elapsed();
-        let rss_small = rss_mib();
-        drop(small);
-        let t = Instant::now();
-        let large = Simulator::new(config(1_000_000))?;
-        let gen_large = t.elapsed();
-        let rss_large = rss_mib();
-        drop(large);
-
+        let sizes = [200_000usize, 1_000_000];
+        let mut generation = Vec::new();
+        for n in sizes {
+            generation.push((n, generation_in_child(n)?));
+        }
         let sim = Simulator::new(config(200_000))?.start().await?;
         let rss_before = rss_mib();
         let env: std::collections::HashMap<_, _> = sim.env_vars().into_iter().collect();
@@ -91,22 +114,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ];
         let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
         blast(&client, &urls, 5_000, concurrency).await; // warm-up
+        let rss_warm = rss_mib();
         let mut rates = Vec::new();
+        let mut rss_after = Vec::new();
         for _ in 0..3 {
-            rates.push(blast(&client, &urls, total / 3, concurrency).await.0);
+            rates.push(blast(&client, &urls, total, concurrency).await.0);
+            rss_after.push(rss_mib());
         }
         rates.sort_by(f64::total_cmp);
-        let rss_after = rss_mib();
 
         println!("| measure | value |");
         println!("|---|---|");
-        println!("| RSS before any simulator | {base_rss:.1} MiB |");
-        println!("| RSS with 200,000 messages (generated in {:.2}s) | {rss_small:.1} MiB |", gen_small.as_secs_f64());
-        println!("| RSS with 1,000,000 messages (generated in {:.2}s) | {rss_large:.1} MiB |", gen_large.as_secs_f64());
-        println!("| RSS serving 200,000 messages, before the requests | {rss_before:.1} MiB |");
-        println!("| RSS after {} more requests | {rss_after:.1} MiB |", total / 3 * 3);
+        for (n, (before, after, secs)) in &generation {
+            println!(
+                "| {n} messages: RSS before / after generating (separate process) | {before:.1} / {after:.1} MiB (+{:.1} MiB, {:.0} bytes per message; generated in {secs:.2}s) |",
+                after - before,
+                (after - before) * 1024.0 * 1024.0 / *n as f64
+            );
+        }
+        println!("| serving 200,000 messages: RSS after {} warm-up requests (before {rss_before:.1}) | {rss_warm:.1} MiB |", 5_000);
         println!(
-            "| simple requests/s, {concurrency} connections, median of 3 runs | {:.0} (runs: {:.0}, {:.0}, {:.0}) |",
+            "| RSS after {total}, {}, {} more requests | {:.1} / {:.1} / {:.1} MiB |",
+            total * 2,
+            total * 3,
+            rss_after[0],
+            rss_after[1],
+            rss_after[2]
+        );
+        println!(
+            "| simple requests/s, {concurrency} connections, median of 3 runs of {total} | {:.0} (runs: {:.0}, {:.0}, {:.0}) |",
             rates[1], rates[0], rates[1], rates[2]
         );
         sim.stop().await;
