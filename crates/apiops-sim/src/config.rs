@@ -31,6 +31,8 @@ pub struct SimConfig {
     pub seed: u64,
     /// How many Twilio messages to generate.
     pub messages: usize,
+    /// How far back the generated Twilio traffic reaches (denser toward the anchor).
+    pub history: Duration,
     /// The "now" the data is generated around (messages over the days before it). Fixed in
     /// tests for byte-identical data; the current hour by default.
     pub anchor: Timestamp,
@@ -48,6 +50,7 @@ impl Default for SimConfig {
             fault_rate: 0.0,
             seed: 1,
             messages: 2_000,
+            history: Duration::from_secs(7 * 86_400),
             anchor: current_hour(),
         }
     }
@@ -79,6 +82,12 @@ impl SimConfig {
         }
         if self.stripe_rate == 0 {
             return Err(ConfigError("stripe rate must be at least 1/s".into()));
+        }
+        if self.history.as_secs() < 60 || self.history.as_secs() > 366 * 86_400 {
+            return Err(ConfigError(format!(
+                "history {:?} must be between a minute and a year",
+                self.history
+            )));
         }
         if self.openai_rpm == Some(0) {
             return Err(ConfigError("openai rpm must be at least 1".into()));

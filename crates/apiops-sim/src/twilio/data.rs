@@ -10,6 +10,8 @@
 use crate::rng;
 
 /// How far back generated traffic goes.
+/// The default span of generated history (tests use it; the simulator takes `SimConfig::history`).
+#[cfg(test)]
 pub(crate) const WINDOW_SECS: u32 = 7 * 86_400;
 
 /// Unit of Twilio's SMS price per segment, in 1/100,000 USD (`-0.00790`).
@@ -683,10 +685,11 @@ pub(crate) fn peer_number(peers_seed: u64, peer: u32) -> String {
     format!("+1{code}555{line:04}")
 }
 
-/// A random age within the window, denser toward the anchor (recent traffic is heavier).
-fn recent_age(r: &mut fastrand::Rng) -> u32 {
+/// A random age within the window of `window` seconds, denser toward the anchor (recent traffic
+/// is heavier).
+fn recent_age(r: &mut fastrand::Rng, window: u32) -> u32 {
     let u = r.f64();
-    let age = f64::from(WINDOW_SECS - 1) * u.powf(1.6);
+    let age = f64::from(window.max(2) - 1) * u.powf(1.6);
     // In range by construction: 0 <= u^1.6 < 1.
     age as u32
 }
@@ -712,11 +715,11 @@ pub(crate) fn peer_count(messages: usize) -> u32 {
 }
 
 /// Generates every record for `messages` messages from `seed`.
-pub(crate) fn generate(seed: u64, messages: usize) -> Generated {
+pub(crate) fn generate(seed: u64, messages: usize, window: u32) -> Generated {
     let peers = peer_count(messages);
-    let messages = generate_messages(seed, messages, peers);
-    let calls = generate_calls(seed, (messages.len() / 10).max(40), peers);
-    let alerts = generate_alerts(seed, &messages, &calls);
+    let messages = generate_messages(seed, messages, peers, window);
+    let calls = generate_calls(seed, (messages.len() / 10).max(40), peers, window);
+    let alerts = generate_alerts(seed, &messages, &calls, window);
     let available = generate_available(seed);
     Generated {
         messages,
@@ -727,7 +730,7 @@ pub(crate) fn generate(seed: u64, messages: usize) -> Generated {
     }
 }
 
-fn generate_messages(seed: u64, count: usize, peers: u32) -> Vec<Message> {
+fn generate_messages(seed: u64, count: usize, peers: u32, window: u32) -> Vec<Message> {
     let mut r = rng::for_purpose(seed, "twilio.messages");
     // Which of the account's numbers sends outbound traffic, and which receives replies.
     const OUTBOUND_FROM: &[(u8, u32)] = &[(0, 30), (1, 28), (6, 12), (3, 10), (2, 12), (4, 8)];
@@ -739,7 +742,7 @@ fn generate_messages(seed: u64, count: usize, peers: u32) -> Vec<Message> {
     ];
     let mut out: Vec<Message> = Vec::with_capacity(count);
     for _ in 0..count {
-        let age = recent_age(&mut r);
+        let age = recent_age(&mut r, window);
         let direction = *rng::weighted(&mut r, DIRECTIONS);
         let peer = r.u32(..peers.max(1));
         let (number, status, error, body) = if direction == Direction::Inbound {
@@ -793,7 +796,7 @@ fn outbound_outcome(r: &mut fastrand::Rng, n: u8, age: u32) -> (MessageStatus, u
     }
 }
 
-fn generate_calls(seed: u64, count: usize, peers: u32) -> Vec<Call> {
+fn generate_calls(seed: u64, count: usize, peers: u32, window: u32) -> Vec<Call> {
     let mut r = rng::for_purpose(seed, "twilio.calls");
     const NUMBERS: &[(u8, u32)] = &[(5, 40), (0, 30), (3, 10), (4, 10), (2, 10)];
     const STATUSES: &[(CallStatus, u32)] = &[
@@ -805,7 +808,7 @@ fn generate_calls(seed: u64, count: usize, peers: u32) -> Vec<Call> {
     ];
     let mut out: Vec<Call> = Vec::with_capacity(count);
     for _ in 0..count {
-        let age = recent_age(&mut r);
+        let age = recent_age(&mut r, window);
         let number = *rng::weighted(&mut r, NUMBERS);
         let inbound = r.u32(..100) < 45;
         let mut status = *rng::weighted(&mut r, STATUSES);
@@ -837,7 +840,7 @@ fn generate_calls(seed: u64, count: usize, peers: u32) -> Vec<Call> {
     out
 }
 
-fn generate_alerts(seed: u64, messages: &[Message], calls: &[Call]) -> Vec<Alert> {
+fn generate_alerts(seed: u64, messages: &[Message], calls: &[Call], window: u32) -> Vec<Alert> {
     let mut r = rng::for_purpose(seed, "twilio.alerts");
     let count = 24 + messages.len() / 150;
     #[derive(Clone, Copy)]
@@ -928,7 +931,7 @@ fn generate_alerts(seed: u64, messages: &[Message], calls: &[Call]) -> Vec<Alert
                         .map(|i| (AlertResource::Call(i), call_age(i))),
                 };
                 let (resource, age) =
-                    found.unwrap_or((AlertResource::Number(number), recent_age(&mut r)));
+                    found.unwrap_or((AlertResource::Number(number), recent_age(&mut r, window)));
                 Alert {
                     age: age.saturating_sub(lag),
                     kind,
@@ -941,7 +944,7 @@ fn generate_alerts(seed: u64, messages: &[Message], calls: &[Call]) -> Vec<Alert
                 // Geo permissions stop calls going out.
                 let (resource, age) = match pick_from(&mut r, &calls_out) {
                     Some(i) => (AlertResource::Call(i), call_age(i)),
-                    None => (AlertResource::Number(5), recent_age(&mut r)),
+                    None => (AlertResource::Number(5), recent_age(&mut r, window)),
                 };
                 Alert {
                     age: age.saturating_sub(lag),
@@ -957,7 +960,7 @@ fn generate_alerts(seed: u64, messages: &[Message], calls: &[Call]) -> Vec<Alert
                     .map_or(&[][..], Vec::as_slice);
                 let (resource, age) = match pick_from(&mut r, pool) {
                     Some(i) => (AlertResource::Message(i), msg_age(i)),
-                    None => (AlertResource::Number(6), recent_age(&mut r)),
+                    None => (AlertResource::Number(6), recent_age(&mut r, window)),
                 };
                 Alert {
                     age: age.saturating_sub(lag),
@@ -1027,7 +1030,7 @@ mod tests {
             let (_, line) = peer_parts(42, p);
             assert!((1000..10_000).contains(&line));
         }
-        let g = generate(3, 0);
+        let g = generate(3, 0, WINDOW_SECS);
         assert!(g.messages.is_empty());
         assert_eq!(g.calls.len(), 40);
         assert_eq!(g.available.len(), AREA_CODES.len() * AVAILABLE_PER_AREA);

@@ -193,7 +193,8 @@ impl TwilioState {
     pub fn generate(config: &SimConfig, creds: &Credentials) -> Self {
         let seed = config.seed;
         let anchor = config.anchor.as_second();
-        let generated = data::generate(seed, config.messages);
+        let window = u32::try_from(config.history.as_secs()).unwrap_or(u32::MAX);
+        let generated = data::generate(seed, config.messages, window);
         let message_sids = SidIndex::new(
             "SM",
             sub_seed(seed, "twilio.sids.messages"),
