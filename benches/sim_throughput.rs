@@ -11,7 +11,6 @@
 
 use std::time::{Duration, Instant};
 
-
 use apiops_sim::{SimConfig, Simulator};
 use futures::StreamExt;
 
@@ -33,7 +32,12 @@ fn config(messages: usize) -> SimConfig {
     }
 }
 
-async fn blast(client: &reqwest::Client, urls: &[(String, String)], total: usize, concurrency: usize) -> (f64, Duration) {
+async fn blast(
+    client: &reqwest::Client,
+    urls: &[(String, String)],
+    total: usize,
+    concurrency: usize,
+) -> (f64, Duration) {
     let start = Instant::now();
     let ok = futures::stream::iter(0..total)
         .map(|i| {
@@ -72,7 +76,10 @@ fn generation_in_child(n: usize) -> Result<(f64, f64, f64), Box<dyn std::error::
         .args(["--measure-generation", &n.to_string()])
         .output()?;
     let text = String::from_utf8(out.stdout)?;
-    let v: Vec<f64> = text.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    let v: Vec<f64> = text
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
     match v.as_slice() {
         [a, b, c] => Ok((*a, *b, *c)),
         _ => Err(format!("child printed {text:?}").into()),
@@ -86,10 +93,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let n: usize = args.next().ok_or("missing count")?.parse()?;
         return measure_generation(n);
     }
-    let total: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(200_000);
+    let total: usize = args
+        .next()
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(200_000);
     let concurrency: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(64);
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let sizes = [200_000usize, 1_000_000];
         let mut generation = Vec::new();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Contract tests against what the providers published: their OpenAPI specs (../shared/specs)
 # and their official Python SDKs. Creates .venv (git-ignored) with tests/contract/requirements.txt
-# on first use, builds the apiops binary, and runs pytest.
+# and .tools (git-ignored) with Stoplight Prism on first use, builds the apiops binary, and runs
+# pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,10 @@ fi
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import stripe, twilio, openai, openapi_schema_validator, pytest" 2>/dev/null; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r tests/contract/requirements.txt
+fi
+if [ ! -x .tools/node_modules/.bin/prism ]; then
+  mkdir -p .tools
+  npm install --prefix .tools --no-audit --no-fund --silent @stoplight/prism-cli@5.14.2
 fi
 cargo build --locked -p apiops
 APIOPS_BIN="$PWD/target/debug/apiops" .venv/bin/python -m pytest tests/contract "$@"

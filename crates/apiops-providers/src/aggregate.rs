@@ -162,15 +162,31 @@ mod tests {
     fn groups_rank_by_frequency_times_severity() {
         let mut a = Aggregator::new();
         for _ in 0..40 {
-            a.push(&ev(Service::Twilio, "30008", Category::Transient), "retry", true);
+            a.push(
+                &ev(Service::Twilio, "30008", Category::Transient),
+                "retry",
+                true,
+            );
         }
         for _ in 0..5 {
-            a.push(&ev(Service::Twilio, "20003", Category::Auth), "fix creds", true);
+            a.push(
+                &ev(Service::Twilio, "20003", Category::Auth),
+                "fix creds",
+                true,
+            );
         }
         for _ in 0..10 {
-            a.push(&ev(Service::Twilio, "30007", Category::SpamBlocked), "content", true);
+            a.push(
+                &ev(Service::Twilio, "30007", Category::SpamBlocked),
+                "content",
+                true,
+            );
         }
-        a.push(&ev(Service::Stripe, "weird", Category::Transient), "fallback", false);
+        a.push(
+            &ev(Service::Stripe, "weird", Category::Transient),
+            "fallback",
+            false,
+        );
         assert_eq!(a.total(), 56);
         let g = a.finish();
         let order: Vec<&str> = g.iter().map(|g| g.error_code.as_str()).collect();
@@ -184,7 +200,11 @@ mod tests {
     #[test]
     fn recommendations_put_outages_first_and_respect_the_limit() {
         let mut a = Aggregator::new();
-        a.push(&ev(Service::Twilio, "30007", Category::SpamBlocked), "content", true);
+        a.push(
+            &ev(Service::Twilio, "30007", Category::SpamBlocked),
+            "content",
+            true,
+        );
         let groups = a.finish();
         let health = vec![Health {
             service: Service::Openai,

@@ -47,9 +47,7 @@ pub struct TimeWindow {
 impl TimeWindow {
     /// The `span` before `now`.
     pub fn last(span: jiff::SignedDuration, now: Timestamp) -> Self {
-        let since = now
-            .checked_sub(span)
-            .unwrap_or(Timestamp::UNIX_EPOCH);
+        let since = now.checked_sub(span).unwrap_or(Timestamp::UNIX_EPOCH);
         TimeWindow { since, until: now }
     }
 }

@@ -101,7 +101,9 @@ impl UrlIssue {
             UrlIssue::Unparseable(e) => format!("the URL does not parse ({e})"),
             UrlIssue::NotHttps => "the URL is not HTTPS".into(),
             UrlIssue::EmbeddedCredentials => "the URL embeds a user name or password".into(),
-            UrlIssue::LocalName(h) => format!("the URL points at {h}, which the provider cannot reach"),
+            UrlIssue::LocalName(h) => {
+                format!("the URL points at {h}, which the provider cannot reach")
+            }
             UrlIssue::NonPublicAddress(ip, class) => format!(
                 "the URL points at {ip}, a {} address the provider cannot reach",
                 match class {
@@ -138,7 +140,12 @@ pub fn check(url: Option<&str>) -> Vec<UrlIssue> {
         Some(Host::Ipv6(ip)) => push_ip(&mut issues, IpAddr::V6(ip)),
         Some(Host::Domain(d)) => {
             let d = d.trim_end_matches('.').to_ascii_lowercase();
-            if d == "localhost" || d.ends_with(".localhost") || d.ends_with(".local") || d.ends_with(".internal") || !d.contains('.') {
+            if d == "localhost"
+                || d.ends_with(".localhost")
+                || d.ends_with(".local")
+                || d.ends_with(".internal")
+                || !d.contains('.')
+            {
                 issues.push(UrlIssue::LocalName(d));
             }
         }
@@ -188,16 +195,36 @@ mod tests {
     fn url_checks() {
         assert_eq!(check(None), vec![UrlIssue::Missing]);
         assert_eq!(check(Some("  ")), vec![UrlIssue::Missing]);
-        assert!(matches!(check(Some("not a url"))[0], UrlIssue::Unparseable(_)));
+        assert!(matches!(
+            check(Some("not a url"))[0],
+            UrlIssue::Unparseable(_)
+        ));
         assert!(check(Some("https://hooks.example.com/twilio")).is_empty());
-        assert_eq!(check(Some("http://hooks.example.com/sms")), vec![UrlIssue::NotHttps]);
+        assert_eq!(
+            check(Some("http://hooks.example.com/sms")),
+            vec![UrlIssue::NotHttps]
+        );
         let private = check(Some("http://10.0.0.5/sms"));
         assert_eq!(private.len(), 2);
-        assert!(matches!(private[1], UrlIssue::NonPublicAddress(_, AddressClass::Private)));
-        assert!(matches!(check(Some("https://localhost/hook"))[0], UrlIssue::LocalName(_)));
-        assert!(matches!(check(Some("https://[::ffff:169.254.169.254]/"))[0], UrlIssue::NonPublicAddress(_, AddressClass::LinkLocal)));
-        assert!(check(Some("https://u:p@hooks.example.com/")).contains(&UrlIssue::EmbeddedCredentials));
-        assert!(matches!(check(Some("https://intranet/x"))[0], UrlIssue::LocalName(_)));
+        assert!(matches!(
+            private[1],
+            UrlIssue::NonPublicAddress(_, AddressClass::Private)
+        ));
+        assert!(matches!(
+            check(Some("https://localhost/hook"))[0],
+            UrlIssue::LocalName(_)
+        ));
+        assert!(matches!(
+            check(Some("https://[::ffff:169.254.169.254]/"))[0],
+            UrlIssue::NonPublicAddress(_, AddressClass::LinkLocal)
+        ));
+        assert!(
+            check(Some("https://u:p@hooks.example.com/")).contains(&UrlIssue::EmbeddedCredentials)
+        );
+        assert!(matches!(
+            check(Some("https://intranet/x"))[0],
+            UrlIssue::LocalName(_)
+        ));
         for issue in check(Some("http://127.0.0.1/x")) {
             assert!(!issue.describe().is_empty());
         }

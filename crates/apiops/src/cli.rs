@@ -73,6 +73,31 @@ pub(crate) enum Command {
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Check each service: credentials, latency, quota, rate-limit headroom, warnings
+    /// (exit 0 operational, 3 degraded, 4 down)
+    Health {
+        /// Services to check (default: every configured one): twilio, openai, stripe
+        #[arg(value_name = "SERVICE")]
+        services: Vec<apiops_core::Service>,
+    },
+    /// Audit recent errors: fetch, normalize, group, rank, and suggest fixes
+    Errors {
+        /// Services to audit (default: every configured one)
+        #[arg(value_name = "SERVICE")]
+        services: Vec<apiops_core::Service>,
+        /// How far back to look
+        #[arg(long, default_value = "24h", value_parser = crate::commands::parse_duration, value_name = "DURATION")]
+        since: std::time::Duration,
+    },
+    /// Audit configuration: numbers, messaging services, webhook endpoints, models, projects
+    Audit {
+        /// Services to audit (default: every configured one)
+        #[arg(value_name = "SERVICE")]
+        services: Vec<apiops_core::Service>,
+    },
+    /// Run creds, health, errors and audit against the built-in simulator (no credentials,
+    /// no network), ending with the Markdown report
+    Demo(crate::commands::demo::DemoArgs),
     /// Run the loopback simulator of Twilio, Stripe and OpenAI (or `sim emit` signed webhooks)
     Sim(Box<crate::commands::sim::SimArgs>),
 }

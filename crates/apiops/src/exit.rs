@@ -108,10 +108,6 @@ pub(crate) enum AppError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// A command needs credentials of `service` that are not set.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "constructed by the health and audit commands")
-    )]
     #[error("{} credentials missing: set {}", .service.display_name(), .variables.join(", "))]
     MissingCredentials {
         /// Whose credentials.
@@ -119,6 +115,9 @@ pub(crate) enum AppError {
         /// The variables to set.
         variables: Vec<&'static str>,
     },
+    /// No service has credentials configured.
+    #[error("no service is configured")]
+    NothingConfigured,
     /// The arguments make sense to clap but not to the command (a value out of range...).
     #[error("{0}")]
     Usage(String),
@@ -141,6 +140,7 @@ impl AppError {
             AppError::MissingCredentials { .. } => Exit::MissingCredentials,
             AppError::ConfirmationRequired { .. } => Exit::ConfirmationRequired,
             AppError::Usage(_) => Exit::Usage,
+            AppError::NothingConfigured => Exit::MissingCredentials,
         }
     }
 }

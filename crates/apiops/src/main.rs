@@ -15,6 +15,7 @@ mod config;
 mod exit;
 mod logging;
 mod output;
+mod report;
 
 use std::process::ExitCode;
 

@@ -3,8 +3,13 @@
 //! own file (`creds.rs`, `config.rs`, ...). New commands add a variant to `cli::Command` and an
 //! arm below.
 
+pub(crate) mod audit;
+pub(crate) mod checks;
 pub(crate) mod config;
 pub(crate) mod creds;
+pub(crate) mod demo;
+pub(crate) mod errors;
+pub(crate) mod health;
 pub(crate) mod sim;
 
 use crate::cli::{Cli, Command, ConfigCommand};
@@ -37,6 +42,19 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             config::show(&loaded, loaded.settings.output.format)
         }
         Command::Sim(args) => sim::run(args, flags.format.unwrap_or(Format::Human)),
+        Command::Health { services } => {
+            let loaded = load()?;
+            health::run(&loaded, services, loaded.settings.output.format)
+        }
+        Command::Errors { services, since } => {
+            let loaded = load()?;
+            errors::run(&loaded, services, *since, loaded.settings.output.format)
+        }
+        Command::Audit { services } => {
+            let loaded = load()?;
+            audit::run(&loaded, services, loaded.settings.output.format)
+        }
+        Command::Demo(args) => demo::run(args, flags, flags.format.unwrap_or(Format::Human)),
         // Works without loading, so that it still helps when the config file is broken: it is
         // how one finds the file to fix. Its format therefore comes from the flags alone.
         Command::Config(ConfigCommand::Path) => config::path(
@@ -44,4 +62,14 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             flags.format.unwrap_or(Format::Human),
         ),
     }
+}
+
+/// Parses a humantime duration flag ("24h", "6h", "30m", "7d").
+pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d =
+        humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration {s:?}: {e}"))?;
+    if d.is_zero() {
+        return Err("the duration must be above zero".into());
+    }
+    Ok(d)
 }

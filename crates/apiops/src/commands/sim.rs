@@ -52,6 +52,9 @@ pub(crate) struct SimArgs {
     /// How many Twilio messages to generate
     #[arg(long, default_value_t = 2_000, value_name = "N")]
     pub(crate) messages: usize,
+    /// How far back the generated Twilio traffic reaches (denser toward the anchor)
+    #[arg(long, default_value = "7d", value_parser = parse_duration, value_name = "DURATION")]
+    pub(crate) history: Duration,
     /// The instant the data is generated around (RFC 3339; default: the current hour)
     #[arg(long, value_name = "TIMESTAMP")]
     pub(crate) anchor: Option<jiff::Timestamp>,
@@ -142,6 +145,7 @@ pub(crate) fn run(args: &SimArgs, format: Format) -> anyhow::Result<Exit> {
         fault_rate: args.fault_rate,
         seed: args.seed,
         messages: args.messages,
+        history: args.history,
         anchor: args.anchor.unwrap_or_else(apiops_sim::config::current_hour),
     };
     let sim = Simulator::new(config).map_err(|e| AppError::Usage(e.to_string()))?;

@@ -1,0 +1,1183 @@
+//! The typed Twilio client: one resilient [`ApiClient`] per Twilio host (api, monitor,
+//! messaging, pricing), Basic auth with the Account SID and Auth Token or an API key SID and
+//! secret, the records apiops reads (with serde), and paging that streams one page at a time.
+//!
+//! Paging is done here rather than with `apiops_client::pagination`, for three reasons:
+//! - the next page is asked for with the cursor of Twilio's `next_page_uri` (2010 API) or
+//!   `meta.next_page_url` (v1 APIs) — its `Page` and `PageToken` — added to the original
+//!   request, whose path and filters stay ours. So a link cannot lead the credentials to
+//!   another host nor change the filters, and a host-relative link (`/2010-04-01/...`) needs no
+//!   resolving against a configured base that has a path of its own (the simulator's
+//!   `http://127.0.0.1:PORT/twilio/api`), which joining it to the host root would get wrong;
+//! - a page is decoded straight into typed records (bodies of messages are never decoded), not
+//!   through an intermediate `serde_json::Value`, so a page of 1,000 messages costs little;
+//! - a page is the unit of progress of a long scan, so it is fetched again when it failed
+//!   transiently after the client's own retries, or came back cut short; and 429/20429 answers
+//!   shrink an adaptive cap on page requests in flight ([`AdaptiveLimit`]), additive increase
+//!   and multiplicative decrease, so a scan settles under the account's real concurrency limit.
+//!
+//! Secrets: the Account SID, the token, the API key SID and its secret are all registered with
+//! the client's redactor; every error leaving this module is scrubbed with it (targets and
+//! bodies included), so none of them reaches an error message. This module does not classify,
+//! normalize or judge anything: see `errors`, `health` and `audit`.
+
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use apiops_client::auth::Auth;
+use apiops_client::clock::Clock;
+use apiops_client::rate::RateConfig;
+use apiops_client::{ApiClient, ClientError, Method, TransportKind};
+use futures::stream::{self, BoxStream, StreamExt};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use url::Url;
+
+use crate::provider::ProviderError;
+use crate::tuning::ClientTuning;
+
+/// Twilio's largest page.
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// Attempts per page (the first included) after transient failures or a body cut short; each
+/// attempt is itself retried by the client's middleware.
+const PAGE_ATTEMPTS: u32 = 3;
+
+/// Attempts per page answered 429/20429: "never processed and always safe to retry", and the
+/// adaptive cap shrinks after each, so a scan converges instead of failing.
+const RATE_LIMITED_PAGE_ATTEMPTS: u32 = 12;
+
+/// Which Twilio host a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Host {
+    /// `api.twilio.com`: the 2010-04-01 API.
+    Api,
+    /// `monitor.twilio.com`: alerts.
+    Monitor,
+    /// `messaging.twilio.com`: messaging services.
+    Messaging,
+    /// `pricing.twilio.com`: prices.
+    Pricing,
+}
+
+impl Host {
+    /// Every host, in a fixed order.
+    pub const ALL: [Host; 4] = [Host::Api, Host::Monitor, Host::Messaging, Host::Pricing];
+
+    /// The client name used in logs and metrics.
+    pub fn client_name(self) -> &'static str {
+        match self {
+            Host::Api => "twilio.api",
+            Host::Monitor => "twilio.monitor",
+            Host::Messaging => "twilio.messaging",
+            Host::Pricing => "twilio.pricing",
+        }
+    }
+}
+
+/// Which credential signs requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// Account SID + Auth Token.
+    AuthToken,
+    /// API key SID + secret; holds the masked key SID for display.
+    ApiKey(String),
+}
+
+impl Credential {
+    /// How health output names it ("auth token", "API key SK01...cdef").
+    pub fn describe(&self) -> String {
+        match self {
+            Credential::AuthToken => "auth token".to_owned(),
+            Credential::ApiKey(masked) => format!("API key {masked}"),
+        }
+    }
+}
+
+/// What [`TwilioClient::new`] needs, already validated by `Twilio::new`.
+#[derive(Debug)]
+pub(crate) struct ClientParts<'a> {
+    pub(crate) urls: [&'a Url; 4],
+    pub(crate) account_sid: SecretString,
+    pub(crate) username: SecretString,
+    pub(crate) password: SecretString,
+    pub(crate) credential: Credential,
+    pub(crate) extra_secrets: Vec<SecretString>,
+    pub(crate) max_concurrency: usize,
+    pub(crate) scan_concurrency: usize,
+    pub(crate) tuning: &'a ClientTuning,
+}
+
+/// A typed client of Twilio's APIs. Cheap to clone; clones share breakers, gates and limits.
+#[derive(Debug, Clone)]
+pub struct TwilioClient {
+    account_sid: SecretString,
+    api: ApiClient,
+    monitor: ApiClient,
+    messaging: ApiClient,
+    pricing: ApiClient,
+    credential: Credential,
+    max_concurrency: usize,
+    limit: Arc<AdaptiveLimit>,
+    clock: Clock,
+    page_pause: Duration,
+    page_pause_cap: Duration,
+}
+
+impl TwilioClient {
+    /// Builds the four clients.
+    pub(crate) fn new(parts: ClientParts<'_>) -> Result<Self, ProviderError> {
+        let build =
+            |host: Host, url: &Url| -> Result<ApiClient, ProviderError> {
+                let mut builder = ApiClient::builder(host.client_name(), url.as_str())
+                    .auth(Auth::Basic {
+                        username: parts.username.clone(),
+                        password: parts.password.clone(),
+                    })
+                    .rate(RateConfig {
+                        max_concurrency: Some(parts.max_concurrency),
+                        ..RateConfig::default()
+                    })
+                    .redact(parts.account_sid.clone())
+                    .redact(parts.username.clone());
+                for s in &parts.extra_secrets {
+                    builder = builder.redact(s.clone());
+                }
+                parts.tuning.apply(builder)?.build().map_err(|e| {
+                    ProviderError::Config(format!("Twilio {}: {e}", host.client_name()))
+                })
+            };
+        let [api, monitor, messaging, pricing] = parts.urls;
+        Ok(TwilioClient {
+            api: build(Host::Api, api)?,
+            monitor: build(Host::Monitor, monitor)?,
+            messaging: build(Host::Messaging, messaging)?,
+            pricing: build(Host::Pricing, pricing)?,
+            account_sid: parts.account_sid,
+            credential: parts.credential,
+            max_concurrency: parts.max_concurrency,
+            limit: Arc::new(AdaptiveLimit::new(parts.scan_concurrency)),
+            clock: parts.tuning.clock.clone(),
+            page_pause: parts.tuning.base_delay,
+            page_pause_cap: parts.tuning.max_delay,
+        })
+    }
+
+    /// The client of one host (for its breaker state, rate gate and deprecation notices).
+    pub fn host(&self, host: Host) -> &ApiClient {
+        match host {
+            Host::Api => &self.api,
+            Host::Monitor => &self.monitor,
+            Host::Messaging => &self.messaging,
+            Host::Pricing => &self.pricing,
+        }
+    }
+
+    /// Which credential signs requests.
+    pub fn credential(&self) -> &Credential {
+        &self.credential
+    }
+
+    /// The configured cap on requests in flight per host.
+    pub fn max_concurrency(&self) -> usize {
+        self.max_concurrency
+    }
+
+    /// The adaptive cap on page requests in flight right now (at most the scan concurrency).
+    pub fn current_page_limit(&self) -> usize {
+        self.limit.current()
+    }
+
+    /// The Account SID, masked for display (`AC01...cdef`).
+    pub fn masked_account_sid(&self) -> String {
+        apiops_core::mask(self.account_sid.expose_secret())
+    }
+
+    /// `/2010-04-01/Accounts/{Sid}`, the root of every 2010-API path.
+    pub fn account_path(&self) -> String {
+        format!("/2010-04-01/Accounts/{}", self.account_sid.expose_secret())
+    }
+
+    /// Scrubs every registered secret from an error (targets, bodies, messages).
+    pub fn scrub(&self, e: ClientError) -> ClientError {
+        let r = self.api.redactor();
+        let s = |t: String| r.redact(&t).into_owned();
+        match e {
+            ClientError::Transport {
+                method,
+                target,
+                kind,
+                message,
+            } => ClientError::Transport {
+                method,
+                target: s(target),
+                kind,
+                message: s(message),
+            },
+            ClientError::Status {
+                method,
+                target,
+                status,
+                body,
+                retry_after,
+            } => ClientError::Status {
+                method,
+                target: s(target),
+                status,
+                body: s(body),
+                retry_after,
+            },
+            ClientError::Decode {
+                method,
+                target,
+                reason,
+            } => ClientError::Decode {
+                method,
+                target: s(target),
+                reason: s(reason),
+            },
+            ClientError::ReplayMiss {
+                cassette,
+                method,
+                target,
+                key,
+            } => ClientError::ReplayMiss {
+                cassette,
+                method,
+                target: s(target),
+                key: s(key),
+            },
+            ClientError::InvalidRequest(m) => ClientError::InvalidRequest(s(m)),
+            ClientError::Auth(m) => ClientError::Auth(s(m)),
+            other => other,
+        }
+    }
+
+    /// GETs one resource and decodes it.
+    async fn get<T: DeserializeOwned>(&self, host: Host, path: &str) -> Result<T, ClientError> {
+        self.host(host)
+            .get_json(path, &[])
+            .await
+            .map_err(|e| self.scrub(e))
+    }
+
+    /// `GET /2010-04-01/Accounts/{Sid}.json`: the cheapest authenticated call.
+    pub async fn account(&self) -> Result<Account, ClientError> {
+        self.get(Host::Api, &format!("{}.json", self.account_path()))
+            .await
+    }
+
+    /// `GET /2010-04-01/Accounts/{Sid}/Balance.json`.
+    pub async fn balance(&self) -> Result<Balance, ClientError> {
+        self.get(Host::Api, &format!("{}/Balance.json", self.account_path()))
+            .await
+    }
+
+    /// `GET /v1/PhoneNumbers/Countries/{IsoCountry}` on the pricing host: monthly prices of
+    /// phone numbers in a country.
+    pub async fn number_prices(&self, iso_country: &str) -> Result<NumberPrices, ClientError> {
+        let iso: String = iso_country
+            .chars()
+            .filter(char::is_ascii_alphabetic)
+            .take(2)
+            .collect::<String>()
+            .to_ascii_uppercase();
+        if iso.len() != 2 {
+            return Err(ClientError::InvalidRequest(format!(
+                "{iso_country:?} is not an ISO country code"
+            )));
+        }
+        self.get(Host::Pricing, &format!("/v1/PhoneNumbers/Countries/{iso}"))
+            .await
+    }
+
+    /// Pages of `GET .../Messages.json` with `query` (filters and `PageSize`).
+    pub fn messages(
+        &self,
+        query: Vec<(String, String)>,
+    ) -> BoxStream<'static, Result<Vec<Message>, ClientError>> {
+        let path = format!("{}/Messages.json", self.account_path());
+        self.pages(Host::Api, path, query, "messages")
+    }
+
+    /// Pages of `GET .../Calls.json` with `query`.
+    pub fn calls(
+        &self,
+        query: Vec<(String, String)>,
+    ) -> BoxStream<'static, Result<Vec<Call>, ClientError>> {
+        let path = format!("{}/Calls.json", self.account_path());
+        self.pages(Host::Api, path, query, "calls")
+    }
+
+    /// Pages of `GET .../IncomingPhoneNumbers.json`.
+    pub fn incoming_phone_numbers(
+        &self,
+    ) -> BoxStream<'static, Result<Vec<IncomingPhoneNumber>, ClientError>> {
+        let path = format!("{}/IncomingPhoneNumbers.json", self.account_path());
+        self.pages(
+            Host::Api,
+            path,
+            page_size(MAX_PAGE_SIZE),
+            "incoming_phone_numbers",
+        )
+    }
+
+    /// Pages of `GET /v1/Alerts` on the monitor host, with `query`.
+    pub fn alerts(
+        &self,
+        query: Vec<(String, String)>,
+    ) -> BoxStream<'static, Result<Vec<Alert>, ClientError>> {
+        self.pages(Host::Monitor, "/v1/Alerts".to_owned(), query, "alerts")
+    }
+
+    /// Pages of `GET /v1/Services` on the messaging host.
+    pub fn messaging_services(
+        &self,
+    ) -> BoxStream<'static, Result<Vec<MessagingService>, ClientError>> {
+        self.pages(
+            Host::Messaging,
+            "/v1/Services".to_owned(),
+            page_size(MAX_PAGE_SIZE),
+            "services",
+        )
+    }
+
+    /// Pages of `GET /v1/Services/{Sid}/PhoneNumbers`: the numbers in a messaging service.
+    pub fn service_phone_numbers(
+        &self,
+        service_sid: &str,
+    ) -> BoxStream<'static, Result<Vec<ServicePhoneNumber>, ClientError>> {
+        let sid: String = service_sid
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        self.pages(
+            Host::Messaging,
+            format!("/v1/Services/{sid}/PhoneNumbers"),
+            page_size(MAX_PAGE_SIZE),
+            "phone_numbers",
+        )
+    }
+
+    /// Streams the pages of a Twilio list, following the cursor of `next_page_uri` (2010 API)
+    /// or `meta.next_page_url` (v1 APIs) until it is null. Lazy: a page is fetched when the
+    /// previous one has been taken. On a failure the stream yields the (scrubbed) error and
+    /// ends.
+    pub fn pages<T>(
+        &self,
+        host: Host,
+        path: String,
+        query: Vec<(String, String)>,
+        items_key: &'static str,
+    ) -> BoxStream<'static, Result<Vec<T>, ClientError>>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        let url = match self.host(host).url(&path) {
+            Ok(url) => url,
+            Err(e) => return stream::once(futures::future::ready(Err(self.scrub(e)))).boxed(),
+        };
+        let this = self.clone();
+        let base_query = query.clone();
+        stream::try_unfold(Some(query), move |state| {
+            let this = this.clone();
+            let url = url.clone();
+            let base_query = base_query.clone();
+            async move {
+                let Some(query) = state else {
+                    return Ok(None);
+                };
+                let page: Page<T> = this.fetch_page(host, &url, &query, items_key).await?;
+                let next = match page.next {
+                    None => None,
+                    Some(link) => {
+                        let cursor = page_cursor(&link)
+                            .map_err(|reason| this.scrub(decode_error(&url, reason)))?;
+                        let next = with_cursor(&base_query, cursor);
+                        if next == query {
+                            return Err(this.scrub(decode_error(
+                                &url,
+                                "the server handed out the same page again; stopping instead of looping"
+                                    .to_owned(),
+                            )));
+                        }
+                        Some(next)
+                    }
+                };
+                Ok(Some((page.items, next)))
+            }
+        })
+        .boxed()
+    }
+
+    /// Fetches one page, again after transient failures and 429s (see the module docs).
+    async fn fetch_page<T: DeserializeOwned>(
+        &self,
+        host: Host,
+        url: &Url,
+        query: &[(String, String)],
+        items_key: &'static str,
+    ) -> Result<Page<T>, ClientError> {
+        let client = self.host(host);
+        let mut attempt: u32 = 1;
+        loop {
+            let result = {
+                let _slot = self.limit.acquire().await;
+                fetch_page_once::<T>(client, url, query, items_key).await
+            };
+            // The client retries 429s itself; a pause of its rate gate is how they show here.
+            if client.rate_gate().paused_for().is_some() {
+                self.limit.on_throttled(self.clock.now());
+            }
+            let e = match result {
+                Ok(page) => {
+                    self.limit.on_success(self.clock.now());
+                    return Ok(page);
+                }
+                Err(e) => e,
+            };
+            let rate_limited = e.status() == Some(429);
+            if rate_limited {
+                self.limit.on_throttled(self.clock.now());
+            }
+            let again = match &e {
+                ClientError::CircuitOpen { .. } => false,
+                ClientError::Decode { .. } => attempt < PAGE_ATTEMPTS,
+                _ if rate_limited => attempt < RATE_LIMITED_PAGE_ATTEMPTS,
+                _ => e.is_transient() && attempt < PAGE_ATTEMPTS,
+            };
+            if !again {
+                return Err(self.scrub(e));
+            }
+            tracing::debug!(
+                target: "apiops_providers::twilio",
+                attempt,
+                error = %self.scrub(e),
+                "page failed; fetching it again"
+            );
+            self.clock.sleep(self.pause_before(attempt)).await;
+            attempt += 1;
+        }
+    }
+
+    /// The pause before page attempt `attempt + 1`: exponential from the tuning's base delay.
+    fn pause_before(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(8);
+        self.page_pause
+            .saturating_mul(factor)
+            .min(self.page_pause_cap)
+    }
+}
+
+/// `PageSize=n`.
+pub(crate) fn page_size(n: usize) -> Vec<(String, String)> {
+    vec![("PageSize".to_owned(), n.clamp(1, MAX_PAGE_SIZE).to_string())]
+}
+
+/// One request for one page, decoded.
+async fn fetch_page_once<T: DeserializeOwned>(
+    client: &ApiClient,
+    url: &Url,
+    query: &[(String, String)],
+    items_key: &'static str,
+) -> Result<Page<T>, ClientError> {
+    let mut rb = client.request(Method::GET, url.as_str())?;
+    if !query.is_empty() {
+        rb = rb.query(query);
+    }
+    let resp = client.send(rb).await?;
+    let bytes = resp.bytes().await.map_err(|e| ClientError::Transport {
+        method: Method::GET.to_string(),
+        target: target_of(url),
+        kind: TransportKind::Body,
+        message: e.without_url().to_string(),
+    })?;
+    decode_page(&bytes, items_key).map_err(|reason| decode_error(url, reason))
+}
+
+/// `host[:port]/path`: what an error may show of a URL (the query never).
+fn target_of(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port() {
+        Some(p) => format!("{host}:{p}{}", url.path()),
+        None => format!("{host}{}", url.path()),
+    }
+}
+
+fn decode_error(url: &Url, reason: String) -> ClientError {
+    ClientError::Decode {
+        method: Method::GET.to_string(),
+        target: target_of(url),
+        reason,
+    }
+}
+
+/// The paging parameters Twilio puts in a next-page link: `Page` and `PageToken`. A link
+/// with neither cannot be followed safely.
+pub(crate) fn page_cursor(link: &str) -> Result<Vec<(String, String)>, String> {
+    let query = link.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    let cursor: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k == "Page" || k == "PageToken")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if cursor.is_empty() {
+        return Err("the next page link carries no Page or PageToken".to_owned());
+    }
+    Ok(cursor)
+}
+
+/// The original query with a cursor in place of any earlier one.
+fn with_cursor(base: &[(String, String)], cursor: Vec<(String, String)>) -> Vec<(String, String)> {
+    base.iter()
+        .filter(|(k, _)| k != "Page" && k != "PageToken")
+        .cloned()
+        .chain(cursor)
+        .collect()
+}
+
+/// One page of a Twilio list.
+#[derive(Debug)]
+pub(crate) struct Page<T> {
+    pub(crate) items: Vec<T>,
+    /// The next page's link; `None` on the last page.
+    pub(crate) next: Option<String>,
+}
+
+/// Decodes a page whose items sit under `items_key`, with the next link in `next_page_uri`
+/// (2010 API) or `meta.next_page_url` (v1 APIs). Everything else is skipped unread.
+pub(crate) fn decode_page<T: DeserializeOwned>(
+    bytes: &[u8],
+    items_key: &'static str,
+) -> Result<Page<T>, String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let page = PageSeed::<T> {
+        items_key,
+        item: PhantomData,
+    }
+    .deserialize(&mut de)
+    .map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(page)
+}
+
+struct PageSeed<T> {
+    items_key: &'static str,
+    item: PhantomData<fn() -> T>,
+}
+
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for PageSeed<T> {
+    type Value = Page<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Page<T>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    #[serde(default)]
+    next_page_url: Option<String>,
+}
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for PageSeed<T> {
+    type Value = Page<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a Twilio list page with `{}`", self.items_key)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Page<T>, A::Error> {
+        let mut items: Option<Vec<T>> = None;
+        let mut next: Option<String> = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == self.items_key {
+                items = Some(map.next_value()?);
+            } else if key == "next_page_uri" {
+                next = map.next_value()?;
+            } else if key == "meta" {
+                let meta: Option<Meta> = map.next_value()?;
+                next = meta.and_then(|m| m.next_page_url);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        let items = items.ok_or_else(|| de::Error::missing_field(self.items_key))?;
+        Ok(Page {
+            items,
+            next: next.filter(|n| !n.trim().is_empty()),
+        })
+    }
+}
+
+/// A cap on page requests in flight that adapts to Twilio's 429s: halved when they come (at
+/// most once per [`CUT_INTERVAL`], as one storm pauses every request at once; never below
+/// one), raised by one after a cap's worth of successes once [`QUIET_BEFORE_RAISE`] has passed
+/// without a cut (never above the maximum). Raising is slow on purpose: a probe above the
+/// account's limit costs a pause of every request, a success costs one round trip.
+#[derive(Debug)]
+pub(crate) struct AdaptiveLimit {
+    permits: Arc<Semaphore>,
+    state: Mutex<LimitState>,
+}
+
+/// The least time between two cuts of the adaptive cap: about one rate-gate pause.
+const CUT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long after a cut the cap stays put before it may grow again.
+const QUIET_BEFORE_RAISE: Duration = Duration::from_secs(5);
+
+#[derive(Debug)]
+struct LimitState {
+    limit: usize,
+    max: usize,
+    last_cut: Option<Instant>,
+    /// Permits to withdraw as soon as they come back (they were in use when the cap shrank).
+    debt: usize,
+    successes: usize,
+}
+
+/// A page request's place under the cap; gives it back (or withdraws it) on drop.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    permit: Option<OwnedSemaphorePermit>,
+    owner: Arc<AdaptiveLimit>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            let mut st = self.owner.lock();
+            if st.debt > 0 {
+                st.debt -= 1;
+                permit.forget();
+            }
+        }
+    }
+}
+
+impl AdaptiveLimit {
+    pub(crate) fn new(max: usize) -> Self {
+        let max = max.max(1);
+        AdaptiveLimit {
+            permits: Arc::new(Semaphore::new(max)),
+            state: Mutex::new(LimitState {
+                limit: max,
+                max,
+                last_cut: None,
+                debt: 0,
+                successes: 0,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LimitState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits for a place under the cap.
+    pub(crate) async fn acquire(self: &Arc<Self>) -> Slot {
+        let permit = Arc::clone(&self.permits).acquire_owned().await.ok();
+        Slot {
+            permit,
+            owner: Arc::clone(self),
+        }
+    }
+
+    /// The cap now.
+    pub(crate) fn current(&self) -> usize {
+        self.lock().limit
+    }
+
+    /// Requests were answered 429 at `now`: halve the cap, unless it was cut less than
+    /// [`CUT_INTERVAL`] ago (the same storm).
+    pub(crate) fn on_throttled(&self, now: Instant) {
+        let mut st = self.lock();
+        if st
+            .last_cut
+            .is_some_and(|t| now.saturating_duration_since(t) < CUT_INTERVAL)
+        {
+            return;
+        }
+        st.last_cut = Some(now);
+        let target = (st.limit / 2).max(1);
+        let cut = st.limit - target;
+        st.limit = target;
+        st.successes = 0;
+        let forgotten = self.permits.forget_permits(cut);
+        st.debt += cut - forgotten;
+    }
+
+    /// A request succeeded at `now`: after a cap's worth, and long enough after the last cut,
+    /// raise the cap by one.
+    pub(crate) fn on_success(&self, now: Instant) {
+        let mut st = self.lock();
+        st.successes += 1;
+        let quiet = st
+            .last_cut
+            .is_none_or(|t| now.saturating_duration_since(t) >= QUIET_BEFORE_RAISE);
+        if quiet && st.successes >= st.limit && st.limit < st.max {
+            st.successes = 0;
+            st.limit += 1;
+            if st.debt > 0 {
+                st.debt -= 1;
+            } else {
+                self.permits.add_permits(1);
+            }
+        }
+    }
+}
+
+/// A code Twilio writes as a number on some resources and as a string on others.
+fn code_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Code {
+        Number(serde_json::Number),
+        Text(String),
+    }
+    Ok(match Option::<Code>::deserialize(d)? {
+        Some(Code::Number(n)) => Some(n.to_string()),
+        Some(Code::Text(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        _ => None,
+    })
+}
+
+/// A value Twilio writes as a string (a price, a balance) that may come as a number.
+fn text_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    code_or_none(d)
+}
+
+/// The Account resource (its `auth_token` field is deliberately not read).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Account {
+    /// `AC...`.
+    pub sid: String,
+    /// The account's name.
+    #[serde(default)]
+    pub friendly_name: Option<String>,
+    /// `active`, `suspended` or `closed`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// `Trial` or `Full`.
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+}
+
+/// The Balance resource.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Balance {
+    /// The balance, as Twilio writes it (`"12.34"`).
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub balance: Option<String>,
+    /// The currency (`USD`).
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+/// A Message, without its body (never decoded, so it can never be shown).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Message {
+    /// `SM...` or `MM...`.
+    pub sid: String,
+    /// queued, sending, sent, failed, delivered, undelivered, receiving, received...
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The error code when failed or undelivered.
+    #[serde(default, deserialize_with = "code_or_none")]
+    pub error_code: Option<String>,
+    /// Twilio's text for the error.
+    #[serde(default)]
+    pub error_message: Option<String>,
+    /// The recipient.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// The sender.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// `outbound-api`, `inbound`...
+    #[serde(default)]
+    pub direction: Option<String>,
+    /// RFC 2822.
+    #[serde(default)]
+    pub date_sent: Option<String>,
+    /// RFC 2822.
+    #[serde(default)]
+    pub date_created: Option<String>,
+    /// RFC 2822.
+    #[serde(default)]
+    pub date_updated: Option<String>,
+    /// The messaging service that sent it.
+    #[serde(default)]
+    pub messaging_service_sid: Option<String>,
+}
+
+/// A Call.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Call {
+    /// `CA...`.
+    pub sid: String,
+    /// queued, ringing, in-progress, completed, busy, failed, no-answer, canceled.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The callee.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// The caller.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// `inbound`, `outbound-api`...
+    #[serde(default)]
+    pub direction: Option<String>,
+    /// RFC 2822.
+    #[serde(default)]
+    pub start_time: Option<String>,
+    /// RFC 2822.
+    #[serde(default)]
+    pub date_created: Option<String>,
+}
+
+/// A Monitor alert.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Alert {
+    /// `NO...`.
+    pub sid: String,
+    /// The error code (a string on this API).
+    #[serde(default, deserialize_with = "code_or_none")]
+    pub error_code: Option<String>,
+    /// Form-encoded details (`Msg=...&url=...`).
+    #[serde(default)]
+    pub alert_text: Option<String>,
+    /// `error`, `warning`, `notice`, `debug`.
+    #[serde(default)]
+    pub log_level: Option<String>,
+    /// The resource the alert is about (`SM...`, `CA...`, `PN...`).
+    #[serde(default)]
+    pub resource_sid: Option<String>,
+    /// The webhook URL Twilio requested, when one was involved.
+    #[serde(default)]
+    pub request_url: Option<String>,
+    /// ISO 8601.
+    #[serde(default)]
+    pub date_generated: Option<String>,
+    /// ISO 8601.
+    #[serde(default)]
+    pub date_created: Option<String>,
+}
+
+/// What a number can do.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Calls.
+    #[serde(default, alias = "Voice")]
+    pub voice: bool,
+    /// SMS.
+    #[serde(default, alias = "SMS")]
+    pub sms: bool,
+    /// MMS.
+    #[serde(default, alias = "MMS")]
+    pub mms: bool,
+    /// Fax.
+    #[serde(default, alias = "Fax")]
+    pub fax: bool,
+}
+
+/// An IncomingPhoneNumber: what the audit reads. Unset URLs come as `""` or `null`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IncomingPhoneNumber {
+    /// `PN...`.
+    pub sid: String,
+    /// E.164.
+    #[serde(default)]
+    pub phone_number: Option<String>,
+    /// The name the owner gave it.
+    #[serde(default)]
+    pub friendly_name: Option<String>,
+    /// What it can do; `None` when Twilio did not say.
+    #[serde(default)]
+    pub capabilities: Option<Capabilities>,
+    /// Inbound SMS webhook.
+    #[serde(default)]
+    pub sms_url: Option<String>,
+    /// Called when `sms_url` fails.
+    #[serde(default)]
+    pub sms_fallback_url: Option<String>,
+    /// Inbound call webhook.
+    #[serde(default)]
+    pub voice_url: Option<String>,
+    /// Called when `voice_url` fails.
+    #[serde(default)]
+    pub voice_fallback_url: Option<String>,
+    /// Call status callbacks.
+    #[serde(default)]
+    pub status_callback: Option<String>,
+    /// A TwiML application handling SMS instead of `sms_url`.
+    #[serde(default)]
+    pub sms_application_sid: Option<String>,
+    /// A TwiML application handling calls instead of `voice_url`.
+    #[serde(default)]
+    pub voice_application_sid: Option<String>,
+    /// An Elastic SIP trunk handling calls.
+    #[serde(default)]
+    pub trunk_sid: Option<String>,
+}
+
+/// A messaging Service.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MessagingService {
+    /// `MG...`.
+    pub sid: String,
+    /// Its name.
+    #[serde(default)]
+    pub friendly_name: Option<String>,
+    /// Inbound message webhook; `null` disables inbound messages.
+    #[serde(default)]
+    pub inbound_request_url: Option<String>,
+    /// Called when `inbound_request_url` fails.
+    #[serde(default)]
+    pub fallback_url: Option<String>,
+    /// Delivery status callbacks.
+    #[serde(default)]
+    pub status_callback: Option<String>,
+    /// True when each number's own webhook handles inbound messages instead.
+    #[serde(default)]
+    pub use_inbound_webhook_on_number: Option<bool>,
+    /// Whether a US A2P 10DLC campaign is registered for it.
+    #[serde(default)]
+    pub us_app_to_person_registered: Option<bool>,
+    /// The declared use case.
+    #[serde(default)]
+    pub usecase: Option<String>,
+}
+
+/// A number in a messaging service (`sid` is the IncomingPhoneNumber's `PN...`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ServicePhoneNumber {
+    /// `PN...`.
+    pub sid: String,
+    /// E.164.
+    #[serde(default)]
+    pub phone_number: Option<String>,
+}
+
+/// Monthly prices of phone numbers in one country.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NumberPrices {
+    /// The country's name.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[serde(default)]
+    pub iso_country: Option<String>,
+    /// One price per number type.
+    #[serde(default)]
+    pub phone_number_prices: Vec<NumberPrice>,
+    /// The currency.
+    #[serde(default)]
+    pub price_unit: Option<String>,
+}
+
+/// The monthly price of one number type.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NumberPrice {
+    /// `local`, `mobile`, `toll free`...
+    #[serde(default)]
+    pub number_type: Option<String>,
+    /// The list price.
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub base_price: Option<String>,
+    /// The price the account pays.
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub current_price: Option<String>,
+}
+
+/// Twilio's error document `{code, message, more_info, status}`, read from an error body.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct TwilioErrorBody {
+    /// Twilio's code (`20003`).
+    #[serde(default, deserialize_with = "code_or_none")]
+    pub code: Option<String>,
+    /// Twilio's message.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+impl TwilioErrorBody {
+    /// The error document of a failed call, when the answer carried one.
+    pub fn of(e: &ClientError) -> Option<TwilioErrorBody> {
+        serde_json::from_str(e.body()?).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pages_decode_2010_and_v1_shapes() {
+        let body = json!({
+            "end": 1, "first_page_uri": "/x", "page": 0,
+            "messages": [
+                {"sid": "SM1", "status": "failed", "error_code": 30007, "body": "secret body", "to": "+14155550100"},
+                {"sid": "SM2", "status": "delivered", "error_code": null}
+            ],
+            "next_page_uri": "/2010-04-01/Accounts/AC1/Messages.json?Page=1&PageToken=PASM2"
+        });
+        let page: Page<Message> =
+            decode_page(body.to_string().as_bytes(), "messages").expect("page");
+        assert_eq!(page.items.len(), 2);
+        assert_eq!(page.items[0].error_code.as_deref(), Some("30007"));
+        assert_eq!(page.items[1].error_code, None);
+        assert!(!format!("{:?}", page.items[0]).contains("secret body"));
+        assert!(page.next.expect("next").contains("PageToken=PASM2"));
+
+        let v1 = json!({"alerts": [{"sid": "NO1", "error_code": "11200"}],
+                        "meta": {"next_page_url": null, "page": 0}});
+        let page: Page<Alert> = decode_page(v1.to_string().as_bytes(), "alerts").expect("page");
+        assert_eq!(page.items[0].error_code.as_deref(), Some("11200"));
+        assert!(page.next.is_none());
+
+        let last = json!({"calls": [], "next_page_uri": ""});
+        let page: Page<Call> = decode_page(last.to_string().as_bytes(), "calls").expect("page");
+        assert!(page.items.is_empty() && page.next.is_none());
+    }
+
+    #[test]
+    fn malformed_pages_are_reasons_not_panics() {
+        for (body, want) in [
+            (r#"{"data": [{"id": "trunc"#, "EOF"),
+            (r#"{"next_page_uri": null}"#, "missing field `messages`"),
+            (r#"{"messages": {"sid": "x"}}"#, "invalid type"),
+            (r#"[1, 2]"#, "invalid type"),
+            (
+                r#"{"messages": [{"status": "sent"}]}"#,
+                "missing field `sid`",
+            ),
+            (r#"{"messages": []} trailing"#, "trailing"),
+        ] {
+            let err = decode_page::<Message>(body.as_bytes(), "messages").expect_err(body);
+            assert!(err.contains(want), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn next_links_give_their_cursor_and_nothing_else() {
+        let link = "/2010-04-01/Accounts/ACaaaa/Calls.json?Status=completed&StartTime=2008-01-02&PageSize=2&Page=1&PageToken=PACA1";
+        let cursor = page_cursor(link).expect("cursor");
+        assert_eq!(
+            cursor,
+            vec![
+                ("Page".to_owned(), "1".to_owned()),
+                ("PageToken".to_owned(), "PACA1".to_owned())
+            ]
+        );
+        let base = vec![
+            ("Status".to_owned(), "failed".to_owned()),
+            ("PageSize".to_owned(), "1000".to_owned()),
+            ("Page".to_owned(), "0".to_owned()),
+        ];
+        let next = with_cursor(&base, cursor);
+        assert_eq!(
+            next,
+            vec![
+                ("Status".to_owned(), "failed".to_owned()),
+                ("PageSize".to_owned(), "1000".to_owned()),
+                ("Page".to_owned(), "1".to_owned()),
+                ("PageToken".to_owned(), "PACA1".to_owned()),
+            ],
+            "our filters stay; the link's do not come along"
+        );
+        let absolute = "https://monitor.twilio.com/v1/Alerts?PageSize=50&Page=2&PageToken=PANO9#x";
+        assert_eq!(page_cursor(absolute).expect("cursor").len(), 2);
+        assert!(page_cursor("https://evil.example/steal").is_err());
+        assert!(page_cursor("/x?PageSize=2").is_err());
+    }
+
+    #[test]
+    fn error_bodies_and_lenient_fields() {
+        let e = ClientError::Status {
+            method: "GET".into(),
+            target: "h/p".into(),
+            status: 401,
+            body: r#"{"code": 20003, "message": "Authenticate", "more_info": "x", "status": 401}"#
+                .into(),
+            retry_after: None,
+        };
+        let body = TwilioErrorBody::of(&e).expect("body");
+        assert_eq!(body.code.as_deref(), Some("20003"));
+        assert_eq!(body.message.as_deref(), Some("Authenticate"));
+        let not_json = ClientError::Status {
+            method: "GET".into(),
+            target: "h/p".into(),
+            status: 502,
+            body: "<html>bad gateway</html>".into(),
+            retry_after: None,
+        };
+        assert!(TwilioErrorBody::of(&not_json).is_none());
+        let b: Balance = serde_json::from_value(json!({"balance": 12.5, "currency": "USD"}))
+            .expect("numeric balance");
+        assert_eq!(b.balance.as_deref(), Some("12.5"));
+        let n: IncomingPhoneNumber = serde_json::from_value(
+            json!({"sid": "PN1", "capabilities": {"SMS": true, "voice": true}, "sms_url": null}),
+        )
+        .expect("number");
+        assert_eq!(
+            n.capabilities,
+            Some(Capabilities {
+                voice: true,
+                sms: true,
+                mms: false,
+                fax: false
+            })
+        );
+        let a: Account = serde_json::from_value(
+            json!({"sid": "AC1", "status": "active", "type": "Trial", "auth_token": "tok_secret_value"}),
+        )
+        .expect("account");
+        assert_eq!(a.kind.as_deref(), Some("Trial"));
+        assert!(!format!("{a:?}").contains("tok_secret_value"));
+    }
+
+    #[tokio::test]
+    async fn the_adaptive_limit_halves_on_429_and_grows_back() {
+        let limit = Arc::new(AdaptiveLimit::new(8));
+        assert_eq!(limit.current(), 8);
+        let held: Vec<Slot> = futures::future::join_all((0..8).map(|_| limit.acquire())).await;
+        let t0 = Instant::now();
+        limit.on_throttled(t0);
+        assert_eq!(limit.current(), 4);
+        limit.on_throttled(t0 + Duration::from_millis(300));
+        assert_eq!(limit.current(), 4, "one cut per storm");
+        // All 8 were in use: 4 are withdrawn as they come back.
+        drop(held);
+        assert_eq!(limit.permits.available_permits(), 4);
+        for s in 1..=3 {
+            limit.on_throttled(t0 + CUT_INTERVAL * s);
+        }
+        assert_eq!(limit.current(), 1, "never below one");
+        assert_eq!(limit.permits.available_permits(), 1);
+        let last_cut = t0 + CUT_INTERVAL * 3;
+        for _ in 0..10 {
+            limit.on_success(last_cut + Duration::from_secs(1));
+        }
+        assert_eq!(limit.current(), 1, "no raise right after a cut");
+        let later = last_cut + QUIET_BEFORE_RAISE;
+        limit.on_success(later);
+        assert_eq!(limit.current(), 2);
+        limit.on_success(later);
+        assert_eq!(limit.current(), 2);
+        limit.on_success(later);
+        assert_eq!(limit.current(), 3);
+        assert_eq!(limit.permits.available_permits(), 3);
+        for _ in 0..100 {
+            limit.on_success(later);
+        }
+        assert_eq!(limit.current(), 8, "never above the maximum");
+        assert_eq!(limit.permits.available_permits(), 8);
+    }
+}

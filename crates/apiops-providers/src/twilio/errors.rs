@@ -1,0 +1,719 @@
+//! Twilio's error sources, scanned into normalized [`ErrorEvent`]s:
+//!
+//! 1. **Messages** that ended `failed` or `undelivered`. `Messages.json` has no status filter,
+//!    so every message sent in the window is listed (`DateSent>` = on or after, `DateSent<` =
+//!    on or before, RFC 3339 instants, `PageSize=1000`) and filtered here on its status; the
+//!    event carries the message's `error_code`.
+//! 2. **Calls** with `Status=failed` (`StartTime>` / `StartTime<`). Twilio gives a call a
+//!    status, not a code, so these carry the synthetic code
+//!    [`CALL_FAILED`](super::classify::CALL_FAILED). `busy` and `no-answer` are not scanned:
+//!    they are the callee's choice, not a failure of the integration, and would drown the
+//!    report in noise.
+//! 3. **Monitor alerts** (`/v1/Alerts`, `StartDate` / `EndDate`, every log level) — webhook
+//!    failures (11200, 11205...), TwiML problems, geo permissions. Twilio keeps 30 days of them,
+//!    so the window is clamped to the 30 days before its end. Alerts are deduplicated by SID,
+//!    and an alert about a message or call already reported with the same code is skipped:
+//!    that failure is already counted once.
+//!
+//! The sources are read one after the other. A source ends at its first error, which the
+//! stream yields like any item, so a failure never leaves a silent gap; the next source is
+//! still read (Monitor is another host, and partial results with a clear error beat none),
+//! except after a 401/403, which would fail every source the same way and ends the scan.
+//! A consumer therefore sees at most one error per source.
+//!
+//! Each source splits the window into time windows scanned concurrently with
+//! [`scan_in_windows`] (each window pages sequentially; newest window first), so a long
+//! history approaches the concurrency cap instead of paging one request at a time. Windows are
+//! half-open: the date filters include both ends, so records are kept only when their time
+//! falls in `[start, end)` and no record is counted twice. Memory is bounded by the number of
+//! windows in flight, never by the history: pages are filtered as they arrive and only the
+//! failures travel on. The one set that grows is the keys of reported failures (SID and code),
+//! kept for the alert dedup — proportional to the failures, not to the messages scanned.
+//!
+//! Contexts are short and safe: phone numbers partially masked (`+1415***0100`), message
+//! bodies never decoded, URLs reduced to scheme, host and path.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use apiops_client::ClientError;
+use apiops_client::windows::{Split, Window, scan_in_windows, split};
+use apiops_core::{ActionTaken, ErrorEvent, EventResult, Service, Severity};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use jiff::{SignedDuration, Timestamp};
+
+use super::classify::{CALL_FAILED, classify, message_for};
+use super::client::{Alert, Call, MAX_PAGE_SIZE, Message, TwilioClient};
+use crate::provider::{EventStream, Progress, ProviderError, TimeWindow};
+
+/// Message windows per scan slot: more windows than slots, so a busy window does not leave
+/// the other slots idle at the end of a scan.
+const MESSAGE_WINDOWS_PER_SLOT: usize = 4;
+
+/// No window is shorter than this (tiny windows only add requests).
+const MIN_WINDOW: SignedDuration = SignedDuration::from_secs(60);
+
+/// How far back Monitor keeps alerts.
+const ALERT_RETENTION: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// The longest context.
+const MAX_CONTEXT: usize = 160;
+
+/// Keys (`SID:code`) of the failures already reported by this scan.
+type Reported = Arc<Mutex<HashSet<String>>>;
+
+/// Every failure in `window`, from messages, then calls, then alerts.
+pub(crate) fn scan(
+    client: TwilioClient,
+    window: TimeWindow,
+    concurrency: usize,
+    progress: Progress,
+) -> EventStream {
+    let concurrency = concurrency.max(1);
+    let reported: Reported = Arc::default();
+    let messages = scan_messages(
+        client.clone(),
+        window,
+        concurrency,
+        progress.clone(),
+        Arc::clone(&reported),
+    );
+    let calls = scan_calls(
+        client.clone(),
+        window,
+        concurrency,
+        progress.clone(),
+        Arc::clone(&reported),
+    );
+    let alerts = scan_alerts(client, window, concurrency, progress, reported);
+    until_fatal_error(messages.chain(calls).chain(alerts))
+}
+
+/// Whether an error ends the whole scan: rejected credentials would fail every source the
+/// same way. Any other error ends only the source it came from.
+fn is_fatal(e: &ProviderError) -> bool {
+    match e {
+        ProviderError::Client(c) => matches!(c.status(), Some(401 | 403)),
+        ProviderError::MissingCredentials { .. } => true,
+        _ => false,
+    }
+}
+
+/// Ends `events` after its first fatal error (see [`is_fatal`]), which it yields.
+fn until_fatal_error(
+    events: impl futures::Stream<Item = Result<ErrorEvent, ProviderError>> + Send + 'static,
+) -> EventStream {
+    events
+        .scan(false, |stopped, item| {
+            let out = if *stopped {
+                None
+            } else {
+                *stopped = item.as_ref().err().is_some_and(is_fatal);
+                Some(item)
+            };
+            futures::future::ready(out)
+        })
+        .boxed()
+}
+
+/// Cuts `window` into about `slots` windows of at least [`MIN_WINDOW`], in whole seconds,
+/// newest first.
+pub(crate) fn plan(window: TimeWindow, slots: usize) -> Result<Vec<Window>, ClientError> {
+    if window.until <= window.since {
+        return split(window.since, window.until, Split::Count(1));
+    }
+    let span = window.until.duration_since(window.since);
+    let slots = i32::try_from(slots.max(1)).unwrap_or(i32::MAX);
+    let share = span / slots;
+    let whole = share.as_secs() + i64::from(share.subsec_nanos() > 0);
+    let width = SignedDuration::from_secs(whole).max(MIN_WINDOW);
+    let mut windows = split(window.since, window.until, Split::Width(width))?;
+    windows.reverse();
+    Ok(windows)
+}
+
+/// A date filter value: the instant, to the second (RFC 3339, what the spec's `date-time`
+/// means). Truncating is safe: the filters include both ends and the records are then kept
+/// only inside the window.
+fn filter_time(t: Timestamp) -> String {
+    let secs = t.as_second();
+    Timestamp::from_second(secs)
+        .unwrap_or(t)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// The events of one source, window by window.
+fn scan_source<T, Q, N>(
+    windows: Result<Vec<Window>, ClientError>,
+    concurrency: usize,
+    progress: Progress,
+    fetch: Q,
+    normalize: N,
+) -> EventStream
+where
+    T: Send + 'static,
+    Q: Fn(Window) -> BoxStream<'static, Result<Vec<T>, ClientError>> + Send + 'static,
+    N: Fn(T, Window) -> Option<ErrorEvent> + Send + Sync + 'static,
+{
+    let windows = match windows {
+        Ok(w) => w,
+        Err(e) => return stream::once(async move { Err(ProviderError::Client(e)) }).boxed(),
+    };
+    let normalize = Arc::new(normalize);
+    scan_in_windows(windows, concurrency, move |w: Window| {
+        let progress = progress.clone();
+        let normalize = Arc::clone(&normalize);
+        fetch(w)
+            .map_err(ProviderError::Client)
+            .map_ok(move |page| {
+                progress.page(page.len() as u64);
+                let events: Vec<ErrorEvent> = page
+                    .into_iter()
+                    .filter_map(|item| (*normalize)(item, w))
+                    .collect();
+                for _ in &events {
+                    progress.matched();
+                }
+                stream::iter(events.into_iter().map(Ok))
+            })
+            .try_flatten()
+    })
+    .boxed()
+}
+
+fn scan_messages(
+    client: TwilioClient,
+    window: TimeWindow,
+    concurrency: usize,
+    progress: Progress,
+    reported: Reported,
+) -> EventStream {
+    let windows = plan(window, concurrency * MESSAGE_WINDOWS_PER_SLOT);
+    let fetch = move |w: Window| {
+        client.messages(vec![
+            ("DateSent>".to_owned(), filter_time(w.start)),
+            ("DateSent<".to_owned(), filter_time(w.end)),
+            ("PageSize".to_owned(), MAX_PAGE_SIZE.to_string()),
+        ])
+    };
+    let normalize = move |m: Message, w: Window| {
+        let event = message_event(&m, w)?;
+        remember(&reported, &event);
+        Some(event)
+    };
+    scan_source(windows, concurrency, progress, fetch, normalize)
+}
+
+fn scan_calls(
+    client: TwilioClient,
+    window: TimeWindow,
+    concurrency: usize,
+    progress: Progress,
+    reported: Reported,
+) -> EventStream {
+    let windows = plan(window, concurrency);
+    let fetch = move |w: Window| {
+        client.calls(vec![
+            ("Status".to_owned(), "failed".to_owned()),
+            ("StartTime>".to_owned(), filter_time(w.start)),
+            ("StartTime<".to_owned(), filter_time(w.end)),
+            ("PageSize".to_owned(), MAX_PAGE_SIZE.to_string()),
+        ])
+    };
+    let normalize = move |c: Call, w: Window| {
+        let event = call_event(&c, w)?;
+        remember(&reported, &event);
+        Some(event)
+    };
+    scan_source(windows, concurrency, progress, fetch, normalize)
+}
+
+fn scan_alerts(
+    client: TwilioClient,
+    window: TimeWindow,
+    concurrency: usize,
+    progress: Progress,
+    reported: Reported,
+) -> EventStream {
+    let since = window
+        .until
+        .checked_sub(ALERT_RETENTION)
+        .map_or(window.since, |oldest| window.since.max(oldest));
+    let windows = plan(
+        TimeWindow {
+            since: since.min(window.until),
+            until: window.until,
+        },
+        concurrency,
+    );
+    let fetch = move |w: Window| {
+        client.alerts(vec![
+            ("StartDate".to_owned(), filter_time(w.start)),
+            ("EndDate".to_owned(), filter_time(w.end)),
+            ("PageSize".to_owned(), MAX_PAGE_SIZE.to_string()),
+        ])
+    };
+    let seen: Reported = Arc::default();
+    let normalize = move |a: Alert, w: Window| {
+        let event = alert_event(&a, w)?;
+        let about = a
+            .resource_sid
+            .as_deref()
+            .map(|sid| key(sid, &event.error_code));
+        if about.is_some_and(|k| lock(&reported).contains(&k)) {
+            return None;
+        }
+        lock(&seen).insert(a.sid.clone()).then_some(event)
+    };
+    scan_source(windows, concurrency, progress, fetch, normalize)
+}
+
+fn lock(set: &Reported) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    set.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn key(sid: &str, code: &str) -> String {
+    format!("{sid}:{code}")
+}
+
+fn remember(reported: &Reported, event: &ErrorEvent) {
+    lock(reported).insert(key(&event.resource_id, &event.error_code));
+}
+
+/// Parses a 2010-API date (RFC 2822), or an ISO 8601 one.
+fn parse_time(text: &str) -> Option<Timestamp> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    jiff::fmt::rfc2822::parse(text)
+        .map(|z| z.timestamp())
+        .ok()
+        .or_else(|| text.parse::<Timestamp>().ok())
+}
+
+/// The first of `candidates` that parses.
+fn first_time(candidates: &[Option<&String>]) -> Option<Timestamp> {
+    candidates.iter().flatten().find_map(|t| parse_time(t))
+}
+
+/// Where an event belongs: `None` when its time lies outside the window (another window has
+/// it); the window's start when the record has no usable time at all.
+fn placed(time: Option<Timestamp>, w: Window) -> Option<Timestamp> {
+    match time {
+        Some(t) if w.contains(t) => Some(t),
+        Some(_) => None,
+        None => Some(w.start),
+    }
+}
+
+/// A phone number shown partially: `+1415***0100`; short ones (short codes, client names)
+/// fully masked. A `whatsapp:`-style prefix is kept.
+pub(crate) fn mask_phone(raw: &str) -> String {
+    let raw = raw.trim();
+    let (prefix, number) = match raw.rsplit_once(':') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, raw),
+    };
+    let chars: Vec<char> = number.chars().collect();
+    let n = chars.len();
+    let masked = if n >= 8 {
+        let head = (n - 6).min(5);
+        let start: String = chars[..head].iter().collect();
+        let end: String = chars[n - 4..].iter().collect();
+        format!("{start}***{end}")
+    } else {
+        "***".to_owned()
+    };
+    match prefix {
+        Some(p) if !p.is_empty() => format!("{p}:{masked}"),
+        _ => masked,
+    }
+}
+
+/// `scheme://host[:port]/path` of a URL: no credentials, query or fragment.
+pub(crate) fn safe_url(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw.trim()).ok()?;
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(p) => format!("{}://{host}:{p}{}", url.scheme(), url.path()),
+        None => format!("{}://{host}{}", url.scheme(), url.path()),
+    })
+}
+
+/// Cuts `text` to [`MAX_CONTEXT`] characters.
+fn short(text: String) -> String {
+    if text.chars().count() <= MAX_CONTEXT {
+        return text;
+    }
+    let mut cut: String = text.chars().take(MAX_CONTEXT - 1).collect();
+    cut.push('…');
+    cut
+}
+
+fn event(
+    timestamp: Timestamp,
+    code: String,
+    resource_type: &str,
+    resource_id: &str,
+    context: String,
+    severity_cap: Option<Severity>,
+) -> ErrorEvent {
+    let c = classify(&code, None);
+    let severity = match severity_cap {
+        Some(cap) => c.severity.min(cap),
+        None => c.severity,
+    };
+    ErrorEvent {
+        timestamp,
+        service: Service::Twilio,
+        error_code: code,
+        category: c.category,
+        severity,
+        resource_type: resource_type.to_owned(),
+        resource_id: resource_id.to_owned(),
+        context: short(context),
+        action_taken: ActionTaken::None,
+        result: EventResult::Failed,
+    }
+}
+
+/// A failed or undelivered message in window `w` as an event; `None` for anything else.
+pub(crate) fn message_event(m: &Message, w: Window) -> Option<ErrorEvent> {
+    let status = m.status.as_deref()?.trim().to_ascii_lowercase();
+    if status != "failed" && status != "undelivered" {
+        return None;
+    }
+    let time = placed(
+        first_time(&[
+            m.date_sent.as_ref(),
+            m.date_updated.as_ref(),
+            m.date_created.as_ref(),
+        ]),
+        w,
+    )?;
+    let code = m
+        .error_code
+        .clone()
+        .unwrap_or_else(|| format!("message_{status}"));
+    let what = m
+        .error_message
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .or_else(|| message_for(&code))
+        .unwrap_or(status.as_str())
+        .to_owned();
+    let context = match m.to.as_deref().filter(|t| !t.trim().is_empty()) {
+        Some(to) => format!("{status} to {}: {what}", mask_phone(to)),
+        None => format!("{status}: {what}"),
+    };
+    Some(event(time, code, "message", &m.sid, context, None))
+}
+
+/// A failed call in window `w` as an event; `None` for any other status.
+pub(crate) fn call_event(c: &Call, w: Window) -> Option<ErrorEvent> {
+    let status = c.status.as_deref()?.trim().to_ascii_lowercase();
+    if status != "failed" {
+        return None;
+    }
+    let time = placed(
+        first_time(&[c.start_time.as_ref(), c.date_created.as_ref()]),
+        w,
+    )?;
+    let context = match c.to.as_deref().filter(|t| !t.trim().is_empty()) {
+        Some(to) => format!("call to {} failed", mask_phone(to)),
+        None => "call failed".to_owned(),
+    };
+    Some(event(
+        time,
+        CALL_FAILED.to_owned(),
+        "call",
+        &c.sid,
+        context,
+        None,
+    ))
+}
+
+/// A Monitor alert in window `w` as an event. Alerts logged below `error` are capped at
+/// `warning`, whatever their code's usual severity.
+pub(crate) fn alert_event(a: &Alert, w: Window) -> Option<ErrorEvent> {
+    let time = placed(
+        first_time(&[a.date_generated.as_ref(), a.date_created.as_ref()]),
+        w,
+    )?;
+    let code = a.error_code.clone().unwrap_or_else(|| "unknown".to_owned());
+    let fields: Vec<(String, String)> = a
+        .alert_text
+        .as_deref()
+        .map(|t| {
+            url::form_urlencoded::parse(t.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let what: String = field("Msg")
+        .or_else(|| message_for(&code))
+        .unwrap_or("alert")
+        .chars()
+        .take(100)
+        .collect();
+    let mut context = what;
+    if let Some(status) = field("httpResponse").filter(|s| s.bytes().all(|b| b.is_ascii_digit())) {
+        context.push_str(&format!(" (HTTP {status})"));
+    }
+    if let Some(url) = a.request_url.as_deref().and_then(safe_url) {
+        context.push_str(&format!(" at {url}"));
+    }
+    if let Some(sid) = a.resource_sid.as_deref().filter(|s| !s.trim().is_empty()) {
+        let sid: String = sid.chars().filter(char::is_ascii_alphanumeric).collect();
+        context.push_str(&format!(" on {sid}"));
+    }
+    let below_error = a
+        .log_level
+        .as_deref()
+        .is_some_and(|l| !l.trim().eq_ignore_ascii_case("error"));
+    Some(event(
+        time,
+        code,
+        "alert",
+        &a.sid,
+        context,
+        below_error.then_some(Severity::Warning),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apiops_core::Category;
+    use serde_json::json;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().expect("timestamp")
+    }
+
+    fn day() -> Window {
+        Window {
+            start: ts("2026-11-24T00:00:00Z"),
+            end: ts("2026-11-25T00:00:00Z"),
+        }
+    }
+
+    fn message(v: serde_json::Value) -> Message {
+        serde_json::from_value(v).expect("message")
+    }
+
+    #[test]
+    fn failed_and_undelivered_messages_become_events() {
+        let m = message(json!({
+            "sid": "SM0123", "status": "undelivered", "error_code": 30007,
+            "error_message": "Message filtered", "to": "+14155550100",
+            "from": "+14155550199", "body": "your code is 123456",
+            "date_sent": "Tue, 24 Nov 2026 10:00:00 +0000"
+        }));
+        let e = message_event(&m, day()).expect("event");
+        assert_eq!(e.timestamp, ts("2026-11-24T10:00:00Z"));
+        assert_eq!(e.service, Service::Twilio);
+        assert_eq!(e.error_code, "30007");
+        assert_eq!(e.category, Category::SpamBlocked);
+        assert_eq!(e.severity, Severity::Warning);
+        assert_eq!(e.resource_type, "message");
+        assert_eq!(e.resource_id, "SM0123");
+        assert_eq!(e.context, "undelivered to +1415***0100: Message filtered");
+        assert_eq!(e.action_taken, ActionTaken::None);
+        assert_eq!(e.result, EventResult::Failed);
+        let json = serde_json::to_string(&e).expect("json");
+        assert!(
+            !json.contains("123456") && !json.contains("5550100"),
+            "{json}"
+        );
+
+        let failed = message(json!({
+            "sid": "SM9", "status": "failed", "error_code": "21610",
+            "to": "+14155550111", "date_sent": "Tue, 24 Nov 2026 23:59:59 +0000"
+        }));
+        let e = message_event(&failed, day()).expect("event");
+        assert_eq!(e.category, Category::SpamBlocked);
+        assert!(
+            e.context
+                .ends_with("Attempt to send to unsubscribed recipient"),
+            "{}",
+            e.context
+        );
+    }
+
+    #[test]
+    fn other_messages_and_other_windows_are_skipped() {
+        for status in ["delivered", "sent", "received", "queued", "canceled"] {
+            let m = message(json!({"sid": "SM1", "status": status, "error_code": 30007,
+                                   "date_sent": "Tue, 24 Nov 2026 10:00:00 +0000"}));
+            assert!(message_event(&m, day()).is_none(), "{status}");
+        }
+        assert!(message_event(&message(json!({"sid": "SM1"})), day()).is_none());
+        // The date filters include both ends: a message at the window's end belongs to the next.
+        let at_end = message(
+            json!({"sid": "SM1", "status": "failed", "error_code": 30008,
+                                    "date_sent": "Wed, 25 Nov 2026 00:00:00 +0000"}),
+        );
+        assert!(message_event(&at_end, day()).is_none());
+        let at_start = message(
+            json!({"sid": "SM1", "status": "failed", "error_code": 30008,
+                                      "date_sent": "Tue, 24 Nov 2026 00:00:00 +0000"}),
+        );
+        assert!(message_event(&at_start, day()).is_some());
+        // No usable date: kept, at the window's start; no code: a synthetic one, unknown.
+        let undated = message(json!({"sid": "SM2", "status": "failed", "date_sent": "garbage"}));
+        let e = message_event(&undated, day()).expect("kept");
+        assert_eq!(e.timestamp, day().start);
+        assert_eq!(e.error_code, "message_failed");
+        assert_eq!(e.context, "failed: failed");
+        assert!(!classify(&e.error_code, None).known);
+    }
+
+    #[test]
+    fn failed_calls_become_events() {
+        let c: Call = serde_json::from_value(json!({
+            "sid": "CA1", "status": "failed", "to": "+16505550105",
+            "start_time": "Tue, 24 Nov 2026 08:00:00 +0000"
+        }))
+        .expect("call");
+        let e = call_event(&c, day()).expect("event");
+        assert_eq!(e.error_code, CALL_FAILED);
+        assert_eq!(e.resource_type, "call");
+        assert_eq!(e.category, Category::Carrier);
+        assert_eq!(e.context, "call to +1650***0105 failed");
+        for status in ["busy", "no-answer", "completed"] {
+            let mut other = c.clone();
+            other.status = Some(status.into());
+            assert!(call_event(&other, day()).is_none(), "{status}");
+        }
+    }
+
+    #[test]
+    fn alerts_become_events_with_safe_contexts() {
+        let a: Alert = serde_json::from_value(json!({
+            "sid": "NO1", "error_code": "11200", "log_level": "error",
+            "alert_text": "Msg=Bad+Gateway&sourceComponent=14100&ErrorCode=11200&httpResponse=502&url=https%3A%2F%2Fhooks.example.com%2Fsms",
+            "request_url": "https://user:pw@hooks.example.com/sms?token=abc#frag",
+            "resource_sid": "SM42",
+            "date_generated": "2026-11-24T12:00:00Z"
+        }))
+        .expect("alert");
+        let e = alert_event(&a, day()).expect("event");
+        assert_eq!(e.error_code, "11200");
+        assert_eq!(e.category, Category::Config);
+        assert_eq!(e.severity, Severity::Critical);
+        assert_eq!(e.resource_type, "alert");
+        assert_eq!(e.resource_id, "NO1");
+        assert_eq!(
+            e.context,
+            "Bad Gateway (HTTP 502) at https://hooks.example.com/sms on SM42"
+        );
+        let mut warning = a.clone();
+        warning.log_level = Some("warning".into());
+        warning.error_code = Some("13227".into());
+        warning.alert_text = None;
+        warning.request_url = None;
+        let e = alert_event(&warning, day()).expect("event");
+        assert_eq!(e.severity, Severity::Warning, "capped by the alert's level");
+        assert!(e.context.starts_with("Geo Permission"), "{}", e.context);
+        let mut outside = a;
+        outside.date_generated = Some("2026-11-26T00:00:00Z".into());
+        assert!(alert_event(&outside, day()).is_none());
+    }
+
+    #[test]
+    fn masking_and_urls() {
+        assert_eq!(mask_phone("+14155550100"), "+1415***0100");
+        assert_eq!(mask_phone("whatsapp:+14155550100"), "whatsapp:+1415***0100");
+        assert_eq!(mask_phone("+4477009"), "+4***7009");
+        assert_eq!(mask_phone("12345"), "***");
+        assert_eq!(mask_phone("client:alice"), "client:***");
+        assert_eq!(mask_phone(""), "***");
+        assert_eq!(
+            safe_url("http://10.0.0.5:8080/hook?sig=x").as_deref(),
+            Some("http://10.0.0.5:8080/hook")
+        );
+        assert_eq!(safe_url("not a url"), None);
+        let long = short("x".repeat(500));
+        assert_eq!(long.chars().count(), MAX_CONTEXT);
+    }
+
+    #[tokio::test]
+    async fn only_rejected_credentials_end_the_whole_scan() {
+        let status = |s: u16| {
+            Err(ProviderError::Client(ClientError::Status {
+                method: "GET".into(),
+                target: "h/p".into(),
+                status: s,
+                body: String::new(),
+                retry_after: None,
+            }))
+        };
+        let ok = |id: &str| {
+            let m = message(json!({"sid": id, "status": "failed", "error_code": 30008,
+                                   "date_sent": "Tue, 24 Nov 2026 10:00:00 +0000"}));
+            Ok(message_event(&m, day()).expect("event"))
+        };
+        let items = vec![ok("SM1"), status(500), ok("SM2"), status(401), ok("SM3")];
+        let got: Vec<_> = until_fatal_error(stream::iter(items)).collect().await;
+        assert_eq!(got.len(), 4);
+        assert!(got[1].is_err() && got[2].is_ok() && got[3].is_err());
+    }
+
+    #[test]
+    fn plans_cover_the_window_newest_first() {
+        let w = TimeWindow {
+            since: ts("2026-11-18T10:00:00Z"),
+            until: ts("2026-11-25T10:00:00Z"),
+        };
+        let plan7 = plan(w, 7).expect("plan");
+        assert_eq!(plan7.len(), 7);
+        assert_eq!(plan7[0].end, w.until);
+        assert_eq!(plan7[6].start, w.since);
+        for pair in plan7.windows(2) {
+            assert_eq!(pair[1].end, pair[0].start);
+        }
+        let short_span = TimeWindow {
+            since: ts("2026-11-25T10:00:00Z"),
+            until: ts("2026-11-25T10:05:00Z"),
+        };
+        assert_eq!(
+            plan(short_span, 128).expect("plan").len(),
+            5,
+            "at least a minute each"
+        );
+        let empty = TimeWindow {
+            since: w.until,
+            until: w.until,
+        };
+        assert!(plan(empty, 4).expect("plan").is_empty());
+        let reversed = TimeWindow {
+            since: w.until,
+            until: w.since,
+        };
+        assert!(plan(reversed, 4).is_err());
+        assert_eq!(
+            filter_time(ts("2026-11-25T10:00:00.75Z")),
+            "2026-11-25T10:00:00Z"
+        );
+        assert_eq!(
+            parse_time("Wed, 25 Nov 2026 10:00:00 +0000"),
+            Some(ts("2026-11-25T10:00:00Z"))
+        );
+        assert_eq!(
+            parse_time("2026-11-25T10:00:00Z"),
+            Some(ts("2026-11-25T10:00:00Z"))
+        );
+        assert_eq!(parse_time(""), None);
+    }
+}

@@ -1,0 +1,570 @@
+//! The OpenAI provider against the in-process simulator (and a server that answers malformed
+//! JSON): health with rate-limit headroom and the admin key, wrong keys, the error scan
+//! cross-checked against independent listings of batches and fine-tuning jobs, empty windows,
+//! the audit's deprecated models and throttled project, 429s, injected faults, and no secret in
+//! anything the provider returns.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use apiops_core::{Category, ErrorEvent, HealthStatus};
+use apiops_providers::openai::{OpenAi, OpenAiConfig};
+use apiops_providers::{ClientTuning, Progress, Provider, ProviderError, TimeWindow};
+use apiops_sim::{RunningSim, SimConfig, Simulator};
+use futures::StreamExt;
+use jiff::{SignedDuration, Timestamp};
+use secrecy::SecretString;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use url::Url;
+
+fn anchor() -> Timestamp {
+    "2026-11-25T10:00:00Z".parse().expect("anchor")
+}
+
+async fn start(config: SimConfig) -> RunningSim {
+    Simulator::new(config)
+        .expect("sim config")
+        .start()
+        .await
+        .expect("sim start")
+}
+
+async fn sim(seed: u64) -> RunningSim {
+    start(SimConfig {
+        seed,
+        anchor: anchor(),
+        messages: 10,
+        ..SimConfig::default()
+    })
+    .await
+}
+
+/// Short timeouts and delays, so injected hangs and retries cost little.
+fn tuning() -> ClientTuning {
+    ClientTuning {
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(3),
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(500),
+        ..ClientTuning::default()
+    }
+}
+
+fn env(running: &RunningSim) -> HashMap<&'static str, String> {
+    running.env_vars().into_iter().collect()
+}
+
+fn secret(v: &str) -> Option<SecretString> {
+    Some(SecretString::from(v.to_owned()))
+}
+
+fn config(running: &RunningSim, key: &str, admin: Option<&str>) -> OpenAiConfig {
+    let e = env(running);
+    let mut c = OpenAiConfig::official(secret(key)).expect("config");
+    c.base_url = Url::parse(&e["OPENAI_BASE_URL"]).expect("url");
+    c.admin_key = admin.and_then(secret);
+    c.tuning = tuning();
+    c
+}
+
+fn openai(running: &RunningSim, with_admin: bool) -> OpenAi {
+    let e = env(running);
+    let admin = with_admin.then(|| e["OPENAI_ADMIN_KEY"].clone());
+    OpenAi::new(config(running, &e["OPENAI_API_KEY"], admin.as_deref())).expect("openai")
+}
+
+fn month() -> TimeWindow {
+    TimeWindow {
+        since: anchor() - SignedDuration::from_hours(30 * 24),
+        until: anchor() + SignedDuration::from_hours(1),
+    }
+}
+
+async fn scan(p: &OpenAi, w: TimeWindow) -> (Vec<Result<ErrorEvent, ProviderError>>, Progress) {
+    let progress = Progress::default();
+    let items = p.errors(w, progress.clone()).collect().await;
+    (items, progress)
+}
+
+fn secrets(running: &RunningSim) -> Vec<String> {
+    let c = &running.sim.state().creds;
+    vec![
+        c.openai_api_key.clone(),
+        c.openai_admin_key.clone(),
+        c.openai_webhook_secret.clone(),
+    ]
+}
+
+fn assert_no_secret(text: &str, secrets: &[String]) {
+    for s in secrets {
+        assert!(!text.contains(s.as_str()), "a secret leaked into: {text}");
+    }
+}
+
+/// Every item of a list endpoint, paged with `after`, without apiops.
+async fn list_all(running: &RunningSim, path: &str) -> Vec<Value> {
+    let e = env(running);
+    let http = reqwest::Client::new();
+    let mut out: Vec<Value> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut req = http
+            .get(format!("{}{path}", e["OPENAI_BASE_URL"]))
+            .bearer_auth(&e["OPENAI_API_KEY"])
+            .query(&[("limit", "100")]);
+        if let Some(a) = &after {
+            req = req.query(&[("after", a.as_str())]);
+        }
+        let page: Value = req
+            .send()
+            .await
+            .expect("page")
+            .error_for_status()
+            .expect("2xx")
+            .json()
+            .await
+            .expect("json");
+        let data = page["data"].as_array().expect("data").clone();
+        after = data
+            .last()
+            .and_then(|v| v["id"].as_str())
+            .map(str::to_owned);
+        out.extend(data);
+        if page["has_more"] != Value::Bool(true) {
+            break;
+        }
+    }
+    out
+}
+
+fn within(t: i64, w: TimeWindow) -> bool {
+    w.since.as_second() <= t && t < w.until.as_second()
+}
+
+/// (resource id, code) of every failure in `w`, computed from the raw listings.
+async fn expected(running: &RunningSim, w: TimeWindow) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for b in list_all(running, "/batches").await {
+        let created = b["created_at"].as_i64().expect("created_at");
+        let (t, default) = match b["status"].as_str() {
+            Some("failed") => (b["failed_at"].as_i64().unwrap_or(created), "batch_failed"),
+            Some("expired") => (
+                b["expired_at"]
+                    .as_i64()
+                    .or(b["expires_at"].as_i64())
+                    .unwrap_or(created),
+                "batch_expired",
+            ),
+            _ => continue,
+        };
+        if !within(t, w) {
+            continue;
+        }
+        let id = b["id"].as_str().expect("id").to_owned();
+        let mut codes: Vec<String> = Vec::new();
+        for e in b["errors"]["data"].as_array().into_iter().flatten() {
+            let code = e["code"].as_str().unwrap_or(default).to_owned();
+            if !codes.contains(&code) {
+                codes.push(code);
+            }
+        }
+        if codes.is_empty() {
+            codes.push(default.to_owned());
+        }
+        out.extend(codes.into_iter().map(|c| (id.clone(), c)));
+    }
+    for j in list_all(running, "/fine_tuning/jobs").await {
+        if j["status"] != "failed" {
+            continue;
+        }
+        let t = j["finished_at"]
+            .as_i64()
+            .unwrap_or(j["created_at"].as_i64().expect("created_at"));
+        if within(t, w) {
+            let code = j["error"]["code"].as_str().unwrap_or("fine_tuning_failed");
+            out.push((j["id"].as_str().expect("id").to_owned(), code.to_owned()));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn found(events: &[ErrorEvent]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = events
+        .iter()
+        .map(|e| (e.resource_id.clone(), e.error_code.clone()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn openai_health_reports_models_headroom_and_admin_key() {
+    let running = sim(51).await;
+    let h = openai(&running, true).health().await;
+    assert_eq!(h.status, HealthStatus::Operational, "{h:?}");
+    assert!(h.latency_ms.is_some());
+    let models = running.sim.state().openai.model_ids().len();
+    assert_eq!(h.details["models"], models.to_string());
+    assert!(
+        h.details["requests_headroom"].contains("per minute left"),
+        "{:?}",
+        h.details
+    );
+    assert!(h.details.contains_key("tokens_headroom"), "{:?}", h.details);
+    let deprecated = apiops_sim::openai::DEPRECATED_MODELS.len();
+    assert!(
+        h.details["deprecated_models_listed"].starts_with(&format!("{deprecated} (")),
+        "{:?}",
+        h.details
+    );
+    assert_eq!(h.details["admin_key"], "ok");
+    assert_eq!(h.details["breaker"], "closed");
+    assert_no_secret(&format!("{h:?}"), &secrets(&running));
+    // Health never spends tokens.
+    let stats = running.sim.state().stats.snapshot();
+    assert!(!stats.requests.contains_key("openai.chat.create"));
+
+    let without = openai(&running, false).health().await;
+    assert_eq!(without.status, HealthStatus::Operational);
+    assert_eq!(without.details["admin_key"], "not set");
+}
+
+#[tokio::test]
+async fn openai_wrong_key_is_down_and_never_shows_the_key() {
+    let running = sim(52).await;
+    let wrong = "sk-wrong-0123456789abcdefWXYZ";
+    let o = OpenAi::new(config(&running, wrong, None)).expect("openai");
+    let h = o.health().await;
+    assert_eq!(h.status, HealthStatus::Down);
+    let reason = h.reason.clone().expect("reason");
+    assert!(reason.contains("401 invalid_api_key"), "{reason}");
+    let shown = format!("{h:?}");
+    assert!(
+        !shown.contains(wrong) && !shown.contains("sk-wron") && !shown.contains("WXYZ"),
+        "{shown}"
+    );
+    let (items, _) = scan(&o, month()).await;
+    assert_eq!(items.len(), 1);
+    let err = items[0].as_ref().expect_err("an error").to_string();
+    assert!(err.contains("401") && !err.contains(wrong), "{err}");
+    let audit = o.audit().await.expect_err("audit fails").to_string();
+    assert!(audit.contains("401") && !audit.contains(wrong), "{audit}");
+}
+
+#[tokio::test]
+async fn openai_wrong_admin_key_degrades_and_is_not_shown() {
+    let running = sim(53).await;
+    let e = env(&running);
+    let wrong_admin = "sk-admin-wrong-0123456789abcdef";
+    let o = OpenAi::new(config(&running, &e["OPENAI_API_KEY"], Some(wrong_admin))).expect("openai");
+    let h = o.health().await;
+    assert_eq!(h.status, HealthStatus::Degraded, "{h:?}");
+    assert_eq!(h.details["admin_key"], "rejected");
+    let shown = format!("{h:?}");
+    assert!(!shown.contains(wrong_admin), "{shown}");
+    let findings = o
+        .audit()
+        .await
+        .expect("the audit stands without the admin part");
+    let admin = findings
+        .iter()
+        .find(|f| f.title.contains("could not be audited"))
+        .expect("admin failure finding");
+    assert_eq!(admin.category, Category::Auth);
+    assert!(!format!("{findings:?}").contains(wrong_admin));
+}
+
+#[tokio::test]
+async fn openai_errors_match_independent_listings() {
+    let running = sim(54).await;
+    let want = expected(&running, month()).await;
+    assert!(
+        want.iter().any(|(id, _)| id.starts_with("batch_")),
+        "{want:?}"
+    );
+    assert!(
+        want.iter().any(|(id, _)| id.starts_with("ftjob-")),
+        "{want:?}"
+    );
+    let o = openai(&running, false);
+    let (items, progress) = scan(&o, month()).await;
+    let events: Vec<ErrorEvent> = items
+        .into_iter()
+        .map(|r| r.expect("no scan error"))
+        .collect();
+    assert_eq!(found(&events), want);
+    let (pages, items_seen, matched) = progress.snapshot();
+    assert_eq!(matched, events.len() as u64);
+    assert!(pages >= 2 && items_seen > 0, "{pages} {items_seen}");
+    for e in &events {
+        let c = o.classify(&e.error_code, None);
+        assert!(c.known, "unknown code {}", e.error_code);
+        assert_eq!(e.category, c.category);
+        assert!(month().since <= e.timestamp && e.timestamp < month().until);
+        assert!(matches!(
+            e.resource_type.as_str(),
+            "batch" | "fine_tuning_job"
+        ));
+        assert_no_secret(&e.context, &secrets(&running));
+    }
+    assert!(events.iter().any(|e| e.error_code == "batch_expired"));
+
+    // A week holds a subset, computed the same way.
+    let week = TimeWindow {
+        since: anchor() - SignedDuration::from_hours(7 * 24),
+        until: anchor(),
+    };
+    let (items, _) = scan(&o, week).await;
+    let events: Vec<ErrorEvent> = items
+        .into_iter()
+        .map(|r| r.expect("no scan error"))
+        .collect();
+    assert_eq!(found(&events), expected(&running, week).await);
+}
+
+#[tokio::test]
+async fn openai_empty_windows_give_no_events() {
+    let running = sim(55).await;
+    let o = openai(&running, false);
+    let future = TimeWindow {
+        since: anchor() + SignedDuration::from_hours(24),
+        until: anchor() + SignedDuration::from_hours(48),
+    };
+    let (items, progress) = scan(&o, future).await;
+    assert!(items.is_empty(), "{items:?}");
+    assert_eq!(progress.snapshot().2, 0);
+    let nothing = TimeWindow {
+        since: anchor(),
+        until: anchor(),
+    };
+    let (items, progress) = scan(&o, nothing).await;
+    assert!(items.is_empty());
+    assert_eq!(progress.snapshot(), (0, 0, 0));
+}
+
+#[tokio::test]
+async fn openai_audit_finds_deprecated_models_and_the_throttled_project() {
+    let running = sim(56).await;
+    let findings = openai(&running, true).audit().await.expect("audit");
+    for d in apiops_sim::openai::DEPRECATED_MODELS {
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.resource_type == "model" && f.resource_id == d.id),
+            "{} not flagged: {findings:#?}",
+            d.id
+        );
+    }
+    let limits: Vec<_> = findings
+        .iter()
+        .filter(|f| f.category == Category::RateLimit)
+        .collect();
+    assert_eq!(limits.len(), 1, "{limits:#?}");
+    assert!(
+        limits[0]
+            .title
+            .contains("'Support bot' limits gpt-4.1-mini to 3 requests"),
+        "{}",
+        limits[0].title
+    );
+    assert!(limits[0].resource_id.starts_with("proj_"));
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f.title.contains("need OPENAI_ADMIN_KEY"))
+    );
+    let console: Vec<_> = findings.iter().filter(|f| f.console_only).collect();
+    assert_eq!(console.len(), 1);
+    assert!(
+        console[0]
+            .remediation
+            .contains("OpenAI Console at https://platform.openai.com/settings")
+    );
+    assert_no_secret(&format!("{findings:?}"), &secrets(&running));
+    let stats = running.sim.state().stats.snapshot();
+    assert!(stats.side_effects.is_empty(), "{:?}", stats.side_effects);
+}
+
+#[tokio::test]
+async fn openai_audit_without_admin_key_says_what_it_would_add() {
+    let running = sim(57).await;
+    let findings = openai(&running, false).audit().await.expect("audit");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.title.contains("need OPENAI_ADMIN_KEY"))
+    );
+    assert!(!findings.iter().any(|f| f.resource_type == "project"));
+    assert!(findings.iter().any(|f| f.resource_type == "model"));
+    let stats = running.sim.state().stats.snapshot();
+    assert!(!stats.requests.contains_key("openai.projects.list"));
+}
+
+#[tokio::test]
+async fn openai_429_is_a_clear_error() {
+    let running = start(SimConfig {
+        seed: 58,
+        anchor: anchor(),
+        messages: 10,
+        openai_rpm: Some(2),
+        ..SimConfig::default()
+    })
+    .await;
+    // A first client uses the minute's two requests; a second one, unaware, is refused.
+    let (first, _) = scan(&openai(&running, false), month()).await;
+    assert!(first.iter().all(Result::is_ok));
+    let (second, _) = scan(&openai(&running, false), month()).await;
+    assert_eq!(second.len(), 1, "{second:?}");
+    let text = second[0].as_ref().expect_err("rate limited").to_string();
+    assert!(
+        text.contains("429") && text.contains("rate_limit_exceeded"),
+        "{text}"
+    );
+    assert_no_secret(&text, &secrets(&running));
+    let limited = running.sim.state().stats.snapshot().rate_limited;
+    assert!(limited.get("openai").copied().unwrap_or(0) >= 1);
+}
+
+#[tokio::test]
+async fn openai_injected_faults_complete_or_fail_clearly() {
+    let running = start(SimConfig {
+        seed: 59,
+        anchor: anchor(),
+        messages: 10,
+        fault_rate: 0.2,
+        ..SimConfig::default()
+    })
+    .await;
+    let o = openai(&running, true);
+    let s = secrets(&running);
+    for _ in 0..3 {
+        let h = o.health().await;
+        assert_no_secret(&format!("{h:?}"), &s);
+        if h.status != HealthStatus::Operational {
+            assert!(h.reason.is_some());
+        }
+        let (items, _) = scan(&o, month()).await;
+        if let Some(i) = items.iter().position(Result::is_err) {
+            assert_eq!(i, items.len() - 1, "the scan ends at its first error");
+            let text = items[i].as_ref().expect_err("error").to_string();
+            assert!(!text.is_empty());
+            assert_no_secret(&text, &s);
+        }
+        match o.audit().await {
+            Ok(findings) => assert_no_secret(&format!("{findings:?}"), &s),
+            Err(e) => assert_no_secret(&e.to_string(), &s),
+        }
+    }
+}
+
+/// A server that answers every request with a 200 whose JSON is cut short.
+async fn malformed_json_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = r#"{"object": "list", "data": [{"id": "batch_trunc"#;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}/v1")
+}
+
+#[tokio::test]
+async fn openai_malformed_json_is_a_clear_error_not_a_panic() {
+    let base = malformed_json_server().await;
+    let key = "sk-malformed-0123456789abcdef";
+    let mut c = OpenAiConfig::official(secret(key)).expect("config");
+    c.base_url = Url::parse(&base).expect("url");
+    c.tuning = tuning();
+    let o = OpenAi::new(c).expect("openai");
+    let h = o.health().await;
+    assert_eq!(h.status, HealthStatus::Down);
+    let reason = h.reason.expect("reason");
+    assert!(
+        reason.contains("malformed") && !reason.contains(key),
+        "{reason}"
+    );
+    let (items, _) = scan(&o, month()).await;
+    assert_eq!(items.len(), 1);
+    let text = items[0].as_ref().expect_err("an error").to_string();
+    assert!(text.contains("malformed") && !text.contains(key), "{text}");
+    let audit = o
+        .audit()
+        .await
+        .expect_err("audit fails clearly")
+        .to_string();
+    assert!(
+        audit.contains("malformed") && !audit.contains(key),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
+async fn openai_missing_credentials_are_named() {
+    let c = OpenAiConfig::official(None).expect("config");
+    match OpenAi::new(c) {
+        Err(e @ ProviderError::MissingCredentials { .. }) => {
+            assert_eq!(
+                e.to_string(),
+                "OpenAI credentials missing: set OPENAI_API_KEY"
+            );
+        }
+        other => panic!("expected missing credentials, got {other:?}"),
+    }
+}
+
+/// Contract check against a Prism mock of the official OpenAI spec (started by the caller, e.g.
+/// `prism mock openapi.json -p 4020`, URL in `APIOPS_PRISM_OPENAI_URL`): no request apiops
+/// makes for health, errors or audit may be refused with 422. Prism's examples repeat cursors
+/// and answer with placeholder values, so only the absence of validation errors is asserted.
+#[tokio::test]
+#[ignore = "needs a Prism mock of the OpenAI spec in APIOPS_PRISM_OPENAI_URL"]
+async fn openai_requests_are_accepted_by_prism() {
+    let Ok(base) = std::env::var("APIOPS_PRISM_OPENAI_URL") else {
+        return;
+    };
+    let mut c = OpenAiConfig::official(secret("sk-prism-0123456789abcdef")).expect("config");
+    c.base_url = Url::parse(&base).expect("url");
+    c.admin_key = secret("sk-admin-prism-0123456789abcdef");
+    c.organization = Some("org-prism".into());
+    c.project = Some("proj_prism".into());
+    c.tuning = ClientTuning {
+        max_attempts: 1,
+        ..tuning()
+    };
+    let o = OpenAi::new(c).expect("openai");
+    let h = o.health().await;
+    assert!(!format!("{h:?}").contains("422"), "{h:?}");
+    let (items, _) = scan(&o, month()).await;
+    for item in &items {
+        if let Err(e) = item {
+            assert!(!e.to_string().contains("HTTP 422"), "{e}");
+        }
+    }
+    match o.audit().await {
+        Ok(findings) => assert!(
+            !format!("{findings:?}").contains("HTTP 422"),
+            "{findings:?}"
+        ),
+        Err(e) => assert!(!e.to_string().contains("HTTP 422"), "{e}"),
+    }
+}

@@ -1,0 +1,634 @@
+//! The Stripe provider against the in-process simulator (and a server that answers malformed
+//! JSON): health, wrong keys, the error scan cross-checked against an independent listing of
+//! every event, undelivered events, sub-window boundaries, empty windows, the audit's planted
+//! endpoint problems, 429 storms, injected faults, and no secret or personal data in anything
+//! the provider returns.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use apiops_core::{Category, ErrorEvent, EventResult, HealthStatus, Severity};
+use apiops_providers::stripe::{FAILURE_EVENT_TYPES, Stripe, StripeConfig};
+use apiops_providers::{ClientTuning, Progress, Provider, ProviderError, TimeWindow};
+use apiops_sim::{RunningSim, SimConfig, Simulator};
+use futures::StreamExt;
+use jiff::{SignedDuration, Timestamp};
+use secrecy::SecretString;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use url::Url;
+
+fn anchor() -> Timestamp {
+    "2026-11-25T10:00:00Z".parse().expect("anchor")
+}
+
+async fn start(config: SimConfig) -> RunningSim {
+    Simulator::new(config)
+        .expect("sim config")
+        .start()
+        .await
+        .expect("sim start")
+}
+
+/// A simulator whose Stripe rate limit is out of the way (tests of 429s set their own).
+async fn sim(seed: u64) -> RunningSim {
+    start(SimConfig {
+        seed,
+        anchor: anchor(),
+        messages: 10,
+        stripe_rate: 1_000,
+        ..SimConfig::default()
+    })
+    .await
+}
+
+/// Short timeouts and delays, so injected hangs and retries cost little.
+fn tuning() -> ClientTuning {
+    ClientTuning {
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(3),
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(500),
+        ..ClientTuning::default()
+    }
+}
+
+fn env(running: &RunningSim) -> HashMap<&'static str, String> {
+    running.env_vars().into_iter().collect()
+}
+
+fn config(running: &RunningSim, key: &str, requests_per_second: u32) -> StripeConfig {
+    let e = env(running);
+    let mut c = StripeConfig::official(Some(SecretString::from(key.to_owned()))).expect("config");
+    c.api_url = Url::parse(&e["APIOPS_STRIPE_API_URL"]).expect("url");
+    c.requests_per_second = requests_per_second;
+    c.tuning = tuning();
+    c
+}
+
+fn stripe(running: &RunningSim) -> Stripe {
+    let key = env(running)["STRIPE_SECRET_KEY"].clone();
+    Stripe::new(config(running, &key, 200)).expect("stripe")
+}
+
+fn month() -> TimeWindow {
+    TimeWindow {
+        since: anchor() - SignedDuration::from_hours(30 * 24),
+        until: anchor() + SignedDuration::from_hours(1),
+    }
+}
+
+async fn scan(p: &Stripe, w: TimeWindow) -> (Vec<Result<ErrorEvent, ProviderError>>, Progress) {
+    let progress = Progress::default();
+    let items = p.errors(w, progress.clone()).collect().await;
+    (items, progress)
+}
+
+fn all_ok(items: Vec<Result<ErrorEvent, ProviderError>>) -> Vec<ErrorEvent> {
+    items
+        .into_iter()
+        .map(|r| r.expect("no scan error"))
+        .collect()
+}
+
+/// Every event of the account, listed page by page without apiops.
+async fn list_all_events(running: &RunningSim) -> Vec<Value> {
+    let e = env(running);
+    let http = reqwest::Client::new();
+    let mut out: Vec<Value> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut req = http
+            .get(format!("{}/v1/events", e["APIOPS_STRIPE_API_URL"]))
+            .bearer_auth(&e["STRIPE_SECRET_KEY"])
+            .query(&[("limit", "100")]);
+        if let Some(a) = &after {
+            req = req.query(&[("starting_after", a.as_str())]);
+        }
+        let page: Value = req
+            .send()
+            .await
+            .expect("page")
+            .error_for_status()
+            .expect("2xx")
+            .json()
+            .await
+            .expect("json");
+        let data = page["data"].as_array().expect("data").clone();
+        after = data
+            .last()
+            .and_then(|v| v["id"].as_str())
+            .map(str::to_owned);
+        out.extend(data);
+        if page["has_more"] != Value::Bool(true) {
+            break;
+        }
+    }
+    out
+}
+
+fn in_window(v: &Value, w: TimeWindow) -> bool {
+    let t = v["created"].as_i64().expect("created");
+    w.since.as_second() <= t && t < w.until.as_second()
+}
+
+/// (object ids of failure events, ids of undelivered events) in `w`, from the raw listing.
+fn expected(all: &[Value], w: TimeWindow) -> (Vec<String>, Vec<String>) {
+    let mut failures: Vec<String> = all
+        .iter()
+        .filter(|v| in_window(v, w))
+        .filter(|v| FAILURE_EVENT_TYPES.contains(&v["type"].as_str().unwrap_or("")))
+        .map(|v| v["data"]["object"]["id"].as_str().unwrap_or("").to_owned())
+        .collect();
+    let mut undelivered: Vec<String> = all
+        .iter()
+        .filter(|v| in_window(v, w))
+        .filter(|v| v["pending_webhooks"].as_i64().unwrap_or(0) > 0)
+        .map(|v| v["id"].as_str().unwrap_or("").to_owned())
+        .collect();
+    failures.sort();
+    undelivered.sort();
+    (failures, undelivered)
+}
+
+/// (resource ids of failure events, resource ids of undelivered events) found by apiops.
+fn found(events: &[ErrorEvent]) -> (Vec<String>, Vec<String>) {
+    let mut failures: Vec<String> = events
+        .iter()
+        .filter(|e| e.error_code != "webhook_delivery_failing")
+        .map(|e| e.resource_id.clone())
+        .collect();
+    let mut undelivered: Vec<String> = events
+        .iter()
+        .filter(|e| e.error_code == "webhook_delivery_failing")
+        .map(|e| e.resource_id.clone())
+        .collect();
+    failures.sort();
+    undelivered.sort();
+    (failures, undelivered)
+}
+
+fn secrets(running: &RunningSim) -> Vec<String> {
+    let c = &running.sim.state().creds;
+    vec![c.stripe_secret_key.clone(), c.stripe_webhook_secret.clone()]
+}
+
+fn assert_clean(text: &str, secrets: &[String]) {
+    for s in secrets {
+        assert!(!text.contains(s.as_str()), "a secret leaked into: {text}");
+    }
+    assert!(
+        !text.contains("@example.com"),
+        "an email leaked into: {text}"
+    );
+}
+
+#[tokio::test]
+async fn stripe_health_is_operational_with_balance_and_key_mode() {
+    let running = sim(31).await;
+    let h = stripe(&running).health().await;
+    assert_eq!(h.status, HealthStatus::Operational, "{h:?}");
+    assert!(h.reason.is_none());
+    assert!(h.latency_ms.is_some());
+    assert_eq!(h.details["mode"], "test");
+    assert_eq!(h.details["key_type"], "secret");
+    assert_eq!(h.details["api_version"], "2023-08-16");
+    assert_eq!(h.details["breaker"], "closed");
+    assert!(h.details["available"].ends_with(" USD"), "{:?}", h.details);
+    assert!(h.details["pending"].ends_with(" USD"), "{:?}", h.details);
+    assert!(h.warnings.is_empty(), "{:?}", h.warnings);
+    assert_clean(&format!("{h:?}"), &secrets(&running));
+}
+
+#[tokio::test]
+async fn stripe_wrong_key_is_down_and_never_shows_the_key() {
+    let running = sim(32).await;
+    let wrong = "sk_test_wrongkey0123456789abcdefWXYZ";
+    let s = Stripe::new(config(&running, wrong, 200)).expect("stripe");
+    let h = s.health().await;
+    assert_eq!(h.status, HealthStatus::Down);
+    let reason = h.reason.clone().expect("reason");
+    assert!(reason.contains("HTTP 401"), "{reason}");
+    assert!(reason.contains("credentials"), "{reason}");
+    let shown = format!("{h:?}");
+    assert!(
+        !shown.contains(wrong) && !shown.contains("sk_test_wr") && !shown.contains("WXYZ"),
+        "{shown}"
+    );
+    let (items, _) = scan(&s, month()).await;
+    assert_eq!(items.len(), 1);
+    let err = items[0].as_ref().expect_err("an error").to_string();
+    assert!(err.contains("401"), "{err}");
+    assert!(!err.contains(wrong), "{err}");
+    let audit = s.audit().await.expect_err("audit fails").to_string();
+    assert!(audit.contains("401") && !audit.contains(wrong), "{audit}");
+}
+
+#[tokio::test]
+async fn stripe_errors_over_30_days_match_an_independent_listing() {
+    let running = sim(33).await;
+    let all = list_all_events(&running).await;
+    let (want_failures, want_undelivered) = expected(&all, month());
+    assert!(want_failures.len() > 20, "the simulator plants failures");
+    assert!(
+        !want_undelivered.is_empty(),
+        "the simulator plants undelivered events"
+    );
+
+    let (items, progress) = scan(&stripe(&running), month()).await;
+    let events = all_ok(items);
+    let (got_failures, got_undelivered) = found(&events);
+    assert_eq!(got_failures, want_failures);
+    assert_eq!(got_undelivered, want_undelivered);
+    let (pages, _, matched) = progress.snapshot();
+    assert_eq!(matched, events.len() as u64);
+    assert!(pages >= 2, "{pages}");
+
+    let codes: BTreeMap<&str, usize> = events.iter().fold(BTreeMap::new(), |mut m, e| {
+        *m.entry(e.error_code.as_str()).or_insert(0) += 1;
+        m
+    });
+    assert!(codes.keys().any(|c| c.starts_with("payout:")), "{codes:?}");
+    assert!(codes.keys().any(|c| c.starts_with("dispute:")), "{codes:?}");
+    assert!(codes.contains_key("insufficient_funds"), "{codes:?}");
+    assert!(
+        !codes.contains_key("card_declined"),
+        "declines carry their decline code: {codes:?}"
+    );
+    let s = stripe(&running);
+    for e in &events {
+        let c = s.classify(&e.error_code, None);
+        assert!(c.known, "unknown code {}", e.error_code);
+        assert_eq!(e.category, c.category, "{}", e.error_code);
+        assert!(month().since <= e.timestamp && e.timestamp < month().until);
+        if e.error_code == "webhook_delivery_failing" {
+            assert_eq!(e.category, Category::Config);
+            assert_eq!(e.resource_type, "event");
+            assert_eq!(e.result, EventResult::Pending);
+            assert!(
+                e.context.starts_with("webhook delivery failing"),
+                "{}",
+                e.context
+            );
+        } else {
+            assert_eq!(e.result, EventResult::Failed);
+            assert!(e.context.contains("event evt_"), "{}", e.context);
+        }
+        assert_clean(&e.context, &secrets(&running));
+    }
+}
+
+#[tokio::test]
+async fn stripe_sub_window_boundaries_count_each_event_once() {
+    let running = sim(34).await;
+    let all = list_all_events(&running).await;
+    // Windows that start and end on the second of a failure event.
+    let failure_times: Vec<i64> = all
+        .iter()
+        .filter(|v| FAILURE_EVENT_TYPES.contains(&v["type"].as_str().unwrap_or("")))
+        .map(|v| v["created"].as_i64().expect("created"))
+        .collect();
+    let (lo, hi) = (failure_times[failure_times.len() - 1], failure_times[0]);
+    let s = stripe(&running);
+    for w in [
+        TimeWindow {
+            since: Timestamp::from_second(lo).expect("ts"),
+            until: Timestamp::from_second(hi).expect("ts"),
+        },
+        TimeWindow {
+            since: anchor() - SignedDuration::from_hours(6),
+            until: anchor(),
+        },
+        TimeWindow {
+            since: "2026-11-10T03:17:45.250Z".parse().expect("ts"),
+            until: "2026-11-12T21:03:10.900Z".parse().expect("ts"),
+        },
+    ] {
+        let (want_failures, want_undelivered) = expected(
+            &all,
+            TimeWindow {
+                since: Timestamp::from_second(
+                    w.since.as_second() + i64::from(w.since.subsec_nanosecond() > 0),
+                )
+                .expect("ts"),
+                until: Timestamp::from_second(
+                    w.until.as_second() + i64::from(w.until.subsec_nanosecond() > 0),
+                )
+                .expect("ts"),
+            },
+        );
+        let (items, _) = scan(&s, w).await;
+        let (got_failures, got_undelivered) = found(&all_ok(items));
+        assert_eq!(got_failures, want_failures, "{w:?}");
+        assert_eq!(got_undelivered, want_undelivered, "{w:?}");
+    }
+}
+
+#[tokio::test]
+async fn stripe_empty_windows_give_no_events() {
+    let running = sim(35).await;
+    let s = stripe(&running);
+    let future = TimeWindow {
+        since: anchor() + SignedDuration::from_hours(24),
+        until: anchor() + SignedDuration::from_hours(48),
+    };
+    let (items, progress) = scan(&s, future).await;
+    assert!(items.is_empty(), "{items:?}");
+    assert_eq!(progress.snapshot().2, 0);
+    let nothing = TimeWindow {
+        since: anchor(),
+        until: anchor(),
+    };
+    let (items, progress) = scan(&s, nothing).await;
+    assert!(items.is_empty());
+    assert_eq!(progress.snapshot(), (0, 0, 0));
+}
+
+#[tokio::test]
+async fn stripe_audit_finds_the_planted_endpoint_problems() {
+    let running = sim(36).await;
+    let findings = stripe(&running).audit().await.expect("audit");
+    let titles: Vec<&str> = findings.iter().map(|f| f.title.as_str()).collect();
+    let has = |needle: &str| titles.iter().any(|t| t.contains(needle));
+    assert!(
+        has("old-analytics.example.com/stripe is disabled"),
+        "{titles:#?}"
+    );
+    assert!(
+        has("billing.example.com/stripe/events subscribes to every event type"),
+        "{titles:#?}"
+    );
+    assert!(
+        has("legacy.example.com/hooks/stripe is pinned to API version 2020-08-27"),
+        "{titles:#?}"
+    );
+    assert!(
+        has("http://shop.example.com/stripe-webhook: the URL is not HTTPS"),
+        "{titles:#?}"
+    );
+    assert!(has("10.20.0.15, a private address"), "{titles:#?}");
+    assert!(has("Only test mode was audited"), "{titles:#?}");
+    assert!(
+        !has("api.example.com/webhooks/stripe"),
+        "the clean endpoint has no finding: {titles:#?}"
+    );
+    let private = findings
+        .iter()
+        .find(|f| f.title.contains("10.20.0.15"))
+        .expect("private");
+    assert_eq!(private.severity, Severity::Critical);
+    assert_eq!(private.resource_type, "webhook_endpoint");
+    assert!(private.resource_id.starts_with("we_"));
+    let console: Vec<_> = findings.iter().filter(|f| f.console_only).collect();
+    assert_eq!(console.len(), 1);
+    assert!(
+        console[0]
+            .remediation
+            .starts_with("This setting is not available via the public API.")
+    );
+    for f in &findings {
+        assert_clean(&format!("{f:?}"), &secrets(&running));
+    }
+    // Auditing never calls the audited URLs: only the simulator's list endpoints were used.
+    let stats = running.sim.state().stats.snapshot();
+    assert_eq!(
+        stats.requests.get("stripe.webhook_endpoints.list"),
+        Some(&1)
+    );
+    assert!(stats.side_effects.is_empty(), "{:?}", stats.side_effects);
+}
+
+#[tokio::test]
+async fn stripe_audit_without_endpoints_warns() {
+    let running = sim(37).await;
+    let e = env(&running);
+    let http = reqwest::Client::new();
+    let list: Value = http
+        .get(format!(
+            "{}/v1/webhook_endpoints?limit=100",
+            e["APIOPS_STRIPE_API_URL"]
+        ))
+        .bearer_auth(&e["STRIPE_SECRET_KEY"])
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    for ep in list["data"].as_array().expect("data") {
+        let id = ep["id"].as_str().expect("id");
+        http.delete(format!(
+            "{}/v1/webhook_endpoints/{id}",
+            e["APIOPS_STRIPE_API_URL"]
+        ))
+        .bearer_auth(&e["STRIPE_SECRET_KEY"])
+        .send()
+        .await
+        .expect("delete")
+        .error_for_status()
+        .expect("deleted");
+    }
+    let findings = stripe(&running).audit().await.expect("audit");
+    let none = findings
+        .iter()
+        .find(|f| f.title.starts_with("No webhook endpoint"))
+        .expect("no-endpoint finding");
+    assert_eq!(none.severity, Severity::Warning);
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f.resource_type == "webhook_endpoint")
+    );
+}
+
+#[tokio::test]
+async fn stripe_quota_matching_the_limit_completes_without_429s() {
+    let running = start(SimConfig {
+        seed: 38,
+        anchor: anchor(),
+        messages: 10,
+        stripe_rate: 10,
+        ..SimConfig::default()
+    })
+    .await;
+    let all = list_all_events(&running).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let before = running
+        .sim
+        .state()
+        .stats
+        .snapshot()
+        .rate_limited
+        .get("stripe")
+        .copied()
+        .unwrap_or(0);
+    let key = env(&running)["STRIPE_SECRET_KEY"].clone();
+    let s = Stripe::new(config(&running, &key, 8)).expect("stripe");
+    let (items, _) = scan(&s, month()).await;
+    let (got_failures, got_undelivered) = found(&all_ok(items));
+    let (want_failures, want_undelivered) = expected(&all, month());
+    assert_eq!(got_failures, want_failures);
+    assert_eq!(got_undelivered, want_undelivered);
+    let after = running
+        .sim
+        .state()
+        .stats
+        .snapshot()
+        .rate_limited
+        .get("stripe")
+        .copied()
+        .unwrap_or(0);
+    assert!(
+        after - before <= 2,
+        "the quota kept the scan under the limit: {} 429s",
+        after - before
+    );
+}
+
+#[tokio::test]
+async fn stripe_429_storm_completes_or_fails_clearly() {
+    let running = start(SimConfig {
+        seed: 39,
+        anchor: anchor(),
+        messages: 10,
+        stripe_rate: 3,
+        ..SimConfig::default()
+    })
+    .await;
+    let key = env(&running)["STRIPE_SECRET_KEY"].clone();
+    let s = Stripe::new(config(&running, &key, 100)).expect("stripe");
+    let (items, _) = scan(&s, month()).await;
+    let limited = running
+        .sim
+        .state()
+        .stats
+        .snapshot()
+        .rate_limited
+        .get("stripe")
+        .copied()
+        .unwrap_or(0);
+    assert!(limited > 0, "the storm happened");
+    match items.iter().position(Result::is_err) {
+        None => {
+            tokio::time::sleep(Duration::from_millis(1_100)).await;
+            let all = list_all_events(&running).await;
+            let (want, _) = expected(&all, month());
+            let (got, _) = found(&all_ok(items));
+            assert_eq!(got, want, "completed through backoff");
+        }
+        Some(i) => {
+            assert_eq!(i, items.len() - 1, "the scan ends at its first error");
+            let text = items[i].as_ref().expect_err("error").to_string();
+            assert!(
+                text.contains("429") || text.contains("circuit open"),
+                "a clear rate-limit error: {text}"
+            );
+            assert!(!text.contains(&key), "{text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn stripe_injected_faults_complete_or_fail_clearly() {
+    let running = start(SimConfig {
+        seed: 40,
+        anchor: anchor(),
+        messages: 10,
+        stripe_rate: 1_000,
+        fault_rate: 0.2,
+        ..SimConfig::default()
+    })
+    .await;
+    let s = stripe(&running);
+    let key = env(&running)["STRIPE_SECRET_KEY"].clone();
+    let h = s.health().await;
+    if h.status != HealthStatus::Operational {
+        let reason = h.reason.clone().expect("a reason when not operational");
+        assert!(!reason.contains(&key), "{reason}");
+    }
+    let (items, _) = scan(&s, month()).await;
+    if let Some(i) = items.iter().position(Result::is_err) {
+        assert_eq!(i, items.len() - 1, "the scan ends at its first error");
+        let text = items[i].as_ref().expect_err("error").to_string();
+        assert!(!text.is_empty() && !text.contains(&key), "{text}");
+    }
+    match s.audit().await {
+        Ok(findings) => assert!(!findings.is_empty()),
+        Err(e) => assert!(!e.to_string().contains(&key)),
+    }
+    let faults = running.sim.state().stats.snapshot().faults;
+    assert!(!faults.is_empty(), "faults were injected");
+}
+
+/// A server that answers every request with a 200 whose JSON is cut short.
+async fn malformed_json_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = r#"{"object": "list", "data": [{"id": "evt_trunc"#;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}/stripe")
+}
+
+#[tokio::test]
+async fn stripe_malformed_json_is_a_clear_error_not_a_panic() {
+    let base = malformed_json_server().await;
+    let key = "sk_test_malformed0123456789abcdef";
+    let mut c = StripeConfig::official(Some(SecretString::from(key.to_owned()))).expect("config");
+    c.api_url = Url::parse(&base).expect("url");
+    c.tuning = tuning();
+    let s = Stripe::new(c).expect("stripe");
+    let h = s.health().await;
+    assert_eq!(h.status, HealthStatus::Down);
+    let reason = h.reason.expect("reason");
+    assert!(reason.contains("malformed"), "{reason}");
+    assert!(!reason.contains(key), "{reason}");
+    let (items, _) = scan(&s, month()).await;
+    assert_eq!(items.len(), 1);
+    let text = items[0].as_ref().expect_err("an error").to_string();
+    assert!(text.contains("malformed") && !text.contains(key), "{text}");
+    let audit = s
+        .audit()
+        .await
+        .expect_err("audit fails clearly")
+        .to_string();
+    assert!(
+        audit.contains("malformed") && !audit.contains(key),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
+async fn stripe_missing_credentials_are_named() {
+    for key in [None, Some(SecretString::from(String::new()))] {
+        let c = StripeConfig::official(key).expect("config");
+        match Stripe::new(c) {
+            Err(e @ ProviderError::MissingCredentials { .. }) => {
+                assert_eq!(
+                    e.to_string(),
+                    "Stripe credentials missing: set STRIPE_SECRET_KEY"
+                );
+            }
+            other => panic!("expected missing credentials, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,551 @@
+//! The Twilio provider against the in-process simulator (and a server that answers malformed
+//! JSON): health, the error scan cross-checked against an independent listing, rate-limit
+//! storms, injected faults, empty histories, the audit's planted misconfigurations, and no
+//! secret in anything the provider returns.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use apiops_core::{Category, ErrorEvent, HealthStatus, Severity};
+use apiops_providers::twilio::{Twilio, TwilioConfig};
+use apiops_providers::{ClientTuning, Progress, Provider, ProviderError, TimeWindow};
+use apiops_sim::{RunningSim, SimConfig, Simulator};
+use futures::StreamExt;
+use jiff::{SignedDuration, Timestamp};
+use secrecy::SecretString;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use url::Url;
+
+fn anchor() -> Timestamp {
+    "2026-11-25T10:00:00Z".parse().expect("anchor")
+}
+
+async fn start(config: SimConfig) -> RunningSim {
+    Simulator::new(config)
+        .expect("sim config")
+        .start()
+        .await
+        .expect("sim start")
+}
+
+async fn sim(seed: u64, messages: usize) -> RunningSim {
+    start(SimConfig {
+        seed,
+        anchor: anchor(),
+        messages,
+        ..SimConfig::default()
+    })
+    .await
+}
+
+/// Short timeouts and delays, so injected hangs and retries cost little.
+fn tuning() -> ClientTuning {
+    ClientTuning {
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(3),
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(500),
+        ..ClientTuning::default()
+    }
+}
+
+fn env(running: &RunningSim) -> HashMap<&'static str, String> {
+    running.env_vars().into_iter().collect()
+}
+
+fn secret(v: &str) -> Option<SecretString> {
+    Some(SecretString::from(v.to_owned()))
+}
+
+fn config(running: &RunningSim, max_concurrency: usize) -> TwilioConfig {
+    let e = env(running);
+    let url = |k: &str| Url::parse(&e[k]).expect("url");
+    TwilioConfig {
+        api_url: url("APIOPS_TWILIO_API_URL"),
+        monitor_url: url("APIOPS_TWILIO_MONITOR_URL"),
+        messaging_url: url("APIOPS_TWILIO_MESSAGING_URL"),
+        pricing_url: url("APIOPS_TWILIO_PRICING_URL"),
+        account_sid: secret(&e["TWILIO_ACCOUNT_SID"]),
+        auth_token: secret(&e["TWILIO_AUTH_TOKEN"]),
+        api_key: None,
+        api_secret: None,
+        max_concurrency,
+        tuning: tuning(),
+    }
+}
+
+fn seven_days() -> TimeWindow {
+    TimeWindow {
+        since: anchor() - SignedDuration::from_hours(7 * 24),
+        until: anchor() + SignedDuration::from_hours(1),
+    }
+}
+
+/// Every secret of the simulator's Twilio account, and the SID.
+fn secrets(running: &RunningSim) -> Vec<String> {
+    let c = &running.sim.state().creds;
+    vec![
+        c.twilio_account_sid.clone(),
+        c.twilio_auth_token.clone(),
+        c.twilio_api_key.clone(),
+        c.twilio_api_secret.clone(),
+    ]
+}
+
+fn assert_no_secret(text: &str, secrets: &[String]) {
+    for s in secrets {
+        assert!(!text.contains(s.as_str()), "a secret leaked into: {text}");
+    }
+}
+
+/// Lists a 2010-API resource the way the SDKs do, one page at a time, without apiops.
+async fn list_all(running: &RunningSim, resource: &str, key: &str, query: &str) -> Vec<Value> {
+    let e = env(running);
+    let (api, sid, token) = (
+        &e["APIOPS_TWILIO_API_URL"],
+        &e["TWILIO_ACCOUNT_SID"],
+        &e["TWILIO_AUTH_TOKEN"],
+    );
+    let http = reqwest::Client::new();
+    let mut url = format!("{api}/2010-04-01/Accounts/{sid}/{resource}?{query}");
+    let mut out = Vec::new();
+    loop {
+        let page: Value = http
+            .get(&url)
+            .basic_auth(sid, Some(token))
+            .send()
+            .await
+            .expect("page")
+            .error_for_status()
+            .expect("2xx")
+            .json()
+            .await
+            .expect("json");
+        out.extend(page[key].as_array().expect("items").iter().cloned());
+        match page["next_page_uri"].as_str() {
+            Some(next) => url = format!("{api}{next}"),
+            None => break,
+        }
+    }
+    out
+}
+
+fn rfc2822(v: &Value) -> Option<Timestamp> {
+    jiff::fmt::rfc2822::parse(v.as_str()?)
+        .ok()
+        .map(|z| z.timestamp())
+}
+
+/// The SIDs of failed and undelivered messages sent in `w`, listed independently.
+async fn expected_failed_messages(running: &RunningSim, w: TimeWindow) -> BTreeSet<String> {
+    list_all(running, "Messages.json", "messages", "PageSize=1000")
+        .await
+        .iter()
+        .filter(|m| matches!(m["status"].as_str(), Some("failed" | "undelivered")))
+        .filter(|m| rfc2822(&m["date_sent"]).is_some_and(|t| w.since <= t && t < w.until))
+        .map(|m| m["sid"].as_str().expect("sid").to_owned())
+        .collect()
+}
+
+async fn expected_failed_calls(running: &RunningSim, w: TimeWindow) -> BTreeSet<String> {
+    list_all(running, "Calls.json", "calls", "PageSize=1000")
+        .await
+        .iter()
+        .filter(|c| c["status"] == "failed")
+        .filter(|c| rfc2822(&c["start_time"]).is_some_and(|t| w.since <= t && t < w.until))
+        .map(|c| c["sid"].as_str().expect("sid").to_owned())
+        .collect()
+}
+
+async fn scan(
+    twilio: &Twilio,
+    w: TimeWindow,
+) -> (Vec<Result<ErrorEvent, ProviderError>>, Progress) {
+    let progress = Progress::default();
+    let results = twilio.errors(w, progress.clone()).collect().await;
+    (results, progress)
+}
+
+fn sids_of(events: &[ErrorEvent], resource_type: &str) -> BTreeSet<String> {
+    events
+        .iter()
+        .filter(|e| e.resource_type == resource_type)
+        .map(|e| e.resource_id.clone())
+        .collect()
+}
+
+/// Whether `text` holds a whole E.164 number (`+` and 8 digits or more in a row).
+fn has_whole_phone_number(text: &str) -> bool {
+    text.split('+')
+        .skip(1)
+        .any(|rest| rest.chars().take_while(char::is_ascii_digit).count() >= 8)
+}
+
+#[tokio::test]
+async fn health_is_operational_against_the_simulator() {
+    let running = sim(11, 300).await;
+    let twilio = Twilio::new(config(&running, 100)).expect("twilio");
+    let h = twilio.health().await;
+    assert_eq!(h.status, HealthStatus::Operational, "{h:?}");
+    assert_eq!(h.reason, None);
+    assert!(h.latency_ms.is_some());
+    let balance: f64 = h.details["balance"].parse().expect("balance is a number");
+    assert!(balance > 0.0);
+    assert_eq!(h.details["currency"], "USD");
+    assert_eq!(h.details["account_status"], "active");
+    assert_eq!(h.details["account_type"], "Full");
+    assert_eq!(h.details["breaker.twilio.api"], "closed");
+    assert_eq!(h.details["credential"], "auth token");
+    assert!(h.details["account"].contains("..."), "the SID is masked");
+    assert!(
+        h.details.contains_key("concurrent_requests"),
+        "{:?}",
+        h.details
+    );
+    let json = serde_json::to_string(&h).expect("json");
+    assert_no_secret(&json, &secrets(&running));
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn api_key_credentials_work_and_are_preferred() {
+    let running = sim(12, 100).await;
+    let creds = running.sim.state().creds.clone();
+    let mut c = config(&running, 10);
+    c.api_key = secret(&creds.twilio_api_key);
+    c.api_secret = secret(&creds.twilio_api_secret);
+    c.auth_token = secret("not-the-token-0123456789abcdef");
+    let twilio = Twilio::new(c).expect("twilio");
+    let h = twilio.health().await;
+    assert_eq!(h.status, HealthStatus::Operational, "{h:?}");
+    assert!(
+        h.details["credential"].starts_with("API key SK"),
+        "{:?}",
+        h.details
+    );
+    assert_no_secret(
+        &serde_json::to_string(&h).expect("json"),
+        &secrets(&running),
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_token_is_down_with_20003_and_never_shows_the_token() {
+    let running = sim(13, 100).await;
+    let wrong = "wrong_token_0123456789abcdef0123";
+    let mut c = config(&running, 10);
+    c.auth_token = secret(wrong);
+    let twilio = Twilio::new(c).expect("twilio");
+    let h = twilio.health().await;
+    assert_eq!(h.status, HealthStatus::Down);
+    assert_eq!(h.reason.as_deref(), Some("credentials rejected (20003)"));
+    let json = serde_json::to_string(&h).expect("json");
+    assert!(!json.contains(wrong), "{json}");
+    assert_no_secret(&json, &secrets(&running));
+
+    // The error scan fails clearly too, without the token.
+    let (results, _) = scan(&twilio, seven_days()).await;
+    let err = results
+        .iter()
+        .find_map(|r| r.as_ref().err())
+        .expect("an error");
+    let text = err.to_string();
+    assert!(text.contains("401") && text.contains("20003"), "{text}");
+    assert!(!text.contains(wrong), "{text}");
+    assert_no_secret(&text, &secrets(&running));
+    assert_eq!(results.len(), 1, "rejected credentials end the whole scan");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn errors_over_seven_days_match_an_independent_listing() {
+    let running = sim(14, 3000).await;
+    let w = seven_days();
+    let want_messages = expected_failed_messages(&running, w).await;
+    let want_calls = expected_failed_calls(&running, w).await;
+    assert!(want_messages.len() > 20, "the simulator has failures");
+    assert!(!want_calls.is_empty());
+
+    let twilio = Twilio::new(config(&running, 16)).expect("twilio");
+    let (results, progress) = scan(&twilio, w).await;
+    let events: Vec<ErrorEvent> = results
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("no failures");
+    assert_eq!(sids_of(&events, "message"), want_messages);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.resource_type == "message")
+            .count(),
+        want_messages.len(),
+        "each failed message exactly once"
+    );
+    assert_eq!(sids_of(&events, "call"), want_calls);
+
+    let alerts: Vec<&ErrorEvent> = events
+        .iter()
+        .filter(|e| e.resource_type == "alert")
+        .collect();
+    assert!(!alerts.is_empty());
+    let alert_sids: BTreeSet<&str> = alerts.iter().map(|e| e.resource_id.as_str()).collect();
+    assert_eq!(alert_sids.len(), alerts.len(), "alerts deduplicated by SID");
+    assert!(alerts.iter().any(|e| e.error_code == "11200"));
+
+    let (pages, items, matched) = progress.snapshot();
+    assert_eq!(matched, events.len() as u64);
+    assert!(
+        pages > 0 && items >= 3000,
+        "progress counted every page: {pages} {items}"
+    );
+
+    let secrets = secrets(&running);
+    for e in &events {
+        assert!(w.since <= e.timestamp && e.timestamp < w.until);
+        assert!(!e.context.is_empty() && e.context.chars().count() <= 160);
+        assert!(
+            !has_whole_phone_number(&e.context),
+            "unmasked number: {}",
+            e.context
+        );
+        assert_no_secret(&serde_json::to_string(e).expect("json"), &secrets);
+        let c = twilio.classify(&e.error_code, None);
+        assert_eq!(c.category, e.category);
+    }
+    let spam = events
+        .iter()
+        .find(|e| e.error_code == "30007" && e.resource_type == "message")
+        .expect("a 30007");
+    assert_eq!(spam.category, Category::SpamBlocked);
+    assert!(spam.context.contains("***"), "{}", spam.context);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn an_empty_history_gives_no_events() {
+    let running = sim(15, 500).await;
+    let twilio = Twilio::new(config(&running, 8)).expect("twilio");
+    let before = TimeWindow {
+        since: anchor() - SignedDuration::from_hours(90 * 24),
+        until: anchor() - SignedDuration::from_hours(60 * 24),
+    };
+    let (results, progress) = scan(&twilio, before).await;
+    assert!(results.is_empty(), "{results:?}");
+    assert_eq!(progress.snapshot().2, 0);
+    let nothing = TimeWindow {
+        since: anchor(),
+        until: anchor(),
+    };
+    assert!(scan(&twilio, nothing).await.0.is_empty());
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_429_storm_still_completes() {
+    let running = start(SimConfig {
+        seed: 16,
+        anchor: anchor(),
+        messages: 1000,
+        twilio_concurrency: 2,
+        latency: Duration::from_millis(20),
+        ..SimConfig::default()
+    })
+    .await;
+    let w = TimeWindow {
+        since: anchor() - SignedDuration::from_hours(24),
+        until: anchor() + SignedDuration::from_hours(1),
+    };
+    let want = expected_failed_messages(&running, w).await;
+    let twilio = Twilio::new(config(&running, 8)).expect("twilio");
+    let (results, _) = scan(&twilio, w).await;
+    let limited = running
+        .sim
+        .state()
+        .stats
+        .snapshot()
+        .rate_limited
+        .get("twilio")
+        .copied()
+        .unwrap_or(0);
+    assert!(limited > 0, "the storm happened");
+    match results.into_iter().collect::<Result<Vec<ErrorEvent>, _>>() {
+        Ok(events) => assert_eq!(sids_of(&events, "message"), want),
+        Err(e) => {
+            let text = e.to_string();
+            assert!(text.contains("429"), "a clear rate-limit error: {text}");
+            assert_no_secret(&text, &secrets(&running));
+        }
+    }
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn injected_faults_complete_or_fail_clearly() {
+    let running = start(SimConfig {
+        seed: 17,
+        anchor: anchor(),
+        messages: 1000,
+        fault_rate: 0.2,
+        ..SimConfig::default()
+    })
+    .await;
+    let mut c = config(&running, 8);
+    c.tuning.timeout = Duration::from_millis(700);
+    let twilio = Twilio::new(c).expect("twilio");
+    let w = TimeWindow {
+        since: anchor() - SignedDuration::from_hours(48),
+        until: anchor() + SignedDuration::from_hours(1),
+    };
+    let (results, _) = scan(&twilio, w).await;
+    let secrets = secrets(&running);
+    for e in results.iter().filter_map(|r| r.as_ref().err()) {
+        let text = e.to_string();
+        assert!(!text.trim().is_empty());
+        assert_no_secret(&text, &secrets);
+    }
+    assert!(
+        results.iter().filter(|r| r.is_err()).count() <= 3,
+        "at most one failure per source"
+    );
+    let h = twilio.health().await;
+    assert_no_secret(&serde_json::to_string(&h).expect("json"), &secrets);
+    let faults: u64 = running.sim.state().stats.snapshot().faults.values().sum();
+    assert!(faults > 0, "faults were injected");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn the_audit_finds_the_planted_misconfigurations() {
+    let running = sim(18, 200).await;
+    let twilio = Twilio::new(config(&running, 10)).expect("twilio");
+    let findings = twilio.audit().await.expect("audit");
+    let find = |needle: &str| {
+        findings
+            .iter()
+            .find(|f| f.title.contains(needle))
+            .unwrap_or_else(|| panic!("no finding with {needle:?} in {findings:#?}"))
+    };
+    let legacy = find("(Legacy SMS): SMS URL http://legacy.example.com/sms");
+    assert!(legacy.title.contains("not HTTPS"));
+    assert_eq!(legacy.severity, Severity::Warning);
+    let private = find("(Support line): SMS URL http://10.0.0.5/sms");
+    assert_eq!(private.severity, Severity::Critical);
+    let local = find("(Dev hook): SMS URL http://localhost/hook");
+    assert_eq!(local.severity, Severity::Critical);
+    let orphan = find("(Unused) is orphaned");
+    assert_eq!(orphan.severity, Severity::Warning);
+    assert!(
+        orphan.remediation.contains("monthly charge of 1.15 USD"),
+        "priced from the pricing API: {}",
+        orphan.remediation
+    );
+    find("(IVR) has no voice fallback URL");
+    find("(Legacy SMS) has no status callback");
+    let ten_dlc = find("Marketing campaigns is not registered for US A2P 10DLC");
+    assert_eq!(ten_dlc.severity, Severity::Warning);
+    find("Marketing campaigns: inbound request URL http://marketing.example.com/inbound");
+    find("Marketing campaigns has no status callback");
+    let support = find("Customer support: inbound request URL http://10.0.0.5/inbound");
+    assert!(support.title.ends_with("(configured but not used)"));
+    assert!(
+        !findings.iter().any(|f| f.title.contains("(Main line)")),
+        "the well-configured number is clean"
+    );
+    let console: Vec<_> = findings.iter().filter(|f| f.console_only).collect();
+    assert_eq!(console.len(), 1);
+    assert!(
+        console[0]
+            .remediation
+            .contains("Twilio Console at https://console.twilio.com")
+    );
+    for pair in findings.windows(2) {
+        assert!(pair[0].severity >= pair[1].severity, "most severe first");
+    }
+    let secrets = secrets(&running);
+    for f in &findings {
+        assert!(!f.remediation.is_empty());
+        assert_no_secret(&serde_json::to_string(f).expect("json"), &secrets);
+    }
+    running.stop().await;
+}
+
+/// A server that answers every request with a 200 whose JSON is cut short.
+async fn malformed_json_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = r#"{"messages": [{"sid": "SM1", "status"#;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_clear_error_not_a_panic() {
+    let base = malformed_json_server().await;
+    let url = Url::parse(&base).expect("url");
+    let sid = "AC0123456789abcdef0123456789abcdef";
+    let token = "token_0123456789abcdef0123456789";
+    let mut c = TwilioConfig::official(secret(sid), secret(token)).expect("config");
+    c.api_url = url.clone();
+    c.monitor_url = url.clone();
+    c.messaging_url = url.clone();
+    c.pricing_url = url;
+    c.tuning = tuning();
+    let twilio = Twilio::new(c).expect("twilio");
+    let h = twilio.health().await;
+    assert_eq!(h.status, HealthStatus::Down);
+    let reason = h.reason.expect("reason");
+    assert!(reason.contains("malformed"), "{reason}");
+    assert!(!reason.contains(sid) && !reason.contains(token), "{reason}");
+    let (results, _) = scan(&twilio, seven_days()).await;
+    assert_eq!(results.len(), 3, "one error per source: {results:?}");
+    for r in &results {
+        let text = r.as_ref().expect_err("an error").to_string();
+        assert!(text.contains("malformed"), "{text}");
+        assert!(!text.contains(sid) && !text.contains(token), "{text}");
+    }
+    let audit = twilio
+        .audit()
+        .await
+        .expect_err("audit fails clearly")
+        .to_string();
+    assert!(
+        audit.contains("malformed") && !audit.contains(sid),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
+async fn missing_credentials_are_named() {
+    let running = sim(19, 10).await;
+    let mut c = config(&running, 10);
+    c.auth_token = None;
+    match Twilio::new(c) {
+        Err(ProviderError::MissingCredentials { variables, .. }) => {
+            assert_eq!(variables, ["TWILIO_AUTH_TOKEN"]);
+        }
+        other => panic!("expected missing credentials, got {other:?}"),
+    }
+    running.stop().await;
+}

@@ -1,0 +1,218 @@
+"""apiops' own requests against what the providers published.
+
+- Twilio and OpenAI: `apiops health`, `errors` and `audit` run against Stoplight Prism mocks of
+  the official specs; Prism answers a request that violates the spec with 422, and logs it. No
+  request may be refused that way, and the commands must have sent requests at all.
+- Stripe (Prism cannot load its spec): the same commands run against the simulator through a
+  recording proxy; every request is then checked against the spec: the path and method exist,
+  and every query or form parameter is one the operation declares, with an allowed value where
+  the spec lists them.
+"""
+
+import http.server
+import json
+import os
+import pathlib
+import re
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from conftest import ROOT, SHARED, apiops_bin
+
+PRISM = ROOT / ".tools" / "node_modules" / ".bin" / "prism"
+TWILIO_SID = "AC" + "0123456789abcdef" * 2
+TWILIO_TOKEN = "0123456789abcdef0123456789abcdef"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Prism:
+    def __init__(self, spec, log_path):
+        self.port = free_port()
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen(
+            [str(PRISM), "mock", str(SHARED / "specs" / spec), "-p", str(self.port), "-h", "127.0.0.1"],
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait(self, timeout=120):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"prism exited: {pathlib.Path(self.log_path).read_text()[-2000:]}")
+            if "Prism is listening" in pathlib.Path(self.log_path).read_text():
+                return
+            time.sleep(0.3)
+        raise RuntimeError("prism did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.log.close()
+        return pathlib.Path(self.log_path).read_text()
+
+
+def run_apiops(env, *args):
+    full = {"PATH": os.environ.get("PATH", ""), "HOME": env.pop("HOME"), **env}
+    return subprocess.run([apiops_bin(), *args], env=full, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.skipif(not PRISM.exists(), reason="Prism is installed by scripts/contract.sh")
+def test_twilio_and_openai_requests_are_accepted_by_prism(tmp_path):
+    specs = {
+        "api": "twilio/twilio_api_v2010.json",
+        "monitor": "twilio/twilio_monitor_v1.json",
+        "messaging": "twilio/twilio_messaging_v1.json",
+        "pricing": "twilio/twilio_pricing_v1.json",
+        "openai": "openai/openapi.json",
+    }
+    mocks = {k: Prism(v, tmp_path / f"prism-{k}.log") for k, v in specs.items()}
+    try:
+        for m in mocks.values():
+            m.wait()
+        env = {
+            "HOME": str(tmp_path),
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "APIOPS_DATABASE_URL": f"sqlite://{tmp_path}/events.db",
+            "APIOPS_TWILIO_API_URL": mocks["api"].url,
+            "APIOPS_TWILIO_MONITOR_URL": mocks["monitor"].url,
+            "APIOPS_TWILIO_MESSAGING_URL": mocks["messaging"].url,
+            "APIOPS_TWILIO_PRICING_URL": mocks["pricing"].url,
+            "TWILIO_ACCOUNT_SID": TWILIO_SID,
+            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            # Prism serves the OpenAI spec's paths without /v1.
+            "OPENAI_BASE_URL": mocks["openai"].url,
+            "OPENAI_API_KEY": "sk-prism-0123456789abcdef",
+            "OPENAI_ADMIN_KEY": "sk-admin-prism-0123456789abcdef",
+            "APIOPS_CLIENT_MAX_ATTEMPTS": "1",
+        }
+        outputs = []
+        for args in (["health", "twilio", "openai"], ["errors", "twilio", "openai", "--since", "24h"], ["audit", "twilio", "openai"]):
+            r = run_apiops(dict(env), *args, "--json")
+            outputs.append((args, r.returncode, r.stdout[-1500:], r.stderr[-1500:]))
+    finally:
+        logs = {k: m.stop() for k, m in mocks.items()}
+    for k, log in logs.items():
+        received = log.count("Request received")
+        assert received > 0, f"{k}: apiops sent nothing to the mock\n{outputs}"
+        refused = [l for l in log.splitlines() if "UNPROCESSABLE_ENTITY" in l or "422" in l or "Violation" in l]
+        assert not refused, f"{k}: requests refused by the spec:\n" + "\n".join(refused[:20])
+    for args, code, out, err in outputs:
+        assert TWILIO_TOKEN not in out + err
+        assert "panicked" not in err, (args, err)
+
+
+# --- Stripe: a recording proxy in front of the simulator, checked against the spec ---
+
+class Recorder(http.server.ThreadingHTTPServer):
+    def __init__(self, upstream):
+        super().__init__(("127.0.0.1", 0), Forward)
+        self.upstream = upstream
+        self.seen = []
+        self.lock = threading.Lock()
+
+
+class Forward(http.server.BaseHTTPRequestHandler):
+    def _forward(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
+        with self.server.lock:
+            self.server.seen.append((self.command, self.path, body.decode()))
+        req = urllib.request.Request(self.server.upstream + self.path, data=body or None, method=self.command)
+        for k, v in self.headers.items():
+            if k.lower() not in ("host", "content-length"):
+                req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                status, headers, data = r.status, r.headers.items(), r.read()
+        except urllib.error.HTTPError as e:
+            status, headers, data = e.code, e.headers.items(), e.read()
+        self.send_response(status)
+        for k, v in headers:
+            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_DELETE = _forward
+
+    def log_message(self, *args):
+        pass
+
+
+def spec_operation(spec, method, path):
+    for template, ops in spec["paths"].items():
+        pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"
+        if re.match(pattern, path) and method.lower() in ops:
+            return template, ops[method.lower()]
+    return None, None
+
+
+def declared(op, spec):
+    names = {}
+    for p in op.get("parameters", []):
+        if "$ref" in p:
+            p = spec["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]]
+        names[p["name"]] = p
+    body = op.get("requestBody", {}).get("content", {}).get("application/x-www-form-urlencoded", {}).get("schema", {})
+    for name, schema in body.get("properties", {}).items():
+        names[name] = {"name": name, "schema": schema}
+    return names
+
+
+def test_stripe_requests_match_the_spec(sim, tmp_path):
+    spec = json.loads((SHARED / "specs" / "stripe" / "spec3.2023-08-16.json").read_text())
+    upstream = sim.env["APIOPS_STRIPE_API_URL"]
+    rec = Recorder(upstream)
+    t = threading.Thread(target=rec.serve_forever, daemon=True)
+    t.start()
+    try:
+        env = {
+            "HOME": str(tmp_path),
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "APIOPS_DATABASE_URL": f"sqlite://{tmp_path}/events.db",
+            "APIOPS_STRIPE_API_URL": f"http://127.0.0.1:{rec.server_address[1]}",
+            "STRIPE_SECRET_KEY": sim.env["STRIPE_SECRET_KEY"],
+        }
+        for args in (["health", "stripe"], ["errors", "stripe", "--since", "30d"], ["audit", "stripe"]):
+            r = run_apiops(dict(env), *args, "--json")
+            assert r.returncode in (0, 3), (args, r.returncode, r.stderr[-2000:])
+    finally:
+        rec.shutdown()
+    assert rec.seen, "apiops sent nothing"
+    problems = []
+    for method, target, body in rec.seen:
+        parsed = urllib.parse.urlsplit(target)
+        template, op = spec_operation(spec, method, parsed.path)
+        if op is None:
+            problems.append(f"{method} {parsed.path}: not in the spec")
+            continue
+        params = declared(op, spec)
+        pairs = urllib.parse.parse_qsl(parsed.query) + urllib.parse.parse_qsl(body)
+        for name, value in pairs:
+            base = name.split("[", 1)[0]
+            if base not in params:
+                problems.append(f"{method} {template}: undeclared parameter {name}")
+                continue
+            schema = params[base].get("schema", {})
+            enum = schema.get("enum")
+            if enum and value not in [str(e).lower() if isinstance(e, bool) else str(e) for e in enum]:
+                problems.append(f"{method} {template}: {name}={value} not in {enum}")
+            if schema.get("type") == "integer" and not value.lstrip("-").isdigit():
+                problems.append(f"{method} {template}: {name}={value} is not an integer")
+    assert not problems, "\n".join(problems)
