@@ -211,7 +211,7 @@ pub(crate) async fn errors(
             let mut batch = Vec::new();
             let mut stored = 0u64;
             let mut store_error = None;
-            let mut failure = None;
+            let mut failures = Vec::new();
             while let Some(item) = stream.next().await {
                 match item {
                     Ok(event) => {
@@ -227,17 +227,16 @@ pub(crate) async fn errors(
                             }
                         }
                     }
-                    Err(e) => {
-                        failure = Some(ScanFailure {
-                            service,
-                            error: e.to_string(),
-                        });
-                        break;
-                    }
+                    // A provider reports a failed source and goes on with the next one; a
+                    // fatal error (rejected credentials) ends its stream by itself.
+                    Err(e) => failures.push(ScanFailure {
+                        service,
+                        error: e.to_string(),
+                    }),
                 }
             }
             flush(store, &mut batch, &mut stored, &mut store_error).await;
-            (agg, kept, stored, store_error, failure)
+            (agg, kept, stored, store_error, failures)
         }
     });
     let results = futures::future::join_all(scans).await;
@@ -256,7 +255,7 @@ pub(crate) async fn errors(
         stored: 0,
         store_error: None,
     };
-    for (agg, kept, stored, store_error, failure) in results {
+    for (agg, kept, stored, store_error, failures) in results {
         out.total += agg.total();
         out.groups.extend(agg.finish());
         out.events.extend(kept);
@@ -264,7 +263,7 @@ pub(crate) async fn errors(
         if out.store_error.is_none() {
             out.store_error = store_error;
         }
-        out.failures.extend(failure);
+        out.failures.extend(failures);
     }
     out.groups.sort_by(|a, b| {
         b.score()
