@@ -116,8 +116,8 @@ pub(crate) enum AppError {
         variables: Vec<&'static str>,
     },
     /// No service has credentials configured.
-    #[error("no service is configured")]
-    NothingConfigured,
+    #[error("{0}")]
+    NothingConfigured(String),
     /// The arguments make sense to clap but not to the command (a value out of range...).
     #[error("{0}")]
     Usage(String),
@@ -140,7 +140,7 @@ impl AppError {
             AppError::MissingCredentials { .. } => Exit::MissingCredentials,
             AppError::ConfirmationRequired { .. } => Exit::ConfirmationRequired,
             AppError::Usage(_) => Exit::Usage,
-            AppError::NothingConfigured => Exit::MissingCredentials,
+            AppError::NothingConfigured(_) => Exit::MissingCredentials,
         }
     }
 }

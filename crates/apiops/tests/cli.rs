@@ -434,3 +434,6 @@ fn color_only_when_asked_and_never_with_no_color_on_auto() {
     let out = run(sandbox.apiops().arg("creds").env("NO_COLOR", "1"));
     assert!(!out.stdout.contains('\u{1b}'), "{}", out.stdout);
 }
+
+#[path = "cli/providers.rs"]
+mod providers;

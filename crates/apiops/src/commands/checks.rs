@@ -135,11 +135,11 @@ pub(crate) fn select(settings: &Settings, requested: &[Service]) -> anyhow::Resu
     }
     if providers.is_empty() {
         missing.dedup();
-        return Err(anyhow::anyhow!(
+        return Err(crate::exit::AppError::NothingConfigured(format!(
             "no service is configured: set credentials for at least one ({}); `apiops creds` shows what is set, `apiops demo` runs against the built-in simulator",
             missing.join(", ")
-        )
-        .context(crate::exit::AppError::NothingConfigured));
+        ))
+        .into());
     }
     Ok(Selected { providers, skipped })
 }

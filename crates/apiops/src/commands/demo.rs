@@ -30,6 +30,10 @@ pub(crate) struct DemoArgs {
     /// Period of the error audit
     #[arg(long, default_value = "24h", value_parser = crate::commands::parse_duration, value_name = "DURATION")]
     pub(crate) since: Duration,
+    /// The instant the simulated data ends at, and the error audit looks back from (RFC 3339;
+    /// default: the current hour). Fixed, it makes the report reproducible.
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub(crate) anchor: Option<jiff::Timestamp>,
     /// Share of simulator requests that fail (retries and breakers at work)
     #[arg(long, default_value_t = 0.0, value_name = "RATE")]
     pub(crate) fault_rate: f64,
@@ -57,7 +61,9 @@ fn heading(format: Format, title: &str) -> anyhow::Result<()> {
 pub(crate) fn run(args: &DemoArgs, flags: FlagOverrides, format: Format) -> anyhow::Result<Exit> {
     let rt = checks::runtime()?;
     rt.block_on(async {
+        let anchor = args.anchor.unwrap_or_else(apiops_sim::config::current_hour);
         let sim = Simulator::new(SimConfig {
+            anchor,
             seed: args.seed,
             messages: args.messages,
             fault_rate: args.fault_rate,
@@ -107,7 +113,16 @@ pub(crate) fn run(args: &DemoArgs, flags: FlagOverrides, format: Format) -> anyh
             output::emit(format, &health_view)?;
         }
         let store = checks::open_store(s).await.ok();
-        let errors_view = errors::scan(&selected, args.since, store.as_deref(), format).await?;
+        let errors_view = errors::scan(
+            &selected,
+            args.since,
+            anchor
+                .checked_add(jiff::SignedDuration::from_secs(1))
+                .unwrap_or(anchor),
+            store.as_deref(),
+            format,
+        )
+        .await?;
         if format != Format::Json {
             heading(format, "Errors")?;
             output::emit(format, &errors_view)?;

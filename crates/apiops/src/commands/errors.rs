@@ -34,7 +34,14 @@ pub(crate) fn run(
                 None
             }
         };
-        scan(&selected, since, store.as_deref(), format).await
+        scan(
+            &selected,
+            since,
+            jiff::Timestamp::now(),
+            store.as_deref(),
+            format,
+        )
+        .await
     })?;
     let failed = !view.failures.is_empty();
     output::emit(format, &view).context("writing the error report")?;
@@ -45,11 +52,12 @@ pub(crate) fn run(
 pub(crate) async fn scan(
     selected: &checks::Selected,
     since: Duration,
+    now: jiff::Timestamp,
     store: Option<&dyn apiops_store::Store>,
     format: Format,
 ) -> anyhow::Result<ErrorsView> {
     let span = jiff::SignedDuration::try_from(since).context("--since is too large")?;
-    let window = TimeWindow::last(span, jiff::Timestamp::now());
+    let window = TimeWindow::last(span, now);
     let keep = if format == Format::Json {
         MAX_JSON_EVENTS
     } else {
