@@ -12,7 +12,7 @@ use crate::util::{Sandbox, run};
 
 struct Sim {
     _rt: tokio::runtime::Runtime,
-    sim: RunningSim,
+    _sim: RunningSim,
     env: HashMap<&'static str, String>,
 }
 
@@ -26,7 +26,11 @@ fn sim(config: SimConfig) -> Sim {
         .block_on(Simulator::new(config).expect("config").start())
         .expect("start");
     let env = sim.env_vars().into_iter().collect();
-    Sim { _rt: rt, sim, env }
+    Sim {
+        _rt: rt,
+        _sim: sim,
+        env,
+    }
 }
 
 fn base() -> SimConfig {
