@@ -9,6 +9,8 @@
 //!   (`client.messages.stream(date_sent_after=..., page_size=1000)`), when `.venv` has it;
 //! - peak memory of the scan for 200,000 and 1,000,000 messages (each in a child process).
 //!
+//! Each figure is the median of `APIOPS_BENCH_RUNS` runs (default 3), peak memory the largest.
+//!
 //! Run: `cargo run --release -p apiops-benches --bin scan -- [messages...]`
 //! (needs `target/release/apiops`: `cargo build --release -p apiops`).
 
@@ -165,6 +167,11 @@ print(time.time() - t, failed)
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
 fn anchor() -> jiff::Timestamp {
     let now = jiff::Timestamp::now().as_second();
     jiff::Timestamp::from_second(now - now.rem_euclid(3600)).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
@@ -198,6 +205,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         return Ok(());
     }
+    let runs: usize = std::env::var("APIOPS_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
     let sizes: Vec<usize> = if args.is_empty() {
         vec![200_000, 1_000_000]
     } else {
@@ -208,26 +220,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("|---|---|---|---|---|---|---|---|");
     for n in sizes {
-        let out = Command::new(std::env::current_exe()?)
-            .args(["--child", &n.to_string()])
-            .output()?;
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let v: Vec<f64> = text
-            .split_whitespace()
-            .filter_map(|x| x.parse().ok())
-            .collect();
-        let [secs, pages, _items, failures, peak] = v[..] else {
-            return Err(format!(
-                "child failed: {text} {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-            .into());
-        };
+        let mut times = Vec::new();
+        let (mut pages, mut failures, mut peak) = (0.0, 0.0, 0.0f64);
+        for _ in 0..runs {
+            let out = Command::new(std::env::current_exe()?)
+                .args(["--child", &n.to_string()])
+                .output()?;
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            let v: Vec<f64> = text
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            let [secs, p, _items, f, pk] = v[..] else {
+                return Err(format!(
+                    "child failed: {text} {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+                .into());
+            };
+            times.push(secs);
+            (pages, failures, peak) = (p, f, peak.max(pk));
+        }
+        let secs = median(&mut times);
         let bound = (pages / CAP as f64).ceil() * LATENCY_MS as f64 / 1000.0;
         let (py, speedup) = if n <= 200_000 {
             let sim = start_sim(n, &a.to_string())?;
-            match python_baseline(&sim, &window(a).since.to_string()) {
-                Some((py_secs, py_failed)) => (
+            let mut py_times = Vec::new();
+            let mut py_failed = 0;
+            for _ in 0..runs {
+                if let Some((t, f)) = python_baseline(&sim, &window(a).since.to_string()) {
+                    py_times.push(t);
+                    py_failed = f;
+                }
+            }
+            match (!py_times.is_empty()).then(|| median(&mut py_times)) {
+                Some(py_secs) => (
                     format!("{py_secs:.1} s ({py_failed} failures)"),
                     format!("{:.1}x", py_secs / secs),
                 ),

@@ -1,6 +1,6 @@
 //! Time windows: [`split`] cuts a time range into half-open windows, and [`scan_in_windows`]
-//! scans several windows at once while yielding results in window order — the only way to
-//! approach a provider's rate limit when reading a long history.
+//! scans several windows at once, yielding results in window order or as they arrive — the only way to approach a provider's rate
+//! limit when reading a long history.
 //!
 //! Memory stays bounded by the concurrency times [`WINDOW_CHANNEL_CAPACITY`], never by the size
 //! of the history. This module knows nothing of HTTP or of any provider's filters: the caller's
@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use futures::stream::{self, Stream, StreamExt};
+use futures::stream::{self, BoxStream, Stream, StreamExt};
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
@@ -126,8 +126,21 @@ fn too_many(n: usize) -> ClientError {
     ))
 }
 
-/// Scans `windows` with `per_window`, running up to `concurrency` of them at once, and yields
-/// their results in window order: all of window 0's items, then window 1's...
+/// In what order [`scan_in_windows`] yields the items of its windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// All of window 0's items, then window 1's... A later window can buffer only
+    /// [`WINDOW_CHANNEL_CAPACITY`] items before it waits for every window ahead of it, so with
+    /// many items per window the scan degrades towards one window at a time.
+    Windows,
+    /// Each window's items in its own order, interleaved across windows as they arrive: a
+    /// window with many items never holds up the others. For consumers that do not need the
+    /// order (counting, grouping, storing).
+    Arrival,
+}
+
+/// Scans `windows` with `per_window`, running up to `concurrency` of them at once (taken in the
+/// order given), and yields their results in `order`.
 ///
 /// Each window's stream is pumped by its own tokio task into a channel of
 /// [`WINDOW_CHANNEL_CAPACITY`] items, so later windows fetch ahead while earlier ones are read,
@@ -140,8 +153,9 @@ fn too_many(n: usize) -> ClientError {
 pub fn scan_in_windows<T, E, F, S>(
     windows: Vec<Window>,
     concurrency: usize,
+    order: Order,
     per_window: F,
-) -> impl Stream<Item = Result<T, E>> + Send
+) -> BoxStream<'static, Result<T, E>>
 where
     T: Send + 'static,
     E: Send + 'static,
@@ -150,25 +164,39 @@ where
 {
     let concurrency = concurrency.max(1);
     let turns = Arc::new(Semaphore::new(concurrency));
-    stream::iter(windows)
-        // Spawning here rather than in the future: `buffered` pulls up to `concurrency` windows
-        // ahead but polls a future only until the first one is ready, so a lazy spawn would
-        // leave the windows behind it idle until their turn to be read.
-        .map(move |window| {
-            let producer = spawn_producer(per_window(window), Arc::clone(&turns));
-            futures::future::ready(producer)
-        })
-        .buffered(concurrency)
-        .flat_map(|(rx, task)| receiver_stream(rx, task))
-        .scan(false, |failed, item: Result<T, E>| {
-            let out = if *failed {
-                None
-            } else {
-                *failed = item.is_err();
-                Some(item)
-            };
-            futures::future::ready(out)
-        })
+    // Spawning as each window is taken: `buffered` pulls up to `concurrency` windows ahead but
+    // polls a future only until the first one is ready, so a lazy spawn would leave the windows
+    // behind it idle until their turn to be read; `flatten_unordered` takes a window only when
+    // one of its slots is free, so its producer's turn is always available.
+    let producers = stream::iter(windows)
+        .map(move |window| spawn_producer(per_window(window), Arc::clone(&turns)));
+    let items = match order {
+        Order::Windows => producers
+            .map(futures::future::ready)
+            .buffered(concurrency)
+            .flat_map(|(rx, task)| receiver_stream(rx, task))
+            .boxed(),
+        Order::Arrival => producers
+            .map(|(rx, task)| receiver_stream(rx, task).boxed())
+            .flatten_unordered(concurrency)
+            .boxed(),
+    };
+    until_first_error(items).boxed()
+}
+
+/// Ends `items` after the first error, which it yields.
+fn until_first_error<T: Send, E: Send>(
+    items: impl Stream<Item = Result<T, E>> + Send,
+) -> impl Stream<Item = Result<T, E>> + Send {
+    items.scan(false, |failed, item| {
+        let out = if *failed {
+            None
+        } else {
+            *failed = item.is_err();
+            Some(item)
+        };
+        futures::future::ready(out)
+    })
 }
 
 /// Starts a task that waits for a turn, then pumps `source` into a bounded channel until the
@@ -391,7 +419,7 @@ mod tests {
         let index_of: Vec<Timestamp> = windows.iter().map(|w| w.start).collect();
         let gauge = Arc::new(Gauge::default());
         let g = Arc::clone(&gauge);
-        let got: Vec<(usize, usize)> = scan_in_windows(windows, 3, move |w| {
+        let got: Vec<(usize, usize)> = scan_in_windows(windows, 3, Order::Windows, move |w| {
             let index = index_of
                 .iter()
                 .position(|s| *s == w.start)
@@ -416,7 +444,7 @@ mod tests {
     async fn scan_stops_after_the_first_error() {
         let windows = hours(4);
         let second = windows[1];
-        let got: Vec<Result<u32, String>> = scan_in_windows(windows, 2, move |w| {
+        let got: Vec<Result<u32, String>> = scan_in_windows(windows, 2, Order::Windows, move |w| {
             if w == second {
                 stream::iter(vec![Ok(1), Err("window 1 failed".to_owned()), Ok(2)]).boxed()
             } else {
@@ -445,7 +473,7 @@ mod tests {
         let produced = Arc::new(AtomicUsize::new(0));
         let live = Arc::new(AtomicUsize::new(0));
         let (p, l) = (Arc::clone(&produced), Arc::clone(&live));
-        let scan = scan_in_windows(hours(50), 4, move |_| {
+        let scan = scan_in_windows(hours(50), 4, Order::Windows, move |_| {
             l.fetch_add(1, Ordering::SeqCst);
             let guard = Live(Arc::clone(&l));
             let p = Arc::clone(&p);
@@ -476,12 +504,86 @@ mod tests {
         );
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn arrival_order_lets_a_dense_window_pass_a_slow_one() {
+        // Window 0 is slow (10 items, 100 ms apart); window 1 is dense: far more items than a
+        // channel holds. In window order window 1 would stall once its channel filled; here all
+        // of it arrives while window 0 is still going.
+        let windows = hours(2);
+        let first = windows[0];
+        let dense = 4 * WINDOW_CHANNEL_CAPACITY;
+        let got: Vec<(usize, usize)> = scan_in_windows(windows, 2, Order::Arrival, move |w| {
+            let (index, items, pause) = if w == first {
+                (0, 10, 100)
+            } else {
+                (1, dense, 1)
+            };
+            stream::unfold(0usize, move |i| async move {
+                if i == items {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                Some((Ok::<_, String>((index, i)), i + 1))
+            })
+        })
+        .try_collect()
+        .await
+        .expect("scan");
+        assert_eq!(got.len(), 10 + dense);
+        let last_dense = got.iter().rposition(|&(w, _)| w == 1).expect("dense items");
+        let last_slow = got.iter().rposition(|&(w, _)| w == 0).expect("slow items");
+        assert!(
+            last_dense < last_slow,
+            "the dense window waited for the slow one"
+        );
+        for w in 0..2 {
+            let mine: Vec<usize> = got.iter().filter(|i| i.0 == w).map(|i| i.1).collect();
+            assert!(
+                mine.windows(2).all(|p| p[0] < p[1]),
+                "window {w} out of order"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn arrival_order_stays_within_the_concurrency_and_stops_on_error() {
+        let gauge = Arc::new(Gauge::default());
+        let g = Arc::clone(&gauge);
+        let got: Vec<(usize, usize)> = scan_in_windows(hours(12), 3, Order::Arrival, move |w| {
+            let index = usize::try_from(w.start.as_second() / 3600 % 24).expect("hour");
+            gauged(index, 5, Arc::clone(&g))
+        })
+        .try_collect()
+        .await
+        .expect("scan");
+        assert_eq!(got.len(), 60);
+        let max = gauge.max.load(Ordering::SeqCst);
+        assert!(
+            max > 1 && max <= 3,
+            "{max} windows in flight with a concurrency of 3"
+        );
+
+        let windows = hours(4);
+        let second = windows[1];
+        let got: Vec<Result<u32, String>> = scan_in_windows(windows, 1, Order::Arrival, move |w| {
+            if w == second {
+                stream::iter(vec![Ok(1), Err("window 1 failed".to_owned()), Ok(2)]).boxed()
+            } else {
+                stream::iter(vec![Ok(0)]).boxed()
+            }
+        })
+        .collect()
+        .await;
+        assert_eq!(got, vec![Ok(0), Ok(1), Err("window 1 failed".to_owned())]);
+    }
+
     #[tokio::test]
     async fn scan_of_no_windows_is_empty() {
-        let got: Vec<Result<(), String>> =
-            scan_in_windows(Vec::new(), 4, |_| stream::iter(vec![Ok(())]))
-                .collect()
-                .await;
+        let got: Vec<Result<(), String>> = scan_in_windows(Vec::new(), 4, Order::Arrival, |_| {
+            stream::iter(vec![Ok(())])
+        })
+        .collect()
+        .await;
         assert!(got.is_empty());
     }
 }

@@ -3,7 +3,7 @@
 //! (`delivery_success=false`, whatever their type).
 //!
 //! The window is cut into sub-windows (`created[gte]`/`created[lt]` in whole seconds) scanned
-//! concurrently under the client's rate gate and yielded in order, one page of at most 100
+//! concurrently under the client's rate gate and yielded as they arrive, one page of at most 100
 //! events in memory per running sub-window. Normalization ([`normalize_failure`],
 //! [`normalize_undelivered`]) is pure: it picks the most specific code Stripe gives
 //! (decline code, then error or failure code, namespaced for payouts and disputes), names the
@@ -55,7 +55,7 @@ pub(crate) fn scan(client: StripeClient, window: TimeWindow, progress: Progress)
         return stream::empty().boxed();
     }
     let concurrency = windows.len().min(MAX_CONCURRENT_WINDOWS);
-    windows::scan_in_windows(windows, concurrency, move |w| {
+    windows::scan_in_windows(windows, concurrency, windows::Order::Arrival, move |w| {
         scan_window(client.clone(), w, progress.clone())
     })
     .boxed()

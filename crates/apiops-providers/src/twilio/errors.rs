@@ -22,8 +22,9 @@
 //! A consumer therefore sees at most one error per source.
 //!
 //! Each source splits the window into time windows scanned concurrently with
-//! [`scan_in_windows`] (each window pages sequentially; newest window first), so a long
-//! history approaches the concurrency cap instead of paging one request at a time. Windows are
+//! [`scan_in_windows`] in arrival order (each window pages sequentially; windows start newest first
+//! and their failures arrive as found), so a long history approaches the concurrency cap
+//! instead of paging one request at a time, and a dense window never stalls the others. Windows are
 //! half-open: the date filters include both ends, so records are kept only when their time
 //! falls in `[start, end)` and no record is counted twice. Memory is bounded by the number of
 //! windows in flight, never by the history: pages are filtered as they arrive and only the
@@ -37,7 +38,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use apiops_client::ClientError;
-use apiops_client::windows::{Split, Window, scan_in_windows, split};
+use apiops_client::windows::{Order, Split, Window, scan_in_windows, split};
 use apiops_core::{ActionTaken, ErrorEvent, EventResult, Service, Severity};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use jiff::{SignedDuration, Timestamp};
@@ -161,7 +162,7 @@ where
         Err(e) => return stream::once(async move { Err(ProviderError::Client(e)) }).boxed(),
     };
     let normalize = Arc::new(normalize);
-    scan_in_windows(windows, concurrency, move |w: Window| {
+    scan_in_windows(windows, concurrency, Order::Arrival, move |w: Window| {
         let progress = progress.clone();
         let normalize = Arc::clone(&normalize);
         fetch(w)
