@@ -43,11 +43,18 @@ def response_schema(name, template, method, status):
     return schema, cls
 
 
-def call(sim, method, url, auth, form=None):
-    data = urllib.parse.urlencode(form, doseq=True).encode() if form is not None else None
+def call(sim, method, url, auth, form=None, json_body=None):
+    if json_body is not None:
+        data = json.dumps(json_body).encode()
+        content_type = "application/json"
+    elif form is not None:
+        data = urllib.parse.urlencode(form, doseq=True).encode()
+        content_type = "application/x-www-form-urlencoded"
+    else:
+        data = None
     req = urllib.request.Request(url, data=data, method=method)
     if data is not None:
-        req.add_header("Content-Type", "application/x-www-form-urlencoded")
+        req.add_header("Content-Type", content_type)
     req.add_header("Authorization", auth)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
@@ -114,8 +121,8 @@ def test_single_resources_and_writes_validate(sim):
     oa = "Bearer " + env["OPENAI_API_KEY"]
     failures = []
 
-    def check(name, template, method, status, url, auth, form=None):
-        got, body = call(sim, method, url, auth, form)
+    def check(name, template, method, status, url, auth, form=None, json_body=None):
+        got, body = call(sim, method, url, auth, form, json_body)
         if got != status:
             failures.append(f"{method} {template}: HTTP {got}: {body}")
             return body
@@ -142,4 +149,27 @@ def test_single_resources_and_writes_validate(sim):
     models = check("openai", "/models", "GET", 200, env["OPENAI_BASE_URL"] + "/models", oa)
     model = models["data"][0]["id"]
     check("openai", "/models/{model}", "GET", 200, f"{env['OPENAI_BASE_URL']}/models/{model}", oa)
+
+    # Chat completions: the plain reply, a tool call (finish_reason "tool_calls",
+    # message.tool_calls[].function.arguments a JSON string) and the plain answer when no tool fits.
+    chat = env["OPENAI_BASE_URL"] + "/chat/completions"
+    tools = [{"type": "function", "function": {
+        "name": "twilio_numbers_buy",
+        "description": "Buy a phone number in an area code",
+        "parameters": {"type": "object", "properties": {"area_code": {"type": "string"}}},
+    }}]
+    check("openai", "/chat/completions", "POST", 200, chat, oa, json_body={
+        "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "ping"}], "n": 2})
+    called = check("openai", "/chat/completions", "POST", 200, chat, oa, json_body={
+        "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "buy a number in area code 415"}],
+        "tools": tools})
+    call_ = called["choices"][0]["message"]["tool_calls"][0]
+    assert called["choices"][0]["finish_reason"] == "tool_calls"
+    assert call_["id"].startswith("call_") and call_["type"] == "function"
+    assert json.loads(call_["function"]["arguments"]) == {"area_code": "415"}
+    plain = check("openai", "/chat/completions", "POST", 200, chat, oa, json_body={
+        "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "what is the weather"}],
+        "tools": tools})
+    assert plain["choices"][0]["finish_reason"] == "stop"
+    assert "tool_calls" not in plain["choices"][0]["message"]
     assert not failures, "\n".join(failures)

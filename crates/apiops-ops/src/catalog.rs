@@ -165,7 +165,11 @@ pub const CATALOG: &[OpSpec] = &[
         summary: "Buy a phone number (a specific one, or the first available in an area code)",
         params: &[
             param("number", "the E.164 number to buy", false),
-            param("area_code", "buy the first available number in this area code", false),
+            param(
+                "area_code",
+                "buy the first available number in this area code",
+                false,
+            ),
             param("country", "ISO country code (default US)", false),
             param("sms_url", "the number's SMS webhook URL", false),
             param("voice_url", "the number's voice webhook URL", false),
@@ -214,7 +218,11 @@ pub const CATALOG: &[OpSpec] = &[
         summary: "Send a test SMS to one or more numbers",
         params: &[
             param("to", "E.164 number(s) to send to", true),
-            param("from", "an owned number to send from (default: the first SMS-capable one)", false),
+            param(
+                "from",
+                "an owned number to send from (default: the first SMS-capable one)",
+                false,
+            ),
             param("body", "the text (default: a short test message)", false),
         ],
         side_effects: "sends a real SMS to each recipient (billed per segment)",
@@ -270,7 +278,11 @@ pub const CATALOG: &[OpSpec] = &[
         params: &[
             param("endpoint", "the we_... id", true),
             param("url", "the new HTTPS URL", false),
-            param("events", "the event types to enable, comma-separated", false),
+            param(
+                "events",
+                "the event types to enable, comma-separated",
+                false,
+            ),
         ],
         side_effects: "changes where and which events Stripe delivers",
         risk: Risk::Medium,
@@ -285,7 +297,11 @@ pub const CATALOG: &[OpSpec] = &[
         summary: "Send a signed test event to an endpoint's URL (built and signed by apiops)",
         params: &[
             param("endpoint", "the we_... id", true),
-            param("event_type", "the event type (default payment_intent.payment_failed)", false),
+            param(
+                "event_type",
+                "the event type (default payment_intent.payment_failed)",
+                false,
+            ),
         ],
         side_effects: "POSTs one test event (livemode false) to the endpoint's URL",
         risk: Risk::Low,
@@ -298,8 +314,16 @@ pub const CATALOG: &[OpSpec] = &[
         service: Some(Service::Stripe),
         summary: "Fetch events Stripe could not deliver and deliver them, signed, to our receiver",
         params: &[
-            param("since", "how far back (default 24h; Stripe keeps 30 days)", false),
-            param("to", "the receiver's URL (default: the configured apiops serve URL)", false),
+            param(
+                "since",
+                "how far back (default 24h; Stripe keeps 30 days)",
+                false,
+            ),
+            param(
+                "to",
+                "the receiver's URL (default: the configured apiops serve URL)",
+                false,
+            ),
         ],
         side_effects: "POSTs each undelivered event to the receiver",
         risk: Risk::Low,
@@ -339,9 +363,17 @@ pub const CATALOG: &[OpSpec] = &[
         service: None,
         summary: "Audit recent errors: fetch, group, rank and suggest fixes",
         params: &[
-            param("services", "twilio, stripe, openai (default: all configured)", false),
+            param(
+                "services",
+                "twilio, stripe, openai (default: all configured)",
+                false,
+            ),
             param("since", "how far back, e.g. 6h (default 24h)", false),
-            param("resource", "only this resource type: message, call, alert, ...", false),
+            param(
+                "resource",
+                "only this resource type: message, call, alert, ...",
+                false,
+            ),
         ],
         ..READ
     },
@@ -611,7 +643,11 @@ mod tests {
                 assert!(!s.reversible, "{}", s.name);
             }
             if let Some(c) = s.fixes {
-                assert!(c.auto_fixable(), "{} fixes {c}, which is never automatic", s.name);
+                assert!(
+                    c.auto_fixable(),
+                    "{} fixes {c}, which is never automatic",
+                    s.name
+                );
             }
         }
     }

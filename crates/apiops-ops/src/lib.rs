@@ -4,9 +4,34 @@
 //! Layout:
 //! - [`catalog`]: every operation, typed, with its risk, reversibility, purchase/deletion flags.
 //! - [`intent`]: the deterministic offline parser of plain-words requests.
+//! - [`plan`]: an operation resolved against the account into steps (reads only);
+//!   `resolve` holds those reads.
+//! - [`journal`]: planning that resumes the journaled plan of the same request.
+//! - [`policy`]: the gate — what may run without a person (never purchases, deletions, auth).
+//! - [`exec`]: running a plan step by step, journaled, state checked first, each action an
+//!   event in the store.
+//! - [`services`]: the providers and the outbound HTTP client operations use.
+//! - [`params`]: an operation from named parameters (tool calls, MCP requests).
+//! - [`llm`]: the optional LLM planner (tool calling over the catalog; same gate).
 
 pub mod catalog;
+pub mod error;
+pub mod exec;
 pub mod intent;
+pub mod journal;
+pub mod llm;
+pub mod params;
+pub mod plan;
+pub mod policy;
+mod resolve;
+pub mod services;
 
 pub use catalog::{CATALOG, OpKind, OpSpec, Operation, Risk};
+pub use error::OpsError;
+pub use exec::{Executor, ItemOutcome, ItemResult, Outcome, OutcomeStatus};
 pub use intent::Intent;
+pub use journal::{Prepared, prepare};
+pub use plan::{Plan, Step, StepAction};
+pub use policy::{Gate, Origin, Policy, gate};
+pub use resolve::MAX_REDELIVERIES;
+pub use services::Services;

@@ -25,6 +25,7 @@ pub mod stripe;
 pub mod tuning;
 pub mod twilio;
 pub mod webhook_url;
+mod wire;
 
 pub use provider::{EventStream, Progress, Provider, ProviderError, TimeWindow};
 pub use tuning::ClientTuning;

@@ -9,3 +9,6 @@ mod stripe;
 
 #[path = "providers/openai.rs"]
 mod openai;
+
+#[path = "providers/recorder.rs"]
+mod recorder;

@@ -4,6 +4,10 @@
 //! `x-ratelimit-*` headers on every answer), latency, and injected faults (5xx, hangs that make
 //! clients time out, connection resets, malformed bodies).
 //!
+//! Faults come from two sources, checked in this order after auth, rate limits and latency:
+//! the scripted rules of [`crate::script`] (deterministic: "the second purchase fails") and the
+//! seeded random `fault_rate`. Both are counted in `/_sim/stats` under `faults`, per kind.
+//!
 //! Handlers behind it only implement endpoints; they never see a request that failed here.
 
 use std::sync::Arc;
@@ -57,14 +61,17 @@ impl Provider {
     }
 }
 
-/// The kinds of injected fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The kinds of injected fault (`server_error`, `unavailable`, `hang`, `reset`, `malformed` in
+/// JSON and in `/_sim/stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Fault {
     /// 500 with the provider's error body.
     ServerError,
     /// 503 with the provider's error body.
     Unavailable,
-    /// No answer for two minutes: the client's timeout fires first.
+    /// No answer for two minutes: the client's timeout fires first. Stopping the simulator
+    /// ends the hang by dropping the connection, as killing the process would.
     Hang,
     /// The connection is dropped without an answer.
     Reset,
@@ -72,9 +79,26 @@ pub enum Fault {
     Malformed,
 }
 
-/// Shared edge state: limiters and the fault generator.
+impl Fault {
+    /// The name in JSON and in `/_sim/stats` (`server_error`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::ServerError => "server_error",
+            Fault::Unavailable => "unavailable",
+            Fault::Hang => "hang",
+            Fault::Reset => "reset",
+            Fault::Malformed => "malformed",
+        }
+    }
+}
+
+/// Shared edge state: limiters, the scripted fault rules and the random fault generator.
 #[derive(Debug)]
 pub struct Edge {
+    /// The scripted fault rules.
+    pub script: crate::script::Script,
+    /// Set when the simulator stops, to end hangs.
+    closing: tokio::sync::watch::Sender<bool>,
     twilio_in_flight: AtomicUsize,
     twilio_cap: usize,
     stripe_bucket: Mutex<Bucket>,
@@ -112,6 +136,8 @@ impl Edge {
     pub fn new(config: &SimConfig) -> Self {
         let rate = f64::from(config.stripe_rate);
         Edge {
+            script: crate::script::Script::default(),
+            closing: tokio::sync::watch::Sender::new(false),
             twilio_in_flight: AtomicUsize::new(0),
             twilio_cap: config.twilio_concurrency,
             stripe_bucket: Mutex::new(Bucket {
@@ -126,6 +152,16 @@ impl Edge {
             faults: Mutex::new(crate::rng::for_purpose(config.seed, "faults")),
             latency: config.latency,
         }
+    }
+
+    /// Ends every hang in progress or to come (the simulator is stopping).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Lets hangs hang again (the simulator serves again after a stop).
+    pub(crate) fn reopen(&self) {
+        self.closing.send_replace(false);
     }
 
     fn pick_fault(&self) -> Option<Fault> {
@@ -248,6 +284,11 @@ pub async fn edge(State(state): State<Arc<SimState>>, req: Request, next: Next) 
     if !e.latency.is_zero() {
         tokio::time::sleep(e.latency).await;
     }
+    let req = match e.script.check(req).await {
+        Ok((_, Some(fault))) => return inject(&state, provider, fault).await,
+        Ok((req, None)) => req,
+        Err(unreadable) => return unreadable,
+    };
     if let Some(fault) = e.pick_fault() {
         return inject(&state, provider, fault).await;
     }
@@ -267,14 +308,7 @@ pub async fn edge(State(state): State<Arc<SimState>>, req: Request, next: Next) 
 }
 
 async fn inject(state: &SimState, provider: Provider, fault: Fault) -> Response {
-    let name = match fault {
-        Fault::ServerError => "server_error",
-        Fault::Unavailable => "unavailable",
-        Fault::Hang => "hang",
-        Fault::Reset => "reset",
-        Fault::Malformed => "malformed",
-    };
-    state.stats.fault(name);
+    state.stats.fault(fault.name());
     match fault {
         Fault::ServerError | Fault::Unavailable => {
             let status = if fault == Fault::ServerError {
@@ -298,20 +332,17 @@ async fn inject(state: &SimState, provider: Provider, fault: Fault) -> Response 
             }
         }
         Fault::Hang => {
-            tokio::time::sleep(Duration::from_secs(120)).await;
-            StatusCode::GATEWAY_TIMEOUT.into_response()
+            let mut closing = state.edge.closing.subscribe();
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(120)) => {
+                    StatusCode::GATEWAY_TIMEOUT.into_response()
+                }
+                // Stopping: drop the connection as a killed process would, so a graceful
+                // shutdown does not wait two minutes for the hang.
+                _ = closing.wait_for(|c| *c) => reset(),
+            }
         }
-        Fault::Reset => {
-            // A body stream that fails before its first byte makes hyper drop the connection
-            // without a response: the client sees it closed mid-exchange.
-            let stream = futures::stream::once(async {
-                Err::<bytes::Bytes, std::io::Error>(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "injected reset",
-                ))
-            });
-            Response::new(Body::from_stream(stream))
-        }
+        Fault::Reset => reset(),
         Fault::Malformed => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
@@ -319,6 +350,18 @@ async fn inject(state: &SimState, provider: Provider, fault: Fault) -> Response 
         )
             .into_response(),
     }
+}
+
+/// A response whose body fails before its first byte: hyper drops the connection without an
+/// answer, and the client sees it closed mid-exchange.
+fn reset() -> Response {
+    let stream = futures::stream::once(async {
+        Err::<bytes::Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected reset",
+        ))
+    });
+    Response::new(Body::from_stream(stream))
 }
 
 fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {

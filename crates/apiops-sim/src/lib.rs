@@ -11,6 +11,8 @@
 //! - [`server`]: [`Simulator`], which owns the state, assembles the router under one listener
 //!   with a path prefix per provider host, and prints the environment that points clients at it.
 //! - [`faults`]: the layer every request passes: latency, injected faults, request counting.
+//! - [`script`]: scripted faults ([`FaultRule`]), deterministic rules the edge applies before
+//!   the random ones, set from Rust or over `/_sim/faults`.
 //! - [`stats`]: requests and side effects per operation, served at `/_sim/stats`.
 //! - [`rng`]: the seeded generator and id helpers, so the same seed gives byte-identical data.
 //! - [`twilio`], [`stripe`], [`openai`]: each provider's data and routes.
@@ -22,6 +24,7 @@ pub mod emit;
 pub mod faults;
 pub mod openai;
 pub mod rng;
+pub mod script;
 pub mod server;
 pub mod signing;
 pub mod stats;
@@ -29,4 +32,6 @@ pub mod stripe;
 pub mod twilio;
 
 pub use config::SimConfig;
+pub use faults::Fault;
+pub use script::{FaultRule, ScriptedFault};
 pub use server::{RunningSim, Simulator};

@@ -13,6 +13,7 @@
 //! | `/stripe` | `https://api.stripe.com` |
 //! | `/openai/v1` | `https://api.openai.com/v1` |
 //! | `/_sim/stats` | the simulator's own counters |
+//! | `/_sim/faults` | scripted faults: `POST` adds a rule, `GET` lists them, `DELETE` clears ([`crate::script`]) |
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -26,6 +27,7 @@ use tokio::net::TcpListener;
 use crate::config::{ConfigError, SimConfig};
 use crate::faults::Edge;
 use crate::rng;
+use crate::script::{FaultRule, ScriptedFault};
 use crate::stats::Stats;
 
 /// The test credentials the simulator accepts (and prints with `--print-env`).
@@ -103,6 +105,25 @@ pub struct SimState {
     pub openai: crate::openai::OpenAiState,
 }
 
+impl SimState {
+    /// Adds a scripted fault rule (see [`crate::script`]); returns its index in
+    /// [`SimState::scripted_faults`], or why the rule cannot work (`times: Some(0)`, a method
+    /// that is not one, an empty `body_contains`).
+    pub fn script_fault(&self, rule: FaultRule) -> Result<usize, String> {
+        self.edge.script.add(rule)
+    }
+
+    /// Removes every scripted fault rule; returns how many there were.
+    pub fn clear_faults(&self) -> usize {
+        self.edge.script.clear()
+    }
+
+    /// Every scripted fault rule with how many requests it matched and how many times it fired.
+    pub fn scripted_faults(&self) -> Vec<ScriptedFault> {
+        self.edge.script.list()
+    }
+}
+
 /// A configured simulator, ready to serve.
 #[derive(Debug, Clone)]
 pub struct Simulator {
@@ -144,6 +165,12 @@ impl Simulator {
             .nest("/stripe", crate::stripe::routes())
             .nest("/openai/v1", crate::openai::routes())
             .route("/_sim/stats", get(stats))
+            .route(
+                "/_sim/faults",
+                get(crate::script::list)
+                    .post(crate::script::add)
+                    .delete(crate::script::clear),
+            )
             .layer(axum::middleware::from_fn_with_state(
                 Arc::clone(&state),
                 crate::faults::edge,
@@ -154,13 +181,16 @@ impl Simulator {
     /// Binds the configured address and serves in the background.
     pub async fn start(self) -> std::io::Result<RunningSim> {
         let listener = TcpListener::bind(self.state.config.listen).await?;
+        self.state.edge.reopen();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let addr = listener.local_addr()?;
         let app = self.router();
+        let state = Arc::clone(&self.state);
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
+                .with_graceful_shutdown(async move {
                     let _ = rx.await;
+                    state.edge.close();
                 })
                 .await;
         });
@@ -172,15 +202,26 @@ impl Simulator {
         })
     }
 
-    /// Serves on `listener` until `shutdown` completes (the caller owns both).
+    /// Serves on `listener` until `shutdown` completes (the caller owns both). Hanging
+    /// requests are then dropped, so the shutdown does not wait for them.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let state = Arc::clone(&self.state);
+        state.edge.reopen();
         axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                state.edge.close();
+            })
             .await
+    }
+
+    /// Adds a scripted fault rule: see [`SimState::script_fault`].
+    pub fn script_fault(&self, rule: FaultRule) -> Result<usize, String> {
+        self.state.script_fault(rule)
     }
 
     /// The `NAME=value` pairs that point apiops or an official SDK at a simulator on `addr`.
@@ -244,7 +285,27 @@ impl RunningSim {
         self.sim.env_vars(self.addr)
     }
 
-    /// Stops serving and waits for in-flight requests.
+    /// Adds a scripted fault rule: see [`SimState::script_fault`].
+    pub fn script_fault(&self, rule: FaultRule) -> Result<usize, String> {
+        self.sim.state.script_fault(rule)
+    }
+
+    /// Removes every scripted fault rule: see [`SimState::clear_faults`].
+    pub fn clear_faults(&self) -> usize {
+        self.sim.state.clear_faults()
+    }
+
+    /// The scripted fault rules with their counters: see [`SimState::scripted_faults`].
+    pub fn scripted_faults(&self) -> Vec<ScriptedFault> {
+        self.sim.state.scripted_faults()
+    }
+
+    /// The simulator's counters (what `/_sim/stats` serves).
+    pub fn stats(&self) -> crate::stats::Snapshot {
+        self.sim.state.stats.snapshot()
+    }
+
+    /// Stops serving and waits for in-flight requests (hanging ones are dropped).
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

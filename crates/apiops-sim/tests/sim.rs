@@ -1,11 +1,13 @@
 //! The simulator's edge over HTTP: provider-shaped rate limits (Twilio concurrency 429/20429,
 //! Stripe per-second 429, OpenAI RPM with x-ratelimit-* and Retry-After), auth errors, and
-//! injected faults — each counted in `/_sim/stats`.
+//! injected faults — random and scripted (`/_sim/faults`) — each counted in `/_sim/stats`;
+//! side effects per operation; and tool calling in chat completions.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use apiops_sim::{RunningSim, SimConfig, Simulator};
+use apiops_sim::{Fault, FaultRule, RunningSim, SimConfig, Simulator};
+use serde_json::{Value, json};
 
 async fn start(config: SimConfig) -> (RunningSim, HashMap<&'static str, String>) {
     let sim = Simulator::new(config)
@@ -230,4 +232,630 @@ async fn injected_faults_are_each_kind_and_counted() {
         .filter_map(|v| v.as_u64())
         .sum();
     assert_eq!(counted, 40);
+}
+
+/// A client for one running simulator, with each provider's credentials.
+struct Api {
+    sim: RunningSim,
+    env: HashMap<&'static str, String>,
+    client: reqwest::Client,
+}
+
+impl Api {
+    async fn start(config: SimConfig) -> Self {
+        let (sim, env) = start(config).await;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("client");
+        Api { sim, env, client }
+    }
+
+    fn account_url(&self, rest: &str) -> String {
+        format!(
+            "{}/2010-04-01/Accounts/{}{rest}",
+            self.env["APIOPS_TWILIO_API_URL"], self.env["TWILIO_ACCOUNT_SID"]
+        )
+    }
+
+    fn twilio(&self, method: reqwest::Method, rest: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.account_url(rest))
+            .basic_auth(
+                &self.env["TWILIO_ACCOUNT_SID"],
+                Some(&self.env["TWILIO_AUTH_TOKEN"]),
+            )
+    }
+
+    fn stripe(&self, method: reqwest::Method, rest: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(
+                method,
+                format!("{}{rest}", self.env["APIOPS_STRIPE_API_URL"]),
+            )
+            .bearer_auth(&self.env["STRIPE_SECRET_KEY"])
+    }
+
+    async fn chat(&self, body: &Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}/chat/completions", self.env["OPENAI_BASE_URL"]))
+            .bearer_auth(&self.env["OPENAI_API_KEY"])
+            .json(body)
+            .send()
+            .await
+            .expect("answered");
+        let status = r.status().as_u16();
+        (status, r.json().await.expect("json"))
+    }
+
+    /// An owned number that can send SMS.
+    async fn sms_sender(&self) -> String {
+        let page: Value = self
+            .twilio(reqwest::Method::GET, "/IncomingPhoneNumbers.json")
+            .send()
+            .await
+            .expect("answered")
+            .json()
+            .await
+            .expect("json");
+        page["incoming_phone_numbers"]
+            .as_array()
+            .expect("numbers")
+            .iter()
+            .find(|n| n["capabilities"]["sms"] == true)
+            .and_then(|n| n["phone_number"].as_str())
+            .expect("an SMS number")
+            .to_owned()
+    }
+
+    /// Sends one SMS; the HTTP status, or `None` when the connection failed.
+    async fn send_sms(&self, from: &str, to: &str) -> Option<u16> {
+        self.twilio(reqwest::Method::POST, "/Messages.json")
+            .form(&[("To", to), ("From", from), ("Body", "hello")])
+            .send()
+            .await
+            .ok()
+            .map(|r| r.status().as_u16())
+    }
+
+    async fn control(&self, method: reqwest::Method, body: Option<&str>) -> (u16, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}/_sim/faults", self.sim.base_url()));
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_owned());
+        }
+        let r = req.send().await.expect("answered");
+        let status = r.status().as_u16();
+        (status, r.json().await.expect("json"))
+    }
+
+    async fn stats(&self) -> Value {
+        self.client
+            .get(format!("{}/_sim/stats", self.sim.base_url()))
+            .send()
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("json")
+    }
+}
+
+#[tokio::test]
+async fn a_scripted_fault_skips_then_fires_then_stops_and_is_counted() {
+    let api = Api::start(base()).await;
+    let index = api
+        .sim
+        .script_fault(
+            FaultRule::new(Fault::ServerError, "post", "/Messages.json")
+                .skip(1)
+                .times(1),
+        )
+        .expect("valid rule");
+    assert_eq!(index, 0);
+    let from = api.sms_sender().await;
+    let mut statuses = Vec::new();
+    for to in ["+14155550100", "+14155550101", "+14155550102"] {
+        statuses.push(api.send_sms(&from, to).await);
+    }
+    assert_eq!(statuses, [Some(201), Some(500), Some(201)]);
+    // Listing messages is a GET: the rule's method does not match.
+    let r = api
+        .twilio(reqwest::Method::GET, "/Messages.json?PageSize=1")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), 200);
+    let rules = api.sim.scripted_faults();
+    assert_eq!((rules[0].matched, rules[0].fired), (3, 1));
+    let stats = api.stats().await;
+    assert_eq!(stats["faults"]["server_error"], 1);
+    assert_eq!(stats["side_effects"]["twilio.messages.create"], 2);
+    assert_eq!(
+        stats["requests"]["twilio.messages.create"], 2,
+        "the faulted one never reached the handler"
+    );
+    assert_eq!(api.sim.stats().faults.get("server_error"), Some(&1));
+    // Bad rules are refused from Rust too.
+    assert!(
+        api.sim
+            .script_fault(FaultRule::new(Fault::Hang, "GET", "").times(0))
+            .is_err()
+    );
+    assert_eq!(api.sim.clear_faults(), 1);
+    assert_eq!(api.send_sms(&from, "+14155550103").await, Some(201));
+}
+
+#[tokio::test]
+async fn a_body_rule_fails_the_one_message_whatever_the_order() {
+    let api = Api::start(base()).await;
+    api.sim
+        .script_fault(
+            FaultRule::new(Fault::Reset, "POST", "/Messages.json").body_contains("+14155550102"),
+        )
+        .expect("valid rule");
+    let from = api.sms_sender().await;
+    let targets = [
+        "+14155550104",
+        "+14155550102",
+        "+14155550100",
+        "+14155550103",
+    ];
+    let sends = targets.iter().map(|to| api.send_sms(&from, to));
+    let outcomes = futures::future::join_all(sends).await;
+    for (to, outcome) in targets.iter().zip(&outcomes) {
+        if *to == "+14155550102" {
+            assert_eq!(*outcome, None, "the connection to {to} is reset");
+        } else {
+            assert_eq!(*outcome, Some(201), "{to}");
+        }
+    }
+    let stats = api.stats().await;
+    assert_eq!(stats["faults"]["reset"], 1);
+    assert_eq!(stats["side_effects"]["twilio.messages.create"], 3);
+    let rules = api.sim.scripted_faults();
+    assert_eq!((rules[0].matched, rules[0].fired), (1, 1));
+}
+
+#[tokio::test]
+async fn faults_are_scripted_over_http_and_method_and_path_must_match() {
+    let api = Api::start(base()).await;
+    let (status, added) = api
+        .control(
+            reqwest::Method::POST,
+            Some(r#"{"method":"POST","path_contains":"/IncomingPhoneNumbers.json","kind":"unavailable","times":1}"#),
+        )
+        .await;
+    assert_eq!(status, 201, "{added}");
+    assert_eq!(added["index"], 0);
+    let (status, _) = api
+        .control(
+            reqwest::Method::POST,
+            Some(r#"{"method":"DELETE","path_contains":"/webhook_endpoints/","kind":"malformed"}"#),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // A GET of the same path passes; the POST (a purchase) gets Twilio's 503.
+    let r = api
+        .twilio(reqwest::Method::GET, "/IncomingPhoneNumbers.json")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), 200);
+    let buy = || {
+        api.twilio(reqwest::Method::POST, "/IncomingPhoneNumbers.json")
+            .form(&[("AreaCode", "415")])
+            .send()
+    };
+    let r = buy().await.expect("answered");
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["code"], 20500);
+    let r = buy().await.expect("answered");
+    assert_eq!(r.status(), 201, "times: 1 — the retry goes through");
+    let (status, listed) = api.control(reqwest::Method::GET, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        listed["rules"][0],
+        json!({"method": "POST", "path_contains": "/IncomingPhoneNumbers.json", "body_contains": null,
+               "kind": "unavailable", "skip": 0, "times": 1, "matched": 2, "fired": 1})
+    );
+    assert_eq!(listed["rules"][1]["matched"], 0);
+    assert_eq!(listed["rules"][1]["times"], Value::Null, "forever");
+    let stats = api.stats().await;
+    assert_eq!(
+        stats["side_effects"]["twilio.numbers.buy"], 1,
+        "exactly one purchase"
+    );
+    assert_eq!(stats["faults"]["unavailable"], 1);
+
+    // Bad bodies get a 400 with the reason, never a panic.
+    for (bad, needle) in [
+        ("{\"kind\":", "EOF"),
+        ("{\"kind\":\"explode\"}", "unknown variant"),
+        (
+            "{\"kind\":\"hang\",\"pathcontains\":\"/x\"}",
+            "unknown field",
+        ),
+        ("{\"kind\":\"hang\",\"times\":0}", "times"),
+        ("{\"kind\":\"hang\",\"method\":\"GE T\"}", "method"),
+        ("[]", "invalid"),
+        ("", "EOF"),
+    ] {
+        let (status, err) = api.control(reqwest::Method::POST, Some(bad)).await;
+        assert_eq!(status, 400, "{bad}: {err}");
+        let reason = err["error"].as_str().unwrap_or_default();
+        assert!(reason.contains(needle), "{bad}: {reason}");
+    }
+    let (status, cleared) = api.control(reqwest::Method::DELETE, None).await;
+    assert_eq!((status, cleared), (200, json!({"cleared": 2})));
+    let (_, listed) = api.control(reqwest::Method::GET, None).await;
+    assert_eq!(listed, json!({"rules": []}));
+}
+
+#[tokio::test]
+async fn a_scripted_hang_times_the_client_out_and_stopping_ends_it() {
+    let api = Api::start(base()).await;
+    api.sim
+        .script_fault(FaultRule::new(Fault::Hang, "POST", "/v1/webhook_endpoints/").times(1))
+        .expect("valid rule");
+    let list: Value = api
+        .stripe(reqwest::Method::GET, "/v1/webhook_endpoints")
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("json");
+    let id = list["data"][0]["id"]
+        .as_str()
+        .expect("an endpoint")
+        .to_owned();
+    let update = |description: &'static str| {
+        api.stripe(
+            reqwest::Method::POST,
+            &format!("/v1/webhook_endpoints/{id}"),
+        )
+        .form(&[("description", description)])
+        .timeout(Duration::from_millis(300))
+        .send()
+    };
+    let err = update("first").await.expect_err("hangs");
+    assert!(err.is_timeout(), "{err}");
+    let r = update("second").await.expect("answered");
+    assert_eq!(r.status(), 200);
+    let stats = api.stats().await;
+    assert_eq!(stats["faults"]["hang"], 1);
+    assert_eq!(stats["side_effects"]["stripe.webhook_endpoints.update"], 1);
+
+    // A hang still in flight when the simulator stops is dropped, not waited for.
+    api.sim
+        .script_fault(FaultRule::new(Fault::Hang, "GET", "/v1/balance"))
+        .expect("valid rule");
+    let client = reqwest::Client::new();
+    let hanging = client
+        .get(format!("{}/v1/balance", api.env["APIOPS_STRIPE_API_URL"]))
+        .bearer_auth(&api.env["STRIPE_SECRET_KEY"])
+        .send();
+    let hanging = tokio::spawn(hanging);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopped = tokio::time::timeout(Duration::from_secs(10), api.sim.stop()).await;
+    assert!(stopped.is_ok(), "stop waited for the hang");
+    let outcome = tokio::time::timeout(Duration::from_secs(10), hanging)
+        .await
+        .expect("the hanging request ended")
+        .expect("joined");
+    assert!(outcome.is_err(), "the connection is dropped: {outcome:?}");
+}
+
+#[tokio::test]
+async fn scripted_faults_cannot_be_set_when_the_listen_may_be_remote() {
+    let api = Api::start(SimConfig {
+        allow_non_loopback: true,
+        ..base()
+    })
+    .await;
+    let (status, err) = api
+        .control(reqwest::Method::POST, Some(r#"{"kind":"hang"}"#))
+        .await;
+    assert_eq!(status, 403);
+    assert!(
+        err["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("loopback")),
+        "{err}"
+    );
+    let (status, listed) = api.control(reqwest::Method::GET, None).await;
+    assert_eq!((status, listed), (200, json!({"rules": []})));
+    // Only the HTTP control is refused; a test in-process may still script.
+    assert!(
+        api.sim
+            .script_fault(FaultRule::new(Fault::Hang, "GET", "/x"))
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn every_mutation_is_counted_as_a_side_effect() {
+    let api = Api::start(base()).await;
+    let from = api.sms_sender().await;
+    assert_eq!(api.send_sms(&from, "+14155550100").await, Some(201));
+    let r = api
+        .twilio(reqwest::Method::POST, "/IncomingPhoneNumbers.json")
+        .form(&[("AreaCode", "650")])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), 201);
+    let bought: Value = r.json().await.expect("json");
+    let sid = bought["sid"].as_str().expect("sid").to_owned();
+    let r = api
+        .twilio(
+            reqwest::Method::POST,
+            &format!("/IncomingPhoneNumbers/{sid}.json"),
+        )
+        .form(&[("FriendlyName", "renamed")])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), 200);
+    let r = api
+        .twilio(
+            reqwest::Method::DELETE,
+            &format!("/IncomingPhoneNumbers/{sid}.json"),
+        )
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), 204);
+    let r = api
+        .stripe(reqwest::Method::POST, "/v1/webhook_endpoints")
+        .form(&[
+            ("url", "https://example.com/hook"),
+            ("enabled_events[]", "*"),
+        ])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), 200);
+    let created: Value = r.json().await.expect("json");
+    let we = created["id"].as_str().expect("id").to_owned();
+    let r = api
+        .stripe(
+            reqwest::Method::POST,
+            &format!("/v1/webhook_endpoints/{we}"),
+        )
+        .form(&[("disabled", "true")])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), 200);
+    let r = api
+        .stripe(
+            reqwest::Method::DELETE,
+            &format!("/v1/webhook_endpoints/{we}"),
+        )
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), 200);
+    // A refused mutation is a request, not a side effect.
+    let r = api
+        .twilio(reqwest::Method::POST, "/IncomingPhoneNumbers.json")
+        .form(&[("AreaCode", "999")])
+        .send()
+        .await
+        .expect("answered");
+    assert!(r.status().is_client_error());
+    let stats = api.stats().await;
+    let effects = &stats["side_effects"];
+    for op in [
+        "twilio.messages.create",
+        "twilio.numbers.buy",
+        "twilio.numbers.update",
+        "twilio.numbers.release",
+        "stripe.webhook_endpoints.create",
+        "stripe.webhook_endpoints.update",
+        "stripe.webhook_endpoints.delete",
+    ] {
+        assert_eq!(effects[op], 1, "{op}: {stats}");
+    }
+    assert_eq!(stats["requests"]["twilio.numbers.buy"], 2);
+}
+
+/// Tools a planner could offer.
+fn planner_tools() -> Value {
+    json!([
+        {"type": "function", "function": {
+            "name": "twilio_numbers_buy",
+            "description": "Buy a phone number in an area code",
+            "parameters": {"type": "object", "properties": {
+                "area_code": {"type": "string"}, "phone_number": {"type": "string"}}}}},
+        {"type": "function", "function": {
+            "name": "twilio_messages_create",
+            "description": "Send an SMS message",
+            "parameters": {"type": "object", "properties": {
+                "to": {"type": "string"}, "from": {"type": "string"}, "body": {"type": "string"}},
+                "required": ["to", "body"]}}},
+        {"type": "function", "function": {
+            "name": "stripe_webhook_endpoints_update",
+            "description": "Point a Stripe webhook endpoint at a new URL",
+            "parameters": {"type": "object", "properties": {
+                "endpoint": {"type": "string"}, "url": {"type": "string", "format": "uri"}}}}},
+        {"type": "function", "function": {
+            "name": "twilio_messages_failed",
+            "description": "List failed messages over a recent window",
+            "parameters": {"type": "object", "properties": {"since": {"type": "string"}}}}}
+    ])
+}
+
+fn user(text: &str) -> Value {
+    json!([{"role": "system", "content": "You operate APIs."}, {"role": "user", "content": text}])
+}
+
+/// The single tool call of a completion: its name and parsed arguments.
+fn called(done: &Value) -> (String, Value) {
+    assert_eq!(done["choices"][0]["finish_reason"], "tool_calls", "{done}");
+    let message = &done["choices"][0]["message"];
+    assert_eq!(message["role"], "assistant");
+    assert_eq!(message["content"], Value::Null);
+    let calls = message["tool_calls"].as_array().expect("tool_calls");
+    assert_eq!(calls.len(), 1);
+    let call = &calls[0];
+    assert!(
+        call["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("call_")),
+        "{call}"
+    );
+    assert_eq!(call["type"], "function");
+    let arguments = call["function"]["arguments"]
+        .as_str()
+        .expect("a JSON string");
+    (
+        call["function"]["name"].as_str().expect("name").to_owned(),
+        serde_json::from_str(arguments).expect("arguments are JSON"),
+    )
+}
+
+#[tokio::test]
+async fn chat_with_tools_calls_the_matching_tool_with_extracted_arguments() {
+    let api = Api::start(base()).await;
+    let ask = |text: &str| json!({"model": "gpt-4o-mini", "messages": user(text), "tools": planner_tools()});
+    let cases = [
+        (
+            "Buy a new number in area code 415",
+            "twilio_numbers_buy",
+            json!({"area_code": "415"}),
+        ),
+        (
+            "send an SMS from +14155550100 to +14155550102 saying the deploy is done",
+            "twilio_messages_create",
+            json!({"from": "+14155550100", "to": "+14155550102"}),
+        ),
+        (
+            "point webhook endpoint we_1Abc2 at https://hooks.example.com/stripe.",
+            "stripe_webhook_endpoints_update",
+            json!({"endpoint": "we_1Abc2", "url": "https://hooks.example.com/stripe"}),
+        ),
+        (
+            "which messages failed in the last 6h?",
+            "twilio_messages_failed",
+            json!({"since": "6h"}),
+        ),
+    ];
+    for (text, tool, arguments) in cases {
+        let (status, done) = api.chat(&ask(text)).await;
+        assert_eq!(status, 200, "{done}");
+        assert_eq!(called(&done), (tool.to_owned(), arguments), "{text}");
+        let usage = &done["usage"];
+        assert_eq!(
+            usage["total_tokens"].as_u64(),
+            Some(
+                usage["prompt_tokens"].as_u64().unwrap_or(0)
+                    + usage["completion_tokens"].as_u64().unwrap_or(0)
+            )
+        );
+        assert!(usage["completion_tokens"].as_u64().is_some_and(|t| t > 0));
+    }
+    // The same request twice: the same call (ids differ with the completion).
+    let (_, a) = api.chat(&ask("Buy a new number in area code 415")).await;
+    let (_, b) = api.chat(&ask("Buy a new number in area code 415")).await;
+    assert_eq!(called(&a), called(&b));
+    assert_ne!(
+        a["choices"][0]["message"]["tool_calls"][0]["id"],
+        b["choices"][0]["message"]["tool_calls"][0]["id"]
+    );
+    // The tool definitions count in the prompt.
+    let (_, plain) = api
+        .chat(
+            &json!({"model": "gpt-4o-mini", "messages": user("Buy a new number in area code 415")}),
+        )
+        .await;
+    assert!(a["usage"]["prompt_tokens"].as_u64() > plain["usage"]["prompt_tokens"].as_u64());
+    // A named choice forces the tool.
+    let (_, forced) = api
+        .chat(&json!({"model": "gpt-4o-mini", "messages": user("area code 212 please"), "tools": planner_tools(),
+                       "tool_choice": {"type": "function", "function": {"name": "twilio_messages_failed"}}}))
+        .await;
+    assert_eq!(
+        called(&forced),
+        ("twilio_messages_failed".to_owned(), json!({}))
+    );
+    let stats = api.stats().await;
+    assert_eq!(stats["side_effects"]["openai.chat.create"], 8);
+}
+
+#[tokio::test]
+async fn chat_with_tools_answers_plainly_when_nothing_fits_or_after_a_result() {
+    let api = Api::start(base()).await;
+    let (status, done) = api
+        .chat(&json!({"model": "gpt-4o-mini", "messages": user("what is the weather in Paris?"), "tools": planner_tools()}))
+        .await;
+    assert_eq!(status, 200);
+    let choice = &done["choices"][0];
+    assert_eq!(choice["finish_reason"], "stop");
+    assert!(choice["message"].get("tool_calls").is_none(), "{done}");
+    let content = choice["message"]["content"].as_str().expect("text");
+    assert!(
+        content.contains("cannot map") && content.contains("twilio_numbers_buy"),
+        "{content}"
+    );
+
+    // After the tool's result, the model reports instead of calling again.
+    let messages = json!([
+        {"role": "user", "content": "Buy a new number in area code 415"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+            "function": {"name": "twilio_numbers_buy", "arguments": "{\"area_code\":\"415\"}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "{\"sid\": \"PN123\"}"}
+    ]);
+    let (status, done) = api
+        .chat(&json!({"model": "gpt-4o-mini", "messages": messages, "tools": planner_tools()}))
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["choices"][0]["finish_reason"], "stop");
+    assert!(
+        done["choices"][0]["message"]["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("twilio_numbers_buy"))
+    );
+
+    // tool_choice "none": the ordinary reply.
+    let (_, none) = api
+        .chat(&json!({"model": "gpt-4o-mini", "messages": user("Buy a number in 415"), "tools": planner_tools(), "tool_choice": "none"}))
+        .await;
+    assert_eq!(
+        none["choices"][0]["message"]["content"],
+        "This is a simulated reply from apiops-sim (gpt-4o-mini) to 2 message(s)."
+    );
+
+    // Without tools nothing changed.
+    let (status, done) = api
+        .chat(&json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Buy a number in 415"}], "max_tokens": 5}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(done["choices"][0]["finish_reason"], "length");
+    assert_eq!(
+        done["choices"][0]["message"]["content"],
+        "This is a simulated "
+    );
+    assert!(done["choices"][0]["message"].get("tool_calls").is_none());
+    assert_eq!(done["usage"]["completion_tokens"], 5);
+
+    // Tools OpenAI would refuse are refused: a dotted name, a choice naming no offered tool.
+    let (status, err) = api
+        .chat(&json!({"model": "gpt-4o-mini", "messages": user("hi"),
+                       "tools": [{"type": "function", "function": {"name": "twilio.numbers.buy"}}]}))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(err["error"]["param"], "tools[0].function.name");
+    let (status, err) = api
+        .chat(&json!({"model": "gpt-4o-mini", "messages": user("hi"), "tool_choice": "auto"}))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(err["error"]["param"], "tool_choice");
 }

@@ -2,7 +2,8 @@
 //! operations journal) behind one [`Store`] trait.
 //!
 //! Layout:
-//! - [`Store`], [`EventFilter`], [`StoreError`]: what callers use.
+//! - [`Store`], [`EventFilter`], [`StoreError`]: what callers use; the operations journal
+//!   ([`JournalPlan`], [`JournalStep`], [`StepStatus`]) is part of the same trait.
 //! - [`sqlite`]: the embedded default, one file in WAL mode with `synchronous=FULL` so a
 //!   committed event survives a crash.
 //! - [`open`]: picks the backend from a database URL (`sqlite://PATH`).
@@ -53,6 +54,63 @@ pub struct EventFilter {
     pub limit: Option<u32>,
 }
 
+/// Where a journaled step got to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StepStatus {
+    /// Begun, outcome unknown: the process may have died while it ran.
+    Started,
+    /// Finished successfully.
+    Done,
+    /// Finished with an error.
+    Failed,
+}
+
+impl StepStatus {
+    /// Its stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Started => "started",
+            StepStatus::Done => "done",
+            StepStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<StepStatus> {
+        match s {
+            "started" => Some(StepStatus::Started),
+            "done" => Some(StepStatus::Done),
+            "failed" => Some(StepStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A journaled plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalPlan {
+    /// The plan's key.
+    pub key: String,
+    /// The plan as first journaled (JSON, opaque to the store).
+    pub plan_json: String,
+    /// When it was first journaled.
+    pub created_at: Timestamp,
+    /// When its last step finished, if every step did.
+    pub finished_at: Option<Timestamp>,
+}
+
+/// A journaled step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalStep {
+    /// Its index in the plan.
+    pub step: u32,
+    /// Where it got to.
+    pub status: StepStatus,
+    /// What it produced or why it failed (JSON, opaque to the store).
+    pub detail: String,
+    /// When the status was written.
+    pub updated_at: Timestamp,
+}
+
 /// What every backend offers.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
@@ -64,6 +122,37 @@ pub trait Store: Send + Sync {
 
     /// How many events are stored.
     async fn event_count(&self) -> Result<u64, StoreError>;
+
+    /// Journals a plan under `key` unless one is there already; returns the journaled one
+    /// (the first writer wins, so a re-run resumes the plan it started, not a new one).
+    async fn journal_plan(
+        &self,
+        key: &str,
+        plan_json: &str,
+        now: Timestamp,
+    ) -> Result<JournalPlan, StoreError>;
+
+    /// The journaled plan under `key`, if any.
+    async fn journaled_plan(&self, key: &str) -> Result<Option<JournalPlan>, StoreError>;
+
+    /// The steps journaled for `key`, in step order.
+    async fn journal_steps(&self, key: &str) -> Result<Vec<JournalStep>, StoreError>;
+
+    /// Records a step's status (durably, before returning).
+    async fn journal_step(
+        &self,
+        key: &str,
+        step: u32,
+        status: StepStatus,
+        detail: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Marks the plan finished.
+    async fn journal_finish(&self, key: &str, now: Timestamp) -> Result<(), StoreError>;
+
+    /// Forgets the plan and its steps (a deliberate fresh run).
+    async fn journal_forget(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// Opens the store a database URL names: `sqlite://PATH` (created with its folder if missing,

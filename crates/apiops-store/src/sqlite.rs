@@ -8,16 +8,50 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqlSafeStr, SqlitePool};
 
-use crate::{EventFilter, Store, StoreError, dedup_key};
+use jiff::Timestamp;
+
+use crate::{EventFilter, JournalPlan, JournalStep, StepStatus, Store, StoreError, dedup_key};
 
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "events".into(),
-        MigrationType::Simple,
-        include_str!("../migrations/sqlite/0001_events.sql").into_sql_str(),
-        false,
-    )])
+    let migration = |version, name: &str, sql: &'static str| {
+        Migration::new(
+            version,
+            name.to_owned().into(),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        migration(
+            1,
+            "events",
+            include_str!("../migrations/sqlite/0001_events.sql"),
+        ),
+        migration(
+            2,
+            "journal",
+            include_str!("../migrations/sqlite/0002_journal.sql"),
+        ),
+    ])
+}
+
+fn timestamp(id: i64, secs: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_second(secs).map_err(|_| StoreError::Corrupt {
+        id,
+        reason: format!("time {secs}"),
+    })
+}
+
+fn plan_row(row: &sqlx::sqlite::SqliteRow) -> Result<JournalPlan, StoreError> {
+    let created: i64 = row.try_get("created_at")?;
+    let finished: Option<i64> = row.try_get("finished_at")?;
+    Ok(JournalPlan {
+        key: row.try_get("plan_key")?,
+        plan_json: row.try_get("plan_json")?,
+        created_at: timestamp(0, created)?,
+        finished_at: finished.map(|f| timestamp(0, f)).transpose()?,
+    })
 }
 
 /// An event store in one SQLite file.
@@ -141,6 +175,108 @@ impl Store for SqliteStore {
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+
+    async fn journal_plan(
+        &self,
+        key: &str,
+        plan_json: &str,
+        now: Timestamp,
+    ) -> Result<JournalPlan, StoreError> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO journal_plans (plan_key, plan_json, created_at) VALUES (?, ?, ?)",
+        )
+        .bind(key)
+        .bind(plan_json)
+        .bind(now.as_second())
+        .execute(&self.pool)
+        .await?;
+        self.journaled_plan(key)
+            .await?
+            .ok_or_else(|| StoreError::Database(format!("journaled plan {key} vanished")))
+    }
+
+    async fn journaled_plan(&self, key: &str) -> Result<Option<JournalPlan>, StoreError> {
+        let row = sqlx::query(
+            "SELECT plan_key, plan_json, created_at, finished_at FROM journal_plans WHERE plan_key = ?",
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(plan_row).transpose()
+    }
+
+    async fn journal_steps(&self, key: &str) -> Result<Vec<JournalStep>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT step, status, detail, updated_at FROM journal_steps WHERE plan_key = ? ORDER BY step",
+        )
+        .bind(key)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let step: i64 = row.try_get("step")?;
+                let status: String = row.try_get("status")?;
+                let updated: i64 = row.try_get("updated_at")?;
+                Ok(JournalStep {
+                    step: u32::try_from(step).map_err(|_| StoreError::Corrupt {
+                        id: step,
+                        reason: "step index".into(),
+                    })?,
+                    status: StepStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
+                        id: step,
+                        reason: format!("step status {status:?}"),
+                    })?,
+                    detail: row.try_get("detail")?,
+                    updated_at: timestamp(step, updated)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn journal_step(
+        &self,
+        key: &str,
+        step: u32,
+        status: StepStatus,
+        detail: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO journal_steps (plan_key, step, status, detail, updated_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (plan_key, step) DO UPDATE SET status = excluded.status, detail = excluded.detail, updated_at = excluded.updated_at",
+        )
+        .bind(key)
+        .bind(i64::from(step))
+        .bind(status.as_str())
+        .bind(detail)
+        .bind(now.as_second())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn journal_finish(&self, key: &str, now: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("UPDATE journal_plans SET finished_at = ? WHERE plan_key = ?")
+            .bind(now.as_second())
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn journal_forget(&self, key: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM journal_steps WHERE plan_key = ?")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM journal_plans WHERE plan_key = ?")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +350,61 @@ mod tests {
             .await
             .expect("read");
         assert_eq!(last, vec![b]);
+    }
+
+    #[tokio::test]
+    async fn the_journal_keeps_the_first_plan_and_step_states_across_reopen() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}/j.db", dir.path().display());
+        let t0: Timestamp = "2026-11-26T10:00:00Z".parse().expect("ts");
+        let store = SqliteStore::open(&url).await.expect("open");
+        assert_eq!(store.journaled_plan("k1").await.expect("read"), None);
+        let first = store
+            .journal_plan("k1", "{\"a\":1}", t0)
+            .await
+            .expect("plan");
+        let again = store
+            .journal_plan("k1", "{\"a\":2}", t0 + jiff::SignedDuration::from_secs(5))
+            .await
+            .expect("plan");
+        assert_eq!(again, first, "the first writer wins");
+        assert_eq!(first.plan_json, "{\"a\":1}");
+        store
+            .journal_step("k1", 0, StepStatus::Started, "{}", t0)
+            .await
+            .expect("step");
+        store
+            .journal_step("k1", 0, StepStatus::Done, "{\"sid\":\"PN1\"}", t0)
+            .await
+            .expect("step");
+        store
+            .journal_step("k1", 1, StepStatus::Started, "{}", t0)
+            .await
+            .expect("step");
+        drop(store);
+        let store = SqliteStore::open(&url).await.expect("reopen");
+        let steps = store.journal_steps("k1").await.expect("steps");
+        let states: Vec<(u32, StepStatus, &str)> = steps
+            .iter()
+            .map(|s| (s.step, s.status, s.detail.as_str()))
+            .collect();
+        assert_eq!(
+            states,
+            vec![
+                (0, StepStatus::Done, "{\"sid\":\"PN1\"}"),
+                (1, StepStatus::Started, "{}")
+            ]
+        );
+        store.journal_finish("k1", t0).await.expect("finish");
+        let plan = store
+            .journaled_plan("k1")
+            .await
+            .expect("read")
+            .expect("plan");
+        assert_eq!(plan.finished_at, Some(t0));
+        store.journal_forget("k1").await.expect("forget");
+        assert_eq!(store.journaled_plan("k1").await.expect("read"), None);
+        assert!(store.journal_steps("k1").await.expect("steps").is_empty());
     }
 
     #[tokio::test]

@@ -88,6 +88,9 @@ pub(crate) enum Command {
         /// How far back to look
         #[arg(long, default_value = "24h", value_parser = crate::commands::parse_duration, value_name = "DURATION")]
         since: std::time::Duration,
+        /// Only failures of this resource type (message, call, alert, event, batch, ...)
+        #[arg(long, value_name = "TYPE")]
+        resource: Option<String>,
     },
     /// Audit configuration: numbers, messaging services, webhook endpoints, models, projects
     Audit {
@@ -100,6 +103,20 @@ pub(crate) enum Command {
     Demo(crate::commands::demo::DemoArgs),
     /// Run the loopback simulator of Twilio, Stripe and OpenAI (or `sim emit` signed webhooks)
     Sim(Box<crate::commands::sim::SimArgs>),
+    /// Do what a request in plain words asks: plan, confirm, execute
+    /// (e.g. apiops do "buy a phone number in 415")
+    Do(crate::commands::ops::DoArgs),
+    /// Twilio operations: numbers and messages
+    #[command(subcommand)]
+    Twilio(crate::commands::ops::TwilioCommand),
+    /// Stripe operations: webhook endpoints and events
+    #[command(subcommand)]
+    Stripe(crate::commands::ops::StripeCommand),
+    /// OpenAI operations: models, rate limits, a test completion
+    #[command(subcommand)]
+    Openai(crate::commands::ops::OpenaiCommand),
+    /// Print the event log: failures seen and actions taken (JSON Lines with --json)
+    Events(crate::commands::events::EventsArgs),
 }
 
 /// `apiops config ...`.

@@ -122,10 +122,6 @@ pub(crate) enum AppError {
     #[error("{0}")]
     Usage(String),
     /// An action needs a person's confirmation and none could be asked for.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "constructed by the operations commands")
-    )]
     #[error("{action} needs confirmation; run it from a terminal or pass --yes")]
     ConfirmationRequired {
         /// What would have been done.

@@ -1,18 +1,30 @@
-//! A thin typed client of the OpenAI endpoints apiops reads — `GET /models`, `GET /batches`,
+//! A thin typed client of the OpenAI endpoints apiops uses — `GET /models`, `GET /batches`,
 //! `GET /fine_tuning/jobs`, and with an admin key `GET /organization/projects` and
-//! `GET /organization/projects/{id}/rate_limits` — over the resilient [`ApiClient`] (Bearer
+//! `GET /organization/projects/{id}/rate_limits`, and `POST /chat/completions` — over the
+//! resilient [`ApiClient`] (Bearer
 //! auth, `OpenAI-Organization`/`OpenAI-Project` headers, the rate gate fed by `x-ratelimit-*`,
 //! retries and the breaker are all the client's).
 //!
 //! Paths omit `/v1`: the base URL carries it, with the official SDKs' meaning of
 //! `OPENAI_BASE_URL`. Response types name their fields as the official spec does and keep what
 //! apiops reads; unknown fields are ignored. Lists are streamed page by page (`after` cursors),
-//! never collected whole. Nothing here ever calls an endpoint that costs tokens.
+//! never collected whole.
+//!
+//! Two calls cost tokens, and only when asked for: [`OpenAiClient::test_completion`] (a
+//! one-word prompt capped at 5 completion tokens) and [`OpenAiClient::chat_with_tools`] (the
+//! optional LLM planner). Health, error scans and audits never call them;
+//! [`OpenAiClient::rate_limit_headroom`] reads the headers of `GET /models`, which is free.
+
+use std::time::Duration;
 
 use apiops_client::pagination::{self, PageStyle};
-use apiops_client::{ApiClient, ClientError};
+use apiops_client::rate::RateLimitSnapshot;
+use apiops_client::{ApiClient, ClientError, Method};
 use futures::Stream;
+use reqwest::header::HeaderMap;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
 
 /// Most items asked for per list page.
 pub const PAGE_SIZE: u8 = 100;
@@ -38,6 +50,100 @@ impl OpenAiClient {
     /// `GET /models`: the cheapest authenticated call (no tokens).
     pub async fn models(&self) -> Result<ModelList, ClientError> {
         self.api.get_json("/models", &[]).await
+    }
+
+    /// The rate-limit headroom OpenAI announces, read from the `x-ratelimit-*` headers of
+    /// `GET /models`: the cheapest authenticated call, and free (no tokens).
+    ///
+    /// The simulator sends those headers on every answer. OpenAI documents them for
+    /// completion-style endpoints; when a `GET /models` answer carries none, every field is
+    /// `None` ([`RateLimitHeadroom::is_known`] is false) and the caller may spend a few tokens
+    /// on [`test_completion`](Self::test_completion), whose answer has them.
+    pub async fn rate_limit_headroom(&self) -> Result<RateLimitHeadroom, ClientError> {
+        let rb = self
+            .api
+            .request(Method::GET, "/models")
+            .map_err(|e| self.scrub(e))?;
+        let resp = self.api.send(rb).await.map_err(|e| self.scrub(e))?;
+        Ok(RateLimitHeadroom::from_headers(resp.headers()))
+    }
+
+    /// A real, minimal completion with `model`: `POST /chat/completions` with one user message
+    /// (`"ping"`) and `max_completion_tokens: 5` (the spec's cap; `max_tokens` is deprecated and
+    /// refused by reasoning models). Proves the key can use the model, and returns the usage
+    /// and the rate-limit headers of the answer. Costs a few tokens. Not resent on failure
+    /// (OpenAI takes no idempotency key).
+    pub async fn test_completion(&self, model: &str) -> Result<CompletionCheck, ClientError> {
+        let model = non_empty_model(model)?;
+        let body = json!({
+            "model": model,
+            "messages": [{"role": "user", "content": "ping"}],
+            "max_completion_tokens": TEST_COMPLETION_TOKENS,
+        });
+        let (headers, completion): (_, ChatCompletion) = self.post_json(&body).await?;
+        Ok(CompletionCheck {
+            id: completion.id,
+            model: completion.model,
+            finish_reason: completion
+                .choices
+                .into_iter()
+                .next()
+                .and_then(|c| c.finish_reason),
+            usage: completion.usage.unwrap_or_default(),
+            headroom: RateLimitHeadroom::from_headers(&headers),
+        })
+    }
+
+    /// `POST /chat/completions` with `messages` (an array of chat messages), `tools` (an array
+    /// of tool definitions, `{"type": "function", "function": {...}}`) and
+    /// `tool_choice: "auto"`; returns the whole answer as JSON for the planner to read (its
+    /// `choices[0].message.tool_calls`). Costs tokens. Not resent on failure.
+    pub async fn chat_with_tools(
+        &self,
+        model: &str,
+        messages: Value,
+        tools: Value,
+    ) -> Result<Value, ClientError> {
+        let model = non_empty_model(model)?;
+        if messages.as_array().is_none_or(|m| m.is_empty()) {
+            return Err(ClientError::InvalidRequest(
+                "messages must be a non-empty array of chat messages".to_owned(),
+            ));
+        }
+        if tools.as_array().is_none_or(|t| t.is_empty()) {
+            return Err(ClientError::InvalidRequest(
+                "tools must be a non-empty array of tool definitions".to_owned(),
+            ));
+        }
+        let body = json!({
+            "model": model,
+            "messages": messages,
+            "tools": tools,
+            "tool_choice": "auto",
+        });
+        let (_, answer): (_, Value) = self.post_json(&body).await?;
+        Ok(answer)
+    }
+
+    /// POSTs `body` as JSON to `/chat/completions`; the answer's headers and decoded body.
+    async fn post_json<T: DeserializeOwned>(
+        &self,
+        body: &Value,
+    ) -> Result<(HeaderMap, T), ClientError> {
+        let rb = self
+            .api
+            .request(Method::POST, "/chat/completions")
+            .map_err(|e| self.scrub(e))?
+            .json(body);
+        let resp = self.api.send(rb).await.map_err(|e| self.scrub(e))?;
+        crate::wire::json_with_headers("POST", resp)
+            .await
+            .map_err(|e| self.scrub(e))
+    }
+
+    /// Scrubs the client's secrets from an error.
+    fn scrub(&self, e: ClientError) -> ClientError {
+        crate::wire::scrub(self.api.redactor(), e)
     }
 
     /// `GET /batches`, newest first, page by page.
@@ -107,14 +213,120 @@ impl OpenAiClient {
     }
 }
 
-/// `id` when it is safe as one path segment: letters, digits, `_`, `-`.
-pub(crate) fn path_segment(id: &str) -> Option<&str> {
-    let ok = !id.is_empty()
-        && id.len() <= 200
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    ok.then_some(id)
+pub(crate) use crate::wire::path_segment;
+
+/// The completion cap of [`OpenAiClient::test_completion`].
+pub const TEST_COMPLETION_TOKENS: u32 = 5;
+
+/// `model` trimmed, when it is not blank.
+fn non_empty_model(model: &str) -> Result<&str, ClientError> {
+    let m = model.trim();
+    if m.is_empty() {
+        Err(ClientError::InvalidRequest(
+            "a model id is required".to_owned(),
+        ))
+    } else {
+        Ok(m)
+    }
+}
+
+/// What OpenAI's `x-ratelimit-*` headers said on one answer. A field is `None` when its
+/// header was absent or unreadable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimitHeadroom {
+    /// `x-ratelimit-limit-requests`: requests allowed per window.
+    pub limit_requests: Option<u64>,
+    /// `x-ratelimit-remaining-requests`.
+    pub remaining_requests: Option<u64>,
+    /// `x-ratelimit-reset-requests` (a Go duration such as `1s` or `6m0s`), parsed.
+    pub reset_requests: Option<Duration>,
+    /// `x-ratelimit-limit-tokens`: tokens allowed per window.
+    pub limit_tokens: Option<u64>,
+    /// `x-ratelimit-remaining-tokens`.
+    pub remaining_tokens: Option<u64>,
+    /// `x-ratelimit-reset-tokens`, parsed.
+    pub reset_tokens: Option<Duration>,
+}
+
+impl RateLimitHeadroom {
+    /// Reads the six headers.
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let s = RateLimitSnapshot::from_headers(headers);
+        RateLimitHeadroom {
+            limit_requests: s.limit_requests,
+            remaining_requests: s.remaining_requests,
+            reset_requests: s.reset_requests,
+            limit_tokens: s.limit_tokens,
+            remaining_tokens: s.remaining_tokens,
+            reset_tokens: s.reset_tokens,
+        }
+    }
+
+    /// Whether any of the headers was there.
+    pub fn is_known(&self) -> bool {
+        *self != RateLimitHeadroom::default()
+    }
+
+    /// Remaining requests as a share of the limit (0.0..=1.0), when both are known.
+    pub fn request_share(&self) -> Option<f64> {
+        share(self.remaining_requests, self.limit_requests)
+    }
+
+    /// Remaining tokens as a share of the limit (0.0..=1.0), when both are known.
+    pub fn token_share(&self) -> Option<f64> {
+        share(self.remaining_tokens, self.limit_tokens)
+    }
+}
+
+fn share(remaining: Option<u64>, limit: Option<u64>) -> Option<f64> {
+    match (remaining, limit) {
+        (Some(r), Some(l)) if l > 0 => Some((r as f64 / l as f64).min(1.0)),
+        _ => None,
+    }
+}
+
+/// What [`OpenAiClient::test_completion`] learned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompletionCheck {
+    /// `chatcmpl-...`
+    pub id: String,
+    /// The model that answered (may be a dated snapshot of the one asked for).
+    pub model: String,
+    /// `stop`, `length` (the 5-token cap was reached: normal here)...
+    pub finish_reason: Option<String>,
+    /// Tokens spent.
+    pub usage: Usage,
+    /// The rate-limit headers of the answer.
+    pub headroom: RateLimitHeadroom,
+}
+
+/// A completion's `usage` (`CompletionUsage`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Usage {
+    /// Tokens in the prompt.
+    pub prompt_tokens: u64,
+    /// Tokens generated.
+    pub completion_tokens: u64,
+    /// Both.
+    pub total_tokens: u64,
+}
+
+/// The part of a `chat.completion` that [`OpenAiClient::test_completion`] reads.
+#[derive(Debug, Deserialize)]
+struct ChatCompletion {
+    id: String,
+    model: String,
+    #[serde(default)]
+    choices: Vec<ChatChoice>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChatChoice {
+    #[serde(default)]
+    finish_reason: Option<String>,
 }
 
 /// A list page (`{object: "list", data, has_more, first_id, last_id}`).
@@ -330,6 +542,42 @@ mod tests {
         for bad in ["", "../admin", "a/b", "a?b=c", "proj x", "é"] {
             assert_eq!(path_segment(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn headroom_reads_the_six_headers() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("x-ratelimit-limit-requests", "500"),
+            ("x-ratelimit-remaining-requests", "499"),
+            ("x-ratelimit-reset-requests", "120ms"),
+            ("x-ratelimit-limit-tokens", "30000"),
+            ("x-ratelimit-remaining-tokens", "29990"),
+            ("x-ratelimit-reset-tokens", "6m0s"),
+        ] {
+            h.insert(k, v.parse().expect("value"));
+        }
+        let r = RateLimitHeadroom::from_headers(&h);
+        assert!(r.is_known());
+        assert_eq!(r.limit_requests, Some(500));
+        assert_eq!(r.remaining_requests, Some(499));
+        assert_eq!(r.reset_requests, Some(Duration::from_millis(120)));
+        assert_eq!(r.limit_tokens, Some(30_000));
+        assert_eq!(r.remaining_tokens, Some(29_990));
+        assert_eq!(r.reset_tokens, Some(Duration::from_secs(360)));
+        assert_eq!(r.request_share(), Some(0.998));
+        let none = RateLimitHeadroom::from_headers(&HeaderMap::new());
+        assert!(!none.is_known());
+        assert_eq!(none.token_share(), None);
+        assert!(non_empty_model("  ").is_err());
+        let c: ChatCompletion = serde_json::from_value(json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "p"}, "finish_reason": "length"}],
+            "usage": {"prompt_tokens": 8, "completion_tokens": 5, "total_tokens": 13,
+                      "completion_tokens_details": {"reasoning_tokens": 0}}
+        }))
+        .expect("completion");
+        assert_eq!(c.usage.map(|u| u.total_tokens), Some(13));
     }
 
     #[test]

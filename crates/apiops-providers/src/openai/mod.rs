@@ -7,14 +7,15 @@
 //!   quota on top of the pause the `x-ratelimit-*` headers impose) and, when an admin key is
 //!   set, a second client for the `/organization` endpoints.
 //! - [`client`]: the typed requests and responses (models, batches, fine-tuning jobs,
-//!   projects, project rate limits).
+//!   projects, project rate limits, rate-limit headroom, test and tool-calling completions).
 //! - [`classify`]: OpenAI's codes to categories (`insufficient_quota` is not a rate limit).
 //! - `health`: `GET /models`, rate-limit headroom, deprecated models, admin key, breaker.
 //! - `errors`: failed and expired batches and failed fine-tuning jobs in a window.
 //! - `audit`: deprecated models ([`DEPRECATED_MODELS`]), project rate limits, console-only
 //!   settings.
 //!
-//! Nothing here sends a request that costs tokens.
+//! Health, error scans and audits never send a request that costs tokens; only the client's
+//! explicit `test_completion` and `chat_with_tools` do.
 
 mod audit;
 pub mod classify;

@@ -1,5 +1,7 @@
-//! A thin typed client of the Stripe endpoints apiops reads: `GET /v1/balance`,
-//! `GET /v1/events` (with its filters) and `GET /v1/webhook_endpoints`, over the resilient
+//! A thin typed client of the Stripe endpoints apiops uses: `GET /v1/balance`,
+//! `GET /v1/events` (with its filters, and the raw undelivered events for re-delivery),
+//! `GET /v1/webhook_endpoints` (list and one) and `POST /v1/webhook_endpoints/{id}` (update,
+//! with a caller's `Idempotency-Key`), over the resilient
 //! [`ApiClient`] (Bearer auth, `Stripe-Version` pin, `Idempotency-Key` on POSTs, the rate gate,
 //! retries and the breaker are all the client's).
 //!
@@ -10,9 +12,11 @@
 //! normalization or classification.
 
 use apiops_client::pagination::{self, PageStyle};
-use apiops_client::{ApiClient, ClientError};
-use futures::Stream;
+use apiops_client::{ApiClient, ClientError, Method};
+use futures::{Stream, TryStreamExt};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// Most items Stripe returns per list page.
 pub const MAX_PAGE_SIZE: u8 = 100;
@@ -67,6 +71,82 @@ impl StripeClient {
         )
     }
 
+    /// `GET /v1/webhook_endpoints/{id}`: one endpoint. An id that is not a plain identifier
+    /// is refused before any request.
+    pub async fn webhook_endpoint(&self, id: &str) -> Result<WebhookEndpoint, ClientError> {
+        let id = endpoint_id(id)?;
+        self.api
+            .get_json(&format!("/v1/webhook_endpoints/{id}"), &[])
+            .await
+            .map_err(|e| self.scrub(e))
+    }
+
+    /// `POST /v1/webhook_endpoints/{id}` (form-encoded): applies `update` — `disabled`, `url`,
+    /// `enabled_events[]` — and returns the endpoint as it now is.
+    ///
+    /// Sent with `Idempotency-Key: {idempotency_key}` when given, so a plan step can derive a
+    /// stable key and a re-run after a crash is replayed by Stripe instead of applied twice
+    /// (Stripe keeps keys for 24 hours, refuses a key reused with other parameters with an
+    /// `idempotency_error`, and a key is at most 255 characters). Without one the client
+    /// generates a fresh key, good for its own retries only. Either way the request carries a
+    /// key, so transient failures are retried by the client.
+    pub async fn update_webhook_endpoint(
+        &self,
+        id: &str,
+        update: &EndpointUpdate,
+        idempotency_key: Option<&str>,
+    ) -> Result<WebhookEndpoint, ClientError> {
+        let id = endpoint_id(id)?;
+        let form = update.form()?;
+        let mut rb = self
+            .api
+            .request(Method::POST, &format!("/v1/webhook_endpoints/{id}"))
+            .map_err(|e| self.scrub(e))?
+            .form(&form);
+        if let Some(key) = idempotency_key {
+            rb = rb.header(IDEMPOTENCY_HEADER, valid_idempotency_key(key)?);
+        }
+        self.api.send_json(rb).await.map_err(|e| self.scrub(e))
+    }
+
+    /// Every webhook endpoint, newest first (the [`webhook_endpoints`](Self::webhook_endpoints)
+    /// stream collected: an account has at most 16).
+    pub async fn all_webhook_endpoints(&self) -> Result<Vec<WebhookEndpoint>, ClientError> {
+        self.webhook_endpoints()
+            .try_collect()
+            .await
+            .map_err(|e| self.scrub(e))
+    }
+
+    /// `GET /v1/events?delivery_success=false&created[gte]={since}`, item by item across pages
+    /// of [`MAX_PAGE_SIZE`], newest first: events created since `since` (whole seconds) that
+    /// have not reached every endpoint yet. Each is the full event object as Stripe sent it,
+    /// so it can be re-delivered verbatim. Stripe lists events of the last 30 days only.
+    pub fn undelivered_events(
+        &self,
+        since: Timestamp,
+    ) -> impl Stream<Item = Result<Value, ClientError>> + Send + 'static + use<> {
+        let query = EventQuery {
+            created_gte: Some(since.as_second()),
+            delivery_success: Some(false),
+            limit: MAX_PAGE_SIZE,
+            ..EventQuery::default()
+        };
+        let redactor = self.api.redactor().clone();
+        pagination::paginate(
+            self.api.clone(),
+            "/v1/events".to_owned(),
+            query.params(),
+            PageStyle::Stripe,
+        )
+        .map_err(move |e| crate::wire::scrub(&redactor, e))
+    }
+
+    /// Scrubs the client's secrets from an error.
+    fn scrub(&self, e: ClientError) -> ClientError {
+        crate::wire::scrub(self.api.redactor(), e)
+    }
+
     /// `GET /v1/webhook_endpoints`, item by item across pages of [`MAX_PAGE_SIZE`].
     pub fn webhook_endpoints(
         &self,
@@ -77,6 +157,70 @@ impl StripeClient {
             vec![("limit".to_owned(), MAX_PAGE_SIZE.to_string())],
             PageStyle::Stripe,
         )
+    }
+}
+
+/// The header Stripe reads idempotency keys from.
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+
+/// Stripe's longest idempotency key.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+/// `id` when it can be a path segment.
+fn endpoint_id(id: &str) -> Result<&str, ClientError> {
+    crate::wire::path_segment(id.trim()).ok_or_else(|| {
+        ClientError::InvalidRequest(format!("webhook endpoint id {id:?} is not an identifier"))
+    })
+}
+
+/// `key` when Stripe takes it: 1 to 255 visible ASCII characters.
+fn valid_idempotency_key(key: &str) -> Result<&str, ClientError> {
+    let ok = !key.is_empty()
+        && key.len() <= MAX_IDEMPOTENCY_KEY_LEN
+        && key.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(key)
+    } else {
+        Err(ClientError::InvalidRequest(format!(
+            "an idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"
+        )))
+    }
+}
+
+/// Changes to a webhook endpoint; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointUpdate {
+    /// `disabled`: `true` stops deliveries, `false` resumes them.
+    pub disabled: Option<bool>,
+    /// `url`: where events are sent.
+    pub url: Option<String>,
+    /// `enabled_events[]`: the event types, or `["*"]` for all; replaces the list. An empty
+    /// list is refused (it would mean "no change" on the wire).
+    pub enabled_events: Option<Vec<String>>,
+}
+
+impl EndpointUpdate {
+    /// The form the spec defines: `disabled=true|false`, `url=...`, one `enabled_events[]`
+    /// per type, in that order.
+    pub fn form(&self) -> Result<Vec<(String, String)>, ClientError> {
+        let mut form = Vec::new();
+        if let Some(d) = self.disabled {
+            form.push(("disabled".to_owned(), d.to_string()));
+        }
+        if let Some(url) = &self.url {
+            form.push(("url".to_owned(), url.clone()));
+        }
+        if let Some(events) = &self.enabled_events {
+            if events.is_empty() {
+                return Err(ClientError::InvalidRequest(
+                    "enabled_events cannot be empty: list event types, or \"*\" for all".to_owned(),
+                ));
+            }
+            for e in events {
+                form.push(("enabled_events[]".to_owned(), e.clone()));
+            }
+        }
+        Ok(form)
     }
 }
 
@@ -368,6 +512,39 @@ mod tests {
             ..EventQuery::default()
         };
         assert_eq!(clamped.params(), vec![("limit".to_owned(), "1".to_owned())]);
+    }
+
+    #[test]
+    fn endpoint_updates_are_the_spec_form() {
+        let u = EndpointUpdate {
+            disabled: Some(false),
+            url: Some("https://hooks.example.com/stripe".into()),
+            enabled_events: Some(vec!["charge.failed".into(), "payout.failed".into()]),
+        };
+        assert_eq!(
+            u.form().expect("form"),
+            vec![
+                ("disabled".to_owned(), "false".to_owned()),
+                (
+                    "url".to_owned(),
+                    "https://hooks.example.com/stripe".to_owned()
+                ),
+                ("enabled_events[]".to_owned(), "charge.failed".to_owned()),
+                ("enabled_events[]".to_owned(), "payout.failed".to_owned()),
+            ]
+        );
+        assert!(EndpointUpdate::default().form().expect("empty").is_empty());
+        let none = EndpointUpdate {
+            enabled_events: Some(Vec::new()),
+            ..EndpointUpdate::default()
+        };
+        assert!(none.form().is_err(), "an empty list is refused");
+        assert!(valid_idempotency_key("plan-1/step-2").is_ok());
+        for bad in ["", "has space", "é", &"k".repeat(256)] {
+            assert!(valid_idempotency_key(bad).is_err(), "{bad}");
+        }
+        assert!(endpoint_id("we_1Abc").is_ok());
+        assert!(endpoint_id("we_1/../balance").is_err());
     }
 
     #[test]

@@ -5,14 +5,15 @@
 //! - this file: [`StripeConfig`], [`KeyKind`] and [`Stripe`], which wires the resilient client
 //!   (Bearer auth, `Stripe-Version` pin, `Idempotency-Key` on every POST, a GCRA quota of
 //!   `requests_per_second`) and delegates each capability to its module.
-//! - [`client`]: the typed requests and responses (balance, events, webhook endpoints).
+//! - [`client`]: the typed requests and responses (balance, events, webhook endpoints and
+//!   their updates, undelivered events).
 //! - [`classify`]: Stripe's codes (errors, declines, payouts, disputes) to categories.
 //! - `health`: `GET /v1/balance`, key mode and kind, breaker, deprecations.
 //! - `errors`: failure events and undelivered events in a window, in concurrent sub-windows.
 //! - `audit`: webhook endpoints and console-only settings.
 //!
-//! Not here: operations that change Stripe (they come with the operations catalog), and
-//! webhook signature checks (`apiops-webhooks`).
+//! Not here: deciding and journaling operations that change Stripe (`apiops-ops`; the client
+//! only sends them), and webhook signature checks (`apiops-webhooks`).
 
 mod audit;
 pub mod classify;

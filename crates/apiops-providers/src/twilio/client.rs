@@ -16,6 +16,10 @@
 //!   shrink an adaptive cap on page requests in flight ([`AdaptiveLimit`]), additive increase
 //!   and multiplicative decrease, so a scan settles under the account's real concurrency limit.
 //!
+//! Writes (buy, update and release a number, send a message) are form-encoded POSTs and a
+//! DELETE, as the 2010 API defines them. Twilio takes no idempotency key for them, so the client
+//! never resends them: a purchase or a message happens at most once per call.
+//!
 //! Secrets: the Account SID, the token, the API key SID and its secret are all registered with
 //! the client's redactor; every error leaving this module is scrubbed with it (targets and
 //! bodies included), so none of them reaches an error message. This module does not classify,
@@ -39,6 +43,7 @@ use url::Url;
 
 use crate::provider::ProviderError;
 use crate::tuning::ClientTuning;
+use crate::wire::target_of;
 
 /// Twilio's largest page.
 pub const MAX_PAGE_SIZE: usize = 1000;
@@ -204,57 +209,7 @@ impl TwilioClient {
 
     /// Scrubs every registered secret from an error (targets, bodies, messages).
     pub fn scrub(&self, e: ClientError) -> ClientError {
-        let r = self.api.redactor();
-        let s = |t: String| r.redact(&t).into_owned();
-        match e {
-            ClientError::Transport {
-                method,
-                target,
-                kind,
-                message,
-            } => ClientError::Transport {
-                method,
-                target: s(target),
-                kind,
-                message: s(message),
-            },
-            ClientError::Status {
-                method,
-                target,
-                status,
-                body,
-                retry_after,
-            } => ClientError::Status {
-                method,
-                target: s(target),
-                status,
-                body: s(body),
-                retry_after,
-            },
-            ClientError::Decode {
-                method,
-                target,
-                reason,
-            } => ClientError::Decode {
-                method,
-                target: s(target),
-                reason: s(reason),
-            },
-            ClientError::ReplayMiss {
-                cassette,
-                method,
-                target,
-                key,
-            } => ClientError::ReplayMiss {
-                cassette,
-                method,
-                target: s(target),
-                key: s(key),
-            },
-            ClientError::InvalidRequest(m) => ClientError::InvalidRequest(s(m)),
-            ClientError::Auth(m) => ClientError::Auth(s(m)),
-            other => other,
-        }
+        crate::wire::scrub(self.api.redactor(), e)
     }
 
     /// GETs one resource and decodes it.
@@ -361,6 +316,191 @@ impl TwilioClient {
             page_size(MAX_PAGE_SIZE),
             "phone_numbers",
         )
+    }
+
+    /// `GET .../AvailablePhoneNumbers/{Country}/Local.json`: up to `limit` local numbers for
+    /// sale in `country` (ISO 3166-1 alpha-2), in `area_code` and whose digits contain
+    /// `contains` (Twilio's pattern: digits, letters for keypad digits, `*` for any digit) when
+    /// given. Twilio answers one page without paging links; `limit` is its `PageSize`
+    /// (1..=1000), and a `limit` of 0 asks for nothing and sends nothing.
+    pub async fn available_numbers(
+        &self,
+        country: &str,
+        area_code: Option<u16>,
+        contains: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AvailableNumber>, ClientError> {
+        let iso = iso_country(country)?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(code) = area_code {
+            query.push(("AreaCode", code.to_string()));
+        }
+        if let Some(pattern) = contains.map(str::trim).filter(|p| !p.is_empty()) {
+            query.push(("Contains", pattern.to_owned()));
+        }
+        query.push(("PageSize", limit.clamp(1, MAX_PAGE_SIZE).to_string()));
+        let path = format!(
+            "{}/AvailablePhoneNumbers/{iso}/Local.json",
+            self.account_path()
+        );
+        let list: AvailableNumbers = self
+            .api
+            .get_json(&path, &query)
+            .await
+            .map_err(|e| self.scrub(e))?;
+        let mut numbers = list.available_phone_numbers;
+        numbers.truncate(limit);
+        Ok(numbers)
+    }
+
+    /// The account's number `e164`, if it owns it: `GET .../IncomingPhoneNumbers.json` with
+    /// `PhoneNumber={e164}`. Twilio matches that filter as a pattern (a part of a number
+    /// matches too), so only a record whose `phone_number` is exactly `e164` is returned.
+    pub async fn find_owned_number(
+        &self,
+        e164: &str,
+    ) -> Result<Option<IncomingPhoneNumber>, ClientError> {
+        let number = e164.trim();
+        if number.is_empty() {
+            return Err(ClientError::InvalidRequest(
+                "a phone number to look for is required".to_owned(),
+            ));
+        }
+        let path = format!("{}/IncomingPhoneNumbers.json", self.account_path());
+        let mut query = page_size(MAX_PAGE_SIZE);
+        query.insert(0, ("PhoneNumber".to_owned(), number.to_owned()));
+        let mut pages =
+            self.pages::<IncomingPhoneNumber>(Host::Api, path, query, "incoming_phone_numbers");
+        while let Some(page) = pages.next().await {
+            if let Some(found) = page?
+                .into_iter()
+                .find(|n| n.phone_number.as_deref() == Some(number))
+            {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `GET .../IncomingPhoneNumbers/{Sid}.json`: one owned number (`PN...`). A number the
+    /// account does not own is a 404 with Twilio code 20404.
+    pub async fn owned_number(&self, sid: &str) -> Result<IncomingPhoneNumber, ClientError> {
+        let sid = twilio_sid(sid, "PN")?;
+        self.get(
+            Host::Api,
+            &format!("{}/IncomingPhoneNumbers/{sid}.json", self.account_path()),
+        )
+        .await
+    }
+
+    /// Buys `phone_number` (E.164, as listed by [`available_numbers`](Self::available_numbers)):
+    /// `POST .../IncomingPhoneNumbers.json` with `PhoneNumber` and the configuration in `urls`,
+    /// pairs of the spec's form fields ([`NUMBER_CONFIG_FIELDS`]: `SmsUrl`, `VoiceUrl`...).
+    ///
+    /// Sent exactly once. Twilio takes no idempotency key here, so the client never resends
+    /// it (its retry layer only repeats GET/HEAD/OPTIONS and requests that carry a key), and
+    /// this method does not loop either: a purchase is never retried blindly. After a failure
+    /// without an answer (timeout, reset) the purchase may or may not have happened: check with
+    /// [`find_owned_number`](Self::find_owned_number) before deciding to buy again. A number
+    /// that is not for sale (already bought, by this account or another) is a 400 with Twilio
+    /// code 21422.
+    pub async fn buy_number(
+        &self,
+        phone_number: &str,
+        urls: &[(&str, &str)],
+    ) -> Result<IncomingPhoneNumber, ClientError> {
+        let number = phone_number.trim();
+        if number.is_empty() {
+            return Err(ClientError::InvalidRequest(
+                "a phone number to buy is required".to_owned(),
+            ));
+        }
+        let mut form = vec![("PhoneNumber".to_owned(), number.to_owned())];
+        form.extend(number_form(urls)?);
+        self.post_form(
+            &format!("{}/IncomingPhoneNumbers.json", self.account_path()),
+            &form,
+        )
+        .await
+    }
+
+    /// Changes an owned number's configuration: `POST .../IncomingPhoneNumbers/{Sid}.json` with
+    /// the pairs in `urls` ([`NUMBER_CONFIG_FIELDS`]; an empty value clears a URL). Not
+    /// resent on failure (no idempotency key); setting the same values again is harmless.
+    pub async fn update_number(
+        &self,
+        sid: &str,
+        urls: &[(&str, &str)],
+    ) -> Result<IncomingPhoneNumber, ClientError> {
+        let sid = twilio_sid(sid, "PN")?;
+        let form = number_form(urls)?;
+        if form.is_empty() {
+            return Err(ClientError::InvalidRequest(
+                "a number update needs at least one field".to_owned(),
+            ));
+        }
+        self.post_form(
+            &format!("{}/IncomingPhoneNumbers/{sid}.json", self.account_path()),
+            &form,
+        )
+        .await
+    }
+
+    /// Releases an owned number: `DELETE .../IncomingPhoneNumbers/{Sid}.json` (204). The
+    /// number stops working at once and may be bought by anyone. Not resent on failure.
+    pub async fn release_number(&self, sid: &str) -> Result<(), ClientError> {
+        let sid = twilio_sid(sid, "PN")?;
+        let path = format!("{}/IncomingPhoneNumbers/{sid}.json", self.account_path());
+        let rb = self
+            .api
+            .request(Method::DELETE, &path)
+            .map_err(|e| self.scrub(e))?;
+        self.api.send(rb).await.map_err(|e| self.scrub(e))?;
+        Ok(())
+    }
+
+    /// Sends an SMS: `POST .../Messages.json` with `To`, `Body` and `From`, or
+    /// `MessagingServiceSid` when `from` is a messaging service SID (`MG...`). Returns the
+    /// queued (or, through a service, accepted) message; its body is not decoded. Not resent
+    /// on failure (no idempotency key), so a message is never sent twice by this client. An
+    /// invalid `To` is a 400 with Twilio code 21211, a `From` the account cannot send from
+    /// 21606.
+    pub async fn send_message(
+        &self,
+        from: &str,
+        to: &str,
+        body: &str,
+    ) -> Result<Message, ClientError> {
+        let from = from.trim();
+        let sender = if twilio_sid(from, "MG").is_ok() {
+            "MessagingServiceSid"
+        } else {
+            "From"
+        };
+        let form = [
+            ("To".to_owned(), to.trim().to_owned()),
+            (sender.to_owned(), from.to_owned()),
+            ("Body".to_owned(), body.to_owned()),
+        ];
+        self.post_form(&format!("{}/Messages.json", self.account_path()), &form)
+            .await
+    }
+
+    /// POSTs a form to the 2010 API and decodes the answer; errors scrubbed.
+    async fn post_form<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &[(String, String)],
+    ) -> Result<T, ClientError> {
+        let rb = self
+            .api
+            .request(Method::POST, path)
+            .map_err(|e| self.scrub(e))?
+            .form(form);
+        self.api.send_json(rb).await.map_err(|e| self.scrub(e))
     }
 
     /// Streams the pages of a Twilio list, following the cursor of `next_page_uri` (2010 API)
@@ -473,6 +613,82 @@ impl TwilioClient {
     }
 }
 
+/// The form fields that configure a number, as the spec names them for both
+/// `POST .../IncomingPhoneNumbers.json` (purchase) and `POST .../IncomingPhoneNumbers/{Sid}.json`
+/// (update). `AccountSid` (moving a number to another account) is deliberately not among them.
+pub const NUMBER_CONFIG_FIELDS: &[&str] = &[
+    "FriendlyName",
+    "SmsUrl",
+    "SmsMethod",
+    "SmsFallbackUrl",
+    "SmsFallbackMethod",
+    "SmsApplicationSid",
+    "VoiceUrl",
+    "VoiceMethod",
+    "VoiceFallbackUrl",
+    "VoiceFallbackMethod",
+    "VoiceApplicationSid",
+    "VoiceCallerIdLookup",
+    "VoiceReceiveMode",
+    "StatusCallback",
+    "StatusCallbackMethod",
+    "TrunkSid",
+    "IdentitySid",
+    "AddressSid",
+    "BundleSid",
+    "EmergencyStatus",
+    "EmergencyAddressSid",
+];
+
+/// The configuration pairs of a purchase or update as a form, refusing a field the spec does
+/// not define for numbers and a field given twice.
+fn number_form(pairs: &[(&str, &str)]) -> Result<Vec<(String, String)>, ClientError> {
+    let mut form: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        if !NUMBER_CONFIG_FIELDS.contains(name) {
+            return Err(ClientError::InvalidRequest(format!(
+                "{name:?} is not a phone number setting (expected one of {})",
+                NUMBER_CONFIG_FIELDS.join(", ")
+            )));
+        }
+        if form.iter().any(|(k, _)| k == name) {
+            return Err(ClientError::InvalidRequest(format!(
+                "{name} is given more than once"
+            )));
+        }
+        form.push(((*name).to_owned(), (*value).to_owned()));
+    }
+    Ok(form)
+}
+
+/// `sid` when it is a Twilio SID of `prefix` (`PN`, `MG`...): the prefix and 32 hexadecimal
+/// digits, so it is safe in a path.
+fn twilio_sid<'a>(sid: &'a str, prefix: &str) -> Result<&'a str, ClientError> {
+    let sid = sid.trim();
+    let ok = sid.len() == 34
+        && sid.starts_with(prefix)
+        && sid.bytes().skip(2).all(|b| b.is_ascii_hexdigit());
+    if ok {
+        Ok(sid)
+    } else {
+        Err(ClientError::InvalidRequest(format!(
+            "{sid:?} is not a {prefix} SID ({prefix} and 32 hexadecimal digits)"
+        )))
+    }
+}
+
+/// An ISO 3166-1 alpha-2 code, upper-cased: exactly two ASCII letters.
+fn iso_country(country: &str) -> Result<String, ClientError> {
+    let c = country.trim();
+    if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) {
+        Ok(c.to_ascii_uppercase())
+    } else {
+        Err(ClientError::InvalidRequest(format!(
+            "{country:?} is not an ISO country code"
+        )))
+    }
+}
+
 /// `PageSize=n`.
 pub(crate) fn page_size(n: usize) -> Vec<(String, String)> {
     vec![("PageSize".to_owned(), n.clamp(1, MAX_PAGE_SIZE).to_string())]
@@ -497,15 +713,6 @@ async fn fetch_page_once<T: DeserializeOwned>(
         message: e.without_url().to_string(),
     })?;
     decode_page(&bytes, items_key).map_err(|reason| decode_error(url, reason))
-}
-
-/// `host[:port]/path`: what an error may show of a URL (the query never).
-fn target_of(url: &Url) -> String {
-    let host = url.host_str().unwrap_or("?");
-    match url.port() {
-        Some(p) => format!("{host}:{p}{}", url.path()),
-        None => format!("{host}{}", url.path()),
-    }
 }
 
 fn decode_error(url: &Url, reason: String) -> ClientError {
@@ -799,6 +1006,9 @@ pub struct Message {
     /// The sender.
     #[serde(default)]
     pub from: Option<String>,
+    /// The text (personal data: used to match an interrupted send, never reported).
+    #[serde(default)]
+    pub body: Option<String>,
     /// `outbound-api`, `inbound`...
     #[serde(default)]
     pub direction: Option<String>,
@@ -814,6 +1024,12 @@ pub struct Message {
     /// The messaging service that sent it.
     #[serde(default)]
     pub messaging_service_sid: Option<String>,
+    /// What it cost, as Twilio writes it (`"-0.00790"`); `None` until it is known.
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub price: Option<String>,
+    /// The currency of `price` (`USD`).
+    #[serde(default)]
+    pub price_unit: Option<String>,
 }
 
 /// A Call.
@@ -924,6 +1140,53 @@ pub struct IncomingPhoneNumber {
     /// An Elastic SIP trunk handling calls.
     #[serde(default)]
     pub trunk_sid: Option<String>,
+    /// `GET` or `POST`: how `sms_url` is called.
+    #[serde(default)]
+    pub sms_method: Option<String>,
+    /// `GET` or `POST`: how `voice_url` is called.
+    #[serde(default)]
+    pub voice_method: Option<String>,
+    /// The number's status (`in-use`).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// RFC 2822.
+    #[serde(default)]
+    pub date_created: Option<String>,
+    /// RFC 2822.
+    #[serde(default)]
+    pub date_updated: Option<String>,
+}
+
+/// A local number for sale (`AvailablePhoneNumbers/{Country}/Local.json`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct AvailableNumber {
+    /// E.164: what [`TwilioClient::buy_number`] takes.
+    pub phone_number: String,
+    /// The national format (`(415) 555-0100`).
+    #[serde(default)]
+    pub friendly_name: Option<String>,
+    /// The city.
+    #[serde(default)]
+    pub locality: Option<String>,
+    /// The state or province (`CA`).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// The postal code.
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[serde(default)]
+    pub iso_country: Option<String>,
+    /// What it can do; `None` when Twilio did not say.
+    #[serde(default)]
+    pub capabilities: Option<Capabilities>,
+}
+
+/// The answer of an AvailablePhoneNumbers search.
+#[derive(Debug, Deserialize)]
+struct AvailableNumbers {
+    #[serde(default)]
+    available_phone_numbers: Vec<AvailableNumber>,
 }
 
 /// A messaging Service.
@@ -1141,6 +1404,82 @@ mod tests {
         .expect("account");
         assert_eq!(a.kind.as_deref(), Some("Trial"));
         assert!(!format!("{a:?}").contains("tok_secret_value"));
+    }
+
+    #[test]
+    fn write_inputs_are_checked_before_sending() {
+        let form =
+            number_form(&[("SmsUrl", "https://a.example/sms"), ("VoiceUrl", "")]).expect("form");
+        assert_eq!(
+            form,
+            vec![
+                ("SmsUrl".to_owned(), "https://a.example/sms".to_owned()),
+                ("VoiceUrl".to_owned(), String::new()),
+            ]
+        );
+        assert!(number_form(&[("sms_url", "x")]).is_err(), "spec names only");
+        assert!(
+            number_form(&[("AccountSid", "AC1")]).is_err(),
+            "no transfers"
+        );
+        assert!(number_form(&[("SmsUrl", "a"), ("SmsUrl", "b")]).is_err());
+        let pn = "PN0123456789abcdef0123456789abcdef";
+        assert_eq!(twilio_sid(pn, "PN").ok(), Some(pn));
+        assert_eq!(twilio_sid(&format!(" {pn} "), "PN").ok(), Some(pn));
+        for bad in [
+            "",
+            "PN123",
+            "MG0123456789abcdef0123456789abcdef",
+            "PN0123456789abcdef0123456789abcdeg",
+            "PN0123456789abcdef0123456789abc/ef",
+        ] {
+            assert!(twilio_sid(bad, "PN").is_err(), "{bad}");
+        }
+        assert_eq!(iso_country(" us ").ok().as_deref(), Some("US"));
+        for bad in ["", "USA", "U1", "../"] {
+            assert!(iso_country(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn write_answers_decode() {
+        let a: AvailableNumbers = serde_json::from_value(json!({
+            "available_phone_numbers": [{
+                "friendly_name": "(415) 555-0134", "phone_number": "+14155550134",
+                "lata": "722", "locality": "San Francisco", "rate_center": "SNFC",
+                "latitude": 37.7, "longitude": -122.4, "region": "CA", "postal_code": "94105",
+                "iso_country": "US", "address_requirements": "none", "beta": false,
+                "capabilities": {"voice": true, "SMS": true, "MMS": false}
+            }],
+            "uri": "/2010-04-01/Accounts/AC1/AvailablePhoneNumbers/US/Local.json"
+        }))
+        .expect("available");
+        let n = &a.available_phone_numbers[0];
+        assert_eq!(n.phone_number, "+14155550134");
+        assert_eq!(n.region.as_deref(), Some("CA"));
+        assert_eq!(
+            n.capabilities,
+            Some(Capabilities {
+                voice: true,
+                sms: true,
+                mms: false,
+                fax: false
+            })
+        );
+        let m: Message = serde_json::from_value(json!({
+            "sid": "SM1", "status": "sent", "price": "-0.00790", "price_unit": "USD",
+            "error_code": null, "body": "do not keep me"
+        }))
+        .expect("message");
+        assert_eq!(m.price.as_deref(), Some("-0.00790"));
+        assert!(!format!("{m:?}").contains("do not keep me"));
+        let p: IncomingPhoneNumber = serde_json::from_value(json!({
+            "sid": "PN1", "phone_number": "+14155550134", "status": "in-use",
+            "sms_url": "https://a.example/sms", "sms_method": "POST"
+        }))
+        .expect("number");
+        assert_eq!(p.status.as_deref(), Some("in-use"));
+        assert_eq!(p.sms_method.as_deref(), Some("POST"));
     }
 
     #[tokio::test]

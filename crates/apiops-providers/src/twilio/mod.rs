@@ -4,7 +4,8 @@
 //! - this file: [`TwilioConfig`] (base URLs, credentials, concurrency, client tuning) and
 //!   [`Twilio`], which validates it and implements [`Provider`];
 //! - [`client`]: the typed client — one resilient client per Twilio host, the records apiops
-//!   reads, and paging;
+//!   reads, paging, and the calls operations make (search, buy, update and release numbers,
+//!   send a message);
 //! - [`classify`]: every Twilio error code to category, severity, retryable and remediation;
 //! - `health`: the account and balance probe behind [`Provider::health`];
 //! - `errors`: failed and undelivered messages, failed calls and Monitor alerts, scanned in

@@ -568,3 +568,214 @@ async fn openai_requests_are_accepted_by_prism() {
         Err(e) => assert!(!e.to_string().contains("HTTP 422"), "{e}"),
     }
 }
+
+// ---- operations: test completion, headroom, tool calling ----
+
+use apiops_client::ClientError;
+use apiops_providers::openai::client::api_error;
+use serde_json::json;
+
+fn chat_count(running: &RunningSim) -> u64 {
+    running
+        .sim
+        .state()
+        .stats
+        .snapshot()
+        .side_effects
+        .get("openai.chat.create")
+        .copied()
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn openai_test_completion_returns_usage_and_headroom() {
+    let running = start(SimConfig {
+        seed: 60,
+        anchor: anchor(),
+        messages: 10,
+        openai_rpm: Some(50),
+        ..SimConfig::default()
+    })
+    .await;
+    let o = openai(&running, false);
+    let c = o.client();
+
+    // Free: GET /models carries the headers.
+    let before = c.rate_limit_headroom().await.expect("headroom");
+    assert!(before.is_known());
+    assert_eq!(before.limit_requests, Some(50));
+    assert_eq!(before.remaining_requests, Some(49));
+    assert!(
+        before
+            .reset_requests
+            .is_some_and(|d| d <= Duration::from_secs(60))
+    );
+    assert!(before.limit_tokens.is_some() && before.remaining_tokens.is_some());
+    assert!(before.reset_tokens.is_some());
+    assert_eq!(chat_count(&running), 0, "headroom costs no tokens");
+
+    let check = c.test_completion("gpt-4o-mini").await.expect("completion");
+    assert!(check.id.starts_with("chatcmpl-"), "{check:?}");
+    assert_eq!(check.model, "gpt-4o-mini");
+    assert!(check.usage.prompt_tokens > 0);
+    assert!(
+        (1..=5).contains(&check.usage.completion_tokens),
+        "{check:?}"
+    );
+    assert_eq!(
+        check.usage.total_tokens,
+        check.usage.prompt_tokens + check.usage.completion_tokens
+    );
+    assert_eq!(check.finish_reason.as_deref(), Some("length"));
+    assert_eq!(check.headroom.limit_requests, Some(50));
+    assert_eq!(check.headroom.remaining_requests, Some(48));
+    assert!(check.headroom.token_share().is_some());
+
+    // A reasoning model takes max_completion_tokens (it would refuse max_tokens).
+    let reasoning = c.test_completion("o3").await.expect("o3");
+    assert_eq!(reasoning.model, "o3");
+    assert_eq!(chat_count(&running), 2);
+
+    let unknown = c.test_completion("gpt-9").await.expect_err("unknown model");
+    assert_eq!(unknown.status(), Some(404));
+    assert_eq!(
+        api_error(&unknown).and_then(|e| e.code).as_deref(),
+        Some("model_not_found")
+    );
+    assert!(matches!(
+        c.test_completion(" ").await,
+        Err(ClientError::InvalidRequest(_))
+    ));
+    assert_no_secret(&unknown.to_string(), &secrets(&running));
+    running.stop().await;
+}
+
+fn planner_tools() -> Value {
+    json!([{
+        "type": "function",
+        "function": {
+            "name": "buy_phone_number",
+            "description": "Buy a local phone number in an area code",
+            "parameters": {
+                "type": "object",
+                "properties": {"area_code": {"type": "integer"}},
+                "required": ["area_code"]
+            }
+        }
+    }])
+}
+
+fn planner_messages() -> Value {
+    json!([
+        {"role": "system", "content": "You map operator requests to apiops operations."},
+        {"role": "user", "content": "buy a phone number in area code 415"}
+    ])
+}
+
+#[tokio::test]
+async fn openai_chat_with_tools_returns_the_raw_answer() {
+    let running = sim(61).await;
+    let o = openai(&running, false);
+    let answer = o
+        .client()
+        .chat_with_tools("gpt-4o-mini", planner_messages(), planner_tools())
+        .await
+        .expect("chat");
+    assert_eq!(answer["object"], "chat.completion");
+    assert_eq!(answer["model"], "gpt-4o-mini");
+    let message = &answer["choices"][0]["message"];
+    assert_eq!(message["role"], "assistant");
+    // When the simulator answers with tool calls, they name an offered tool.
+    if let Some(calls) = message["tool_calls"].as_array() {
+        for call in calls {
+            assert_eq!(call["function"]["name"], "buy_phone_number", "{answer}");
+            let args: Value =
+                serde_json::from_str(call["function"]["arguments"].as_str().expect("arguments"))
+                    .expect("arguments are JSON");
+            assert!(args.is_object(), "{answer}");
+        }
+    }
+    assert!(
+        answer["usage"]["total_tokens"]
+            .as_u64()
+            .is_some_and(|t| t > 0)
+    );
+    for (messages, tools) in [
+        (json!("buy"), planner_tools()),
+        (json!([]), planner_tools()),
+        (planner_messages(), json!({"type": "function"})),
+    ] {
+        assert!(matches!(
+            o.client()
+                .chat_with_tools("gpt-4o-mini", messages, tools)
+                .await,
+            Err(ClientError::InvalidRequest(_))
+        ));
+    }
+    assert_eq!(chat_count(&running), 1, "refused inputs are never sent");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn openai_completions_send_the_spec_fields_on_the_wire() {
+    let canned = json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+            "role": "assistant", "content": null,
+            "tool_calls": [{"id": "call_1", "type": "function",
+                "function": {"name": "buy_phone_number", "arguments": "{\"area_code\": 415}"}}]}}],
+        "usage": {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}
+    });
+    let server = crate::recorder::Recorder::start(200, &canned.to_string()).await;
+    let key = "sk-test-0123456789abcdefWXYZ";
+    let mut cfg = OpenAiConfig::official(secret(key)).expect("config");
+    cfg.base_url = Url::parse(&format!("{}/v1", server.base)).expect("url");
+    cfg.tuning = tuning();
+    let o = OpenAi::new(cfg).expect("openai");
+
+    let answer = o
+        .client()
+        .chat_with_tools("gpt-4o-mini", planner_messages(), planner_tools())
+        .await
+        .expect("chat");
+    assert_eq!(answer, canned, "returned verbatim");
+    let check = o
+        .client()
+        .test_completion("gpt-4o-mini")
+        .await
+        .expect("check");
+    assert_eq!(check.usage.total_tokens, 25);
+    assert!(
+        !check.headroom.is_known(),
+        "this server sends no x-ratelimit headers"
+    );
+
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2);
+    for s in &seen {
+        assert_eq!(
+            (s.method.as_str(), s.target.as_str()),
+            ("POST", "/v1/chat/completions")
+        );
+        assert_eq!(s.header("content-type"), Some("application/json"));
+    }
+    let tools_body: Value = serde_json::from_str(&seen[0].body).expect("json");
+    assert_eq!(
+        tools_body,
+        json!({
+            "model": "gpt-4o-mini",
+            "messages": planner_messages(),
+            "tools": planner_tools(),
+            "tool_choice": "auto",
+        })
+    );
+    let check_body: Value = serde_json::from_str(&seen[1].body).expect("json");
+    assert_eq!(
+        check_body,
+        json!({
+            "model": "gpt-4o-mini",
+            "messages": [{"role": "user", "content": "ping"}],
+            "max_completion_tokens": 5,
+        })
+    );
+}

@@ -632,3 +632,282 @@ async fn stripe_missing_credentials_are_named() {
         }
     }
 }
+
+// ---- operations: webhook endpoints and undelivered events ----
+
+use apiops_client::ClientError;
+use apiops_providers::stripe::client::{EndpointUpdate, WebhookEndpoint, api_error};
+
+fn update_count(running: &RunningSim) -> u64 {
+    running
+        .sim
+        .state()
+        .stats
+        .snapshot()
+        .side_effects
+        .get("stripe.webhook_endpoints.update")
+        .copied()
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn stripe_endpoints_are_disabled_enabled_and_changed() {
+    let running = sim(40).await;
+    let s = stripe(&running);
+    let c = s.client();
+    let all = c.all_webhook_endpoints().await.expect("list");
+    assert_eq!(
+        all.len(),
+        running.sim.state().stripe.webhook_endpoint_count()
+    );
+    let target = all
+        .iter()
+        .find(|e| e.status == "enabled")
+        .expect("an enabled endpoint")
+        .clone();
+    let fetched = c.webhook_endpoint(&target.id).await.expect("retrieve");
+    assert_eq!(
+        (fetched.id.as_str(), fetched.url.as_str()),
+        (target.id.as_str(), target.url.as_str())
+    );
+
+    let disable = EndpointUpdate {
+        disabled: Some(true),
+        ..EndpointUpdate::default()
+    };
+    let off = c
+        .update_webhook_endpoint(&target.id, &disable, None)
+        .await
+        .expect("disable");
+    assert_eq!(off.status, "disabled");
+    assert_eq!(off.url, target.url, "nothing else changed");
+    assert_eq!(
+        c.webhook_endpoint(&target.id).await.expect("get").status,
+        "disabled"
+    );
+    let enable = EndpointUpdate {
+        disabled: Some(false),
+        ..EndpointUpdate::default()
+    };
+    let on = c
+        .update_webhook_endpoint(&target.id, &enable, None)
+        .await
+        .expect("enable");
+    assert_eq!(on.status, "enabled");
+
+    let change = EndpointUpdate {
+        disabled: None,
+        url: Some("https://hooks.example.com/stripe/v2".into()),
+        enabled_events: Some(vec!["charge.failed".into(), "payout.failed".into()]),
+    };
+    let changed = c
+        .update_webhook_endpoint(&target.id, &change, Some("apiops-test-change-1"))
+        .await
+        .expect("change");
+    let got: WebhookEndpoint = c.webhook_endpoint(&target.id).await.expect("get");
+    for e in [&changed, &got] {
+        assert_eq!(e.url, "https://hooks.example.com/stripe/v2");
+        assert_eq!(e.enabled_events, ["charge.failed", "payout.failed"]);
+        assert_eq!(e.status, "enabled");
+    }
+    assert_eq!(update_count(&running), 3);
+
+    let missing = c
+        .webhook_endpoint("we_doesnotexist")
+        .await
+        .expect_err("404");
+    assert_eq!(missing.status(), Some(404));
+    assert_eq!(
+        api_error(&missing).and_then(|e| e.code).as_deref(),
+        Some("resource_missing")
+    );
+    let bad_events = EndpointUpdate {
+        enabled_events: Some(vec!["not an event".into()]),
+        ..EndpointUpdate::default()
+    };
+    let refused = c
+        .update_webhook_endpoint(&target.id, &bad_events, None)
+        .await
+        .expect_err("400");
+    assert_eq!(refused.status(), Some(400));
+    assert_eq!(
+        api_error(&refused).and_then(|e| e.param).as_deref(),
+        Some("enabled_events[0]"),
+        "{refused}"
+    );
+    assert!(matches!(
+        c.webhook_endpoint("../balance").await,
+        Err(ClientError::InvalidRequest(_))
+    ));
+    assert_clean(&format!("{missing} {refused}"), &secrets(&running));
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn stripe_an_idempotency_key_replays_instead_of_repeating() {
+    let running = sim(41).await;
+    let s = stripe(&running);
+    let c = s.client();
+    let id = c.all_webhook_endpoints().await.expect("list")[0].id.clone();
+    let key = "apiops-plan-7-step-1";
+    let disable = EndpointUpdate {
+        disabled: Some(true),
+        ..EndpointUpdate::default()
+    };
+    let first = c
+        .update_webhook_endpoint(&id, &disable, Some(key))
+        .await
+        .expect("first");
+    // Re-enabled behind the key's back: a replay must not disable it again.
+    c.update_webhook_endpoint(
+        &id,
+        &EndpointUpdate {
+            disabled: Some(false),
+            ..EndpointUpdate::default()
+        },
+        None,
+    )
+    .await
+    .expect("enable");
+    assert_eq!(update_count(&running), 2);
+    let replay = c
+        .update_webhook_endpoint(&id, &disable, Some(key))
+        .await
+        .expect("replay");
+    assert_eq!(update_count(&running), 2, "the simulator replayed the key");
+    assert_eq!(replay.status, first.status);
+    assert_eq!(
+        c.webhook_endpoint(&id).await.expect("get").status,
+        "enabled"
+    );
+    let reuse = c
+        .update_webhook_endpoint(
+            &id,
+            &EndpointUpdate {
+                url: Some("https://other.example.com".into()),
+                ..EndpointUpdate::default()
+            },
+            Some(key),
+        )
+        .await
+        .expect_err("same key, other parameters");
+    assert_eq!(reuse.status(), Some(400));
+    assert_eq!(
+        api_error(&reuse).and_then(|e| e.kind).as_deref(),
+        Some("idempotency_error")
+    );
+    assert!(matches!(
+        c.update_webhook_endpoint(&id, &disable, Some("has space"))
+            .await,
+        Err(ClientError::InvalidRequest(_))
+    ));
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn stripe_updates_send_the_form_and_the_key_on_the_wire() {
+    let endpoint = r#"{"id": "we_1", "object": "webhook_endpoint", "url": "https://hooks.example.com/stripe", "enabled_events": ["charge.failed"], "status": "disabled", "api_version": null, "livemode": false, "description": null, "created": 1}"#;
+    let server = crate::recorder::Recorder::start(200, endpoint).await;
+    let mut cfg = StripeConfig::official(Some(SecretString::from(
+        "sk_test_0123456789abcdefghijklmn".to_owned(),
+    )))
+    .expect("config");
+    cfg.api_url = Url::parse(&server.base).expect("url");
+    cfg.tuning = tuning();
+    let s = Stripe::new(cfg).expect("stripe");
+    let update = EndpointUpdate {
+        disabled: Some(true),
+        url: Some("https://hooks.example.com/stripe".into()),
+        enabled_events: Some(vec!["charge.failed".into(), "payout.failed".into()]),
+    };
+    let got = s
+        .client()
+        .update_webhook_endpoint("we_1", &update, Some("plan-7/step-1"))
+        .await
+        .expect("update");
+    assert_eq!(got.status, "disabled");
+    s.client()
+        .update_webhook_endpoint("we_1", &update, None)
+        .await
+        .expect("update without a key");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2);
+    let first = &seen[0];
+    assert_eq!(
+        (first.method.as_str(), first.target.as_str()),
+        ("POST", "/v1/webhook_endpoints/we_1")
+    );
+    assert_eq!(
+        first.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(first.header("idempotency-key"), Some("plan-7/step-1"));
+    assert_eq!(first.header("stripe-version"), Some("2023-08-16"));
+    assert_eq!(
+        first.form(),
+        vec![
+            ("disabled".to_owned(), "true".to_owned()),
+            (
+                "url".to_owned(),
+                "https://hooks.example.com/stripe".to_owned()
+            ),
+            ("enabled_events[]".to_owned(), "charge.failed".to_owned()),
+            ("enabled_events[]".to_owned(), "payout.failed".to_owned()),
+        ]
+    );
+    let generated = seen[1].header("idempotency-key").expect("a generated key");
+    assert_eq!(generated.len(), 36, "a UUID: {generated}");
+    assert_ne!(generated, "plan-7/step-1");
+}
+
+#[tokio::test]
+async fn stripe_undelivered_events_come_back_whole_with_their_ids() {
+    let running = sim(42).await;
+    let c = stripe(&running).client().clone();
+    let all = list_all_events(&running).await;
+    let undelivered_since = |since: Timestamp| -> Vec<String> {
+        let mut ids: Vec<String> = all
+            .iter()
+            .filter(|v| v["created"].as_i64().expect("created") >= since.as_second())
+            .filter(|v| v["pending_webhooks"].as_i64().unwrap_or(0) > 0)
+            .map(|v| v["id"].as_str().expect("id").to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    for since in [
+        anchor() - SignedDuration::from_hours(31 * 24),
+        anchor() - SignedDuration::from_hours(24),
+    ] {
+        let events: Vec<Value> = c
+            .undelivered_events(since)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .map(|r| r.expect("event"))
+            .collect();
+        let mut ids: Vec<String> = events
+            .iter()
+            .map(|v| v["id"].as_str().expect("id").to_owned())
+            .collect();
+        ids.sort();
+        assert_eq!(ids, undelivered_since(since));
+        for e in &events {
+            assert_eq!(e["object"], "event");
+            assert!(e["pending_webhooks"].as_i64().unwrap_or(0) > 0);
+            assert!(e["type"].is_string() && e["data"]["object"].is_object());
+            let raw = all.iter().find(|v| v["id"] == e["id"]).expect("listed");
+            assert_eq!(raw, e, "verbatim");
+        }
+    }
+    let month = c
+        .undelivered_events(anchor() - SignedDuration::from_hours(31 * 24))
+        .collect::<Vec<_>>()
+        .await;
+    assert!(!month.is_empty());
+    assert_eq!(
+        month.len(),
+        running.sim.state().stripe.undelivered_event_count()
+    );
+    running.stop().await;
+}

@@ -549,3 +549,417 @@ async fn missing_credentials_are_named() {
     }
     running.stop().await;
 }
+
+// ---- operations: numbers and messages ----
+
+/// Twilio's error code in a failed call's body.
+fn twilio_code(e: &apiops_client::ClientError) -> Option<String> {
+    apiops_providers::twilio::client::TwilioErrorBody::of(e).and_then(|b| b.code)
+}
+
+#[tokio::test]
+async fn numbers_are_searched_bought_updated_and_released() {
+    let running = sim(20, 50).await;
+    let twilio = Twilio::new(config(&running, 10)).expect("twilio");
+    let client = twilio.client();
+    let secrets = secrets(&running);
+
+    let any = client
+        .available_numbers("US", None, None, 20)
+        .await
+        .expect("search");
+    assert!(!any.is_empty() && any.len() <= 20, "{}", any.len());
+    for n in &any {
+        assert!(n.phone_number.starts_with("+1"), "{n:?}");
+        assert_eq!(n.iso_country.as_deref(), Some("US"));
+        assert!(n.friendly_name.is_some() && n.locality.is_some() && n.region.is_some());
+        assert!(n.capabilities.is_some());
+    }
+    assert!(
+        client
+            .available_numbers("US", None, None, 0)
+            .await
+            .expect("nothing")
+            .is_empty()
+    );
+
+    // An area-code search gives numbers in that area code only.
+    let area: u16 = any[0].phone_number[2..5].parse().expect("area code");
+    let in_area = client
+        .available_numbers("us", Some(area), None, 50)
+        .await
+        .expect("area search");
+    assert!(!in_area.is_empty());
+    for n in &in_area {
+        assert!(
+            n.phone_number.starts_with(&format!("+1{area}")),
+            "{} is not in {area}",
+            n.phone_number
+        );
+    }
+    let last4 = &in_area[0].phone_number[in_area[0].phone_number.len() - 4..];
+    let by_pattern = client
+        .available_numbers("US", Some(area), Some(last4), 50)
+        .await
+        .expect("pattern search");
+    assert!(
+        by_pattern
+            .iter()
+            .any(|n| n.phone_number == in_area[0].phone_number)
+    );
+    assert!(by_pattern.iter().all(|n| n.phone_number.contains(last4)));
+    let bad_area = client
+        .available_numbers("US", Some(42), None, 5)
+        .await
+        .expect_err("area code 042");
+    assert_eq!(twilio_code(&bad_area).as_deref(), Some("21451"));
+
+    // Buy one: owned afterwards, with the URL it was bought with.
+    let pick = in_area[0].phone_number.clone();
+    assert!(
+        client
+            .find_owned_number(&pick)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    let bought = client
+        .buy_number(&pick, &[("SmsUrl", "https://hooks.example.com/sms")])
+        .await
+        .expect("buy");
+    assert!(
+        bought.sid.starts_with("PN") && bought.sid.len() == 34,
+        "{bought:?}"
+    );
+    assert_eq!(bought.phone_number.as_deref(), Some(pick.as_str()));
+    assert_eq!(
+        bought.sms_url.as_deref(),
+        Some("https://hooks.example.com/sms")
+    );
+    assert_eq!(bought.status.as_deref(), Some("in-use"));
+    let owned = client
+        .find_owned_number(&pick)
+        .await
+        .expect("find")
+        .expect("owned after the purchase");
+    assert_eq!(owned.sid, bought.sid);
+    let still_for_sale = client
+        .available_numbers("US", Some(area), Some(&pick[2..]), 50)
+        .await
+        .expect("search again");
+    assert!(!still_for_sale.iter().any(|n| n.phone_number == pick));
+
+    // Buying it again: Twilio's 21422, typed, without a secret.
+    let again = client
+        .buy_number(&pick, &[])
+        .await
+        .expect_err("already bought");
+    assert_eq!(again.status(), Some(400), "{again}");
+    assert_eq!(twilio_code(&again).as_deref(), Some("21422"), "{again}");
+    assert_no_secret(&again.to_string(), &secrets);
+    let unknown_field = client
+        .buy_number(&pick, &[("sms_url", "https://x.example")])
+        .await
+        .expect_err("not a spec field");
+    assert!(matches!(
+        unknown_field,
+        apiops_client::ClientError::InvalidRequest(_)
+    ));
+
+    // Update: the fetched number shows the new URLs.
+    let updated = client
+        .update_number(
+            &bought.sid,
+            &[
+                ("SmsUrl", "https://ops.example.com/sms"),
+                ("SmsMethod", "GET"),
+                ("VoiceUrl", "https://ops.example.com/voice"),
+                ("StatusCallback", "https://ops.example.com/status"),
+            ],
+        )
+        .await
+        .expect("update");
+    assert_eq!(
+        updated.sms_url.as_deref(),
+        Some("https://ops.example.com/sms")
+    );
+    let fetched = client.owned_number(&bought.sid).await.expect("fetch");
+    assert_eq!(
+        fetched.sms_url.as_deref(),
+        Some("https://ops.example.com/sms")
+    );
+    assert_eq!(fetched.sms_method.as_deref(), Some("GET"));
+    assert_eq!(
+        fetched.voice_url.as_deref(),
+        Some("https://ops.example.com/voice")
+    );
+    assert_eq!(
+        fetched.status_callback.as_deref(),
+        Some("https://ops.example.com/status")
+    );
+    let bad_url = client
+        .update_number(&bought.sid, &[("SmsUrl", "not a url")])
+        .await
+        .expect_err("bad URL");
+    assert_eq!(twilio_code(&bad_url).as_deref(), Some("21502"));
+
+    // Release: gone.
+    client.release_number(&bought.sid).await.expect("release");
+    assert!(
+        client
+            .find_owned_number(&pick)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    let gone = client
+        .owned_number(&bought.sid)
+        .await
+        .expect_err("released");
+    assert_eq!(gone.status(), Some(404));
+    assert_eq!(twilio_code(&gone).as_deref(), Some("20404"));
+    assert_no_secret(&gone.to_string(), &secrets);
+    let twice = client
+        .release_number(&bought.sid)
+        .await
+        .expect_err("released twice");
+    assert_eq!(twilio_code(&twice).as_deref(), Some("20404"));
+    assert!(matches!(
+        client.owned_number("../Balance").await,
+        Err(apiops_client::ClientError::InvalidRequest(_))
+    ));
+
+    let stats = running.sim.state().stats.snapshot();
+    assert_eq!(stats.side_effects.get("twilio.numbers.buy"), Some(&1));
+    assert_eq!(stats.side_effects.get("twilio.numbers.update"), Some(&1));
+    assert_eq!(stats.side_effects.get("twilio.numbers.release"), Some(&1));
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn messages_are_sent_from_numbers_and_services_or_fail_with_their_code() {
+    let running = sim(21, 50).await;
+    let twilio = Twilio::new(config(&running, 10)).expect("twilio");
+    let client = twilio.client();
+    let secrets = secrets(&running);
+
+    // An SMS-capable number the account owns.
+    let numbers: Vec<_> = client
+        .incoming_phone_numbers()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flat_map(|p| p.expect("numbers"))
+        .collect();
+    let from = numbers
+        .iter()
+        .find(|n| n.capabilities.is_some_and(|c| c.sms))
+        .and_then(|n| n.phone_number.clone())
+        .expect("an SMS number");
+
+    let sent = client
+        .send_message(&from, "+14155550199", "apiops test message")
+        .await
+        .expect("send");
+    assert!(
+        sent.sid.starts_with("SM") && sent.sid.len() == 34,
+        "{sent:?}"
+    );
+    assert_eq!(sent.status.as_deref(), Some("queued"));
+    assert_eq!(sent.to.as_deref(), Some("+14155550199"));
+    assert_eq!(sent.from.as_deref(), Some(from.as_str()));
+    assert!(sent.error_code.is_none());
+    assert!(
+        !format!("{sent:?}").contains("apiops test message"),
+        "body never kept"
+    );
+
+    // Through a messaging service: MessagingServiceSid instead of From.
+    let services: Vec<_> = client
+        .messaging_services()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flat_map(|p| p.expect("services"))
+        .collect();
+    let mg = services.first().expect("a service").sid.clone();
+    let via = client
+        .send_message(&mg, "+14155550199", "hi")
+        .await
+        .expect("send via service");
+    assert!(via.sid.starts_with("SM"));
+    assert_eq!(via.messaging_service_sid.as_deref(), Some(mg.as_str()));
+    assert_eq!(via.status.as_deref(), Some("accepted"));
+
+    // Invalid recipient: 21211; a sender the account does not own: 21606.
+    let bad_to = client
+        .send_message(&from, "12345", "hi")
+        .await
+        .expect_err("invalid To");
+    assert_eq!(bad_to.status(), Some(400));
+    assert_eq!(twilio_code(&bad_to).as_deref(), Some("21211"), "{bad_to}");
+    assert_no_secret(&bad_to.to_string(), &secrets);
+    let bad_from = client
+        .send_message("+19995550100", "+14155550199", "hi")
+        .await
+        .expect_err("not our number");
+    assert_eq!(
+        twilio_code(&bad_from).as_deref(),
+        Some("21606"),
+        "{bad_from}"
+    );
+
+    let stats = running.sim.state().stats.snapshot();
+    assert_eq!(stats.side_effects.get("twilio.messages.create"), Some(&2));
+    running.stop().await;
+}
+
+/// A Twilio client whose four hosts are `base`.
+fn twilio_at(base: &str) -> Twilio {
+    let url = Url::parse(base).expect("url");
+    let mut c = TwilioConfig::official(
+        secret("AC0123456789abcdef0123456789abcdef"),
+        secret("token_0123456789abcdef0123456789"),
+    )
+    .expect("config");
+    c.api_url = url.clone();
+    c.monitor_url = url.clone();
+    c.messaging_url = url.clone();
+    c.pricing_url = url;
+    c.tuning = tuning();
+    Twilio::new(c).expect("twilio")
+}
+
+#[tokio::test]
+async fn a_purchase_answered_500_is_sent_once_and_never_retried() {
+    let server = crate::recorder::Recorder::start(
+        500,
+        r#"{"code": 20500, "message": "An internal server error has occurred", "more_info": "https://www.twilio.com/docs/errors/20500", "status": 500}"#,
+    )
+    .await;
+    let twilio = twilio_at(&server.base);
+    let client = twilio.client();
+    let sid = "AC0123456789abcdef0123456789abcdef";
+    let token = "token_0123456789abcdef0123456789";
+
+    let e = client
+        .buy_number(
+            "+14155550134",
+            &[("SmsUrl", "https://hooks.example.com/sms")],
+        )
+        .await
+        .expect_err("500");
+    assert_eq!(e.status(), Some(500));
+    assert_eq!(twilio_code(&e).as_deref(), Some("20500"));
+    let text = e.to_string();
+    assert!(!text.contains(sid) && !text.contains(token), "{text}");
+
+    let seen = server.seen();
+    assert_eq!(
+        seen.len(),
+        1,
+        "the purchase was sent exactly once: {seen:#?}"
+    );
+    let buy = &seen[0];
+    assert_eq!(buy.method, "POST");
+    assert_eq!(
+        buy.target,
+        format!("/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json")
+    );
+    assert_eq!(
+        buy.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(
+        buy.form(),
+        vec![
+            ("PhoneNumber".to_owned(), "+14155550134".to_owned()),
+            (
+                "SmsUrl".to_owned(),
+                "https://hooks.example.com/sms".to_owned()
+            ),
+        ]
+    );
+    assert!(buy.header("idempotency-key").is_none());
+
+    // The other writes are sent once too; a read of the same server is retried (the 500 is
+    // retryable: only the method keeps the writes from being resent).
+    let pn = "PN0123456789abcdef0123456789abcdef";
+    client
+        .update_number(pn, &[("VoiceUrl", "https://hooks.example.com/voice")])
+        .await
+        .expect_err("500");
+    client.release_number(pn).await.expect_err("500");
+    client
+        .send_message("MG0123456789abcdef0123456789abcdef", "+14155550199", "hi")
+        .await
+        .expect_err("500");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 4, "{seen:#?}");
+    assert_eq!(seen[1].method, "POST");
+    assert!(
+        seen[1]
+            .target
+            .ends_with(&format!("/IncomingPhoneNumbers/{pn}.json"))
+    );
+    assert_eq!(seen[2].method, "DELETE");
+    assert!(
+        seen[2]
+            .target
+            .ends_with(&format!("/IncomingPhoneNumbers/{pn}.json"))
+    );
+    assert_eq!(
+        seen[3].form(),
+        vec![
+            ("To".to_owned(), "+14155550199".to_owned()),
+            (
+                "MessagingServiceSid".to_owned(),
+                "MG0123456789abcdef0123456789abcdef".to_owned()
+            ),
+            ("Body".to_owned(), "hi".to_owned()),
+        ]
+    );
+    client.account().await.expect_err("500");
+    assert_eq!(
+        server.seen().len(),
+        4 + tuning().max_attempts as usize,
+        "a GET is retried"
+    );
+}
+
+#[tokio::test]
+async fn a_purchase_the_simulator_fails_with_500_is_sent_once() {
+    use apiops_sim::{Fault, FaultRule};
+    let running = sim(22, 50).await;
+    running
+        .script_fault(FaultRule::new(
+            Fault::ServerError,
+            "POST",
+            "/IncomingPhoneNumbers.json",
+        ))
+        .expect("rule");
+    let twilio = Twilio::new(config(&running, 10)).expect("twilio");
+    let client = twilio.client();
+    let pick = client
+        .available_numbers("US", None, None, 1)
+        .await
+        .expect("search")
+        .remove(0)
+        .phone_number;
+    let e = client.buy_number(&pick, &[]).await.expect_err("500");
+    assert_eq!(e.status(), Some(500));
+    assert_eq!(twilio_code(&e).as_deref(), Some("20500"));
+    let rules = running.scripted_faults();
+    assert_eq!(rules[0].matched, 1, "sent once: {rules:?}");
+    assert_eq!(rules[0].fired, 1);
+    assert!(
+        client
+            .find_owned_number(&pick)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    let stats = running.sim.state().stats.snapshot();
+    assert_eq!(stats.side_effects.get("twilio.numbers.buy"), None);
+    running.stop().await;
+}

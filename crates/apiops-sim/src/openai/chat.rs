@@ -1,8 +1,14 @@
 //! `POST /chat/completions`: validates the request as OpenAI does — JSON body, no unknown
 //! arguments, `model` known and able to chat (not shut down, not an embeddings or legacy
 //! completions model), `messages` a non-empty array of well-formed messages, the sampling
-//! parameters in range, reasoning-model restrictions, the context window — then answers a
-//! `chat.completion` with a canned reply and token usage, counted as one side effect.
+//! parameters in range, reasoning-model restrictions, the context window, `tools` and
+//! `tool_choice` — then answers a `chat.completion` with a canned reply and token usage,
+//! counted as one side effect.
+//!
+//! With `tools`, the answer is a deterministic tool call (`finish_reason: "tool_calls"`,
+//! `message.tool_calls[0]` = `{id: "call_...", type: "function", function: {name, arguments}}`)
+//! or a plain message when no tool fits; the rule is in [`super::tools`]. The tool definitions
+//! count in `prompt_tokens`, the call's name and arguments in `completion_tokens`.
 //!
 //! Validation is a pure function ([`validate`]) from the body to a [`ChatRequest`] or the error
 //! document OpenAI would send; the handler only wires it. Streaming is not simulated: a request
@@ -18,6 +24,7 @@ use serde_json::{Map, Value, json};
 
 use super::models::{Kind, Model};
 use super::request::{self, OpenAiError, invalid, type_name};
+use super::tools::{self, Decision, Tools};
 use crate::server::SimState;
 
 /// The request arguments `CreateChatCompletionRequest` defines; anything else is refused.
@@ -83,14 +90,20 @@ pub(crate) struct ChatRequest {
     pub(crate) max_tokens: Option<u64>,
     /// How many choices.
     pub(crate) n: u64,
+    /// The offered tools, when any.
+    pub(crate) tools: Option<Tools>,
+    /// The text of the last `user` message.
+    pub(crate) last_user: String,
+    /// When the last message is a tool result: the name of the tool it answers ("" unknown).
+    pub(crate) answered: Option<String>,
 }
 
 /// A rough token count: four characters a token, as OpenAI's rule of thumb.
-fn tokens_of(text: &str) -> u64 {
+pub(super) fn tokens_of(text: &str) -> u64 {
     (text.chars().count() as u64).div_ceil(4)
 }
 
-fn missing(param: &str) -> OpenAiError {
+pub(super) fn missing(param: &str) -> OpenAiError {
     invalid(
         param,
         "missing_required_parameter",
@@ -98,7 +111,7 @@ fn missing(param: &str) -> OpenAiError {
     )
 }
 
-fn wrong_type(param: &str, expected: &str, got: &Value) -> OpenAiError {
+pub(super) fn wrong_type(param: &str, expected: &str, got: &Value) -> OpenAiError {
     invalid(
         param,
         "invalid_type",
@@ -193,6 +206,9 @@ pub(crate) fn validate(
     for (i, m) in messages.iter().enumerate() {
         prompt_tokens += 4 + message_tokens(i, m)?;
     }
+    let tools = tools::parse(&body)?;
+    prompt_tokens += tools.as_ref().map_or(0, |t| t.prompt_tokens);
+    let (last_user, answered) = tools::conversation(messages);
     if body.get("stream") == Some(&Value::Bool(true)) {
         return Err(invalid(
             "stream",
@@ -298,6 +314,9 @@ pub(crate) fn validate(
         messages: messages.len(),
         max_tokens,
         n: u64::try_from(n).unwrap_or(1),
+        tools,
+        last_user,
+        answered,
     })
 }
 
@@ -364,22 +383,102 @@ fn reply(req: &ChatRequest) -> String {
     )
 }
 
+/// The first `cap` tokens' worth of `text` (four characters a token).
+fn truncated(text: &str, cap: u64) -> String {
+    let chars = usize::try_from(cap.saturating_mul(4)).unwrap_or(usize::MAX);
+    text.chars().take(chars).collect()
+}
+
+/// The id of the tool call in choice `index` of completion `id`: `call_` and 24 hex digits
+/// derived from both, so the same completion always carries the same call ids.
+fn call_id(id: &str, index: u64) -> String {
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(format!("{id}/{index}")));
+    format!("call_{}", &digest[..24])
+}
+
+/// What every choice of a completion carries.
+enum Answer {
+    /// A text message.
+    Text(String),
+    /// A call of a function (or custom) tool.
+    Call {
+        name: String,
+        arguments: String,
+        custom: bool,
+    },
+}
+
+impl Answer {
+    /// The assistant message of choice `index` of completion `id`.
+    fn message(&self, id: &str, index: u64) -> Value {
+        match self {
+            Answer::Text(content) => {
+                json!({"role": "assistant", "content": content, "refusal": null, "annotations": []})
+            }
+            Answer::Call {
+                name,
+                arguments,
+                custom,
+            } => {
+                let call_id = call_id(id, index);
+                let call = if *custom {
+                    json!({"id": call_id, "type": "custom", "custom": {"name": name, "input": arguments}})
+                } else {
+                    json!({"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}})
+                };
+                json!({"role": "assistant", "content": null, "refusal": null, "annotations": [], "tool_calls": [call]})
+            }
+        }
+    }
+}
+
+/// The answer, its completion tokens (per choice) and its finish reason: the text or the
+/// call's arguments cut at `max_tokens` (finish reason `length`) when they would exceed it.
+fn answer(req: &ChatRequest) -> (Answer, u64, &'static str) {
+    let decision = match &req.tools {
+        None => Decision::Plain,
+        Some(t) => tools::decide(t, &req.last_user, req.answered.as_deref()),
+    };
+    let text = match decision {
+        Decision::Plain => reply(req),
+        Decision::Say(text) => text,
+        Decision::Call {
+            name,
+            arguments,
+            custom,
+        } => {
+            let natural = tokens_of(&name) + tokens_of(&arguments);
+            let (arguments, tokens, finish) = match req.max_tokens {
+                Some(cap) if cap < natural => (truncated(&arguments, cap), cap, "length"),
+                _ => (arguments, natural, "tool_calls"),
+            };
+            return (
+                Answer::Call {
+                    name,
+                    arguments,
+                    custom,
+                },
+                tokens,
+                finish,
+            );
+        }
+    };
+    let natural = tokens_of(&text);
+    match req.max_tokens {
+        Some(cap) if cap < natural => (Answer::Text(truncated(&text, cap)), cap, "length"),
+        _ => (Answer::Text(text), natural, "stop"),
+    }
+}
+
 /// The `chat.completion` object for a valid request.
 pub(crate) fn completion(req: &ChatRequest, id: &str, created: i64) -> Value {
-    let full = reply(req);
-    let natural = tokens_of(&full);
-    let (content, completion_tokens, finish) = match req.max_tokens {
-        Some(cap) if cap < natural => {
-            let chars = usize::try_from(cap * 4).unwrap_or(usize::MAX);
-            (full.chars().take(chars).collect(), cap, "length")
-        }
-        _ => (full, natural, "stop"),
-    };
+    let (answer, completion_tokens, finish) = answer(req);
     let choices: Vec<Value> = (0..req.n)
         .map(|i| {
             json!({
                 "index": i,
-                "message": {"role": "assistant", "content": content, "refusal": null, "annotations": []},
+                "message": answer.message(id, i),
                 "logprobs": null,
                 "finish_reason": finish,
             })
@@ -577,6 +676,9 @@ mod tests {
             messages: 1,
             max_tokens: Some(5),
             n: 2,
+            tools: None,
+            last_user: "ping".into(),
+            answered: None,
         };
         let c = completion(&req, "chatcmpl-x", 1);
         assert_eq!(c["choices"].as_array().map(Vec::len), Some(2));

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `GET /models` | `openai.models.list` |
 //! | `GET /models/{model}` | `openai.models.retrieve` |
-//! | `POST /chat/completions` | `openai.chat.create` (side effect) |
+//! | `POST /chat/completions` | `openai.chat.create` (side effect); with `tools`, a deterministic tool call |
 //! | `GET /batches` | `openai.batches.list` |
 //! | `GET /fine_tuning/jobs` | `openai.fine_tuning.jobs.list` |
 //! | `GET /organization/usage/completions` | `openai.usage.completions` |
@@ -18,7 +18,8 @@
 //! ([`crate::faults`]). Any other path gets OpenAI's "Invalid URL" 404.
 //!
 //! Layout: `request` (query parameters, cursor pages, error documents), `models` (the
-//! catalog and [`DEPRECATED_MODELS`]), `chat` (chat completions), `jobs` (batches and
+//! catalog and [`DEPRECATED_MODELS`]), `chat` (chat completions), `tools` (tool calling in
+//! chat completions), `jobs` (batches and
 //! fine-tuning jobs), `organization` (projects, rate limits, usage, costs).
 
 mod chat;
@@ -28,6 +29,7 @@ mod organization;
 mod request;
 #[cfg(test)]
 mod tests;
+mod tools;
 
 use std::sync::{Arc, Mutex};
 

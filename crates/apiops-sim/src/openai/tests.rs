@@ -485,6 +485,20 @@ async fn answers_conform_to_the_spec() {
         .chat(&json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "ping"}], "n": 2}))
         .await;
     problems.extend(spec.check_response("/chat/completions", "post", 200, &done));
+    let tools = json!([{"type": "function", "function": {"name": "twilio_numbers_buy",
+        "description": "Buy a phone number", "parameters": {"type": "object",
+        "properties": {"area_code": {"type": "string"}}}}}]);
+    for text in ["buy a number in area code 415", "what is the weather"] {
+        let (status, answer) = h
+            .chat(&json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}], "tools": tools, "n": 2}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        problems.extend(
+            spec.check_response("/chat/completions", "post", 200, &answer)
+                .into_iter()
+                .map(|p| format!("chat with tools ({text}): {p}")),
+        );
+    }
     let (_, err) = h
         .chat(&json!({"model": "gpt-4o-mini", "messages": []}))
         .await;

@@ -45,45 +45,53 @@ pub(crate) fn build(
     service: Service,
     settings: &Settings,
 ) -> Result<Box<dyn Provider>, ProviderError> {
-    let tuning = tuning(settings);
     Ok(match service {
-        Service::Twilio => {
-            let t = &settings.twilio;
-            Box::new(Twilio::new(TwilioConfig {
-                api_url: t.api_url.clone(),
-                monitor_url: t.monitor_url.clone(),
-                messaging_url: t.messaging_url.clone(),
-                pricing_url: t.pricing_url.clone(),
-                account_sid: t.account_sid.clone(),
-                auth_token: t.auth_token.clone(),
-                api_key: t.api_key.clone(),
-                api_secret: t.api_secret.clone(),
-                max_concurrency: t.max_concurrency.get() as usize,
-                tuning,
-            })?)
-        }
-        Service::Stripe => {
-            let s = &settings.stripe;
-            Box::new(Stripe::new(StripeConfig {
-                api_url: s.api_url.clone(),
-                secret_key: s.secret_key.clone(),
-                api_version: s.api_version.clone(),
-                requests_per_second: s.requests_per_second.get(),
-                tuning,
-            })?)
-        }
-        Service::Openai => {
-            let o = &settings.openai;
-            Box::new(OpenAi::new(OpenAiConfig {
-                base_url: o.base_url.clone(),
-                api_key: o.api_key.clone(),
-                admin_key: o.admin_key.clone(),
-                organization: o.organization.clone(),
-                project: o.project.clone(),
-                requests_per_minute: o.requests_per_minute.map(|n| n.get()),
-                tuning,
-            })?)
-        }
+        Service::Twilio => Box::new(twilio(settings)?),
+        Service::Stripe => Box::new(stripe(settings)?),
+        Service::Openai => Box::new(openai(settings)?),
+    })
+}
+
+/// Twilio from the settings.
+pub(crate) fn twilio(settings: &Settings) -> Result<Twilio, ProviderError> {
+    let t = &settings.twilio;
+    Twilio::new(TwilioConfig {
+        api_url: t.api_url.clone(),
+        monitor_url: t.monitor_url.clone(),
+        messaging_url: t.messaging_url.clone(),
+        pricing_url: t.pricing_url.clone(),
+        account_sid: t.account_sid.clone(),
+        auth_token: t.auth_token.clone(),
+        api_key: t.api_key.clone(),
+        api_secret: t.api_secret.clone(),
+        max_concurrency: t.max_concurrency.get() as usize,
+        tuning: tuning(settings),
+    })
+}
+
+/// Stripe from the settings.
+pub(crate) fn stripe(settings: &Settings) -> Result<Stripe, ProviderError> {
+    let s = &settings.stripe;
+    Stripe::new(StripeConfig {
+        api_url: s.api_url.clone(),
+        secret_key: s.secret_key.clone(),
+        api_version: s.api_version.clone(),
+        requests_per_second: s.requests_per_second.get(),
+        tuning: tuning(settings),
+    })
+}
+
+/// OpenAI from the settings.
+pub(crate) fn openai(settings: &Settings) -> Result<OpenAi, ProviderError> {
+    let o = &settings.openai;
+    OpenAi::new(OpenAiConfig {
+        base_url: o.base_url.clone(),
+        api_key: o.api_key.clone(),
+        admin_key: o.admin_key.clone(),
+        organization: o.organization.clone(),
+        project: o.project.clone(),
+        requests_per_minute: o.requests_per_minute.map(|n| n.get()),
+        tuning: tuning(settings),
     })
 }
 
@@ -182,6 +190,7 @@ pub(crate) async fn errors(
     store: Option<&dyn Store>,
     keep: usize,
     show_progress: bool,
+    resource: Option<&str>,
 ) -> ErrorsOutcome {
     let progress = Progress::default();
     let bar = (show_progress && std::io::stderr().is_terminal()).then(|| {
@@ -214,6 +223,15 @@ pub(crate) async fn errors(
             let mut failures = Vec::new();
             while let Some(item) = stream.next().await {
                 match item {
+                    // Every failure is recorded; only those of the resource asked about count.
+                    Ok(event) if resource.is_some_and(|r| event.resource_type != r) => {
+                        if store.is_some() {
+                            batch.push(event);
+                            if batch.len() >= STORE_BATCH {
+                                flush(store, &mut batch, &mut stored, &mut store_error).await;
+                            }
+                        }
+                    }
                     Ok(event) => {
                         let c = p.classify(&event.error_code, None);
                         agg.push(&event, &c.remediation, c.known);

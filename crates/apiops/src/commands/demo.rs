@@ -121,6 +121,7 @@ pub(crate) fn run(args: &DemoArgs, flags: FlagOverrides, format: Format) -> anyh
                 .unwrap_or(anchor),
             store.as_deref(),
             format,
+            None,
         )
         .await?;
         if format != Format::Json {

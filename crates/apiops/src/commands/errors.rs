@@ -22,6 +22,7 @@ pub(crate) fn run(
     loaded: &LoadedConfig,
     services: &[Service],
     since: Duration,
+    resource: Option<&str>,
     format: Format,
 ) -> anyhow::Result<Exit> {
     let selected = checks::select(&loaded.settings, services)?;
@@ -40,6 +41,7 @@ pub(crate) fn run(
             jiff::Timestamp::now(),
             store.as_deref(),
             format,
+            resource,
         )
         .await
     })?;
@@ -55,6 +57,7 @@ pub(crate) async fn scan(
     now: jiff::Timestamp,
     store: Option<&dyn apiops_store::Store>,
     format: Format,
+    resource: Option<&str>,
 ) -> anyhow::Result<ErrorsView> {
     let span = jiff::SignedDuration::try_from(since).context("--since is too large")?;
     let window = TimeWindow::last(span, now);
@@ -63,7 +66,7 @@ pub(crate) async fn scan(
     } else {
         0
     };
-    let outcome = checks::errors(selected, window, store, keep, true).await;
+    let outcome = checks::errors(selected, window, store, keep, true, resource).await;
     if let Some(e) = &outcome.store_error {
         tracing::warn!("the event log could not record every event: {e}");
     }

@@ -9,7 +9,9 @@ pub(crate) mod config;
 pub(crate) mod creds;
 pub(crate) mod demo;
 pub(crate) mod errors;
+pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod ops;
 pub(crate) mod sim;
 
 use crate::cli::{Cli, Command, ConfigCommand};
@@ -46,9 +48,39 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             let loaded = load()?;
             health::run(&loaded, services, loaded.settings.output.format)
         }
-        Command::Errors { services, since } => {
+        Command::Errors {
+            services,
+            since,
+            resource,
+        } => {
             let loaded = load()?;
-            errors::run(&loaded, services, *since, loaded.settings.output.format)
+            errors::run(
+                &loaded,
+                services,
+                *since,
+                resource.as_deref(),
+                loaded.settings.output.format,
+            )
+        }
+        Command::Do(args) => {
+            let loaded = load()?;
+            ops::run_do(&loaded, args, loaded.settings.output.format)
+        }
+        Command::Twilio(c) => {
+            let loaded = load()?;
+            ops::run_twilio(&loaded, c, loaded.settings.output.format)
+        }
+        Command::Stripe(c) => {
+            let loaded = load()?;
+            ops::run_stripe(&loaded, c, loaded.settings.output.format)
+        }
+        Command::Openai(c) => {
+            let loaded = load()?;
+            ops::run_openai(&loaded, c, loaded.settings.output.format)
+        }
+        Command::Events(args) => {
+            let loaded = load()?;
+            events::run(&loaded, args, loaded.settings.output.format)
         }
         Command::Audit { services } => {
             let loaded = load()?;

@@ -270,12 +270,14 @@ pub(crate) struct PolicySettings {
 
 impl PolicySettings {
     /// Whether a fix in `category` may run without a person confirming it.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the policy gate of the operations issue calls it")
-    )]
+    #[cfg(test)]
     pub(crate) fn may_auto_fix(&self, category: Category) -> bool {
         category.auto_fixable() && self.auto_fix.contains(&category)
+    }
+
+    /// The operations gate's policy.
+    pub(crate) fn policy(&self) -> apiops_ops::Policy {
+        apiops_ops::Policy::new(self.auto_fix.iter().copied()).0
     }
 }
 

@@ -1,0 +1,805 @@
+//! Execution: each step journaled before and after it runs, its state checked first, its
+//! outcome recorded as an event.
+//!
+//! Crash safety: a step is journaled `started` (durably) before its request is sent and `done`
+//! or `failed` after. A re-run of the same plan reads the journal: `done` steps are skipped;
+//! a `started` step (the process died while it ran, outcome unknown) is resolved by looking at
+//! the provider's state first — is the number owned, is the URL set, was a message with this
+//! body sent to this recipient since the step started — and only sent again when its effect is
+//! not there. A purchase is never repeated: the plan names one exact number, and owning it
+//! completes the step.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use apiops_core::{ActionTaken, Category, ErrorEvent, EventResult, Service, Severity, mask};
+use apiops_providers::stripe::client::EndpointUpdate;
+use apiops_providers::webhook_url::{self, AddressClass};
+use apiops_store::{JournalStep, StepStatus, Store};
+use futures::StreamExt;
+use jiff::Timestamp;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use crate::error::OpsError;
+use crate::plan::{Plan, Planned, Step, StepAction};
+use crate::services::Services;
+
+/// How an item ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum ItemResult {
+    /// It worked (now, or in an earlier run, or its effect was already in place).
+    Done {
+        /// The resources involved (`PN...`, `SM...`, `we_...`, `evt_...`).
+        resource_ids: Vec<String>,
+        /// What happened, in one line.
+        detail: String,
+        /// True when nothing was sent this run (done earlier or already in place).
+        unchanged: bool,
+    },
+    /// It failed.
+    Failed {
+        /// Why (the provider's message; never a secret).
+        error: String,
+        /// The provider's error code, when it gave one.
+        code: Option<String>,
+    },
+    /// Not attempted: an earlier step of a sequence failed.
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One item of an outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemOutcome {
+    /// The step's index.
+    pub step: u32,
+    /// The service it acted on.
+    pub service: Service,
+    /// What it did.
+    pub description: String,
+    /// How it ended.
+    #[serde(flatten)]
+    pub result: ItemResult,
+}
+
+/// How the whole plan ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeStatus {
+    /// Every step is done and at least one changed something.
+    Succeeded,
+    /// Every step was already done: nothing was sent.
+    NothingToDo,
+    /// Some steps failed or were skipped, some are done.
+    Partial,
+    /// No step is done.
+    Failed,
+}
+
+/// What running a plan did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The plan's journal key.
+    pub plan_key: String,
+    /// The operation's name.
+    pub operation: String,
+    /// Overall.
+    pub status: OutcomeStatus,
+    /// Per step.
+    pub items: Vec<ItemOutcome>,
+}
+
+impl Outcome {
+    /// The steps that failed or were skipped.
+    pub fn unfinished(&self) -> Vec<u32> {
+        self.items
+            .iter()
+            .filter(|i| !matches!(i.result, ItemResult::Done { .. }))
+            .map(|i| i.step)
+            .collect()
+    }
+}
+
+/// What a finished step leaves in the journal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Detail {
+    resource_ids: Vec<String>,
+    detail: String,
+}
+
+/// Runs plans against the providers, journaling in `store`.
+#[allow(missing_debug_implementations)]
+pub struct Executor<'a> {
+    /// The providers.
+    pub services: &'a Services,
+    /// The journal and event log.
+    pub store: &'a dyn Store,
+    /// The clock (injected for tests).
+    pub now: &'a (dyn Fn() -> Timestamp + Send + Sync),
+    /// How the run was authorized, recorded on each event.
+    pub action: ActionTaken,
+}
+
+impl Executor<'_> {
+    /// Runs every step of `plan` that is not done, in order. Batch steps run whatever the
+    /// others do; in a sequence a failure skips the rest. Never returns early on a step's
+    /// failure: the outcome says exactly what happened to each.
+    pub async fn execute(&self, plan: &Plan) -> Result<Outcome, OpsError> {
+        let plan_json = serde_json::to_string(plan)
+            .map_err(|e| OpsError::Invalid(format!("serializing the plan: {e}")))?;
+        self.store
+            .journal_plan(&plan.key, &plan_json, (self.now)())
+            .await?;
+        let journal: HashMap<u32, JournalStep> = self
+            .store
+            .journal_steps(&plan.key)
+            .await?
+            .into_iter()
+            .map(|s| (s.step, s))
+            .collect();
+        let mut items = Vec::with_capacity(plan.steps.len());
+        let mut events = Vec::new();
+        let mut stop: Option<String> = None;
+        for step in &plan.steps {
+            let description = step.action.describe();
+            let service = step.action.service();
+            let result = if let Some(reason) = &stop {
+                ItemResult::Skipped {
+                    reason: reason.clone(),
+                }
+            } else {
+                let r = self.run_step(plan, step, journal.get(&step.index)).await?;
+                if let ItemResult::Done {
+                    unchanged: false,
+                    resource_ids,
+                    ..
+                } = &r
+                {
+                    events.push(self.event(plan, step, EventResult::Success, None, resource_ids));
+                }
+                if let ItemResult::Failed { code, .. } = &r {
+                    events.push(self.event(plan, step, EventResult::Failed, code.as_deref(), &[]));
+                    if !plan.batch {
+                        stop = Some(format!("step {} failed", step.index + 1));
+                    }
+                }
+                r
+            };
+            items.push(ItemOutcome {
+                step: step.index,
+                service,
+                description,
+                result,
+            });
+        }
+        if !events.is_empty() {
+            self.store.append_events(&events).await?;
+        }
+        let done = items
+            .iter()
+            .filter(|i| matches!(i.result, ItemResult::Done { .. }))
+            .count();
+        let changed = items.iter().any(|i| {
+            matches!(
+                i.result,
+                ItemResult::Done {
+                    unchanged: false,
+                    ..
+                }
+            )
+        });
+        let status = if done == items.len() {
+            self.store.journal_finish(&plan.key, (self.now)()).await?;
+            if changed {
+                OutcomeStatus::Succeeded
+            } else {
+                OutcomeStatus::NothingToDo
+            }
+        } else if done == 0 {
+            OutcomeStatus::Failed
+        } else {
+            OutcomeStatus::Partial
+        };
+        Ok(Outcome {
+            plan_key: plan.key.clone(),
+            operation: plan.name.clone(),
+            status,
+            items,
+        })
+    }
+
+    async fn run_step(
+        &self,
+        plan: &Plan,
+        step: &Step,
+        journaled: Option<&JournalStep>,
+    ) -> Result<ItemResult, OpsError> {
+        if let Some(j) = journaled.filter(|j| j.status == StepStatus::Done) {
+            let d: Detail = serde_json::from_str(&j.detail).unwrap_or(Detail {
+                resource_ids: Vec::new(),
+                detail: String::new(),
+            });
+            return Ok(ItemResult::Done {
+                resource_ids: d.resource_ids,
+                detail: format!("done in an earlier run at {}: {}", j.updated_at, d.detail),
+                unchanged: true,
+            });
+        }
+        if let Planned::AlreadyDone {
+            reason,
+            resource_ids,
+        } = &step.planned
+        {
+            self.journal(plan, step, StepStatus::Done, resource_ids, reason)
+                .await?;
+            return Ok(ItemResult::Done {
+                resource_ids: resource_ids.clone(),
+                detail: reason.clone(),
+                unchanged: true,
+            });
+        }
+        let interrupted_at = journaled
+            .filter(|j| j.status == StepStatus::Started)
+            .map(|j| j.updated_at);
+        self.journal(plan, step, StepStatus::Started, &[], "")
+            .await?;
+        match self.perform(plan, step, interrupted_at).await {
+            Ok(done) => {
+                self.journal(plan, step, StepStatus::Done, &done.ids, &done.detail)
+                    .await?;
+                Ok(ItemResult::Done {
+                    resource_ids: done.ids,
+                    detail: done.detail,
+                    unchanged: done.unchanged,
+                })
+            }
+            Err(failure) => {
+                self.journal(plan, step, StepStatus::Failed, &[], &failure.error)
+                    .await?;
+                Ok(ItemResult::Failed {
+                    error: failure.error,
+                    code: failure.code,
+                })
+            }
+        }
+    }
+
+    async fn journal(
+        &self,
+        plan: &Plan,
+        step: &Step,
+        status: StepStatus,
+        ids: &[String],
+        detail: &str,
+    ) -> Result<(), OpsError> {
+        let d = serde_json::to_string(&Detail {
+            resource_ids: ids.to_vec(),
+            detail: detail.to_owned(),
+        })
+        .unwrap_or_else(|_| "{}".into());
+        self.store
+            .journal_step(&plan.key, step.index, status, &d, (self.now)())
+            .await?;
+        Ok(())
+    }
+
+    /// The action's event record (DESIGN.md §2 schema): `error_code` is the provider's code
+    /// when the step failed with one, else the operation's name.
+    fn event(
+        &self,
+        plan: &Plan,
+        step: &Step,
+        result: EventResult,
+        code: Option<&str>,
+        ids: &[String],
+    ) -> ErrorEvent {
+        let spec = plan.operation.spec();
+        let (category, severity) = match result {
+            EventResult::Failed => (Category::Config, Severity::Warning),
+            _ => (spec.fixes.unwrap_or(Category::Config), Severity::Info),
+        };
+        ErrorEvent {
+            timestamp: (self.now)(),
+            service: step.action.service(),
+            error_code: code.unwrap_or(&plan.name).to_owned(),
+            category,
+            severity,
+            resource_type: "operation".into(),
+            resource_id: ids.first().cloned().unwrap_or_else(|| plan.key.clone()),
+            context: format!("{}: {}", plan.name, step.action.describe()),
+            action_taken: self.action,
+            result,
+        }
+    }
+
+    async fn perform(
+        &self,
+        plan: &Plan,
+        step: &Step,
+        interrupted_at: Option<Timestamp>,
+    ) -> Result<Performed, Failure> {
+        let s = self.services;
+        match &step.action {
+            StepAction::BuyNumber { number, urls } => {
+                let client = s.twilio().map_err(Failure::from)?.client();
+                if let Some(n) = client
+                    .find_owned_number(number)
+                    .await
+                    .map_err(Failure::twilio)?
+                {
+                    return Ok(Performed::unchanged(
+                        vec![n.sid],
+                        format!(
+                            "{number} is already owned (bought in an interrupted run or elsewhere)"
+                        ),
+                    ));
+                }
+                let form: Vec<(&str, &str)> = urls
+                    .fields()
+                    .iter()
+                    .filter_map(|(k, v)| v.map(|v| (*k, v)))
+                    .collect();
+                let n = client
+                    .buy_number(number, &form)
+                    .await
+                    .map_err(Failure::twilio)?;
+                Ok(Performed::changed(
+                    vec![n.sid.clone()],
+                    format!(
+                        "bought {} ({})",
+                        n.phone_number.as_deref().unwrap_or(number),
+                        n.sid
+                    ),
+                ))
+            }
+            StepAction::ReleaseNumber { sid, number } => {
+                let client = s.twilio().map_err(Failure::from)?.client();
+                match client.owned_number(sid).await {
+                    Err(e) if e.status() == Some(404) => {
+                        return Ok(Performed::unchanged(
+                            vec![sid.clone()],
+                            format!("{number} is no longer owned"),
+                        ));
+                    }
+                    Err(e) => return Err(Failure::twilio(e)),
+                    Ok(_) => {}
+                }
+                client.release_number(sid).await.map_err(Failure::twilio)?;
+                Ok(Performed::changed(
+                    vec![sid.clone()],
+                    format!("released {number}"),
+                ))
+            }
+            StepAction::UpdateNumber { sid, number, urls } => {
+                let client = s.twilio().map_err(Failure::from)?.client();
+                let current = client.owned_number(sid).await.map_err(Failure::twilio)?;
+                if crate::resolve::urls_in_place(&current, urls) {
+                    return Ok(Performed::unchanged(
+                        vec![sid.clone()],
+                        "already set".into(),
+                    ));
+                }
+                let form: Vec<(&str, &str)> = urls
+                    .fields()
+                    .iter()
+                    .filter_map(|(k, v)| v.map(|v| (*k, v)))
+                    .collect();
+                client
+                    .update_number(sid, &form)
+                    .await
+                    .map_err(Failure::twilio)?;
+                Ok(Performed::changed(
+                    vec![sid.clone()],
+                    format!("updated {number}"),
+                ))
+            }
+            StepAction::SendSms { from, to, body } => {
+                let client = s.twilio().map_err(Failure::from)?.client();
+                if let Some(since) = interrupted_at
+                    && let Some(sid) = sent_since(client, from, to, body, since).await?
+                {
+                    return Ok(Performed::unchanged(
+                        vec![sid],
+                        format!("already sent to {to} before the interruption"),
+                    ));
+                }
+                let m = client
+                    .send_message(from, to, body)
+                    .await
+                    .map_err(Failure::twilio)?;
+                Ok(Performed::changed(
+                    vec![m.sid.clone()],
+                    format!("sent to {to} ({})", m.status.as_deref().unwrap_or("queued")),
+                ))
+            }
+            StepAction::UpdateEndpoint {
+                id,
+                disabled,
+                url,
+                events,
+            } => {
+                let client = s.stripe().map_err(Failure::from)?.client();
+                let key = format!("apiops-{}-{}", plan.key, step.index);
+                let update = EndpointUpdate {
+                    disabled: *disabled,
+                    url: url.clone(),
+                    enabled_events: events.clone(),
+                };
+                let ep = client
+                    .update_webhook_endpoint(id, &update, Some(&key))
+                    .await
+                    .map_err(Failure::stripe)?;
+                Ok(Performed::changed(
+                    vec![ep.id.clone()],
+                    format!("{} is now {} ({})", ep.id, ep.status, ep.url),
+                ))
+            }
+            StepAction::SendTestEvent {
+                endpoint,
+                url,
+                event_type,
+            } => {
+                let stripe = s.stripe().map_err(Failure::from)?;
+                let id = format!(
+                    "evt_test_{}",
+                    short_hash(&format!("{}:{}", plan.key, step.index))
+                );
+                let event = test_event(&id, event_type, stripe.api_version(), (self.now)());
+                let status = self.deliver(url, &event).await?;
+                Ok(Performed::changed(
+                    vec![id, endpoint.clone()],
+                    format!("{url} answered {status}"),
+                ))
+            }
+            StepAction::DeliverEvent { event_id, to, .. } => {
+                let stripe = s.stripe().map_err(Failure::from)?;
+                let event: serde_json::Value = stripe
+                    .client()
+                    .api()
+                    .get_json(&format!("/v1/events/{}", path_segment(event_id)), &[])
+                    .await
+                    .map_err(Failure::stripe)?;
+                let status = self.deliver(to, &event).await?;
+                Ok(Performed::changed(
+                    vec![event_id.clone()],
+                    format!("{to} answered {status}"),
+                ))
+            }
+            StepAction::TestCompletion { model } => {
+                let openai = s.openai().map_err(Failure::from)?;
+                let check = openai
+                    .client()
+                    .test_completion(model)
+                    .await
+                    .map_err(Failure::openai)?;
+                Ok(Performed::changed(
+                    Vec::new(),
+                    format!(
+                        "{} answered; {} tokens used",
+                        check.model, check.usage.total_tokens
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// POSTs a Stripe event, signed with the webhook secret, to `url`; returns the status.
+    async fn deliver(&self, url: &str, event: &serde_json::Value) -> Result<u16, Failure> {
+        let secret = self.services.stripe_webhook_secret.as_ref().ok_or_else(|| {
+            Failure::plain(
+                "no Stripe webhook signing secret: set STRIPE_WEBHOOK_SECRET (whsec_...) to sign events",
+            )
+        })?;
+        let pinned = guard_target(url, self.services.allow_private_targets).await?;
+        let body = serde_json::to_vec(event).map_err(|e| Failure::plain(&e.to_string()))?;
+        let header =
+            apiops_webhooks::signature::stripe::sign(&body, secret.expose_secret(), (self.now)());
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .timeout(std::time::Duration::from_secs(15));
+        if let Some((host, addr)) = &pinned {
+            builder = builder.resolve(host, *addr);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| Failure::plain(&format!("HTTP client: {e}")))?;
+        let resp = client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("stripe-signature", header)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                Failure::plain(&format!("POST {}: {}", display_url(url), e.without_url()))
+            })?;
+        let status = resp.status().as_u16();
+        if resp.status().is_success() {
+            Ok(status)
+        } else {
+            Err(Failure {
+                error: format!("{} answered {status}", display_url(url)),
+                code: Some(status.to_string()),
+            })
+        }
+    }
+}
+
+/// A step that worked.
+struct Performed {
+    ids: Vec<String>,
+    detail: String,
+    unchanged: bool,
+}
+
+impl Performed {
+    fn changed(ids: Vec<String>, detail: String) -> Self {
+        Performed {
+            ids,
+            detail,
+            unchanged: false,
+        }
+    }
+
+    fn unchanged(ids: Vec<String>, detail: String) -> Self {
+        Performed {
+            ids,
+            detail,
+            unchanged: true,
+        }
+    }
+}
+
+/// A step that failed.
+struct Failure {
+    error: String,
+    code: Option<String>,
+}
+
+impl Failure {
+    fn plain(msg: &str) -> Self {
+        Failure {
+            error: msg.to_owned(),
+            code: None,
+        }
+    }
+
+    fn twilio(e: apiops_client::ClientError) -> Self {
+        let body = apiops_providers::twilio::client::TwilioErrorBody::of(&e);
+        Failure {
+            code: body
+                .as_ref()
+                .and_then(|b| b.code.clone())
+                .or_else(|| e.status().map(|s| s.to_string())),
+            error: body
+                .and_then(|b| b.message)
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| e.to_string()),
+        }
+    }
+
+    fn stripe(e: apiops_client::ClientError) -> Self {
+        let body = apiops_providers::stripe::client::api_error(&e);
+        Failure {
+            code: body
+                .as_ref()
+                .and_then(|b| b.code.clone().or_else(|| b.kind.clone()))
+                .or_else(|| e.status().map(|s| s.to_string())),
+            error: body
+                .and_then(|b| b.message)
+                .unwrap_or_else(|| e.to_string()),
+        }
+    }
+
+    fn openai(e: apiops_client::ClientError) -> Self {
+        let body = apiops_providers::openai::client::api_error(&e);
+        Failure {
+            code: body
+                .as_ref()
+                .and_then(|b| b.code.clone().or_else(|| b.kind.clone()))
+                .or_else(|| e.status().map(|s| s.to_string())),
+            // OpenAI's 401 message may echo part of the key: only the scrubbed error is shown.
+            error: body
+                .filter(|_| e.status() != Some(401))
+                .and_then(|b| b.message)
+                .unwrap_or_else(|| e.to_string()),
+        }
+    }
+}
+
+impl From<OpsError> for Failure {
+    fn from(e: OpsError) -> Self {
+        Failure::plain(&e.to_string())
+    }
+}
+
+/// Looks for a message with `body` from `from` to `to` sent since `since` (an interrupted
+/// send whose outcome the journal does not know).
+async fn sent_since(
+    client: &apiops_providers::twilio::TwilioClient,
+    from: &str,
+    to: &str,
+    body: &str,
+    since: Timestamp,
+) -> Result<Option<String>, Failure> {
+    let day = since.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let mut query = vec![
+        ("To".to_owned(), to.to_owned()),
+        ("DateSent>".to_owned(), day),
+        ("PageSize".to_owned(), "100".to_owned()),
+    ];
+    if !from.starts_with("MG") {
+        query.push(("From".to_owned(), from.to_owned()));
+    }
+    let mut pages = client.messages(query);
+    let mut seen = 0;
+    while let Some(page) = pages.next().await {
+        for m in page.map_err(Failure::twilio)? {
+            if m.body.as_deref() == Some(body) {
+                return Ok(Some(m.sid));
+            }
+            seen += 1;
+        }
+        if seen >= 1_000 {
+            break;
+        }
+    }
+    Ok(None)
+}
+
+/// Checks that apiops may POST to `url`: http(s), no embedded credentials, and — unless
+/// private targets are allowed — a host that resolves only to public addresses. Returns the
+/// host and the address checked, to pin the connection to it (no DNS rebinding in between).
+async fn guard_target(
+    url: &str,
+    allow_private: bool,
+) -> Result<Option<(String, SocketAddr)>, Failure> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| Failure::plain(&format!("{}: not a URL ({e})", display_url(url))))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Failure::plain(
+            "only http and https URLs can receive events",
+        ));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Failure::plain(
+            "the URL embeds credentials; refusing to send to it",
+        ));
+    }
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| Failure::plain("the URL has no host"))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map_err(|e| Failure::plain(&format!("resolving {host}: {e}")))?
+        .collect();
+    let first = *addrs
+        .first()
+        .ok_or_else(|| Failure::plain(&format!("{host} does not resolve")))?;
+    if !allow_private
+        && let Some(bad) = addrs
+            .iter()
+            .find(|a| webhook_url::classify_ip(a.ip()) != AddressClass::Public)
+    {
+        return Err(Failure::plain(&format!(
+            "{host} resolves to {}, not a public address; refusing to send there (pass --allow-private-targets for a local receiver)",
+            bad.ip()
+        )));
+    }
+    Ok(Some((host, first)))
+}
+
+/// A URL for messages: scheme, host and path only (a query may carry a token).
+fn display_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!(
+            "{}://{}{}",
+            u.scheme(),
+            u.host_str().unwrap_or(""),
+            u.path()
+        ),
+        Err(_) => mask(url),
+    }
+}
+
+fn path_segment(id: &str) -> String {
+    id.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+fn short_hash(s: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(s.as_bytes())[..12])
+}
+
+/// A Stripe test event of `event_type`, shaped like Stripe's (`object: event`, `livemode`
+/// false, a minimal `data.object` of the type's object).
+pub fn test_event(
+    id: &str,
+    event_type: &str,
+    api_version: &str,
+    now: Timestamp,
+) -> serde_json::Value {
+    let object = event_type.split('.').next().unwrap_or("object");
+    let prefix = match object {
+        "payment_intent" => "pi",
+        "charge" => "ch",
+        "invoice" => "in",
+        "customer" => "cus",
+        "payout" => "po",
+        "checkout" => "cs",
+        _ => "obj",
+    };
+    serde_json::json!({
+        "id": id,
+        "object": "event",
+        "api_version": api_version,
+        "created": now.as_second(),
+        "livemode": false,
+        "pending_webhooks": 1,
+        "request": {"id": null, "idempotency_key": null},
+        "type": event_type,
+        "data": {"object": {
+            "id": format!("{prefix}_test_{}", id.trim_start_matches("evt_test_")),
+            "object": object,
+            "livemode": false,
+            "metadata": {"apiops_test": "true"},
+        }},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_events_look_like_stripe_events() {
+        let e = test_event(
+            "evt_test_1",
+            "payment_intent.payment_failed",
+            "2025-03-31.basil",
+            "2026-11-26T00:00:00Z".parse().expect("ts"),
+        );
+        assert_eq!(e["object"], "event");
+        assert_eq!(e["type"], "payment_intent.payment_failed");
+        assert_eq!(e["livemode"], false);
+        assert_eq!(e["data"]["object"]["object"], "payment_intent");
+        assert!(
+            e["data"]["object"]["id"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("pi_test_"))
+        );
+    }
+
+    #[tokio::test]
+    async fn private_targets_are_refused_unless_allowed() {
+        let refused = guard_target("http://127.0.0.1:9/hook", false).await;
+        assert!(refused.is_err_and(|f| f.error.contains("not a public address")));
+        let allowed = guard_target("http://127.0.0.1:9/hook", true).await;
+        assert!(allowed.is_ok());
+        assert!(guard_target("ftp://127.0.0.1/x", true).await.is_err());
+        assert!(
+            guard_target("https://user:pw@127.0.0.1/x", true)
+                .await
+                .is_err_and(|f| !f.error.contains("pw"))
+        );
+    }
+
+    #[test]
+    fn urls_in_messages_lose_their_query() {
+        assert_eq!(
+            display_url("https://h.example/p?token=sekrit"),
+            "https://h.example/p"
+        );
+    }
+}

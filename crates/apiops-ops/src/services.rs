@@ -1,0 +1,66 @@
+//! The providers an operation may use, and how apiops itself sends HTTP to URLs it was given
+//! (test events, re-deliveries).
+
+use std::time::Duration;
+
+use apiops_providers::openai::OpenAi;
+use apiops_providers::stripe::Stripe;
+use apiops_providers::twilio::Twilio;
+use secrecy::SecretString;
+
+use crate::error::OpsError;
+
+/// The providers, each built from the settings or the reason it could not be.
+#[derive(Debug)]
+pub struct Services {
+    /// Twilio, or why not (missing credentials, named).
+    pub twilio: Result<Twilio, String>,
+    /// Stripe, or why not.
+    pub stripe: Result<Stripe, String>,
+    /// OpenAI, or why not.
+    pub openai: Result<OpenAi, String>,
+    /// The Stripe webhook signing secret (`whsec_...`) that signs test events and
+    /// re-deliveries.
+    pub stripe_webhook_secret: Option<SecretString>,
+    /// Where undelivered events go by default: apiops serve's Stripe receiver URL.
+    pub receiver_url: Option<String>,
+    /// Lets test events and re-deliveries go to loopback and private addresses (off by
+    /// default: a URL from an API or a request must not turn apiops into an SSRF proxy).
+    pub allow_private_targets: bool,
+    /// The HTTP client for those POSTs: no redirects, short timeouts, rustls.
+    pub http: reqwest::Client,
+}
+
+impl Services {
+    /// The HTTP client test events and re-deliveries use.
+    pub fn outbound_client() -> Result<reqwest::Client, OpsError> {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
+            .user_agent(concat!("apiops/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| OpsError::Invalid(format!("building the HTTP client: {e}")))
+    }
+
+    /// Twilio, or the reason it is not configured.
+    pub fn twilio(&self) -> Result<&Twilio, OpsError> {
+        self.twilio
+            .as_ref()
+            .map_err(|e| OpsError::NotConfigured(e.clone()))
+    }
+
+    /// Stripe, or the reason it is not configured.
+    pub fn stripe(&self) -> Result<&Stripe, OpsError> {
+        self.stripe
+            .as_ref()
+            .map_err(|e| OpsError::NotConfigured(e.clone()))
+    }
+
+    /// OpenAI, or the reason it is not configured.
+    pub fn openai(&self) -> Result<&OpenAi, OpsError> {
+        self.openai
+            .as_ref()
+            .map_err(|e| OpsError::NotConfigured(e.clone()))
+    }
+}
