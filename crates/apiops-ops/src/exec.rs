@@ -618,8 +618,10 @@ impl From<OpsError> for Failure {
     }
 }
 
-/// Looks for a message with `body` from `from` to `to` sent since `since` (an interrupted
-/// send whose outcome the journal does not know).
+/// Looks for a message with `body` from `from` to `to` created since `since` (an interrupted
+/// send whose outcome the journal does not know). No date filter: Twilio filters on
+/// `DateSent`, which a message still queued does not have; the list is newest first, so the
+/// scan stops at the first message created before `since` (with a minute of clock slack).
 async fn sent_since(
     client: &apiops_providers::twilio::TwilioClient,
     from: &str,
@@ -627,26 +629,33 @@ async fn sent_since(
     body: &str,
     since: Timestamp,
 ) -> Result<Option<String>, Failure> {
-    let day = since.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     let mut query = vec![
         ("To".to_owned(), to.to_owned()),
-        ("DateSent>".to_owned(), day),
-        ("PageSize".to_owned(), "100".to_owned()),
+        ("PageSize".to_owned(), "50".to_owned()),
     ];
     if !from.starts_with("MG") {
         query.push(("From".to_owned(), from.to_owned()));
     }
+    let cutoff = since - jiff::SignedDuration::from_secs(60);
     let mut pages = client.messages(query);
     let mut seen = 0;
     while let Some(page) = pages.next().await {
         for m in page.map_err(Failure::twilio)? {
+            let created = m
+                .date_created
+                .as_deref()
+                .and_then(|d| jiff::fmt::rfc2822::parse(d).ok())
+                .map(|z| z.timestamp());
+            if created.is_some_and(|c| c < cutoff) {
+                return Ok(None);
+            }
             if m.body.as_deref() == Some(body) {
                 return Ok(Some(m.sid));
             }
             seen += 1;
-        }
-        if seen >= 1_000 {
-            break;
+            if seen >= 1_000 {
+                return Ok(None);
+            }
         }
     }
     Ok(None)

@@ -437,3 +437,6 @@ fn color_only_when_asked_and_never_with_no_color_on_auto() {
 
 #[path = "cli/providers.rs"]
 mod providers;
+
+#[path = "cli/ops.rs"]
+mod ops;

@@ -99,7 +99,12 @@ mod tests {
 
     #[test]
     fn distance_is_symmetric() {
-        for (a, b) in [("numbr", "number"), ("mesage", "message"), ("ab", "ba"), ("x", "")] {
+        for (a, b) in [
+            ("numbr", "number"),
+            ("mesage", "message"),
+            ("ab", "ba"),
+            ("x", ""),
+        ] {
             assert_eq!(distance(a, b), distance(b, a), "{a} {b}");
         }
     }
@@ -126,7 +131,9 @@ mod tests {
     #[test]
     fn known_short_unrelated_or_ambiguous_words_are_kept() {
         // Known words, too short, a different first letter, too far, or a tie ("lost": last/list).
-        for w in ["test", "text", "sms", "gpt", "next", "best", "lost", "refund", "xyzzyq"] {
+        for w in [
+            "test", "text", "sms", "gpt", "next", "best", "lost", "refund", "xyzzyq",
+        ] {
             assert_eq!(correct(w), None, "{w}");
         }
     }

@@ -1,9 +1,32 @@
 //! The deterministic, offline intent parser: plain words -> an [`Operation`] from the catalog,
 //! or a question when the request is incomplete or ambiguous. It never guesses.
+//!
+//! The pipeline, one module each:
+//! - `text`: normalization (case, quotes, dashes) and tokens: words, spelling-corrected by
+//!   `fuzzy` against the `lexicon`; values checked by `values` (E.164 numbers, URLs, ids,
+//!   durations, models, event types).
+//! - the request is split into clauses at "and"/"then"/commas followed by a verb; more than one
+//!   operation is a question ("one operation at a time").
+//! - `features`: what a clause says (verbs, nouns, services, values with their roles).
+//! - `decide`: which operation, or a question, or nothing in the catalog.
+//! - `build`: the operation's parameters, each missing, invalid or ambiguous one a question.
+
+mod build;
+mod decide;
+mod features;
+mod fuzzy;
+mod lexicon;
+mod text;
+mod values;
+
+use std::ops::Range;
 
 use serde::Serialize;
 
 use crate::catalog::{OpKind, Operation};
+use decide::{Action, Decision};
+use features::Features;
+use text::{Tok, Token};
 
 /// What a request means.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,11 +55,185 @@ pub enum Intent {
     },
 }
 
-/// Parses a request.
+/// Parses a request: a complete operation, a question, or nothing in the catalog. Total: any
+/// text gives an answer, and never a guess.
 pub fn parse(text: &str) -> Intent {
-    let _ = text;
-    Intent::Unknown {
-        reason: "the intent parser is being written".into(),
-        examples: Vec::new(),
+    let normalized = text::normalize(text);
+    if normalized.chars().count() > text::MAX_CHARS {
+        return decide::unknown_intent(format!(
+            "The request is longer than {} characters",
+            text::MAX_CHARS
+        ));
     }
+    let tokens = text::tokenize(&normalized);
+    if tokens.is_empty() {
+        return decide::unknown_intent("The request is empty".into());
+    }
+    let all_caps = !normalized.chars().any(char::is_lowercase);
+    let clauses = clauses(&tokens);
+    let parts: Vec<Part> = clauses
+        .iter()
+        .map(|r| {
+            let f = features::extract(&tokens, r.clone(), all_caps);
+            let decision = decide::classify(&f);
+            Part {
+                range: r.clone(),
+                features: f,
+                decision,
+            }
+        })
+        .collect();
+    combine(&tokens, parts, all_caps)
+}
+
+/// Requests that work, for answers that found nothing.
+pub(crate) fn examples() -> Vec<String> {
+    [
+        "buy a phone number in 415",
+        "send a test message to +14155550100",
+        "why are calls failing",
+        "check twilio errors for the last 6 hours",
+        "disable the stripe endpoint that keeps failing",
+        "resend undelivered stripe events",
+        "test completion with gpt-4o-mini",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect()
+}
+
+/// One clause, what it says and what it comes to.
+#[derive(Debug)]
+struct Part {
+    range: Range<usize>,
+    features: Features,
+    decision: Decision,
+}
+
+/// Splits at "and", "then", commas... when a verb follows: "buy a number and disable the
+/// endpoint" is two clauses, "send to +1415... and +1415..." is one.
+fn clauses(tokens: &[Token]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, t) in tokens.iter().enumerate() {
+        if is_joint(t) && verb_follows(&tokens[i + 1..]) {
+            if start < i {
+                out.push(start..i);
+            }
+            start = i + 1;
+        }
+    }
+    if start < tokens.len() {
+        out.push(start..tokens.len());
+    }
+    out
+}
+
+fn is_joint(t: &Token) -> bool {
+    t.tok == Tok::Sep
+        || t.word()
+            .is_some_and(|w| lexicon::is_in(lexicon::CONJUNCTIONS, w))
+}
+
+/// Whether the first word after fillers ("then", "please") is a verb.
+fn verb_follows(rest: &[Token]) -> bool {
+    rest.iter()
+        .find(|t| !(t.tok == Tok::Sep || t.word().is_some_and(is_filler)))
+        .and_then(Token::word)
+        .is_some_and(|w| lexicon::verb(w).is_some())
+}
+
+fn is_filler(w: &str) -> bool {
+    lexicon::is_in(lexicon::LEADING_FILLERS, w) || lexicon::is_in(lexicon::CONJUNCTIONS, w)
+}
+
+/// The answer for all clauses: one operation, a merged one (several audits; a purchase and the
+/// URLs to set on it), or a question asking for one at a time.
+fn combine(tokens: &[Token], parts: Vec<Part>, all_caps: bool) -> Intent {
+    if let Some(unknown) = parts.iter().find_map(|p| match &p.decision {
+        Decision::Done(i @ Intent::Unknown { .. }) => Some(i.clone()),
+        _ => None,
+    }) {
+        return unknown;
+    }
+    let mut active: Vec<Part> = parts
+        .into_iter()
+        .filter(|p| !matches!(p.decision, Decision::Nothing))
+        .collect();
+    match active.len() {
+        0 => decide::unknown_intent("Nothing in the catalog matches the request".into()),
+        1 => match active.pop() {
+            Some(p) => settle(p.decision, &p.features),
+            None => decide::unknown_intent("Nothing in the catalog matches the request".into()),
+        },
+        _ => merge(tokens, &active, all_caps).unwrap_or_else(|| one_at_a_time(tokens, &active)),
+    }
+}
+
+fn settle(decision: Decision, f: &Features) -> Intent {
+    match decision {
+        Decision::Act(a) => build::build(a, f),
+        Decision::Done(i) => i,
+        Decision::Nothing => {
+            decide::unknown_intent("Nothing in the catalog matches the request".into())
+        }
+    }
+}
+
+/// Clauses that are one operation: audits ("check twilio errors and check stripe errors"), or
+/// a purchase and the URLs for it ("buy a number in 415 and set its sms url to ...").
+fn merge(tokens: &[Token], parts: &[Part], all_caps: bool) -> Option<Intent> {
+    let actions: Vec<Option<Action>> = parts
+        .iter()
+        .map(|p| match p.decision {
+            Decision::Act(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    let all_audits = actions.iter().all(|a| *a == Some(Action::Audit));
+    let buy_then_urls = matches!(
+        actions.as_slice(),
+        [Some(Action::Buy), Some(Action::UpdateNumber)]
+    ) && parts
+        .get(1)
+        .is_some_and(|p| p.features.all_numbers().is_empty() && p.features.sids.is_empty());
+    let action = if all_audits {
+        Action::Audit
+    } else if buy_then_urls {
+        Action::Buy
+    } else {
+        return None;
+    };
+    let start = parts.first()?.range.start;
+    let end = parts.last()?.range.end;
+    let merged = features::extract(tokens, start..end, all_caps);
+    Some(build::build(action, &merged))
+}
+
+/// The question for several operations in one request: each clause is a candidate.
+fn one_at_a_time(tokens: &[Token], parts: &[Part]) -> Intent {
+    let candidates: Vec<String> = parts
+        .iter()
+        .map(|p| clause_text(tokens, &p.range))
+        .collect();
+    Intent::Ask {
+        kind: None,
+        question: format!(
+            "The request asks for {} operations, and I run one operation at a time: which one first?",
+            candidates.len()
+        ),
+        candidates,
+    }
+}
+
+/// A clause as written.
+fn clause_text(tokens: &[Token], range: &Range<usize>) -> String {
+    tokens
+        .get(range.clone())
+        .unwrap_or_default()
+        .iter()
+        .map(|t| t.raw.as_str())
+        .filter(|r| !r.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -325,7 +325,8 @@ fn is_bad_sid(p: &str) -> bool {
 /// Letters, with apostrophes and hyphens inside.
 fn is_wordlike(p: &str) -> bool {
     p.chars().any(char::is_alphabetic)
-        && p.chars().all(|c| c.is_alphabetic() || c == '\'' || c == '-')
+        && p.chars()
+            .all(|c| c.is_alphabetic() || c == '\'' || c == '-')
 }
 
 /// The corrected words of a word-like piece: apostrophes dropped ("what's" -> "whats"),

@@ -102,7 +102,9 @@ fn national(digits: &str) -> Result<String, &'static str> {
     let nanp = match digits.len() {
         10 => digits,
         11 if digits.starts_with('1') => &digits[1..],
-        0..=7 => return Err("is too short for a phone number: give it in E.164, like +14155550100"),
+        0..=7 => {
+            return Err("is too short for a phone number: give it in E.164, like +14155550100");
+        }
         _ => {
             return Err(
                 "is not a North American number and has no country code: give it in E.164, like +442079460958",
@@ -133,7 +135,9 @@ pub(super) fn area_code(digits: &str) -> Result<u16, Bad> {
     let bad = || {
         Bad::new(
             BadKind::AreaCode,
-            format!("{digits} is not a valid area code: area codes have three digits, the first 2-9"),
+            format!(
+                "{digits} is not a valid area code: area codes have three digits, the first 2-9"
+            ),
         )
     };
     let valid = digits.len() == 3
@@ -182,7 +186,9 @@ pub(super) fn compact_duration(s: &str) -> Option<Result<Duration, Bad>> {
     while !rest.is_empty() {
         let split = rest.find(|c: char| !c.is_ascii_digit())?;
         let (digits, tail) = rest.split_at(split);
-        let end = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+        let end = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
         let (unit, next) = tail.split_at(end);
         let secs = match unit {
             "m" => 60,
@@ -317,11 +323,12 @@ pub(super) fn foreign_id(s: &str) -> Option<&'static str> {
 /// Whether `s` (lower case) is an OpenAI model name: `gpt-4o`, `gpt-4o-mini`, `gpt-4.1`,
 /// `o3-mini`, `chatgpt-4o-latest`, `ft:gpt-4o-mini:org::id`...
 pub(super) fn is_model(s: &str) -> bool {
-    let chars_ok = s
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | ':' | '_'));
+    let chars_ok = s.chars().all(|c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | ':' | '_')
+    });
     let gpt = s.starts_with("gpt-")
-        || s.strip_prefix("gpt").is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+        || s.strip_prefix("gpt")
+            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
         || s.starts_with("chatgpt-")
         || s.starts_with("ft:");
     let reasoning = ["o1", "o3", "o4"]
@@ -335,12 +342,44 @@ pub(super) fn is_model(s: &str) -> bool {
 /// `customer.subscription.updated`).
 pub(super) fn is_event_type(s: &str) -> bool {
     const OBJECTS: &[&str] = &[
-        "account", "application_fee", "balance", "billing_portal", "capability", "charge",
-        "checkout", "coupon", "credit_note", "customer", "file", "identity", "invoice",
-        "invoiceitem", "issuing_authorization", "issuing_card", "issuing_cardholder", "mandate",
-        "payment_intent", "payment_link", "payment_method", "payout", "person", "plan", "price",
-        "product", "promotion_code", "quote", "radar", "refund", "review", "setup_intent",
-        "source", "subscription_schedule", "tax_rate", "terminal", "topup", "transfer",
+        "account",
+        "application_fee",
+        "balance",
+        "billing_portal",
+        "capability",
+        "charge",
+        "checkout",
+        "coupon",
+        "credit_note",
+        "customer",
+        "file",
+        "identity",
+        "invoice",
+        "invoiceitem",
+        "issuing_authorization",
+        "issuing_card",
+        "issuing_cardholder",
+        "mandate",
+        "payment_intent",
+        "payment_link",
+        "payment_method",
+        "payout",
+        "person",
+        "plan",
+        "price",
+        "product",
+        "promotion_code",
+        "quote",
+        "radar",
+        "refund",
+        "review",
+        "setup_intent",
+        "source",
+        "subscription_schedule",
+        "tax_rate",
+        "terminal",
+        "topup",
+        "transfer",
     ];
     let mut parts = s.split('.');
     let first = parts.next().unwrap_or("");
@@ -449,7 +488,10 @@ mod tests {
 
     #[test]
     fn durations_refuse_zero_and_overflow() {
-        assert_eq!(duration(6, 3600, "6 hours"), Ok(Duration::from_secs(21_600)));
+        assert_eq!(
+            duration(6, 3600, "6 hours"),
+            Ok(Duration::from_secs(21_600))
+        );
         assert!(duration(0, 3600, "0 hours").is_err());
         assert!(duration(u64::MAX, 2, "many").is_err());
     }
@@ -464,7 +506,13 @@ mod tests {
             url("http://example.com/Voice?x=1"),
             Ok("http://example.com/Voice?x=1".to_owned())
         );
-        for bad in ["ftp://example.com", "https://", "example.com/sms", "https:// x", "sms"] {
+        for bad in [
+            "ftp://example.com",
+            "https://",
+            "example.com/sms",
+            "https:// x",
+            "sms",
+        ] {
             assert!(url(bad).is_err(), "{bad}");
         }
         assert!(looks_like_bare_url("example.com/sms"));
@@ -496,7 +544,15 @@ mod tests {
 
     #[test]
     fn models_and_event_types() {
-        for m in ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt4", "o3-mini", "o1", "chatgpt-4o-latest"] {
+        for m in [
+            "gpt-4o",
+            "gpt-4o-mini",
+            "gpt-4.1",
+            "gpt4",
+            "o3-mini",
+            "o1",
+            "chatgpt-4o-latest",
+        ] {
             assert!(is_model(m), "{m}");
         }
         for m in ["gpt", "o5", "openai", "4o", "gpt 4"] {

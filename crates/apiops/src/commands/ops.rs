@@ -793,6 +793,19 @@ impl OpView {
 
     fn outcome_text(&self, out: &mut dyn Write, o: &Outcome) -> io::Result<()> {
         writeln!(out, "{} ({} step(s)):", o.operation, o.items.len())?;
+        if let Some(r) = &self.plan.resumed {
+            match r.finished_at {
+                Some(f) => writeln!(
+                    out,
+                    "  this request already ran at {f}: nothing is repeated (--new to run it again)"
+                )?,
+                None => writeln!(
+                    out,
+                    "  resuming the run started at {}: done steps are skipped",
+                    r.started_at
+                )?,
+            }
+        }
         let (mut done, mut failed, mut skipped) = (0, 0, 0);
         for item in &o.items {
             match &item.result {

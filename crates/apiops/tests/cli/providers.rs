@@ -10,13 +10,13 @@ use apiops_sim::{RunningSim, SimConfig, Simulator};
 
 use crate::util::{Sandbox, run};
 
-struct Sim {
-    _rt: tokio::runtime::Runtime,
-    _sim: RunningSim,
-    env: HashMap<&'static str, String>,
+pub(crate) struct Sim {
+    pub(crate) rt: tokio::runtime::Runtime,
+    pub(crate) running: RunningSim,
+    pub(crate) env: HashMap<&'static str, String>,
 }
 
-fn sim(config: SimConfig) -> Sim {
+pub(crate) fn sim(config: SimConfig) -> Sim {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -27,13 +27,13 @@ fn sim(config: SimConfig) -> Sim {
         .expect("start");
     let env = sim.env_vars().into_iter().collect();
     Sim {
-        _rt: rt,
-        _sim: sim,
+        rt,
+        running: sim,
         env,
     }
 }
 
-fn base() -> SimConfig {
+pub(crate) fn base() -> SimConfig {
     SimConfig {
         messages: 3_000,
         ..SimConfig::default()
@@ -41,7 +41,7 @@ fn base() -> SimConfig {
 }
 
 /// `apiops` pointed at the simulator for `services`, database in the sandbox.
-fn apiops(sb: &Sandbox, s: &Sim, services: &[&str]) -> assert_cmd::Command {
+pub(crate) fn apiops(sb: &Sandbox, s: &Sim, services: &[&str]) -> assert_cmd::Command {
     let mut cmd = sb.apiops();
     cmd.env(
         "APIOPS_DATABASE_URL",
@@ -75,7 +75,7 @@ fn secrets(s: &Sim) -> Vec<String> {
     .collect()
 }
 
-fn assert_no_secret(s: &Sim, text: &str) {
+pub(crate) fn assert_no_secret(s: &Sim, text: &str) {
     for secret in secrets(s) {
         assert!(!text.contains(&secret), "a secret leaked:\n{text}");
     }

@@ -1,0 +1,592 @@
+//! Operations as a user runs them, against the simulator on 127.0.0.1: plans with prices,
+//! confirmation (refused without a terminal, exit 5), idempotent re-runs proven by the
+//! simulator's side-effect counters, batches with exact per-item outcomes (exit 6), a run
+//! killed between steps and resumed, the policy that cannot make a purchase automatic, signed
+//! test events, and the event log.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpListener;
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use apiops_sim::{Fault, FaultRule};
+use serde_json::Value;
+
+use crate::providers::{Sim, apiops, assert_no_secret, base, sim};
+use crate::util::{Sandbox, run};
+
+fn side_effect(s: &Sim, name: &str) -> u64 {
+    s.running
+        .stats()
+        .side_effects
+        .get(name)
+        .copied()
+        .unwrap_or(0)
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
+}
+
+fn items(v: &Value) -> Vec<(String, String)> {
+    v["outcome"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            (
+                i["result"].as_str().unwrap_or_default().to_owned(),
+                i["description"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn buying_a_number_shows_the_plan_and_price_refuses_without_a_terminal_then_buys_once() {
+    let s = sim(base());
+    let sb = Sandbox::new();
+    let buy = ["twilio", "numbers", "buy", "--area-code", "415"];
+
+    // No terminal, no --yes: the plan is shown, nothing is bought, exit 5.
+    let r = run(apiops(&sb, &s, &["twilio"]).args(buy));
+    assert_eq!(r.code, Some(5), "{}", r.all());
+    for want in [
+        "Plan: twilio.numbers.buy",
+        "buy +1415",
+        "Cost: 1.15 USD per month (Twilio Pricing API",
+        "purchase",
+        "irreversible",
+    ] {
+        assert!(r.stdout.contains(want), "{want:?} missing:\n{}", r.stdout);
+    }
+    assert!(r.stderr.contains("needs confirmation"), "{}", r.stderr);
+    assert_eq!(side_effect(&s, "twilio.numbers.buy"), 0);
+
+    // --dry-run stops after the plan, exit 0, still nothing bought.
+    let r = run(apiops(&sb, &s, &["twilio"]).args(buy).arg("--dry-run"));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert_eq!(side_effect(&s, "twilio.numbers.buy"), 0);
+
+    // --yes buys it.
+    let r = run(apiops(&sb, &s, &["twilio"])
+        .args(buy)
+        .args(["--yes", "--json"]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let v = json(&r.stdout);
+    assert_eq!(v["outcome"]["status"], "succeeded", "{v}");
+    let bought = v["outcome"]["items"][0]["resource_ids"][0]
+        .as_str()
+        .expect("a PN sid")
+        .to_owned();
+    assert!(bought.starts_with("PN"), "{bought}");
+    assert_eq!(v["plan"]["cost"]["amount"], "1.15");
+    assert_eq!(side_effect(&s, "twilio.numbers.buy"), 1);
+
+    // The same request again buys nothing: the journal answers, the simulator proves it.
+    let r = run(apiops(&sb, &s, &["twilio"]).args(buy).arg("--yes"));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(r.stdout.contains("already ran"), "{}", r.stdout);
+    assert!(r.stdout.contains("nothing to do"), "{}", r.stdout);
+    assert!(r.stdout.contains(&bought), "{}", r.stdout);
+    assert_eq!(side_effect(&s, "twilio.numbers.buy"), 1, "bought twice");
+
+    // Buying that exact number by name is also a no-op: it is owned.
+    let number = v["plan"]["steps"][0]["action"]["number"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+    let r = run(apiops(&sb, &s, &["twilio"]).args(["twilio", "numbers", "buy", &number, "--yes"]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(r.stdout.contains("already owned"), "{}", r.stdout);
+    assert_eq!(side_effect(&s, "twilio.numbers.buy"), 1, "bought twice");
+
+    // One action in the event log.
+    let r = run(apiops(&sb, &s, &["twilio"]).args(["events", "--json"]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let actions: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(json)
+        .filter(|e| e["action_taken"] == "executed")
+        .collect();
+    assert_eq!(actions.len(), 1, "{}", r.stdout);
+    assert_eq!(actions[0]["error_code"], "twilio.numbers.buy");
+    assert_eq!(actions[0]["resource_id"], bought.as_str());
+    assert_eq!(actions[0]["result"], "success");
+    assert_no_secret(&s, &r.all());
+}
+
+#[test]
+fn a_batch_reports_exact_successes_and_failures_and_a_rerun_retries_only_the_failures() {
+    let s = sim(base());
+    let sb = Sandbox::new();
+    // The message to ...0102 meets a 500 (once); "+1999" is not a valid number (21211).
+    s.running
+        .script_fault(
+            FaultRule::new(Fault::ServerError, "POST", "/Messages.json")
+                .body_contains("+14155550102")
+                .times(1),
+        )
+        .expect("script");
+    let send = [
+        "twilio",
+        "messages",
+        "send-test",
+        "--to",
+        "+14155550101",
+        "--to",
+        "+14155550102",
+        "--to",
+        "+1999",
+        "--yes",
+        "--json",
+    ];
+    let r = run(apiops(&sb, &s, &["twilio"]).args(send));
+    // "+1999" is refused before anything is planned or sent: not an E.164 number.
+    assert_eq!(r.code, Some(2), "{}", r.all());
+    assert!(r.stderr.contains("+1999"), "{}", r.stderr);
+    assert_eq!(side_effect(&s, "twilio.messages.create"), 0);
+
+    // Three valid recipients; the provider fails the second one (scripted 500).
+    let send = [
+        "twilio",
+        "messages",
+        "send-test",
+        "--to",
+        "+14155550101",
+        "--to",
+        "+14155550102",
+        "--to",
+        "+14155550103",
+        "--yes",
+        "--json",
+    ];
+    let r = run(apiops(&sb, &s, &["twilio"]).args(send));
+    assert_eq!(r.code, Some(6), "partial batch: {}", r.all());
+    let v = json(&r.stdout);
+    assert_eq!(v["outcome"]["status"], "partial");
+    let got = items(&v);
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0].0, "done");
+    assert_eq!(got[1].0, "failed");
+    assert!(got[1].1.contains("+14155550102"), "{got:?}");
+    assert_eq!(got[2].0, "done");
+    let failed = &v["outcome"]["items"][1];
+    assert!(
+        failed["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{failed}"
+    );
+    assert!(failed["code"].as_str().is_some(), "{failed}");
+    for i in [0, 2] {
+        let sid = v["outcome"]["items"][i]["resource_ids"][0]
+            .as_str()
+            .unwrap_or("");
+        assert!(sid.starts_with("SM"), "{sid}");
+    }
+    assert_eq!(side_effect(&s, "twilio.messages.create"), 2);
+
+    // Re-run: the two done are not sent again, the failed one is.
+    let r = run(apiops(&sb, &s, &["twilio"]).args(&send[..send.len() - 1]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert_eq!(
+        r.stdout.matches("done in an earlier run").count(),
+        2,
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("✓ 2. sent to +14155550102"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        side_effect(&s, "twilio.messages.create"),
+        3,
+        "resent a done item"
+    );
+    assert_no_secret(&s, &r.all());
+}
+
+#[test]
+fn a_batch_with_a_provider_refusal_exits_partial_and_names_the_code() {
+    let s = sim(base());
+    let sb = Sandbox::new();
+    // The provider answers 503 for one recipient every time (retries do not help).
+    s.running
+        .script_fault(
+            FaultRule::new(Fault::Unavailable, "POST", "/Messages.json")
+                .body_contains("+14155550202")
+                .times(5),
+        )
+        .expect("script");
+    let r = run(apiops(&sb, &s, &["twilio"])
+        .args([
+            "twilio",
+            "messages",
+            "send-test",
+            "--to",
+            "+14155550201",
+            "--to",
+            "+14155550202",
+        ])
+        .arg("--yes"));
+    assert_eq!(r.code, Some(6), "{}", r.all());
+    assert!(
+        r.stdout.contains("✓ 1. sent to +14155550201"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("✗ 2."), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Result: partial — 1 done, 1 failed"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("Retry the failures only"), "{}", r.stdout);
+    assert_eq!(side_effect(&s, "twilio.messages.create"), 1);
+}
+
+/// The `apiops` binary as a child process with the sandbox's environment (to kill it).
+fn spawn(sb: &Sandbox, s: &Sim, args: &[&str]) -> std::process::Child {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_apiops"));
+    cmd.env_clear()
+        .env("PATH", sb.root())
+        .env("HOME", sb.root())
+        .env("XDG_CONFIG_HOME", sb.root().join("xdg-config"))
+        .env("XDG_DATA_HOME", sb.root().join("xdg-data"))
+        .env(
+            "APIOPS_DATABASE_URL",
+            format!("sqlite://{}/events.db", sb.root().display()),
+        );
+    for (k, v) in &s.env {
+        if k.contains("TWILIO") {
+            cmd.env(k, v);
+        }
+    }
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn apiops")
+}
+
+#[test]
+fn a_run_killed_between_steps_completes_without_repeating_done_steps() {
+    let s = sim(base());
+    let sb = Sandbox::new();
+    // The second message hangs at the provider, so the process is mid-plan when it dies.
+    s.running
+        .script_fault(
+            FaultRule::new(Fault::Hang, "POST", "/Messages.json").body_contains("+14155550302"),
+        )
+        .expect("script");
+    let args = [
+        "twilio",
+        "messages",
+        "send-test",
+        "--to",
+        "+14155550301",
+        "--to",
+        "+14155550302",
+        "--to",
+        "+14155550303",
+        "--yes",
+    ];
+    let mut child = spawn(&sb, &s, &args);
+    // Wait (bounded) until step 2's request is hanging in the simulator: step 1 is done.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while s.running.scripted_faults()[0].fired == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "step 2 never reached the simulator"
+        );
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "apiops exited early"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    assert_eq!(side_effect(&s, "twilio.messages.create"), 1);
+
+    s.running.clear_faults();
+    let r = run(apiops(&sb, &s, &["twilio"]).args(args));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(
+        r.stdout.contains("resuming the run started at") || r.stdout.contains("= 1."),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("= 1. done in an earlier run"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("✓ 2. sent to +14155550302"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("✓ 3. sent to +14155550303"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        side_effect(&s, "twilio.messages.create"),
+        3,
+        "a done step was repeated"
+    );
+}
+
+#[test]
+fn no_policy_makes_a_purchase_or_a_release_run_without_confirmation() {
+    let s = sim(base());
+    let sb = Sandbox::new();
+    sb.write_config("[policy]\nauto_fix = [\"config\", \"rate_limit\", \"bad_params\"]\n");
+    let r =
+        run(apiops(&sb, &s, &["twilio"]).args(["twilio", "numbers", "buy", "--area-code", "212"]));
+    assert_eq!(r.code, Some(5), "{}", r.all());
+    assert!(r.stdout.contains("always needs a person"), "{}", r.stdout);
+    assert_eq!(side_effect(&s, "twilio.numbers.buy"), 0);
+
+    // With a yes it is bought; releasing it again needs a yes, whatever the policy.
+    let r = run(apiops(&sb, &s, &["twilio"]).args([
+        "twilio",
+        "numbers",
+        "buy",
+        "--area-code",
+        "212",
+        "--yes",
+        "--json",
+    ]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let number = json(&r.stdout)["plan"]["steps"][0]["action"]["number"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+    let r = run(apiops(&sb, &s, &["twilio"]).args(["twilio", "numbers", "release", &number]));
+    assert_eq!(r.code, Some(5), "{}", r.all());
+    assert!(r.stdout.contains("deletion"), "{}", r.stdout);
+    assert_eq!(side_effect(&s, "twilio.numbers.release"), 0);
+    let r =
+        run(apiops(&sb, &s, &["twilio"]).args(["twilio", "numbers", "release", &number, "--yes"]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert_eq!(side_effect(&s, "twilio.numbers.release"), 1);
+
+    // auth can never be enabled: the config is refused outright.
+    sb.write_config("[policy]\nauto_fix = [\"auth\"]\n");
+    let r =
+        run(apiops(&sb, &s, &["twilio"]).args(["twilio", "numbers", "buy", "--area-code", "212"]));
+    assert_eq!(r.code, Some(7), "{}", r.all());
+    assert_eq!(
+        side_effect(&s, "twilio.numbers.buy"),
+        1,
+        "only the confirmed purchase"
+    );
+}
+
+#[test]
+fn the_failing_stripe_endpoint_is_resolved_and_disabled_once() {
+    let s = sim(base());
+    let sb = Sandbox::new();
+    let r = run(apiops(&sb, &s, &["stripe"]).args(["stripe", "endpoints", "disable", "failing"]));
+    assert_eq!(r.code, Some(5), "{}", r.all());
+    // The one enabled endpoint Stripe cannot reach (a private address in the seed data).
+    assert!(r.stdout.contains("endpoint we_"), "{}", r.stdout);
+    let r = run(apiops(&sb, &s, &["stripe"]).args([
+        "stripe",
+        "endpoints",
+        "disable",
+        "failing",
+        "--yes",
+        "--json",
+    ]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let v = json(&r.stdout);
+    let id = v["outcome"]["items"][0]["resource_ids"][0]
+        .as_str()
+        .expect("we_ id")
+        .to_owned();
+    assert!(
+        v["outcome"]["items"][0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("disabled"))
+    );
+    assert_eq!(side_effect(&s, "stripe.webhook_endpoints.update"), 1);
+    // Disabling it again by id: already disabled, nothing sent.
+    let r =
+        run(apiops(&sb, &s, &["stripe"]).args(["stripe", "endpoints", "disable", &id, "--yes"]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(r.stdout.contains("already disabled"), "{}", r.stdout);
+    assert_eq!(side_effect(&s, "stripe.webhook_endpoints.update"), 1);
+    assert_no_secret(&s, &r.all());
+}
+
+/// A one-request HTTP receiver on 127.0.0.1: returns its URL and a channel with the request
+/// (head lines, body).
+fn receiver() -> (String, mpsc::Receiver<(Vec<String>, Vec<u8>)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!(
+        "http://{}/stripe/hook",
+        listener.local_addr().expect("addr")
+    );
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut head = Vec::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push(line.trim_end().to_owned());
+            }
+            let len = head
+                .iter()
+                .find_map(|h| {
+                    h.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            let mut body = vec![0; len];
+            let _ = reader.read_exact(&mut body);
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = tx.send((head, body));
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn a_signed_test_event_reaches_a_local_receiver_only_when_allowed() {
+    let s = sim(base());
+    let sb = Sandbox::new();
+    let (url, rx) = receiver();
+    // Point an endpoint at the local receiver first.
+    let list = run(apiops(&sb, &s, &["stripe"]).args(["stripe", "endpoints", "list", "--json"]));
+    let endpoints = json(&list.stdout);
+    let id = endpoints["rows"][0][0]
+        .as_str()
+        .expect("an endpoint")
+        .to_owned();
+    let r = run(apiops(&sb, &s, &["stripe"]).args([
+        "stripe",
+        "endpoints",
+        "update",
+        &id,
+        "--url",
+        &url,
+        "--yes",
+    ]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+
+    // Refused by default: a loopback target.
+    let r = run(apiops(&sb, &s, &["stripe"]).args([
+        "stripe",
+        "endpoints",
+        "send-test-event",
+        &id,
+        "--yes",
+    ]));
+    assert_eq!(r.code, Some(1), "{}", r.all());
+    assert!(r.stdout.contains("not a public address"), "{}", r.stdout);
+    assert!(rx.try_recv().is_err(), "sent to a private address");
+
+    let r = run(apiops(&sb, &s, &["stripe"]).args([
+        "stripe",
+        "endpoints",
+        "send-test-event",
+        &id,
+        "--yes",
+        "--allow-private-targets",
+        "--new",
+    ]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let (head, body) = rx.recv_timeout(Duration::from_secs(30)).expect("a request");
+    let signature = head
+        .iter()
+        .find_map(|h| h.strip_prefix("stripe-signature: "))
+        .expect("a Stripe-Signature header")
+        .to_owned();
+    let event = json(std::str::from_utf8(&body).expect("utf8"));
+    assert_eq!(event["type"], "payment_intent.payment_failed");
+    assert_eq!(event["livemode"], false);
+    // The signature verifies with the endpoint secret, as a Stripe SDK would check it.
+    let secret = s.env["STRIPE_WEBHOOK_SECRET"].clone();
+    let verified = apiops_webhooks::signature::stripe::verify(
+        &body,
+        &signature,
+        &[secret.as_str()],
+        Duration::from_secs(300),
+        jiff::Timestamp::now(),
+    );
+    assert!(verified.is_ok(), "{verified:?}");
+    assert_no_secret(&s, &r.all());
+}
+
+#[test]
+fn a_test_completion_costs_money_so_it_is_confirmed_and_reads_are_not() {
+    let s = sim(base());
+    let sb = Sandbox::new();
+    let r = run(apiops(&sb, &s, &["openai"]).args(["openai", "test-completion"]));
+    assert_eq!(r.code, Some(5), "{}", r.all());
+    assert!(r.stdout.contains("costs money"), "{}", r.stdout);
+    let r = run(apiops(&sb, &s, &["openai"]).args(["openai", "test-completion", "--yes"]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(r.stdout.contains("tokens used"), "{}", r.stdout);
+    let r = run(apiops(&sb, &s, &["openai"]).args(["openai", "models"]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(r.stdout.contains("gpt-"), "{}", r.stdout);
+    let r = run(apiops(&sb, &s, &["openai"]).args(["openai", "rate-limits"]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(
+        r.stdout.contains("REQUESTS") || r.stdout.contains("requests"),
+        "{}",
+        r.stdout
+    );
+    assert_no_secret(&s, &r.all());
+}
+
+#[test]
+fn the_llm_planner_maps_a_request_through_the_same_gate() {
+    let s = sim(base());
+    let sb = Sandbox::new();
+    let r = run(apiops(&sb, &s, &["twilio", "openai"]).args([
+        "do",
+        "--llm",
+        "buy a phone number in area code 415",
+    ]));
+    assert_eq!(
+        r.code,
+        Some(5),
+        "the model's plan needs the same confirmation: {}",
+        r.all()
+    );
+    assert!(
+        r.stdout.contains("Plan: twilio.numbers.buy"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("buy +1415"), "{}", r.stdout);
+    assert_eq!(side_effect(&s, "twilio.numbers.buy"), 0);
+    assert_no_secret(&s, &r.all());
+}
+
+#[test]
+fn missing_credentials_for_an_operation_are_named() {
+    let s = sim(base());
+    let sb = Sandbox::new();
+    let r =
+        run(apiops(&sb, &s, &[]).args(["twilio", "numbers", "buy", "--area-code", "415", "--yes"]));
+    assert_eq!(r.code, Some(8), "{}", r.all());
+    assert!(r.stderr.contains("TWILIO_ACCOUNT_SID"), "{}", r.stderr);
+}
