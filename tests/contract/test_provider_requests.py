@@ -127,18 +127,34 @@ def test_twilio_and_openai_requests_are_accepted_by_prism(tmp_path):
 # --- Stripe: a recording proxy in front of the simulator, checked against the spec ---
 
 class Recorder(http.server.ThreadingHTTPServer):
-    def __init__(self, upstream):
+    """A proxy to `upstream` that records what passes: `seen` holds (method, target, body) of
+    each request; `exchanges` each request in full (its headers too) with the answer's status
+    and body, tagged with `name`. Recorders given the same `exchanges` list share it, so the
+    order of requests across hosts is kept."""
+
+    def __init__(self, upstream, name="", exchanges=None):
         super().__init__(("127.0.0.1", 0), Forward)
         self.upstream = upstream
+        self.name = name
         self.seen = []
+        self.exchanges = [] if exchanges is None else exchanges
         self.lock = threading.Lock()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
 
 
 class Forward(http.server.BaseHTTPRequestHandler):
     def _forward(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
+        exchange = {
+            "service": self.server.name, "method": self.command, "target": self.path,
+            "body": body.decode(), "headers": {k.lower(): v for k, v in self.headers.items()},
+        }
         with self.server.lock:
             self.server.seen.append((self.command, self.path, body.decode()))
+            self.server.exchanges.append(exchange)
         req = urllib.request.Request(self.server.upstream + self.path, data=body or None, method=self.command)
         for k, v in self.headers.items():
             if k.lower() not in ("host", "content-length"):
@@ -148,6 +164,7 @@ class Forward(http.server.BaseHTTPRequestHandler):
                 status, headers, data = r.status, r.headers.items(), r.read()
         except urllib.error.HTTPError as e:
             status, headers, data = e.code, e.headers.items(), e.read()
+        exchange["status"], exchange["response"] = status, data.decode(errors="replace")
         self.send_response(status)
         for k, v in headers:
             if k.lower() not in ("transfer-encoding", "connection", "content-length"):

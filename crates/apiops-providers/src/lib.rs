@@ -24,6 +24,7 @@ pub mod provider;
 pub mod stripe;
 pub mod tuning;
 pub mod twilio;
+pub mod webhook_events;
 pub mod webhook_url;
 mod wire;
 

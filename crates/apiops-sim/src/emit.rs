@@ -71,6 +71,9 @@ pub struct EmitConfig {
     pub allow_non_loopback: bool,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// When set, the id of every event acknowledged (2xx, good signature) is appended to this
+    /// file as it is acknowledged, one per line — what a crash test counts on the receiver.
+    pub acked_log: Option<std::path::PathBuf>,
 }
 
 /// Why emitting could not start.
@@ -349,6 +352,16 @@ pub async fn emit(config: EmitConfig) -> Result<EmitReport, EmitError> {
         });
     }
 
+    let acked_log = match &config.acked_log {
+        Some(path) => Some(std::sync::Arc::new(std::sync::Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| EmitError::Config(format!("opening {}: {e}", path.display())))?,
+        ))),
+        None => None,
+    };
     let start = Instant::now();
     let interval = (config.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / config.rate));
     let mut report = EmitReport {
@@ -359,6 +372,7 @@ pub async fn emit(config: EmitConfig) -> Result<EmitReport, EmitError> {
     let outcomes: Vec<Outcome> = futures::stream::iter(deliveries.into_iter().enumerate())
         .map(|(i, d)| {
             let http = http.clone();
+            let acked_log = acked_log.clone();
             async move {
                 if let Some(step) = interval {
                     let due = start + step.mul_f64(i as f64);
@@ -376,6 +390,14 @@ pub async fn emit(config: EmitConfig) -> Result<EmitReport, EmitError> {
                     Ok(resp) => {
                         let s = resp.status().as_u16();
                         let _ = resp.bytes().await;
+                        if (200..300).contains(&s)
+                            && !d.bad_signature
+                            && let Some(log) = &acked_log
+                            && let Ok(mut f) = log.lock()
+                        {
+                            use std::io::Write as _;
+                            let _ = writeln!(f, "{}", d.event_id);
+                        }
                         Some(s)
                     }
                     Err(_) => None,
@@ -496,6 +518,7 @@ mod tests {
             seed: 3,
             allow_non_loopback: false,
             timeout: Duration::from_secs(5),
+            acked_log: None,
         }
     }
 

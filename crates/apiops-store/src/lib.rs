@@ -1,21 +1,28 @@
-//! The store: the normalized event log (and, with the webhooks issue, the webhook inbox and the
-//! operations journal) behind one [`Store`] trait.
+//! The store: the normalized event log, the webhook inbox, pollers' cursors and the operations
+//! journal behind one [`Store`] trait, with a SQLite and a PostgreSQL backend that behave the
+//! same (one conformance suite, `tests/conformance.rs`, runs on both).
 //!
 //! Layout:
 //! - [`Store`], [`EventFilter`], [`StoreError`]: what callers use; the operations journal
 //!   ([`JournalPlan`], [`JournalStep`], [`StepStatus`]) is part of the same trait.
 //! - [`sqlite`]: the embedded default, one file in WAL mode with `synchronous=FULL` so a
 //!   committed event survives a crash.
-//! - [`open`]: picks the backend from a database URL (`sqlite://PATH`).
+//! - [`postgres`]: for several instances sharing the work; the same tables and semantics,
+//!   one statement per batch, commits durable (`synchronous_commit` on).
+//! - [`open`]: picks the backend from a database URL (`sqlite://PATH`, `postgres://...`).
 //!
 //! Events are deduplicated on a key derived from their identity (service, resource, code,
 //! time, action), so fetching an overlapping window twice stores each failure once.
 
+pub mod postgres;
 pub mod sqlite;
+
+use std::str::FromStr;
 
 use apiops_core::{ErrorEvent, Service};
 use jiff::Timestamp;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Why the store failed.
@@ -111,6 +118,60 @@ pub struct JournalStep {
     pub updated_at: Timestamp,
 }
 
+/// How an inbox event arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// Pushed to the receiver and verified.
+    Webhook,
+    /// Fetched by the reconciler.
+    Poll,
+}
+
+impl Source {
+    /// Its stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Webhook => "webhook",
+            Source::Poll => "poll",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Source> {
+        match s {
+            "webhook" => Some(Source::Webhook),
+            "poll" => Some(Source::Poll),
+            _ => None,
+        }
+    }
+}
+
+/// A webhook or polled event, as stored in the inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxEvent {
+    /// Whose event.
+    pub service: Service,
+    /// Its identity for deduplication (the provider's event id, Twilio's idempotency token,
+    /// or a digest of the payload when the provider gives none).
+    pub dedup_key: String,
+    /// `charge.failed`, `message.undelivered`, `batch.failed`...
+    pub event_type: String,
+    /// How it arrived.
+    pub source: Source,
+    /// When it was received (or polled).
+    pub received_at: Timestamp,
+    /// The payload as received (JSON, or a form body for Twilio callbacks).
+    pub payload: String,
+}
+
+/// An inbox event with its row id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredInboxEvent {
+    /// Row id (ascending in arrival order).
+    pub id: i64,
+    /// The event.
+    pub event: InboxEvent,
+}
+
 /// What every backend offers.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
@@ -153,23 +214,74 @@ pub trait Store: Send + Sync {
 
     /// Forgets the plan and its steps (a deliberate fresh run).
     async fn journal_forget(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Stores inbox events in ONE transaction, durable when it returns (group commit: the
+    /// receiver batches concurrent requests into one call). Per event, in order: `true` when
+    /// it was new, `false` for a duplicate (same service and dedup key), which is not stored.
+    async fn inbox_append(&self, events: &[InboxEvent]) -> Result<Vec<bool>, StoreError>;
+
+    /// How many inbox events are stored (of one service, or all).
+    async fn inbox_count(&self, service: Option<Service>) -> Result<u64, StoreError>;
+
+    /// Whether an event with this identity is stored.
+    async fn inbox_has(&self, service: Service, dedup_key: &str) -> Result<bool, StoreError>;
+
+    /// Up to `limit` events not yet processed, oldest first.
+    async fn inbox_unprocessed(&self, limit: u32) -> Result<Vec<StoredInboxEvent>, StoreError>;
+
+    /// In one transaction: appends `events` (the failures the inbox rows `ids` became) to the
+    /// event log and marks those rows processed — so a crash never processes a row twice or
+    /// loses its failure.
+    async fn inbox_processed(
+        &self,
+        ids: &[i64],
+        events: &[ErrorEvent],
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// A poller's cursor.
+    async fn cursor(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    /// Sets a poller's cursor (durably).
+    async fn set_cursor(&self, name: &str, value: &str, now: Timestamp) -> Result<(), StoreError>;
 }
 
 /// Opens the store a database URL names: `sqlite://PATH` (created with its folder if missing,
-/// `?mode=rwc` accepted) or `sqlite::memory:`.
+/// `?mode=rwc` accepted), `sqlite::memory:`, or `postgres://USER:PASSWORD@HOST:PORT/DB`
+/// (`postgresql://` too; see [`PostgresStore::open`]). Errors never show a password.
 pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         return Ok(Box::new(SqliteStore::open(url).await?));
     }
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        return Err(StoreError::Url(
-            "PostgreSQL storage is not in this build yet (it comes with the webhooks and store work); use sqlite://PATH".into(),
-        ));
+        return Ok(Box::new(PostgresStore::open(url).await?));
     }
-    let scheme = url.split(':').next().unwrap_or("");
+    // Only the scheme is shown: the rest may hold a password.
+    let scheme = url.split_once(':').map_or("", |(s, _)| s);
+    let scheme = if scheme.len() <= 20 && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
+        scheme.to_owned()
+    } else {
+        apiops_core::mask(scheme)
+    };
     Err(StoreError::Url(format!(
-        "unsupported scheme {scheme:?}: expected sqlite://PATH"
+        "unsupported scheme {scheme:?}: expected sqlite://PATH, postgres:// or postgresql://"
     )))
+}
+
+/// A stored time in seconds, checked.
+pub(crate) fn timestamp(id: i64, secs: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_second(secs).map_err(|_| StoreError::Corrupt {
+        id,
+        reason: format!("time {secs}"),
+    })
+}
+
+/// A stored text column parsed into its type.
+pub(crate) fn parse_field<T: FromStr>(id: i64, field: &str, value: &str) -> Result<T, StoreError> {
+    value.parse().map_err(|_| StoreError::Corrupt {
+        id,
+        reason: format!("{field} {value:?}"),
+    })
 }
 
 /// The identity of an event, for deduplication.

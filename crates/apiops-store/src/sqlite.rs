@@ -10,7 +10,10 @@ use sqlx::{SqlSafeStr, SqlitePool};
 
 use jiff::Timestamp;
 
-use crate::{EventFilter, JournalPlan, JournalStep, StepStatus, Store, StoreError, dedup_key};
+use crate::{
+    EventFilter, InboxEvent, JournalPlan, JournalStep, Source, StepStatus, Store, StoreError,
+    StoredInboxEvent, dedup_key, parse_field as parse, timestamp,
+};
 
 fn migrator() -> Migrator {
     let migration = |version, name: &str, sql: &'static str| {
@@ -33,14 +36,12 @@ fn migrator() -> Migrator {
             "journal",
             include_str!("../migrations/sqlite/0002_journal.sql"),
         ),
+        migration(
+            3,
+            "inbox",
+            include_str!("../migrations/sqlite/0003_inbox.sql"),
+        ),
     ])
-}
-
-fn timestamp(id: i64, secs: i64) -> Result<Timestamp, StoreError> {
-    Timestamp::from_second(secs).map_err(|_| StoreError::Corrupt {
-        id,
-        reason: format!("time {secs}"),
-    })
 }
 
 fn plan_row(row: &sqlx::sqlite::SqliteRow) -> Result<JournalPlan, StoreError> {
@@ -89,40 +90,42 @@ impl SqliteStore {
     }
 }
 
-fn parse<T: FromStr>(id: i64, field: &str, value: &str) -> Result<T, StoreError> {
-    value.parse().map_err(|_| StoreError::Corrupt {
-        id,
-        reason: format!("{field} {value:?}"),
-    })
+/// Inserts events inside `tx`, skipping duplicates; returns how many were new.
+async fn insert_events(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    events: &[ErrorEvent],
+) -> Result<u64, StoreError> {
+    let now = jiff::Timestamp::now().as_second();
+    let mut inserted = 0;
+    for e in events {
+        let r = sqlx::query(
+            "INSERT OR IGNORE INTO events (dedup_key, ts_unix, timestamp, service, error_code, category, severity, resource_type, resource_id, context, action_taken, result, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(dedup_key(e))
+        .bind(e.timestamp.as_second())
+        .bind(e.timestamp.to_string())
+        .bind(e.service.as_str())
+        .bind(&e.error_code)
+        .bind(e.category.as_str())
+        .bind(e.severity.as_str())
+        .bind(&e.resource_type)
+        .bind(&e.resource_id)
+        .bind(&e.context)
+        .bind(e.action_taken.as_str())
+        .bind(e.result.as_str())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        inserted += r.rows_affected();
+    }
+    Ok(inserted)
 }
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn append_events(&self, events: &[ErrorEvent]) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let now = jiff::Timestamp::now().as_second();
-        let mut inserted = 0;
-        for e in events {
-            let r = sqlx::query(
-                "INSERT OR IGNORE INTO events (dedup_key, ts_unix, timestamp, service, error_code, category, severity, resource_type, resource_id, context, action_taken, result, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(dedup_key(e))
-            .bind(e.timestamp.as_second())
-            .bind(e.timestamp.to_string())
-            .bind(e.service.as_str())
-            .bind(&e.error_code)
-            .bind(e.category.as_str())
-            .bind(e.severity.as_str())
-            .bind(&e.resource_type)
-            .bind(&e.resource_id)
-            .bind(&e.context)
-            .bind(e.action_taken.as_str())
-            .bind(e.result.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            inserted += r.rows_affected();
-        }
+        let inserted = insert_events(&mut tx, events).await?;
         tx.commit().await?;
         Ok(inserted)
     }
@@ -261,6 +264,130 @@ impl Store for SqliteStore {
             .bind(key)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    async fn inbox_append(&self, events: &[InboxEvent]) -> Result<Vec<bool>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut fresh = Vec::with_capacity(events.len());
+        for e in events {
+            let r = sqlx::query(
+                "INSERT OR IGNORE INTO inbox (service, dedup_key, event_type, source, received_at, payload) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(e.service.as_str())
+            .bind(&e.dedup_key)
+            .bind(&e.event_type)
+            .bind(e.source.as_str())
+            .bind(e.received_at.as_millisecond())
+            .bind(&e.payload)
+            .execute(&mut *tx)
+            .await?;
+            fresh.push(r.rows_affected() == 1);
+        }
+        tx.commit().await?;
+        Ok(fresh)
+    }
+
+    async fn inbox_count(&self, service: Option<Service>) -> Result<u64, StoreError> {
+        let n: i64 = match service {
+            Some(s) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE service = ?")
+                    .bind(s.as_str())
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn inbox_has(&self, service: Service, dedup_key: &str) -> Result<bool, StoreError> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE service = ? AND dedup_key = ?")
+                .bind(service.as_str())
+                .bind(dedup_key)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n > 0)
+    }
+
+    async fn inbox_unprocessed(&self, limit: u32) -> Result<Vec<StoredInboxEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, service, dedup_key, event_type, source, received_at, payload FROM inbox WHERE processed_at IS NULL ORDER BY id LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: i64 = row.try_get("id")?;
+                let service: String = row.try_get("service")?;
+                let source: String = row.try_get("source")?;
+                let received: i64 = row.try_get("received_at")?;
+                Ok(StoredInboxEvent {
+                    id,
+                    event: InboxEvent {
+                        service: parse(id, "service", &service)?,
+                        dedup_key: row.try_get("dedup_key")?,
+                        event_type: row.try_get("event_type")?,
+                        source: Source::parse(&source).ok_or_else(|| StoreError::Corrupt {
+                            id,
+                            reason: format!("source {source:?}"),
+                        })?,
+                        received_at: Timestamp::from_millisecond(received).map_err(|_| {
+                            StoreError::Corrupt {
+                                id,
+                                reason: format!("received_at {received}"),
+                            }
+                        })?,
+                        payload: row.try_get("payload")?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    async fn inbox_processed(
+        &self,
+        ids: &[i64],
+        events: &[ErrorEvent],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_events(&mut tx, events).await?;
+        for id in ids {
+            sqlx::query("UPDATE inbox SET processed_at = ? WHERE id = ?")
+                .bind(now.as_millisecond())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM cursors WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn set_cursor(&self, name: &str, value: &str, now: Timestamp) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(value)
+        .bind(now.as_second())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -413,10 +540,12 @@ mod tests {
             crate::open("mysql://x").await,
             Err(StoreError::Url(_))
         ));
-        assert!(matches!(
-            crate::open("postgres://x").await,
-            Err(StoreError::Url(_))
-        ));
+        // A PostgreSQL URL that does not parse: named, password masked.
+        match crate::open("postgres://apiops:canary_pw_0123456789@127.0.0.1:notaport/db").await {
+            Err(StoreError::Url(m)) => assert!(!m.contains("canary_pw"), "{m}"),
+            Err(e) => panic!("wanted a URL error, got {e}"),
+            Ok(_) => panic!("wanted a URL error"),
+        }
         let dir = tempfile::tempdir().expect("dir");
         let file = dir.path().join("f");
         std::fs::write(&file, "x").expect("write");

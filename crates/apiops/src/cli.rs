@@ -117,6 +117,8 @@ pub(crate) enum Command {
     Openai(crate::commands::ops::OpenaiCommand),
     /// Print the event log: failures seen and actions taken (JSON Lines with --json)
     Events(crate::commands::events::EventsArgs),
+    /// Run the webhook receiver, the processor and the poll reconciler until stopped
+    Serve(crate::commands::serve::ServeArgs),
 }
 
 /// `apiops config ...`.

@@ -8,6 +8,7 @@ use apiops_core::Service;
 use super::Intent;
 use super::decide::Action;
 use super::features::{Features, UrlKind, dedup};
+use super::lexicon::Obj;
 use super::values::{self, BadKind};
 use crate::catalog::{
     DEFAULT_SINCE, DEFAULT_TEST_EVENT, DEFAULT_TEST_MODEL, EndpointRef, NumberUrls, OpKind,
@@ -21,8 +22,16 @@ const MAX_LIMIT: u64 = 50;
 /// How long Stripe keeps events.
 const STRIPE_RETENTION: Duration = Duration::from_secs(30 * 86_400);
 
+/// A question about one operation's parameters.
+#[derive(Debug)]
+struct Question {
+    kind: OpKind,
+    question: String,
+    candidates: Vec<String>,
+}
+
 /// A parameter step: the value, or the question that stops the request.
-type Step<T> = Result<T, Intent>;
+type Step<T> = Result<T, Question>;
 
 /// Builds the operation `action` with the parameters `f` carries.
 pub(super) fn build(action: Action, f: &Features) -> Intent {
@@ -45,13 +54,17 @@ pub(super) fn build(action: Action, f: &Features) -> Intent {
     };
     match built {
         Ok(operation) => Intent::Run { operation },
-        Err(question) => question,
+        Err(q) => Intent::Ask {
+            kind: Some(q.kind),
+            question: q.question,
+            candidates: q.candidates,
+        },
     }
 }
 
-fn ask(kind: OpKind, question: String, candidates: Vec<String>) -> Intent {
-    Intent::Ask {
-        kind: Some(kind),
+fn ask(kind: OpKind, question: String, candidates: Vec<String>) -> Question {
+    Question {
+        kind,
         question,
         candidates,
     }
@@ -120,9 +133,9 @@ fn since(kind: OpKind, f: &Features) -> Step<Duration> {
 pub(super) fn human(d: Duration) -> String {
     let s = d.as_secs();
     match s {
-        _ if s >= 86_400 && s % 86_400 == 0 => format!("{}d", s / 86_400),
-        _ if s >= 3600 && s % 3600 == 0 => format!("{}h", s / 3600),
-        _ if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
+        _ if s >= 86_400 && s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
+        _ if s >= 3600 && s.is_multiple_of(3600) => format!("{}h", s / 3600),
+        _ if s >= 60 && s.is_multiple_of(60) => format!("{}m", s / 60),
         _ => format!("{s}s"),
     }
 }
@@ -136,20 +149,32 @@ fn country(kind: OpKind, f: &Features, fallback: &'static str) -> Step<&'static 
 }
 
 /// The area code: cued ones ("in 415"), else a lone three-digit number.
-fn area_code(kind: OpKind, f: &Features, verb: &str) -> Step<Option<u16>> {
-    let request = |a: &u16| format!("{verb} a phone number in {a}");
-    if let Some(a) = at_most_one(kind, &f.area_codes, "area codes", request)? {
-        return Ok(Some(a));
+fn area_code(kind: OpKind, f: &Features) -> Step<Option<u16>> {
+    let request = |a: &u16| match kind {
+        OpKind::TwilioBuyNumber => format!("buy a phone number in {a}"),
+        _ => format!("search numbers in {a}"),
+    };
+    // "415 numbers": a count above the search limit cannot be meant, so a search reads an area
+    // code; a purchase asks (buying hundreds of numbers is not a guess to make).
+    if let (OpKind::TwilioBuyNumber, Some(d)) = (kind, f.count_or_area.first()) {
+        return Err(ask(
+            kind,
+            format!("I buy one number at a time: is {d} an area code?"),
+            vec![format!("buy a phone number in {d}")],
+        ));
     }
-    let loose: Vec<u16> = f
-        .loose
+    let all: Vec<u16> = f
+        .area_codes
         .iter()
-        .filter_map(|d| values::area_code(d).ok())
+        .copied()
+        .chain(
+            f.loose
+                .iter()
+                .chain(&f.count_or_area)
+                .filter_map(|d| values::area_code(d).ok()),
+        )
         .collect();
-    match loose.as_slice() {
-        [one] => Ok(Some(*one)),
-        _ => Ok(None),
-    }
+    at_most_one(kind, &all, "area codes", request)
 }
 
 /// Area codes exist in the US and Canada only.
@@ -173,7 +198,7 @@ fn search(f: &Features) -> Step<Operation> {
     let kind = OpKind::TwilioSearchNumbers;
     no_bad_values(kind, f, &[BadKind::AreaCode])?;
     let country = country(kind, f, "US")?;
-    let area = area_code(kind, f, "search")?;
+    let area = area_code(kind, f)?;
     area_code_fits(kind, area, country)?;
     let limit = match at_most_one(kind, &f.counts, "counts", |n| format!("search {n} numbers"))? {
         None => DEFAULT_LIMIT,
@@ -202,7 +227,7 @@ fn search(f: &Features) -> Step<Operation> {
 fn buy(f: &Features) -> Step<Operation> {
     let kind = OpKind::TwilioBuyNumber;
     no_bad_values(kind, f, &[BadKind::Number, BadKind::AreaCode, BadKind::Url])?;
-    let area = area_code(kind, f, "buy")?;
+    let area = area_code(kind, f)?;
     if f.counts.iter().any(|n| *n > 1) {
         let candidates = area
             .map(|a| vec![format!("buy a phone number in {a}")])
@@ -211,6 +236,16 @@ fn buy(f: &Features) -> Step<Operation> {
             kind,
             "I buy one number at a time (each is a monthly charge): buy one?".into(),
             candidates,
+        ));
+    }
+    if let Some(digits) = f.contains.first() {
+        let place = area.map(|a| format!(" in {a}")).unwrap_or_default();
+        return Err(ask(
+            kind,
+            format!(
+                "A purchase takes the first available number: search for one containing {digits} first, then buy it by number?"
+            ),
+            vec![format!("search numbers{place} containing {digits}")],
         ));
     }
     let number = at_most_one(kind, &f.all_numbers(), "numbers", |n| format!("buy {n}"))?;
@@ -239,7 +274,7 @@ fn buy(f: &Features) -> Step<Operation> {
 }
 
 /// The question when a purchase names neither a number nor an area code.
-fn which_number_to_buy(kind: OpKind, f: &Features) -> Intent {
+fn which_number_to_buy(kind: OpKind, f: &Features) -> Question {
     let candidates = match f.countries.first() {
         Some(c) if *c != "US" => vec![format!("search numbers in {c}")],
         _ => vec![
@@ -270,7 +305,12 @@ fn buy_country(kind: OpKind, f: &Features, number: Option<&str>) -> Step<&'stati
         }
         (Some(c), _, _) => Ok(c),
         (None, Some(n), _) => Ok(n),
-        (None, None, _) => Ok("US"),
+        (None, None, Some(num)) => Err(ask(
+            kind,
+            format!("Which country is {num} in?"),
+            Vec::new(),
+        )),
+        (None, None, None) => Ok("US"),
     }
 }
 
@@ -357,7 +397,7 @@ fn number_urls(kind: OpKind, f: &Features, numbers: &[String]) -> Step<NumberUrl
 }
 
 /// The question when URLs are given without saying which of the number's URLs they are.
-fn which_url_kind(kind: OpKind, f: &Features, numbers: &[String]) -> Intent {
+fn which_url_kind(kind: OpKind, f: &Features, numbers: &[String]) -> Question {
     let url = f.urls.first().map(|(_, u)| u.as_str()).unwrap_or_default();
     let candidates = match (numbers, f.urls.len()) {
         ([n], 1) => vec![
@@ -381,17 +421,17 @@ fn pair(f: &Features, before: bool) -> Option<Vec<(UrlKind, String)>> {
     let mut out = Vec::new();
     for (n, (at, url)) in f.urls.iter().enumerate() {
         let (lo, hi) = if before {
-            let lo = n.checked_sub(1).map_or(0, |p| f.urls[p].0);
+            let lo = n.checked_sub(1).and_then(|p| f.urls.get(p)).map(|u| u.0);
             (lo, *at)
         } else {
             let hi = f.urls.get(n + 1).map_or(usize::MAX, |u| u.0);
-            (*at, hi)
+            (Some(*at), hi)
         };
         let inside: Vec<(usize, UrlKind)> = f
             .url_kinds
             .iter()
             .copied()
-            .filter(|(i, _)| *i > lo && *i < hi)
+            .filter(|(i, _)| lo.is_none_or(|lo| *i > lo) && *i < hi)
             .collect();
         let group = linked_group(f, &inside, before);
         if group.is_empty() {
@@ -567,8 +607,10 @@ fn audit(f: &Features) -> Step<Operation> {
     let mut services: Vec<Service> = f.services.iter().chain(&f.implied).copied().collect();
     services.sort();
     services.dedup();
+    let stripe_webhooks = f.has(Obj::Webhook) && services == [Service::Stripe];
     let resource = match f.resources.iter().collect::<Vec<_>>().as_slice() {
         [one] => Some((**one).to_owned()),
+        [] if stripe_webhooks => Some("webhook_endpoint".to_owned()),
         _ => None,
     };
     Ok(Operation::AuditErrors {

@@ -328,6 +328,10 @@ fn classify_read(f: &Features) -> Decision {
     if f.has(Obj::Completion) {
         return Decision::Act(Action::TestCompletion);
     }
+    if !f.url_kinds.is_empty() && !f.urls.is_empty() && f.mentions_number() {
+        // "the sms url of +1415... https://...": only an update uses all three.
+        return Decision::Act(Action::UpdateNumber);
+    }
     if f.has(Obj::Message) && f.failed && !f.failing {
         return Decision::Act(Action::ListFailed);
     }
@@ -345,7 +349,8 @@ fn classify_read(f: &Features) -> Decision {
 
 /// Something failing, without a change: the audit, unless "the failing endpoint" alone.
 fn failing_read(f: &Features) -> Decision {
-    let endpoint = f.mentions_endpoint() || f.has(Obj::Webhook);
+    let stripe_webhook = f.has(Obj::Webhook) && f.services.iter().all(|s| *s == Service::Stripe);
+    let endpoint = f.mentions_endpoint() || stripe_webhook;
     if endpoint && f.verbs.is_empty() && !f.has(Obj::Error) {
         return Decision::Done(Intent::Ask {
             kind: None,
@@ -477,7 +482,7 @@ fn services_agree(a: Action, f: &Features) -> Decision {
     };
     match f.services.iter().find(|s| **s != service) {
         Some(other) => unknown(format!(
-            "{} is a {} operation, but the request names {}",
+            "{} acts on {}, but the request names {}",
             spec.name,
             service.display_name(),
             other.display_name()

@@ -80,6 +80,9 @@ pub(super) struct Features {
     pub(super) loose: Vec<String>,
     /// Counts ("5 numbers", "top 10").
     pub(super) counts: Vec<u64>,
+    /// Three digits before "numbers" with no other cue: "415 numbers" (an area code) or
+    /// "500 numbers" (a count)?
+    pub(super) count_or_area: Vec<String>,
     /// Digits a number must contain.
     pub(super) contains: Vec<String>,
     /// ISO countries.
@@ -157,20 +160,34 @@ pub(super) fn extract(tokens: &[Token], range: Range<usize>, all_caps: bool) -> 
     numbers(&c, &mut f);
     countries(&c, all_caps, &mut f);
     url_kinds(&c, &mut f);
+    use_url_as(&c, &mut f);
     f
 }
 
-/// The first word that is not politeness: "text +1415..." sends, "call +1415..." calls.
+/// "use https://... as the sms url": "use" sets something only with a URL and no other verb
+/// ("which models can I use" sets nothing).
+fn use_url_as(c: &Clause<'_>, f: &mut Features) {
+    let says_use = c.indexes().any(|i| c.word(i) == Some("use"));
+    if says_use && !f.urls.is_empty() && f.verbs.is_empty() {
+        f.verbs.insert(Verb::Update);
+    }
+}
+
+/// The first word that is not politeness, when a number or "to" follows it: "text +1415..."
+/// sends, "call +1415..." calls ("sms url of ..." is not a verb).
 fn imperative(c: &Clause<'_>, f: &mut Features) {
-    let first = c
-        .indexes()
-        .filter_map(|i| c.word(i))
-        .find(|w| !lexicon::is_in(lexicon::LEADING_FILLERS, w));
-    match first {
-        Some("text" | "sms" | "message" | "mms") => {
+    let first = c.indexes().find(|i| {
+        c.word(*i)
+            .is_some_and(|w| !lexicon::is_in(lexicon::LEADING_FILLERS, w))
+    });
+    let Some(i) = first else { return };
+    let to_someone =
+        matches!(c.tok(i + 1), Some(Tok::Phone(_))) || c.next_word(i) == Some("to");
+    match c.word(i) {
+        Some("text" | "sms" | "message" | "mms") if to_someone => {
             f.verbs.insert(Verb::Send);
         }
-        Some("call" | "phone") => f.places_call = true,
+        Some("call" | "phone" | "dial") if to_someone => f.places_call = true,
         _ => {}
     }
 }
@@ -262,6 +279,9 @@ fn resource_of(w: &str) -> Option<&'static str> {
 /// What one value token is, in its place.
 fn value(c: &Clause<'_>, i: usize, f: &mut Features) {
     let Some(tok) = c.tok(i) else { return };
+    if long_amount_of_time(c, i).is_some() {
+        return;
+    }
     match tok {
         Tok::Phone(Ok(n)) if c.prev_word(i) == Some("from") => f.senders.push(n.clone()),
         Tok::Phone(Ok(n)) => f.recipients.push(n.clone()),
@@ -298,8 +318,13 @@ fn numbers(c: &Clause<'_>, f: &mut Features) {
                     plain_number(c, i, d, f);
                 }
             }
-            Some(Tok::Word(w)) => {
-                if time_words(c, i, w, f) {
+            Some(Tok::Word(w)) if time_words(c, i, w, f) => {
+                in_duration.extend([i, i + 1]);
+            }
+            Some(Tok::Phone(_)) => {
+                if let Some((digits, secs)) = long_amount_of_time(c, i) {
+                    let n = digits.parse::<u64>().unwrap_or(u64::MAX);
+                    push_duration(f, values::duration(n, secs, &two_raws(c, i)));
                     in_duration.extend([i, i + 1]);
                 }
             }
@@ -307,6 +332,19 @@ fn numbers(c: &Clause<'_>, f: &mut Features) {
         }
     }
     since_is_followed_by_a_time(c, &in_duration, f);
+}
+
+/// Digits too many for a plain number but followed by a unit ("99999999 hours"): the digits
+/// and the unit's seconds.
+fn long_amount_of_time<'a>(c: &'a Clause<'_>, i: usize) -> Option<(&'a str, u64)> {
+    let Some(Tok::Phone(_)) = c.tok(i) else {
+        return None;
+    };
+    let raw = c.raw(i);
+    let secs = c.next_word(i).and_then(lexicon::unit)?;
+    raw.chars()
+        .all(|ch| ch.is_ascii_digit())
+        .then_some((raw, secs))
 }
 
 fn two_raws(c: &Clause<'_>, i: usize) -> String {
@@ -374,15 +412,20 @@ fn plain_number(c: &Clause<'_>, i: usize, digits: &str, f: &mut Features) {
         || next == Some("area")
         || (prev == Some("in") && (2..=4).contains(&digits.len()))
         || (matches!(prev, Some("a" | "an")) && before_number)
-        || (before_number && three);
-    if area_cue {
+        || (three && matches!(next, Some("number" | "phone")));
+    if three && matches!(next, Some("numbers" | "phones")) && !area_cue {
+        f.count_or_area.push(digits.to_owned());
+    } else if area_cue {
         match values::area_code(digits) {
             Ok(a) => f.area_codes.push(a),
             Err(b) => f.bad.push(b),
         }
     } else if before_number || matches!(prev, Some("limit" | "top" | "first" | "results")) {
         f.counts.push(digits.parse::<u64>().unwrap_or(u64::MAX));
-    } else if matches!(prev, Some("containing" | "contains" | "contain" | "digits")) {
+    } else if matches!(
+        prev,
+        Some("containing" | "contains" | "contain" | "digits" | "with")
+    ) {
         f.contains.push(digits.to_owned());
     } else if three {
         f.loose.push(digits.to_owned());
@@ -400,7 +443,10 @@ fn countries(c: &Clause<'_>, all_caps: bool, f: &mut Features) {
             k += len;
             continue;
         }
-        if let Some(iso) = iso_code(c.raw(i), all_caps) {
+        let after_in = c.prev_word(i) == Some("in")
+            || (c.prev_word(i) == Some("the")
+                && i.checked_sub(2).and_then(|j| c.word(j)) == Some("in"));
+        if let Some(iso) = iso_code(c.raw(i), all_caps, after_in) {
             f.countries.push(iso);
         }
         k += 1;
@@ -420,12 +466,23 @@ fn country_name_at(c: &Clause<'_>, i: usize) -> Option<(&'static str, usize)> {
         .map(|(name, iso)| (*iso, name.split(' ').count()))
 }
 
-/// An ISO code written in capitals, unless the whole request shouts (then "IN" is a word).
-fn iso_code(raw: &str, all_caps: bool) -> Option<&'static str> {
+/// An ISO code written in capitals, unless the whole request shouts (then "IN" is a word);
+/// in lower case only right after "in" ("numbers in gb"), and not one that is a word there
+/// ("in it").
+fn iso_code(raw: &str, all_caps: bool, after_in: bool) -> Option<&'static str> {
     let code = raw.trim_matches(|ch: char| !ch.is_ascii_alphanumeric());
-    let iso = lexicon::lookup(lexicon::ISO_CODES, code)?;
-    let ambiguous = all_caps && lexicon::is_in(lexicon::ISO_CODES_THAT_ARE_WORDS, code);
-    (!ambiguous).then_some(iso)
+    if code.len() != 2 {
+        return None;
+    }
+    let upper = code.to_ascii_uppercase();
+    let iso = lexicon::lookup(lexicon::ISO_CODES, &upper)?;
+    let is_word = lexicon::is_in(lexicon::ISO_CODES_THAT_ARE_WORDS, &upper);
+    let ok = if code == upper {
+        !(all_caps && is_word)
+    } else {
+        after_in && (!is_word || upper == "US")
+    };
+    ok.then_some(iso)
 }
 
 /// Mentions of a number's URLs: "sms url", "voice fallback", "status callback".

@@ -217,6 +217,7 @@ pub(super) const QUESTION: &[&str] = &[
     "issues",
     "broken",
     "happening",
+    "happened",
     "down",
 ];
 

@@ -228,12 +228,15 @@ fn one_at_a_time(tokens: &[Token], parts: &[Part]) -> Intent {
 
 /// A clause as written.
 fn clause_text(tokens: &[Token], range: &Range<usize>) -> String {
-    tokens
-        .get(range.clone())
-        .unwrap_or_default()
-        .iter()
-        .map(|t| t.raw.as_str())
-        .filter(|r| !r.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut text = String::new();
+    for t in tokens.get(range.clone()).unwrap_or_default() {
+        if t.raw.is_empty() {
+            continue;
+        }
+        if !text.is_empty() && t.tok != Tok::Sep {
+            text.push(' ');
+        }
+        text.push_str(&t.raw);
+    }
+    text
 }

@@ -221,7 +221,7 @@ fn phone_group_end(pieces: &[Piece<'_>], start: usize) -> usize {
             || (digits.starts_with('1') && digits.len() >= 11)
             || (!plus && !digits.starts_with('1') && digits.len() >= 10);
         let n = digit_count(&Piece::Text(next));
-        if complete || (n >= 7 && digits.len() > 3) || digits.len() + n > 15 {
+        if complete || (n >= 10 && digits.len() > 3) || digits.len() + n > 15 {
             break;
         }
         digits.extend(next.chars().filter(char::is_ascii_digit));
@@ -420,8 +420,14 @@ mod tests {
         assert_eq!(toks("we_1AbC"), vec![Tok::Endpoint(Ok("we_1AbC".into()))]);
         assert_eq!(toks("GPT-4o"), vec![Tok::Model("gpt-4o".into())]);
         assert_eq!(
-            toks("re-enable rate-limit what's"),
-            vec![word("reenable"), word("rate"), word("limit"), word("whats")]
+            toks("re-enable rate-limit what's don't"),
+            vec![
+                word("reenable"),
+                word("rate"),
+                word("limit"),
+                word("what"),
+                word("dont")
+            ]
         );
         assert_eq!(toks("ch_1"), vec![Tok::Foreign("charge")]);
     }

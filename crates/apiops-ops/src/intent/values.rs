@@ -27,8 +27,6 @@ pub(super) enum BadKind {
     Endpoint,
     /// A time window.
     Duration,
-    /// A count of numbers.
-    Count,
 }
 
 impl Bad {
@@ -44,7 +42,6 @@ impl Bad {
             BadKind::Url => "URL",
             BadKind::Endpoint => "endpoint",
             BadKind::Duration => "time window",
-            BadKind::Count => "count",
         }
     }
 }
@@ -73,11 +70,12 @@ pub(super) fn e164(raw: &str) -> Result<String, Bad> {
         return Err(bad(&format!("is not a phone number (it has {c:?})")));
     }
     let digits: String = body.chars().filter(char::is_ascii_digit).collect();
-    if plus {
-        international(&digits).map_err(|why| bad(why))
+    let checked = if plus {
+        international(&digits)
     } else {
-        national(&digits).map_err(|why| bad(why))
-    }
+        national(&digits)
+    };
+    checked.map_err(bad)
 }
 
 /// Digits written after `+`.
@@ -159,17 +157,20 @@ pub(super) fn country_of(e164: &str) -> Option<&'static str> {
         .map(|(_, iso)| *iso)
 }
 
-/// Multiplies `n` by the seconds of a unit, refusing zero and overflow.
+/// The longest time window a request may name.
+const MAX_WINDOW_SECS: u64 = 366 * 86_400;
+
+/// Multiplies `n` by the seconds of a unit, refusing zero and more than a year.
 pub(super) fn duration(n: u64, unit_secs: u64, raw: &str) -> Result<Duration, Bad> {
     match n.checked_mul(unit_secs) {
         Some(0) => Err(Bad::new(
             BadKind::Duration,
             format!("\"{raw}\" is an empty time window"),
         )),
-        Some(secs) => Ok(Duration::from_secs(secs)),
-        None => Err(Bad::new(
+        Some(secs) if secs <= MAX_WINDOW_SECS => Ok(Duration::from_secs(secs)),
+        _ => Err(Bad::new(
             BadKind::Duration,
-            format!("\"{raw}\" is too long a time window"),
+            format!("\"{raw}\" is longer than a year"),
         )),
     }
 }
@@ -205,7 +206,7 @@ pub(super) fn compact_duration(s: &str) -> Option<Result<Duration, Bad>> {
     Some(if overflow {
         Err(Bad::new(
             BadKind::Duration,
-            format!("\"{s}\" is too long a time window"),
+            format!("\"{s}\" is longer than a year"),
         ))
     } else {
         duration(total, 1, s)
@@ -494,6 +495,8 @@ mod tests {
         );
         assert!(duration(0, 3600, "0 hours").is_err());
         assert!(duration(u64::MAX, 2, "many").is_err());
+        assert!(duration(367, 86_400, "367 days").is_err());
+        assert!(duration(366, 86_400, "366 days").is_ok());
     }
 
     #[test]

@@ -237,7 +237,13 @@ fn in_window(secs: i64, window: TimeWindow) -> Option<Timestamp> {
     (window.since <= t && t < window.until).then_some(t)
 }
 
-fn event(code: &str, timestamp: Timestamp, kind: &str, id: &str, context: &str) -> ErrorEvent {
+pub(crate) fn event(
+    code: &str,
+    timestamp: Timestamp,
+    kind: &str,
+    id: &str,
+    context: &str,
+) -> ErrorEvent {
     let class = classify(code, None);
     ErrorEvent {
         timestamp,

@@ -18,7 +18,7 @@
 mod audit;
 pub mod classify;
 pub mod client;
-mod errors;
+pub(crate) mod errors;
 mod health;
 
 use std::num::NonZeroU32;

@@ -353,7 +353,7 @@ fn short(text: String) -> String {
     cut
 }
 
-fn event(
+pub(crate) fn event(
     timestamp: Timestamp,
     code: String,
     resource_type: &str,

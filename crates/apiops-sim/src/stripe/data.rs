@@ -236,7 +236,7 @@ pub(crate) fn webhook_endpoints(seed: u64, anchor: i64) -> Vec<Endpoint> {
 
 /// What happened on the account, each emitting one or two events.
 #[derive(Debug, Clone, Copy)]
-enum Scenario {
+pub(crate) enum Scenario {
     PaymentSucceeded,
     PaymentFailed,
     CustomerCreated,
@@ -494,6 +494,7 @@ impl Gen {
             kind,
             pending_webhooks,
             body,
+            undelivered: Vec::new(),
         });
     }
 
@@ -980,10 +981,34 @@ fn billing_details() -> Value {
     })
 }
 
+/// The account's customers: the first draws of the events generator.
+fn customers(r: &mut fastrand::Rng) -> Vec<String> {
+    (0..60).map(|_| short_id("cus", 14, r)).collect()
+}
+
+impl Gen {
+    /// Runs `scenario` at `t`; `new_customer` is the index of the customer a
+    /// `CustomerCreated` introduces.
+    fn run(&mut self, scenario: Scenario, t: i64, new_customer: usize) {
+        match scenario {
+            Scenario::PaymentSucceeded => self.payment(t, false),
+            Scenario::PaymentFailed => self.payment(t, true),
+            Scenario::CustomerCreated => self.customer_created(t, new_customer),
+            Scenario::InvoicePaid => self.invoice(t, false),
+            Scenario::InvoicePaymentFailed => self.invoice(t, true),
+            Scenario::PayoutPaid => self.payout(t, false),
+            Scenario::PayoutFailed => self.payout(t, true),
+            Scenario::SetupFailed => self.setup_failed(t),
+            Scenario::DisputeCreated => self.dispute(t),
+            Scenario::ChargeRefunded => self.refund(t),
+        }
+    }
+}
+
 /// The events of the 30 days before `anchor`, newest first (ties: the later generated first).
 pub(crate) fn events(seed: u64, anchor: i64) -> Vec<Event> {
     let mut r = rng::for_purpose(seed, "stripe.events");
-    let customers: Vec<String> = (0..60).map(|_| short_id("cus", 14, &mut r)).collect();
+    let customers = customers(&mut r);
     let scenarios = 230 + r.usize(..60);
     let span = 30 * DAY - 60;
     let mut times: Vec<i64> = (0..scenarios)
@@ -998,20 +1023,10 @@ pub(crate) fn events(seed: u64, anchor: i64) -> Vec<Event> {
     };
     let mut new_customers = 0;
     for t in times {
-        match *rng::weighted(&mut g.r, SCENARIOS) {
-            Scenario::PaymentSucceeded => g.payment(t, false),
-            Scenario::PaymentFailed => g.payment(t, true),
-            Scenario::CustomerCreated => {
-                g.customer_created(t, new_customers);
-                new_customers += 1;
-            }
-            Scenario::InvoicePaid => g.invoice(t, false),
-            Scenario::InvoicePaymentFailed => g.invoice(t, true),
-            Scenario::PayoutPaid => g.payout(t, false),
-            Scenario::PayoutFailed => g.payout(t, true),
-            Scenario::SetupFailed => g.setup_failed(t),
-            Scenario::DisputeCreated => g.dispute(t),
-            Scenario::ChargeRefunded => g.refund(t),
+        let scenario = *rng::weighted(&mut g.r, SCENARIOS);
+        g.run(scenario, t, new_customers);
+        if matches!(scenario, Scenario::CustomerCreated) {
+            new_customers += 1;
         }
     }
     // Generated oldest first; serve newest first, a later event before an earlier one of the
@@ -1019,4 +1034,67 @@ pub(crate) fn events(seed: u64, anchor: i64) -> Vec<Event> {
     let mut events = g.events;
     events.reverse();
     events
+}
+
+/// The scenario that emits events of `kind`, for the types events made to happen at run time
+/// may have ([`crate::live::STRIPE_EVENT_TYPES`]; a payment emits its charge event and its
+/// payment-intent event).
+pub(crate) fn scenario_for(kind: &str) -> Option<Scenario> {
+    Some(match kind {
+        "charge.failed" | "payment_intent.payment_failed" => Scenario::PaymentFailed,
+        "charge.succeeded" | "payment_intent.succeeded" => Scenario::PaymentSucceeded,
+        "invoice.payment_failed" => Scenario::InvoicePaymentFailed,
+        "invoice.paid" => Scenario::InvoicePaid,
+        "payout.failed" => Scenario::PayoutFailed,
+        "payout.paid" => Scenario::PayoutPaid,
+        "setup_intent.setup_failed" => Scenario::SetupFailed,
+        "charge.dispute.created" => Scenario::DisputeCreated,
+        "charge.refunded" => Scenario::ChargeRefunded,
+        "customer.created" => Scenario::CustomerCreated,
+        _ => return None,
+    })
+}
+
+/// Makes events happen at run time, with the generated account's customers and shapes.
+#[derive(Debug)]
+pub(crate) struct LiveEvents {
+    seed: u64,
+    customers: Vec<String>,
+}
+
+impl LiveEvents {
+    /// The maker for the account generated from `seed`.
+    pub(crate) fn new(seed: u64) -> Self {
+        let mut r = rng::for_purpose(seed, "stripe.events");
+        LiveEvents {
+            seed,
+            customers: customers(&mut r),
+        }
+    }
+
+    /// The events of the `index`-th scenario run at run time, at `now`, oldest first: only
+    /// those of `kind` (from its scenario) when given, else a whole scenario picked from the
+    /// account's usual mix. Deterministic for the seed, `index` and `now`.
+    pub(crate) fn scenario(&self, index: u64, now: i64, kind: Option<&'static str>) -> Vec<Event> {
+        let mut g = Gen {
+            r: rng::for_purpose(self.seed, &format!("stripe.live.{index}")),
+            customers: self.customers.clone(),
+            events: Vec::new(),
+            anchor: now,
+        };
+        let scenario = match kind.and_then(scenario_for) {
+            Some(s) => s,
+            None => *rng::weighted(&mut g.r, SCENARIOS),
+        };
+        // A customer created now is a new one.
+        let fresh = short_id("cus", 14, &mut g.r);
+        g.customers.push(fresh);
+        let new_customer = g.customers.len() - 1;
+        g.run(scenario, now, new_customer);
+        let mut events = g.events;
+        if let Some(k) = kind {
+            events.retain(|e| e.kind == k);
+        }
+        events
+    }
 }

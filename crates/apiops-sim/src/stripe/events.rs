@@ -28,6 +28,19 @@ pub(crate) struct Event {
     pub(crate) pending_webhooks: u32,
     /// The event object.
     pub(crate) body: Value,
+    /// For an event that happened at run time: the ids of the endpoints it still has to reach
+    /// (`pending_webhooks` is their count). Empty for generated events, whose pending
+    /// deliveries are to endpoints the simulator never calls.
+    pub(crate) undelivered: Vec<String>,
+}
+
+impl Event {
+    /// Sets the endpoints still to reach, keeping `pending_webhooks` (field and JSON) in step.
+    pub(crate) fn set_undelivered(&mut self, endpoints: Vec<String>) {
+        self.pending_webhooks = u32::try_from(endpoints.len()).unwrap_or(u32::MAX);
+        self.body["pending_webhooks"] = Value::from(self.pending_webhooks);
+        self.undelivered = endpoints;
+    }
 }
 
 /// How many names `types[]` may hold.
@@ -175,7 +188,7 @@ pub(crate) fn list_events(events: &[Event], p: &Params) -> Result<Value, StripeE
 pub(crate) async fn list(State(state): State<Arc<SimState>>, RawQuery(q): RawQuery) -> Response {
     state.stats.request("stripe.events.list");
     let p = Params::from_query(q.as_deref());
-    match list_events(&state.stripe.events, &p) {
+    match list_events(&state.stripe.events(), &p) {
         Ok(body) => axum::Json(body).into_response(),
         Err(rejection) => rejection.into_response(),
     }
@@ -195,8 +208,14 @@ pub(crate) async fn retrieve(
     {
         return rejection.into_response();
     }
-    match state.stripe.events.iter().find(|e| e.id == id) {
-        Some(e) => axum::Json(&e.body).into_response(),
+    let found = state
+        .stripe
+        .events()
+        .iter()
+        .find(|e| e.id == id)
+        .map(|e| e.body.clone());
+    match found {
+        Some(body) => axum::Json(body).into_response(),
         None => params::no_such("event", &id, "id").into_response(),
     }
 }

@@ -33,7 +33,8 @@ pub(crate) mod spec_check;
 mod tests;
 mod webhook_endpoints;
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
@@ -54,8 +55,16 @@ pub struct StripeState {
     account: Value,
     /// The `balance` object (fixed for the run).
     balance: Value,
-    /// The last 30 days of events, newest first (fixed for the run).
-    events: Vec<events::Event>,
+    /// The events, newest first: the 30 days generated before the anchor, then (in front)
+    /// those made to happen at run time.
+    events: RwLock<Vec<events::Event>>,
+    /// Makes events happen at run time.
+    live: data::LiveEvents,
+    /// Scenarios run at run time so far (the next one's events derive from the seed and it).
+    live_scenarios: AtomicU64,
+    /// The secret webhook deliveries are signed with (`STRIPE_WEBHOOK_SECRET`); every
+    /// endpoint shares it.
+    webhook_secret: String,
     /// Webhook endpoints, oldest first; changed by create, update and delete.
     endpoints: Mutex<Vec<webhook_endpoints::Endpoint>>,
     /// Results of idempotent POSTs by key. Locked before `endpoints` whenever both are held.
@@ -68,12 +77,15 @@ pub struct StripeState {
 
 impl StripeState {
     /// Generates the account for `config` (deterministic for its seed and anchor).
-    pub fn generate(config: &SimConfig, _creds: &Credentials) -> Self {
+    pub fn generate(config: &SimConfig, creds: &Credentials) -> Self {
         let anchor = config.anchor.as_second();
         StripeState {
             account: data::account(config.seed, anchor),
             balance: data::balance(config.seed),
-            events: data::events(config.seed, anchor),
+            events: RwLock::new(data::events(config.seed, anchor)),
+            live: data::LiveEvents::new(config.seed),
+            live_scenarios: AtomicU64::new(0),
+            webhook_secret: creds.stripe_webhook_secret.clone(),
             endpoints: Mutex::new(data::webhook_endpoints(config.seed, anchor)),
             idempotency: Mutex::new(idempotency::Store::default()),
             ids: Mutex::new(crate::rng::for_purpose(config.seed, "stripe.runtime")),
@@ -81,17 +93,27 @@ impl StripeState {
         }
     }
 
-    /// How many events the account has (all within the last 30 days of the anchor).
+    /// How many events the account has: the generated ones (within the last 30 days of the
+    /// anchor) and those made to happen since.
     pub fn event_count(&self) -> usize {
-        self.events.len()
+        self.events().len()
     }
 
     /// How many events are not yet delivered everywhere (`delivery_success=false` lists them).
     pub fn undelivered_event_count(&self) -> usize {
-        self.events
+        self.events()
             .iter()
             .filter(|e| e.pending_webhooks > 0)
             .count()
+    }
+
+    /// Reads the events (newest first).
+    pub(crate) fn events(&self) -> RwLockReadGuard<'_, Vec<events::Event>> {
+        self.events.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn events_mut(&self) -> RwLockWriteGuard<'_, Vec<events::Event>> {
+        self.events.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// How many webhook endpoints exist now.

@@ -1,11 +1,16 @@
 //! Webhook endpoints: list (newest first, paged), retrieve, create (the only answer that carries
-//! the signing `secret`), update (`url`, `enabled_events[]`, `disabled`, `description`,
+//! the signing `secret` — the account's `STRIPE_WEBHOOK_SECRET`, shared by every endpoint),
+//! update (`url`, `enabled_events[]`, `disabled`, `description`,
 //! `metadata[k]`) and delete. Creates and updates are state changes: each is counted once as a
 //! side effect, and replayed rather than repeated under an `Idempotency-Key`.
 //!
 //! Validation follows Stripe's rules where apiops could trip on them: required `url` and
 //! `enabled_events` on create, an absolute http(s) URL, event names shaped like Stripe's
 //! (`charge.failed`) or `*`, booleans as `true`/`false`, and no unknown parameter.
+//!
+//! Events made to happen at run time (`/_sim/stripe/events`, see [`crate::live`]) are delivered
+//! to the enabled endpoints subscribed to their type whose URL is loopback; the others are
+//! never called.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError};
@@ -141,16 +146,14 @@ pub(crate) async fn create(
         .unwrap_or_else(PoisonError::into_inner);
     store.run(&headers, "/v1/webhook_endpoints", &p, || {
         let mut endpoint = parse_create(&p)?;
-        let (id, secret) = {
+        endpoint.id = {
             let mut r = stripe.ids.lock().unwrap_or_else(PoisonError::into_inner);
-            (
-                crate::rng::stripe_id("we", &mut r),
-                format!("whsec_{}", &crate::rng::stripe_id("x", &mut r)[2..]),
-            )
+            crate::rng::stripe_id("we", &mut r)
         };
-        endpoint.id = id;
         endpoint.created = stripe.now();
-        let answer = endpoint.to_json(Some(&secret));
+        // Every endpoint shares the account's signing secret (`STRIPE_WEBHOOK_SECRET`), so one
+        // receiver configured from the simulator's environment verifies every delivery.
+        let answer = endpoint.to_json(Some(&stripe.webhook_secret));
         stripe
             .endpoints
             .lock()

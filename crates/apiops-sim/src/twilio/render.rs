@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::data::{self, AlertKind, AlertResource, Hook, MessageStatus};
-use super::state::{CreatedMessage, OwnedNumber, Service, TwilioState};
+use super::state::{CreatedMessage, LiveAlert, OwnedNumber, Service, TwilioState};
 
 /// `Wed, 25 Nov 2026 10:00:00 +0000`, as the 2010 API writes dates.
 pub(crate) fn rfc2822(secs: i64) -> String {
@@ -657,8 +657,24 @@ impl TwilioState {
     /// absolute base the Monitor API is served under (`http://host/twilio/monitor`).
     pub(crate) fn alert_view(&self, pos: usize, origin: &str, detail: bool) -> Option<AlertView> {
         let a = self.generated.alerts.get(pos)?;
-        let sid = self.alert_sids.sid(pos);
         let at = self.anchor - i64::from(a.age);
+        Some(self.render_alert(a, self.alert_sids.sid(pos), (at, at + 1), origin, detail))
+    }
+
+    /// An alert raised at run time: generated and created in the same second.
+    pub(crate) fn live_alert_view(&self, l: &LiveAlert, origin: &str, detail: bool) -> AlertView {
+        self.render_alert(&l.alert, l.sid.clone(), (l.at, l.at), origin, detail)
+    }
+
+    /// The view of alert `a` with `sid`, generated and created at `(generated, created)`.
+    fn render_alert(
+        &self,
+        a: &data::Alert,
+        sid: String,
+        (at, created): (i64, i64),
+        origin: &str,
+        detail: bool,
+    ) -> AlertView {
         let code = a.kind.code();
         let hook = a.hook.and_then(|(n, h)| {
             let seed = data::NUMBER_SEEDS.get(usize::from(n))?;
@@ -752,13 +768,13 @@ impl TwilioState {
         } else {
             (None, None, None, None)
         };
-        Some(AlertView {
+        AlertView {
             account_sid: self.account_sid.clone(),
             alert_text,
             api_version: "2010-04-01",
-            date_created: iso8601(at + 1),
+            date_created: iso8601(created),
             date_generated: iso8601(at),
-            date_updated: iso8601(at + 1),
+            date_updated: iso8601(created),
             error_code: code.to_string(),
             log_level: level,
             more_info: format!("https://www.twilio.com/docs/errors/{code}"),
@@ -772,7 +788,7 @@ impl TwilioState {
             url: format!("{origin}/v1/Alerts/{sid}"),
             sid,
             service_sid,
-        })
+        }
     }
 
     /// A messaging service; `origin` is `http://host/twilio/messaging`.

@@ -144,6 +144,16 @@ pub(crate) struct CreatedMessage {
     pub(crate) created: i64,
 }
 
+/// A Monitor alert raised at run time (`/_sim/twilio/alerts`).
+#[derive(Debug, Clone)]
+pub(crate) struct LiveAlert {
+    pub(crate) sid: String,
+    /// Unix seconds: generated and created.
+    pub(crate) at: i64,
+    /// What it is about (its `age` is unused).
+    pub(crate) alert: data::Alert,
+}
+
 /// What changes while the simulator runs.
 #[derive(Debug)]
 pub(crate) struct Live {
@@ -154,6 +164,8 @@ pub(crate) struct Live {
     pub(crate) services: Vec<Service>,
     /// Oldest first (listings show them before every generated message).
     pub(crate) created: Vec<CreatedMessage>,
+    /// Alerts raised at run time, oldest first (listings show them before the generated ones).
+    pub(crate) alerts: Vec<LiveAlert>,
     /// Numbers bought so far (their SIDs derive from it).
     purchases: u64,
 }
@@ -168,6 +180,8 @@ pub struct TwilioState {
     /// Unix seconds of the anchor: "now" for the generated data.
     pub(crate) anchor: i64,
     pub(crate) seed: u64,
+    /// How far back the generated traffic reaches, seconds.
+    pub(crate) history: u32,
     pub(crate) generated: Generated,
     pub(crate) message_sids: SidIndex,
     pub(crate) call_sids: SidIndex,
@@ -284,6 +298,7 @@ impl TwilioState {
             available: generated.available.clone(),
             services,
             created: Vec::new(),
+            alerts: Vec::new(),
             purchases: 0,
         };
         TwilioState {
@@ -291,6 +306,7 @@ impl TwilioState {
             auth_token: creds.twilio_auth_token.clone(),
             anchor,
             seed,
+            history: window,
             generated,
             message_sids,
             call_sids,
@@ -511,6 +527,53 @@ impl TwilioState {
         };
         live.created.push(message.clone());
         Ok(message)
+    }
+
+    /// Raises `count` Monitor alerts now: of error `code` when given (a code the simulator
+    /// knows), else from the account's usual mix. Each points at a generated record that agrees
+    /// with it, like the generated alerts. Returns their SIDs, oldest first; SIDs derive from
+    /// the seed and the count of alerts raised so far.
+    pub(crate) fn alerts_happen(
+        &self,
+        count: usize,
+        code: Option<u32>,
+    ) -> Result<Vec<String>, String> {
+        let pick = match code {
+            None => None,
+            Some(c) => Some(data::AlertPick::for_code(c).ok_or_else(|| {
+                let known: Vec<String> = data::AlertPick::known_codes()
+                    .iter()
+                    .map(u32::to_string)
+                    .collect();
+                format!(
+                    "unknown error_code {c}: the simulator raises {}",
+                    known.join(", ")
+                )
+            })?),
+        };
+        let pools = data::AlertPools::new(
+            &self.generated.messages,
+            &self.generated.calls,
+            self.history,
+        );
+        let sid_seed = sub_seed(self.seed, "twilio.sids.live_alerts");
+        let now = self.now();
+        let mut live = self.write();
+        let mut sids = Vec::with_capacity(count);
+        for _ in 0..count {
+            let index = u64::try_from(live.alerts.len()).unwrap_or(u64::MAX);
+            let mut r = rng::for_purpose(self.seed, &format!("twilio.live_alerts.{index}"));
+            let pick = pick.unwrap_or_else(|| data::AlertPick::from_mix(&mut r));
+            let alert = pools.make(&mut r, pick, 0);
+            let sid = rng::twilio_sid_for("NO", sid_seed, index);
+            live.alerts.push(LiveAlert {
+                sid: sid.clone(),
+                at: now,
+                alert,
+            });
+            sids.push(sid);
+        }
+        Ok(sids)
     }
 
     /// Applies `update` to messaging service `sid`.

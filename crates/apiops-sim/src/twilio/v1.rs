@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::api::{error_response, form};
+use super::data::AlertKind;
 use super::paging::{self, Links, MetaPage, PageLinks, PageRequest, Params};
 use super::render::{
     AlertView, NUMBER_PRICES, NumberPrice, NumberPricingView, ServiceNumberView, ServiceView,
@@ -49,7 +50,8 @@ fn answer<T: serde::Serialize>(r: Result<T, TwilioError>) -> Response {
 }
 
 impl TwilioState {
-    /// A page of `GET /v1/Alerts`, newest first; `origin` is the Monitor API's base URL.
+    /// A page of `GET /v1/Alerts`, newest first: the alerts raised at run time, then the
+    /// generated ones; `origin` is the Monitor API's base URL.
     pub(crate) fn alerts_page(
         &self,
         p: &Params,
@@ -60,8 +62,14 @@ impl TwilioState {
         let level = p
             .non_empty("LogLevel")
             .map(|l| l.trim().to_ascii_lowercase());
+        let level_ok = |kind: AlertKind| level.as_deref().is_none_or(|l| kind.log_level() == l);
+        let live = self.read();
+        let raised = &live.alerts;
+        let c = raised.len();
+        // Position `pos < c` is the `pos`-th newest raised alert.
+        let raised_at = |pos: usize| raised.get(c.checked_sub(pos + 1)?);
         let alerts = &self.generated.alerts;
-        let range = if window.is_all() {
+        let generated = if window.is_all() {
             0..alerts.len()
         } else {
             let youngest = i128::from(self.anchor) - i128::from(window.hi);
@@ -70,21 +78,31 @@ impl TwilioState {
             let hi = alerts.partition_point(|a| i128::from(a.age) <= oldest);
             lo..hi.max(lo)
         };
+        let ranges = [0..c, c + generated.start..c + generated.end];
         let keep = |pos: usize| {
-            alerts
-                .get(pos)
-                .is_some_and(|a| level.as_deref().is_none_or(|l| a.kind.log_level() == l))
+            if pos < c {
+                raised_at(pos).is_some_and(|l| window.contains(l.at) && level_ok(l.alert.kind))
+            } else {
+                alerts.get(pos - c).is_some_and(|a| level_ok(a.kind))
+            }
         };
-        let (walk, has_next) = paging::walk(
-            &req,
-            std::slice::from_ref(&range),
-            |s| self.alert_sids.find(s),
-            keep,
-        )?;
+        let find = |sid: &str| -> Option<usize> {
+            if let Some(i) = raised.iter().position(|l| l.sid == sid) {
+                return Some(c - 1 - i);
+            }
+            self.alert_sids.find(sid).map(|i| c + i)
+        };
+        let (walk, has_next) = paging::walk(&req, &ranges, find, keep)?;
         let items = walk
             .positions
             .iter()
-            .filter_map(|&pos| self.alert_view(pos, origin, false))
+            .filter_map(|&pos| {
+                if pos < c {
+                    raised_at(pos).map(|l| self.live_alert_view(l, origin, false))
+                } else {
+                    self.alert_view(pos - c, origin, false)
+                }
+            })
             .collect();
         let links = Links::new(
             format!("{origin}/v1/Alerts"),
@@ -97,8 +115,15 @@ impl TwilioState {
             Some(paging::PageToken::After(_)) => true,
             None => req.page > 0,
         };
-        let first = walk.positions.first().map(|&i| self.alert_sids.sid(i));
-        let last = walk.positions.last().map(|&i| self.alert_sids.sid(i));
+        let sid_at = |pos: usize| {
+            if pos < c {
+                raised_at(pos).map(|l| l.sid.clone())
+            } else {
+                Some(self.alert_sids.sid(pos - c))
+            }
+        };
+        let first = walk.positions.first().and_then(|&i| sid_at(i));
+        let last = walk.positions.last().and_then(|&i| sid_at(i));
         Ok(MetaPage {
             key: "alerts",
             items,
@@ -111,6 +136,14 @@ impl TwilioState {
                 has_prev,
             ),
         })
+    }
+
+    /// `GET /v1/Alerts/{Sid}`: a raised alert or a generated one.
+    pub(crate) fn alert(&self, sid: &str, origin: &str) -> Option<AlertView> {
+        if let Some(l) = self.read().alerts.iter().find(|l| l.sid == sid) {
+            return Some(self.live_alert_view(l, origin, true));
+        }
+        self.alert_view(self.alert_sids.find(sid)?, origin, true)
     }
 
     /// A page of `GET /v1/Services`.
@@ -251,11 +284,9 @@ pub(crate) async fn fetch_alert(
 ) -> Response {
     st.stats.request("twilio.alerts.fetch");
     let base = origin(&headers, &uri, "monitor");
-    let t = &st.twilio;
     answer(
-        t.alert_sids
-            .find(&sid)
-            .and_then(|pos| t.alert_view(pos, &base, true))
+        st.twilio
+            .alert(&sid, &base)
             .ok_or_else(|| TwilioError::not_found(&format!("/v1/Alerts/{sid}"))),
     )
 }

@@ -12,6 +12,7 @@ pub(crate) mod errors;
 pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod ops;
+pub(crate) mod serve;
 pub(crate) mod sim;
 
 use crate::cli::{Cli, Command, ConfigCommand};
@@ -78,6 +79,10 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             let loaded = load()?;
             ops::run_openai(&loaded, c, loaded.settings.output.format)
         }
+        Command::Serve(args) => {
+            let loaded = load()?;
+            serve::run(&loaded, args)
+        }
         Command::Events(args) => {
             let loaded = load()?;
             events::run(&loaded, args, loaded.settings.output.format)
@@ -94,6 +99,11 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             flags.format.unwrap_or(Format::Human),
         ),
     }
+}
+
+/// Parses a humantime duration flag that may be zero ("0s" turns a periodic task off).
+pub(crate) fn parse_duration_or_zero(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration {s:?}: {e}"))
 }
 
 /// Parses a humantime duration flag ("24h", "6h", "30m", "7d").

@@ -110,6 +110,9 @@ pub(crate) struct EmitArgs {
     /// Permit a non-loopback target
     #[arg(long)]
     pub(crate) allow_non_loopback: bool,
+    /// Append the id of every acknowledged event to this file as it is acknowledged
+    #[arg(long, value_name = "PATH")]
+    pub(crate) acked_log: Option<std::path::PathBuf>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -268,6 +271,7 @@ fn emit(args: &EmitArgs, format: Format) -> anyhow::Result<Exit> {
         seed: args.seed,
         allow_non_loopback: args.allow_non_loopback,
         timeout: args.timeout,
+        acked_log: args.acked_log.clone(),
     };
     let report = runtime()?
         .block_on(apiops_sim::emit::emit(config))

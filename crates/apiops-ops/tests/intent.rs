@@ -1,0 +1,992 @@
+//! The intent parser, by example: a table of phrasings with the exact answer each must get
+//! (for a run, the exact operation; for a question, its kind and words; for an unknown, just
+//! that), then properties over arbitrary text (it never panics, answers are well formed).
+
+use std::time::Duration;
+
+use apiops_core::Service;
+use apiops_ops::catalog::{
+    DEFAULT_SINCE, DEFAULT_TEST_EVENT, DEFAULT_TEST_MODEL, EndpointRef, NumberUrls, OpKind,
+    Operation,
+};
+use apiops_ops::intent::{Intent, parse};
+use proptest::prelude::*;
+
+/// What a phrasing must give.
+#[derive(Debug)]
+enum Expect {
+    /// Exactly this operation.
+    Run(Operation),
+    /// A question of this kind whose text contains this.
+    Ask(Option<OpKind>, &'static str),
+    /// Nothing in the catalog.
+    Unknown,
+}
+
+use Expect::{Ask, Run, Unknown};
+
+const N1: &str = "+14155550100";
+const N2: &str = "+14155550101";
+
+fn hours(h: u64) -> Duration {
+    Duration::from_secs(h * 3600)
+}
+
+fn search(area: Option<u16>, country: &str, contains: Option<&str>, limit: u32) -> Expect {
+    Run(Operation::TwilioSearchNumbers {
+        country: country.into(),
+        area_code: area,
+        contains: contains.map(Into::into),
+        limit,
+    })
+}
+
+fn buy_area(area: u16) -> Expect {
+    buy(None, Some(area), "US", NumberUrls::default())
+}
+
+fn buy(number: Option<&str>, area: Option<u16>, country: &str, urls: NumberUrls) -> Expect {
+    Run(Operation::TwilioBuyNumber {
+        number: number.map(Into::into),
+        area_code: area,
+        country: country.into(),
+        urls,
+    })
+}
+
+fn release(n: &str) -> Expect {
+    Run(Operation::TwilioReleaseNumber { number: n.into() })
+}
+
+fn update(numbers: &[&str], urls: NumberUrls) -> Expect {
+    Run(Operation::TwilioUpdateNumber {
+        numbers: numbers.iter().map(|n| (*n).to_owned()).collect(),
+        urls,
+    })
+}
+
+fn sms_url(u: &str) -> NumberUrls {
+    NumberUrls {
+        sms_url: Some(u.into()),
+        ..NumberUrls::default()
+    }
+}
+
+fn sms(to: &[&str]) -> Expect {
+    sms_full(to, None, None)
+}
+
+fn sms_full(to: &[&str], from: Option<&str>, body: Option<&str>) -> Expect {
+    Run(Operation::TwilioSendTestSms {
+        to: to.iter().map(|n| (*n).to_owned()).collect(),
+        from: from.map(Into::into),
+        body: body.map(Into::into),
+    })
+}
+
+fn failed_messages(since: Duration) -> Expect {
+    Run(Operation::TwilioListFailedMessages { since })
+}
+
+fn endpoint(id: Option<&str>, enabled: bool) -> Expect {
+    Run(Operation::StripeSetEndpointEnabled {
+        endpoint: id.map_or(EndpointRef::Failing, |i| EndpointRef::Id(i.into())),
+        enabled,
+    })
+}
+
+fn test_event(id: &str, event_type: &str) -> Expect {
+    Run(Operation::StripeSendTestEvent {
+        endpoint: id.into(),
+        event_type: event_type.into(),
+    })
+}
+
+fn resend(since: Duration, to: Option<&str>) -> Expect {
+    Run(Operation::StripeResendUndelivered {
+        since,
+        to: to.map(Into::into),
+    })
+}
+
+fn completion(model: &str) -> Expect {
+    Run(Operation::OpenaiTestCompletion {
+        model: model.into(),
+    })
+}
+
+fn audit(services: &[Service], since: Duration, resource: Option<&str>) -> Expect {
+    Run(Operation::AuditErrors {
+        services: services.to_vec(),
+        since,
+        resource: resource.map(Into::into),
+    })
+}
+
+fn day() -> Duration {
+    DEFAULT_SINCE
+}
+
+use Service::{Openai, Stripe, Twilio};
+
+/// The table: (request, what it must give).
+fn table() -> Vec<(&'static str, Expect)> {
+    vec![
+        // --- The issue's own examples.
+        ("buy a phone number in 415", buy_area(415)),
+        ("send a test message to +14155550100", sms(&[N1])),
+        (
+            "why are calls failing",
+            audit(&[Twilio], day(), Some("call")),
+        ),
+        (
+            "check Twilio errors for the last 6 hours",
+            audit(&[Twilio], hours(6), None),
+        ),
+        (
+            "disable the stripe endpoint that keeps failing",
+            endpoint(None, false),
+        ),
+        // --- Phone numbers: E.164 and US formats.
+        ("send a test message to (415) 555-0100", sms(&[N1])),
+        ("send a test sms to 415-555-0100", sms(&[N1])),
+        ("send a test text to +1 415 555 0100", sms(&[N1])),
+        ("send a test sms to 415.555.0100", sms(&[N1])),
+        ("text 4155550100", sms(&[N1])),
+        ("sms 1-415-555-0100 please", sms(&[N1])),
+        (
+            "send a test sms to +44 20 7946 0958",
+            sms(&["+442079460958"]),
+        ),
+        // --- Area codes.
+        ("buy a number in area code 212", buy_area(212)),
+        ("buy a 415 number", buy_area(415)),
+        (
+            "please buy me a new number in the 415 area code",
+            buy_area(415),
+        ),
+        ("search numbers in 212", search(Some(212), "US", None, 5)),
+        (
+            "what numbers are available in 646",
+            search(Some(646), "US", None, 5),
+        ),
+        ("search 415 numbers", search(Some(415), "US", None, 5)),
+        (
+            "search 10 numbers in 212 containing 555",
+            search(Some(212), "US", Some("555"), 10),
+        ),
+        ("search numbers", search(None, "US", None, 5)),
+        // --- Countries.
+        ("search numbers in the UK", search(None, "GB", None, 5)),
+        ("search numbers in GB", search(None, "GB", None, 5)),
+        ("search numbers in Canada", search(None, "CA", None, 5)),
+        (
+            "find available numbers in the united kingdom",
+            search(None, "GB", None, 5),
+        ),
+        ("search numbers in gb", search(None, "GB", None, 5)),
+        (
+            "buy +442079460958",
+            buy(Some("+442079460958"), None, "GB", NumberUrls::default()),
+        ),
+        (
+            "can you purchase +14155550100",
+            buy(Some(N1), None, "US", NumberUrls::default()),
+        ),
+        ("BUY A NUMBER IN 415", buy_area(415)),
+        // --- Durations.
+        ("check errors since 2d", audit(&[], hours(48), None)),
+        ("errors today", audit(&[], hours(24), None)),
+        (
+            "twilio errors last week",
+            audit(&[Twilio], hours(7 * 24), None),
+        ),
+        ("show failed messages for 6h", failed_messages(hours(6))),
+        (
+            "check twilio errors for the past 30 minutes",
+            audit(&[Twilio], Duration::from_secs(1800), None),
+        ),
+        (
+            "which messages failed in the last hour",
+            failed_messages(hours(1)),
+        ),
+        (
+            "list failed sms since yesterday",
+            failed_messages(hours(48)),
+        ),
+        (
+            "any openai errors in the past two days",
+            audit(&[Openai], hours(48), None),
+        ),
+        (
+            "errors with sms in the last 90 minutes",
+            audit(&[Twilio], Duration::from_secs(5400), Some("message")),
+        ),
+        ("errors 1h30m", audit(&[], Duration::from_secs(5400), None)),
+        // --- Services and aliases.
+        ("why are payments failing", audit(&[Stripe], day(), None)),
+        ("what's wrong with stripe", audit(&[Stripe], day(), None)),
+        ("is twilio down", audit(&[Twilio], day(), None)),
+        (
+            "what is happening with openai",
+            audit(&[Openai], day(), None),
+        ),
+        ("why is the llm failing", audit(&[Openai], day(), None)),
+        (
+            "why are my alerts firing",
+            audit(&[Twilio], day(), Some("alert")),
+        ),
+        (
+            "show errors for webhook endpoints",
+            audit(&[Stripe], day(), Some("webhook_endpoint")),
+        ),
+        ("check errors", audit(&[], day(), None)),
+        ("what\u{2019}s broken?", audit(&[], day(), None)),
+        // --- Misspellings.
+        ("twillio errors", audit(&[Twilio], day(), None)),
+        ("twilo erors today", audit(&[Twilio], hours(24), None)),
+        ("check strpe errors", audit(&[Stripe], day(), None)),
+        (
+            "stirpe webhok endpoints",
+            Run(Operation::StripeListEndpoints),
+        ),
+        ("opneai models", Run(Operation::OpenaiListModels)),
+        ("buy a phne numbr in 415", buy_area(415)),
+        ("send a test mesage to +14155550100", sms(&[N1])),
+        ("realease +14155550100", release(N1)),
+        ("serch numbrs in 212", search(Some(212), "US", None, 5)),
+        (
+            "disable the endpont that keps failing",
+            endpoint(None, false),
+        ),
+        ("resnd undelivered events", resend(DEFAULT_SINCE, None)),
+        // --- Several recipients, a sender, a body.
+        (
+            "send a test sms to +14155550100 and +14155550101",
+            sms(&[N1, N2]),
+        ),
+        (
+            "send a test sms to +14155550100, +14155550101 and +14155550102",
+            sms(&[N1, N2, "+14155550102"]),
+        ),
+        (
+            "send a test sms from +14155550199 to +14155550100",
+            sms_full(&[N1], Some("+14155550199"), None),
+        ),
+        (
+            "send the test message to +14155550100 saying \u{201C}it works now\u{201D}",
+            sms_full(&[N1], None, Some("it works now")),
+        ),
+        // --- Stripe endpoints.
+        ("disable we_123", endpoint(Some("we_123"), false)),
+        ("re-enable we_AbC9", endpoint(Some("we_AbC9"), true)),
+        ("disable the failing endpoint", endpoint(None, false)),
+        (
+            "enable the stripe endpoint that keeps failing",
+            endpoint(None, true),
+        ),
+        (
+            "turn off the webhook that keeps failing",
+            endpoint(None, false),
+        ),
+        (
+            "list webhook endpoints",
+            Run(Operation::StripeListEndpoints),
+        ),
+        (
+            "show my stripe webhooks",
+            Run(Operation::StripeListEndpoints),
+        ),
+        (
+            "send a test event to we_123",
+            test_event("we_123", DEFAULT_TEST_EVENT),
+        ),
+        (
+            "send a charge.failed test event to we_123",
+            test_event("we_123", "charge.failed"),
+        ),
+        (
+            "update we_123 url to https://example.com/hook",
+            Run(Operation::StripeUpdateEndpoint {
+                endpoint: "we_123".into(),
+                url: Some("https://example.com/hook".into()),
+                events: None,
+            }),
+        ),
+        (
+            "change we_123 events to payment_intent.succeeded, charge.failed",
+            Run(Operation::StripeUpdateEndpoint {
+                endpoint: "we_123".into(),
+                url: None,
+                events: Some(vec![
+                    "payment_intent.succeeded".into(),
+                    "charge.failed".into(),
+                ]),
+            }),
+        ),
+        // --- Resending undelivered events.
+        (
+            "resend undelivered stripe events",
+            resend(DEFAULT_SINCE, None),
+        ),
+        (
+            "resend missed events since 3d to https://x.io/stripe",
+            resend(hours(72), Some("https://x.io/stripe")),
+        ),
+        // --- Number URLs.
+        (
+            "set the sms url of +14155550100 to https://example.com/sms",
+            update(&[N1], sms_url("https://example.com/sms")),
+        ),
+        (
+            "set the sms url of +14155550100 to http://example.com/sms",
+            update(&[N1], sms_url("http://example.com/sms")),
+        ),
+        (
+            "set the sms url of +14155550100 to https://a.com/s and the voice url to https://a.com/v",
+            update(
+                &[N1],
+                NumberUrls {
+                    sms_url: Some("https://a.com/s".into()),
+                    voice_url: Some("https://a.com/v".into()),
+                    ..NumberUrls::default()
+                },
+            ),
+        ),
+        (
+            "set the sms and voice urls of +14155550100 to https://a.com/x",
+            update(
+                &[N1],
+                NumberUrls {
+                    sms_url: Some("https://a.com/x".into()),
+                    voice_url: Some("https://a.com/x".into()),
+                    ..NumberUrls::default()
+                },
+            ),
+        ),
+        (
+            "set the voice fallback url of (415) 555-0100 to https://a.com/f",
+            update(
+                &[N1],
+                NumberUrls {
+                    voice_fallback_url: Some("https://a.com/f".into()),
+                    ..NumberUrls::default()
+                },
+            ),
+        ),
+        (
+            "use https://a.com/st as the status callback of +14155550100",
+            update(
+                &[N1],
+                NumberUrls {
+                    status_callback: Some("https://a.com/st".into()),
+                    ..NumberUrls::default()
+                },
+            ),
+        ),
+        (
+            "set the sms url of +14155550100 and +14155550101 to https://a.com/s",
+            update(&[N1, N2], sms_url("https://a.com/s")),
+        ),
+        (
+            "buy a number in 415 and set its sms url to https://a.com/s",
+            buy(None, Some(415), "US", sms_url("https://a.com/s")),
+        ),
+        (
+            "purchase a 212 number with sms url https://a.com/s",
+            buy(None, Some(212), "US", sms_url("https://a.com/s")),
+        ),
+        // --- Releasing.
+        ("release +14155550100", release(N1)),
+        ("delete number +14155550100", release(N1)),
+        ("get rid of 415-555-0100", release(N1)),
+        (
+            "release PN0123456789abcdef0123456789abcdef",
+            release("PN0123456789abcdef0123456789abcdef"),
+        ),
+        // --- OpenAI.
+        ("test completion with gpt-4o", completion("gpt-4o")),
+        ("test completion", completion(DEFAULT_TEST_MODEL)),
+        ("try GPT-4o-mini", completion("gpt-4o-mini")),
+        ("run a test completion with o3-mini", completion("o3-mini")),
+        ("rate limit headroom", Run(Operation::OpenaiCheckRateLimits)),
+        (
+            "how much headroom do I have",
+            Run(Operation::OpenaiCheckRateLimits),
+        ),
+        (
+            "check openai rate limits",
+            Run(Operation::OpenaiCheckRateLimits),
+        ),
+        ("list models", Run(Operation::OpenaiListModels)),
+        ("which models can I use", Run(Operation::OpenaiListModels)),
+        (
+            "search numbers in 415 with 555",
+            search(Some(415), "US", Some("555"), 5),
+        ),
+        (
+            "test the stripe webhook we_123",
+            test_event("we_123", DEFAULT_TEST_EVENT),
+        ),
+        ("resend the test sms to +14155550100", sms(&[N1])),
+        (
+            "am I being throttled by openai",
+            Run(Operation::OpenaiCheckRateLimits),
+        ),
+        (
+            "buy a number in 415 with voice url https://a.com/v and sms url https://a.com/s",
+            buy(
+                None,
+                Some(415),
+                "US",
+                NumberUrls {
+                    sms_url: Some("https://a.com/s".into()),
+                    voice_url: Some("https://a.com/v".into()),
+                    ..NumberUrls::default()
+                },
+            ),
+        ),
+        // --- Failed messages.
+        ("show failed messages", failed_messages(DEFAULT_SINCE)),
+        ("undelivered messages", failed_messages(DEFAULT_SINCE)),
+        ("show failed calls", audit(&[Twilio], day(), Some("call"))),
+        ("twilio webhooks failing", audit(&[Twilio], day(), None)),
+        (
+            "why are stripe webhooks failing",
+            audit(&[Stripe], day(), Some("webhook_endpoint")),
+        ),
+        (
+            "what happened to my text messages today",
+            audit(&[Twilio], hours(24), Some("message")),
+        ),
+        (
+            "find the failing endpoint",
+            audit(&[Stripe], day(), Some("webhook_endpoint")),
+        ),
+        // --- Mixed services in one audit; audits merged across clauses.
+        (
+            "errors for twilio and stripe in the last 2 hours",
+            audit(&[Twilio, Stripe], hours(2), None),
+        ),
+        (
+            "check errors for twilio, stripe and openai",
+            audit(&[Twilio, Openai, Stripe], day(), None),
+        ),
+        (
+            "check stripe errors and check twilio errors",
+            audit(&[Twilio, Stripe], day(), None),
+        ),
+        (
+            "why are calls and messages failing",
+            audit(&[Twilio], day(), None),
+        ),
+        // --- Two operations in one request.
+        (
+            "buy a number and disable the stripe endpoint",
+            Ask(None, "one operation at a time"),
+        ),
+        (
+            "check errors and list models",
+            Ask(None, "one operation at a time"),
+        ),
+        (
+            "buy a number in 415 then send a test sms to +14155550100",
+            Ask(None, "one operation at a time"),
+        ),
+        (
+            "disable we_1 and enable we_2",
+            Ask(None, "one operation at a time"),
+        ),
+        (
+            "send a test sms to +14155550100 and disable we_1",
+            Ask(None, "one operation at a time"),
+        ),
+        // --- Missing parameters.
+        (
+            "send a test message",
+            Ask(Some(OpKind::TwilioSendTestSms), "Which number"),
+        ),
+        (
+            "buy a number",
+            Ask(Some(OpKind::TwilioBuyNumber), "Which area code or number"),
+        ),
+        (
+            "buy a number in the UK",
+            Ask(Some(OpKind::TwilioBuyNumber), "Which area code or number"),
+        ),
+        (
+            "release a number",
+            Ask(Some(OpKind::TwilioReleaseNumber), "Which number"),
+        ),
+        (
+            "disable the stripe endpoint",
+            Ask(Some(OpKind::StripeDisableEndpoint), "Which Stripe endpoint"),
+        ),
+        (
+            "enable the endpoint",
+            Ask(Some(OpKind::StripeEnableEndpoint), "Which Stripe endpoint"),
+        ),
+        (
+            "update the sms url",
+            Ask(Some(OpKind::TwilioUpdateNumber), "Which number"),
+        ),
+        (
+            "set the sms url to https://a.com/s",
+            Ask(Some(OpKind::TwilioUpdateNumber), "Which number should use"),
+        ),
+        (
+            "point +14155550100 to https://a.com/x",
+            Ask(Some(OpKind::TwilioUpdateNumber), "Which URL of the number"),
+        ),
+        (
+            "send a test event to the failing endpoint",
+            Ask(Some(OpKind::StripeSendTestEvent), "Which endpoint"),
+        ),
+        (
+            "update the stripe endpoint url to https://a.com/x",
+            Ask(Some(OpKind::StripeUpdateEndpoint), "Which Stripe endpoint"),
+        ),
+        (
+            "update we_123",
+            Ask(
+                Some(OpKind::StripeUpdateEndpoint),
+                "its URL or its enabled events",
+            ),
+        ),
+        ("send a test", Ask(None, "What should the test go to")),
+        (
+            "show messages",
+            Ask(
+                Some(OpKind::TwilioListFailedMessages),
+                "Only failed and undelivered",
+            ),
+        ),
+        (
+            "delete the number",
+            Ask(Some(OpKind::TwilioReleaseNumber), "Which number"),
+        ),
+        // --- Ambiguous: a question, never a guess.
+        ("is stripe ok", Ask(None, "What should I do with Stripe")),
+        (
+            "buy a number in 415 with 555",
+            Ask(
+                Some(OpKind::TwilioBuyNumber),
+                "search for one containing 555",
+            ),
+        ),
+        ("numbers in 415", Ask(None, "search numbers in 415, or buy")),
+        (
+            "+14155550100",
+            Ask(None, "What should I do with +14155550100"),
+        ),
+        ("stripe", Ask(None, "What should I do with Stripe")),
+        ("gpt-4o", Ask(None, "test completion to gpt-4o")),
+        (
+            "the failing endpoint",
+            Ask(None, "What should I do with the failing endpoint"),
+        ),
+        (
+            "update the webhook url to https://a.com/x",
+            Ask(None, "Which URL should change"),
+        ),
+        (
+            "release +14155550100 and +14155550101",
+            Ask(Some(OpKind::TwilioReleaseNumber), "one at a time"),
+        ),
+        (
+            "disable we_1 and we_2",
+            Ask(Some(OpKind::StripeDisableEndpoint), "one at a time"),
+        ),
+        (
+            "test completion with gpt-4o and gpt-4o-mini",
+            Ask(Some(OpKind::OpenaiTestCompletion), "2 models"),
+        ),
+        (
+            "search numbers in 415 and 212",
+            Ask(Some(OpKind::TwilioSearchNumbers), "2 area codes"),
+        ),
+        (
+            "buy two numbers in 415",
+            Ask(Some(OpKind::TwilioBuyNumber), "one number at a time"),
+        ),
+        (
+            "buy 415 numbers",
+            Ask(Some(OpKind::TwilioBuyNumber), "is 415 an area code"),
+        ),
+        (
+            "buy +14155550100 in 212",
+            Ask(Some(OpKind::TwilioBuyNumber), "not in area code 212"),
+        ),
+        (
+            "buy +442079460958 in the US",
+            Ask(Some(OpKind::TwilioBuyNumber), "not a number in US"),
+        ),
+        (
+            "buy a number in 415 in the UK",
+            Ask(
+                Some(OpKind::TwilioBuyNumber),
+                "US and Canadian numbers only",
+            ),
+        ),
+        (
+            "errors in the last 6 hours and last 2 hours",
+            Ask(Some(OpKind::AuditErrors), "Which time window"),
+        ),
+        (
+            "set the sms url of +14155550100 to https://a.com/s and https://a.com/t",
+            Ask(Some(OpKind::TwilioUpdateNumber), "Which URL of the number"),
+        ),
+        // --- Invalid values: a question with the reason.
+        (
+            "send a test sms to +1234",
+            Ask(
+                Some(OpKind::TwilioSendTestSms),
+                "\"+1234\" is not a valid E.164 number",
+            ),
+        ),
+        (
+            "send a test message to 555-0100",
+            Ask(Some(OpKind::TwilioSendTestSms), "too short"),
+        ),
+        (
+            "send a test message to 02079460958",
+            Ask(Some(OpKind::TwilioSendTestSms), "no country code"),
+        ),
+        (
+            "send a test sms to +10155550100",
+            Ask(Some(OpKind::TwilioSendTestSms), "area code cannot start"),
+        ),
+        (
+            "buy a number in area code 99",
+            Ask(Some(OpKind::TwilioBuyNumber), "99 is not a valid area code"),
+        ),
+        (
+            "release PN123",
+            Ask(Some(OpKind::TwilioReleaseNumber), "not a phone number SID"),
+        ),
+        (
+            "disable we_",
+            Ask(
+                Some(OpKind::StripeDisableEndpoint),
+                "not a webhook endpoint id",
+            ),
+        ),
+        (
+            "set the sms url of +14155550100 to example.com/sms",
+            Ask(Some(OpKind::TwilioUpdateNumber), "is not a URL"),
+        ),
+        (
+            "set the sms url of +14155550100 to ftp://a.com/s",
+            Ask(Some(OpKind::TwilioUpdateNumber), "not an http(s) URL"),
+        ),
+        (
+            "resend events to localhost:8080/stripe",
+            Ask(Some(OpKind::StripeResendUndelivered), "is not a URL"),
+        ),
+        (
+            "errors in the last 0 hours",
+            Ask(Some(OpKind::AuditErrors), "empty time window"),
+        ),
+        (
+            "errors in the last 99999999999999 hours",
+            Ask(Some(OpKind::AuditErrors), "longer than a year"),
+        ),
+        (
+            "check errors since monday",
+            Ask(Some(OpKind::AuditErrors), "\"since monday\""),
+        ),
+        (
+            "resend undelivered stripe events from the last 2 months",
+            Ask(
+                Some(OpKind::StripeResendUndelivered),
+                "Stripe keeps events for 30 days",
+            ),
+        ),
+        (
+            "search 100 numbers",
+            Ask(Some(OpKind::TwilioSearchNumbers), "from 1 to 50"),
+        ),
+        // --- Gibberish and empty.
+        ("", Unknown),
+        ("   ", Unknown),
+        ("asdf qwerty", Unknown),
+        ("???", Unknown),
+        ("hello", Unknown),
+        ("what's the weather", Unknown),
+        // --- Outside the catalog: never mapped to another operation.
+        ("delete my stripe account", Unknown),
+        ("refund charge ch_1", Unknown),
+        ("create a customer", Unknown),
+        ("cancel my subscription", Unknown),
+        ("rotate my api key", Unknown),
+        ("show my stripe balance", Unknown),
+        ("call +14155550100", Unknown),
+        ("delete the stripe endpoint", Unknown),
+        ("delete we_123", Unknown),
+        ("disable +14155550100", Unknown),
+        ("disable twilio", Unknown),
+        ("list stripe models", Unknown),
+        ("twilio rate limits", Unknown),
+        ("list my numbers", Unknown),
+        ("send a test call to +14155550100", Unknown),
+        ("resend failed messages", Unknown),
+        ("check errors and refund ch_1", Unknown),
+        ("why did SM0123456789abcdef0123456789abcdef fail", Unknown),
+        ("buy a stripe endpoint", Unknown),
+    ]
+}
+
+/// Checks one row; the failure says what came instead.
+fn check(text: &str, expect: &Expect) -> Result<(), String> {
+    let got = parse(text);
+    let ok = match (expect, &got) {
+        (Run(want), Intent::Run { operation }) => want == operation,
+        (
+            Ask(kind, words),
+            Intent::Ask {
+                kind: k, question, ..
+            },
+        ) => kind == k && question.contains(words),
+        (Unknown, Intent::Unknown { .. }) => true,
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{text:?}\n  expected {expect:?}\n  got      {got:?}"
+        ))
+    }
+}
+
+#[test]
+fn every_phrasing_gets_its_exact_answer() {
+    let rows = table();
+    assert!(rows.len() >= 110, "only {} rows", rows.len());
+    let mut seen = std::collections::HashSet::new();
+    for (text, _) in &rows {
+        assert!(seen.insert(*text), "{text:?} is in the table twice");
+    }
+    let failures: Vec<String> = rows
+        .iter()
+        .filter_map(|(text, expect)| check(text, expect).err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
+}
+
+/// The check itself can fail: a row with a wrong expectation is caught.
+#[test]
+fn a_wrong_expectation_fails() {
+    assert!(check("buy a phone number in 415", &buy_area(212)).is_err());
+    assert!(check("buy a phone number in 415", &Unknown).is_err());
+    assert!(
+        check(
+            "send a test message",
+            &Ask(Some(OpKind::TwilioSendTestSms), "nope")
+        )
+        .is_err()
+    );
+    assert!(check("send a test message", &Ask(None, "Which number")).is_err());
+    assert!(check("asdf", &Ask(None, "")).is_err());
+}
+
+/// The candidates a question offers are requests that work: a complete operation when the
+/// question is about one operation, and at least not "unknown" when it lists the clauses of a
+/// request with several.
+#[test]
+fn candidates_and_examples_are_requests_that_work() {
+    for (text, _) in table() {
+        match parse(text) {
+            Intent::Ask {
+                kind, candidates, ..
+            } => {
+                for c in candidates {
+                    let answer = parse(&c);
+                    match kind {
+                        Some(_) => assert!(
+                            matches!(answer, Intent::Run { .. }),
+                            "{text:?} offers {c:?}, which gives {answer:?}"
+                        ),
+                        None => assert!(
+                            !matches!(answer, Intent::Unknown { .. }),
+                            "{text:?} offers {c:?}, which gives {answer:?}"
+                        ),
+                    }
+                }
+            }
+            Intent::Unknown { examples, .. } => {
+                assert!(!examples.is_empty(), "{text:?}: no examples");
+                for e in examples {
+                    let answer = parse(&e);
+                    assert!(
+                        matches!(answer, Intent::Run { .. }),
+                        "example {e:?} gives {answer:?}"
+                    );
+                }
+            }
+            Intent::Run { .. } => {}
+        }
+    }
+}
+
+/// Bits of requests, to build inputs that reach deep into the parser.
+const PIECES: &[&str] = &[
+    "buy",
+    "send",
+    "test",
+    "release",
+    "delete",
+    "set",
+    "disable",
+    "enable",
+    "resend",
+    "check",
+    "why",
+    "list",
+    "search",
+    "and",
+    "then",
+    ",",
+    ";",
+    "\"",
+    "'",
+    "(",
+    ")",
+    "+",
+    "-",
+    ".",
+    "to",
+    "from",
+    "in",
+    "since",
+    "last",
+    "the",
+    "a",
+    "area",
+    "code",
+    "number",
+    "numbers",
+    "sms",
+    "voice",
+    "url",
+    "fallback",
+    "status",
+    "callback",
+    "endpoint",
+    "we_",
+    "we_1",
+    "failing",
+    "failed",
+    "events",
+    "models",
+    "gpt-4o",
+    "rate",
+    "limit",
+    "errors",
+    "twilio",
+    "stripe",
+    "openai",
+    "uk",
+    "GB",
+    "IN",
+    "415",
+    "99",
+    "0",
+    "6",
+    "6h",
+    "0h",
+    "2d",
+    "hours",
+    "week",
+    "today",
+    "+14155550100",
+    "+1",
+    "(415)",
+    "555-0100",
+    "4155550100",
+    "+1234",
+    "https://a.com/x",
+    "http://",
+    "example.com",
+    "ftp://x",
+    "PN0123456789abcdef0123456789abcdef",
+    "PN1",
+    "ch_1",
+    "charge.failed",
+    "\u{201C}",
+    "\u{2019}s",
+    "\u{FF11}",
+    "\u{200B}",
+    "é",
+    "ß",
+    "\u{1F600}",
+    "99999999999999999999",
+    "٣",
+    "twillio",
+    "numbr",
+    "x",
+];
+
+fn assembled() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            prop::sample::select(PIECES).prop_map(str::to_owned),
+            "[ -~]{0,6}",
+            any::<char>().prop_map(String::from),
+        ],
+        0..16,
+    )
+    .prop_map(|parts| parts.join(" "))
+}
+
+/// What every answer must look like.
+fn well_formed(text: &str) -> Result<(), TestCaseError> {
+    match parse(text) {
+        Intent::Run { .. } => {}
+        Intent::Ask { question, .. } => {
+            prop_assert!(question.ends_with('?'), "{text:?}: {question:?}");
+        }
+        Intent::Unknown { reason, examples } => {
+            prop_assert!(!reason.is_empty());
+            prop_assert!(!examples.is_empty());
+        }
+    }
+    prop_assert_eq!(parse(text), parse(text), "not deterministic: {:?}", text);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn parse_never_panics(text in ".*") {
+        let _ = parse(&text);
+    }
+
+    #[test]
+    fn answers_are_well_formed_on_arbitrary_text(text in ".{0,80}") {
+        well_formed(&text)?;
+    }
+
+    #[test]
+    fn answers_are_well_formed_on_request_like_text(text in assembled()) {
+        well_formed(&text)?;
+    }
+}
+
+#[test]
+fn very_long_and_odd_inputs_are_answered() {
+    let long = "buy a number in 415 ".repeat(500);
+    assert!(matches!(parse(&long), Intent::Unknown { .. }));
+    let digits = "9".repeat(1000);
+    let _ = parse(&digits);
+    let _ = parse(&"+".repeat(300));
+    let _ = parse(&"(".repeat(300));
+    let _ = parse("\u{0}\u{7f}\u{feff}");
+}

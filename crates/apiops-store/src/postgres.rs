@@ -1,0 +1,697 @@
+//! The PostgreSQL backend, for several instances sharing the work: the same tables, columns,
+//! stored forms and semantics as [`crate::sqlite`], embedded migrations (serialized across
+//! instances by sqlx's advisory lock).
+//!
+//! Durability: every write commits with `synchronous_commit` at least `on` (a session that
+//! would start with it `off` has it turned back on), so a call that returned `Ok` survives a
+//! server crash.
+//!
+//! Batches are one statement each: events and inbox rows are inserted with
+//! `INSERT ... SELECT FROM UNNEST(arrays) WITH ORDINALITY ORDER BY ordinality ON CONFLICT DO
+//! NOTHING`, so a group commit of hundreds of events is one round trip, rows get ascending ids
+//! in batch order, and duplicates (stored ones and repeats inside the batch) are skipped.
+//!
+//! Ids are ascending in insertion order within a batch; across concurrent transactions they
+//! are ascending in the order the rows were inserted, which need not be commit order, so a row
+//! with a smaller id may become visible after one with a larger id (it is still returned by
+//! [`Store::inbox_unprocessed`] once committed, as that reads every unprocessed row).
+//!
+//! TLS: this build connects without TLS (`sslmode=disable`, or `prefer` falling back to
+//! plain), for a server on loopback or a private network; `sslmode=require` and stricter are
+//! refused with a clear error instead of failing at connect time.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::time::Duration;
+
+use apiops_core::{ErrorEvent, Service};
+use jiff::Timestamp;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow, PgSslMode};
+use sqlx::{Connection, PgConnection, PgPool, Row, SqlSafeStr};
+
+use crate::{
+    EventFilter, InboxEvent, JournalPlan, JournalStep, Source, StepStatus, Store, StoreError,
+    StoredInboxEvent, dedup_key, parse_field, timestamp,
+};
+
+/// How many connections one store keeps at most.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// How long a query waits for a free (or new) connection before failing.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn migrator() -> Migrator {
+    let migration = |version, name: &str, sql: &'static str| {
+        Migration::new(
+            version,
+            name.to_owned().into(),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        migration(
+            1,
+            "events",
+            include_str!("../migrations/postgres/0001_events.sql"),
+        ),
+        migration(
+            2,
+            "journal",
+            include_str!("../migrations/postgres/0002_journal.sql"),
+        ),
+        migration(
+            3,
+            "inbox",
+            include_str!("../migrations/postgres/0003_inbox.sql"),
+        ),
+    ])
+}
+
+/// Turns `synchronous_commit` back on for a session that would start with it off (set so by
+/// the server, database or role); stronger settings (`remote_write`, `remote_apply`) and
+/// `local` are kept as they are.
+const DURABLE_COMMITS: &str = "SELECT set_config('synchronous_commit', 'on', false) \
+     WHERE current_setting('synchronous_commit') = 'off'";
+
+/// An event store in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://` or `postgresql://`) and applies
+    /// migrations. Errors show the URL with its password masked and never the password.
+    ///
+    /// The URL may select a schema with `?options=-c%20search_path%3DNAME` (the schema must
+    /// exist); the tables are created in the first schema of the search path.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let secrets = passwords(url);
+        let shown = shown_url(url);
+        let hide = |e: StoreError| match e {
+            StoreError::Url(m) => StoreError::Url(scrub(&format!("{shown}: {m}"), &secrets)),
+            StoreError::Database(m) => {
+                StoreError::Database(scrub(&format!("{shown}: {m}"), &secrets))
+            }
+            other => other,
+        };
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Url(e.to_string()))
+            .map_err(hide)?;
+        Self::connect_with(options).await.map_err(hide)
+    }
+
+    /// Connects with ready-made options and applies migrations.
+    pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        if matches!(
+            options.get_ssl_mode(),
+            PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull
+        ) {
+            return Err(StoreError::Url(
+                "sslmode requires TLS, which this build does not include for PostgreSQL; \
+                 use a server on loopback or a private network with sslmode=disable or prefer"
+                    .into(),
+            ));
+        }
+        // One direct connection first: a refused connection, a wrong password or a missing
+        // database is reported at once and as itself (the pool would retry a refused
+        // connection until its timeout and then report only the timeout).
+        let mut conn = PgConnection::connect_with(&options)
+            .await
+            .map_err(|e| StoreError::Database(format!("connecting: {e}")))?;
+        migrator()
+            .run(&mut conn)
+            .await
+            .map_err(|e| StoreError::Database(format!("migrating: {e}")))?;
+        conn.close().await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    sqlx::query(DURABLE_COMMITS).execute(conn).await?;
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(options);
+        Ok(PostgresStore { pool })
+    }
+}
+
+/// The URL with any password masked (in the user part and in a `password` parameter); a URL
+/// that does not parse is masked whole.
+pub fn shown_url(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return apiops_core::mask(url);
+    };
+    if let Some(password) = parsed.password().map(apiops_core::mask)
+        && parsed.set_password(Some(&password)).is_err()
+    {
+        return apiops_core::mask(url);
+    }
+    if parsed.query_pairs().any(|(k, _)| k == "password") {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "password" {
+                    apiops_core::mask(&v)
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
+}
+
+/// Every form a password in `url` may take (as written, percent-decoded), longest first.
+fn passwords(url: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(parsed) = url::Url::parse(url) {
+        if let Some(p) = parsed.password() {
+            out.push(p.to_owned());
+            out.push(percent_decode(p));
+        }
+        for (k, v) in parsed.query_pairs() {
+            if k == "password" {
+                out.push(v.into_owned());
+            }
+        }
+    } else if let Some(rest) = url.split_once("://").map(|(_, r)| r)
+        && let Some((userinfo, _)) = rest.rsplit_once('@')
+        && let Some((_, p)) = userinfo.split_once(':')
+    {
+        // Unparseable, but it may still carry a password: hide whatever follows the user.
+        out.push(p.to_owned());
+    }
+    out.retain(|p| !p.is_empty());
+    out.sort();
+    out.dedup();
+    out.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    out
+}
+
+/// `%XX` escapes decoded (invalid escapes and invalid UTF-8 kept as they are, lossily).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            // Two hex digits: at most 255.
+            out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'%'));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `message` with every occurrence of a secret masked.
+fn scrub(message: &str, secrets: &[String]) -> String {
+    let mut out = message.to_owned();
+    for s in secrets {
+        out = out.replace(s.as_str(), &apiops_core::mask(s));
+    }
+    out
+}
+
+fn plan_row(row: &PgRow) -> Result<JournalPlan, StoreError> {
+    let created: i64 = row.try_get("created_at")?;
+    let finished: Option<i64> = row.try_get("finished_at")?;
+    Ok(JournalPlan {
+        key: row.try_get("plan_key")?,
+        plan_json: row.try_get("plan_json")?,
+        created_at: timestamp(0, created)?,
+        finished_at: finished.map(|f| timestamp(0, f)).transpose()?,
+    })
+}
+
+fn event_row(row: &PgRow) -> Result<ErrorEvent, StoreError> {
+    let id: i64 = row.try_get("id")?;
+    let text = |name: &str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(name)?) };
+    Ok(ErrorEvent {
+        timestamp: parse_field(id, "timestamp", &text("timestamp")?)?,
+        service: parse_field::<Service>(id, "service", &text("service")?)?,
+        error_code: text("error_code")?,
+        category: parse_field(id, "category", &text("category")?)?,
+        severity: parse_field(id, "severity", &text("severity")?)?,
+        resource_type: text("resource_type")?,
+        resource_id: text("resource_id")?,
+        context: text("context")?,
+        action_taken: parse_field(id, "action_taken", &text("action_taken")?)?,
+        result: parse_field(id, "result", &text("result")?)?,
+    })
+}
+
+fn inbox_row(row: &PgRow) -> Result<StoredInboxEvent, StoreError> {
+    let id: i64 = row.try_get("id")?;
+    let service: String = row.try_get("service")?;
+    let source: String = row.try_get("source")?;
+    let received: i64 = row.try_get("received_at")?;
+    Ok(StoredInboxEvent {
+        id,
+        event: InboxEvent {
+            service: parse_field(id, "service", &service)?,
+            dedup_key: row.try_get("dedup_key")?,
+            event_type: row.try_get("event_type")?,
+            source: Source::parse(&source).ok_or_else(|| StoreError::Corrupt {
+                id,
+                reason: format!("source {source:?}"),
+            })?,
+            received_at: Timestamp::from_millisecond(received).map_err(|_| {
+                StoreError::Corrupt {
+                    id,
+                    reason: format!("received_at {received}"),
+                }
+            })?,
+            payload: row.try_get("payload")?,
+        },
+    })
+}
+
+/// PostgreSQL `TEXT` cannot hold U+0000; refuse it with a clear error before any write.
+fn no_nul<'a>(what: &str, values: impl IntoIterator<Item = &'a str>) -> Result<(), StoreError> {
+    if values.into_iter().any(|v| v.contains('\0')) {
+        return Err(StoreError::Database(format!(
+            "{what} contains a NUL character, which PostgreSQL text cannot store"
+        )));
+    }
+    Ok(())
+}
+
+const INSERT_EVENTS: &str = "INSERT INTO events (dedup_key, ts_unix, \"timestamp\", service, error_code, category, severity, resource_type, resource_id, context, action_taken, result, recorded_at) \
+     SELECT k, t, ts, s, ec, c, sv, rt, ri, cx, a, r, $13 \
+     FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) \
+     WITH ORDINALITY AS u(k, t, ts, s, ec, c, sv, rt, ri, cx, a, r, ord) \
+     ORDER BY ord \
+     ON CONFLICT (dedup_key) DO NOTHING";
+
+/// Inserts events in one statement on `conn`, skipping duplicates (stored ones and repeats
+/// within `events`); returns how many were new.
+async fn insert_events(conn: &mut PgConnection, events: &[ErrorEvent]) -> Result<u64, StoreError> {
+    let mut seen = HashSet::with_capacity(events.len());
+    let mut keys = Vec::with_capacity(events.len());
+    let mut firsts = Vec::with_capacity(events.len());
+    for e in events {
+        let key = dedup_key(e);
+        if seen.insert(key.clone()) {
+            keys.push(key);
+            firsts.push(e);
+        }
+    }
+    if firsts.is_empty() {
+        return Ok(0);
+    }
+    no_nul(
+        "an event",
+        keys.iter().map(String::as_str).chain(firsts.iter().flat_map(|e| {
+            [
+                e.error_code.as_str(),
+                e.resource_type.as_str(),
+                e.resource_id.as_str(),
+                e.context.as_str(),
+            ]
+        })),
+    )?;
+    let column = |f: fn(&ErrorEvent) -> String| -> Vec<String> {
+        firsts.iter().map(|e| f(e)).collect()
+    };
+    let r = sqlx::query(INSERT_EVENTS)
+        .bind(keys)
+        .bind(
+            firsts
+                .iter()
+                .map(|e| e.timestamp.as_second())
+                .collect::<Vec<i64>>(),
+        )
+        .bind(column(|e| e.timestamp.to_string()))
+        .bind(column(|e| e.service.as_str().to_owned()))
+        .bind(column(|e| e.error_code.clone()))
+        .bind(column(|e| e.category.as_str().to_owned()))
+        .bind(column(|e| e.severity.as_str().to_owned()))
+        .bind(column(|e| e.resource_type.clone()))
+        .bind(column(|e| e.resource_id.clone()))
+        .bind(column(|e| e.context.clone()))
+        .bind(column(|e| e.action_taken.as_str().to_owned()))
+        .bind(column(|e| e.result.as_str().to_owned()))
+        .bind(Timestamp::now().as_second())
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+const INSERT_INBOX: &str = "INSERT INTO inbox (service, dedup_key, event_type, source, received_at, payload) \
+     SELECT s, k, et, src, ra, p \
+     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[]) \
+     WITH ORDINALITY AS u(s, k, et, src, ra, p, ord) \
+     ORDER BY ord \
+     ON CONFLICT (service, dedup_key) DO NOTHING \
+     RETURNING service, dedup_key";
+
+#[async_trait::async_trait]
+impl Store for PostgresStore {
+    async fn append_events(&self, events: &[ErrorEvent]) -> Result<u64, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        // One statement: atomic and durable on its own (autocommit).
+        insert_events(&mut conn, events).await
+    }
+
+    async fn events(&self, filter: &EventFilter) -> Result<Vec<ErrorEvent>, StoreError> {
+        let mut sql = String::from(
+            "SELECT id, \"timestamp\", service, error_code, category, severity, resource_type, resource_id, context, action_taken, result FROM events WHERE ts_unix >= $1",
+        );
+        if !filter.services.is_empty() {
+            sql.push_str(" AND service = ANY($3::text[])");
+        }
+        sql.push_str(" ORDER BY ts_unix DESC, id DESC LIMIT $2");
+        let services: Vec<&str> = filter.services.iter().map(|s| s.as_str()).collect();
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(filter.since.map_or(i64::MIN, |t| t.as_second()))
+            // LIMIT NULL is no limit.
+            .bind(filter.limit.map(i64::from));
+        if !services.is_empty() {
+            q = q.bind(services);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().rev().map(event_row).collect()
+    }
+
+    async fn event_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn journal_plan(
+        &self,
+        key: &str,
+        plan_json: &str,
+        now: Timestamp,
+    ) -> Result<JournalPlan, StoreError> {
+        no_nul("a journaled plan", [key, plan_json])?;
+        // A concurrent first writer makes this insert wait for its commit and then do
+        // nothing; the read that follows (a new snapshot) sees the winner's plan.
+        sqlx::query(
+            "INSERT INTO journal_plans (plan_key, plan_json, created_at) VALUES ($1, $2, $3) ON CONFLICT (plan_key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(plan_json)
+        .bind(now.as_second())
+        .execute(&self.pool)
+        .await?;
+        self.journaled_plan(key)
+            .await?
+            .ok_or_else(|| StoreError::Database(format!("journaled plan {key} vanished")))
+    }
+
+    async fn journaled_plan(&self, key: &str) -> Result<Option<JournalPlan>, StoreError> {
+        let row = sqlx::query(
+            "SELECT plan_key, plan_json, created_at, finished_at FROM journal_plans WHERE plan_key = $1",
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(plan_row).transpose()
+    }
+
+    async fn journal_steps(&self, key: &str) -> Result<Vec<JournalStep>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT step, status, detail, updated_at FROM journal_steps WHERE plan_key = $1 ORDER BY step",
+        )
+        .bind(key)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let step: i64 = row.try_get("step")?;
+                let status: String = row.try_get("status")?;
+                let updated: i64 = row.try_get("updated_at")?;
+                Ok(JournalStep {
+                    step: u32::try_from(step).map_err(|_| StoreError::Corrupt {
+                        id: step,
+                        reason: "step index".into(),
+                    })?,
+                    status: StepStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
+                        id: step,
+                        reason: format!("step status {status:?}"),
+                    })?,
+                    detail: row.try_get("detail")?,
+                    updated_at: timestamp(step, updated)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn journal_step(
+        &self,
+        key: &str,
+        step: u32,
+        status: StepStatus,
+        detail: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        no_nul("a journaled step", [key, detail])?;
+        sqlx::query(
+            "INSERT INTO journal_steps (plan_key, step, status, detail, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (plan_key, step) DO UPDATE SET status = excluded.status, detail = excluded.detail, updated_at = excluded.updated_at",
+        )
+        .bind(key)
+        .bind(i64::from(step))
+        .bind(status.as_str())
+        .bind(detail)
+        .bind(now.as_second())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn journal_finish(&self, key: &str, now: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("UPDATE journal_plans SET finished_at = $1 WHERE plan_key = $2")
+            .bind(now.as_second())
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn journal_forget(&self, key: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM journal_steps WHERE plan_key = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM journal_plans WHERE plan_key = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn inbox_append(&self, events: &[InboxEvent]) -> Result<Vec<bool>, StoreError> {
+        // Repeats inside the batch are settled here: the first is sent, later ones are
+        // duplicates. What the database reports as inserted then decides the first ones.
+        let mut first = Vec::with_capacity(events.len());
+        let mut seen = HashSet::with_capacity(events.len());
+        let mut batch = Vec::with_capacity(events.len());
+        for e in events {
+            let is_first = seen.insert((e.service, e.dedup_key.as_str()));
+            first.push(is_first);
+            if is_first {
+                batch.push(e);
+            }
+        }
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        no_nul(
+            "an inbox event",
+            batch.iter().flat_map(|e| {
+                [
+                    e.dedup_key.as_str(),
+                    e.event_type.as_str(),
+                    e.payload.as_str(),
+                ]
+            }),
+        )?;
+        // One statement: atomic and durable on its own (autocommit).
+        let rows = sqlx::query(INSERT_INBOX)
+            .bind(
+                batch
+                    .iter()
+                    .map(|e| e.service.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                batch
+                    .iter()
+                    .map(|e| e.dedup_key.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                batch
+                    .iter()
+                    .map(|e| e.event_type.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(batch.iter().map(|e| e.source.as_str()).collect::<Vec<_>>())
+            .bind(
+                batch
+                    .iter()
+                    .map(|e| e.received_at.as_millisecond())
+                    .collect::<Vec<i64>>(),
+            )
+            .bind(batch.iter().map(|e| e.payload.as_str()).collect::<Vec<_>>())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut inserted = HashSet::with_capacity(rows.len());
+        for row in &rows {
+            let service: String = row.try_get("service")?;
+            let key: String = row.try_get("dedup_key")?;
+            inserted.insert((service, key));
+        }
+        Ok(events
+            .iter()
+            .zip(first)
+            .map(|(e, is_first)| {
+                is_first && inserted.contains(&(e.service.as_str().to_owned(), e.dedup_key.clone()))
+            })
+            .collect())
+    }
+
+    async fn inbox_count(&self, service: Option<Service>) -> Result<u64, StoreError> {
+        let n: i64 = match service {
+            Some(s) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE service = $1")
+                    .bind(s.as_str())
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn inbox_has(&self, service: Service, dedup_key: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM inbox WHERE service = $1 AND dedup_key = $2)",
+        )
+        .bind(service.as_str())
+        .bind(dedup_key)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn inbox_unprocessed(&self, limit: u32) -> Result<Vec<StoredInboxEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, service, dedup_key, event_type, source, received_at, payload FROM inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(inbox_row).collect()
+    }
+
+    async fn inbox_processed(
+        &self,
+        ids: &[i64],
+        events: &[ErrorEvent],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_events(&mut tx, events).await?;
+        if !ids.is_empty() {
+            sqlx::query("UPDATE inbox SET processed_at = $1 WHERE id = ANY($2::int8[])")
+                .bind(now.as_millisecond())
+                .bind(ids)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM cursors WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn set_cursor(&self, name: &str, value: &str, now: Timestamp) -> Result<(), StoreError> {
+        no_nul("a cursor", [name, value])?;
+        sqlx::query(
+            "INSERT INTO cursors (name, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(value)
+        .bind(now.as_second())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_their_password() {
+        let cases = [
+            (
+                "postgres://apiops:canary_pw_0123456789@db:5432/apiops",
+                "postgres://apiops:cana...6789@db:5432/apiops",
+            ),
+            (
+                "postgres://apiops:short@db/apiops",
+                "postgres://apiops:********@db/apiops",
+            ),
+            ("postgres://apiops@db/apiops", "postgres://apiops@db/apiops"),
+            (
+                "postgresql://db/apiops?user=u&password=canary_pw_0123456789",
+                "postgresql://db/apiops?user=u&password=cana...6789",
+            ),
+        ];
+        for (url, want) in cases {
+            assert_eq!(shown_url(url), want, "{url}");
+        }
+        assert_eq!(shown_url("postgres://u:pw@[bad"), apiops_core::FULLY_MASKED);
+    }
+
+    #[test]
+    fn secrets_are_scrubbed_in_every_form() {
+        let url = "postgres://u:p%40ss_w0rd_canary@db/x?password=other_canary_pw";
+        let secrets = passwords(url);
+        let msg = format!(
+            "failed for p%40ss_w0rd_canary / p@ss_w0rd_canary / other_canary_pw ({})",
+            url
+        );
+        let out = scrub(&msg, &secrets);
+        assert!(!out.contains("ss_w0rd_canary"), "{out}");
+        assert!(!out.contains("other_canary_pw"), "{out}");
+        let unparsed = passwords("postgres://u:canary_pw_x@[bad/x");
+        assert_eq!(unparsed, vec!["canary_pw_x".to_owned()]);
+    }
+}

@@ -1,0 +1,73 @@
+//! Processing after storage: inbox rows become `ErrorEvent`s in the event log when they report
+//! a failure (a Twilio message undelivered, a Stripe charge failed, an OpenAI batch failed, a
+//! Monitor alert). A row is marked processed in the same transaction that records its failure,
+//! so a crash at any point neither loses a failure nor records it twice; rows left unprocessed
+//! by a crash are picked up at the next start.
+
+use std::sync::Arc;
+
+use apiops_core::{ErrorEvent, Service};
+use apiops_providers::webhook_events;
+use apiops_store::{InboxEvent, Store, StoreError};
+use jiff::Timestamp;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Inbox event types the reconciler writes for Monitor alerts.
+pub const MONITOR_ALERT: &str = "monitor.alert";
+
+/// Rows processed per transaction.
+const BATCH: u32 = 500;
+
+/// The failure an inbox event reports, if any.
+pub fn failure_of(e: &InboxEvent) -> Option<ErrorEvent> {
+    match e.service {
+        Service::Stripe => webhook_events::stripe_event_failure(&e.payload),
+        Service::Openai => webhook_events::openai_event_failure(&e.payload, e.received_at),
+        Service::Twilio if e.event_type == MONITOR_ALERT => {
+            webhook_events::twilio_alert_failure(&e.payload)
+        }
+        Service::Twilio => {
+            let params = crate::signature::twilio::form_params(e.payload.as_bytes());
+            webhook_events::twilio_callback_failure(&params, e.received_at)
+        }
+    }
+}
+
+/// Processes every unprocessed row now; returns how many rows and how many failures.
+pub async fn drain(store: &dyn Store, now: Timestamp) -> Result<(u64, u64), StoreError> {
+    let (mut rows, mut failures) = (0u64, 0u64);
+    loop {
+        let batch = store.inbox_unprocessed(BATCH).await?;
+        if batch.is_empty() {
+            return Ok((rows, failures));
+        }
+        let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
+        let events: Vec<ErrorEvent> = batch.iter().filter_map(|r| failure_of(&r.event)).collect();
+        rows += ids.len() as u64;
+        failures += events.len() as u64;
+        store.inbox_processed(&ids, &events, now).await?;
+    }
+}
+
+/// Runs until `stop`: drains at start (rows a crash left behind), then after every commit
+/// the ingest reports through `committed`. A store error is logged and retried at the next
+/// notification (or after a second).
+pub async fn run(store: Arc<dyn Store>, committed: Arc<Notify>, stop: CancellationToken) {
+    loop {
+        if let Err(e) = drain(store.as_ref(), Timestamp::now()).await {
+            tracing::error!(error = %e, "processing the inbox failed; retrying");
+        }
+        tokio::select! {
+            () = committed.notified() => {}
+            () = stop.cancelled() => {
+                // Whatever was committed before the stop is processed before exiting.
+                if let Err(e) = drain(store.as_ref(), Timestamp::now()).await {
+                    tracing::error!(error = %e, "processing the inbox at shutdown failed");
+                }
+                return;
+            }
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+        }
+    }
+}

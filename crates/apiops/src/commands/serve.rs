@@ -1,0 +1,200 @@
+//! `apiops serve`: the always-on half — the webhook receiver (`/webhooks/{stripe,twilio,openai}`,
+//! `/healthz`), the processor that turns stored failures into events, and the poll reconciler
+//! that backfills what webhooks missed.
+//!
+//! Shutdown (SIGINT/SIGTERM) is graceful: the listener stops accepting, requests in flight
+//! finish — each waits for its commit — the writer commits what is queued, the processor
+//! handles what was committed, and only then does the process exit.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use apiops_core::mask;
+use apiops_store::Store;
+use apiops_webhooks::ingest::{Ingest, IngestConfig};
+use apiops_webhooks::receiver::{ReceiverConfig, ReceiverMetrics, ReceiverState, router};
+use apiops_webhooks::reconcile::Reconciler;
+use clap::Args;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::commands::checks;
+use crate::config::LoadedConfig;
+use crate::exit::{AppError, Exit};
+
+/// `apiops serve` flags.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ServeArgs {
+    /// Where to listen (port 0 picks a free one; the address is printed on stdout)
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub(crate) listen: SocketAddr,
+    /// The public URL the providers call, without path (https://hooks.example.com): Twilio
+    /// signs the full URL it requested
+    #[arg(long, env = "APIOPS_PUBLIC_URL", value_name = "URL")]
+    pub(crate) public_url: Option<url::Url>,
+    /// The database (sqlite://PATH or postgres://...) [default: database.url]
+    #[arg(long = "db", value_name = "URL")]
+    pub(crate) db: Option<String>,
+    /// How often to poll the providers for what webhooks missed (0s: never)
+    #[arg(long, default_value = "60s", value_parser = crate::commands::parse_duration_or_zero, value_name = "DURATION")]
+    pub(crate) reconcile_every: Duration,
+    /// How far back the first poll reaches
+    #[arg(long, default_value = "24h", value_parser = crate::commands::parse_duration, value_name = "DURATION")]
+    pub(crate) backfill: Duration,
+    /// Accepted distance of a webhook's signed timestamp from now, both directions
+    #[arg(long, default_value = "5m", value_parser = crate::commands::parse_duration, value_name = "DURATION")]
+    pub(crate) tolerance: Duration,
+    /// Largest webhook body accepted, in bytes
+    #[arg(long, default_value_t = apiops_webhooks::receiver::DEFAULT_MAX_BODY, value_name = "BYTES")]
+    pub(crate) max_body: usize,
+}
+
+/// Several secrets may be configured during a rotation, comma-separated.
+fn secrets(s: Option<&SecretString>) -> Vec<SecretString> {
+    s.map(|s| {
+        s.expose_secret()
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(|x| SecretString::from(x.to_owned()))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Runs until SIGINT or SIGTERM.
+pub(crate) fn run(loaded: &LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit> {
+    let settings = &loaded.settings;
+    let db = match &args.db {
+        Some(u) => u.clone(),
+        None => settings.database.url.expose_secret().to_owned(),
+    };
+    let config = ReceiverConfig {
+        public_url: args.public_url.clone(),
+        stripe_secrets: secrets(settings.stripe.webhook_secret.as_ref()),
+        twilio_auth_token: settings.twilio.auth_token.clone(),
+        openai_secrets: secrets(settings.openai.webhook_secret.as_ref()),
+        tolerance: args.tolerance,
+        max_body: args.max_body,
+    };
+    let enabled = config.enabled();
+    if enabled.is_empty() {
+        return Err(AppError::NothingConfigured(
+            "no webhook secret is configured: set STRIPE_WEBHOOK_SECRET, TWILIO_AUTH_TOKEN or OPENAI_WEBHOOK_SECRET"
+                .into(),
+        )
+        .into());
+    }
+    let rt = checks::runtime()?;
+    rt.block_on(async {
+        let store: Arc<dyn Store> = Arc::from(
+            apiops_store::open(&db)
+                .await
+                .map_err(|e| anyhow::anyhow!("opening the store {}: {e}", display_db(&db)))?,
+        );
+        let committed = Arc::new(Notify::new());
+        let (ingest, writer) = Ingest::start(
+            Arc::clone(&store),
+            IngestConfig::default(),
+            Arc::clone(&committed),
+        );
+        let stop = CancellationToken::new();
+        let processor = tokio::spawn(apiops_webhooks::process::run(
+            Arc::clone(&store),
+            Arc::clone(&committed),
+            stop.clone(),
+        ));
+        let reconciler = if args.reconcile_every.is_zero() {
+            None
+        } else {
+            let r = Reconciler {
+                store: Arc::clone(&store),
+                stripe: checks::stripe(settings).ok().map(|s| s.client().clone()),
+                twilio: checks::twilio(settings).ok().map(|t| t.client().clone()),
+                backfill: args.backfill,
+                overlap: Duration::from_secs(300),
+            };
+            (r.stripe.is_some() || r.twilio.is_some()).then(|| {
+                tokio::spawn(r.run(args.reconcile_every, Arc::clone(&committed), stop.clone()))
+            })
+        };
+        let state = Arc::new(ReceiverState {
+            config,
+            ingest: ingest.clone(),
+            metrics: Arc::new(ReceiverMetrics::default()),
+            now: Arc::new(jiff::Timestamp::now),
+        });
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("binding {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        // The first line on stdout is the address (port 0 picks one): scripts read it.
+        println!("listening on http://{addr}");
+        anstream::eprintln!(
+            "apiops serve: receivers for {} at http://{addr}/webhooks/<provider>; store {}; reconciler {}",
+            enabled
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            display_db(&db),
+            if reconciler.is_some() {
+                format!("every {}", humantime::format_duration(args.reconcile_every))
+            } else {
+                "off".to_owned()
+            }
+        );
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving")?;
+        // In-flight requests are done; commit what is queued, then process it.
+        drop(ingest);
+        let _ = writer.await;
+        stop.cancel();
+        let _ = processor.await;
+        if let Some(r) = reconciler {
+            let _ = r.await;
+        }
+        anstream::eprintln!("apiops serve: stopped cleanly");
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(Exit::Ok)
+}
+
+/// A database URL without its password.
+fn display_db(db: &str) -> String {
+    match url::Url::parse(db) {
+        Ok(mut u) if u.password().is_some() => {
+            let masked = mask(u.password().unwrap_or_default());
+            let _ = u.set_password(Some(&masked));
+            u.to_string()
+        }
+        _ => db.to_owned(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    anstream::eprintln!("apiops serve: shutting down (finishing in-flight commits)");
+}
