@@ -30,11 +30,12 @@ write, which one case asserts). Cases where the state check must skip the write 
 no write was sent.
 
 Each command runs with a fresh database, so no journal of an earlier run applies (`--new` is
-not needed). Exit codes may be non-zero against mock data (Prism's example values are odd, and
+only needed, and used, where a test re-runs a request in the same database). Exit codes may be non-zero against mock data (Prism's example values are odd, and
 its example pages link to themselves); what is asserted is the requests, that nothing panicked
 and that no secret was printed.
 """
 
+import base64
 import collections
 import functools
 import http.server
@@ -306,16 +307,17 @@ class Harness:
         proc = run_apiops(full, *args, "--json")
         run = Run(args, proc, list(self.exchanges[start:]))
         out = proc.stdout + proc.stderr
-        assert "panicked" not in out and proc.returncode != 101, run
         for secret in self.secrets:
             assert secret not in out, f"a secret was printed by apiops {' '.join(args)}"
+        assert "panicked" not in out and proc.returncode != 101, run
         problems = []
         for ex in run.exchanges:
             if ex.get("status") is None:
                 problems.append(f"{ex['method']} {ex['target']}: no answer recorded")
-            elif not 200 <= ex["status"] < 300 and ex["service"] != "stripe":
-                # Prism answers a valid request with an example 2xx; a 422 carries its reasons.
-                problems.append(f"{ex['method']} {ex['target']}: Prism answered {ex['status']}: {ex['response'][:1500]}")
+            elif not 200 <= ex["status"] < 300:
+                # Prism answers a valid request with an example 2xx and an invalid one with 422
+                # and its reasons; the simulator answers these requests with 2xx too.
+                problems.append(f"{ex['method']} {ex['target']}: answered {ex['status']}: {ex['response'][:1500]}")
             problems += check_exchange(ex)
         assert not problems, f"{run}\n" + "\n".join(problems)
         self.validated.update(run.names)
@@ -383,7 +385,7 @@ def prism(tmp_path_factory):
 def owned_example(api_url):
     """The number Prism's example says the account owns (asked directly, not through apiops)."""
     req = urllib.request.Request(f"{api_url}/2010-04-01/Accounts/{TWILIO_SID}/IncomingPhoneNumbers.json")
-    req.add_header("Authorization", "Basic " + __import__("base64").b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode())
+    req.add_header("Authorization", "Basic " + base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode())
     with urllib.request.urlopen(req, timeout=10) as r:
         number = json.loads(r.read())["incoming_phone_numbers"][0]
     assert number["sid"].startswith("PN") and number["phone_number"].startswith("+"), number
@@ -608,7 +610,7 @@ def sim_endpoints(sim):
         data = json.loads(r.read())["data"]
     enabled = [e for e in data if e["status"] == "enabled"]
     disabled = [e for e in data if e["status"] == "disabled"]
-    assert len(enabled) >= 4 and disabled, data
+    assert len(enabled) >= 5 and disabled, data
     return {"enabled": enabled, "disabled": disabled}
 
 
@@ -712,20 +714,32 @@ def test_stripe_every_write_was_sent(stripe_sim):
     assert len(set(keys)) == len(keys), f"two different writes shared an Idempotency-Key: {keys}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "apiops-ops/src/exec.rs derives the Idempotency-Key from the operation alone "
-    "(`apiops-{plan.key}-{step}`), so a deliberate re-run (--new) within Stripe's 24 h key window "
-    "sends the first run's key: Stripe replays the first answer, nothing changes, and apiops "
-    "reports success"))
+
+def endpoint_status(stripe_sim, endpoint):
+    """An endpoint's status as the simulator has it (asked directly, not through apiops)."""
+    req = urllib.request.Request(f"{stripe_sim.sim.env['APIOPS_STRIPE_API_URL']}/v1/webhook_endpoints/{endpoint}")
+    req.add_header("Authorization", "Bearer " + stripe_sim.sim.env["STRIPE_SECRET_KEY"])
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())["status"]
+
+
 def test_stripe_rerun_with_new_sends_a_fresh_idempotency_key(stripe_sim):
-    target = stripe_sim.endpoints["enabled"][4 if len(stripe_sim.endpoints["enabled"]) > 4 else 0]["id"]
+    """A deliberate re-run (`--new`) is a new request: it must not send the first run's
+    Idempotency-Key, or Stripe (and the simulator, which keeps keys like Stripe) replays the
+    first answer and changes nothing."""
+    target = stripe_sim.endpoints["enabled"][4]["id"]
     first = stripe_sim.run("stripe", "endpoints", "disable", target, "--yes", db="rerun")
-    stripe_sim.run("stripe", "endpoints", "enable", target, "--yes", db="rerun")
+    again_enabled = stripe_sim.run("stripe", "endpoints", "enable", target, "--yes", db="rerun")
+    assert endpoint_status(stripe_sim, target) == "enabled", again_enabled
     again = stripe_sim.run("stripe", "endpoints", "disable", target, "--yes", "--new", db="rerun")
     [k1] = [ex["headers"]["idempotency-key"] for ex in first.sent("stripe", "POST", ENDPOINT)]
     [k3] = [ex["headers"]["idempotency-key"] for ex in again.sent("stripe", "POST", ENDPOINT)]
-    req = urllib.request.Request(f"{stripe_sim.sim.env['APIOPS_STRIPE_API_URL']}/v1/webhook_endpoints/{target}")
-    req.add_header("Authorization", "Bearer " + stripe_sim.sim.env["STRIPE_SECRET_KEY"])
-    with urllib.request.urlopen(req, timeout=10) as r:
-        status = json.loads(r.read())["status"]
-    assert k3 != k1 and status == "disabled", (k1, k3, status)
+    status = endpoint_status(stripe_sim, target)
+    if k3 == k1:
+        # Known bug, outside the client code these tests may change: apiops-ops/src/exec.rs
+        # derives the key from the operation alone (`apiops-{plan.key}-{step}`), so the re-run
+        # within Stripe's 24 h key window is answered with the first run's replayed response,
+        # the endpoint stays enabled, and apiops reports it disabled.
+        assert status == "enabled"
+        pytest.xfail(f"--new re-sent the first run's Idempotency-Key {k1}: the endpoint stayed {status}")
+    assert status == "disabled", (k1, k3, again)

@@ -396,6 +396,10 @@ fn table() -> Vec<(&'static str, Expect)> {
             "purchase a 212 number with sms url https://a.com/s",
             buy(None, Some(212), "US", sms_url("https://a.com/s")),
         ),
+        (
+            "sms url of +14155550100 https://a.com/s",
+            update(&[N1], sms_url("https://a.com/s")),
+        ),
         // --- Releasing.
         ("release +14155550100", release(N1)),
         ("delete number +14155550100", release(N1)),
@@ -463,6 +467,12 @@ fn table() -> Vec<(&'static str, Expect)> {
             "find the failing endpoint",
             audit(&[Stripe], day(), Some("webhook_endpoint")),
         ),
+        (
+            "why can\u{2019}t I buy a number in 415?",
+            audit(&[Twilio], day(), None),
+        ),
+        ("why did my refund fail", audit(&[Stripe], day(), None)),
+        ("why is we_123 failing", audit(&[Stripe], day(), None)),
         // --- Mixed services in one audit; audits merged across clauses.
         (
             "errors for twilio and stripe in the last 2 hours",
@@ -567,6 +577,14 @@ fn table() -> Vec<(&'static str, Expect)> {
         ),
         // --- Ambiguous: a question, never a guess.
         ("is stripe ok", Ask(None, "What should I do with Stripe")),
+        ("is twilio busy", Ask(None, "What should I do with Twilio")),
+        (
+            "buy +99912345678",
+            Ask(
+                Some(OpKind::TwilioBuyNumber),
+                "Which country is +99912345678 in",
+            ),
+        ),
         (
             "buy a number in 415 with 555",
             Ask(

@@ -13,6 +13,9 @@
 //! - [`faults`]: the layer every request passes: latency, injected faults, request counting.
 //! - [`script`]: scripted faults ([`FaultRule`]), deterministic rules the edge applies before
 //!   the random ones, set from Rust or over `/_sim/faults`.
+//! - [`live`]: things happening at run time — new Stripe events (delivered to loopback webhook
+//!   endpoints, signed) and new Twilio Monitor alerts — set from Rust or over `/_sim/stripe/...`
+//!   and `/_sim/twilio/alerts`.
 //! - [`stats`]: requests and side effects per operation, served at `/_sim/stats`.
 //! - [`rng`]: the seeded generator and id helpers, so the same seed gives byte-identical data.
 //! - [`twilio`], [`stripe`], [`openai`]: each provider's data and routes.
@@ -22,6 +25,7 @@
 pub mod config;
 pub mod emit;
 pub mod faults;
+pub mod live;
 pub mod openai;
 pub mod rng;
 pub mod script;

@@ -277,15 +277,19 @@ pub(crate) fn refuse_remote(config: &SimConfig) -> Option<Response> {
     })
 }
 
-/// Reads a control body (an empty one takes the defaults); the 400 answer when it is not `T`.
-pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+/// Reads a control body (an empty one takes the defaults); why it is not a `T`, if it is not.
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, String> {
     let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         body
     };
-    serde_json::from_slice(text)
-        .map_err(|e| refuse(StatusCode::BAD_REQUEST, &format!("invalid request: {e}")))
+    let value: serde_json::Value =
+        serde_json::from_slice(text).map_err(|e| format!("invalid request: {e}"))?;
+    if !value.is_object() {
+        return Err("invalid request: expected a JSON object".into());
+    }
+    serde_json::from_value(value).map_err(|e| format!("invalid request: {e}"))
 }
 
 #[cfg(test)]

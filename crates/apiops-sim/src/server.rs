@@ -14,6 +14,13 @@
 //! | `/openai/v1` | `https://api.openai.com/v1` |
 //! | `/_sim/stats` | the simulator's own counters |
 //! | `/_sim/faults` | scripted faults: `POST` adds a rule, `GET` lists them, `DELETE` clears ([`crate::script`]) |
+//! | `/_sim/stripe/events` | `POST` makes Stripe events happen now and delivers them to the loopback webhook endpoints ([`crate::live`]) |
+//! | `/_sim/stripe/redeliver` | `POST` re-attempts every pending Stripe delivery ([`crate::live`]) |
+//! | `/_sim/twilio/alerts` | `POST` raises Twilio Monitor alerts now ([`crate::live`]) |
+//!
+//! The `/_sim/` routes need no provider credentials. Those that change the simulator (`POST
+//! /_sim/faults` and the three above) answer 403 when it was allowed to listen beyond
+//! loopback.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,11 +28,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
 use crate::config::{ConfigError, SimConfig};
 use crate::faults::Edge;
+use crate::live::{DeliveryReport, StripeEventsRequest};
 use crate::rng;
 use crate::script::{FaultRule, ScriptedFault};
 use crate::stats::Stats;
@@ -122,6 +130,37 @@ impl SimState {
     pub fn scripted_faults(&self) -> Vec<ScriptedFault> {
         self.edge.script.list()
     }
+
+    /// Makes the Stripe events `req` asks for happen now and, unless told not to, delivers them
+    /// to the loopback webhook endpoints, waiting for every attempt (see [`crate::live`]).
+    /// `Err` says why the request cannot work (a count out of range, an unknown type).
+    pub async fn stripe_events_happen(
+        &self,
+        req: &StripeEventsRequest,
+    ) -> Result<DeliveryReport, String> {
+        crate::live::check_count(req.count)?;
+        let ids = self.stripe.happen(req.count, req.kind.as_deref())?;
+        let events = self.stripe.deliver(Some(&ids), req.deliver).await;
+        Ok(DeliveryReport::of(events))
+    }
+
+    /// Re-attempts delivery of every Stripe event still pending for some endpoint, oldest first
+    /// (Stripe's retries, on demand), waiting for every attempt.
+    pub async fn stripe_redeliver(&self) -> DeliveryReport {
+        DeliveryReport::of(self.stripe.deliver(None, true).await)
+    }
+
+    /// Raises `count` Twilio Monitor alerts now, with `error_code` (a code the simulator knows,
+    /// e.g. 30007) or from the usual mix; returns their SIDs, oldest first. `Err` says why the
+    /// request cannot work.
+    pub fn twilio_alerts_happen(
+        &self,
+        count: usize,
+        error_code: Option<u32>,
+    ) -> Result<Vec<String>, String> {
+        crate::live::check_count(count)?;
+        self.twilio.alerts_happen(count, error_code)
+    }
 }
 
 /// A configured simulator, ready to serve.
@@ -171,6 +210,9 @@ impl Simulator {
                     .post(crate::script::add)
                     .delete(crate::script::clear),
             )
+            .route("/_sim/stripe/events", post(crate::stripe::happen_route))
+            .route("/_sim/stripe/redeliver", post(crate::stripe::redeliver_route))
+            .route("/_sim/twilio/alerts", post(crate::twilio::alerts_route))
             .layer(axum::middleware::from_fn_with_state(
                 Arc::clone(&state),
                 crate::faults::edge,
@@ -298,6 +340,32 @@ impl RunningSim {
     /// The scripted fault rules with their counters: see [`SimState::scripted_faults`].
     pub fn scripted_faults(&self) -> Vec<ScriptedFault> {
         self.sim.state.scripted_faults()
+    }
+
+    /// Makes `count` Stripe events of `kind` (the usual mix when `None`) happen now, delivers
+    /// them to the loopback webhook endpoints and waits for the attempts; returns their ids,
+    /// oldest first. See [`SimState::stripe_events_happen`] for the whole report.
+    pub async fn stripe_events_happen(
+        &self,
+        count: usize,
+        kind: Option<&str>,
+    ) -> Result<Vec<String>, String> {
+        let req = StripeEventsRequest::new(count, kind);
+        Ok(self.sim.state.stripe_events_happen(&req).await?.ids)
+    }
+
+    /// Re-attempts every pending Stripe delivery: see [`SimState::stripe_redeliver`].
+    pub async fn stripe_redeliver(&self) -> DeliveryReport {
+        self.sim.state.stripe_redeliver().await
+    }
+
+    /// Raises Twilio Monitor alerts now: see [`SimState::twilio_alerts_happen`].
+    pub fn twilio_alerts_happen(
+        &self,
+        count: usize,
+        error_code: Option<u32>,
+    ) -> Result<Vec<String>, String> {
+        self.sim.state.twilio_alerts_happen(count, error_code)
     }
 
     /// The simulator's counters (what `/_sim/stats` serves).

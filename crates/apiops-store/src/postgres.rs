@@ -7,9 +7,10 @@
 //! server crash.
 //!
 //! Batches are one statement each: events and inbox rows are inserted with
-//! `INSERT ... SELECT FROM UNNEST(arrays) WITH ORDINALITY ORDER BY ordinality ON CONFLICT DO
-//! NOTHING`, so a group commit of hundreds of events is one round trip, rows get ascending ids
-//! in batch order, and duplicates (stored ones and repeats inside the batch) are skipped.
+//! `INSERT ... SELECT FROM UNNEST(arrays) ... ON CONFLICT DO NOTHING`, so a group commit of
+//! hundreds of events is one round trip and duplicates (stored ones and repeats inside the
+//! batch) are skipped. Rows get ascending ids in batch order but are inserted in key order, so
+//! concurrent batches that share events cannot deadlock.
 //!
 //! Ids are ascending in insertion order within a batch; across concurrent transactions they
 //! are ascending in the order the rows were inserted, which need not be commit order, so a row
@@ -141,16 +142,24 @@ impl PostgresStore {
     }
 }
 
-/// The URL with any password masked (in the user part and in a `password` parameter); a URL
-/// that does not parse is masked whole.
+/// The URL with any password masked (in the user part and in a `password` parameter); of a
+/// URL that does not parse only the scheme is shown.
 pub fn shown_url(url: &str) -> String {
+    let hidden = || {
+        let scheme = if url.starts_with("postgresql:") {
+            "postgresql"
+        } else {
+            "postgres"
+        };
+        format!("{scheme}://(the rest is hidden: the URL does not parse)")
+    };
     let Ok(mut parsed) = url::Url::parse(url) else {
-        return apiops_core::mask(url);
+        return hidden();
     };
     if let Some(password) = parsed.password().map(apiops_core::mask)
         && parsed.set_password(Some(&password)).is_err()
     {
-        return apiops_core::mask(url);
+        return hidden();
     }
     if parsed.query_pairs().any(|(k, _)| k == "password") {
         let pairs: Vec<(String, String)> = parsed
@@ -293,11 +302,19 @@ fn no_nul<'a>(what: &str, values: impl IntoIterator<Item = &'a str>) -> Result<(
     Ok(())
 }
 
-const INSERT_EVENTS: &str = "INSERT INTO events (dedup_key, ts_unix, \"timestamp\", service, error_code, category, severity, resource_type, resource_id, context, action_taken, result, recorded_at) \
-     SELECT k, t, ts, s, ec, c, sv, rt, ri, cx, a, r, $13 \
+/// Inserts a batch of events (arrays `$1`..`$12`, one element per event, no key twice;
+/// `$13` the time recorded). Ids are taken from the sequence first, one per event, and given in
+/// batch order (`row_number() OVER (ORDER BY id)`), so they ascend in arrival order; the rows are
+/// then inserted in key order, so concurrent batches with overlapping keys wait for each other
+/// in one order and cannot deadlock.
+const INSERT_EVENTS: &str = "WITH ids AS (SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id FROM generate_series(1, cardinality($1::text[]))), \
+     numbered AS (SELECT id, row_number() OVER (ORDER BY id) AS ord FROM ids) \
+     INSERT INTO events (id, dedup_key, ts_unix, \"timestamp\", service, error_code, category, severity, resource_type, resource_id, context, action_taken, result, recorded_at) \
+     SELECT n.id, u.k, u.t, u.ts, u.s, u.ec, u.c, u.sv, u.rt, u.ri, u.cx, u.a, u.r, $13::int8 \
      FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) \
      WITH ORDINALITY AS u(k, t, ts, s, ec, c, sv, rt, ri, cx, a, r, ord) \
-     ORDER BY ord \
+     JOIN numbered n ON n.ord = u.ord \
+     ORDER BY u.k \
      ON CONFLICT (dedup_key) DO NOTHING";
 
 /// Inserts events in one statement on `conn`, skipping duplicates (stored ones and repeats
@@ -354,11 +371,18 @@ async fn insert_events(conn: &mut PgConnection, events: &[ErrorEvent]) -> Result
     Ok(r.rows_affected())
 }
 
-const INSERT_INBOX: &str = "INSERT INTO inbox (service, dedup_key, event_type, source, received_at, payload) \
-     SELECT s, k, et, src, ra, p \
+/// Inserts a batch of inbox events (arrays `$1`..`$6`, one element per event, no identity
+/// twice) and returns the identities of those that were new. Ids and insertion order as in
+/// [`INSERT_EVENTS`]: ids ascend in batch order, rows go in in identity order (no deadlock
+/// between concurrent group commits with overlapping events).
+const INSERT_INBOX: &str = "WITH ids AS (SELECT nextval(pg_get_serial_sequence('inbox', 'id')) AS id FROM generate_series(1, cardinality($1::text[]))), \
+     numbered AS (SELECT id, row_number() OVER (ORDER BY id) AS ord FROM ids) \
+     INSERT INTO inbox (id, service, dedup_key, event_type, source, received_at, payload) \
+     SELECT n.id, u.s, u.k, u.et, u.src, u.ra, u.p \
      FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[]) \
      WITH ORDINALITY AS u(s, k, et, src, ra, p, ord) \
-     ORDER BY ord \
+     JOIN numbered n ON n.ord = u.ord \
+     ORDER BY u.s, u.k \
      ON CONFLICT (service, dedup_key) DO NOTHING \
      RETURNING service, dedup_key";
 
@@ -677,7 +701,34 @@ mod tests {
         for (url, want) in cases {
             assert_eq!(shown_url(url), want, "{url}");
         }
-        assert_eq!(shown_url("postgres://u:pw@[bad"), apiops_core::FULLY_MASKED);
+        assert_eq!(
+            shown_url("postgres://u:canary_pw@[bad"),
+            "postgres://(the rest is hidden: the URL does not parse)"
+        );
+    }
+
+    #[tokio::test]
+    async fn connection_errors_name_the_problem_without_the_password() {
+        // Port 1 on loopback: refused at once, reported as such (not as a pool timeout).
+        let url = "postgres://apiops:canary_pw_0123456789@127.0.0.1:1/apiops";
+        match crate::open(url).await {
+            Err(StoreError::Database(m)) => {
+                assert!(!m.contains("canary_pw"), "{m}");
+                assert!(m.contains("apiops:cana...6789@127.0.0.1:1"), "{m}");
+                assert!(m.contains("connecting"), "{m}");
+            }
+            Err(e) => panic!("wanted a database error, got {e}"),
+            Ok(_) => panic!("nothing listens on port 1"),
+        }
+        let url = "postgresql://apiops:canary_pw_0123456789@127.0.0.1:1/apiops?sslmode=require";
+        match crate::open(url).await {
+            Err(StoreError::Url(m)) => {
+                assert!(!m.contains("canary_pw"), "{m}");
+                assert!(m.contains("TLS"), "{m}");
+            }
+            Err(e) => panic!("wanted a URL error, got {e}"),
+            Ok(_) => panic!("sslmode=require cannot be met"),
+        }
     }
 
     #[test]

@@ -44,6 +44,24 @@ fn migrator() -> Migrator {
     ])
 }
 
+/// Applies the migrations. SQLite migrations take no lock, so two processes opening a new file
+/// at once may both apply one: the second then fails on `_sqlx_migrations`' unique version and
+/// is simply run again (it then finds the migration applied).
+async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match migrator().run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(
+                sqlx::migrate::MigrateError::Execute(sqlx::Error::Database(e))
+                | sqlx::migrate::MigrateError::ExecuteMigration(sqlx::Error::Database(e), _),
+            ) if e.is_unique_violation() && attempt < 5 => {}
+            Err(e) => return Err(StoreError::Database(format!("migrating: {e}"))),
+        }
+    }
+}
+
 fn plan_row(row: &sqlx::sqlite::SqliteRow) -> Result<JournalPlan, StoreError> {
     let created: i64 = row.try_get("created_at")?;
     let finished: Option<i64> = row.try_get("finished_at")?;
@@ -82,10 +100,7 @@ impl SqliteStore {
             .max_connections(if in_memory { 1 } else { 4 })
             .connect_with(options)
             .await?;
-        migrator()
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Database(format!("migrating: {e}")))?;
+        migrate(&pool).await?;
         Ok(SqliteStore { pool })
     }
 }

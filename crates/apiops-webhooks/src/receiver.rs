@@ -68,7 +68,7 @@ impl ReceiverConfig {
     /// The providers whose webhooks can be verified (a secret is configured).
     pub fn enabled(&self) -> Vec<Service> {
         let mut v = Vec::new();
-        if !self.twilio_auth_token.is_none() {
+        if self.twilio_auth_token.is_some() {
             v.push(Service::Twilio);
         }
         if !self.openai_secrets.is_empty() {

@@ -305,11 +305,9 @@ fn buy_country(kind: OpKind, f: &Features, number: Option<&str>) -> Step<&'stati
         }
         (Some(c), _, _) => Ok(c),
         (None, Some(n), _) => Ok(n),
-        (None, None, Some(num)) => Err(ask(
-            kind,
-            format!("Which country is {num} in?"),
-            Vec::new(),
-        )),
+        (None, None, Some(num)) => {
+            Err(ask(kind, format!("Which country is {num} in?"), Vec::new()))
+        }
         (None, None, None) => Ok("US"),
     }
 }

@@ -83,7 +83,9 @@ pub(super) fn classify(f: &Features) -> Decision {
     if let Some(d) = out_of_scope(f) {
         return d;
     }
-    let d = if mutates(f) {
+    let d = if f.why {
+        Decision::Act(Action::Audit)
+    } else if mutates(f) {
         classify_change(f)
     } else {
         classify_read(f)
@@ -97,7 +99,8 @@ pub(super) fn classify(f: &Features) -> Decision {
 /// Things no operation does: a verb outside the catalog, an id of something else, or only
 /// nouns outside the catalog.
 fn out_of_scope(f: &Features) -> Option<Decision> {
-    if let Some(v) = f.out_of_scope_verbs.first() {
+    // "why did my refund fail" asks about errors; "refund ch_1" asks for a refund.
+    if let (Some(v), false) = (f.out_of_scope_verbs.first(), f.why) {
         return Some(unknown(format!("\"{v}\" is not an operation apiops has")));
     }
     if f.places_call {

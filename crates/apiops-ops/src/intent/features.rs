@@ -52,8 +52,10 @@ pub(super) struct Features {
     pub(super) implied: BTreeSet<Service>,
     /// Resource types of the error audit it names ("call", "message").
     pub(super) resources: BTreeSet<&'static str>,
-    /// A question about errors ("why", "what's wrong").
+    /// A question about errors ("why", "what's wrong", "problems").
     pub(super) question: bool,
+    /// "why" or "wrong": a question even with a verb ("why can't I buy a number").
+    pub(super) why: bool,
     /// Something keeps failing.
     pub(super) failing: bool,
     /// Something failed ("failed messages", "undelivered events").
@@ -181,8 +183,7 @@ fn imperative(c: &Clause<'_>, f: &mut Features) {
             .is_some_and(|w| !lexicon::is_in(lexicon::LEADING_FILLERS, w))
     });
     let Some(i) = first else { return };
-    let to_someone =
-        matches!(c.tok(i + 1), Some(Tok::Phone(_))) || c.next_word(i) == Some("to");
+    let to_someone = matches!(c.tok(i + 1), Some(Tok::Phone(_))) || c.next_word(i) == Some("to");
     match c.word(i) {
         Some("text" | "sms" | "message" | "mms") if to_someone => {
             f.verbs.insert(Verb::Send);
@@ -213,6 +214,7 @@ fn word(c: &Clause<'_>, i: usize, w: &str, f: &mut Features) {
         f.implied.insert(s);
     }
     f.question |= lexicon::is_in(lexicon::QUESTION, w);
+    f.why |= matches!(w, "why" | "wrong");
     f.failing |= lexicon::is_in(lexicon::FAILING, w) || (w == "working" && prev == Some("not"));
     f.failed |= lexicon::is_in(lexicon::FAILED, w) || (w == "delivered" && prev == Some("not"));
     f.available |= matches!(w, "available" | "availability");
@@ -281,6 +283,18 @@ fn value(c: &Clause<'_>, i: usize, f: &mut Features) {
     let Some(tok) = c.tok(i) else { return };
     if long_amount_of_time(c, i).is_some() {
         return;
+    }
+    match tok {
+        Tok::Phone(_) | Tok::NumberSid(_) => {
+            f.implied.insert(Service::Twilio);
+        }
+        Tok::Endpoint(_) | Tok::EventType(_) => {
+            f.implied.insert(Service::Stripe);
+        }
+        Tok::Model(_) => {
+            f.implied.insert(Service::Openai);
+        }
+        _ => {}
     }
     match tok {
         Tok::Phone(Ok(n)) if c.prev_word(i) == Some("from") => f.senders.push(n.clone()),

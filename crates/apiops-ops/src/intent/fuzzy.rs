@@ -3,7 +3,8 @@
 
 use super::lexicon;
 
-/// Words shorter than this are never corrected ("to", "sms", "gpt" are too short to guess at).
+/// Words shorter than this are never corrected, nor corrected into ("to", "sms", "gpt", "buy"
+/// are too short to guess at).
 const MIN_LEN: usize = 4;
 /// Words longer than this are never corrected (and never cost much time).
 const MAX_LEN: usize = 24;
@@ -54,7 +55,11 @@ pub(super) fn correct(word: &str) -> Option<&'static str> {
     let mut best: Option<(usize, &'static str)> = None;
     let mut tie = false;
     for candidate in lexicon::vocabulary() {
-        if !candidate.starts_with(first) || candidate.len().abs_diff(len) > limit {
+        // Never into a short word: "busy" is not "buy".
+        if candidate.len() < MIN_LEN
+            || !candidate.starts_with(first)
+            || candidate.len().abs_diff(len) > limit
+        {
             continue;
         }
         let d = distance(word, candidate);

@@ -191,7 +191,6 @@ impl StripeState {
         let mut at: HashMap<String, usize> = events
             .iter()
             .enumerate()
-            .filter(|(_, e)| !e.undelivered.is_empty() || e.pending_webhooks == 0)
             .map(|(i, e)| (e.id.clone(), i))
             .collect();
         outcomes
@@ -348,7 +347,7 @@ pub(crate) async fn happen_route(State(state): State<Arc<SimState>>, body: Bytes
     }
     let req: StripeEventsRequest = match live::parse_body(&body) {
         Ok(r) => r,
-        Err(refused) => return refused,
+        Err(reason) => return crate::live::refuse(StatusCode::BAD_REQUEST, &reason),
     };
     match state.stripe_events_happen(&req).await {
         Ok(report) => (StatusCode::CREATED, axum::Json(report)).into_response(),
@@ -361,8 +360,8 @@ pub(crate) async fn redeliver_route(State(state): State<Arc<SimState>>, body: By
     if let Some(refused) = live::refuse_remote(&state.config) {
         return refused;
     }
-    if let Err(refused) = live::parse_body::<RedeliverRequest>(&body) {
-        return refused;
+    if let Err(reason) = live::parse_body::<RedeliverRequest>(&body) {
+        return live::refuse(StatusCode::BAD_REQUEST, &reason);
     }
     axum::Json::<DeliveryReport>(state.stripe_redeliver().await).into_response()
 }

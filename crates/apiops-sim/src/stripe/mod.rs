@@ -26,6 +26,7 @@ mod data;
 mod events;
 mod idempotency;
 mod list;
+mod live;
 mod params;
 #[cfg(test)]
 pub(crate) mod spec_check;
@@ -33,7 +34,7 @@ pub(crate) mod spec_check;
 mod tests;
 mod webhook_endpoints;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::Router;
@@ -47,6 +48,7 @@ use crate::config::SimConfig;
 use crate::server::{Credentials, SimState};
 
 pub use data::API_VERSION;
+pub(crate) use live::{happen_route, redeliver_route};
 
 /// Stripe's data and state for one simulator run.
 #[derive(Debug)]

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::events::list_events;
 use super::params::Params;
 use super::*;
+use super::data;
 use crate::Simulator;
 
 fn config(seed: u64) -> SimConfig {
@@ -34,7 +35,8 @@ fn snapshot(s: &StripeState) -> String {
         .iter()
         .map(|e| e.to_json(None))
         .collect();
-    let events: Vec<&Value> = s.events.iter().map(|e| &e.body).collect();
+    let guard = s.events();
+    let events: Vec<&Value> = guard.iter().map(|e| &e.body).collect();
     serde_json::to_string(&json!({
         "account": s.account,
         "balance": s.balance,
@@ -45,7 +47,7 @@ fn snapshot(s: &StripeState) -> String {
 }
 
 fn list(s: &StripeState, query: &str) -> Value {
-    list_events(&s.events, &Params::parse(query.as_bytes())).expect("list")
+    list_events(&s.events(), &Params::parse(query.as_bytes())).expect("list")
 }
 
 fn ids(page: &Value) -> Vec<String> {
@@ -64,18 +66,19 @@ fn generation_is_deterministic_and_realistic() {
     assert_ne!(snapshot(&a), snapshot(&state(8)));
 
     let anchor = config(7).anchor.as_second();
-    assert!((250..700).contains(&a.events.len()), "{}", a.events.len());
+    let all = a.events().clone();
+    assert!((250..700).contains(&a.events().len()), "{}", a.events().len());
     assert!(
-        a.events
+        a.events()
             .iter()
             .all(|e| e.created <= anchor && e.created > anchor - 30 * 86_400)
     );
     assert!(
-        a.events.windows(2).all(|w| w[0].created >= w[1].created),
+        a.events().windows(2).all(|w| w[0].created >= w[1].created),
         "newest first"
     );
-    let unique: HashSet<&str> = a.events.iter().map(|e| e.id.as_str()).collect();
-    assert_eq!(unique.len(), a.events.len());
+    let unique: HashSet<&str> = all.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(unique.len(), a.events().len());
     for kind in [
         "charge.failed",
         "payment_intent.payment_failed",
@@ -87,15 +90,14 @@ fn generation_is_deterministic_and_realistic() {
         "payment_intent.succeeded",
         "customer.created",
     ] {
-        assert!(a.events.iter().any(|e| e.kind == kind), "no {kind}");
+        assert!(a.events().iter().any(|e| e.kind == kind), "no {kind}");
     }
     let undelivered = a.undelivered_event_count();
     assert!(
-        undelivered > 0 && undelivered < a.events.len() / 4,
+        undelivered > 0 && undelivered < a.events().len() / 4,
         "{undelivered}"
     );
-    let declines: HashSet<&str> = a
-        .events
+    let declines: HashSet<&str> = all
         .iter()
         .filter(|e| e.kind == "payment_intent.payment_failed")
         .filter_map(|e| e.body["data"]["object"]["last_payment_error"]["decline_code"].as_str())
@@ -123,7 +125,7 @@ fn generation_is_deterministic_and_realistic() {
 #[test]
 fn events_filter_by_created_types_and_delivery() {
     let s = state(3);
-    let all = &s.events;
+    let all = s.events().clone();
     let mid = all[all.len() / 2].created;
     let newer = list(&s, &format!("created[gte]={mid}&limit=100"));
     let expected = all.iter().filter(|e| e.created >= mid).count().min(100);
@@ -223,7 +225,7 @@ fn cursor_paging_walks_every_event_once() {
         }
         query = format!("limit=7&starting_after={}", page_ids.last().expect("last"));
     }
-    let expected: Vec<String> = s.events.iter().map(|e| e.id.clone()).collect();
+    let expected: Vec<String> = s.events().iter().map(|e| e.id.clone()).collect();
     assert_eq!(seen, expected, "every event once, newest first");
 
     // Backwards from the oldest, with ending_before, gives the same events.
@@ -260,7 +262,7 @@ fn cursor_paging_walks_every_event_once() {
         );
     }
     let expected: Vec<String> = s
-        .events
+        .events()
         .iter()
         .filter(|e| e.kind == "charge.failed")
         .map(|e| e.id.clone())
@@ -302,7 +304,7 @@ fn bad_event_queries_get_stripe_errors() {
             Some("parameter_invalid_boolean"),
         ),
     ] {
-        let rejection = list_events(&s.events, &Params::parse(query.as_bytes()))
+        let rejection = list_events(&s.events(), &Params::parse(query.as_bytes()))
             .err()
             .unwrap_or_else(|| panic!("{query} was accepted"));
         let (status, body) = (rejection.status, rejection.body);
@@ -681,4 +683,87 @@ async fn answers_conform_to_the_spec() {
         }
     }
     h.sim.stop().await;
+}
+
+#[test]
+fn every_live_type_has_a_scenario_that_emits_it() {
+    for kind in crate::live::STRIPE_EVENT_TYPES {
+        assert!(data::scenario_for(kind).is_some(), "{kind}");
+        let s = state(2);
+        let ids = s.happen(2, Some(kind)).expect("happens");
+        assert_eq!(ids.len(), 2, "{kind}");
+        assert!(s.events()[..2].iter().all(|e| e.kind == *kind), "{kind}");
+    }
+}
+
+#[test]
+fn events_happen_at_run_time_like_generated_ones() {
+    let s = state(31);
+    let anchor = config(31).anchor.as_second();
+    let before = s.event_count();
+    let undelivered = s.undelivered_event_count();
+    let ids = s.happen(40, None).expect("happens");
+    assert_eq!(ids.len(), 40);
+    assert_eq!(s.event_count(), before + 40);
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), 40);
+    assert!(ids.iter().all(|id| id.starts_with("evt_") && id.len() == 28));
+    // Ids derive from the seed and the count of scenarios run, not from the clock.
+    assert_eq!(state(31).happen(40, None).expect("happens"), ids);
+    assert_ne!(state(32).happen(40, None).expect("happens"), ids);
+
+    let all = s.events().clone();
+    assert!(all.windows(2).all(|w| w[0].created >= w[1].created));
+    let fresh: Vec<&super::events::Event> = all[..40].iter().rev().collect();
+    assert_eq!(
+        fresh.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ids.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert!(fresh.iter().all(|e| e.created >= anchor));
+    // No loopback endpoint is subscribed: nothing to deliver, nothing pending.
+    assert!(fresh.iter().all(|e| e.pending_webhooks == 0));
+    assert_eq!(s.undelivered_event_count(), undelivered);
+    let kinds: HashSet<&str> = fresh.iter().map(|e| e.kind).collect();
+    assert!(kinds.iter().any(|k| k.contains("failed")), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k.ends_with("succeeded")), "{kinds:?}");
+
+    // Failures carry what error normalization reads.
+    let failed = s.happen(3, Some("charge.failed")).expect("happens");
+    let intents = s
+        .happen(3, Some("payment_intent.payment_failed"))
+        .expect("happens");
+    for e in s.events().iter().take(6) {
+        let object = &e.body["data"]["object"];
+        if failed.contains(&e.id) {
+            assert_eq!(e.kind, "charge.failed");
+            assert!(object["failure_code"].is_string(), "{}", e.body);
+            assert!(object["outcome"]["reason"].is_string(), "{}", e.body);
+            assert_eq!(object["status"], "failed");
+        } else {
+            assert!(intents.contains(&e.id));
+            assert!(object["last_payment_error"]["decline_code"].is_string());
+            assert_eq!(object["last_payment_error"]["type"], "card_error");
+        }
+        assert_eq!(e.body["pending_webhooks"], 0);
+        assert_eq!(e.body["id"], e.id.as_str());
+    }
+
+    // The filters see them: only after they happen, by type, delivered.
+    let newer = list(&s, &format!("created[gte]={anchor}&limit=100"));
+    assert_eq!(ids(&newer).len(), 46);
+    let older = list(&s, &format!("created[lt]={anchor}&limit=100"));
+    assert!(ids(&older).iter().all(|id| !unique.contains(id)));
+    let typed = list(
+        &s,
+        &format!("created[gte]={anchor}&types[]=charge.failed&limit=100"),
+    );
+    assert!(failed.iter().all(|id| ids(&typed).contains(id)));
+    let delivered = list(
+        &s,
+        &format!("created[gte]={anchor}&delivery_success=true&limit=100"),
+    );
+    assert_eq!(ids(&delivered).len(), 46);
+
+    let err = s.happen(1, Some("charge.exploded")).expect_err("unknown");
+    assert!(err.contains("charge.failed"), "{err}");
 }

@@ -43,6 +43,7 @@ use axum::response::Response;
 use axum::routing::get;
 
 pub use state::TwilioState;
+pub(crate) use v1::alerts_route;
 
 use crate::server::SimState;
 

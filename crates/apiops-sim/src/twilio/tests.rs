@@ -703,3 +703,109 @@ async fn serves_over_http_with_basic_auth() {
     );
     running.stop().await;
 }
+
+#[test]
+fn alerts_raised_at_run_time_list_first_page_and_filter_by_date() {
+    let t = state(6, 6_000);
+    let origin = "http://127.0.0.1:9/twilio/monitor";
+    let generated = t.generated.alerts.len();
+    let filtered = t.alerts_happen(4, Some(30007)).expect("raise");
+    let mixed = t.alerts_happen(20, None).expect("raise");
+    assert_eq!(filtered.len(), 4);
+    assert_eq!(mixed.len(), 20);
+    // The same seed raises the same SIDs; they collide with nothing.
+    let again = state(6, 6_000);
+    assert_eq!(again.alerts_happen(4, Some(30007)).expect("raise"), filtered);
+    let raised: Vec<String> = filtered.iter().chain(&mixed).cloned().collect();
+    let mut newest_first = raised.clone();
+    newest_first.reverse();
+
+    // Listed first, newest first, then the generated ones; paging sees each once.
+    let page = json(&t.alerts_page(&params("PageSize=1000"), origin).expect("page"));
+    let sids: Vec<String> = page["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .map(|a| a["sid"].as_str().expect("sid").to_owned())
+        .collect();
+    assert_eq!(sids[..24], newest_first[..]);
+    assert_eq!(sids.len(), generated + 24);
+    let mut seen = Vec::new();
+    let mut q = "PageSize=7".to_owned();
+    loop {
+        let page = json(&t.alerts_page(&params(&q), origin).expect("alerts"));
+        for a in page["alerts"].as_array().expect("alerts") {
+            seen.push(a["sid"].as_str().expect("sid").to_owned());
+        }
+        match page["meta"]["next_page_url"].as_str() {
+            Some(next) => q = query_of(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, sids, "token paging crosses from raised to generated alerts");
+
+    // Shaped like the generated ones: dates now, the code asked for, a record it points at.
+    let first = &page["alerts"][23];
+    assert_eq!(first["sid"], filtered[0].as_str());
+    assert_eq!(first["error_code"], "30007");
+    assert_eq!(first["log_level"], "error");
+    assert_eq!(first["date_created"], first["date_generated"]);
+    let at: Timestamp = first["date_generated"]
+        .as_str()
+        .expect("date")
+        .parse()
+        .expect("iso");
+    assert!(at >= anchor());
+    assert!(first["resource_sid"].as_str().is_some_and(|s| s.len() == 34));
+    assert!(
+        first["alert_text"]
+            .as_str()
+            .is_some_and(|s| s.contains("ErrorCode=30007"))
+    );
+    let detail = json(&t.alert(&filtered[0], origin, true).expect("fetch"));
+    assert!(detail["request_variables"].is_string());
+    assert_eq!(detail["sid"], filtered[0].as_str());
+
+    // StartDate from the first raised alert: exactly the raised ones; EndDate before: none.
+    let start = first["date_generated"].as_str().expect("date");
+    let recent = json(
+        &t.alerts_page(&params(&format!("StartDate={start}&PageSize=1000")), origin)
+            .expect("recent"),
+    );
+    let recent: HashSet<&str> = recent["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .filter_map(|a| a["sid"].as_str())
+        .collect();
+    assert!(raised.iter().all(|s| recent.contains(s.as_str())));
+    let before = (at - jiff::SignedDuration::from_secs(1)).to_string();
+    let older = json(
+        &t.alerts_page(&params(&format!("EndDate={before}&PageSize=1000")), origin)
+            .expect("older"),
+    );
+    assert!(
+        older["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .all(|a| !raised.iter().any(|s| a["sid"] == s.as_str()))
+    );
+    let warnings = json(
+        &t.alerts_page(&params("LogLevel=warning&PageSize=1000"), origin)
+            .expect("w"),
+    );
+    assert!(
+        warnings["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .all(|a| a["log_level"] == "warning")
+    );
+
+    let err = t.alerts_happen(1, Some(99_999)).expect_err("unknown code");
+    assert!(err.contains("30007"), "{err}");
+    for code in data::AlertPick::known_codes() {
+        assert!(t.alerts_happen(1, Some(code)).is_ok(), "{code}");
+    }
+}

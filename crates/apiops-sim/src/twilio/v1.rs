@@ -138,12 +138,12 @@ impl TwilioState {
         })
     }
 
-    /// `GET /v1/Alerts/{Sid}`: a raised alert or a generated one.
-    pub(crate) fn alert(&self, sid: &str, origin: &str) -> Option<AlertView> {
+    /// Alert `sid`, raised or generated; `detail` adds what `GET /v1/Alerts/{Sid}` adds.
+    pub(crate) fn alert(&self, sid: &str, origin: &str, detail: bool) -> Option<AlertView> {
         if let Some(l) = self.read().alerts.iter().find(|l| l.sid == sid) {
-            return Some(self.live_alert_view(l, origin, true));
+            return Some(self.live_alert_view(l, origin, detail));
         }
-        self.alert_view(self.alert_sids.find(sid)?, origin, true)
+        self.alert_view(self.alert_sids.find(sid)?, origin, detail)
     }
 
     /// A page of `GET /v1/Services`.
@@ -286,9 +286,41 @@ pub(crate) async fn fetch_alert(
     let base = origin(&headers, &uri, "monitor");
     answer(
         st.twilio
-            .alert(&sid, &base)
+            .alert(&sid, &base, true)
             .ok_or_else(|| TwilioError::not_found(&format!("/v1/Alerts/{sid}"))),
     )
+}
+
+/// `POST /_sim/twilio/alerts` (see [`crate::live`]): raises alerts now and answers them as
+/// `GET /v1/Alerts` lists them.
+pub(crate) async fn alerts_route(
+    State(st): St,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = crate::live::refuse_remote(&st.config) {
+        return refused;
+    }
+    let req: crate::live::TwilioAlertsRequest = match crate::live::parse_body(&body) {
+        Ok(r) => r,
+        Err(reason) => return crate::live::refuse(StatusCode::BAD_REQUEST, &reason),
+    };
+    match st.twilio_alerts_happen(req.count, req.error_code) {
+        Ok(sids) => {
+            let base = origin(&headers, &uri, "monitor");
+            let alerts: Vec<AlertView> = sids
+                .iter()
+                .filter_map(|sid| st.twilio.alert(sid, &base, false))
+                .collect();
+            (
+                StatusCode::CREATED,
+                Json(serde_json::json!({ "sids": sids, "alerts": alerts })),
+            )
+                .into_response()
+        }
+        Err(reason) => crate::live::refuse(StatusCode::BAD_REQUEST, &reason),
+    }
 }
 
 pub(crate) async fn list_services(

@@ -1,0 +1,1091 @@
+//! The `Store` conformance suite: every promise of the trait, checked the same way on every
+//! backend. Each check is a function of `&dyn Store` (or of a [`Backend`] when it reopens the
+//! store), run by the `conformance!` macro once per backend:
+//!
+//! - `sqlite::*`: always, each test on its own file in a temporary directory.
+//! - `postgres::*`: when `APIOPS_TEST_POSTGRES_URL` names a database (as
+//!   `scripts/with-postgres.sh` sets it). Each test gets its own freshly created schema in that
+//!   database (unique per process, test and time), reached through `search_path` in the store
+//!   URL, and drops it when it passes. Without the variable each test prints
+//!   `skipped: APIOPS_TEST_POSTGRES_URL not set` and passes, unless
+//!   `APIOPS_TEST_POSTGRES_REQUIRED` is set (CI sets it), in which case it fails.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use apiops_core::{ActionTaken, Category, ErrorEvent, EventResult, Service, Severity};
+use apiops_store::{
+    EventFilter, InboxEvent, JournalStep, Source, StepStatus, Store, StoredInboxEvent,
+};
+use jiff::{SignedDuration, Timestamp};
+use sqlx::Connection;
+
+const PG_URL: &str = "APIOPS_TEST_POSTGRES_URL";
+const PG_REQUIRED: &str = "APIOPS_TEST_POSTGRES_REQUIRED";
+
+// ---------------------------------------------------------------------------------------------
+// Backends
+
+/// Where one test's store lives; [`Backend::open`] may be called again to reopen it.
+enum Backend {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        admin_url: String,
+        url: String,
+        schema: String,
+    },
+}
+
+impl Backend {
+    fn sqlite() -> Backend {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/store.db", dir.path().display());
+        Backend::Sqlite { _dir: dir, url }
+    }
+
+    /// A fresh schema for `test` in the database the environment names; `None` (after saying
+    /// so) when no database is configured.
+    async fn postgres(test: &str) -> Option<Backend> {
+        let admin_url = match std::env::var(PG_URL) {
+            Ok(url) if !url.trim().is_empty() => url,
+            _ => {
+                let required = std::env::var(PG_REQUIRED).is_ok_and(|v| !v.is_empty() && v != "0");
+                assert!(
+                    !required,
+                    "{PG_URL} is not set but {PG_REQUIRED} is: run the tests through scripts/with-postgres.sh"
+                );
+                eprintln!(
+                    "skipped: {PG_URL} not set (run: bash scripts/with-postgres.sh cargo nextest run -p apiops-store)"
+                );
+                return None;
+            }
+        };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .subsec_nanos();
+        let short: String = test.chars().take(32).collect();
+        // Lower case, digits and underscores only: no quoting needed, at most 63 bytes.
+        let schema = format!("t_{short}_{}_{nanos}", std::process::id());
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("connect to APIOPS_TEST_POSTGRES_URL");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&mut admin)
+            .await
+            .expect("create schema");
+        admin.close().await.expect("close");
+        let sep = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+        // Shown only when the test fails, to find its tables.
+        println!("postgres schema: {schema}");
+        Some(Backend::Postgres {
+            admin_url,
+            url,
+            schema,
+        })
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            Backend::Sqlite { url, .. } | Backend::Postgres { url, .. } => url,
+        }
+    }
+
+    /// Opens (or reopens) the store, through the public `open`.
+    async fn open(&self) -> Box<dyn Store> {
+        match apiops_store::open(self.url()).await {
+            Ok(store) => store,
+            Err(e) => panic!("opening the store: {e}"),
+        }
+    }
+
+    /// Removes what the test left (reached only when it passed: a failed test's schema is kept
+    /// for inspection; the server is a throwaway one).
+    async fn finish(self) {
+        if let Backend::Postgres {
+            admin_url, schema, ..
+        } = self
+        {
+            let mut admin = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("connect");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA {schema} CASCADE"
+            )))
+            .execute(&mut admin)
+            .await
+            .expect("drop schema");
+            admin.close().await.expect("close");
+        }
+    }
+}
+
+/// One test per check and backend. `store:` checks take `&dyn Store`; `backend:` checks take
+/// the [`Backend`] (to reopen it).
+macro_rules! conformance {
+    (store: [$($check:ident),* $(,)?], backend: [$($bcheck:ident),* $(,)?] $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let backend = crate::Backend::sqlite();
+                    let store = backend.open().await;
+                    crate::$check(&*store).await;
+                    drop(store);
+                    backend.finish().await;
+                }
+            )*
+            $(
+                #[tokio::test]
+                async fn $bcheck() {
+                    let backend = crate::Backend::sqlite();
+                    crate::$bcheck(&backend).await;
+                    backend.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let Some(backend) = crate::Backend::postgres(stringify!($check)).await else {
+                        return;
+                    };
+                    let store = backend.open().await;
+                    crate::$check(&*store).await;
+                    drop(store);
+                    backend.finish().await;
+                }
+            )*
+            $(
+                #[tokio::test]
+                async fn $bcheck() {
+                    let Some(backend) = crate::Backend::postgres(stringify!($bcheck)).await else {
+                        return;
+                    };
+                    crate::$bcheck(&backend).await;
+                    backend.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance! {
+    store: [
+        events_are_deduplicated_and_counted,
+        events_read_oldest_first_through_filters,
+        events_round_trip_every_field,
+        journal_first_writer_wins,
+        journal_steps_upsert_and_read_in_step_order,
+        journal_finish_and_forget,
+        journal_concurrent_writers_agree_on_one_plan,
+        inbox_reports_new_and_duplicate_per_event,
+        inbox_counts_and_lookups,
+        inbox_unprocessed_in_arrival_order_with_limit,
+        inbox_processed_marks_and_appends_together,
+        inbox_group_commit_of_hundreds,
+        inbox_concurrent_batches_store_each_event_once,
+        cursors_are_set_and_replaced,
+    ],
+    backend: [
+        everything_survives_reopening,
+        two_handles_share_one_store,
+    ],
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().expect("timestamp")
+}
+
+fn ev(service: Service, code: &str, id: &str, at: &str) -> ErrorEvent {
+    ErrorEvent {
+        timestamp: ts(at),
+        service,
+        error_code: code.into(),
+        category: Category::Carrier,
+        severity: Severity::Warning,
+        resource_type: "message".into(),
+        resource_id: id.into(),
+        context: "ctx".into(),
+        action_taken: ActionTaken::None,
+        result: EventResult::Failed,
+    }
+}
+
+fn inbox(service: Service, key: &str, at_ms: i64) -> InboxEvent {
+    InboxEvent {
+        service,
+        dedup_key: key.into(),
+        event_type: "charge.failed".into(),
+        source: Source::Webhook,
+        received_at: Timestamp::from_millisecond(at_ms).expect("ms"),
+        payload: format!("{{\"id\":\"{key}\"}}"),
+    }
+}
+
+async fn all_events(store: &dyn Store) -> Vec<ErrorEvent> {
+    store.events(&EventFilter::default()).await.expect("events")
+}
+
+async fn read(store: &dyn Store, filter: EventFilter) -> Vec<String> {
+    store
+        .events(&filter)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| e.resource_id)
+        .collect()
+}
+
+fn states(steps: &[JournalStep]) -> Vec<(u32, StepStatus, &str)> {
+    steps
+        .iter()
+        .map(|s| (s.step, s.status, s.detail.as_str()))
+        .collect()
+}
+
+fn keys(rows: &[StoredInboxEvent]) -> Vec<&str> {
+    rows.iter().map(|r| r.event.dedup_key.as_str()).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+async fn events_are_deduplicated_and_counted(store: &dyn Store) {
+    assert_eq!(store.event_count().await.expect("count"), 0);
+    assert_eq!(store.append_events(&[]).await.expect("append"), 0);
+    let a = ev(Service::Twilio, "30003", "SM1", "2026-11-25T10:00:00Z");
+    let b = ev(Service::Twilio, "30007", "SM2", "2026-11-25T11:00:00Z");
+    assert_eq!(
+        store
+            .append_events(&[a.clone(), b.clone()])
+            .await
+            .expect("append"),
+        2
+    );
+    assert_eq!(
+        store
+            .append_events(std::slice::from_ref(&a))
+            .await
+            .expect("append"),
+        0,
+        "a stored event is skipped"
+    );
+    // A repeat inside one batch counts once; a new one beside a stored one counts.
+    let c = ev(Service::Stripe, "card_declined", "ch_1", "2026-11-25T12:00:00Z");
+    assert_eq!(
+        store
+            .append_events(&[c.clone(), b.clone(), c.clone()])
+            .await
+            .expect("append"),
+        1
+    );
+    // The identity is service, resource type, resource id (or context when there is none),
+    // code, whole second and action: a different action or second is another event; the
+    // severity or a sub-second difference is not.
+    let mut acted = a.clone();
+    acted.action_taken = ActionTaken::Retried;
+    let mut later = a.clone();
+    later.timestamp = ts("2026-11-25T10:00:01Z");
+    let mut same_second = a.clone();
+    same_second.timestamp = ts("2026-11-25T10:00:00.5Z");
+    same_second.severity = Severity::Critical;
+    assert_eq!(
+        store
+            .append_events(&[acted, later, same_second])
+            .await
+            .expect("append"),
+        2
+    );
+    let mut no_id_1 = ev(Service::Openai, "429", "", "2026-11-25T13:00:00Z");
+    no_id_1.context = "model gpt-x".into();
+    let mut no_id_2 = no_id_1.clone();
+    no_id_2.context = "model gpt-y".into();
+    assert_eq!(
+        store
+            .append_events(&[no_id_1.clone(), no_id_2, no_id_1])
+            .await
+            .expect("append"),
+        2,
+        "without a resource id the context tells events apart"
+    );
+    assert_eq!(store.event_count().await.expect("count"), 7);
+    assert_eq!(all_events(store).await.len(), 7);
+}
+
+async fn events_read_oldest_first_through_filters(store: &dyn Store) {
+    // Appended out of time order, with two in the same second (then arrival order decides).
+    let events = [
+        ev(Service::Twilio, "1", "t3", "2026-11-25T12:00:00Z"),
+        ev(Service::Stripe, "1", "s1", "2026-11-25T10:00:00Z"),
+        ev(Service::Twilio, "1", "t1", "2026-11-25T10:30:00Z"),
+        ev(Service::Openai, "1", "o2", "2026-11-25T11:00:00.900Z"),
+        ev(Service::Twilio, "1", "t2", "2026-11-25T11:00:00.100Z"),
+        ev(Service::Stripe, "1", "s2", "2026-11-25T13:00:00Z"),
+    ];
+    assert_eq!(store.append_events(&events).await.expect("append"), 6);
+    let all = EventFilter::default;
+    assert_eq!(
+        read(store, all()).await,
+        ["s1", "t1", "o2", "t2", "t3", "s2"],
+        "oldest first; the same second in arrival order"
+    );
+    // `since` is inclusive and compares whole seconds.
+    assert_eq!(
+        read(
+            store,
+            EventFilter {
+                since: Some(ts("2026-11-25T11:00:00.500Z")),
+                ..all()
+            }
+        )
+        .await,
+        ["o2", "t2", "t3", "s2"]
+    );
+    assert_eq!(
+        read(
+            store,
+            EventFilter {
+                since: Some(ts("2026-11-25T12:00:00Z")),
+                ..all()
+            }
+        )
+        .await,
+        ["t3", "s2"]
+    );
+    assert!(
+        read(
+            store,
+            EventFilter {
+                since: Some(ts("2026-11-26T00:00:00Z")),
+                ..all()
+            }
+        )
+        .await
+        .is_empty()
+    );
+    assert_eq!(
+        read(
+            store,
+            EventFilter {
+                services: vec![Service::Twilio],
+                ..all()
+            }
+        )
+        .await,
+        ["t1", "t2", "t3"]
+    );
+    assert_eq!(
+        read(
+            store,
+            EventFilter {
+                services: vec![Service::Stripe, Service::Openai],
+                ..all()
+            }
+        )
+        .await,
+        ["s1", "o2", "s2"]
+    );
+    // A limit keeps the newest, still returned oldest first.
+    assert_eq!(
+        read(
+            store,
+            EventFilter {
+                limit: Some(2),
+                ..all()
+            }
+        )
+        .await,
+        ["t3", "s2"]
+    );
+    assert_eq!(
+        read(
+            store,
+            EventFilter {
+                limit: Some(3),
+                ..all()
+            }
+        )
+        .await,
+        ["t2", "t3", "s2"],
+        "the limit cuts between two events of one second by arrival"
+    );
+    assert_eq!(
+        read(
+            store,
+            EventFilter {
+                since: Some(ts("2026-11-25T10:15:00Z")),
+                services: vec![Service::Twilio],
+                limit: Some(2),
+            }
+        )
+        .await,
+        ["t2", "t3"]
+    );
+    assert!(
+        read(
+            store,
+            EventFilter {
+                limit: Some(0),
+                ..all()
+            }
+        )
+        .await
+        .is_empty()
+    );
+    assert_eq!(
+        read(
+            store,
+            EventFilter {
+                limit: Some(100),
+                ..all()
+            }
+        )
+        .await
+        .len(),
+        6
+    );
+}
+
+async fn events_round_trip_every_field(store: &dyn Store) {
+    let mut a = ev(
+        Service::Stripe,
+        "card_declined",
+        "ch_3Nx",
+        "2026-11-25T10:00:00.123456789Z",
+    );
+    a.category = Category::BadParams;
+    a.severity = Severity::Info;
+    a.resource_type = "charge".into();
+    a.context = "Déclinée — «insufficient_funds» 'quoted' \"double\" \\ ; DROP TABLE events; 🚫".into();
+    a.action_taken = ActionTaken::AutoFixed;
+    a.result = EventResult::Pending;
+    let mut b = ev(Service::Openai, "", "", "1999-12-31T23:59:59Z");
+    b.category = Category::Auth;
+    b.severity = Severity::Critical;
+    b.context = String::new();
+    b.action_taken = ActionTaken::Alerted;
+    b.result = EventResult::Success;
+    store
+        .append_events(&[a.clone(), b.clone()])
+        .await
+        .expect("append");
+    assert_eq!(
+        all_events(store).await,
+        vec![b, a],
+        "every field, the time to the nanosecond"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Journal
+
+async fn journal_first_writer_wins(store: &dyn Store) {
+    let t0 = ts("2026-11-26T10:00:00.750Z");
+    assert_eq!(store.journaled_plan("k1").await.expect("read"), None);
+    let first = store
+        .journal_plan("k1", "{\"a\":1}", t0)
+        .await
+        .expect("plan");
+    assert_eq!(first.key, "k1");
+    assert_eq!(first.plan_json, "{\"a\":1}");
+    assert_eq!(
+        first.created_at,
+        ts("2026-11-26T10:00:00Z"),
+        "times are kept to the second"
+    );
+    assert_eq!(first.finished_at, None);
+    let again = store
+        .journal_plan("k1", "{\"a\":2}", t0 + SignedDuration::from_secs(5))
+        .await
+        .expect("plan");
+    assert_eq!(again, first, "the first writer wins");
+    assert_eq!(
+        store.journaled_plan("k1").await.expect("read"),
+        Some(first.clone())
+    );
+    let other = store
+        .journal_plan("k2", "{\"b\":1}", t0)
+        .await
+        .expect("plan");
+    assert_eq!(other.plan_json, "{\"b\":1}");
+    assert!(store.journal_steps("k1").await.expect("steps").is_empty());
+}
+
+async fn journal_steps_upsert_and_read_in_step_order(store: &dyn Store) {
+    let t0 = ts("2026-11-26T10:00:00Z");
+    let t1 = ts("2026-11-26T10:00:07.900Z");
+    store.journal_plan("k1", "{}", t0).await.expect("plan");
+    store.journal_plan("k2", "{}", t0).await.expect("plan");
+    for step in [2, 0, 10, 1] {
+        store
+            .journal_step("k1", step, StepStatus::Started, "{}", t0)
+            .await
+            .expect("step");
+    }
+    store
+        .journal_step("k2", 0, StepStatus::Failed, "{\"other\":true}", t0)
+        .await
+        .expect("step");
+    store
+        .journal_step("k1", 0, StepStatus::Done, "{\"sid\":\"PN1\"}", t1)
+        .await
+        .expect("step");
+    store
+        .journal_step("k1", 2, StepStatus::Failed, "{\"error\":\"402\"}", t1)
+        .await
+        .expect("step");
+    let steps = store.journal_steps("k1").await.expect("steps");
+    assert_eq!(
+        states(&steps),
+        vec![
+            (0, StepStatus::Done, "{\"sid\":\"PN1\"}"),
+            (1, StepStatus::Started, "{}"),
+            (2, StepStatus::Failed, "{\"error\":\"402\"}"),
+            (10, StepStatus::Started, "{}"),
+        ],
+        "in step order, the last status written"
+    );
+    assert_eq!(steps[0].updated_at, ts("2026-11-26T10:00:07Z"));
+    assert_eq!(steps[1].updated_at, t0);
+    assert_eq!(
+        states(&store.journal_steps("k2").await.expect("steps")),
+        vec![(0, StepStatus::Failed, "{\"other\":true}")]
+    );
+    assert!(store.journal_steps("nope").await.expect("steps").is_empty());
+    // A step of a plan never journaled is refused (steps belong to a plan).
+    assert!(
+        store
+            .journal_step("nope", 0, StepStatus::Started, "{}", t0)
+            .await
+            .is_err()
+    );
+    // The largest step index round-trips.
+    store
+        .journal_step("k2", u32::MAX, StepStatus::Done, "{}", t0)
+        .await
+        .expect("step");
+    let last = store.journal_steps("k2").await.expect("steps");
+    assert_eq!(last.last().map(|s| s.step), Some(u32::MAX));
+}
+
+async fn journal_finish_and_forget(store: &dyn Store) {
+    let t0 = ts("2026-11-26T10:00:00Z");
+    let t1 = ts("2026-11-26T10:05:00.250Z");
+    store.journal_plan("k1", "{\"v\":1}", t0).await.expect("plan");
+    store.journal_plan("k2", "{}", t0).await.expect("plan");
+    for key in ["k1", "k2"] {
+        store
+            .journal_step(key, 0, StepStatus::Done, "{}", t0)
+            .await
+            .expect("step");
+    }
+    store.journal_finish("k1", t1).await.expect("finish");
+    let plan = store
+        .journaled_plan("k1")
+        .await
+        .expect("read")
+        .expect("plan");
+    assert_eq!(plan.finished_at, Some(ts("2026-11-26T10:05:00Z")));
+    assert_eq!(plan.plan_json, "{\"v\":1}");
+    store
+        .journal_finish("missing", t1)
+        .await
+        .expect("finishing nothing is not an error");
+    store.journal_forget("k1").await.expect("forget");
+    assert_eq!(store.journaled_plan("k1").await.expect("read"), None);
+    assert!(store.journal_steps("k1").await.expect("steps").is_empty());
+    assert!(
+        store.journaled_plan("k2").await.expect("read").is_some(),
+        "other plans stay"
+    );
+    assert_eq!(store.journal_steps("k2").await.expect("steps").len(), 1);
+    store
+        .journal_forget("missing")
+        .await
+        .expect("forgetting nothing is not an error");
+    // After forgetting, the next writer is the first again.
+    let fresh = store
+        .journal_plan("k1", "{\"v\":2}", t1)
+        .await
+        .expect("plan");
+    assert_eq!(fresh.plan_json, "{\"v\":2}");
+    assert_eq!(fresh.finished_at, None);
+    assert!(store.journal_steps("k1").await.expect("steps").is_empty());
+}
+
+async fn journal_concurrent_writers_agree_on_one_plan(store: &dyn Store) {
+    let t0 = ts("2026-11-26T10:00:00Z");
+    let (a, b, c, d) = tokio::join!(
+        store.journal_plan("race", "{\"w\":\"a\"}", t0),
+        store.journal_plan("race", "{\"w\":\"b\"}", t0),
+        store.journal_plan("race", "{\"w\":\"c\"}", t0),
+        store.journal_plan("race", "{\"w\":\"d\"}", t0),
+    );
+    let plans = [
+        a.expect("a"),
+        b.expect("b"),
+        c.expect("c"),
+        d.expect("d"),
+    ];
+    assert!(
+        plans.iter().all(|p| *p == plans[0]),
+        "every writer gets the one plan that won: {plans:?}"
+    );
+    assert_eq!(
+        store.journaled_plan("race").await.expect("read").as_ref(),
+        Some(&plans[0])
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inbox
+
+async fn inbox_reports_new_and_duplicate_per_event(store: &dyn Store) {
+    assert!(store.inbox_append(&[]).await.expect("append").is_empty());
+    let a = inbox(Service::Stripe, "evt_a", 1_000);
+    let b = inbox(Service::Stripe, "evt_b", 2_000);
+    let c = inbox(Service::Stripe, "evt_c", 3_000);
+    let mut a_again = a.clone();
+    a_again.payload = "{\"id\":\"evt_a\",\"resent\":true}".into();
+    a_again.received_at = Timestamp::from_millisecond(9_000).expect("ms");
+    assert_eq!(
+        store
+            .inbox_append(&[a.clone(), b.clone(), a_again.clone(), c.clone(), b.clone()])
+            .await
+            .expect("append"),
+        vec![true, true, false, true, false],
+        "inside one batch the first is new and the repeats are duplicates"
+    );
+    // The same key from another service is another event.
+    let d = inbox(Service::Stripe, "evt_d", 4_000);
+    let twilio_a = inbox(Service::Twilio, "evt_a", 5_000);
+    assert_eq!(
+        store
+            .inbox_append(&[b.clone(), d.clone(), twilio_a.clone(), a_again])
+            .await
+            .expect("append"),
+        vec![false, true, true, false]
+    );
+    assert_eq!(
+        store.inbox_append(&[a.clone()]).await.expect("append"),
+        vec![false]
+    );
+    let stored = store.inbox_unprocessed(100).await.expect("unprocessed");
+    let events: Vec<&InboxEvent> = stored.iter().map(|r| &r.event).collect();
+    assert_eq!(
+        events,
+        vec![&a, &b, &c, &d, &twilio_a],
+        "a duplicate is not stored: the first copy is kept as it was"
+    );
+}
+
+async fn inbox_counts_and_lookups(store: &dyn Store) {
+    assert_eq!(store.inbox_count(None).await.expect("count"), 0);
+    assert!(
+        !store
+            .inbox_has(Service::Stripe, "evt_1")
+            .await
+            .expect("has")
+    );
+    let batch = [
+        inbox(Service::Stripe, "evt_1", 1),
+        inbox(Service::Stripe, "evt_2", 2),
+        inbox(Service::Twilio, "evt_1", 3),
+        inbox(Service::Stripe, "evt_1", 4),
+    ];
+    store.inbox_append(&batch).await.expect("append");
+    assert_eq!(store.inbox_count(None).await.expect("count"), 3);
+    assert_eq!(
+        store.inbox_count(Some(Service::Stripe)).await.expect("count"),
+        2
+    );
+    assert_eq!(
+        store.inbox_count(Some(Service::Twilio)).await.expect("count"),
+        1
+    );
+    assert_eq!(
+        store.inbox_count(Some(Service::Openai)).await.expect("count"),
+        0
+    );
+    assert!(store.inbox_has(Service::Stripe, "evt_2").await.expect("has"));
+    assert!(store.inbox_has(Service::Twilio, "evt_1").await.expect("has"));
+    assert!(!store.inbox_has(Service::Twilio, "evt_2").await.expect("has"));
+    assert!(!store.inbox_has(Service::Openai, "evt_1").await.expect("has"));
+    assert!(!store.inbox_has(Service::Stripe, "EVT_1").await.expect("has"), "keys are exact");
+    // Processing does not remove: counts and lookups cover processed rows too.
+    let ids: Vec<i64> = store
+        .inbox_unprocessed(10)
+        .await
+        .expect("unprocessed")
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    store
+        .inbox_processed(&ids, &[], ts("2026-11-26T10:00:00Z"))
+        .await
+        .expect("processed");
+    assert_eq!(store.inbox_count(None).await.expect("count"), 3);
+    assert!(store.inbox_has(Service::Stripe, "evt_1").await.expect("has"));
+}
+
+async fn inbox_unprocessed_in_arrival_order_with_limit(store: &dyn Store) {
+    assert!(store.inbox_unprocessed(10).await.expect("unprocessed").is_empty());
+    // Arrival order, not receive time: the later batch has the earlier times.
+    let mut first = vec![
+        inbox(Service::Twilio, "z", 1_764_000_000_123),
+        inbox(Service::Stripe, "a", 1_764_000_000_456),
+    ];
+    first[0].source = Source::Poll;
+    first[0].event_type = "message.undelivered".into();
+    first[0].payload = "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30003".into();
+    let second = vec![
+        inbox(Service::Openai, "m", 1_000),
+        inbox(Service::Stripe, "b", 2_000),
+        inbox(Service::Stripe, "c", 3_000),
+    ];
+    store.inbox_append(&first).await.expect("append");
+    store.inbox_append(&second).await.expect("append");
+    let all = store.inbox_unprocessed(100).await.expect("unprocessed");
+    assert_eq!(keys(&all), ["z", "a", "m", "b", "c"]);
+    assert!(
+        all.windows(2).all(|w| w[0].id < w[1].id),
+        "ids ascend in arrival order"
+    );
+    assert_eq!(all[0].event, first[0], "every field round-trips");
+    assert_eq!(all[1].event, first[1]);
+    assert_eq!(
+        keys(&store.inbox_unprocessed(2).await.expect("unprocessed")),
+        ["z", "a"],
+        "the limit keeps the oldest"
+    );
+    assert!(store.inbox_unprocessed(0).await.expect("unprocessed").is_empty());
+    // Times are kept to the millisecond.
+    let precise = InboxEvent {
+        received_at: ts("2026-11-26T10:00:00.123456789Z"),
+        ..inbox(Service::Stripe, "precise", 0)
+    };
+    store
+        .inbox_append(std::slice::from_ref(&precise))
+        .await
+        .expect("append");
+    let back = store.inbox_unprocessed(100).await.expect("unprocessed");
+    assert_eq!(
+        back.last().map(|r| r.event.received_at),
+        Some(ts("2026-11-26T10:00:00.123Z"))
+    );
+}
+
+async fn inbox_processed_marks_and_appends_together(store: &dyn Store) {
+    let now = ts("2026-11-26T10:00:00Z");
+    let batch: Vec<InboxEvent> = (0..5)
+        .map(|i| inbox(Service::Stripe, &format!("evt_{i}"), i))
+        .collect();
+    store.inbox_append(&batch).await.expect("append");
+    let rows = store.inbox_unprocessed(100).await.expect("unprocessed");
+    let failures = [
+        ev(Service::Stripe, "card_declined", "ch_0", "2026-11-26T09:00:00Z"),
+        ev(Service::Stripe, "expired_card", "ch_1", "2026-11-26T09:01:00Z"),
+    ];
+    // Rows 0 and 1 became two failures.
+    store
+        .inbox_processed(&[rows[0].id, rows[1].id], &failures, now)
+        .await
+        .expect("processed");
+    assert_eq!(
+        keys(&store.inbox_unprocessed(100).await.expect("unprocessed")),
+        ["evt_2", "evt_3", "evt_4"]
+    );
+    assert_eq!(all_events(store).await, failures.to_vec());
+    // Processing them again (a crash after the commit, before the caller noticed) stores no
+    // failure twice and changes nothing else.
+    store
+        .inbox_processed(&[rows[0].id, rows[1].id], &failures, now)
+        .await
+        .expect("processed again");
+    assert_eq!(store.event_count().await.expect("count"), 2);
+    assert_eq!(
+        keys(&store.inbox_unprocessed(100).await.expect("unprocessed")),
+        ["evt_2", "evt_3", "evt_4"]
+    );
+    // A row that was no failure: marked, nothing appended.
+    store
+        .inbox_processed(&[rows[3].id], &[], now)
+        .await
+        .expect("processed");
+    assert_eq!(
+        keys(&store.inbox_unprocessed(100).await.expect("unprocessed")),
+        ["evt_2", "evt_4"]
+    );
+    assert_eq!(store.event_count().await.expect("count"), 2);
+    // Events without rows, and ids that are not there, are fine.
+    let extra = ev(Service::Stripe, "processing_error", "ch_9", "2026-11-26T09:02:00Z");
+    store
+        .inbox_processed(&[], std::slice::from_ref(&extra), now)
+        .await
+        .expect("processed");
+    store
+        .inbox_processed(&[i64::MAX], &[], now)
+        .await
+        .expect("processed");
+    assert_eq!(store.event_count().await.expect("count"), 3);
+    assert_eq!(
+        keys(&store.inbox_unprocessed(100).await.expect("unprocessed")),
+        ["evt_2", "evt_4"]
+    );
+    // Many rows at once, with repeats among the failures.
+    store
+        .inbox_processed(
+            &[rows[2].id, rows[4].id, rows[2].id],
+            &[extra.clone(), failures[0].clone(), extra],
+            now,
+        )
+        .await
+        .expect("processed");
+    assert!(store.inbox_unprocessed(100).await.expect("unprocessed").is_empty());
+    assert_eq!(store.event_count().await.expect("count"), 3);
+    assert_eq!(store.inbox_count(None).await.expect("count"), 5);
+}
+
+async fn inbox_group_commit_of_hundreds(store: &dyn Store) {
+    const N: usize = 600;
+    // 100 already stored (every sixth key), then one batch of N where every tenth event
+    // repeats the one just before it.
+    let stored: Vec<InboxEvent> = (0..N)
+        .step_by(6)
+        .map(|i| inbox(Service::Stripe, &format!("evt_{i:04}"), 1))
+        .collect();
+    assert!(
+        store
+            .inbox_append(&stored)
+            .await
+            .expect("append")
+            .iter()
+            .all(|new| *new)
+    );
+    let mut batch = Vec::with_capacity(N);
+    let mut want = Vec::with_capacity(N);
+    for i in 0..N {
+        if i % 10 == 9 {
+            batch.push(inbox(Service::Stripe, &format!("evt_{:04}", i - 1), 2));
+            want.push(false);
+        } else {
+            batch.push(inbox(Service::Stripe, &format!("evt_{i:04}"), 2));
+            want.push(i % 6 != 0);
+        }
+    }
+    let started = Instant::now();
+    let got = store.inbox_append(&batch).await.expect("append");
+    println!(
+        "inbox_append of {N} events: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(got.len(), N);
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g, w, "event {i} ({})", batch[i].dedup_key);
+    }
+    let new = want.iter().filter(|w| **w).count();
+    assert_eq!(
+        store.inbox_count(None).await.expect("count"),
+        u64::try_from(stored.len() + new).expect("count")
+    );
+    // The new ones follow the stored ones, in batch order.
+    let rows = store.inbox_unprocessed(10_000).await.expect("unprocessed");
+    let expected: Vec<&str> = stored
+        .iter()
+        .map(|e| e.dedup_key.as_str())
+        .chain(
+            batch
+                .iter()
+                .zip(&want)
+                .filter(|(_, w)| **w)
+                .map(|(e, _)| e.dedup_key.as_str()),
+        )
+        .collect();
+    assert_eq!(keys(&rows), expected);
+}
+
+async fn inbox_concurrent_batches_store_each_event_once(store: &dyn Store) {
+    // Four receivers' group commits at once, overlapping: each key is new exactly once.
+    let batch = |offset: usize| -> Vec<InboxEvent> {
+        (offset..offset + 50)
+            .map(|i| inbox(Service::Twilio, &format!("tok_{i:03}"), 7))
+            .collect()
+    };
+    let (b0, b1, b2, b3) = (batch(0), batch(25), batch(50), batch(10));
+    let (r0, r1, r2, r3) = tokio::join!(
+        store.inbox_append(&b0),
+        store.inbox_append(&b1),
+        store.inbox_append(&b2),
+        store.inbox_append(&b3),
+    );
+    let mut new_per_key: BTreeMap<&str, usize> = BTreeMap::new();
+    for (batch, result) in [(&b0, r0), (&b1, r1), (&b2, r2), (&b3, r3)] {
+        let result = result.expect("append");
+        assert_eq!(result.len(), batch.len());
+        for (e, new) in batch.iter().zip(result) {
+            *new_per_key.entry(e.dedup_key.as_str()).or_default() += usize::from(new);
+        }
+    }
+    assert_eq!(new_per_key.len(), 100);
+    assert!(
+        new_per_key.values().all(|n| *n == 1),
+        "each key new exactly once: {new_per_key:?}"
+    );
+    assert_eq!(store.inbox_count(None).await.expect("count"), 100);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cursors
+
+async fn cursors_are_set_and_replaced(store: &dyn Store) {
+    let t0 = ts("2026-11-26T10:00:00Z");
+    assert_eq!(store.cursor("stripe.events").await.expect("cursor"), None);
+    store
+        .set_cursor("stripe.events", "evt_100", t0)
+        .await
+        .expect("set");
+    store
+        .set_cursor("twilio.alerts", "2026-11-26T09:00:00Z", t0)
+        .await
+        .expect("set");
+    assert_eq!(
+        store.cursor("stripe.events").await.expect("cursor").as_deref(),
+        Some("evt_100")
+    );
+    store
+        .set_cursor("stripe.events", "evt_200", t0 + SignedDuration::from_secs(60))
+        .await
+        .expect("set");
+    assert_eq!(
+        store.cursor("stripe.events").await.expect("cursor").as_deref(),
+        Some("evt_200")
+    );
+    assert_eq!(
+        store.cursor("twilio.alerts").await.expect("cursor").as_deref(),
+        Some("2026-11-26T09:00:00Z")
+    );
+    store.set_cursor("empty", "", t0).await.expect("set");
+    assert_eq!(
+        store.cursor("empty").await.expect("cursor").as_deref(),
+        Some("")
+    );
+    assert_eq!(store.cursor("Stripe.events").await.expect("cursor"), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Persistence
+
+async fn everything_survives_reopening(backend: &Backend) {
+    let t0 = ts("2026-11-26T10:00:00Z");
+    let failure = ev(Service::Stripe, "card_declined", "ch_1", "2026-11-26T09:00:00Z");
+    let kept = ev(Service::Twilio, "30003", "SM1", "2026-11-26T08:00:00Z");
+    let a = inbox(Service::Stripe, "evt_a", 1_000);
+    let b = inbox(Service::Stripe, "evt_b", 2_000);
+    let plan;
+    {
+        let store = backend.open().await;
+        store
+            .append_events(std::slice::from_ref(&kept))
+            .await
+            .expect("append");
+        plan = store.journal_plan("k1", "{\"v\":1}", t0).await.expect("plan");
+        store
+            .journal_step("k1", 0, StepStatus::Done, "{\"sid\":\"PN1\"}", t0)
+            .await
+            .expect("step");
+        store
+            .journal_step("k1", 1, StepStatus::Started, "{}", t0)
+            .await
+            .expect("step");
+        assert_eq!(
+            store
+                .inbox_append(&[a.clone(), b.clone()])
+                .await
+                .expect("append"),
+            vec![true, true]
+        );
+        let rows = store.inbox_unprocessed(10).await.expect("unprocessed");
+        store
+            .inbox_processed(&[rows[0].id], std::slice::from_ref(&failure), t0)
+            .await
+            .expect("processed");
+        store
+            .set_cursor("stripe.events", "evt_b", t0)
+            .await
+            .expect("set");
+    }
+    // Reopened: migrations run again without harm and every write is there.
+    let store = backend.open().await;
+    assert_eq!(all_events(&*store).await, vec![kept.clone(), failure.clone()]);
+    assert_eq!(store.journaled_plan("k1").await.expect("read"), Some(plan));
+    assert_eq!(
+        states(&store.journal_steps("k1").await.expect("steps")),
+        vec![
+            (0, StepStatus::Done, "{\"sid\":\"PN1\"}"),
+            (1, StepStatus::Started, "{}")
+        ]
+    );
+    let rows = store.inbox_unprocessed(10).await.expect("unprocessed");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].event, b);
+    assert_eq!(
+        store
+            .inbox_append(&[a, b, inbox(Service::Stripe, "evt_c", 3_000)])
+            .await
+            .expect("append"),
+        vec![false, false, true],
+        "deduplication holds across reopening"
+    );
+    assert_eq!(
+        store.cursor("stripe.events").await.expect("cursor").as_deref(),
+        Some("evt_b")
+    );
+    assert_eq!(
+        store
+            .append_events(&[kept, failure])
+            .await
+            .expect("append"),
+        0
+    );
+    // New ids continue after the old ones.
+    let rows = store.inbox_unprocessed(10).await.expect("unprocessed");
+    assert_eq!(keys(&rows), ["evt_b", "evt_c"]);
+    assert!(rows[0].id < rows[1].id);
+}
+
+async fn two_handles_share_one_store(backend: &Backend) {
+    // Two opens at once (two instances starting together: migrations must not collide).
+    let (one, two) = tokio::join!(backend.open(), backend.open());
+    let t0 = ts("2026-11-26T10:00:00Z");
+    assert_eq!(
+        one.inbox_append(&[inbox(Service::Stripe, "evt_a", 1)])
+            .await
+            .expect("append"),
+        vec![true]
+    );
+    assert_eq!(
+        two.inbox_append(&[
+            inbox(Service::Stripe, "evt_a", 2),
+            inbox(Service::Stripe, "evt_b", 2)
+        ])
+        .await
+        .expect("append"),
+        vec![false, true],
+        "a duplicate is seen across instances"
+    );
+    let first = one.journal_plan("k", "{\"by\":1}", t0).await.expect("plan");
+    let second = two.journal_plan("k", "{\"by\":2}", t0).await.expect("plan");
+    assert_eq!(first, second, "the first writer wins across instances");
+    two.set_cursor("c", "v2", t0).await.expect("set");
+    assert_eq!(one.cursor("c").await.expect("cursor").as_deref(), Some("v2"));
+    assert_eq!(one.inbox_count(None).await.expect("count"), 2);
+}
