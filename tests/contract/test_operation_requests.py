@@ -735,11 +735,5 @@ def test_stripe_rerun_with_new_sends_a_fresh_idempotency_key(stripe_sim):
     [k1] = [ex["headers"]["idempotency-key"] for ex in first.sent("stripe", "POST", ENDPOINT)]
     [k3] = [ex["headers"]["idempotency-key"] for ex in again.sent("stripe", "POST", ENDPOINT)]
     status = endpoint_status(stripe_sim, target)
-    if k3 == k1:
-        # Known bug, outside the client code these tests may change: apiops-ops/src/exec.rs
-        # derives the key from the operation alone (`apiops-{plan.key}-{step}`), so the re-run
-        # within Stripe's 24 h key window is answered with the first run's replayed response,
-        # the endpoint stays enabled, and apiops reports it disabled.
-        assert status == "enabled"
-        pytest.xfail(f"--new re-sent the first run's Idempotency-Key {k1}: the endpoint stayed {status}")
+    assert k3 != k1, "--new re-sent the first run's Idempotency-Key"
     assert status == "disabled", (k1, k3, again)

@@ -423,7 +423,15 @@ impl Executor<'_> {
                 events,
             } => {
                 let client = s.stripe().map_err(Failure::from)?.client();
-                let key = format!("apiops-{}-{}", plan.key, step.index);
+                // Same key for every attempt of this step of this plan (a resumed plan keeps
+                // its planning time); a new plan (--new, or after the repeat window) gets a new
+                // key, so Stripe does not replay the first run's answer.
+                let key = format!(
+                    "apiops-{}-{}-{}",
+                    plan.key,
+                    plan.planned_at.as_nanosecond(),
+                    step.index
+                );
                 let update = EndpointUpdate {
                     disabled: *disabled,
                     url: url.clone(),

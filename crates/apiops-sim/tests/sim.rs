@@ -859,3 +859,517 @@ async fn chat_with_tools_answers_plainly_when_nothing_fits_or_after_a_result() {
     assert_eq!(status, 400);
     assert_eq!(err["error"]["param"], "tool_choice");
 }
+
+/// What a webhook receiver got: the `Stripe-Signature` header and the body of each request.
+type Got = std::sync::Arc<std::sync::Mutex<Vec<(String, bytes::Bytes)>>>;
+
+/// A tiny webhook receiver on loopback: records every request and answers `status`.
+struct Receiver {
+    addr: std::net::SocketAddr,
+    got: Got,
+    status: std::sync::Arc<std::sync::atomic::AtomicU16>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    /// Listens on `addr` (port 0 for any).
+    async fn start(addr: std::net::SocketAddr, got: Got) -> Self {
+        use std::sync::atomic::{AtomicU16, Ordering};
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let status = std::sync::Arc::new(AtomicU16::new(200));
+        let (g, s) = (got.clone(), status.clone());
+        let app = axum::Router::new().route(
+            "/hooks/stripe",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: bytes::Bytes| async move {
+                    let signature = headers
+                        .get("stripe-signature")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    g.lock().expect("lock").push((signature, body));
+                    axum::http::StatusCode::from_u16(s.load(Ordering::SeqCst))
+                        .expect("a status")
+                },
+            ),
+        );
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Receiver {
+            addr,
+            got,
+            status,
+            task,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hooks/stripe", self.addr)
+    }
+
+    /// The event ids received, in order.
+    fn ids(&self) -> Vec<String> {
+        received_ids(&self.got)
+    }
+
+    async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+fn received_ids(got: &Got) -> Vec<String> {
+    got.lock()
+        .expect("lock")
+        .iter()
+        .map(|(_, body)| {
+            let v: Value = serde_json::from_slice(body).expect("event JSON");
+            v["id"].as_str().expect("id").to_owned()
+        })
+        .collect()
+}
+
+/// Checks a `Stripe-Signature` the way a receiver does: HMAC-SHA256 of `t.payload` under the
+/// secret, hex, and a timestamp within five minutes.
+fn verify_stripe_signature(secret: &str, header: &str, body: &[u8]) -> bool {
+    use hmac::{KeyInit, Mac};
+    let mut t = None;
+    let mut v1 = Vec::new();
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", x)) => t = x.parse::<i64>().ok(),
+            Some(("v1", x)) => v1.push(x.to_owned()),
+            _ => {}
+        }
+    }
+    let Some(t) = t else { return false };
+    if (jiff::Timestamp::now().as_second() - t).abs() > 300 {
+        return false;
+    }
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    let want = hex::encode(mac.finalize().into_bytes());
+    v1.iter().any(|s| *s == want)
+}
+
+impl Api {
+    async fn sim_post(&self, path: &str, body: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.sim.base_url()))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("answered");
+        let status = r.status().as_u16();
+        (status, r.json().await.expect("json"))
+    }
+
+    async fn stripe_get(&self, rest: &str) -> Value {
+        let r = self
+            .stripe(reqwest::Method::GET, rest)
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(r.status(), 200, "{rest}");
+        r.json().await.expect("json")
+    }
+
+    /// The ids of the events created at or after `t` passing `filters`, newest first.
+    async fn events_since(&self, t: i64, filters: &str) -> Vec<String> {
+        let page = self
+            .stripe_get(&format!("/v1/events?created[gte]={t}&limit=100{filters}"))
+            .await;
+        page["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|e| e["id"].as_str().expect("id").to_owned())
+            .collect()
+    }
+
+    /// Creates a webhook endpoint; returns the answer.
+    async fn create_endpoint(&self, url: &str, events: &[&str]) -> Value {
+        let mut form = vec![("url", url)];
+        form.extend(events.iter().map(|e| ("enabled_events[]", *e)));
+        let r = self
+            .stripe(reqwest::Method::POST, "/v1/webhook_endpoints")
+            .form(&form)
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("json")
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .expect("an array")
+        .iter()
+        .map(|s| s.as_str().expect("a string").to_owned())
+        .collect()
+}
+
+/// The simulator's now: the wall clock, never before the anchor (so a window from here on
+/// excludes every generated record).
+fn sim_now() -> jiff::Timestamp {
+    jiff::Timestamp::now().max(base().anchor)
+}
+
+fn reversed(v: &[String]) -> Vec<String> {
+    v.iter().rev().cloned().collect()
+}
+
+#[tokio::test]
+async fn stripe_events_happen_at_run_time_listed_filtered_and_delivered_signed() {
+    let api = Api::start(base()).await;
+    let secret = api.env["STRIPE_WEBHOOK_SECRET"].clone();
+    let receiver = Receiver::start("127.0.0.1:0".parse().expect("addr"), Got::default()).await;
+    let created = api
+        .create_endpoint(
+            &receiver.url(),
+            &["charge.failed", "payment_intent.payment_failed"],
+        )
+        .await;
+    assert_eq!(created["secret"], secret.as_str(), "the endpoint's secret");
+    let t0 = sim_now().as_second();
+    assert!(api.events_since(t0, "").await.is_empty(), "nothing yet");
+
+    let (status, report) = api
+        .sim_post(
+            "/_sim/stripe/events",
+            r#"{"count": 3, "type": "charge.failed"}"#,
+        )
+        .await;
+    assert_eq!(status, 201, "{report}");
+    let ids = strings(&report["ids"]);
+    assert_eq!(ids.len(), 3);
+    assert_eq!(strings(&report["delivered"]), ids);
+    assert!(strings(&report["pending"]).is_empty());
+    for e in report["events"].as_array().expect("events") {
+        assert_eq!(e["type"], "charge.failed");
+        assert_eq!(e["pending_webhooks"], 0);
+        assert_eq!(e["delivered"], true);
+        let attempts = e["attempts"].as_array().expect("attempts");
+        assert_eq!(attempts.len(), 1, "only the loopback endpoint: {e}");
+        assert_eq!(attempts[0]["endpoint"], created["id"]);
+        assert_eq!(attempts[0]["status"], 200);
+    }
+    // Each was POSTed once, signed with the account's secret, as the event object.
+    assert_eq!(receiver.ids(), ids);
+    for (signature, body) in receiver.got.lock().expect("lock").iter() {
+        assert!(
+            verify_stripe_signature(&secret, signature, body),
+            "{signature}"
+        );
+        assert!(!verify_stripe_signature("whsec_other", signature, body));
+        let event: Value = serde_json::from_slice(body).expect("json");
+        assert_eq!(event["object"], "event");
+        assert_eq!(event["type"], "charge.failed");
+        let charge = &event["data"]["object"];
+        assert!(charge["failure_code"].is_string(), "{event}");
+        assert!(charge["outcome"]["reason"].is_string(), "{event}");
+    }
+
+    // Listed newest first, like generated events, with every filter.
+    assert_eq!(api.events_since(t0, "").await, reversed(&ids));
+    assert_eq!(
+        api.events_since(t0, "&delivery_success=true").await,
+        reversed(&ids)
+    );
+    assert!(
+        api.events_since(t0, "&delivery_success=false")
+            .await
+            .is_empty()
+    );
+    let older = api
+        .stripe_get(&format!("/v1/events?created[lt]={t0}&limit=100"))
+        .await;
+    assert!(
+        older["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .all(|e| !ids.iter().any(|id| e["id"] == id.as_str()))
+    );
+    let page = api.stripe_get(&format!("/v1/events?created[gte]={t0}")).await;
+    let one = api.stripe_get(&format!("/v1/events/{}", ids[2])).await;
+    assert_eq!(one, page["data"][0]);
+    assert_eq!(one["pending_webhooks"], 0);
+
+    // A type the endpoint is not subscribed to: nothing to deliver, nothing pending.
+    let quiet = api
+        .sim
+        .stripe_events_happen(1, Some("customer.created"))
+        .await
+        .expect("happens");
+    assert_eq!(receiver.ids().len(), 3);
+    assert_eq!(
+        api.events_since(t0, "&types[]=customer.created").await,
+        quiet
+    );
+    assert_eq!(
+        api.events_since(t0, "&types[]=charge.failed&types[]=payout.failed")
+            .await,
+        reversed(&ids)
+    );
+    assert_eq!(
+        api.events_since(t0, "&delivery_success=true").await.len(),
+        4
+    );
+
+    // The default mix: failures and successes, delivered where subscribed.
+    let (status, mixed) = api
+        .sim_post("/_sim/stripe/events", r#"{"count": 30}"#)
+        .await;
+    assert_eq!(status, 201, "{mixed}");
+    assert_eq!(strings(&mixed["ids"]).len(), 30);
+    let kinds: std::collections::HashSet<String> = mixed["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["type"].as_str().expect("type").to_owned())
+        .collect();
+    assert!(kinds.len() > 2, "{kinds:?}");
+    assert_eq!(strings(&mixed["delivered"]).len(), receiver.ids().len() - 3);
+    assert_eq!(api.events_since(t0, "").await.len(), 34);
+    receiver.stop().await;
+}
+
+#[tokio::test]
+async fn failed_deliveries_stay_pending_until_redelivered_once() {
+    let api = Api::start(base()).await;
+    let secret = api.env["STRIPE_WEBHOOK_SECRET"].clone();
+    // A port nobody listens on yet: the receiver is down.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let url = format!("http://{addr}/hooks/stripe");
+    api.create_endpoint(&url, &["*"]).await;
+    let t0 = sim_now().as_second();
+
+    let (status, report) = api
+        .sim_post(
+            "/_sim/stripe/events",
+            r#"{"count": 2, "type": "payment_intent.payment_failed"}"#,
+        )
+        .await;
+    assert_eq!(status, 201, "{report}");
+    let ids = strings(&report["ids"]);
+    assert!(strings(&report["delivered"]).is_empty());
+    assert_eq!(strings(&report["pending"]), ids);
+    for e in report["events"].as_array().expect("events") {
+        assert_eq!(e["pending_webhooks"], 1);
+        let error = e["attempts"][0]["error"].as_str().unwrap_or_default();
+        assert!(error.contains("connection"), "{e}");
+        assert_eq!(e["attempts"][0]["status"], Value::Null);
+    }
+    assert_eq!(
+        api.events_since(t0, "&delivery_success=false").await,
+        reversed(&ids)
+    );
+    assert!(
+        api.events_since(t0, "&delivery_success=true")
+            .await
+            .is_empty()
+    );
+    let one = api.stripe_get(&format!("/v1/events/{}", ids[0])).await;
+    assert_eq!(one["pending_webhooks"], 1);
+    // Appended without delivery: pending too, and nothing sent.
+    let (status, quiet) = api
+        .sim_post("/_sim/stripe/events", r#"{"type": "charge.failed", "deliver": false}"#)
+        .await;
+    assert_eq!(status, 201, "{quiet}");
+    let quiet = strings(&quiet["pending"]);
+    assert_eq!(quiet.len(), 1);
+
+    // The receiver comes up, answering 500 at first: still pending.
+    let receiver = Receiver::start(addr, Got::default()).await;
+    receiver
+        .status
+        .store(500, std::sync::atomic::Ordering::SeqCst);
+    let retried = api.sim.stripe_redeliver().await;
+    assert_eq!(retried.ids.len(), 3);
+    assert!(retried.delivered.is_empty());
+    assert_eq!(retried.pending.len(), 3);
+    assert_eq!(
+        retried.events[0].attempts[0].error.as_deref(),
+        Some("HTTP 500 Internal Server Error")
+    );
+    assert_eq!(api.events_since(t0, "&delivery_success=false").await.len(), 3);
+
+    // Then 200: each event is delivered exactly once more, oldest first, and stops pending.
+    receiver.got.lock().expect("lock").clear();
+    receiver
+        .status
+        .store(200, std::sync::atomic::Ordering::SeqCst);
+    let (status, retried) = api.sim_post("/_sim/stripe/redeliver", "").await;
+    assert_eq!(status, 200, "{retried}");
+    let mut all = ids.clone();
+    all.extend(quiet.iter().cloned());
+    assert_eq!(strings(&retried["ids"]), all);
+    assert_eq!(strings(&retried["delivered"]), all);
+    assert!(strings(&retried["pending"]).is_empty());
+    assert_eq!(receiver.ids(), all);
+    for (signature, body) in receiver.got.lock().expect("lock").iter() {
+        assert!(verify_stripe_signature(&secret, signature, body));
+        let event: Value = serde_json::from_slice(body).expect("json");
+        assert_eq!(event["pending_webhooks"], 1, "as it stood when sent");
+    }
+    assert!(
+        api.events_since(t0, "&delivery_success=false")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        api.events_since(t0, "&delivery_success=true").await,
+        reversed(&all)
+    );
+    let one = api.stripe_get(&format!("/v1/events/{}", ids[0])).await;
+    assert_eq!(one["pending_webhooks"], 0);
+    // Nothing left to retry.
+    let (_, again) = api.sim_post("/_sim/stripe/redeliver", "{}").await;
+    assert!(strings(&again["ids"]).is_empty());
+    assert_eq!(receiver.ids().len(), 3);
+    receiver.stop().await;
+}
+
+#[tokio::test]
+async fn bad_run_time_requests_get_a_400_with_the_reason() {
+    let api = Api::start(base()).await;
+    for (path, bad, needle) in [
+        ("/_sim/stripe/events", r#"{"type": "charge.exploded"}"#, "unknown event type"),
+        ("/_sim/stripe/events", r#"{"count": 0}"#, "count 0"),
+        ("/_sim/stripe/events", r#"{"count": 1001}"#, "1000"),
+        ("/_sim/stripe/events", r#"{"count": "two"}"#, "invalid type"),
+        ("/_sim/stripe/events", r#"{"kind": "charge.failed"}"#, "unknown field"),
+        ("/_sim/stripe/events", "[]", "JSON object"),
+        ("/_sim/stripe/events", "{\"count\":", "EOF"),
+        ("/_sim/stripe/redeliver", r#"{"all": true}"#, "unknown field"),
+        ("/_sim/twilio/alerts", r#"{"error_code": "99999"}"#, "unknown error_code"),
+        ("/_sim/twilio/alerts", r#"{"error_code": "3OOO7"}"#, "not a Twilio error code"),
+        ("/_sim/twilio/alerts", r#"{"count": -3}"#, "invalid value"),
+        ("/_sim/twilio/alerts", "not json", "invalid request"),
+    ] {
+        let (status, err) = api.sim_post(path, bad).await;
+        assert_eq!(status, 400, "{path} {bad}: {err}");
+        let reason = err["error"].as_str().unwrap_or_default();
+        assert!(reason.contains(needle), "{path} {bad}: {reason}");
+    }
+    assert!(api.sim.stripe_events_happen(0, None).await.is_err());
+    assert!(api.sim.twilio_alerts_happen(1, Some(1)).is_err());
+}
+
+#[tokio::test]
+async fn twilio_alerts_happen_at_run_time_and_list_with_start_date() {
+    let api = Api::start(base()).await;
+    let alerts_url = format!("{}/v1/Alerts", api.env["APIOPS_TWILIO_MONITOR_URL"]);
+    let list = |query: String| {
+        let url = format!("{alerts_url}?{query}");
+        async {
+            let r = api
+                .client
+                .get(url)
+                .basic_auth(
+                    &api.env["TWILIO_ACCOUNT_SID"],
+                    Some(&api.env["TWILIO_AUTH_TOKEN"]),
+                )
+                .send()
+                .await
+                .expect("answered");
+            assert_eq!(r.status(), 200);
+            let page: Value = r.json().await.expect("json");
+            page["alerts"]
+                .as_array()
+                .expect("alerts")
+                .iter()
+                .map(|a| a["sid"].as_str().expect("sid").to_owned())
+                .collect::<Vec<String>>()
+        }
+    };
+    let t0 = sim_now();
+    let start = t0.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    assert!(list(format!("StartDate={start}")).await.is_empty());
+
+    let (status, raised) = api
+        .sim_post("/_sim/twilio/alerts", r#"{"count": 3, "error_code": "30007"}"#)
+        .await;
+    assert_eq!(status, 201, "{raised}");
+    let sids = strings(&raised["sids"]);
+    assert_eq!(sids.len(), 3);
+    for a in raised["alerts"].as_array().expect("alerts") {
+        assert_eq!(a["error_code"], "30007");
+        assert!(
+            a["url"]
+                .as_str()
+                .is_some_and(|u| u.starts_with(&alerts_url))
+        );
+    }
+    assert_eq!(list(format!("StartDate={start}")).await, reversed(&sids));
+    assert_eq!(list("PageSize=3".into()).await, reversed(&sids));
+    let before = (t0 - jiff::SignedDuration::from_secs(1))
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let older = list(format!("EndDate={before}&PageSize=1000")).await;
+    assert!(!older.is_empty());
+    assert!(older.iter().all(|s| !sids.contains(s)));
+
+    let more = api.sim.twilio_alerts_happen(2, None).expect("raised");
+    let mut all = sids.clone();
+    all.extend(more);
+    assert_eq!(list(format!("StartDate={start}")).await, reversed(&all));
+    let r = api
+        .client
+        .get(format!("{alerts_url}/{}", sids[0]))
+        .basic_auth(
+            &api.env["TWILIO_ACCOUNT_SID"],
+            Some(&api.env["TWILIO_AUTH_TOKEN"]),
+        )
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), 200);
+    let one: Value = r.json().await.expect("json");
+    assert_eq!(one["sid"], sids[0].as_str());
+    assert!(one["request_variables"].is_string());
+}
+
+#[tokio::test]
+async fn run_time_events_are_refused_over_http_when_the_listen_may_be_remote() {
+    let api = Api::start(SimConfig {
+        allow_non_loopback: true,
+        ..base()
+    })
+    .await;
+    let before = api.sim.sim.state().stripe.event_count();
+    for path in [
+        "/_sim/stripe/events",
+        "/_sim/stripe/redeliver",
+        "/_sim/twilio/alerts",
+    ] {
+        let (status, err) = api.sim_post(path, "{}").await;
+        assert_eq!(status, 403, "{path}");
+        assert!(
+            err["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("loopback")),
+            "{err}"
+        );
+    }
+    assert_eq!(api.sim.sim.state().stripe.event_count(), before);
+    // Only the HTTP control is refused; a test in-process may still make things happen.
+    assert_eq!(
+        api.sim
+            .stripe_events_happen(1, None)
+            .await
+            .expect("happens")
+            .len(),
+        1
+    );
+}

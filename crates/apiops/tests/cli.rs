@@ -440,3 +440,6 @@ mod providers;
 
 #[path = "cli/ops.rs"]
 mod ops;
+
+#[path = "cli/serve.rs"]
+mod serve;

@@ -1,5 +1,6 @@
-//! `GET /v1/events` and `GET /v1/events/{id}`: the account's events of the last 30 days,
-//! newest first, filtered by `created` (a timestamp, or a range with `gt`/`gte`/`lt`/`lte`),
+//! `GET /v1/events` and `GET /v1/events/{id}`: the account's events of the last 30 days and
+//! those made to happen since (`/_sim/stripe/events`, see [`crate::live`]), newest first,
+//! filtered by `created` (a timestamp, or a range with `gt`/`gte`/`lt`/`lte`),
 //! `type` (a name, or a group with a trailing `*`), `types[]` (up to 20 names, not with
 //! `type`) and `delivery_success`, and paged by Stripe's cursors.
 //!

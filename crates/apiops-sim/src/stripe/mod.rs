@@ -13,13 +13,19 @@
 //! | `POST /v1/webhook_endpoints/{id}` | `stripe.webhook_endpoints.update` (side effect) |
 //! | `DELETE /v1/webhook_endpoints/{id}` | `stripe.webhook_endpoints.delete` (side effect) |
 //!
+//! Events can also happen at run time (`POST /_sim/stripe/events`, outside the `/stripe`
+//! prefix and its auth): they join the list, and are delivered to the loopback webhook
+//! endpoints subscribed to them, signed; `POST /_sim/stripe/redeliver` retries what failed
+//! ([`crate::live`] has the rules).
+//!
 //! Auth, the per-second rate limit, latency and faults are the edge's ([`crate::faults`]);
 //! handlers here see only authenticated requests. Any other path gets Stripe's
 //! "Unrecognized request URL" 404.
 //!
 //! Layout: `params` (form parameters and error documents), `list` (cursor pagination),
-//! `idempotency` (the `Idempotency-Key` store), `data` (the generated account), `events`
-//! and `webhook_endpoints` (the resources); under test, `spec_check` (a small OpenAPI
+//! `idempotency` (the `Idempotency-Key` store), `data` (the generated account and the
+//! scenarios run time events come from), `events` and `webhook_endpoints` (the resources),
+//! `live` (events happening at run time and their delivery); under test, `spec_check` (a small OpenAPI
 //! response checker, shared with the OpenAI tests) and `tests`.
 
 mod data;

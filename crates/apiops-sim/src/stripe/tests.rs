@@ -596,6 +596,12 @@ async fn answers_conform_to_the_spec() {
         return;
     };
     let h = Http::start(24).await;
+    // Events made to happen at run time, one of each type, answer like the generated ones.
+    let mut live = Vec::new();
+    for kind in crate::live::STRIPE_EVENT_TYPES {
+        live.extend(h.sim.sim.state().stripe.happen(1, Some(kind)).expect("happens"));
+    }
+    let anchor = config(24).anchor.as_second();
     let (_, endpoints) = h.get("/v1/webhook_endpoints").await;
     let we = endpoints["data"][0]["id"].as_str().expect("id").to_owned();
     let (_, events) = h.get("/v1/events?limit=100").await;
@@ -616,6 +622,22 @@ async fn answers_conform_to_the_spec() {
             format!("/v1/webhook_endpoints/{we}"),
         ),
     ] {
+        let (status, body) = h.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        problems.extend(
+            spec.check_response(template, "get", 200, &body)
+                .into_iter()
+                .map(|p| format!("GET {path}: {p}")),
+        );
+    }
+    let mut live_paths = vec![format!("/v1/events?created[gte]={anchor}&limit=100")];
+    live_paths.extend(live.iter().map(|id| format!("/v1/events/{id}")));
+    for path in live_paths {
+        let template = if path.contains('?') {
+            "/v1/events"
+        } else {
+            "/v1/events/{id}"
+        };
         let (status, body) = h.get(&path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         problems.extend(
@@ -668,7 +690,12 @@ async fn answers_conform_to_the_spec() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 
     // The event objects inside carry what the event schemas of the failures need.
-    for e in events["data"].as_array().expect("data") {
+    let (_, fresh) = h
+        .get(&format!("/v1/events?created[gte]={anchor}&limit=100"))
+        .await;
+    let fresh = fresh["data"].as_array().expect("data");
+    assert_eq!(fresh.len(), live.len());
+    for e in events["data"].as_array().expect("data").iter().chain(fresh) {
         let object = &e["data"]["object"];
         match e["type"].as_str() {
             Some("charge.failed") => {
@@ -702,22 +729,22 @@ fn events_happen_at_run_time_like_generated_ones() {
     let anchor = config(31).anchor.as_second();
     let before = s.event_count();
     let undelivered = s.undelivered_event_count();
-    let ids = s.happen(40, None).expect("happens");
-    assert_eq!(ids.len(), 40);
+    let made = s.happen(40, None).expect("happens");
+    assert_eq!(made.len(), 40);
     assert_eq!(s.event_count(), before + 40);
-    let unique: HashSet<&String> = ids.iter().collect();
+    let unique: HashSet<&String> = made.iter().collect();
     assert_eq!(unique.len(), 40);
-    assert!(ids.iter().all(|id| id.starts_with("evt_") && id.len() == 28));
+    assert!(made.iter().all(|id| id.starts_with("evt_") && id.len() == 28));
     // Ids derive from the seed and the count of scenarios run, not from the clock.
-    assert_eq!(state(31).happen(40, None).expect("happens"), ids);
-    assert_ne!(state(32).happen(40, None).expect("happens"), ids);
+    assert_eq!(state(31).happen(40, None).expect("happens"), made);
+    assert_ne!(state(32).happen(40, None).expect("happens"), made);
 
     let all = s.events().clone();
     assert!(all.windows(2).all(|w| w[0].created >= w[1].created));
     let fresh: Vec<&super::events::Event> = all[..40].iter().rev().collect();
     assert_eq!(
         fresh.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
-        ids.iter().map(String::as_str).collect::<Vec<_>>()
+        made.iter().map(String::as_str).collect::<Vec<_>>()
     );
     assert!(fresh.iter().all(|e| e.created >= anchor));
     // No loopback endpoint is subscribed: nothing to deliver, nothing pending.

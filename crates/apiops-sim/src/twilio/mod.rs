@@ -24,6 +24,10 @@
 //! | `/monitor/v1/Alerts`, `/monitor/v1/Alerts/{Sid}` | `monitor.twilio.com` |
 //! | `/messaging/v1/Services`, `/messaging/v1/Services/{Sid}` (+ `/PhoneNumbers`) | `messaging.twilio.com` |
 //! | `/pricing/v1/PhoneNumbers/Countries/{IsoCountry}` | `pricing.twilio.com` |
+//!
+//! Monitor alerts can also be raised at run time (`POST /_sim/twilio/alerts`, served by the
+//! server outside the `/twilio` prefix; see [`crate::live`]): `/monitor/v1/Alerts` lists them
+//! first, filters included.
 
 mod api;
 mod data;

@@ -1,4 +1,5 @@
-//! The v1 APIs: Monitor alerts (`monitor.twilio.com`), messaging Services and their numbers
+//! The v1 APIs: Monitor alerts (`monitor.twilio.com`; generated, and raised at run time through
+//! `POST /_sim/twilio/alerts`, whose handler lives here too), messaging Services and their numbers
 //! (`messaging.twilio.com`) and phone-number prices (`pricing.twilio.com`). Their lists carry a
 //! `meta` object with absolute URLs, built from the request's `Host` and the path prefix the
 //! simulator serves them under, so following `next_page_url` comes back here.

@@ -590,3 +590,45 @@ fn missing_credentials_for_an_operation_are_named() {
     assert_eq!(r.code, Some(8), "{}", r.all());
     assert!(r.stderr.contains("TWILIO_ACCOUNT_SID"), "{}", r.stderr);
 }
+
+#[test]
+fn plain_words_reach_the_same_plans_as_the_subcommands() {
+    let s = sim(base());
+    let sb = Sandbox::new();
+    let r = run(apiops(&sb, &s, &["twilio"]).args(["do", "buy a phone number in 415"]));
+    assert_eq!(r.code, Some(5), "{}", r.all());
+    assert!(
+        r.stdout.contains("Plan: twilio.numbers.buy"),
+        "{}",
+        r.stdout
+    );
+    let r = run(apiops(&sb, &s, &["twilio"]).args(["do", "--yes", "buy a phone number in 415"]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert_eq!(side_effect(&s, "twilio.numbers.buy"), 1);
+    // The subcommand is the same operation: the journal answers, nothing is bought again.
+    let r = run(apiops(&sb, &s, &["twilio"]).args([
+        "twilio",
+        "numbers",
+        "buy",
+        "--area-code",
+        "415",
+        "--yes",
+    ]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(r.stdout.contains("already ran"), "{}", r.stdout);
+    assert_eq!(side_effect(&s, "twilio.numbers.buy"), 1);
+
+    // Incomplete: a question, exit 2, nothing done.
+    let r = run(apiops(&sb, &s, &["twilio"]).args(["do", "send a test message"]));
+    assert_eq!(r.code, Some(2), "{}", r.all());
+    assert!(r.stdout.contains('?'), "{}", r.stdout);
+    // Out of the catalog: not understood, with examples.
+    let r = run(apiops(&sb, &s, &["twilio"]).args(["do", "refund charge ch_123"]));
+    assert_eq!(r.code, Some(2), "{}", r.all());
+    assert!(r.stdout.contains("Not understood"), "{}", r.stdout);
+    // A question about failures runs the error audit for calls.
+    let r = run(apiops(&sb, &s, &["twilio"]).args(["do", "why are calls failing"]));
+    assert!(matches!(r.code, Some(0 | 1)), "{}", r.all());
+    assert!(r.stdout.contains("Twilio"), "{}", r.stdout);
+    assert_no_secret(&s, &r.all());
+}
