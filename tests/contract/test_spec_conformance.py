@@ -5,7 +5,10 @@ official spec's response schema (../shared/specs). Twilio and Stripe are OpenAPI
 """
 
 import base64
+import http.server
 import json
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -13,7 +16,7 @@ import urllib.request
 import pytest
 from openapi_schema_validator import OAS30Validator, OAS31Validator
 
-from conftest import SHARED
+from conftest import SHARED, start_sim
 
 SPECS = {
     "twilio_api": ("twilio/twilio_api_v2010.json", OAS30Validator),
@@ -173,3 +176,108 @@ def test_single_resources_and_writes_validate(sim):
     assert plain["choices"][0]["finish_reason"] == "stop"
     assert "tool_calls" not in plain["choices"][0]["message"]
     assert not failures, "\n".join(failures)
+
+
+class _Receiver(http.server.ThreadingHTTPServer):
+    """A loopback webhook receiver that checks each delivery with the official Stripe SDK."""
+
+    def __init__(self, secret):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.secret = secret
+        self.verified = []
+        self.rejected = 0
+        self.lock = threading.Lock()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}/hooks/stripe"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        import stripe
+
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        try:
+            event = stripe.Webhook.construct_event(body, self.headers["Stripe-Signature"], self.server.secret)
+            ok = True
+        except Exception:
+            ok = False
+        with self.server.lock:
+            if ok:
+                self.server.verified.append(event["id"])
+            else:
+                self.server.rejected += 1
+        self.send_response(200 if ok else 400)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_run_time_events_and_alerts_validate_and_deliveries_verify():
+    """Events and alerts made to happen at run time (`/_sim/stripe/events`, `/_sim/twilio/alerts`)
+    validate like the generated ones, and their deliveries pass the official Stripe verifier."""
+    sim = start_sim("--messages", "500")
+    server = None
+    try:
+        env = sim.env
+        st = "Bearer " + env["STRIPE_SECRET_KEY"]
+        tw = basic(env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"])
+        stripe_api = env["APIOPS_STRIPE_API_URL"]
+        monitor = env["APIOPS_TWILIO_MONITOR_URL"]
+        server = _Receiver(env["STRIPE_WEBHOOK_SECRET"])
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        failures = []
+
+        def check(name, template, method, status, url, auth, form=None):
+            got, body = call(sim, method, url, auth, form)
+            if got != status:
+                failures.append(f"{method} {template}: HTTP {got}: {body}")
+                return body
+            schema, cls = response_schema(name, template, method, status)
+            for e in list(cls(schema).iter_errors(body))[:5]:
+                failures.append(f"{method} {template}: {list(e.path)}: {e.message[:200]}")
+            return body
+
+        def control(path, payload):
+            req = urllib.request.Request(sim.base + path, data=json.dumps(payload).encode(), method="POST")
+            req.add_header("Content-Type", "application/json")
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, json.loads(r.read())
+
+        created = check("stripe", "/v1/webhook_endpoints", "POST", 200, stripe_api + "/v1/webhook_endpoints", st,
+                        {"url": server.url, "enabled_events[]": ["*"]})
+        assert created.get("secret") == env["STRIPE_WEBHOOK_SECRET"]
+        t0 = int(time.time())
+        status, report = control("/_sim/stripe/events", {"count": 12})
+        assert status == 201, report
+        status, failed = control("/_sim/stripe/events", {"count": 2, "type": "charge.failed"})
+        assert status == 201, failed
+        ids = report["ids"] + failed["ids"]
+        assert report["delivered"] + failed["delivered"] == ids
+        page = check("stripe", "/v1/events", "GET", 200, f"{stripe_api}/v1/events?created[gte]={t0}&limit=100", st)
+        assert [e["id"] for e in page["data"]] == ids[::-1]
+        check("stripe", "/v1/events", "GET", 200, f"{stripe_api}/v1/events?created[gte]={t0}&delivery_success=true&limit=100", st)
+        for evt in ids:
+            check("stripe", "/v1/events/{id}", "GET", 200, f"{stripe_api}/v1/events/{evt}", st)
+        with server.lock:
+            assert server.verified == ids and server.rejected == 0
+
+        start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0))
+        status, raised = control("/_sim/twilio/alerts", {"count": 4})
+        assert status == 201, raised
+        status, coded = control("/_sim/twilio/alerts", {"count": 2, "error_code": "30007"})
+        assert status == 201, coded
+        sids = raised["sids"] + coded["sids"]
+        alerts = check("twilio_monitor", "/v1/Alerts", "GET", 200, f"{monitor}/v1/Alerts?StartDate={start}", tw)
+        assert [a["sid"] for a in alerts["alerts"]] == sids[::-1]
+        for sid in sids:
+            check("twilio_monitor", "/v1/Alerts/{Sid}", "GET", 200, f"{monitor}/v1/Alerts/{sid}", tw)
+        assert not failures, "\n".join(failures)
+    finally:
+        if server is not None:
+            server.shutdown()
+        sim.proc.terminate()
+        sim.proc.wait(timeout=10)

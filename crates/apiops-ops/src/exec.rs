@@ -645,6 +645,7 @@ async fn sent_since(
         query.push(("From".to_owned(), from.to_owned()));
     }
     let cutoff = since - jiff::SignedDuration::from_secs(60);
+    let want = apiops_providers::twilio::client::body_digest(body);
     let mut pages = client.messages(query);
     let mut seen = 0;
     while let Some(page) = pages.next().await {
@@ -657,7 +658,7 @@ async fn sent_since(
             if created.is_some_and(|c| c < cutoff) {
                 return Ok(None);
             }
-            if m.body.as_deref() == Some(body) {
+            if m.body_sha256.as_deref() == Some(want.as_str()) {
                 return Ok(Some(m.sid));
             }
             seen += 1;

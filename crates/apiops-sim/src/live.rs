@@ -34,10 +34,13 @@
 //! HMAC-SHA256(secret, "t.body")>` under the account's `STRIPE_WEBHOOK_SECRET` (which every
 //! endpoint shares and a create returns as its `secret`), with no proxy, no redirects and a
 //! [`DELIVERY_TIMEOUT`] per attempt, and waits for the answers: a 2xx delivers, anything else
-//! (an error status, a refused connection, a timeout) leaves the endpoint pending. So an event
-//! that reached every endpoint shows `pending_webhooks: 0` and is listed under
-//! `delivery_success=true`; one that missed any keeps `pending_webhooks > 0` and is listed under
-//! `delivery_success=false`. Nothing is retried on its own: `POST /_sim/stripe/redeliver`
+//! (an error status, a refused connection, a timeout) leaves the endpoint pending. Deliveries
+//! go one at a time, oldest event first, so a receiver sees them in order; an endpoint that
+//! timed out is not tried again within the same call (its later events stay pending), so a
+//! hung receiver costs one timeout per call (two calls running at once may both deliver an
+//! event, as Stripe sometimes does). So an event that reached every endpoint shows
+//! `pending_webhooks: 0` and is listed under `delivery_success=true`; one that missed any keeps
+//! `pending_webhooks > 0` and is listed under `delivery_success=false`. Nothing is retried on its own: `POST /_sim/stripe/redeliver`
 //! re-attempts the pending endpoints of every event (an endpoint deleted since is dropped; a
 //! disabled one, or one whose URL left loopback, stays pending and is reported not called).
 //! With `deliver: false` the events are appended undelivered (pending for their endpoints),
@@ -321,8 +324,10 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
-        let text: Option<TwilioAlertsRequest> =
-            parse_body(&Bytes::from_static(br#"{"count": 2, "error_code": "30007"}"#)).ok();
+        let text: Option<TwilioAlertsRequest> = parse_body(&Bytes::from_static(
+            br#"{"count": 2, "error_code": "30007"}"#,
+        ))
+        .ok();
         let number: Option<TwilioAlertsRequest> =
             parse_body(&Bytes::from_static(br#"{"count": 2, "error_code": 30007}"#)).ok();
         assert_eq!(text, number);

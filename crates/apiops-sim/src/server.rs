@@ -211,7 +211,10 @@ impl Simulator {
                     .delete(crate::script::clear),
             )
             .route("/_sim/stripe/events", post(crate::stripe::happen_route))
-            .route("/_sim/stripe/redeliver", post(crate::stripe::redeliver_route))
+            .route(
+                "/_sim/stripe/redeliver",
+                post(crate::stripe::redeliver_route),
+            )
             .route("/_sim/twilio/alerts", post(crate::twilio::alerts_route))
             .layer(axum::middleware::from_fn_with_state(
                 Arc::clone(&state),

@@ -889,8 +889,7 @@ impl Receiver {
                         .unwrap_or_default()
                         .to_owned();
                     g.lock().expect("lock").push((signature, body));
-                    axum::http::StatusCode::from_u16(s.load(Ordering::SeqCst))
-                        .expect("a status")
+                    axum::http::StatusCode::from_u16(s.load(Ordering::SeqCst)).expect("a status")
                 },
             ),
         );
@@ -952,7 +951,7 @@ fn verify_stripe_signature(secret: &str, header: &str, body: &[u8]) -> bool {
     mac.update(format!("{t}.").as_bytes());
     mac.update(body);
     let want = hex::encode(mac.finalize().into_bytes());
-    v1.iter().any(|s| *s == want)
+    v1.contains(&want)
 }
 
 impl Api {
@@ -1097,7 +1096,9 @@ async fn stripe_events_happen_at_run_time_listed_filtered_and_delivered_signed()
             .iter()
             .all(|e| !ids.iter().any(|id| e["id"] == id.as_str()))
     );
-    let page = api.stripe_get(&format!("/v1/events?created[gte]={t0}")).await;
+    let page = api
+        .stripe_get(&format!("/v1/events?created[gte]={t0}"))
+        .await;
     let one = api.stripe_get(&format!("/v1/events/{}", ids[2])).await;
     assert_eq!(one, page["data"][0]);
     assert_eq!(one["pending_webhooks"], 0);
@@ -1183,7 +1184,10 @@ async fn failed_deliveries_stay_pending_until_redelivered_once() {
     assert_eq!(one["pending_webhooks"], 1);
     // Appended without delivery: pending too, and nothing sent.
     let (status, quiet) = api
-        .sim_post("/_sim/stripe/events", r#"{"type": "charge.failed", "deliver": false}"#)
+        .sim_post(
+            "/_sim/stripe/events",
+            r#"{"type": "charge.failed", "deliver": false}"#,
+        )
         .await;
     assert_eq!(status, 201, "{quiet}");
     let quiet = strings(&quiet["pending"]);
@@ -1202,7 +1206,10 @@ async fn failed_deliveries_stay_pending_until_redelivered_once() {
         retried.events[0].attempts[0].error.as_deref(),
         Some("HTTP 500 Internal Server Error")
     );
-    assert_eq!(api.events_since(t0, "&delivery_success=false").await.len(), 3);
+    assert_eq!(
+        api.events_since(t0, "&delivery_success=false").await.len(),
+        3
+    );
 
     // Then 200: each event is delivered exactly once more, oldest first, and stops pending.
     receiver.got.lock().expect("lock").clear();
@@ -1244,16 +1251,36 @@ async fn failed_deliveries_stay_pending_until_redelivered_once() {
 async fn bad_run_time_requests_get_a_400_with_the_reason() {
     let api = Api::start(base()).await;
     for (path, bad, needle) in [
-        ("/_sim/stripe/events", r#"{"type": "charge.exploded"}"#, "unknown event type"),
+        (
+            "/_sim/stripe/events",
+            r#"{"type": "charge.exploded"}"#,
+            "unknown event type",
+        ),
         ("/_sim/stripe/events", r#"{"count": 0}"#, "count 0"),
         ("/_sim/stripe/events", r#"{"count": 1001}"#, "1000"),
         ("/_sim/stripe/events", r#"{"count": "two"}"#, "invalid type"),
-        ("/_sim/stripe/events", r#"{"kind": "charge.failed"}"#, "unknown field"),
+        (
+            "/_sim/stripe/events",
+            r#"{"kind": "charge.failed"}"#,
+            "unknown field",
+        ),
         ("/_sim/stripe/events", "[]", "JSON object"),
         ("/_sim/stripe/events", "{\"count\":", "EOF"),
-        ("/_sim/stripe/redeliver", r#"{"all": true}"#, "unknown field"),
-        ("/_sim/twilio/alerts", r#"{"error_code": "99999"}"#, "unknown error_code"),
-        ("/_sim/twilio/alerts", r#"{"error_code": "3OOO7"}"#, "not a Twilio error code"),
+        (
+            "/_sim/stripe/redeliver",
+            r#"{"all": true}"#,
+            "unknown field",
+        ),
+        (
+            "/_sim/twilio/alerts",
+            r#"{"error_code": "99999"}"#,
+            "unknown error_code",
+        ),
+        (
+            "/_sim/twilio/alerts",
+            r#"{"error_code": "3OOO7"}"#,
+            "not a Twilio error code",
+        ),
         ("/_sim/twilio/alerts", r#"{"count": -3}"#, "invalid value"),
         ("/_sim/twilio/alerts", "not json", "invalid request"),
     ] {
@@ -1298,7 +1325,10 @@ async fn twilio_alerts_happen_at_run_time_and_list_with_start_date() {
     assert!(list(format!("StartDate={start}")).await.is_empty());
 
     let (status, raised) = api
-        .sim_post("/_sim/twilio/alerts", r#"{"count": 3, "error_code": "30007"}"#)
+        .sim_post(
+            "/_sim/twilio/alerts",
+            r#"{"count": 3, "error_code": "30007"}"#,
+        )
         .await;
     assert_eq!(status, 201, "{raised}");
     let sids = strings(&raised["sids"]);
@@ -1372,4 +1402,47 @@ async fn run_time_events_are_refused_over_http_when_the_listen_may_be_remote() {
             .len(),
         1
     );
+}
+
+#[tokio::test]
+async fn a_hung_receiver_costs_one_timeout_and_leaves_every_event_pending() {
+    let api = Api::start(base()).await;
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let hang = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    api.create_endpoint(&format!("http://{addr}/hooks/stripe"), &["charge.failed"])
+        .await;
+    let started = std::time::Instant::now();
+    let report = api
+        .sim
+        .sim
+        .state()
+        .stripe_events_happen(&apiops_sim::live::StripeEventsRequest::new(
+            3,
+            Some("charge.failed"),
+        ))
+        .await
+        .expect("happens");
+    let took = started.elapsed();
+    assert!(took < apiops_sim::live::DELIVERY_TIMEOUT * 2, "{took:?}");
+    assert_eq!(report.pending, report.ids);
+    let errors: Vec<&str> = report
+        .events
+        .iter()
+        .map(|e| e.attempts[0].error.as_deref().unwrap_or_default())
+        .collect();
+    assert!(errors[0].starts_with("timed out"), "{errors:?}");
+    assert!(
+        errors[1..].iter().all(|e| e.contains("timed out earlier")),
+        "{errors:?}"
+    );
+    hang.abort();
 }

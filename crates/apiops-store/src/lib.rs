@@ -258,7 +258,11 @@ pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     }
     // Only the scheme is shown: the rest may hold a password.
     let scheme = url.split_once(':').map_or("", |(s, _)| s);
-    let scheme = if scheme.len() <= 20 && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
+    let scheme = if scheme.len() <= 20
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    {
         scheme.to_owned()
     } else {
         apiops_core::mask(scheme)

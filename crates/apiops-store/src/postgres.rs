@@ -335,18 +335,19 @@ async fn insert_events(conn: &mut PgConnection, events: &[ErrorEvent]) -> Result
     }
     no_nul(
         "an event",
-        keys.iter().map(String::as_str).chain(firsts.iter().flat_map(|e| {
-            [
-                e.error_code.as_str(),
-                e.resource_type.as_str(),
-                e.resource_id.as_str(),
-                e.context.as_str(),
-            ]
-        })),
+        keys.iter()
+            .map(String::as_str)
+            .chain(firsts.iter().flat_map(|e| {
+                [
+                    e.error_code.as_str(),
+                    e.resource_type.as_str(),
+                    e.resource_id.as_str(),
+                    e.context.as_str(),
+                ]
+            })),
     )?;
-    let column = |f: fn(&ErrorEvent) -> String| -> Vec<String> {
-        firsts.iter().map(|e| f(e)).collect()
-    };
+    let column =
+        |f: fn(&ErrorEvent) -> String| -> Vec<String> { firsts.iter().map(|e| f(e)).collect() };
     let r = sqlx::query(INSERT_EVENTS)
         .bind(keys)
         .bind(
@@ -555,12 +556,7 @@ impl Store for PostgresStore {
         )?;
         // One statement: atomic and durable on its own (autocommit).
         let rows = sqlx::query(INSERT_INBOX)
-            .bind(
-                batch
-                    .iter()
-                    .map(|e| e.service.as_str())
-                    .collect::<Vec<_>>(),
-            )
+            .bind(batch.iter().map(|e| e.service.as_str()).collect::<Vec<_>>())
             .bind(
                 batch
                     .iter()

@@ -44,11 +44,19 @@ fn migrator() -> Migrator {
     ])
 }
 
+/// Whether SQLite answered `SQLITE_BUSY` (or one of its extended forms).
+fn is_busy(e: &dyn sqlx::error::DatabaseError) -> bool {
+    e.code()
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| c & 0xff == 5)
+}
+
 /// Applies the migrations. SQLite migrations take no lock, so two processes opening a new file
-/// at once may both apply one: the second then fails on `_sqlx_migrations`' unique version and
-/// is simply run again (it then finds the migration applied).
+/// at once may both apply one: the second then fails on `_sqlx_migrations`' unique version, or
+/// finds the file busy without waiting (a read transaction cannot become a write one after
+/// another connection wrote), and is simply run again (it then finds the migration applied).
 async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
-    let mut attempt = 0;
+    let mut attempt = 0u64;
     loop {
         attempt += 1;
         match migrator().run(pool).await {
@@ -56,7 +64,9 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
             Err(
                 sqlx::migrate::MigrateError::Execute(sqlx::Error::Database(e))
                 | sqlx::migrate::MigrateError::ExecuteMigration(sqlx::Error::Database(e), _),
-            ) if e.is_unique_violation() && attempt < 5 => {}
+            ) if (e.is_unique_violation() || is_busy(&*e)) && attempt < 50 => {
+                tokio::time::sleep(std::time::Duration::from_millis(20 * attempt.min(10))).await;
+            }
             Err(e) => return Err(StoreError::Database(format!("migrating: {e}"))),
         }
     }
@@ -96,10 +106,25 @@ impl SqliteStore {
                 .map_err(|e| StoreError::Database(format!("creating {}: {e}", dir.display())))?;
         }
         let in_memory = url.contains(":memory:");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(if in_memory { 1 } else { 4 })
-            .connect_with(options)
-            .await?;
+        // Switching a new file to WAL needs it alone, and SQLite answers "busy" at once rather
+        // than waiting (busy_timeout does not cover it): when two processes create the file
+        // together, the loser retries, for about as long as busy_timeout would wait.
+        let mut attempt = 0u64;
+        let pool = loop {
+            attempt += 1;
+            match SqlitePoolOptions::new()
+                .max_connections(if in_memory { 1 } else { 4 })
+                .connect_with(options.clone())
+                .await
+            {
+                Ok(pool) => break pool,
+                Err(sqlx::Error::Database(e)) if is_busy(&*e) && attempt < 50 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * attempt.min(10)))
+                        .await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         migrate(&pool).await?;
         Ok(SqliteStore { pool })
     }

@@ -113,12 +113,10 @@ impl Backend {
             let mut admin = sqlx::PgConnection::connect(&admin_url)
                 .await
                 .expect("connect");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP SCHEMA {schema} CASCADE"
-            )))
-            .execute(&mut admin)
-            .await
-            .expect("drop schema");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(&mut admin)
+                .await
+                .expect("drop schema");
             admin.close().await.expect("close");
         }
     }
@@ -280,7 +278,12 @@ async fn events_are_deduplicated_and_counted(store: &dyn Store) {
         "a stored event is skipped"
     );
     // A repeat inside one batch counts once; a new one beside a stored one counts.
-    let c = ev(Service::Stripe, "card_declined", "ch_1", "2026-11-25T12:00:00Z");
+    let c = ev(
+        Service::Stripe,
+        "card_declined",
+        "ch_1",
+        "2026-11-25T12:00:00Z",
+    );
     assert_eq!(
         store
             .append_events(&[c.clone(), b.clone(), c.clone()])
@@ -465,7 +468,8 @@ async fn events_round_trip_every_field(store: &dyn Store) {
     a.category = Category::BadParams;
     a.severity = Severity::Info;
     a.resource_type = "charge".into();
-    a.context = "Déclinée — «insufficient_funds» 'quoted' \"double\" \\ ; DROP TABLE events; 🚫".into();
+    a.context =
+        "Déclinée — «insufficient_funds» 'quoted' \"double\" \\ ; DROP TABLE events; 🚫".into();
     a.action_taken = ActionTaken::AutoFixed;
     a.result = EventResult::Pending;
     let mut b = ev(Service::Openai, "", "", "1999-12-31T23:59:59Z");
@@ -580,7 +584,10 @@ async fn journal_steps_upsert_and_read_in_step_order(store: &dyn Store) {
 async fn journal_finish_and_forget(store: &dyn Store) {
     let t0 = ts("2026-11-26T10:00:00Z");
     let t1 = ts("2026-11-26T10:05:00.250Z");
-    store.journal_plan("k1", "{\"v\":1}", t0).await.expect("plan");
+    store
+        .journal_plan("k1", "{\"v\":1}", t0)
+        .await
+        .expect("plan");
     store.journal_plan("k2", "{}", t0).await.expect("plan");
     for key in ["k1", "k2"] {
         store
@@ -630,12 +637,7 @@ async fn journal_concurrent_writers_agree_on_one_plan(store: &dyn Store) {
         store.journal_plan("race", "{\"w\":\"c\"}", t0),
         store.journal_plan("race", "{\"w\":\"d\"}", t0),
     );
-    let plans = [
-        a.expect("a"),
-        b.expect("b"),
-        c.expect("c"),
-        d.expect("d"),
-    ];
+    let plans = [a.expect("a"), b.expect("b"), c.expect("c"), d.expect("d")];
     assert!(
         plans.iter().all(|p| *p == plans[0]),
         "every writer gets the one plan that won: {plans:?}"
@@ -705,22 +707,57 @@ async fn inbox_counts_and_lookups(store: &dyn Store) {
     store.inbox_append(&batch).await.expect("append");
     assert_eq!(store.inbox_count(None).await.expect("count"), 3);
     assert_eq!(
-        store.inbox_count(Some(Service::Stripe)).await.expect("count"),
+        store
+            .inbox_count(Some(Service::Stripe))
+            .await
+            .expect("count"),
         2
     );
     assert_eq!(
-        store.inbox_count(Some(Service::Twilio)).await.expect("count"),
+        store
+            .inbox_count(Some(Service::Twilio))
+            .await
+            .expect("count"),
         1
     );
     assert_eq!(
-        store.inbox_count(Some(Service::Openai)).await.expect("count"),
+        store
+            .inbox_count(Some(Service::Openai))
+            .await
+            .expect("count"),
         0
     );
-    assert!(store.inbox_has(Service::Stripe, "evt_2").await.expect("has"));
-    assert!(store.inbox_has(Service::Twilio, "evt_1").await.expect("has"));
-    assert!(!store.inbox_has(Service::Twilio, "evt_2").await.expect("has"));
-    assert!(!store.inbox_has(Service::Openai, "evt_1").await.expect("has"));
-    assert!(!store.inbox_has(Service::Stripe, "EVT_1").await.expect("has"), "keys are exact");
+    assert!(
+        store
+            .inbox_has(Service::Stripe, "evt_2")
+            .await
+            .expect("has")
+    );
+    assert!(
+        store
+            .inbox_has(Service::Twilio, "evt_1")
+            .await
+            .expect("has")
+    );
+    assert!(
+        !store
+            .inbox_has(Service::Twilio, "evt_2")
+            .await
+            .expect("has")
+    );
+    assert!(
+        !store
+            .inbox_has(Service::Openai, "evt_1")
+            .await
+            .expect("has")
+    );
+    assert!(
+        !store
+            .inbox_has(Service::Stripe, "EVT_1")
+            .await
+            .expect("has"),
+        "keys are exact"
+    );
     // Processing does not remove: counts and lookups cover processed rows too.
     let ids: Vec<i64> = store
         .inbox_unprocessed(10)
@@ -734,11 +771,22 @@ async fn inbox_counts_and_lookups(store: &dyn Store) {
         .await
         .expect("processed");
     assert_eq!(store.inbox_count(None).await.expect("count"), 3);
-    assert!(store.inbox_has(Service::Stripe, "evt_1").await.expect("has"));
+    assert!(
+        store
+            .inbox_has(Service::Stripe, "evt_1")
+            .await
+            .expect("has")
+    );
 }
 
 async fn inbox_unprocessed_in_arrival_order_with_limit(store: &dyn Store) {
-    assert!(store.inbox_unprocessed(10).await.expect("unprocessed").is_empty());
+    assert!(
+        store
+            .inbox_unprocessed(10)
+            .await
+            .expect("unprocessed")
+            .is_empty()
+    );
     // Arrival order, not receive time: the later batch has the earlier times.
     let mut first = vec![
         inbox(Service::Twilio, "z", 1_764_000_000_123),
@@ -767,7 +815,13 @@ async fn inbox_unprocessed_in_arrival_order_with_limit(store: &dyn Store) {
         ["z", "a"],
         "the limit keeps the oldest"
     );
-    assert!(store.inbox_unprocessed(0).await.expect("unprocessed").is_empty());
+    assert!(
+        store
+            .inbox_unprocessed(0)
+            .await
+            .expect("unprocessed")
+            .is_empty()
+    );
     // Times are kept to the millisecond.
     let precise = InboxEvent {
         received_at: ts("2026-11-26T10:00:00.123456789Z"),
@@ -792,8 +846,18 @@ async fn inbox_processed_marks_and_appends_together(store: &dyn Store) {
     store.inbox_append(&batch).await.expect("append");
     let rows = store.inbox_unprocessed(100).await.expect("unprocessed");
     let failures = [
-        ev(Service::Stripe, "card_declined", "ch_0", "2026-11-26T09:00:00Z"),
-        ev(Service::Stripe, "expired_card", "ch_1", "2026-11-26T09:01:00Z"),
+        ev(
+            Service::Stripe,
+            "card_declined",
+            "ch_0",
+            "2026-11-26T09:00:00Z",
+        ),
+        ev(
+            Service::Stripe,
+            "expired_card",
+            "ch_1",
+            "2026-11-26T09:01:00Z",
+        ),
     ];
     // Rows 0 and 1 became two failures.
     store
@@ -827,7 +891,12 @@ async fn inbox_processed_marks_and_appends_together(store: &dyn Store) {
     );
     assert_eq!(store.event_count().await.expect("count"), 2);
     // Events without rows, and ids that are not there, are fine.
-    let extra = ev(Service::Stripe, "processing_error", "ch_9", "2026-11-26T09:02:00Z");
+    let extra = ev(
+        Service::Stripe,
+        "processing_error",
+        "ch_9",
+        "2026-11-26T09:02:00Z",
+    );
     store
         .inbox_processed(&[], std::slice::from_ref(&extra), now)
         .await
@@ -850,7 +919,13 @@ async fn inbox_processed_marks_and_appends_together(store: &dyn Store) {
         )
         .await
         .expect("processed");
-    assert!(store.inbox_unprocessed(100).await.expect("unprocessed").is_empty());
+    assert!(
+        store
+            .inbox_unprocessed(100)
+            .await
+            .expect("unprocessed")
+            .is_empty()
+    );
     assert_eq!(store.event_count().await.expect("count"), 3);
     assert_eq!(store.inbox_count(None).await.expect("count"), 5);
 }
@@ -884,10 +959,7 @@ async fn inbox_group_commit_of_hundreds(store: &dyn Store) {
     }
     let started = Instant::now();
     let got = store.inbox_append(&batch).await.expect("append");
-    println!(
-        "inbox_append of {N} events: {:?}",
-        started.elapsed()
-    );
+    println!("inbox_append of {N} events: {:?}", started.elapsed());
     assert_eq!(got.len(), N);
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
         assert_eq!(g, w, "event {i} ({})", batch[i].dedup_key);
@@ -958,19 +1030,35 @@ async fn cursors_are_set_and_replaced(store: &dyn Store) {
         .await
         .expect("set");
     assert_eq!(
-        store.cursor("stripe.events").await.expect("cursor").as_deref(),
+        store
+            .cursor("stripe.events")
+            .await
+            .expect("cursor")
+            .as_deref(),
         Some("evt_100")
     );
     store
-        .set_cursor("stripe.events", "evt_200", t0 + SignedDuration::from_secs(60))
+        .set_cursor(
+            "stripe.events",
+            "evt_200",
+            t0 + SignedDuration::from_secs(60),
+        )
         .await
         .expect("set");
     assert_eq!(
-        store.cursor("stripe.events").await.expect("cursor").as_deref(),
+        store
+            .cursor("stripe.events")
+            .await
+            .expect("cursor")
+            .as_deref(),
         Some("evt_200")
     );
     assert_eq!(
-        store.cursor("twilio.alerts").await.expect("cursor").as_deref(),
+        store
+            .cursor("twilio.alerts")
+            .await
+            .expect("cursor")
+            .as_deref(),
         Some("2026-11-26T09:00:00Z")
     );
     store.set_cursor("empty", "", t0).await.expect("set");
@@ -986,7 +1074,12 @@ async fn cursors_are_set_and_replaced(store: &dyn Store) {
 
 async fn everything_survives_reopening(backend: &Backend) {
     let t0 = ts("2026-11-26T10:00:00Z");
-    let failure = ev(Service::Stripe, "card_declined", "ch_1", "2026-11-26T09:00:00Z");
+    let failure = ev(
+        Service::Stripe,
+        "card_declined",
+        "ch_1",
+        "2026-11-26T09:00:00Z",
+    );
     let kept = ev(Service::Twilio, "30003", "SM1", "2026-11-26T08:00:00Z");
     let a = inbox(Service::Stripe, "evt_a", 1_000);
     let b = inbox(Service::Stripe, "evt_b", 2_000);
@@ -997,7 +1090,10 @@ async fn everything_survives_reopening(backend: &Backend) {
             .append_events(std::slice::from_ref(&kept))
             .await
             .expect("append");
-        plan = store.journal_plan("k1", "{\"v\":1}", t0).await.expect("plan");
+        plan = store
+            .journal_plan("k1", "{\"v\":1}", t0)
+            .await
+            .expect("plan");
         store
             .journal_step("k1", 0, StepStatus::Done, "{\"sid\":\"PN1\"}", t0)
             .await
@@ -1025,7 +1121,10 @@ async fn everything_survives_reopening(backend: &Backend) {
     }
     // Reopened: migrations run again without harm and every write is there.
     let store = backend.open().await;
-    assert_eq!(all_events(&*store).await, vec![kept.clone(), failure.clone()]);
+    assert_eq!(
+        all_events(&*store).await,
+        vec![kept.clone(), failure.clone()]
+    );
     assert_eq!(store.journaled_plan("k1").await.expect("read"), Some(plan));
     assert_eq!(
         states(&store.journal_steps("k1").await.expect("steps")),
@@ -1046,14 +1145,15 @@ async fn everything_survives_reopening(backend: &Backend) {
         "deduplication holds across reopening"
     );
     assert_eq!(
-        store.cursor("stripe.events").await.expect("cursor").as_deref(),
+        store
+            .cursor("stripe.events")
+            .await
+            .expect("cursor")
+            .as_deref(),
         Some("evt_b")
     );
     assert_eq!(
-        store
-            .append_events(&[kept, failure])
-            .await
-            .expect("append"),
+        store.append_events(&[kept, failure]).await.expect("append"),
         0
     );
     // New ids continue after the old ones.
@@ -1086,6 +1186,9 @@ async fn two_handles_share_one_store(backend: &Backend) {
     let second = two.journal_plan("k", "{\"by\":2}", t0).await.expect("plan");
     assert_eq!(first, second, "the first writer wins across instances");
     two.set_cursor("c", "v2", t0).await.expect("set");
-    assert_eq!(one.cursor("c").await.expect("cursor").as_deref(), Some("v2"));
+    assert_eq!(
+        one.cursor("c").await.expect("cursor").as_deref(),
+        Some("v2")
+    );
     assert_eq!(one.inbox_count(None).await.expect("count"), 2);
 }

@@ -1006,9 +1006,10 @@ pub struct Message {
     /// The sender.
     #[serde(default)]
     pub from: Option<String>,
-    /// The text (personal data: used to match an interrupted send, never reported).
-    #[serde(default)]
-    pub body: Option<String>,
+    /// SHA-256 (hex) of the text: enough to recognise a message apiops sent (an interrupted
+    /// send), without keeping the text, which is personal data. See [`body_digest`].
+    #[serde(default, rename = "body", deserialize_with = "digest_of_text")]
+    pub body_sha256: Option<String>,
     /// `outbound-api`, `inbound`...
     #[serde(default)]
     pub direction: Option<String>,
@@ -1256,6 +1257,17 @@ pub struct NumberPrice {
     /// The price the account pays.
     #[serde(default, deserialize_with = "text_or_number")]
     pub current_price: Option<String>,
+}
+
+/// The digest [`Message::body_sha256`] holds for `text`.
+pub fn body_digest(text: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+fn digest_of_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    Ok(text.map(|t| body_digest(&t)))
 }
 
 /// Twilio's error document `{code, message, more_info, status}`, read from an error body.

@@ -14,7 +14,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
 use url::Url;
 
 use super::StripeState;
@@ -27,8 +26,8 @@ use crate::live::{
 use crate::server::SimState;
 use crate::signing;
 
-/// Events whose deliveries run at once.
-const CONCURRENCY: usize = 4;
+/// How a timed-out attempt's error starts.
+const TIMED_OUT: &str = "timed out";
 
 /// What Stripe's webhook requests say they are.
 const USER_AGENT: &str = "Stripe/1.0 (+https://stripe.com/docs/webhooks)";
@@ -167,26 +166,42 @@ impl StripeState {
             })
             .collect();
         let client = if send { client() } else { Ok(None) };
-        let client = &client;
         let secret = self.webhook_secret.as_str();
-        let outcomes: Vec<(Job, Vec<DeliveryAttempt>)> = futures::stream::iter(jobs)
-            .map(|job| async move {
-                let mut attempts = Vec::new();
-                if send {
-                    for (endpoint, at) in &job.targets {
-                        let Some((url, disabled)) = at else {
-                            continue;
-                        };
-                        attempts.push(
-                            attempt(client, secret, endpoint, url, *disabled, &job.body).await,
-                        );
+        // One at a time, oldest first, so a receiver sees them in order. An endpoint that timed
+        // out is not tried again in the same call: a hung receiver costs one timeout, not one
+        // per event.
+        let mut hung: HashSet<String> = HashSet::new();
+        let mut outcomes: Vec<(Job, Vec<DeliveryAttempt>)> = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let mut attempts = Vec::new();
+            for (endpoint, at) in job.targets.iter().filter(|_| send) {
+                let Some((url, disabled)) = at else {
+                    continue;
+                };
+                let tried = if hung.contains(endpoint) {
+                    DeliveryAttempt {
+                        endpoint: endpoint.clone(),
+                        url: url.clone(),
+                        status: None,
+                        error: Some(
+                            "not called: the endpoint timed out earlier in this call".into(),
+                        ),
+                        delivered: false,
                     }
+                } else {
+                    attempt(&client, secret, endpoint, url, *disabled, &job.body).await
+                };
+                if tried
+                    .error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with(TIMED_OUT))
+                {
+                    hung.insert(endpoint.clone());
                 }
-                (job, attempts)
-            })
-            .buffered(CONCURRENCY)
-            .collect()
-            .await;
+                attempts.push(tried);
+            }
+            outcomes.push((job, attempts));
+        }
         let mut events = self.events_mut();
         let mut at: HashMap<String, usize> = events
             .iter()
@@ -327,7 +342,7 @@ async fn attempt(
 /// A transport error in a line: what failed, and the innermost cause.
 fn describe(e: &reqwest::Error) -> String {
     let what = if e.is_timeout() {
-        format!("timed out after {}s", DELIVERY_TIMEOUT.as_secs())
+        format!("{TIMED_OUT} after {}s", DELIVERY_TIMEOUT.as_secs())
     } else if e.is_connect() {
         "connection failed".to_owned()
     } else {

@@ -6,10 +6,10 @@ use std::collections::HashSet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use super::data;
 use super::events::list_events;
 use super::params::Params;
 use super::*;
-use super::data;
 use crate::Simulator;
 
 fn config(seed: u64) -> SimConfig {
@@ -67,7 +67,11 @@ fn generation_is_deterministic_and_realistic() {
 
     let anchor = config(7).anchor.as_second();
     let all = a.events().clone();
-    assert!((250..700).contains(&a.events().len()), "{}", a.events().len());
+    assert!(
+        (250..700).contains(&a.events().len()),
+        "{}",
+        a.events().len()
+    );
     assert!(
         a.events()
             .iter()
@@ -599,7 +603,14 @@ async fn answers_conform_to_the_spec() {
     // Events made to happen at run time, one of each type, answer like the generated ones.
     let mut live = Vec::new();
     for kind in crate::live::STRIPE_EVENT_TYPES {
-        live.extend(h.sim.sim.state().stripe.happen(1, Some(kind)).expect("happens"));
+        live.extend(
+            h.sim
+                .sim
+                .state()
+                .stripe
+                .happen(1, Some(kind))
+                .expect("happens"),
+        );
     }
     let anchor = config(24).anchor.as_second();
     let (_, endpoints) = h.get("/v1/webhook_endpoints").await;
@@ -734,7 +745,10 @@ fn events_happen_at_run_time_like_generated_ones() {
     assert_eq!(s.event_count(), before + 40);
     let unique: HashSet<&String> = made.iter().collect();
     assert_eq!(unique.len(), 40);
-    assert!(made.iter().all(|id| id.starts_with("evt_") && id.len() == 28));
+    assert!(
+        made.iter()
+            .all(|id| id.starts_with("evt_") && id.len() == 28)
+    );
     // Ids derive from the seed and the count of scenarios run, not from the clock.
     assert_eq!(state(31).happen(40, None).expect("happens"), made);
     assert_ne!(state(32).happen(40, None).expect("happens"), made);

@@ -1,7 +1,8 @@
 //! Twilio's state: the generated records (immutable, shared without locks), the SID lookup
 //! tables, and the mutable part behind one `RwLock` — owned numbers, numbers for sale,
-//! messaging services and messages created through the API — with the operations that change
-//! it (buy, update, release, send, update a service) and Twilio's validation errors for them.
+//! messaging services, messages created through the API and alerts raised at run time — with
+//! the operations that change it (buy, update, release, send, update a service, raise alerts)
+//! and Twilio's validation errors for them.
 //!
 //! Locks are held for the length of a lookup or a change, never across an `.await`. This file
 //! does not speak HTTP (see `api` and `v1`) nor build JSON (see `render`).

@@ -715,13 +715,19 @@ fn alerts_raised_at_run_time_list_first_page_and_filter_by_date() {
     assert_eq!(mixed.len(), 20);
     // The same seed raises the same SIDs; they collide with nothing.
     let again = state(6, 6_000);
-    assert_eq!(again.alerts_happen(4, Some(30007)).expect("raise"), filtered);
+    assert_eq!(
+        again.alerts_happen(4, Some(30007)).expect("raise"),
+        filtered
+    );
     let raised: Vec<String> = filtered.iter().chain(&mixed).cloned().collect();
     let mut newest_first = raised.clone();
     newest_first.reverse();
 
     // Listed first, newest first, then the generated ones; paging sees each once.
-    let page = json(&t.alerts_page(&params("PageSize=1000"), origin).expect("page"));
+    let page = json(
+        &t.alerts_page(&params("PageSize=1000"), origin)
+            .expect("page"),
+    );
     let sids: Vec<String> = page["alerts"]
         .as_array()
         .expect("alerts")
@@ -742,7 +748,10 @@ fn alerts_raised_at_run_time_list_first_page_and_filter_by_date() {
             None => break,
         }
     }
-    assert_eq!(seen, sids, "token paging crosses from raised to generated alerts");
+    assert_eq!(
+        seen, sids,
+        "token paging crosses from raised to generated alerts"
+    );
 
     // Shaped like the generated ones: dates now, the code asked for, a record it points at.
     let first = &page["alerts"][23];
@@ -756,7 +765,11 @@ fn alerts_raised_at_run_time_list_first_page_and_filter_by_date() {
         .parse()
         .expect("iso");
     assert!(at >= anchor());
-    assert!(first["resource_sid"].as_str().is_some_and(|s| s.len() == 34));
+    assert!(
+        first["resource_sid"]
+            .as_str()
+            .is_some_and(|s| s.len() == 34)
+    );
     assert!(
         first["alert_text"]
             .as_str()

@@ -429,7 +429,10 @@ fn the_failing_stripe_endpoint_is_resolved_and_disabled_once() {
 
 /// A one-request HTTP receiver on 127.0.0.1: returns its URL and a channel with the request
 /// (head lines, body).
-fn receiver() -> (String, mpsc::Receiver<(Vec<String>, Vec<u8>)>) {
+/// A received request: head lines and body.
+type Received = (Vec<String>, Vec<u8>);
+
+fn receiver() -> (String, mpsc::Receiver<Received>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!(
         "http://{}/stripe/hook",

@@ -11,7 +11,7 @@ use apiops_sim::{RunningSim, SimConfig, Simulator};
 use crate::util::{Sandbox, run};
 
 pub(crate) struct Sim {
-    pub(crate) rt: tokio::runtime::Runtime,
+    _rt: tokio::runtime::Runtime,
     pub(crate) running: RunningSim,
     pub(crate) env: HashMap<&'static str, String>,
 }
@@ -27,7 +27,7 @@ pub(crate) fn sim(config: SimConfig) -> Sim {
         .expect("start");
     let env = sim.env_vars().into_iter().collect();
     Sim {
-        rt,
+        _rt: rt,
         running: sim,
         env,
     }
