@@ -135,6 +135,8 @@ pub struct ReceiverState {
     pub metrics: Arc<ReceiverMetrics>,
     /// The clock (injected for tests of the tolerance).
     pub now: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    /// The reconciler's progress, when one runs.
+    pub reconciler: Option<Arc<crate::reconcile::ReconcileStatus>>,
 }
 
 /// The receiver's routes.
@@ -485,6 +487,7 @@ async fn healthz(State(state): St) -> Response {
         "duplicates": s.duplicates.load(Ordering::Relaxed),
         "commits": s.commits.load(Ordering::Relaxed),
         "failed_commits": s.failed_commits.load(Ordering::Relaxed),
+        "reconciler": state.reconciler.as_ref().map(|r| json!({"passes": r.passes(), "last": r.last()})),
         "rejected": state.metrics.rejected().iter().map(|(s, r, n)| json!({"provider": s.as_str(), "reason": r, "count": n})).collect::<Vec<_>>(),
     }))
     .into_response()

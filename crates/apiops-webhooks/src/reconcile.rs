@@ -47,6 +47,33 @@ pub struct ReconcileReport {
     pub errors: Vec<String>,
 }
 
+/// What the reconciler has done so far (served on `/healthz`).
+#[derive(Debug, Default)]
+pub struct ReconcileStatus {
+    passes: std::sync::atomic::AtomicU64,
+    last: std::sync::Mutex<Option<ReconcileReport>>,
+}
+
+impl ReconcileStatus {
+    /// Passes completed.
+    pub fn passes(&self) -> u64 {
+        self.passes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The last pass's report.
+    pub fn last(&self) -> Option<ReconcileReport> {
+        self.last.lock().ok().and_then(|l| l.clone())
+    }
+
+    fn record(&self, report: &ReconcileReport) {
+        if let Ok(mut l) = self.last.lock() {
+            *l = Some(report.clone());
+        }
+        self.passes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Polls the providers into the inbox.
 #[allow(missing_debug_implementations)]
 pub struct Reconciler {
@@ -60,6 +87,8 @@ pub struct Reconciler {
     pub backfill: Duration,
     /// How far before the cursor each pass starts again.
     pub overlap: Duration,
+    /// Where passes are reported.
+    pub status: Arc<ReconcileStatus>,
 }
 
 impl Reconciler {
@@ -91,6 +120,7 @@ impl Reconciler {
     pub async fn run(self, interval: Duration, committed: Arc<Notify>, stop: CancellationToken) {
         loop {
             let report = self.run_once(Timestamp::now()).await;
+            self.status.record(&report);
             if report.stripe_new + report.twilio_new > 0 {
                 tracing::info!(
                     stripe = report.stripe_new,

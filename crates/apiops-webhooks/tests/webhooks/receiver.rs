@@ -66,6 +66,7 @@ async fn start_with(
         ingest: ingest.clone(),
         metrics: Arc::new(ReceiverMetrics::default()),
         now: Arc::new(t0),
+        reconciler: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -107,10 +107,12 @@ pub(crate) fn run(loaded: &LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exi
             Arc::clone(&committed),
             stop.clone(),
         ));
+        let status = Arc::new(apiops_webhooks::reconcile::ReconcileStatus::default());
         let reconciler = if args.reconcile_every.is_zero() {
             None
         } else {
             let r = Reconciler {
+                status: Arc::clone(&status),
                 store: Arc::clone(&store),
                 stripe: checks::stripe(settings).ok().map(|s| s.client().clone()),
                 twilio: checks::twilio(settings).ok().map(|t| t.client().clone()),
@@ -126,6 +128,7 @@ pub(crate) fn run(loaded: &LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exi
             ingest: ingest.clone(),
             metrics: Arc::new(ReceiverMetrics::default()),
             now: Arc::new(jiff::Timestamp::now),
+            reconciler: reconciler.as_ref().map(|_| Arc::clone(&status)),
         });
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await

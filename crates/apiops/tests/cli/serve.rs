@@ -35,6 +35,15 @@ fn db_url(sb: &Sandbox) -> String {
 
 /// Starts `apiops serve` on a free port; returns when it listens.
 fn serve(sb: &Sandbox, extra_env: &[(&str, String)], args: &[&str]) -> Served {
+    serve_at(sb, extra_env, "127.0.0.1:0", args)
+}
+
+/// Starts `apiops serve` on `port`.
+fn serve_on(sb: &Sandbox, extra_env: &[(&str, String)], port: u16, args: &[&str]) -> Served {
+    serve_at(sb, extra_env, &format!("127.0.0.1:{port}"), args)
+}
+
+fn serve_at(sb: &Sandbox, extra_env: &[(&str, String)], listen: &str, args: &[&str]) -> Served {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_apiops"));
     cmd.env_clear()
         .env("PATH", sb.root())
@@ -49,7 +58,7 @@ fn serve(sb: &Sandbox, extra_env: &[(&str, String)], args: &[&str]) -> Served {
         .root()
         .join(format!("serve-{}.err", std::process::id() ^ rand_suffix()));
     let mut child = cmd
-        .args(["serve", "--listen", "127.0.0.1:0", "--db", &db_url(sb)])
+        .args(["serve", "--listen", listen, "--db", &db_url(sb)])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -213,4 +222,144 @@ fn serve_without_any_webhook_secret_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(8));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("STRIPE_WEBHOOK_SECRET"), "{err}");
+}
+
+/// A free port on 127.0.0.1 (bound, then released for the receiver to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[test]
+fn after_downtime_the_reconciler_backfills_missed_events_exactly_once() {
+    use crate::providers::{base, sim};
+    let s = sim(apiops_sim::SimConfig {
+        anchor: apiops_sim::config::current_hour() - jiff::SignedDuration::from_hours(3),
+        ..base()
+    });
+    let sb = Sandbox::new();
+    let port = free_port();
+    let receiver = format!("http://127.0.0.1:{port}/webhooks/stripe");
+    // Stripe sends every event to our receiver's endpoint.
+    block(async {
+        let resp = reqwest::Client::new()
+            .post(format!(
+                "{}/v1/webhook_endpoints",
+                s.env["APIOPS_STRIPE_API_URL"]
+            ))
+            .bearer_auth(&s.env["STRIPE_SECRET_KEY"])
+            .form(&[("url", receiver.as_str()), ("enabled_events[]", "*")])
+            .send()
+            .await
+            .expect("create endpoint");
+        assert!(
+            resp.status().is_success(),
+            "{}",
+            resp.text().await.unwrap_or_default()
+        );
+    });
+
+    // The receiver is down: events happen, their deliveries fail.
+    let missed = block(s.running.stripe_events_happen(6, Some("charge.failed"))).expect("events");
+    let alerts = s
+        .running
+        .twilio_alerts_happen(2, Some(30007))
+        .expect("alerts");
+    assert_eq!(missed.len(), 6);
+    let env: Vec<(&str, String)> = [
+        "APIOPS_STRIPE_API_URL",
+        "STRIPE_SECRET_KEY",
+        "APIOPS_TWILIO_API_URL",
+        "APIOPS_TWILIO_MONITOR_URL",
+        "APIOPS_TWILIO_MESSAGING_URL",
+        "APIOPS_TWILIO_PRICING_URL",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+    ]
+    .iter()
+    .map(|k| (*k, s.env[k].clone()))
+    .chain([(
+        "STRIPE_WEBHOOK_SECRET",
+        s.env["STRIPE_WEBHOOK_SECRET"].clone(),
+    )])
+    .collect();
+
+    // Up again: the reconciler's first pass (at start) backfills them.
+    let served = serve_on(
+        &sb,
+        &env,
+        port,
+        &["--backfill", "30m", "--reconcile-every", "1h"],
+    );
+    let st = store(&sb);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let all_in = |st: &SqliteStore| {
+        missed
+            .iter()
+            .all(|id| block(st.inbox_has(Service::Stripe, id)).expect("has"))
+            && alerts.iter().all(|sid| {
+                block(st.inbox_has(Service::Twilio, &format!("alert:{sid}"))).expect("has")
+            })
+    };
+    while !all_in(&st) {
+        assert!(Instant::now() < deadline, "the reconciler did not backfill");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pass = first_pass(&served.url);
+    assert!(pass["stripe_new"].as_u64().unwrap_or(0) >= 6, "{pass}");
+    assert_eq!(pass["twilio_new"], 2, "{pass}");
+    let backfilled = block(st.inbox_count(None)).expect("count");
+
+    // Stripe retries its deliveries now that the receiver is up: all duplicates.
+    let report = block(s.running.stripe_redeliver());
+    assert_eq!(report.delivered.len(), missed.len(), "{report:?}");
+    assert_eq!(
+        block(st.inbox_count(None)).expect("count"),
+        backfilled,
+        "a redelivery was stored twice"
+    );
+
+    // An event while the receiver is up arrives by webhook; a restart's reconcile pass sees it
+    // again and stores nothing new.
+    let live = block(s.running.stripe_events_happen(1, Some("charge.failed"))).expect("event");
+    assert!(block(st.inbox_has(Service::Stripe, &live[0])).expect("has"));
+    let with_live = block(st.inbox_count(None)).expect("count");
+    assert_eq!(with_live, backfilled + 1);
+    drop(served);
+    let again = serve_on(
+        &sb,
+        &env,
+        port,
+        &["--backfill", "30m", "--reconcile-every", "1h"],
+    );
+    let last = first_pass(&again.url);
+    assert_eq!(
+        last["stripe_new"], 0,
+        "the restart's pass stored something twice: {last}"
+    );
+    assert!(last["stripe_seen"].as_u64().unwrap_or(0) >= 7, "{last}");
+    assert_eq!(block(st.inbox_count(None)).expect("count"), with_live);
+    drop(again);
+}
+
+/// Waits (bounded) for the reconciler's first pass and returns its report from /healthz.
+fn first_pass(url: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let health: serde_json::Value = block(async {
+            reqwest::get(format!("{url}/healthz"))
+                .await
+                .expect("healthz")
+                .json()
+                .await
+                .expect("json")
+        });
+        if health["reconciler"]["passes"].as_u64().unwrap_or(0) >= 1 {
+            return health["reconciler"]["last"].clone();
+        }
+        assert!(Instant::now() < deadline, "no reconciler pass: {health}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
