@@ -106,6 +106,14 @@ fn stored(rt: &tokio::runtime::Runtime, db: &str) -> Result<u64, Box<dyn std::er
     })?)
 }
 
+/// Connections the throughput run uses (`APIOPS_BENCH_CONNECTIONS`, default 64).
+fn connections() -> usize {
+    std::env::var("APIOPS_BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(0.0)
@@ -135,7 +143,14 @@ fn bench(
     let mut rates = Vec::new();
     let mut expected = stored(rt, db)?;
     for i in 0..runs {
-        let r = emit(rt, &served.url, count, 0.0, 64, seed_base + 1 + i as u64)?;
+        let r = emit(
+            rt,
+            &served.url,
+            count,
+            0.0,
+            connections(),
+            seed_base + 1 + i as u64,
+        )?;
         if r.acknowledged != count {
             return Err(format!(
                 "{backend}: only {} of {count} acknowledged: {r:?}",
@@ -201,8 +216,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => eprintln!("PostgreSQL skipped: set APIOPS_BENCH_POSTGRES_URL"),
     }
     println!(
-        "| store | events/s ({count} events, 64 connections; median of {runs}) | runs | p50 at {} /s | p99 at {} /s | achieved rate |",
-        2_000, 2_000
+        "| store | events/s ({count} events, {} connections; median of {runs}) | runs | p50 at {} /s | p99 at {} /s | achieved rate |",
+        connections(),
+        2_000,
+        2_000
     );
     println!("|---|---|---|---|---|---|");
     for r in rows {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, and every test of every crate.
+# The whole test suite: formatting, lints, and every test of every crate (the store's
+# conformance suite on SQLite and, through scripts/with-postgres.sh, on PostgreSQL).
 # Usage: bash scripts/test.sh   (from anywhere in the repository)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,21 @@ bash scripts/contract.sh
 
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --all-targets --locked --no-fail-fast
+  tests=(cargo nextest run --workspace --all-targets --locked --no-fail-fast)
 else
-  cargo test --workspace --all-targets --locked --no-fail-fast
+  tests=(cargo test --workspace --all-targets --locked --no-fail-fast)
+fi
+# The store's conformance suite also runs on PostgreSQL: against the server
+# APIOPS_TEST_POSTGRES_URL names when it is set, else against a throwaway one started here.
+if [[ -n ${APIOPS_TEST_POSTGRES_URL:-} ]]; then
+  echo "(PostgreSQL: the database APIOPS_TEST_POSTGRES_URL names)"
+  "${tests[@]}"
+elif bash scripts/with-postgres.sh --check; then
+  bash scripts/with-postgres.sh "${tests[@]}"
+elif [[ -n ${APIOPS_TEST_POSTGRES_REQUIRED:-} && ${APIOPS_TEST_POSTGRES_REQUIRED} != 0 ]]; then
+  echo "APIOPS_TEST_POSTGRES_REQUIRED is set but no PostgreSQL server was found to start" >&2
+  exit 1
+else
+  echo "warning: no PostgreSQL server found (initdb); the store's PostgreSQL tests are skipped" >&2
+  "${tests[@]}"
 fi

@@ -6,6 +6,7 @@
 #
 # Usage: bash scripts/with-postgres.sh COMMAND [ARGS...]
 #   e.g. bash scripts/with-postgres.sh cargo nextest run -p apiops-store
+#        bash scripts/with-postgres.sh --check   (exit 0 when the server binaries are found)
 #
 # The server: a fresh cluster in a temporary directory, listening on 127.0.0.1 only (trust
 # authentication for 127.0.0.1 and the private Unix socket, nothing else), fsync and
@@ -16,7 +17,7 @@
 set -euo pipefail
 
 if [[ $# -eq 0 ]]; then
-  echo "usage: $0 COMMAND [ARGS...]" >&2
+  echo "usage: $0 COMMAND [ARGS...] | --check" >&2
   exit 2
 fi
 
@@ -46,6 +47,10 @@ bindir=$(find_bindir) || die "initdb not found (install the PostgreSQL server, e
 for tool in initdb pg_ctl postgres; do
   [[ -x $bindir/$tool ]] || die "$bindir/$tool not found next to initdb"
 done
+if [[ $1 == --check ]]; then
+  echo "PostgreSQL server binaries in $bindir"
+  exit 0
+fi
 tool() { # the named client tool: next to the server, else on PATH
   if [[ -x $bindir/$1 ]]; then echo "$bindir/$1"; else command -v "$1" 2>/dev/null; fi
 }

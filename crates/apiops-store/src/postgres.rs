@@ -727,6 +727,39 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn sessions_commit_durably_even_when_configured_not_to() {
+        let Ok(admin_url) = std::env::var("APIOPS_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: APIOPS_TEST_POSTGRES_URL not set");
+            return;
+        };
+        let schema = format!("t_durable_{}", std::process::id());
+        let mut admin = PgConnection::connect(&admin_url).await.expect("connect");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("schema");
+        // Sessions that start with synchronous_commit off (as a server, database or role
+        // setting would make them).
+        let sep = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!(
+            "{admin_url}{sep}options=-c%20search_path%3D{schema}%20-c%20synchronous_commit%3Doff"
+        );
+        let store = PostgresStore::open(&url).await.expect("open");
+        let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
+            .fetch_one(&store.pool)
+            .await
+            .expect("show");
+        assert_eq!(setting, "on");
+        drop(store);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+            .execute(&mut admin)
+            .await
+            .expect("drop");
+    }
+
     #[test]
     fn secrets_are_scrubbed_in_every_form() {
         let url = "postgres://u:p%40ss_w0rd_canary@db/x?password=other_canary_pw";

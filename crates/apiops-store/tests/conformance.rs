@@ -678,7 +678,10 @@ async fn inbox_reports_new_and_duplicate_per_event(store: &dyn Store) {
         vec![false, true, true, false]
     );
     assert_eq!(
-        store.inbox_append(&[a.clone()]).await.expect("append"),
+        store
+            .inbox_append(std::slice::from_ref(&a))
+            .await
+            .expect("append"),
         vec![false]
     );
     let stored = store.inbox_unprocessed(100).await.expect("unprocessed");

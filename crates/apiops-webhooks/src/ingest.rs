@@ -133,16 +133,18 @@ async fn writer(
                 Err(_) => break,
             }
         }
-        let events: Vec<InboxEvent> = batch.iter().map(|p| p.event.clone()).collect();
+        // Move the events out (no copy of the payloads); keep the waiters in the same order.
+        let (events, waiters): (Vec<InboxEvent>, Vec<_>) =
+            batch.drain(..).map(|p| (p.event, p.done)).unzip();
         match store.inbox_append(&events).await {
             Ok(fresh) => {
                 stats.commits.fetch_add(1, Ordering::Relaxed);
                 stats
                     .max_batch_seen
-                    .fetch_max(batch.len() as u64, Ordering::Relaxed);
+                    .fetch_max(waiters.len() as u64, Ordering::Relaxed);
                 committed.notify_one();
-                for (p, new) in batch
-                    .drain(..)
+                for (done, new) in waiters
+                    .into_iter()
                     .zip(fresh.into_iter().chain(std::iter::repeat(false)))
                 {
                     if new {
@@ -150,15 +152,15 @@ async fn writer(
                     } else {
                         stats.duplicates.fetch_add(1, Ordering::Relaxed);
                     }
-                    let _ = p.done.send(Ok(new));
+                    let _ = done.send(Ok(new));
                 }
             }
             Err(e) => {
                 stats.failed_commits.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(error = %e, events = batch.len(), "inbox commit failed");
+                tracing::error!(error = %e, events = waiters.len(), "inbox commit failed");
                 let reason = e.to_string();
-                for p in batch.drain(..) {
-                    let _ = p.done.send(Err(IngestError::Store(reason.clone())));
+                for done in waiters {
+                    let _ = done.send(Err(IngestError::Store(reason.clone())));
                 }
             }
         }

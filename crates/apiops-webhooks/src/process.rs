@@ -17,11 +17,20 @@ use tokio_util::sync::CancellationToken;
 pub const MONITOR_ALERT: &str = "monitor.alert";
 
 /// Rows processed per transaction.
-const BATCH: u32 = 500;
+const BATCH: u32 = 1_000;
+
+/// How long processing waits after a commit for more commits to join it.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The failure an inbox event reports, if any.
 pub fn failure_of(e: &InboxEvent) -> Option<ErrorEvent> {
     match e.service {
+        // The type is known from the row: most events are not failures, and need no parsing.
+        Service::Stripe
+            if !apiops_providers::stripe::FAILURE_EVENT_TYPES.contains(&e.event_type.as_str()) =>
+        {
+            None
+        }
         Service::Stripe => webhook_events::stripe_event_failure(&e.payload),
         Service::Openai => webhook_events::openai_event_failure(&e.payload, e.received_at),
         Service::Twilio if e.event_type == MONITOR_ALERT => {
@@ -59,7 +68,11 @@ pub async fn run(store: Arc<dyn Store>, committed: Arc<Notify>, stop: Cancellati
             tracing::error!(error = %e, "processing the inbox failed; retrying");
         }
         tokio::select! {
-            () = committed.notified() => {}
+            () = committed.notified() => {
+                // Let commits accumulate briefly: one processing transaction per batch of
+                // commits instead of one per commit (the writer is shared with the receiver).
+                tokio::time::sleep(COALESCE).await;
+            }
             () = stop.cancelled() => {
                 // Whatever was committed before the stop is processed before exiting.
                 if let Err(e) = drain(store.as_ref(), Timestamp::now()).await {

@@ -259,6 +259,15 @@ fn require_type(headers: &HeaderMap, allowed: &[&str]) -> Result<String, Reject>
 }
 
 async fn store(state: &ReceiverState, event: InboxEvent) -> Result<bool, Reject> {
+    // No provider sends a NUL byte (JSON escapes it; forms percent-encode it), and some
+    // databases cannot store one: refuse it rather than fail a whole group commit.
+    if event.payload.contains('\0') {
+        return Err(Reject::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+            "the body contains a NUL byte",
+        ));
+    }
     match state.ingest.submit(event).await {
         Ok(new) => Ok(new),
         Err(IngestError::Closed) => Err(Reject::new(
@@ -304,7 +313,7 @@ async fn stripe(State(state): St, headers: HeaderMap, body: Bytes) -> Response {
             (state.now)(),
         )
         .map_err(|e| Reject::signature(&e))?;
-        let (id, kind) = json_identity(&body, "id", "type")?;
+        let (id, kind) = json_identity(&body)?;
         store(
             &state,
             inbox(Service::Stripe, id, kind, &body, (state.now)()),
@@ -336,7 +345,7 @@ async fn openai(State(state): St, headers: HeaderMap, body: Bytes) -> Response {
         )
         .map_err(|e| Reject::signature(&e))?;
         // The webhook-id is the message's identity: re-deliveries keep it.
-        let (_, kind) = json_identity(&body, "id", "type")?;
+        let (_, kind) = json_identity(&body)?;
         store(
             &state,
             inbox(Service::Openai, h.id.to_owned(), kind, &body, (state.now)()),
@@ -443,27 +452,35 @@ fn not_configured(provider: &str, variable: &str) -> Reject {
     )
 }
 
+/// The identity fields of an event, borrowed: the rest of the body is skipped, not built.
+#[derive(serde::Deserialize)]
+struct Identity<'a> {
+    #[serde(borrow, default)]
+    id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<std::borrow::Cow<'a, str>>,
+}
+
 /// Reads `(id, type)` from a JSON body.
-fn json_identity(body: &[u8], id: &str, kind: &str) -> Result<(String, String), Reject> {
-    let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
+fn json_identity(body: &[u8]) -> Result<(String, String), Reject> {
+    let v: Identity<'_> = serde_json::from_slice(body).map_err(|_| {
         Reject::new(
             StatusCode::BAD_REQUEST,
             "malformed_body",
-            "the body is not JSON",
+            "the body is not a JSON object",
         )
     })?;
-    let ident = v[id]
-        .as_str()
-        .filter(|s| !s.is_empty() && s.len() <= 255)
-        .ok_or_else(|| {
-            Reject::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_body",
-                format!("the event has no {id}"),
-            )
-        })?;
-    let t = v[kind].as_str().unwrap_or("unknown");
-    Ok((ident.to_owned(), t.chars().take(100).collect()))
+    let ident =
+        v.id.filter(|s| !s.is_empty() && s.len() <= 255)
+            .ok_or_else(|| {
+                Reject::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_body",
+                    "the event has no id",
+                )
+            })?;
+    let t = v.kind.as_deref().unwrap_or("unknown");
+    Ok((ident.into_owned(), t.chars().take(100).collect()))
 }
 
 fn inbox(service: Service, key: String, kind: String, body: &[u8], now: Timestamp) -> InboxEvent {

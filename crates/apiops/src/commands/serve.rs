@@ -6,6 +6,7 @@
 //! finish — each waits for its commit — the writer commits what is queued, the processor
 //! handles what was committed, and only then does the process exit.
 
+use std::future::IntoFuture as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -150,9 +151,16 @@ pub(crate) fn run(loaded: &LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exi
                 "off".to_owned()
             }
         );
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(shutdown_signal())
+        // On a worker like every other task: the thread blocked in `block_on` would otherwise
+        // poll the accept loop (and, measured, most of the request work) by itself.
+        let server = tokio::spawn(
+            axum::serve(listener, router(state))
+                .with_graceful_shutdown(shutdown_signal())
+                .into_future(),
+        );
+        server
             .await
+            .context("the server task")?
             .context("serving")?;
         // In-flight requests are done; commit what is queued, then process it.
         drop(ingest);
