@@ -172,6 +172,57 @@ pub struct StoredInboxEvent {
     pub event: InboxEvent,
 }
 
+/// The result of one scheduled check (`apiops serve`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRecord {
+    /// Which job: `health`, `errors`, `audit`.
+    pub job: String,
+    /// The service checked, when the job is per service.
+    pub service: Option<Service>,
+    /// When it ran.
+    pub ran_at: Timestamp,
+    /// Its verdict: `operational`/`degraded`/`down` for health, `ok`/`failed` otherwise.
+    pub status: String,
+    /// What it found (JSON, opaque to the store; secrets already masked).
+    pub summary: String,
+    /// The instance that ran it.
+    pub instance: String,
+}
+
+/// An alert's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRecord {
+    /// Its identity: the rule and its subject (`service_down:twilio`).
+    pub key: String,
+    /// The rule's name.
+    pub rule: String,
+    /// The service concerned, if any.
+    pub service: Option<Service>,
+    /// How bad.
+    pub severity: apiops_core::Severity,
+    /// One line for people.
+    pub message: String,
+    /// Whether the condition holds now.
+    pub firing: bool,
+    /// When it last started firing.
+    pub fired_at: Timestamp,
+    /// When it last resolved.
+    pub resolved_at: Option<Timestamp>,
+    /// When it was last evaluated.
+    pub updated_at: Timestamp,
+}
+
+/// What [`Store::alert_observe`] did to an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertChange {
+    /// It was not firing and now is: notify.
+    Fired,
+    /// It was firing and no longer is: notify the resolution.
+    Resolved,
+    /// No change of state (still firing, or still quiet): nothing to send.
+    Unchanged,
+}
+
 /// What every backend offers.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
@@ -244,6 +295,42 @@ pub trait Store: Send + Sync {
 
     /// Sets a poller's cursor (durably).
     async fn set_cursor(&self, name: &str, value: &str, now: Timestamp) -> Result<(), StoreError>;
+
+    /// Records a scheduled check's result.
+    async fn record_check(&self, check: &CheckRecord) -> Result<(), StoreError>;
+
+    /// Checks since `since` (of one job, or all), newest first, at most `limit`.
+    async fn checks(
+        &self,
+        job: Option<&str>,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<CheckRecord>, StoreError>;
+
+    /// Claims interval `slot` of `job` for `holder`: `true` for exactly one caller across every
+    /// instance sharing the database (the one that runs the job this interval).
+    async fn claim_slot(
+        &self,
+        job: &str,
+        slot: i64,
+        holder: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Who claimed each slot of `job` from `since_slot` on, ascending.
+    async fn slot_holders(
+        &self,
+        job: &str,
+        since_slot: i64,
+    ) -> Result<Vec<(i64, String)>, StoreError>;
+
+    /// Records an evaluation of an alert rule atomically (one transaction, so that across
+    /// instances an alert fires and resolves once): returns whether it changed state. A
+    /// firing observation keeps `fired_at` while the alert stays firing.
+    async fn alert_observe(&self, alert: &AlertRecord) -> Result<AlertChange, StoreError>;
+
+    /// Alerts, most recently updated first (only firing ones when `firing_only`).
+    async fn alerts(&self, firing_only: bool, limit: u32) -> Result<Vec<AlertRecord>, StoreError>;
 }
 
 /// Opens the store a database URL names: `sqlite://PATH` (created with its folder if missing,
@@ -273,6 +360,25 @@ pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
 }
 
 /// A stored time in seconds, checked.
+/// What an alert observation does, given the stored state (`Some(firing)`, or `None` when
+/// the alert was never stored): the change, and whether to write the observation.
+pub(crate) fn alert_decision(stored: Option<bool>, firing: bool) -> (AlertChange, bool) {
+    match (stored, firing) {
+        (None, true) | (Some(false), true) => (AlertChange::Fired, true),
+        (Some(true), false) => (AlertChange::Resolved, true),
+        (Some(true), true) => (AlertChange::Unchanged, true),
+        (None, false) => (AlertChange::Unchanged, false),
+        (Some(false), false) => (AlertChange::Unchanged, true),
+    }
+}
+
+pub(crate) fn ms(id: i64, millis: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(millis).map_err(|_| StoreError::Corrupt {
+        id,
+        reason: format!("time {millis} ms"),
+    })
+}
+
 pub(crate) fn timestamp(id: i64, secs: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_second(secs).map_err(|_| StoreError::Corrupt {
         id,

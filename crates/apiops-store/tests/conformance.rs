@@ -189,6 +189,9 @@ conformance! {
         inbox_group_commit_of_hundreds,
         inbox_concurrent_batches_store_each_event_once,
         cursors_are_set_and_replaced,
+        checks_are_recorded_and_read_newest_first,
+        each_slot_is_claimed_once_even_under_contention,
+        alerts_fire_once_and_resolve_once,
     ],
     backend: [
         everything_survives_reopening,
@@ -1194,4 +1197,138 @@ async fn two_handles_share_one_store(backend: &Backend) {
         Some("v2")
     );
     assert_eq!(one.inbox_count(None).await.expect("count"), 2);
+}
+
+async fn checks_are_recorded_and_read_newest_first(store: &dyn Store) {
+    let at = |m: i64| Timestamp::from_millisecond(1_764_100_000_000 + m).expect("ms");
+    for (i, (job, service, status)) in [
+        ("health", Some(Service::Twilio), "operational"),
+        ("health", Some(Service::Stripe), "degraded"),
+        ("errors", None, "ok"),
+        ("health", Some(Service::Twilio), "down"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        store
+            .record_check(&apiops_store::CheckRecord {
+                job: job.into(),
+                service,
+                ran_at: at(i as i64 * 1000),
+                status: status.into(),
+                summary: format!("{{\"n\":{i}}}"),
+                instance: "a".into(),
+            })
+            .await
+            .expect("record");
+    }
+    let health = store.checks(Some("health"), at(0), 10).await.expect("read");
+    let statuses: Vec<&str> = health.iter().map(|c| c.status.as_str()).collect();
+    assert_eq!(statuses, ["down", "degraded", "operational"]);
+    assert_eq!(health[0].service, Some(Service::Twilio));
+    assert_eq!(health[0].ran_at, at(3000));
+    let recent = store.checks(None, at(1500), 10).await.expect("read");
+    assert_eq!(recent.len(), 2);
+    assert_eq!(store.checks(None, at(0), 1).await.expect("read").len(), 1);
+    assert_eq!(recent[1].job, "errors");
+    assert_eq!(recent[1].service, None);
+}
+
+async fn each_slot_is_claimed_once_even_under_contention(store: &dyn Store) {
+    let now = ts("2026-11-26T02:00:00Z");
+    let claims = futures::future::join_all((0..8).map(|i| {
+        let holder = format!("instance-{i}");
+        async move {
+            (
+                holder.clone(),
+                store.claim_slot("health", 42, &holder, now).await,
+            )
+        }
+    }))
+    .await;
+    let winners: Vec<&String> = claims
+        .iter()
+        .filter(|(_, r)| matches!(r, Ok(true)))
+        .map(|(h, _)| h)
+        .collect();
+    assert_eq!(winners.len(), 1, "{claims:?}");
+    assert!(claims.iter().all(|(_, r)| r.is_ok()));
+    assert!(
+        store
+            .claim_slot("health", 43, "instance-1", now)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        store
+            .claim_slot("errors", 42, "instance-1", now)
+            .await
+            .expect("claim")
+    );
+    let holders = store.slot_holders("health", 42).await.expect("holders");
+    assert_eq!(holders.len(), 2);
+    assert_eq!(holders[0], (42, winners[0].clone()));
+    assert_eq!(holders[1], (43, "instance-1".to_owned()));
+}
+
+async fn alerts_fire_once_and_resolve_once(store: &dyn Store) {
+    use apiops_store::{AlertChange, AlertRecord};
+    let at = |s: i64| Timestamp::from_second(1_764_100_000 + s).expect("ts");
+    let obs = |firing: bool, t: i64| AlertRecord {
+        key: "service_down:twilio".into(),
+        rule: "service_down".into(),
+        service: Some(Service::Twilio),
+        severity: Severity::Critical,
+        message: format!("Twilio down (t={t})"),
+        firing,
+        fired_at: at(t),
+        resolved_at: None,
+        updated_at: at(t),
+    };
+    assert_eq!(
+        store.alert_observe(&obs(false, 0)).await.expect("observe"),
+        AlertChange::Unchanged
+    );
+    assert!(
+        store.alerts(false, 10).await.expect("alerts").is_empty(),
+        "a quiet rule is not an alert"
+    );
+    // Concurrent evaluations of the same firing condition: one of them fires it.
+    let first = {
+        let o = obs(true, 10);
+        futures::future::join_all((0..4).map(|_| store.alert_observe(&o))).await
+    };
+    let fired = first
+        .iter()
+        .filter(|c| matches!(c, Ok(AlertChange::Fired)))
+        .count();
+    assert_eq!(fired, 1, "{first:?}");
+    assert_eq!(
+        store.alert_observe(&obs(true, 20)).await.expect("observe"),
+        AlertChange::Unchanged
+    );
+    let firing = store.alerts(true, 10).await.expect("alerts");
+    assert_eq!(firing.len(), 1);
+    assert_eq!(firing[0].fired_at, at(10), "fired_at kept while firing");
+    assert_eq!(firing[0].updated_at, at(20));
+    assert_eq!(
+        store.alert_observe(&obs(false, 30)).await.expect("observe"),
+        AlertChange::Resolved
+    );
+    assert_eq!(
+        store.alert_observe(&obs(false, 40)).await.expect("observe"),
+        AlertChange::Unchanged
+    );
+    assert!(store.alerts(true, 10).await.expect("alerts").is_empty());
+    let all = store.alerts(false, 10).await.expect("alerts");
+    assert_eq!(all.len(), 1);
+    assert!(!all[0].firing);
+    assert_eq!(all[0].resolved_at, Some(at(30)));
+    // Firing again starts a new episode.
+    assert_eq!(
+        store.alert_observe(&obs(true, 50)).await.expect("observe"),
+        AlertChange::Fired
+    );
+    let again = store.alerts(true, 10).await.expect("alerts");
+    assert_eq!((again[0].fired_at, again[0].resolved_at), (at(50), None));
 }
