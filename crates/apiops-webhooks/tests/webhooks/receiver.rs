@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use apiops_core::{Category, ErrorEvent, Service};
 use apiops_store::{
-    EventFilter, InboxEvent, JournalPlan, JournalStep, Source, SqliteStore, StepStatus, Store,
-    StoreError, StoredInboxEvent,
+    AlertChange, AlertRecord, CheckRecord, EventFilter, InboxEvent, JournalPlan, JournalStep,
+    Source, SqliteStore, StepStatus, Store, StoreError, StoredInboxEvent,
 };
 use apiops_webhooks::ingest::{Ingest, IngestConfig};
 use apiops_webhooks::receiver::{ReceiverConfig, ReceiverMetrics, ReceiverState, router};
@@ -571,6 +571,29 @@ impl Store for Down {
         down()
     }
     async fn set_cursor(&self, _: &str, _: &str, _: Timestamp) -> Result<(), StoreError> {
+        down()
+    }
+    async fn record_check(&self, _: &CheckRecord) -> Result<(), StoreError> {
+        down()
+    }
+    async fn checks(
+        &self,
+        _: Option<&str>,
+        _: Timestamp,
+        _: u32,
+    ) -> Result<Vec<CheckRecord>, StoreError> {
+        down()
+    }
+    async fn claim_slot(&self, _: &str, _: i64, _: &str, _: Timestamp) -> Result<bool, StoreError> {
+        down()
+    }
+    async fn slot_holders(&self, _: &str, _: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        down()
+    }
+    async fn alert_observe(&self, _: &AlertRecord) -> Result<AlertChange, StoreError> {
+        down()
+    }
+    async fn alerts(&self, _: bool, _: u32) -> Result<Vec<AlertRecord>, StoreError> {
         down()
     }
 }
