@@ -271,6 +271,30 @@ impl Ord for BreakerState {
 #[derive(Debug)]
 pub struct BreakerMiddleware {
     pub(crate) breakers: Breakers,
+    /// The client's name, a label of the breaker's metrics.
+    pub(crate) client: Arc<str>,
+}
+
+impl BreakerMiddleware {
+    /// Publishes a host's breaker state (`apiops_breaker_open`: 1 open, 0.5 half-open, 0
+    /// closed) and counts the times it opened; no-ops until a recorder is installed.
+    fn publish(&self, host: &str, state: BreakerState, opened: bool) {
+        let value = match state {
+            BreakerState::Closed => 0.0,
+            BreakerState::HalfOpen => 0.5,
+            BreakerState::Open => 1.0,
+        };
+        let (client, host) = (Arc::clone(&self.client), host.to_owned());
+        if opened {
+            metrics::counter!(
+                "apiops_breaker_opened_total",
+                "client" => Arc::clone(&client),
+                "host" => host.clone()
+            )
+            .increment(1);
+        }
+        metrics::gauge!("apiops_breaker_open", "client" => client, "host" => host).set(value);
+    }
 }
 
 /// `host[:port]`, the breaker's key.
@@ -290,10 +314,12 @@ impl Middleware for BreakerMiddleware {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         let host = host_key(req.url());
-        if let Err(retry_in) = self
-            .breakers
-            .with(&host, |b| b.admit(self.breakers.clock.now()))
-        {
+        let admitted = self.breakers.with(&host, |b| {
+            let now = self.breakers.clock.now();
+            (b.admit(now), b.state(now))
+        });
+        if let (Err(retry_in), state) = admitted {
+            self.publish(&host, state, false);
             return Err(ClientError::CircuitOpen { host, retry_in }.into());
         }
         let result = next.run(req, extensions).await;
@@ -302,8 +328,13 @@ impl Middleware for BreakerMiddleware {
             Err(reqwest_middleware::Error::Reqwest(_)) => true,
             Err(reqwest_middleware::Error::Middleware(_)) => false,
         };
-        self.breakers
-            .with(&host, |b| b.record(self.breakers.clock.now(), failed));
+        let (state, opened) = self.breakers.with(&host, |b| {
+            let now = self.breakers.clock.now();
+            let before = b.times_opened();
+            b.record(now, failed);
+            (b.state(now), b.times_opened() > before)
+        });
+        self.publish(&host, state, opened);
         result
     }
 }

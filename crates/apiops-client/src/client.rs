@@ -175,6 +175,7 @@ impl ClientBuilder {
         if let Some(b) = &breakers {
             stack = stack.with(BreakerMiddleware {
                 breakers: b.clone(),
+                client: self.name.as_str().into(),
             });
         }
         if let Some(h) = &self.idempotency_header {
@@ -187,6 +188,7 @@ impl ClientBuilder {
                 idempotency_header: self.idempotency_header,
                 stats: Arc::clone(&stats),
                 clock: self.clock.clone(),
+                client: self.name.as_str().into(),
             })
             .with(RateGateMiddleware {
                 gate: Arc::clone(&gate),

@@ -280,6 +280,8 @@ pub struct RetryMiddleware {
     pub(crate) idempotency_header: Option<http::HeaderName>,
     pub(crate) stats: Arc<ClientStats>,
     pub(crate) clock: Clock,
+    /// The client's name, the `client` label of `apiops_http_retries_total`.
+    pub(crate) client: Arc<str>,
 }
 
 #[async_trait::async_trait]
@@ -333,6 +335,8 @@ impl Middleware for RetryMiddleware {
             }
             drop(result);
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("apiops_http_retries_total", "client" => Arc::clone(&self.client))
+                .increment(1);
             self.clock.sleep(wait).await;
             attempt += 1;
             current = spare;

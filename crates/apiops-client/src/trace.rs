@@ -1,5 +1,8 @@
 //! The outermost middleware: one `tracing` event per logical request, so every call an API client
-//! makes is visible in the logs with its outcome, latency and how many attempts it took.
+//! makes is visible in the logs with its outcome, latency and how many attempts it took; and its
+//! metrics through the `metrics` facade (`apiops_http_requests_total{client,status}`,
+//! `apiops_http_request_duration_seconds{client}`, `apiops_http_rate_limit_headroom_ratio`),
+//! which cost nothing until a program installs a recorder.
 //!
 //! An event names the request by method, host and path only. It never carries headers, bodies or
 //! the query string, and error messages go through the [`Redactor`] and URL redaction first; this
@@ -63,8 +66,10 @@ impl Middleware for TraceMiddleware {
 
         let result = next.run(req, extensions).await;
 
-        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let elapsed = started.elapsed();
+        let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         let attempt = extensions.get::<Attempt>().map_or(1, |a| a.0);
+        record_metrics(&self.client_name, &result, elapsed);
         match &result {
             Ok(resp) => tracing::info!(
                 target: TRACE_TARGET,
@@ -98,9 +103,52 @@ impl Middleware for TraceMiddleware {
     }
 }
 
-/// A short, stable name for what failed, and a message with every URL in it redacted.
-fn describe_error(err: &reqwest_middleware::Error) -> (&'static str, String) {
-    let kind = match err {
+/// The request's metrics (no-ops until a recorder is installed, as in `apiops serve`): one count
+/// per logical request by client and status (the HTTP code, or what failed instead), its
+/// latency, and the rate-limit headroom its response headers report. Labels are bounded: the
+/// client's name, a status code or one of a few error kinds.
+fn record_metrics(
+    client: &Arc<str>,
+    result: &reqwest_middleware::Result<Response>,
+    elapsed: std::time::Duration,
+) {
+    let status: std::borrow::Cow<'static, str> = match result {
+        Ok(resp) => resp.status().as_u16().to_string().into(),
+        Err(err) => describe_kind(err).into(),
+    };
+    let client = metrics::SharedString::from(Arc::clone(client));
+    metrics::counter!(
+        "apiops_http_requests_total",
+        "client" => client.clone(),
+        "status" => status
+    )
+    .increment(1);
+    metrics::histogram!("apiops_http_request_duration_seconds", "client" => client.clone())
+        .record(elapsed.as_secs_f64());
+    if let Ok(resp) = result {
+        let snapshot = crate::rate::RateLimitSnapshot::from_headers(resp.headers());
+        if let Some(h) = snapshot.request_headroom() {
+            metrics::gauge!(
+                "apiops_http_rate_limit_headroom_ratio",
+                "client" => client.clone(),
+                "limit" => "requests"
+            )
+            .set(h);
+        }
+        if let Some(h) = snapshot.token_headroom() {
+            metrics::gauge!(
+                "apiops_http_rate_limit_headroom_ratio",
+                "client" => client,
+                "limit" => "tokens"
+            )
+            .set(h);
+        }
+    }
+}
+
+/// A short, stable name for what failed.
+fn describe_kind(err: &reqwest_middleware::Error) -> &'static str {
+    match err {
         reqwest_middleware::Error::Reqwest(e) => {
             transport_kind_name(crate::client::transport_kind(e))
         }
@@ -115,7 +163,12 @@ fn describe_error(err: &reqwest_middleware::Error) -> (&'static str, String) {
             Some(_) => "client",
             None => "middleware",
         },
-    };
+    }
+}
+
+/// A short, stable name for what failed, and a message with every URL in it redacted.
+fn describe_error(err: &reqwest_middleware::Error) -> (&'static str, String) {
+    let kind = describe_kind(err);
     let mut message = String::new();
     let mut source: Option<&dyn std::error::Error> = Some(err);
     while let Some(s) = source {

@@ -136,7 +136,12 @@ async fn writer(
         // Move the events out (no copy of the payloads); keep the waiters in the same order.
         let (events, waiters): (Vec<InboxEvent>, Vec<_>) =
             batch.drain(..).map(|p| (p.event, p.done)).unzip();
-        match store.inbox_append(&events).await {
+        let started = std::time::Instant::now();
+        let appended = store.inbox_append(&events).await;
+        metrics::histogram!("apiops_store_commit_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
+        metrics::histogram!("apiops_store_commit_batch_size").record(waiters.len() as f64);
+        match appended {
             Ok(fresh) => {
                 stats.commits.fetch_add(1, Ordering::Relaxed);
                 stats
@@ -157,6 +162,7 @@ async fn writer(
             }
             Err(e) => {
                 stats.failed_commits.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("apiops_store_commit_failures_total").increment(1);
                 tracing::error!(error = %e, events = waiters.len(), "inbox commit failed");
                 let reason = e.to_string();
                 for done in waiters {

@@ -56,6 +56,34 @@ pub async fn drain(store: &dyn Store, now: Timestamp) -> Result<(u64, u64), Stor
         rows += ids.len() as u64;
         failures += events.len() as u64;
         store.inbox_processed(&ids, &events, now).await?;
+        count_errors(&events);
+    }
+}
+
+/// Counts recorded failures in `apiops_errors_total{service,category,code}` (a no-op until a
+/// recorder is installed). The code label is the provider's code when it looks like one (at
+/// most 64 characters of `[A-Za-z0-9_.-]`), else `other`, so a payload cannot grow the series
+/// without bound.
+pub fn count_errors(events: &[ErrorEvent]) {
+    for e in events {
+        let code = &e.error_code;
+        let code = if !code.is_empty()
+            && code.len() <= 64
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        {
+            code.clone()
+        } else {
+            "other".to_owned()
+        };
+        metrics::counter!(
+            "apiops_errors_total",
+            "service" => e.service.as_str(),
+            "category" => e.category.as_str(),
+            "code" => code
+        )
+        .increment(1);
     }
 }
 

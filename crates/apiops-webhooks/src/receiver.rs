@@ -201,9 +201,14 @@ impl Reject {
 fn answer(state: &ReceiverState, service: Service, r: Result<bool, Reject>) -> Response {
     match r {
         Ok(new) => {
-            state
-                .metrics
-                .accept(service, if new { "new" } else { "duplicate" });
+            let outcome = if new { "new" } else { "duplicate" };
+            state.metrics.accept(service, outcome);
+            metrics::counter!(
+                "apiops_webhooks_received_total",
+                "provider" => service.as_str(),
+                "outcome" => outcome
+            )
+            .increment(1);
             (
                 StatusCode::OK,
                 axum::Json(json!({"received": true, "duplicate": !new})),
@@ -212,6 +217,12 @@ fn answer(state: &ReceiverState, service: Service, r: Result<bool, Reject>) -> R
         }
         Err(reject) => {
             state.metrics.reject(service, reject.label);
+            metrics::counter!(
+                "apiops_webhooks_rejected_total",
+                "provider" => service.as_str(),
+                "reason" => reject.label
+            )
+            .increment(1);
             tracing::warn!(
                 provider = %service,
                 status = reject.status.as_u16(),
@@ -283,23 +294,40 @@ async fn store(state: &ReceiverState, event: InboxEvent) -> Result<bool, Reject>
     }
 }
 
-struct InFlight<'a>(&'a ReceiverMetrics);
+/// A request being handled: counted in flight, and timed until it is answered (the commit
+/// wait included) into `apiops_webhook_request_duration_seconds{provider}`.
+struct InFlight<'a> {
+    metrics: &'a ReceiverMetrics,
+    service: Service,
+    started: std::time::Instant,
+}
 
 impl<'a> InFlight<'a> {
-    fn enter(m: &'a ReceiverMetrics) -> Self {
-        m.in_flight.fetch_add(1, Ordering::Relaxed);
-        InFlight(m)
+    fn enter(m: &'a ReceiverMetrics, service: Service) -> Self {
+        let now = m.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        metrics::gauge!("apiops_webhooks_in_flight").set(now as f64);
+        InFlight {
+            metrics: m,
+            service,
+            started: std::time::Instant::now(),
+        }
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let now = self.metrics.in_flight.fetch_sub(1, Ordering::Relaxed) - 1;
+        metrics::gauge!("apiops_webhooks_in_flight").set(now as f64);
+        metrics::histogram!(
+            "apiops_webhook_request_duration_seconds",
+            "provider" => self.service.as_str()
+        )
+        .record(self.started.elapsed().as_secs_f64());
     }
 }
 
 async fn stripe(State(state): St, headers: HeaderMap, body: Bytes) -> Response {
-    let _g = InFlight::enter(&state.metrics);
+    let _g = InFlight::enter(&state.metrics, Service::Stripe);
     let r = async {
         require_type(&headers, &["application/json"])?;
         if state.config.stripe_secrets.is_empty() {
@@ -325,7 +353,7 @@ async fn stripe(State(state): St, headers: HeaderMap, body: Bytes) -> Response {
 }
 
 async fn openai(State(state): St, headers: HeaderMap, body: Bytes) -> Response {
-    let _g = InFlight::enter(&state.metrics);
+    let _g = InFlight::enter(&state.metrics, Service::Openai);
     let r = async {
         require_type(&headers, &["application/json"])?;
         if state.config.openai_secrets.is_empty() {
@@ -357,7 +385,7 @@ async fn openai(State(state): St, headers: HeaderMap, body: Bytes) -> Response {
 }
 
 async fn twilio(State(state): St, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let _g = InFlight::enter(&state.metrics);
+    let _g = InFlight::enter(&state.metrics, Service::Twilio);
     let r = async {
         let media = require_type(
             &headers,

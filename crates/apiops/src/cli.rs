@@ -119,6 +119,9 @@ pub(crate) enum Command {
     Events(crate::commands::events::EventsArgs),
     /// Run the webhook receiver, the processor and the poll reconciler until stopped
     Serve(crate::commands::serve::ServeArgs),
+    /// Serve the Model Context Protocol on stdio: the same tools for AI agents, with the same
+    /// confirmation rules
+    Mcp(crate::commands::mcp::McpArgs),
 }
 
 /// `apiops config ...`.

@@ -12,8 +12,12 @@
 mod cli;
 mod commands;
 mod config;
+mod dashboard;
 mod exit;
 mod logging;
+mod mcp;
+mod metrics;
+mod monitor;
 mod output;
 mod report;
 

@@ -443,3 +443,9 @@ mod ops;
 
 #[path = "cli/serve.rs"]
 mod serve;
+
+#[path = "cli/monitor.rs"]
+mod monitor;
+
+#[path = "cli/dashboard.rs"]
+mod dashboard;

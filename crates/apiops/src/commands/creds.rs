@@ -28,7 +28,7 @@ pub(crate) fn run(loaded: &LoadedConfig, format: Format) -> anyhow::Result<Exit>
 
 /// What `apiops creds` shows; holds masked values only.
 #[derive(Debug, Serialize)]
-struct CredsReport {
+pub(crate) struct CredsReport {
     /// One entry per service, in a fixed order.
     services: Vec<ServiceCreds>,
 }
@@ -162,7 +162,8 @@ impl ServiceCreds {
 }
 
 impl CredsReport {
-    fn build(loaded: &LoadedConfig) -> Self {
+    /// The report of `loaded` (also the MCP `credentials_status` tool).
+    pub(crate) fn build(loaded: &LoadedConfig) -> Self {
         let s = &loaded.settings;
         let o = &loaded.origins;
         CredsReport {

@@ -11,6 +11,7 @@ pub(crate) mod demo;
 pub(crate) mod errors;
 pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod mcp;
 pub(crate) mod ops;
 pub(crate) mod serve;
 pub(crate) mod sim;
@@ -83,6 +84,7 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             let loaded = load()?;
             serve::run(&loaded, args)
         }
+        Command::Mcp(args) => mcp::run(load()?, args),
         Command::Events(args) => {
             let loaded = load()?;
             events::run(&loaded, args, loaded.settings.output.format)

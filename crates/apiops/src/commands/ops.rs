@@ -888,7 +888,7 @@ fn run_read(loaded: &LoadedConfig, op: Operation, format: Format) -> anyhow::Res
 
 /// The result of a listing read.
 #[derive(Debug, Serialize)]
-struct ListView {
+pub(crate) struct ListView {
     operation: &'static str,
     columns: Vec<&'static str>,
     rows: Vec<Vec<String>>,
@@ -929,7 +929,8 @@ fn not_configured(e: apiops_providers::ProviderError) -> anyhow::Error {
     }
 }
 
-async fn read_view(settings: &Settings, op: &Operation) -> anyhow::Result<ListView> {
+/// Runs a listing read (also for the MCP `plan_operation` tool).
+pub(crate) async fn read_view(settings: &Settings, op: &Operation) -> anyhow::Result<ListView> {
     Ok(match op {
         Operation::TwilioSearchNumbers {
             country,

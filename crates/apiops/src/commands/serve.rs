@@ -51,6 +51,19 @@ pub(crate) struct ServeArgs {
     /// Largest webhook body accepted, in bytes
     #[arg(long, default_value_t = apiops_webhooks::receiver::DEFAULT_MAX_BODY, value_name = "BYTES")]
     pub(crate) max_body: usize,
+    /// The token the dashboard (`/`) and `/metrics` require, as `Authorization: Bearer` or once
+    /// as `?token=` (which sets a cookie); mandatory unless listening on loopback. The webhook
+    /// receivers and `/healthz` never need it
+    #[arg(long, env = "APIOPS_SERVE_TOKEN", hide_env_values = true, value_parser = parse_token, value_name = "TOKEN")]
+    pub(crate) token: Option<SecretString>,
+    /// This instance's id in the monitor's slot claims and check records
+    /// [default: hostname-pid-random]
+    #[arg(long, value_name = "ID")]
+    pub(crate) instance: Option<String>,
+}
+
+fn parse_token(s: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(s.to_owned()))
 }
 
 /// Several secrets may be configured during a rotation, comma-separated.
@@ -89,6 +102,9 @@ pub(crate) fn run(loaded: &LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exi
         )
         .into());
     }
+    // The dashboard and /metrics need a token anywhere but on loopback: checked before binding.
+    let access = crate::dashboard::Access::for_listen(args.listen, args.token.as_ref())
+        .map_err(AppError::Usage)?;
     let rt = checks::runtime()?;
     rt.block_on(async {
         let store: Arc<dyn Store> = Arc::from(
@@ -124,10 +140,20 @@ pub(crate) fn run(loaded: &LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exi
                 tokio::spawn(r.run(args.reconcile_every, Arc::clone(&committed), stop.clone()))
             })
         };
+        let receiver_metrics = Arc::new(ReceiverMetrics::default());
+        // `/`, `/errors`, `/alerts` and `/metrics` (installs the Prometheus recorder).
+        let dashboard = crate::dashboard::mount(crate::dashboard::Mount {
+            store: Arc::clone(&store),
+            receiver: Arc::clone(&receiver_metrics),
+            receivers: enabled.clone(),
+            settings,
+            token: args.token.as_ref(),
+            access: access.clone(),
+        });
         let state = Arc::new(ReceiverState {
             config,
             ingest: ingest.clone(),
-            metrics: Arc::new(ReceiverMetrics::default()),
+            metrics: receiver_metrics,
             now: Arc::new(jiff::Timestamp::now),
             reconciler: reconciler.as_ref().map(|_| Arc::clone(&status)),
         });
@@ -151,10 +177,31 @@ pub(crate) fn run(loaded: &LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exi
                 "off".to_owned()
             }
         );
+        anstream::eprintln!(
+            "apiops serve: dashboard at http://{addr}/ and metrics at http://{addr}/metrics ({})",
+            if access.required() {
+                "token required"
+            } else {
+                "loopback, no token"
+            }
+        );
+        // Scheduled checks, alert rules, sinks and auto-fix (`[monitor]`); ends with `stop`.
+        let monitor = crate::monitor::start(crate::monitor::Start {
+            settings,
+            store: Arc::clone(&store),
+            receiver: Some(Arc::clone(&state.metrics)),
+            public_url: args.public_url.clone(),
+            instance: args.instance.clone(),
+            clock: Arc::new(jiff::Timestamp::now),
+            stop: stop.clone(),
+        })?;
+        if let Some(m) = &monitor {
+            anstream::eprintln!("apiops serve: {}", m.description);
+        }
         // On a worker like every other task: the thread blocked in `block_on` would otherwise
         // poll the accept loop (and, measured, most of the request work) by itself.
         let server = tokio::spawn(
-            axum::serve(listener, router(state))
+            axum::serve(listener, router(state).merge(dashboard))
                 .with_graceful_shutdown(shutdown_signal())
                 .into_future(),
         );
@@ -167,6 +214,9 @@ pub(crate) fn run(loaded: &LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exi
         let _ = writer.await;
         stop.cancel();
         let _ = processor.await;
+        if let Some(m) = monitor {
+            m.join().await;
+        }
         if let Some(r) = reconciler {
             let _ = r.await;
         }

@@ -17,7 +17,7 @@ pub(crate) const PREFIX: &str = "APIOPS_";
 
 /// The top-level config tables; only these may be set through `APIOPS_<SECTION>_<KEY>`.
 pub(crate) const SECTIONS: &[&str] = &[
-    "output", "client", "breaker", "twilio", "stripe", "openai", "database", "policy",
+    "output", "client", "breaker", "twilio", "stripe", "openai", "database", "policy", "monitor",
 ];
 
 /// Variables with the apiops prefix that configure something other than the config file's keys;

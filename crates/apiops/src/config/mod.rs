@@ -414,8 +414,9 @@ fn extract(figment: &Figment) -> Result<Settings, Vec<Problem>> {
     let openai = section(figment, "openai", &mut problems);
     let database = section(figment, "database", &mut problems);
     let policy = section(figment, "policy", &mut problems);
+    let monitor = section(figment, "monitor", &mut problems);
     match (
-        output, client, breaker, twilio, stripe, openai, database, policy,
+        output, client, breaker, twilio, stripe, openai, database, policy, monitor,
     ) {
         (
             Some(output),
@@ -426,6 +427,7 @@ fn extract(figment: &Figment) -> Result<Settings, Vec<Problem>> {
             Some(openai),
             Some(database),
             Some(policy),
+            Some(monitor),
         ) => Ok(Settings {
             output,
             client,
@@ -435,6 +437,7 @@ fn extract(figment: &Figment) -> Result<Settings, Vec<Problem>> {
             openai,
             database,
             policy,
+            monitor,
         }),
         _ => Err(problems),
     }
@@ -504,6 +507,22 @@ fn without_source_excerpt(message: &str) -> String {
         .map(str::trim)
         .collect::<Vec<_>>()
         .join(": ")
+}
+
+/// Settings from the embedded defaults and `env` only (no file): for unit tests elsewhere.
+#[cfg(test)]
+pub(crate) fn test_settings(env: &[(&str, &str)]) -> Settings {
+    let env: Environment = env.iter().copied().collect();
+    let locations = Locations::default();
+    match load(&Sources {
+        locations: &locations,
+        explicit_file: None,
+        env: &env,
+        flags: FlagOverrides::default(),
+    }) {
+        Ok(l) => l.settings,
+        Err(e) => panic!("test settings do not load: {e}"),
+    }
 }
 
 #[cfg(test)]

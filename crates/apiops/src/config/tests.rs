@@ -581,3 +581,124 @@ fn twilio_prefers_the_api_key_pair() {
     ]);
     assert!(matches!(s.twilio.auth(), Some(TwilioAuth::AuthToken(_))));
 }
+
+#[test]
+fn monitor_defaults_are_the_documented_ones() {
+    let m = Scratch::new().settings(&[]).monitor;
+    assert!(m.enabled);
+    assert_eq!(m.health_every, Duration::from_secs(60));
+    assert_eq!(m.errors_every, Duration::from_secs(15 * 60));
+    assert_eq!(m.audit_every, Duration::from_secs(24 * 3600));
+    assert_eq!((m.down_after.get(), m.degraded_after.get()), (2, 3));
+    assert_eq!(m.error_thresholds.get(&Category::Auth), Some(&1));
+    assert_eq!(m.error_thresholds.get(&Category::RateLimit), Some(&50));
+    assert_eq!(m.error_thresholds.len(), Category::ALL.len());
+    assert!(m.webhook_urls.is_empty() && m.slack_urls.is_empty());
+    assert!(!m.allow_private_sinks);
+    assert_eq!(m.sink_attempts.get(), 5);
+}
+
+#[test]
+fn monitor_keys_from_file_and_environment() {
+    let scratch = Scratch::with_file(
+        r#"
+        [monitor]
+        health_every = "1s"
+        error_thresholds = { rate_limit = 7 }
+        webhook_urls = ["https://alerts.example.com/hook?token=file_canary_token_123"]
+        "#,
+    );
+    let m = scratch.settings(&[]).monitor;
+    assert_eq!(m.health_every, Duration::from_secs(1));
+    assert_eq!(m.error_thresholds[&Category::RateLimit], 7);
+    assert_eq!(
+        m.error_thresholds[&Category::Auth],
+        1,
+        "other defaults kept"
+    );
+    assert_eq!(m.webhook_urls.len(), 1);
+    // Shown without the path and query that carry the token.
+    let shown = serde_json::to_string(&m).expect("serialize");
+    assert!(shown.contains("https://alerts.example.com/..."), "{shown}");
+    assert!(!shown.contains("file_canary_token_123"), "{shown}");
+
+    let m = scratch
+        .settings(&[
+            ("APIOPS_MONITOR_ERROR_THRESHOLDS", "auth=2, carrier=0"),
+            (
+                "APIOPS_MONITOR_SLACK_URLS",
+                "https://hooks.slack.com/services/T1/B1/x1, https://hooks.slack.com/services/T2/B2/x2",
+            ),
+            ("APIOPS_MONITOR_ENABLED", "false"),
+            ("APIOPS_MONITOR_ALLOW_PRIVATE_SINKS", "true"),
+        ])
+        .monitor;
+    assert!(!m.enabled && m.allow_private_sinks);
+    assert_eq!(m.slack_urls.len(), 2);
+    assert_eq!(
+        m.error_thresholds,
+        [(Category::Auth, 2), (Category::Carrier, 0)]
+            .into_iter()
+            .collect()
+    );
+}
+
+#[test]
+fn monitor_problems_name_the_key_and_never_echo_a_sink_url() {
+    let scratch = Scratch::new();
+    let cases = [
+        (
+            "APIOPS_MONITOR_HEALTH_EVERY",
+            "200ms",
+            "monitor.health_every: 200ms is too short",
+        ),
+        (
+            "APIOPS_MONITOR_ERRORS_EVERY",
+            "soon",
+            "monitor.errors_every: invalid duration",
+        ),
+        ("APIOPS_MONITOR_DOWN_AFTER", "0", "monitor.down_after:"),
+        (
+            "APIOPS_MONITOR_HEADROOM_BELOW_PERCENT",
+            "150",
+            "monitor.headroom_below_percent: 150 is not a percentage",
+        ),
+        (
+            "APIOPS_MONITOR_BALANCE_FLOOR",
+            "-1",
+            "monitor.balance_floor:",
+        ),
+        (
+            "APIOPS_MONITOR_ERROR_THRESHOLDS",
+            "sharks=3",
+            "monitor.error_thresholds: unknown category \"sharks\"",
+        ),
+        (
+            "APIOPS_MONITOR_ERROR_THRESHOLDS",
+            "auth",
+            "monitor.error_thresholds: \"auth\" is not category=count",
+        ),
+        (
+            "APIOPS_MONITOR_SINK_BACKOFF",
+            "0s",
+            "monitor.sink_backoff: must be longer",
+        ),
+        (
+            "APIOPS_MONITOR_WEBHOOK_URLS",
+            "ftp://hooks.example.com/secret_canary_path",
+            "monitor.webhook_urls: URL #1: the scheme must be http or https",
+        ),
+        (
+            "APIOPS_MONITOR_SLACK_URLS",
+            "https://hooks.slack.com/ok, nonsense_secret_canary_path",
+            "monitor.slack_urls: URL #2 does not parse",
+        ),
+        ("APIOPS_MONITOR_PAGER", "x", "monitor.pager: unknown key"),
+    ];
+    for (var, value, want) in cases {
+        let err = scratch.error(&[(var, value)]);
+        assert!(err.contains(want), "{var}={value}: {err}");
+        assert!(err.contains(var), "{var}: the source is named: {err}");
+        assert!(!err.contains("secret_canary"), "{err}");
+    }
+}

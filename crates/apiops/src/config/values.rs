@@ -264,6 +264,168 @@ pub(crate) mod auto_fix {
     }
 }
 
+/// `monitor.error_thresholds`: a table `{ auth = 1, rate_limit = 50 }`, or from the environment
+/// a string `"auth=1,rate_limit=50"`. Every key must be a category; every value a count.
+pub(crate) mod error_thresholds {
+    use std::collections::BTreeMap;
+
+    use serde::de::MapAccess;
+
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<Category, u64>, D::Error> {
+        d.deserialize_any(ThresholdsVisitor)
+    }
+
+    pub(crate) fn serialize<S: Serializer>(
+        value: &BTreeMap<Category, u64>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(value.len()))?;
+        for (k, v) in value {
+            m.serialize_entry(k.as_str(), v)?;
+        }
+        m.end()
+    }
+
+    fn category(name: &str) -> Result<Category, String> {
+        name.trim().parse::<Category>().map_err(|e| e.to_string())
+    }
+
+    fn count(category: Category, text: &str) -> Result<u64, String> {
+        text.trim().parse::<u64>().map_err(|_| {
+            format!("{category}: {text:?} is not a count (a whole number, 0 to never alert)")
+        })
+    }
+
+    struct ThresholdsVisitor;
+
+    impl<'de> Visitor<'de> for ThresholdsVisitor {
+        type Value = BTreeMap<Category, u64>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a table of counts per category, such as { auth = 1, rate_limit = 50 }")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            let mut out = BTreeMap::new();
+            for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (k, n) = part.split_once('=').ok_or_else(|| {
+                    E::custom(format_args!(
+                        "{part:?} is not category=count (e.g. \"auth=1,rate_limit=50\")"
+                    ))
+                })?;
+                let c = category(k).map_err(E::custom)?;
+                out.insert(c, count(c, n).map_err(E::custom)?);
+            }
+            Ok(out)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(k) = map.next_key::<String>()? {
+                let c = category(&k).map_err(de::Error::custom)?;
+                let v: serde_json::Value = map.next_value()?;
+                let n = match &v {
+                    serde_json::Value::Number(n) => n.as_u64().ok_or_else(|| {
+                        de::Error::custom(format_args!("{c}: {n} is not a count (0 or more)"))
+                    })?,
+                    serde_json::Value::String(t) => count(c, t).map_err(de::Error::custom)?,
+                    other => {
+                        return Err(de::Error::custom(format_args!(
+                            "{c}: expected a count, found {other}"
+                        )));
+                    }
+                };
+                out.insert(c, n);
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// A list of sink URLs (`monitor.webhook_urls`, `monitor.slack_urls`): a list, or from the
+/// environment a comma-separated string. Each must be http(s) with a host and no user name or
+/// password. Secret: an incoming-webhook URL is itself the credential, so errors never repeat
+/// one and `config show` shows only its scheme and host.
+pub(crate) mod sink_urls {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<SecretString>, D::Error> {
+        d.deserialize_any(UrlsVisitor)
+    }
+
+    pub(crate) fn serialize<S: Serializer>(
+        value: &[SecretString],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(value.iter().map(|u| shown(u.expose_secret())))
+    }
+
+    /// `scheme://host[:port]/...`: where it goes, without the path or query that hold the token.
+    pub(crate) fn shown(url: &str) -> String {
+        match Url::parse(url) {
+            Ok(u) => match (u.host_str(), u.port()) {
+                (Some(h), Some(p)) => format!("{}://{h}:{p}/...", u.scheme()),
+                (Some(h), None) => format!("{}://{h}/...", u.scheme()),
+                _ => mask(url),
+            },
+            Err(_) => mask(url),
+        }
+    }
+
+    /// Checks one URL (`n` counts from 1, for the message).
+    pub(crate) fn check(n: usize, value: &str) -> Result<SecretString, String> {
+        let url = Url::parse(value.trim()).map_err(|e| {
+            format!("URL #{n} does not parse ({e}); value hidden: it may hold a token")
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("URL #{n}: the scheme must be http or https"));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("URL #{n}: it has no host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(format!(
+                "URL #{n}: a user name or password does not belong in a sink URL"
+            ));
+        }
+        Ok(SecretString::from(value.trim().to_owned()))
+    }
+
+    struct UrlsVisitor;
+
+    impl<'de> Visitor<'de> for UrlsVisitor {
+        type Value = Vec<SecretString>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of http(s) URLs")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .enumerate()
+                .map(|(i, s)| check(i + 1, s).map_err(E::custom))
+                .collect()
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(url) = seq.next_element::<String>()? {
+                out.push(check(out.len() + 1, &url).map_err(de::Error::custom)?);
+            }
+            Ok(out)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,318 @@
+//! Who may see the dashboard and `/metrics`.
+//!
+//! Rules: on a loopback address no token is needed (whoever can connect is on the machine);
+//! anywhere else `apiops serve` refuses to start without one. When a token is set it is always
+//! required, presented as `Authorization: Bearer <token>`, or once as `?token=<token>`, which
+//! sets a session cookie (derived from the token, never the token itself) and redirects to the
+//! same page without it, so the token does not stay in the address bar or the history.
+//! Comparisons are constant-time over SHA-256 digests (the lengths leak nothing either).
+//! `/webhooks/*` and `/healthz` never pass through here: providers cannot send a token.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// The session cookie's name.
+pub(crate) const COOKIE: &str = "apiops_session";
+
+/// The shortest token accepted.
+pub(crate) const MIN_TOKEN_LEN: usize = 16;
+
+/// The access rule in force.
+#[derive(Clone)]
+pub(crate) struct Access {
+    /// SHA-256 of the token and of the session value; `None`: open (loopback only).
+    digests: Option<([u8; 32], [u8; 32])>,
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access")
+            .field("token_required", &self.required())
+            .finish()
+    }
+}
+
+fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+fn session_value(token: &str) -> String {
+    sha256(&[b"apiops-dashboard-session\0", token.as_bytes()])
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Access {
+    /// The rule for a server listening on `listen` with `token` (empty counts as none).
+    pub(crate) fn for_listen(
+        listen: SocketAddr,
+        token: Option<&SecretString>,
+    ) -> Result<Access, String> {
+        let token = token
+            .map(|t| t.expose_secret().trim())
+            .filter(|t| !t.is_empty());
+        match token {
+            Some(t) if t.chars().count() < MIN_TOKEN_LEN => Err(format!(
+                "the dashboard token is too short: use at least {MIN_TOKEN_LEN} random characters"
+            )),
+            Some(t) => Ok(Access {
+                digests: Some((
+                    sha256(&[t.as_bytes()]),
+                    sha256(&[session_value(t).as_bytes()]),
+                )),
+            }),
+            None if listen.ip().is_loopback() => Ok(Access { digests: None }),
+            None => Err(format!(
+                "refusing to serve the dashboard and /metrics on {listen}, which is not a loopback \
+                 address, without a token: set --token or APIOPS_SERVE_TOKEN (at least \
+                 {MIN_TOKEN_LEN} characters), or listen on 127.0.0.1"
+            )),
+        }
+    }
+
+    /// Whether requests must present the token.
+    pub(crate) fn required(&self) -> bool {
+        self.digests.is_some()
+    }
+
+    fn token_ok(&self, presented: &str) -> bool {
+        self.digests
+            .is_some_and(|(t, _)| bool::from(sha256(&[presented.as_bytes()]).ct_eq(&t)))
+    }
+
+    fn session_ok(&self, presented: &str) -> bool {
+        self.digests
+            .is_some_and(|(_, s)| bool::from(sha256(&[presented.as_bytes()]).ct_eq(&s)))
+    }
+}
+
+/// What a request presented.
+enum Presented {
+    Nothing,
+    Good,
+    /// A valid `?token=`: answer with a cookie (and a redirect for pages).
+    GoodQuery(String),
+    Bad,
+}
+
+fn presented(access: &Access, headers: &HeaderMap, query: Option<&str>) -> Presented {
+    if let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let token = auth
+            .strip_prefix("Bearer ")
+            .or_else(|| auth.strip_prefix("bearer "))
+            .map(str::trim);
+        return match token {
+            Some(t) if access.token_ok(t) => Presented::Good,
+            _ => Presented::Bad,
+        };
+    }
+    if let Some(q) = query {
+        for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
+            if k == "token" {
+                return if access.token_ok(v.trim()) {
+                    Presented::GoodQuery(session_value(v.trim()))
+                } else {
+                    Presented::Bad
+                };
+            }
+        }
+    }
+    let cookies = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='));
+    let mut saw_cookie = false;
+    for (k, v) in cookies {
+        if k == COOKIE {
+            if access.session_ok(v) {
+                return Presented::Good;
+            }
+            saw_cookie = true;
+        }
+    }
+    if saw_cookie {
+        Presented::Bad
+    } else {
+        Presented::Nothing
+    }
+}
+
+/// The query without `token`.
+fn without_token(query: &str) -> String {
+    let kept: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k != "token")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .finish()
+}
+
+/// The middleware guarding the dashboard and `/metrics`.
+pub(crate) async fn guard(State(access): State<Access>, req: Request, next: Next) -> Response {
+    if !access.required() {
+        return next.run(req).await;
+    }
+    let query = req.uri().query().map(str::to_owned);
+    match presented(&access, req.headers(), query.as_deref()) {
+        Presented::Good => next.run(req).await,
+        Presented::GoodQuery(session) => {
+            let secure = req
+                .headers()
+                .get("x-forwarded-proto")
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+            let cookie = format!(
+                "{COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200{}",
+                if secure { "; Secure" } else { "" }
+            );
+            let path = req.uri().path().to_owned();
+            let mut resp = if path == "/metrics" {
+                // Scrapers do not follow redirects with cookies: answer directly.
+                next.run(req).await
+            } else {
+                let rest = without_token(query.as_deref().unwrap_or(""));
+                let location = if rest.is_empty() {
+                    path
+                } else {
+                    format!("{path}?{rest}")
+                };
+                let mut r = StatusCode::SEE_OTHER.into_response();
+                if let Ok(v) = HeaderValue::from_str(&location) {
+                    r.headers_mut().insert(header::LOCATION, v);
+                }
+                r
+            };
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+            resp
+        }
+        Presented::Nothing | Presented::Bad => unauthorized(),
+    }
+}
+
+fn unauthorized() -> Response {
+    let mut r = Response::new(Body::from(
+        "401 Unauthorized: this apiops dashboard needs its token \
+         (Authorization: Bearer <token>, or open /?token=<token> once)\n",
+    ));
+    *r.status_mut() = StatusCode::UNAUTHORIZED;
+    let h = r.headers_mut();
+    h.insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"apiops\""),
+    );
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().expect("addr")
+    }
+
+    fn secret(s: &str) -> SecretString {
+        SecretString::from(s.to_owned())
+    }
+
+    const TOKEN: &str = "0123456789abcdef-token";
+
+    #[test]
+    fn loopback_needs_no_token_elsewhere_one_is_required() {
+        assert!(
+            !Access::for_listen(addr("127.0.0.1:8080"), None)
+                .expect("loopback")
+                .required()
+        );
+        assert!(
+            !Access::for_listen(addr("[::1]:8080"), None)
+                .expect("loopback v6")
+                .required()
+        );
+        for a in ["0.0.0.0:8080", "[::]:8080", "192.0.2.10:80"] {
+            let e = Access::for_listen(addr(a), None).expect_err(a);
+            assert!(e.contains("APIOPS_SERVE_TOKEN"), "{e}");
+            // An empty token is no token.
+            assert!(Access::for_listen(addr(a), Some(&secret("  "))).is_err());
+            assert!(
+                Access::for_listen(addr(a), Some(&secret(TOKEN)))
+                    .expect("with a token")
+                    .required()
+            );
+        }
+        assert!(Access::for_listen(addr("0.0.0.0:1"), Some(&secret("short"))).is_err());
+        // A token given on loopback is enforced too.
+        assert!(
+            Access::for_listen(addr("127.0.0.1:1"), Some(&secret(TOKEN)))
+                .expect("ok")
+                .required()
+        );
+    }
+
+    #[test]
+    fn credentials_are_checked_from_each_place() {
+        let a = Access::for_listen(addr("0.0.0.0:1"), Some(&secret(TOKEN))).expect("access");
+        let mut h = HeaderMap::new();
+        assert!(matches!(presented(&a, &h, None), Presented::Nothing));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {TOKEN}")).expect("hv"),
+        );
+        assert!(matches!(presented(&a, &h, None), Presented::Good));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer wrong-token-wrong-token"),
+        );
+        assert!(matches!(presented(&a, &h, None), Presented::Bad));
+        let h = HeaderMap::new();
+        let q = format!("window=6h&token={TOKEN}");
+        let Presented::GoodQuery(session) = presented(&a, &h, Some(&q)) else {
+            panic!("a good ?token=")
+        };
+        assert!(!session.contains(TOKEN), "the cookie is not the token");
+        assert!(matches!(
+            presented(&a, &h, Some("token=nope")),
+            Presented::Bad
+        ));
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("a=b; {COOKIE}={session}")).expect("hv"),
+        );
+        assert!(matches!(presented(&a, &h, None), Presented::Good));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("{COOKIE}={TOKEN}")).expect("hv"),
+        );
+        assert!(
+            matches!(presented(&a, &h, None), Presented::Bad),
+            "the raw token is not a session"
+        );
+        assert_eq!(without_token(&q), "window=6h");
+    }
+}

@@ -1,0 +1,292 @@
+//! The dashboard of `apiops serve` (`/`, `/errors`, `/alerts`) and its `/metrics` route.
+//!
+//! Server-rendered HTML (askama templates in `crates/apiops/templates/dashboard/`), charts drawn
+//! as inline SVG in Rust ([`svg`]), no script and no external asset: it works offline, and
+//! reloads itself with a meta refresh. What it shows comes from the store (scheduled check
+//! results, events, alerts, inbox counts), from the receiver's counters and a small in-memory
+//! history of them ([`Traffic`]), and from the live metrics the recorder holds (rate-limit
+//! headroom, API clients, breakers). Free text from the store passes through the redactor of the
+//! configured secrets before it is shown, and askama escapes everything it inserts.
+//!
+//! Access: see [`access`]. The routes here are guarded; the receiver's are not.
+
+pub(crate) mod access;
+pub(crate) mod svg;
+mod view;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use apiops_client::redact::Redactor;
+use apiops_core::Service;
+use apiops_store::Store;
+use apiops_webhooks::receiver::ReceiverMetrics;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use jiff::Timestamp;
+use metrics_exporter_prometheus::PrometheusHandle;
+use secrecy::SecretString;
+
+pub(crate) use access::Access;
+
+/// What the pages read.
+pub(crate) struct DashboardState {
+    /// The store (checks, events, alerts, inbox).
+    pub(crate) store: Arc<dyn Store>,
+    /// The recorder's handle: `/metrics`, and the live figures.
+    pub(crate) metrics: PrometheusHandle,
+    /// The receiver's counters.
+    pub(crate) receiver: Arc<ReceiverMetrics>,
+    /// The providers whose webhooks are verified here.
+    pub(crate) receivers: Vec<Service>,
+    /// Recent webhook counts, sampled.
+    pub(crate) traffic: Arc<Traffic>,
+    /// Scrubs configured secrets from the text shown.
+    pub(crate) redactor: Redactor,
+    /// When this instance started.
+    pub(crate) started: Timestamp,
+    /// Seconds between reloads of a page (0: never).
+    pub(crate) refresh_secs: u32,
+}
+
+impl std::fmt::Debug for DashboardState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DashboardState")
+            .field("receivers", &self.receivers)
+            .field("started", &self.started)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Webhook counts of this instance over time: cumulative totals sampled every few seconds (the
+/// last hour), charted as the traffic per interval.
+#[derive(Debug, Default)]
+pub(crate) struct Traffic {
+    points: Mutex<VecDeque<TrafficPoint>>,
+}
+
+/// Cumulative counts at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TrafficPoint {
+    pub(crate) at: Timestamp,
+    pub(crate) new: u64,
+    pub(crate) duplicate: u64,
+    pub(crate) rejected: u64,
+}
+
+/// How often [`Traffic`] samples, and how many samples it keeps (an hour).
+const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+const SAMPLES: usize = 720;
+
+impl Traffic {
+    /// The receiver's totals now.
+    pub(crate) fn now(receiver: &ReceiverMetrics, at: Timestamp) -> TrafficPoint {
+        let mut p = TrafficPoint {
+            at,
+            new: 0,
+            duplicate: 0,
+            rejected: 0,
+        };
+        for (_, what, n) in receiver.accepted() {
+            if what == "new" {
+                p.new += n;
+            } else {
+                p.duplicate += n;
+            }
+        }
+        p.rejected = receiver.rejected().iter().map(|(_, _, n)| n).sum();
+        p
+    }
+
+    /// Records a sample, dropping the oldest beyond the hour.
+    pub(crate) fn push(&self, p: TrafficPoint) {
+        let mut q = self.points.lock().unwrap_or_else(|e| e.into_inner());
+        if q.len() == SAMPLES {
+            q.pop_front();
+        }
+        q.push_back(p);
+    }
+
+    /// The samples, oldest first.
+    pub(crate) fn points(&self) -> Vec<TrafficPoint> {
+        self.points
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    /// Samples `receiver` until the `Traffic` is dropped (the server stopped).
+    pub(crate) fn spawn_sampler(traffic: &Arc<Traffic>, receiver: Arc<ReceiverMetrics>) {
+        traffic.push(Traffic::now(&receiver, Timestamp::now()));
+        let weak: Weak<Traffic> = Arc::downgrade(traffic);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(SAMPLE_EVERY);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(t) = weak.upgrade() else { return };
+                t.push(Traffic::now(&receiver, Timestamp::now()));
+            }
+        });
+    }
+}
+
+/// What `apiops serve` hands over to mount the dashboard.
+pub(crate) struct Mount<'a> {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) receiver: Arc<ReceiverMetrics>,
+    pub(crate) receivers: Vec<Service>,
+    pub(crate) settings: &'a crate::config::Settings,
+    pub(crate) token: Option<&'a SecretString>,
+    pub(crate) access: Access,
+}
+
+/// Installs the metrics recorder and returns the guarded routes, with the traffic sampler
+/// running (call from within the runtime).
+pub(crate) fn mount(m: Mount<'_>) -> Router {
+    let traffic = Arc::new(Traffic::default());
+    Traffic::spawn_sampler(&traffic, Arc::clone(&m.receiver));
+    let state = Arc::new(DashboardState {
+        store: m.store,
+        metrics: crate::metrics::install(),
+        receiver: m.receiver,
+        receivers: m.receivers,
+        traffic,
+        redactor: redactor(m.settings, m.token),
+        started: Timestamp::now(),
+        refresh_secs: 30,
+    });
+    router(state, m.access)
+}
+
+/// A redactor of every secret the configuration holds (and the dashboard's token).
+fn redactor(s: &crate::config::Settings, token: Option<&SecretString>) -> Redactor {
+    let secrets = [
+        s.twilio.account_sid.as_ref(),
+        s.twilio.auth_token.as_ref(),
+        s.twilio.api_key.as_ref(),
+        s.twilio.api_secret.as_ref(),
+        s.stripe.secret_key.as_ref(),
+        s.stripe.webhook_secret.as_ref(),
+        s.openai.api_key.as_ref(),
+        s.openai.admin_key.as_ref(),
+        s.openai.webhook_secret.as_ref(),
+        Some(&s.database.url),
+        token,
+    ];
+    Redactor::new(secrets.into_iter().flatten().cloned())
+}
+
+/// The guarded routes: the pages and `/metrics`.
+pub(crate) fn router(state: Arc<DashboardState>, access: Access) -> Router {
+    Router::new()
+        .route("/", get(overview))
+        .route("/errors", get(errors))
+        .route("/alerts", get(alerts))
+        .route("/metrics", get(metrics))
+        .layer(axum::middleware::from_fn_with_state(access, access::guard))
+        .with_state(state)
+}
+
+type St = State<Arc<DashboardState>>;
+
+/// `?window=` of the pages.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct Params {
+    window: Option<String>,
+}
+
+/// The windows offered, and the default.
+pub(crate) const WINDOWS: &[(&str, i64)] = &[
+    ("1h", 3_600),
+    ("6h", 21_600),
+    ("24h", 86_400),
+    ("7d", 604_800),
+];
+
+fn window(p: &Params) -> (&'static str, i64) {
+    p.window
+        .as_deref()
+        .and_then(|w| WINDOWS.iter().find(|(n, _)| *n == w))
+        .copied()
+        .unwrap_or(WINDOWS[2])
+}
+
+async fn metrics(State(state): St) -> Response {
+    let mut r = state.metrics.render().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
+
+async fn overview(State(state): St, Query(p): Query<Params>) -> Response {
+    let w = window(&p);
+    page(view::overview(&state, w, Timestamp::now()).await)
+}
+
+async fn errors(State(state): St, Query(p): Query<Params>) -> Response {
+    let w = window(&p);
+    page(view::errors(&state, w, Timestamp::now()).await)
+}
+
+async fn alerts(State(state): St, Query(p): Query<Params>) -> Response {
+    let w = window(&p);
+    page(view::alerts(&state, w, Timestamp::now()).await)
+}
+
+/// Renders a page with the headers every page gets: no caching, a policy allowing inline
+/// styles and nothing else (no script, no external load).
+fn page<T: Template>(t: Result<T, apiops_store::StoreError>) -> Response {
+    let html = match t {
+        Ok(t) => t.render(),
+        Err(e) => {
+            tracing::error!(error = %e, "dashboard: reading the store failed");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the store could not be read; see the logs",
+            )
+                .into_response();
+        }
+    };
+    let html = match html {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "dashboard: rendering failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "rendering failed").into_response();
+        }
+    };
+    let mut r = html.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,368 @@
+//! How `execute_plan` decides whether a plan may run, and how it asks the person.
+//!
+//! The rules, on top of the policy gate every path shares ([`apiops_ops::gate`]):
+//! 1. A plan the gate lets proceed (or whose steps are all already done) runs.
+//! 2. A plan that needs confirmation runs after the person says yes through MCP elicitation:
+//!    the server asks "Proceed with ...?" with one boolean field, and only `accept` with
+//!    `confirm: true` counts; `decline`, `cancel`, `false` or anything else is a refusal.
+//! 3. `--allow-execute` (an explicit allowance by whoever started the server) stands in for
+//!    that yes, but only for plans whose gate verdict is not `always`: purchases, deletions
+//!    and credential changes run only after the person's yes through elicitation, whatever
+//!    flag the server was started with.
+//! 4. Otherwise (the client cannot elicit, or the answer was not yes) the call is refused as a
+//!    tool error saying why, and nothing is done.
+//!
+//! How the question travels depends on the protocol version the client negotiated: up to
+//! 2025-11-25 the server sends an `elicitation/create` request while the call is open; from
+//! 2026-07-28 on (where servers may not send requests) the call answers with an
+//! `InputRequiredResult` carrying the same elicitation, and the client retries the call with
+//! the answer and the echoed `requestState`. That state is an opaque, single-use handle of a
+//! pending question kept here, bound to the plan it asked about: an answer only counts for the
+//! question the server asked, about the plan it asked it for.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use apiops_ops::{Gate, OpSpec, Plan};
+use serde_json::{Value, json};
+
+/// How long a question waits for its answer.
+pub(crate) const QUESTION_TTL: Duration = Duration::from_secs(10 * 60);
+/// The key of the question in an `InputRequiredResult`'s `inputRequests`.
+pub(crate) const INPUT_KEY: &str = "confirm";
+/// The boolean field the person sets.
+pub(crate) const FIELD: &str = "confirm";
+/// At most this many questions wait at once (the oldest are forgotten first).
+const MAX_PENDING: usize = 64;
+
+/// What `execute_plan` must do with a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Run it now; `via` says why no question is needed.
+    Run { via: Via },
+    /// Ask the person; `always` when nothing but the person's yes will do (a purchase, a
+    /// deletion, a credential change: `--allow-execute` cannot stand in).
+    Ask { reason: String, always: bool },
+}
+
+/// Why a plan ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Via {
+    /// The gate needs no confirmation (or nothing is left to do).
+    NotNeeded,
+    /// The server was started with `--allow-execute`.
+    AllowExecute,
+    /// The person said yes through elicitation.
+    Elicitation,
+}
+
+/// Rules 1 to 3.
+pub(crate) fn decide(gate: &Gate, nothing_to_do: bool, allow_execute: bool) -> Decision {
+    match gate {
+        _ if nothing_to_do => Decision::Run {
+            via: Via::NotNeeded,
+        },
+        Gate::Proceed { .. } => Decision::Run {
+            via: Via::NotNeeded,
+        },
+        Gate::Confirm { always: false, .. } if allow_execute => Decision::Run {
+            via: Via::AllowExecute,
+        },
+        Gate::Confirm { reason, always } => Decision::Ask {
+            reason: reason.clone(),
+            always: *always,
+        },
+    }
+}
+
+/// How `execute_plan` would treat an operation on this server, for plans and the catalog.
+pub(crate) fn how(spec: &OpSpec, gate: &Gate, allow_execute: bool, read_only: bool) -> Value {
+    if spec.read_only() {
+        return json!({"confirmation": "none", "note": "a read: plan_operation answers it at once"});
+    }
+    if read_only {
+        return json!({"confirmation": "unavailable", "note": "this server was started with --read-only: execute_plan is not offered"});
+    }
+    match decide(gate, false, allow_execute) {
+        Decision::Run {
+            via: Via::AllowExecute,
+        } => json!({
+            "confirmation": "allow_execute",
+            "note": "runs without asking: this server was started with --allow-execute",
+        }),
+        Decision::Run { .. } => {
+            json!({"confirmation": "none", "note": "the policy lets it run without asking"})
+        }
+        Decision::Ask { always: true, .. } => json!({
+            "confirmation": "elicitation",
+            "note": "a purchase, a deletion or a credential change: runs only after the person confirms through MCP elicitation, whatever flags the server has",
+        }),
+        Decision::Ask { .. } => json!({
+            "confirmation": "elicitation",
+            "note": "runs only after the person confirms through MCP elicitation (or on a server started with --allow-execute)",
+        }),
+    }
+}
+
+/// The question: "Proceed with <operation>: <steps>? ...".
+pub(crate) fn question(plan: &Plan, spec: &OpSpec) -> String {
+    let steps: Vec<String> = plan.to_do().map(|s| s.action.describe()).collect();
+    let mut q = format!("Proceed with {}: {}?", plan.name, steps.join("; "));
+    let mut notes = Vec::new();
+    if !spec.side_effects.is_empty() {
+        notes.push(spec.side_effects.to_owned());
+    }
+    if let Some(c) = &plan.cost {
+        match &c.amount {
+            Some(a) => notes.push(format!(
+                "cost {a} {} per {}",
+                c.currency.as_deref().unwrap_or(""),
+                c.per
+            )),
+            None => notes.push(format!("cost per {}: {}", c.per, c.source)),
+        }
+    }
+    if !spec.reversible {
+        notes.push("it cannot be undone by apiops".into());
+    }
+    if !notes.is_empty() {
+        q.push_str(&format!(" ({})", notes.join("; ")));
+    }
+    q.push_str(" Tick the box and accept only if you want this done.");
+    q
+}
+
+/// The form: one required boolean, no default (an untouched form is not a yes).
+pub(crate) fn schema() -> serde_json::Map<String, Value> {
+    let v = json!({
+        "type": "object",
+        "properties": {
+            FIELD: {
+                "type": "boolean",
+                "title": "Yes, proceed",
+                "description": "Set to true to let apiops carry out the plan exactly as described.",
+            }
+        },
+        "required": [FIELD],
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// The person's answer, from an `ElicitResult` as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Yes,
+    /// Anything else, with what it was (for the refusal message).
+    No(String),
+}
+
+/// Reads an `ElicitResult` (`{"action": "accept", "content": {"confirm": true}}`): only an
+/// accepted form with `confirm` exactly `true` is a yes.
+pub(crate) fn answer(result: &Value) -> Answer {
+    match result.get("action").and_then(Value::as_str) {
+        Some("accept") => match result.get("content").and_then(|c| c.get(FIELD)) {
+            Some(Value::Bool(true)) => Answer::Yes,
+            Some(Value::Bool(false)) => Answer::No("the person answered no".into()),
+            Some(other) => Answer::No(format!("the answer {other} is not a yes")),
+            None => Answer::No("the form came back without an answer".into()),
+        },
+        Some("decline") => Answer::No("the person declined".into()),
+        Some("cancel") => Answer::No("the person cancelled".into()),
+        Some(other) => Answer::No(format!("the client answered {other:?}")),
+        None => Answer::No("the client's answer was not an elicitation result".into()),
+    }
+}
+
+/// Questions asked through `InputRequiredResult`, waiting for the retried call.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    questions: HashMap<String, (String, Instant)>,
+}
+
+impl Pending {
+    /// Records a question about `plan_id`; returns its handle (the `requestState`).
+    pub(crate) fn ask(&mut self, plan_id: &str, now: Instant) -> String {
+        self.questions
+            .retain(|_, (_, at)| now.duration_since(*at) < QUESTION_TTL);
+        while self.questions.len() >= MAX_PENDING {
+            let Some(oldest) = self
+                .questions
+                .iter()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            self.questions.remove(&oldest);
+        }
+        let handle = format!(
+            "confirm_{:016x}{:016x}",
+            fastrand::u64(..),
+            fastrand::u64(..)
+        );
+        self.questions
+            .insert(handle.clone(), (plan_id.to_owned(), now));
+        handle
+    }
+
+    /// Takes the question `handle` names if it was asked about `plan_id` and is still fresh.
+    /// Single use: a handle answers once.
+    pub(crate) fn take(&mut self, handle: &str, plan_id: &str, now: Instant) -> Result<(), String> {
+        match self.questions.remove(handle) {
+            None => Err(
+                "the requestState is not a question this server asked (or it was already answered)"
+                    .into(),
+            ),
+            Some((asked, _)) if asked != plan_id => Err(format!(
+                "the requestState belongs to another plan ({asked})"
+            )),
+            Some((_, at)) if now.duration_since(at) >= QUESTION_TTL => {
+                Err("the question expired; call execute_plan again to be asked anew".into())
+            }
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use apiops_ops::{OpKind, Policy, gate};
+
+    use super::*;
+
+    fn verdict(kind: OpKind) -> Gate {
+        gate(
+            kind.spec(),
+            &Policy::default(),
+            apiops_ops::Origin::Requested,
+        )
+    }
+
+    #[test]
+    fn purchases_and_deletions_need_elicitation_even_with_allow_execute() {
+        for kind in [OpKind::TwilioBuyNumber, OpKind::TwilioReleaseNumber] {
+            for allow in [false, true] {
+                assert!(
+                    matches!(
+                        decide(&verdict(kind), false, allow),
+                        Decision::Ask { always: true, .. }
+                    ),
+                    "{kind:?} allow_execute={allow}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn allow_execute_stands_in_for_other_changes_only() {
+        let g = verdict(OpKind::StripeDisableEndpoint);
+        assert!(matches!(
+            decide(&g, false, false),
+            Decision::Ask { always: false, .. }
+        ));
+        assert_eq!(
+            decide(&g, false, true),
+            Decision::Run {
+                via: Via::AllowExecute
+            }
+        );
+        for spec in apiops_ops::CATALOG {
+            let g = gate(spec, &Policy::default(), apiops_ops::Origin::Requested);
+            let d = decide(&g, false, true);
+            if spec.purchase || spec.deletion || spec.auth {
+                assert!(matches!(d, Decision::Ask { .. }), "{}", spec.name);
+            }
+            if spec.read_only() {
+                assert_eq!(
+                    d,
+                    Decision::Run {
+                        via: Via::NotNeeded
+                    },
+                    "{}",
+                    spec.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn nothing_left_to_do_needs_no_question() {
+        assert_eq!(
+            decide(&verdict(OpKind::TwilioBuyNumber), true, false),
+            Decision::Run {
+                via: Via::NotNeeded
+            }
+        );
+    }
+
+    #[test]
+    fn only_an_accepted_true_is_a_yes() {
+        assert_eq!(
+            answer(&json!({"action": "accept", "content": {"confirm": true}})),
+            Answer::Yes
+        );
+        for no in [
+            json!({"action": "accept", "content": {"confirm": false}}),
+            json!({"action": "accept", "content": {"confirm": "yes"}}),
+            json!({"action": "accept", "content": {"confirm": 1}}),
+            json!({"action": "accept", "content": {}}),
+            json!({"action": "accept"}),
+            json!({"action": "decline", "content": {"confirm": true}}),
+            json!({"action": "cancel"}),
+            json!({"action": "ACCEPT", "content": {"confirm": true}}),
+            json!({"confirm": true}),
+            json!(null),
+            json!({"code": -32603, "message": "no elicitation callback"}),
+        ] {
+            assert!(matches!(answer(&no), Answer::No(_)), "{no}");
+        }
+    }
+
+    #[test]
+    fn the_form_has_one_required_boolean_without_default() {
+        let s = schema();
+        assert_eq!(s["required"], json!([FIELD]));
+        assert_eq!(s["properties"][FIELD]["type"], "boolean");
+        assert!(s["properties"][FIELD].get("default").is_none());
+        // rmcp accepts it as an elicitation schema.
+        assert!(rmcp::model::ElicitationSchema::from_json_schema(s).is_ok());
+    }
+
+    #[test]
+    fn a_question_handle_answers_once_for_its_plan_while_fresh() {
+        let mut p = Pending::default();
+        let t0 = Instant::now();
+        let h = p.ask("plan_0000000000000001", t0);
+        assert!(p.take(&h, "plan_0000000000000002", t0).is_err());
+        // A wrong plan consumed it: asked anew.
+        let h = p.ask("plan_0000000000000001", t0);
+        assert_eq!(p.take(&h, "plan_0000000000000001", t0), Ok(()));
+        assert!(p.take(&h, "plan_0000000000000001", t0).is_err());
+        assert!(
+            p.take("confirm_forged", "plan_0000000000000001", t0)
+                .is_err()
+        );
+        let h = p.ask("plan_0000000000000001", t0);
+        let late = t0 + QUESTION_TTL + Duration::from_secs(1);
+        assert!(p.take(&h, "plan_0000000000000001", late).is_err());
+    }
+
+    #[test]
+    fn pending_questions_are_bounded() {
+        let mut p = Pending::default();
+        let t0 = Instant::now();
+        let first = p.ask("plan_0000000000000001", t0);
+        for i in 0..(MAX_PENDING * 2) {
+            p.ask(
+                "plan_0000000000000002",
+                t0 + Duration::from_millis(i as u64 + 1),
+            );
+        }
+        assert!(p.questions.len() <= MAX_PENDING);
+        assert!(p.take(&first, "plan_0000000000000001", t0).is_err());
+    }
+}

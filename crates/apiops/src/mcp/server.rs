@@ -1,0 +1,1272 @@
+//! The MCP server: the tools of [`super::tools`] over the same engine as the CLI, and the
+//! resources (the latest report as Markdown, the event log and the catalog as JSON).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use apiops_core::{ActionTaken, Category, HealthStatus, Report, Service};
+use apiops_ops::exec::{ItemResult, Outcome, OutcomeStatus};
+use apiops_ops::plan::Planned;
+use apiops_ops::{
+    CATALOG, Executor, Gate, Intent, Operation, OpsError, Origin, Prepared, Services,
+};
+use apiops_providers::TimeWindow;
+use apiops_store::{EventFilter, Store};
+use rmcp::ErrorData as McpError;
+use rmcp::handler::server::ServerHandler;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ElicitRequest, ElicitRequestParams,
+    ElicitationSchema, Implementation, InputRequest, InputRequiredResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ServerCapabilities,
+    ServerConfig, Tool, ToolAnnotations,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use serde_json::{Map, Value, json};
+
+use super::confirm::{self, Answer, Decision, Via};
+use super::result::{Kind, ToolError, category_of, success};
+use super::tools::{self, CallError, PlanRequest, ToolCall};
+use crate::commands::{checks, creds, ops};
+use crate::config::LoadedConfig;
+use crate::exit::AppError;
+use crate::output::{self, Format};
+use crate::report::{AuditView, ErrorsView, HealthView, ReportView, ScanFailure, period_label};
+
+/// How long a plan stays executable.
+const PLAN_TTL: Duration = Duration::from_secs(3600);
+/// At most this many plans are kept (the oldest are forgotten first).
+const MAX_PLANS: usize = 256;
+/// How long `execute_plan` waits for a legacy client's answer to the confirmation question.
+const ELICITATION_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// The events `apiops://events/recent` holds.
+const RECENT_EVENTS: u32 = 200;
+
+pub(crate) const REPORT_URI: &str = "apiops://report/latest";
+pub(crate) const EVENTS_URI: &str = "apiops://events/recent";
+pub(crate) const CATALOG_URI: &str = "apiops://operations/catalog";
+
+const INSTRUCTIONS: &str = "apiops operates Twilio, Stripe and OpenAI integrations. Read tools: credentials_status, health_check, error_audit, config_audit, list_events, list_operations. To change anything: plan_operation (plain words or a structured catalog operation) returns a plan_id with steps, side effects, risks, cost and the policy gate's verdict; execute_plan runs it through the same gate and journal as the CLI. Plans that need a person are confirmed by the person through MCP elicitation; purchases, deletions and credential changes are never automatic. Secrets are always masked. Resources: apiops://report/latest (Markdown report), apiops://events/recent (event log, JSON), apiops://operations/catalog (JSON).";
+
+/// What the server was started with.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Options {
+    /// Only the tools that read.
+    pub(crate) read_only: bool,
+    /// Plans that need confirmation run without asking, except purchases, deletions and
+    /// credential changes.
+    pub(crate) allow_execute: bool,
+}
+
+/// A plan made by `plan_operation`, waiting for `execute_plan`.
+#[derive(Debug, Clone)]
+struct PlanEntry {
+    prepared: Prepared,
+    gate: Gate,
+    made: Instant,
+    /// Asked in plain words (which `apiops do` takes as they are).
+    in_words: bool,
+}
+
+/// Everything the tools share.
+pub(crate) struct State {
+    loaded: LoadedConfig,
+    options: Options,
+    /// The providers operations use, built once (or why they could not be).
+    services: Result<Services, String>,
+    /// The event log and journal (or why it could not be opened).
+    store: Result<Arc<dyn Store>, String>,
+    plans: Mutex<HashMap<String, PlanEntry>>,
+    pending: Mutex<confirm::Pending>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The server handler rmcp runs.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiopsMcp {
+    state: Arc<State>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl ApiopsMcp {
+    /// Builds the providers and opens the store once, for the whole session.
+    pub(crate) async fn start(loaded: LoadedConfig, options: Options) -> Self {
+        let settings = &loaded.settings;
+        let services = Services::outbound_client()
+            .map(|http| Services {
+                twilio: checks::twilio(settings).map_err(|e| e.to_string()),
+                stripe: checks::stripe(settings).map_err(|e| e.to_string()),
+                openai: checks::openai(settings).map_err(|e| e.to_string()),
+                stripe_webhook_secret: settings.stripe.webhook_secret.clone(),
+                receiver_url: None,
+                allow_private_targets: false,
+                http,
+            })
+            .map_err(|e| e.to_string());
+        let store = checks::open_store(settings).await.map(Arc::from);
+        if let Err(e) = &store {
+            tracing::warn!("the event log and journal are unavailable: {e}");
+        }
+        ApiopsMcp {
+            state: Arc::new(State {
+                loaded,
+                options,
+                services,
+                store,
+                plans: Mutex::new(HashMap::new()),
+                pending: Mutex::new(confirm::Pending::default()),
+            }),
+        }
+    }
+
+    fn tools(&self) -> Vec<Tool> {
+        let o = self.state.options;
+        tools::definitions(o.read_only, o.allow_execute)
+            .into_iter()
+            .map(|d| {
+                let schema = match d.input_schema {
+                    Value::Object(m) => m,
+                    _ => Map::new(),
+                };
+                Tool::new(d.name, d.description, schema)
+                    .with_title(d.title)
+                    .with_annotations(
+                        ToolAnnotations::with_title(d.title)
+                            .read_only(d.hints.read_only)
+                            .destructive(d.hints.destructive)
+                            .idempotent(d.hints.idempotent)
+                            .open_world(d.hints.open_world),
+                    )
+            })
+            .collect()
+    }
+}
+
+impl ServerHandler for ApiopsMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(
+            Implementation::new("apiops", env!("CARGO_PKG_VERSION"))
+                .with_title("apiops")
+                .with_description(
+                    "Operate Twilio, Stripe and OpenAI integrations: health, error and configuration audits, planned and gated operations.",
+                ),
+        )
+        .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(self.tools()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.tools().into_iter().find(|t| t.name == name)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let call = match tools::parse(
+            &request.name,
+            request.arguments.as_ref(),
+            self.state.options.read_only,
+        ) {
+            Ok(call) => call,
+            Err(CallError::UnknownTool(name)) => {
+                return Err(McpError::invalid_params(
+                    format!("unknown tool: {name}"),
+                    None,
+                ));
+            }
+            Err(CallError::Args(e)) => {
+                return Ok(
+                    ToolError::new(Kind::InvalidArguments, Some(Category::BadParams), e.0)
+                        .into_result()
+                        .into(),
+                );
+            }
+        };
+        let ct = context.ct.clone();
+        let state = self.state.clone();
+        match call {
+            ToolCall::ExecutePlan { plan_id } => {
+                state
+                    .execute_plan(
+                        &plan_id,
+                        request.input_responses.as_ref(),
+                        request.request_state.as_deref(),
+                        &context,
+                    )
+                    .await
+            }
+            other => {
+                tokio::select! {
+                    result = state.run(other) => Ok(result.into()),
+                    () = ct.cancelled() => {
+                        tracing::info!("a tool call was cancelled by the client");
+                        Ok(ToolError::new(Kind::Cancelled, None, "cancelled by the client").into_result().into())
+                    }
+                }
+            }
+        }
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(ListResourcesResult::with_all_items(vec![
+            Resource::new(REPORT_URI, "report-latest")
+                .with_title("Latest report")
+                .with_description("Health, the error audit of the last 24 hours and the configuration audit of every configured service, with recommendations, as Markdown. Produced when read.")
+                .with_mime_type("text/markdown"),
+            Resource::new(EVENTS_URI, "events-recent")
+                .with_title("Recent events")
+                .with_description("The event log of the last 24 hours (at most 200 events, newest first) as JSON: normalized failures and the actions apiops took.")
+                .with_mime_type("application/json"),
+            Resource::new(CATALOG_URI, "operations-catalog")
+                .with_title("Operations catalog")
+                .with_description("Every operation apiops can plan, with parameters, side effects, risk and how this server confirms it, as JSON.")
+                .with_mime_type("application/json"),
+        ]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let state = self.state.clone();
+        let uri = request.uri.clone();
+        let read = async move {
+            match uri.as_str() {
+                REPORT_URI => Ok(
+                    ResourceContents::text(state.report_markdown().await, REPORT_URI)
+                        .with_mime_type("text/markdown"),
+                ),
+                EVENTS_URI => {
+                    let events = state.recent_events().await?;
+                    Ok(ResourceContents::text(events, EVENTS_URI)
+                        .with_mime_type("application/json"))
+                }
+                CATALOG_URI => Ok(ResourceContents::text(
+                    serde_json::to_string_pretty(&state.catalog(None)).unwrap_or_default(),
+                    CATALOG_URI,
+                )
+                .with_mime_type("application/json")),
+                other => Err(McpError::resource_not_found(
+                    format!(
+                        "no resource {other}: resources/list names {REPORT_URI}, {EVENTS_URI} and {CATALOG_URI}"
+                    ),
+                    Some(json!({"uri": other})),
+                )),
+            }
+        };
+        tokio::select! {
+            contents = read => Ok(ReadResourceResult::new(vec![contents?]).into()),
+            () = context.ct.cancelled() => Err(McpError::internal_error("cancelled by the client", None)),
+        }
+    }
+}
+
+/// A selection error from `checks::select` as a tool error.
+fn selection_error(e: &anyhow::Error) -> ToolError {
+    match e.downcast_ref::<AppError>() {
+        Some(AppError::MissingCredentials { service, variables }) => ToolError::new(
+            Kind::MissingCredentials,
+            Some(Category::Config),
+            e.to_string(),
+        )
+        .with_details(json!({"service": service, "variables": variables})),
+        Some(AppError::NothingConfigured(m)) => {
+            ToolError::new(Kind::NothingConfigured, Some(Category::Config), m.clone())
+        }
+        _ => ToolError::new(Kind::Internal, Some(Category::Config), format!("{e:#}")),
+    }
+}
+
+/// An operations error as a tool error.
+fn ops_error(e: OpsError) -> ToolError {
+    match e {
+        OpsError::NotConfigured(m) => {
+            ToolError::new(Kind::MissingCredentials, Some(Category::Config), m)
+        }
+        OpsError::Invalid(m) => {
+            ToolError::new(Kind::InvalidArguments, Some(Category::BadParams), m)
+        }
+        OpsError::Ambiguous {
+            question,
+            candidates,
+        } => ToolError::new(
+            Kind::NeedsClarification,
+            Some(Category::BadParams),
+            question,
+        )
+        .with_details(json!({"candidates": candidates})),
+        OpsError::Provider(m) => ToolError::provider(m),
+        OpsError::Store(e) => ToolError::new(
+            Kind::StoreUnavailable,
+            None,
+            format!("the operations journal failed: {e}"),
+        ),
+    }
+}
+
+/// A scan failure with its normalized category.
+fn failure_json(f: &ScanFailure) -> Value {
+    json!({"service": f.service, "error": f.error, "category": category_of(&f.error)})
+}
+
+fn services_list(services: &[Service]) -> String {
+    services
+        .iter()
+        .map(|s| s.display_name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn health_summary(view: &HealthView) -> String {
+    let parts: Vec<String> = view
+        .services
+        .iter()
+        .map(|h| {
+            let mut s = format!("{} {}", h.service.display_name(), h.status.as_str());
+            if let Some(ms) = h.latency_ms {
+                s.push_str(&format!(" ({ms} ms)"));
+            }
+            if let Some(r) = &h.reason {
+                s.push_str(&format!(": {r}"));
+            }
+            s
+        })
+        .collect();
+    format!("Overall: {}. {}", view.overall.as_str(), parts.join("; "))
+}
+
+/// The health view as JSON, each service that is not operational with its category.
+fn health_json(view: &HealthView, skipped: &[(Service, String)]) -> Value {
+    let mut v = serde_json::to_value(view).unwrap_or(Value::Null);
+    if let Some(services) = v.get_mut("services").and_then(Value::as_array_mut) {
+        for (json, h) in services.iter_mut().zip(&view.services) {
+            if h.status != HealthStatus::Operational
+                && let (Some(obj), Some(reason)) = (json.as_object_mut(), &h.reason)
+            {
+                obj.insert("category".into(), json!(category_of(reason)));
+            }
+        }
+    }
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("skipped".into(), skipped_json(skipped));
+    }
+    v
+}
+
+/// The services left out for want of credentials, and what to set.
+fn skipped_json(skipped: &[(Service, String)]) -> Value {
+    skipped
+        .iter()
+        .map(|(s, why)| json!({"service": s, "reason": why}))
+        .collect()
+}
+
+fn step_json(step: &apiops_ops::Step) -> Value {
+    let (state, reason) = match &step.planned {
+        Planned::ToDo => ("to_do", None),
+        Planned::AlreadyDone { reason, .. } => ("already_done", Some(reason.clone())),
+    };
+    json!({
+        "index": step.index,
+        "description": step.action.describe(),
+        "state": state,
+        "reason": reason,
+        "service": step.action.service(),
+        "action": step.action,
+    })
+}
+
+fn outcome_lines(o: &Outcome) -> Vec<String> {
+    o.items
+        .iter()
+        .map(|item| match &item.result {
+            ItemResult::Done {
+                resource_ids,
+                detail,
+                unchanged,
+            } => {
+                let mark = if *unchanged { "=" } else { "done" };
+                if resource_ids.is_empty() {
+                    format!("{mark} {}. {detail}", item.step + 1)
+                } else {
+                    format!(
+                        "{mark} {}. {detail} [{}]",
+                        item.step + 1,
+                        resource_ids.join(", ")
+                    )
+                }
+            }
+            ItemResult::Failed { error, code } => format!(
+                "failed {}. {}: {}{error}",
+                item.step + 1,
+                item.description,
+                code.as_deref().map(|c| format!("{c} ")).unwrap_or_default()
+            ),
+            ItemResult::Skipped { reason } => {
+                format!("skipped {}. {}: {reason}", item.step + 1, item.description)
+            }
+        })
+        .collect()
+}
+
+impl State {
+    fn store(&self) -> Result<&dyn Store, ToolError> {
+        self.store.as_deref().map_err(|e| {
+            ToolError::new(
+                Kind::StoreUnavailable,
+                Some(Category::Config),
+                format!("the event log and journal are unavailable: {e}"),
+            )
+        })
+    }
+
+    fn services(&self) -> Result<&Services, ToolError> {
+        self.services
+            .as_ref()
+            .map_err(|e| ToolError::new(Kind::Internal, None, e.clone()))
+    }
+
+    /// Runs one tool that is not `execute_plan`.
+    async fn run(&self, call: ToolCall) -> CallToolResult {
+        let r = match call {
+            ToolCall::CredentialsStatus => Ok(self.credentials_status()),
+            ToolCall::HealthCheck { services } => self.health_check(&services).await,
+            ToolCall::ErrorAudit {
+                services,
+                since,
+                resource,
+            } => {
+                self.error_audit(&services, since, resource.as_deref())
+                    .await
+            }
+            ToolCall::ConfigAudit { services } => self.config_audit(&services).await,
+            ToolCall::ListEvents {
+                since,
+                service,
+                limit,
+            } => self.list_events(since, service, limit).await,
+            ToolCall::ListOperations { service } => Ok(self.list_operations(service)),
+            ToolCall::PlanOperation { request, fresh } => self.plan_operation(request, fresh).await,
+            ToolCall::ExecutePlan { .. } => Err(ToolError::new(
+                Kind::Internal,
+                None,
+                "execute_plan is dispatched separately",
+            )),
+        };
+        r.unwrap_or_else(ToolError::into_result)
+    }
+
+    fn credentials_status(&self) -> CallToolResult {
+        let report = creds::CredsReport::build(&self.loaded);
+        let value = serde_json::to_value(&report).unwrap_or(Value::Null);
+        let summary = value["services"]
+            .as_array()
+            .map(|services| {
+                services
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{}: {}",
+                            s["service"].as_str().unwrap_or("?"),
+                            s["summary"].as_str().unwrap_or("?")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default();
+        success(format!("Credentials (values masked) — {summary}"), value)
+    }
+
+    async fn health_check(&self, services: &[Service]) -> Result<CallToolResult, ToolError> {
+        let selected =
+            checks::select(&self.loaded.settings, services).map_err(|e| selection_error(&e))?;
+        let health = checks::health(&selected).await;
+        let view = HealthView::new(health);
+        Ok(success(
+            health_summary(&view),
+            health_json(&view, &selected.skipped),
+        ))
+    }
+
+    async fn errors_view(
+        &self,
+        services: &[Service],
+        since: Duration,
+        resource: Option<&str>,
+    ) -> Result<(ErrorsView, u64, usize, Vec<(Service, String)>), ToolError> {
+        let selected =
+            checks::select(&self.loaded.settings, services).map_err(|e| selection_error(&e))?;
+        let span = jiff::SignedDuration::try_from(since).map_err(|e| {
+            ToolError::new(
+                Kind::InvalidArguments,
+                Some(Category::BadParams),
+                e.to_string(),
+            )
+        })?;
+        let window = TimeWindow::last(span, jiff::Timestamp::now());
+        let store = self.store.as_deref().ok();
+        let outcome = checks::errors(&selected, window, store, 0, false, resource).await;
+        if let Some(e) = &outcome.store_error {
+            tracing::warn!("the event log could not record every event: {e}");
+        }
+        let recommendations =
+            apiops_providers::aggregate::recommendations(&[], &outcome.groups, &[], 10);
+        let view = ErrorsView {
+            period: period_label(since),
+            services: selected.providers.iter().map(|p| p.service()).collect(),
+            total_events: outcome.total,
+            groups: outcome.groups,
+            failures: outcome.failures,
+            recommendations,
+            events: Vec::new(),
+        };
+        Ok((
+            view,
+            outcome.stored,
+            selected.providers.len(),
+            selected.skipped,
+        ))
+    }
+
+    async fn error_audit(
+        &self,
+        services: &[Service],
+        since: Duration,
+        resource: Option<&str>,
+    ) -> Result<CallToolResult, ToolError> {
+        let (view, stored, scanned, skipped) = self.errors_view(services, since, resource).await?;
+        let mut value = serde_json::to_value(&view).unwrap_or(Value::Null);
+        value["failures"] = view.failures.iter().map(failure_json).collect();
+        value["recorded_events"] = json!(stored);
+        value["skipped"] = skipped_json(&skipped);
+        let top: Vec<String> = view
+            .groups
+            .iter()
+            .take(3)
+            .map(|g| format!("{} {} {} x{}", g.service, g.error_code, g.category, g.count))
+            .collect();
+        let mut summary = format!(
+            "{}: {} failure(s) in {} group(s) across {}",
+            view.period,
+            view.total_events,
+            view.groups.len(),
+            services_list(&view.services)
+        );
+        if !top.is_empty() {
+            summary.push_str(&format!("; top: {}", top.join(", ")));
+        }
+        for f in &view.failures {
+            summary.push_str(&format!(
+                "; {} scan failed: {}",
+                f.service.display_name(),
+                f.error
+            ));
+        }
+        // Every service failed: nothing was audited, which is a failure of the call.
+        let distinct_failed: std::collections::BTreeSet<Service> =
+            view.failures.iter().map(|f| f.service).collect();
+        if scanned > 0 && distinct_failed.len() == scanned && view.total_events == 0 {
+            let first = &view.failures[0];
+            return Err(ToolError::new(
+                Kind::ProviderError,
+                Some(category_of(&first.error)),
+                format!("the error audit failed for every service: {}", first.error),
+            )
+            .with_details(value));
+        }
+        Ok(success(summary, value))
+    }
+
+    async fn config_audit(&self, services: &[Service]) -> Result<CallToolResult, ToolError> {
+        let selected =
+            checks::select(&self.loaded.settings, services).map_err(|e| selection_error(&e))?;
+        let (findings, failures) = checks::audit(&selected).await;
+        let view = AuditView {
+            services: selected.providers.iter().map(|p| p.service()).collect(),
+            findings,
+            failures,
+        };
+        let mut value = serde_json::to_value(&view).unwrap_or(Value::Null);
+        value["failures"] = view.failures.iter().map(failure_json).collect();
+        value["skipped"] = skipped_json(&selected.skipped);
+        let mut by_severity: std::collections::BTreeMap<String, usize> = Default::default();
+        for f in &view.findings {
+            *by_severity.entry(f.severity.to_string()).or_default() += 1;
+        }
+        let counts: Vec<String> = by_severity
+            .iter()
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect();
+        let mut summary = format!(
+            "{} finding(s) across {}",
+            view.findings.len(),
+            services_list(&view.services)
+        );
+        if !counts.is_empty() {
+            summary.push_str(&format!(" ({})", counts.join(", ")));
+        }
+        for f in &view.failures {
+            summary.push_str(&format!(
+                "; {} audit failed: {}",
+                f.service.display_name(),
+                f.error
+            ));
+        }
+        if !view.failures.is_empty() && view.failures.len() == view.services.len() {
+            let first = &view.failures[0];
+            return Err(ToolError::new(
+                Kind::ProviderError,
+                Some(category_of(&first.error)),
+                format!(
+                    "the configuration audit failed for every service: {}",
+                    first.error
+                ),
+            )
+            .with_details(value));
+        }
+        Ok(success(summary, value))
+    }
+
+    async fn events(
+        &self,
+        since: Duration,
+        service: Option<Service>,
+        limit: u32,
+    ) -> Result<Vec<apiops_core::ErrorEvent>, ToolError> {
+        let store = self.store()?;
+        let span = jiff::SignedDuration::try_from(since).map_err(|e| {
+            ToolError::new(
+                Kind::InvalidArguments,
+                Some(Category::BadParams),
+                e.to_string(),
+            )
+        })?;
+        let from = jiff::Timestamp::now()
+            .checked_sub(span)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        store
+            .events(&EventFilter {
+                since: Some(from),
+                services: service.into_iter().collect(),
+                limit: Some(limit),
+            })
+            .await
+            .map_err(|e| {
+                ToolError::new(
+                    Kind::StoreUnavailable,
+                    None,
+                    format!("reading the event log: {e}"),
+                )
+            })
+    }
+
+    async fn list_events(
+        &self,
+        since: Duration,
+        service: Option<Service>,
+        limit: u32,
+    ) -> Result<CallToolResult, ToolError> {
+        let events = self.events(since, service, limit).await?;
+        let summary = format!(
+            "{} event(s) in the {}{}",
+            events.len(),
+            period_label(since).to_lowercase(),
+            service
+                .map(|s| format!(" for {}", s.display_name()))
+                .unwrap_or_default()
+        );
+        Ok(success(
+            summary,
+            json!({"period": period_label(since), "count": events.len(), "events": events}),
+        ))
+    }
+
+    fn catalog(&self, service: Option<Service>) -> Value {
+        let policy = self.loaded.settings.policy.policy();
+        let o = self.options;
+        let ops: Vec<Value> = CATALOG
+            .iter()
+            .filter(|s| service.is_none() || s.service == service)
+            .map(|spec| {
+                let gate = apiops_ops::gate(spec, &policy, Origin::Requested);
+                json!({
+                    "name": spec.name,
+                    "service": spec.service,
+                    "summary": spec.summary,
+                    "params": apiops_ops::params::schema(spec.kind),
+                    "read_only": spec.read_only(),
+                    "side_effects": spec.side_effects,
+                    "risk": spec.risk,
+                    "reversible": spec.reversible,
+                    "purchase": spec.purchase,
+                    "deletion": spec.deletion,
+                    "auth": spec.auth,
+                    "costs_money": spec.costs_money,
+                    "gate": gate,
+                    "execution": confirm::how(spec, &gate, o.allow_execute, o.read_only),
+                })
+            })
+            .collect();
+        json!({"operations": ops})
+    }
+
+    fn list_operations(&self, service: Option<Service>) -> CallToolResult {
+        let value = self.catalog(service);
+        let names: Vec<&str> = value["operations"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|o| o["name"].as_str()).collect())
+            .unwrap_or_default();
+        success(
+            format!("{} operation(s): {}", names.len(), names.join(", ")),
+            value,
+        )
+    }
+
+    /// The operation a request asks for, or why there is none.
+    fn operation(request: &PlanRequest) -> Result<Operation, ToolError> {
+        match request {
+            PlanRequest::Text(text) => match apiops_ops::intent::parse(text) {
+                Intent::Run { operation } => Ok(operation),
+                Intent::Ask {
+                    kind,
+                    question,
+                    candidates,
+                } => Err(ToolError::new(
+                    Kind::NeedsClarification,
+                    Some(Category::BadParams),
+                    question,
+                )
+                .with_details(json!({
+                    "operation": kind.map(|k| k.name()),
+                    "candidates": candidates,
+                }))),
+                Intent::Unknown { reason, examples } => Err(ToolError::new(
+                    Kind::NotUnderstood,
+                    Some(Category::BadParams),
+                    format!("not understood: {reason} (list_operations shows what apiops can do)"),
+                )
+                .with_details(json!({"examples": examples}))),
+            },
+            PlanRequest::Structured { kind, params } => {
+                apiops_ops::params::build(*kind, params).map_err(ops_error)
+            }
+        }
+    }
+
+    /// A read asked through `plan_operation`: answered at once.
+    async fn read(&self, op: Operation) -> Result<CallToolResult, ToolError> {
+        match op {
+            Operation::AuditErrors {
+                services,
+                since,
+                resource,
+            } => {
+                self.error_audit(&services, since, resource.as_deref())
+                    .await
+            }
+            Operation::TwilioListFailedMessages { since } => {
+                self.error_audit(&[Service::Twilio], since, Some("message"))
+                    .await
+            }
+            other => {
+                let name = other.kind().name();
+                let view = ops::read_view(&self.loaded.settings, &other)
+                    .await
+                    .map_err(|e| match e.downcast_ref::<AppError>() {
+                        Some(_) => selection_error(&e),
+                        None => ToolError::provider(format!("{e:#}")),
+                    })?;
+                let value = json!({"operation": name, "read": true, "result": view});
+                let rows = value["result"]["rows"].as_array().map_or(0, Vec::len);
+                Ok(success(
+                    format!("{name}: a read, answered at once ({rows} row(s)); no plan needed"),
+                    value,
+                ))
+            }
+        }
+    }
+
+    async fn plan_operation(
+        &self,
+        request: PlanRequest,
+        fresh: bool,
+    ) -> Result<CallToolResult, ToolError> {
+        let op = Self::operation(&request)?;
+        let spec = op.spec();
+        if spec.read_only() {
+            return self.read(op).await;
+        }
+        let services = self.services()?;
+        let store = self.store()?;
+        let prepared = apiops_ops::prepare(
+            &op,
+            &request.display(),
+            services,
+            store,
+            jiff::Timestamp::now(),
+            fresh,
+        )
+        .await
+        .map_err(ops_error)?;
+        let gate = apiops_ops::gate(
+            spec,
+            &self.loaded.settings.policy.policy(),
+            Origin::Requested,
+        );
+        let in_words = matches!(request, PlanRequest::Text(_));
+        let plan_id = self.remember(prepared.clone(), gate.clone(), in_words);
+        let plan = &prepared.plan;
+        let nothing_to_do = plan.to_do().next().is_none();
+        let o = self.options;
+        let mut execution = confirm::how(spec, &gate, o.allow_execute, o.read_only);
+        execution["nothing_to_do"] = json!(nothing_to_do);
+        let value = json!({
+            "plan_id": plan_id,
+            "journal_key": plan.key,
+            "operation": plan.name,
+            "summary": spec.summary,
+            "request": plan.request,
+            "steps": plan.steps.iter().map(step_json).collect::<Vec<_>>(),
+            "side_effects": spec.side_effects,
+            "risk": spec.risk,
+            "reversible": spec.reversible,
+            "purchase": spec.purchase,
+            "deletion": spec.deletion,
+            "auth": spec.auth,
+            "costs_money": spec.costs_money,
+            "risks": plan.risks,
+            "cost": plan.cost,
+            "gate": gate,
+            "execution": execution,
+            "resumed": prepared.resumed,
+            "batch": plan.batch,
+            "planned_at": plan.planned_at,
+            "expires_in_seconds": PLAN_TTL.as_secs(),
+        });
+        let steps: Vec<String> = plan.to_do().map(|s| s.action.describe()).collect();
+        let mut flags = vec![spec.risk.as_str().to_owned()];
+        if spec.purchase {
+            flags.push("purchase".into());
+        }
+        if spec.deletion {
+            flags.push("deletion".into());
+        }
+        if !spec.reversible {
+            flags.push("irreversible".into());
+        }
+        let mut summary = format!("Plan {plan_id}: {} — ", plan.name);
+        if nothing_to_do {
+            summary.push_str("nothing to do, already in place");
+        } else {
+            summary.push_str(&format!("{} step(s): {}", steps.len(), steps.join("; ")));
+        }
+        summary.push_str(&format!(". Risk: {}.", flags.join(", ")));
+        if let Some(c) = &plan.cost {
+            match &c.amount {
+                Some(a) => summary.push_str(&format!(
+                    " Cost: {a} {} per {}.",
+                    c.currency.as_deref().unwrap_or(""),
+                    c.per
+                )),
+                None => summary.push_str(&format!(" Cost per {}: {}.", c.per, c.source)),
+            }
+        }
+        match &gate {
+            Gate::Proceed { reason } => summary.push_str(&format!(" Gate: proceeds ({reason}).")),
+            Gate::Confirm { reason, .. } => {
+                summary.push_str(&format!(" Gate: needs a person's confirmation — {reason}."));
+            }
+        }
+        if o.read_only {
+            summary.push_str(" This server is read-only: the plan cannot be executed here.");
+        } else {
+            summary.push_str(&format!(" Next: execute_plan with plan_id {plan_id}."));
+        }
+        Ok(success(summary, value))
+    }
+
+    /// Keeps a plan for `execute_plan`; returns its id.
+    fn remember(&self, prepared: Prepared, gate: Gate, in_words: bool) -> String {
+        let now = Instant::now();
+        let mut plans = lock(&self.plans);
+        plans.retain(|_, p| now.duration_since(p.made) < PLAN_TTL);
+        while plans.len() >= MAX_PLANS {
+            let Some(oldest) = plans
+                .iter()
+                .min_by_key(|(_, p)| p.made)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            plans.remove(&oldest);
+        }
+        let id = loop {
+            let candidate = format!("plan_{:016x}", fastrand::u64(..));
+            if !plans.contains_key(&candidate) {
+                break candidate;
+            }
+        };
+        plans.insert(
+            id.clone(),
+            PlanEntry {
+                prepared,
+                gate,
+                made: now,
+                in_words,
+            },
+        );
+        id
+    }
+
+    fn plan(&self, plan_id: &str) -> Result<PlanEntry, ToolError> {
+        let now = Instant::now();
+        let plans = lock(&self.plans);
+        match plans.get(plan_id) {
+            Some(p) if now.duration_since(p.made) < PLAN_TTL => Ok(p.clone()),
+            Some(_) => Err(ToolError::new(
+                Kind::UnknownPlan,
+                Some(Category::BadParams),
+                format!(
+                    "{plan_id} expired (plans are kept for an hour): call plan_operation again"
+                ),
+            )),
+            None => Err(ToolError::new(
+                Kind::UnknownPlan,
+                Some(Category::BadParams),
+                format!("no plan {plan_id} in this server session: call plan_operation first"),
+            )),
+        }
+    }
+
+    /// Whether every step of `plan` is in place already: planned so, or done by an earlier run
+    /// of the same plan (the journal says). Then executing it changes nothing, and nobody needs
+    /// to be asked.
+    async fn nothing_left(&self, plan: &apiops_ops::Plan) -> bool {
+        let done: Vec<u32> = match self.store.as_deref() {
+            Ok(store) => store
+                .journal_steps(&plan.key)
+                .await
+                .map(|steps| {
+                    steps
+                        .iter()
+                        .filter(|s| s.status == apiops_store::StepStatus::Done)
+                        .map(|s| s.step)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        plan.to_do().all(|s| done.contains(&s.index))
+    }
+
+    async fn execute_plan(
+        &self,
+        plan_id: &str,
+        input_responses: Option<&rmcp::model::InputResponses>,
+        request_state: Option<&str>,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let entry = match self.plan(plan_id) {
+            Ok(e) => e,
+            Err(e) => return Ok(e.into_result().into()),
+        };
+        let nothing_to_do = self.nothing_left(&entry.prepared.plan).await;
+        let via = match confirm::decide(&entry.gate, nothing_to_do, self.options.allow_execute) {
+            Decision::Run { via } => via,
+            Decision::Ask { reason, always } => {
+                match self
+                    .ask(
+                        plan_id,
+                        &entry,
+                        &reason,
+                        always,
+                        input_responses,
+                        request_state,
+                        context,
+                    )
+                    .await
+                {
+                    Asked::Yes => Via::Elicitation,
+                    Asked::InputRequired(r) => return Ok(r.into()),
+                    Asked::Refused(e) => return Ok(e.into_result().into()),
+                }
+            }
+        };
+        if context.ct.is_cancelled() {
+            return Ok(ToolError::new(
+                Kind::Cancelled,
+                None,
+                "cancelled by the client before anything was done",
+            )
+            .into_result()
+            .into());
+        }
+        // Once started, a run finishes (the journal records each step); a cancellation now
+        // only means nobody reads the answer.
+        Ok(self
+            .run_plan(plan_id, &entry, via)
+            .await
+            .unwrap_or_else(ToolError::into_result)
+            .into())
+    }
+
+    /// Asks the person, the way the client's protocol version allows.
+    #[allow(clippy::too_many_arguments)]
+    async fn ask(
+        &self,
+        plan_id: &str,
+        entry: &PlanEntry,
+        reason: &str,
+        always: bool,
+        input_responses: Option<&rmcp::model::InputResponses>,
+        request_state: Option<&str>,
+        context: &RequestContext<RoleServer>,
+    ) -> Asked {
+        let plan = &entry.prepared.plan;
+        let spec = plan.operation.spec();
+        let refused = |why: String| {
+            let mut how =
+                vec!["confirm it through MCP elicitation in a client that supports it".to_owned()];
+            if !always {
+                how.push("start `apiops mcp --allow-execute`".into());
+            }
+            if entry.in_words {
+                how.push(format!(
+                    "or run it in a terminal: apiops do {:?}",
+                    plan.request
+                ));
+            } else {
+                how.push("or run it from a terminal with the apiops CLI".into());
+            }
+            Asked::Refused(
+                ToolError::new(
+                    Kind::ConfirmationRequired,
+                    None,
+                    format!(
+                        "confirmation required: {reason}. {why} Nothing was done. To go ahead: {}.",
+                        how.join("; ")
+                    ),
+                )
+                .with_details(json!({
+                    "plan_id": plan_id,
+                    "operation": plan.name,
+                    "always_needs_a_person": always,
+                    "purchase": spec.purchase,
+                    "deletion": spec.deletion,
+                })),
+            )
+        };
+
+        // A retried call carrying the answer to the question asked through InputRequiredResult.
+        if let Some(handle) = request_state {
+            if let Err(why) = lock(&self.pending).take(handle, plan_id, Instant::now()) {
+                return refused(format!("The confirmation does not count: {why}."));
+            }
+            let answer = input_responses
+                .and_then(|r| r.get(confirm::INPUT_KEY))
+                .map_or(
+                    Answer::No("the retried call carried no answer".into()),
+                    confirm::answer,
+                );
+            return match answer {
+                Answer::Yes => Asked::Yes,
+                Answer::No(why) => refused(format!("Not confirmed: {why}.")),
+            };
+        }
+
+        let capabilities = context.client_capabilities();
+        let form = capabilities
+            .as_ref()
+            .and_then(|c| c.elicitation.as_ref())
+            .is_some_and(|e| e.form.is_some() || e.url.is_none());
+        if !form {
+            return refused(
+                "This client did not declare MCP elicitation (form mode), so apiops cannot ask the person."
+                    .into(),
+            );
+        }
+        let message = confirm::question(plan, spec);
+        let schema = match ElicitationSchema::from_json_schema(confirm::schema()) {
+            Ok(s) => s,
+            Err(e) => return refused(format!("Building the question failed: {e}.")),
+        };
+        let params = ElicitRequestParams::FormElicitationParams {
+            meta: None,
+            message,
+            requested_schema: schema,
+        };
+        let modern = context
+            .protocol_version()
+            .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
+        if modern {
+            let handle = lock(&self.pending).ask(plan_id, Instant::now());
+            let mut requests = rmcp::model::InputRequests::new();
+            requests.insert(
+                confirm::INPUT_KEY.to_owned(),
+                InputRequest::Elicitation(ElicitRequest::new(params)),
+            );
+            return Asked::InputRequired(InputRequiredResult::new(Some(requests), Some(handle)));
+        }
+        let answer = tokio::select! {
+            r = context.peer.create_elicitation_with_timeout(params, Some(ELICITATION_TIMEOUT)) => r,
+            () = context.ct.cancelled() => return refused("The call was cancelled while waiting for the answer.".into()),
+        };
+        match answer {
+            Ok(result) => {
+                match confirm::answer(&serde_json::to_value(&result).unwrap_or(Value::Null)) {
+                    Answer::Yes => Asked::Yes,
+                    Answer::No(why) => refused(format!("Not confirmed: {why}.")),
+                }
+            }
+            Err(e) => refused(format!("Asking the person failed: {e}.")),
+        }
+    }
+
+    async fn run_plan(
+        &self,
+        plan_id: &str,
+        entry: &PlanEntry,
+        via: Via,
+    ) -> Result<CallToolResult, ToolError> {
+        let services = self.services()?;
+        let store = self.store()?;
+        let clock = jiff::Timestamp::now;
+        let executor = Executor {
+            services,
+            store,
+            now: &clock,
+            action: ActionTaken::Executed,
+        };
+        let plan = &entry.prepared.plan;
+        tracing::info!(
+            plan = plan_id,
+            operation = plan.name,
+            ?via,
+            "executing a plan over MCP"
+        );
+        let outcome = executor.execute(plan).await.map_err(ops_error)?;
+        let lines = outcome_lines(&outcome);
+        let status = match outcome.status {
+            OutcomeStatus::Succeeded => "succeeded",
+            OutcomeStatus::NothingToDo => "nothing to do: already in place",
+            OutcomeStatus::Partial => "partial",
+            OutcomeStatus::Failed => "failed",
+        };
+        let value = json!({
+            "plan_id": plan_id,
+            "operation": plan.name,
+            "confirmed_via": via,
+            "status": outcome.status,
+            "outcome": outcome,
+        });
+        let summary = format!("{} {status}: {}", plan.name, lines.join("; "));
+        match outcome.status {
+            OutcomeStatus::Succeeded | OutcomeStatus::NothingToDo => Ok(success(summary, value)),
+            OutcomeStatus::Partial | OutcomeStatus::Failed => {
+                let first = outcome.items.iter().find_map(|i| match &i.result {
+                    ItemResult::Failed { error, .. } => Some(error.clone()),
+                    _ => None,
+                });
+                Err(ToolError::new(
+                    Kind::ExecutionFailed,
+                    first.as_deref().map(category_of),
+                    format!("{summary}. Executing the same plan_id again retries only what did not finish."),
+                )
+                .with_details(value))
+            }
+        }
+    }
+
+    async fn report_markdown(&self) -> String {
+        let settings = &self.loaded.settings;
+        let selected = match checks::select(settings, &[]) {
+            Ok(s) => s,
+            Err(e) => return format!("# apiops report\n\n{e:#}\n"),
+        };
+        let since = tools::DEFAULT_SINCE;
+        let now = jiff::Timestamp::now();
+        let window = TimeWindow::last(
+            jiff::SignedDuration::try_from(since).unwrap_or(jiff::SignedDuration::ZERO),
+            now,
+        );
+        let store = self.store.as_deref().ok();
+        let (health, errors, (findings, audit_failures)) = tokio::join!(
+            checks::health(&selected),
+            checks::errors(&selected, window, store, 0, false, None),
+            checks::audit(&selected),
+        );
+        let recommendations =
+            apiops_providers::aggregate::recommendations(&health, &errors.groups, &findings, 10);
+        let mut failures = errors.failures;
+        failures.extend(audit_failures);
+        let view = ReportView {
+            report: Report {
+                generated_at: Some(now),
+                period: period_label(since),
+                health,
+                groups: errors.groups,
+                findings,
+                recommendations,
+            },
+            failures,
+        };
+        let mut out = Vec::new();
+        if let Err(e) = output::write_to(&mut out, Format::Md, &view) {
+            return format!("# apiops report\n\nrendering failed: {e}\n");
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    async fn recent_events(&self) -> Result<String, McpError> {
+        let events = self
+            .events(tools::DEFAULT_SINCE, None, RECENT_EVENTS)
+            .await
+            .map_err(|e| McpError::internal_error(e.message, None))?;
+        Ok(serde_json::to_string_pretty(&json!({
+            "period": period_label(tools::DEFAULT_SINCE),
+            "count": events.len(),
+            "events": events,
+        }))
+        .unwrap_or_default())
+    }
+}
+
+/// What asking the person came to.
+enum Asked {
+    Yes,
+    /// The question travels in the result (protocol 2026-07-28 and later).
+    InputRequired(InputRequiredResult),
+    Refused(ToolError),
+}

@@ -1,0 +1,861 @@
+//! The tools `apiops mcp` offers: their names, descriptions, JSON schemas and annotations, and
+//! the parsing of a call's arguments into a typed [`ToolCall`]. Pure (no I/O), so every rule an
+//! agent relies on is unit-tested here: what each tool accepts, what it refuses and why.
+//!
+//! Arguments are checked as strictly as the schemas say: unknown keys are refused (a typo must
+//! not be silently ignored), durations are humantime spans above zero, services are the three
+//! names, and a structured operation goes through the same [`apiops_ops::params::build`] checks
+//! as every other path (done when planning, so its questions reach the agent the same way).
+
+use std::time::Duration;
+
+use apiops_core::Service;
+use apiops_ops::{CATALOG, OpKind};
+use serde_json::{Map, Value, json};
+
+/// Tool names.
+pub(crate) const CREDENTIALS_STATUS: &str = "credentials_status";
+pub(crate) const HEALTH_CHECK: &str = "health_check";
+pub(crate) const ERROR_AUDIT: &str = "error_audit";
+pub(crate) const CONFIG_AUDIT: &str = "config_audit";
+pub(crate) const LIST_EVENTS: &str = "list_events";
+pub(crate) const LIST_OPERATIONS: &str = "list_operations";
+pub(crate) const PLAN_OPERATION: &str = "plan_operation";
+pub(crate) const EXECUTE_PLAN: &str = "execute_plan";
+
+/// The longest look-back a tool accepts.
+pub(crate) const MAX_SINCE: Duration = Duration::from_secs(90 * 24 * 3600);
+/// The default look-back of `error_audit` and `list_events`.
+pub(crate) const DEFAULT_SINCE: Duration = Duration::from_secs(24 * 3600);
+/// The default and largest `limit` of `list_events`.
+pub(crate) const DEFAULT_EVENT_LIMIT: u32 = 100;
+pub(crate) const MAX_EVENT_LIMIT: u32 = 1000;
+/// The longest plain-words request (the intent parser's own limit is larger).
+pub(crate) const MAX_REQUEST_CHARS: usize = 1000;
+
+/// The MCP tool annotations (hints), as the spec names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hints {
+    /// It does not modify its environment.
+    pub(crate) read_only: bool,
+    /// It may destroy or irreversibly change something (meaningful when not read-only).
+    pub(crate) destructive: bool,
+    /// Calling it again with the same arguments has no additional effect.
+    pub(crate) idempotent: bool,
+    /// It talks to entities outside apiops (the providers' APIs).
+    pub(crate) open_world: bool,
+}
+
+/// One tool as `tools/list` shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct ToolDef {
+    pub(crate) name: &'static str,
+    pub(crate) title: &'static str,
+    pub(crate) description: String,
+    pub(crate) input_schema: Value,
+    pub(crate) hints: Hints,
+}
+
+const READ_LOCAL: Hints = Hints {
+    read_only: true,
+    destructive: false,
+    idempotent: true,
+    open_world: false,
+};
+const READ_PROVIDERS: Hints = Hints {
+    read_only: true,
+    destructive: false,
+    idempotent: true,
+    open_world: true,
+};
+
+fn services_schema(what: &str) -> Value {
+    json!({
+        "type": "array",
+        "items": {"type": "string", "enum": ["twilio", "openai", "stripe"]},
+        "uniqueItems": true,
+        "description": format!("Services to {what}: any of twilio, openai, stripe. Omitted or empty: every service that has credentials configured (named services without credentials are an error)."),
+    })
+}
+
+fn since_schema(what: &str) -> Value {
+    json!({
+        "type": "string",
+        "pattern": "^\\s*[0-9]+\\s*[a-zA-Z]+(\\s*[0-9]+\\s*[a-zA-Z]+)*\\s*$",
+        "default": "24h",
+        "description": format!("How far back {what}: a duration such as 30m, 6h, 24h, 7d or 1h30m (above zero, at most 90d). Default 24h."),
+    })
+}
+
+fn object(properties: Value, required: &[&str]) -> Value {
+    json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    })
+}
+
+/// The `request` argument of `plan_operation`: plain words, or one of the catalog's operations
+/// with its own parameter schema (so a client can validate a structured request precisely).
+fn request_schema() -> Value {
+    let mut alternatives = vec![json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_REQUEST_CHARS,
+        "description": "The request in plain words, e.g. \"buy a phone number in 415\", \"disable the stripe endpoint that keeps failing\", \"send a test message to +14155550100\", \"why are calls failing\".",
+    })];
+    for spec in CATALOG {
+        alternatives.push(json!({
+            "type": "object",
+            "title": spec.name,
+            "description": spec.summary,
+            "properties": {
+                "operation": {"const": spec.name},
+                "params": apiops_ops::params::schema(spec.kind),
+            },
+            "required": ["operation"],
+            "additionalProperties": false,
+        }));
+    }
+    json!({
+        "description": "What to do: plain words, or a structured operation {\"operation\": \"<catalog name from list_operations>\", \"params\": {...}}.",
+        "oneOf": alternatives,
+    })
+}
+
+/// Every tool, in the order `tools/list` gives them; `read_only` leaves out those that change
+/// anything (`execute_plan`).
+pub(crate) fn definitions(read_only: bool, allow_execute: bool) -> Vec<ToolDef> {
+    let execution = if allow_execute {
+        "This server was started with --allow-execute: plans that need confirmation run without asking, EXCEPT purchases, deletions and credential changes, which run only after the person confirms through MCP elicitation."
+    } else {
+        "A plan that needs a person's confirmation runs only after the person confirms through MCP elicitation (the server asks \"Proceed with ...?\" and accepts only an explicit yes); a client without elicitation gets a refusal (isError) and nothing is done."
+    };
+    let mut tools = vec![
+        ToolDef {
+            name: CREDENTIALS_STATUS,
+            title: "Credentials status",
+            description: "Which credentials are configured for Twilio, OpenAI and Stripe (values masked: first 4 and last 4 characters), where each came from, which are missing (naming the environment variable to set) and the kind of key. Reads the configuration only: no provider is called, so validity is not checked (health_check does that).".into(),
+            input_schema: object(json!({}), &[]),
+            hints: READ_LOCAL,
+        },
+        ToolDef {
+            name: HEALTH_CHECK,
+            title: "Health check",
+            description: "Checks each service with one lightweight authenticated call: status (operational, degraded, down), latency, quota or balance, rate-limit headroom, circuit-breaker state and configuration warnings. A rejected credential shows as the service down with the reason and category auth.".into(),
+            input_schema: object(json!({"services": services_schema("check")}), &[]),
+            hints: READ_PROVIDERS,
+        },
+        ToolDef {
+            name: ERROR_AUDIT,
+            title: "Error audit",
+            description: "Fetches recent failures from every source each provider offers (Twilio messages, calls and Monitor alerts; Stripe events and webhook deliveries; OpenAI batches and usage), normalizes them (category, severity), groups and ranks them by frequency x severity and attaches the fix for each. Reads only from the providers; the normalized events are recorded, deduplicated, in apiops' own event log (see list_events).".into(),
+            input_schema: object(
+                json!({
+                    "services": services_schema("audit"),
+                    "since": since_schema("to look for errors"),
+                    "resource": {"type": "string", "minLength": 1, "maxLength": 64, "description": "Only failures of this resource type: message, call, alert, event, batch, ..."},
+                }),
+                &[],
+            ),
+            hints: READ_PROVIDERS,
+        },
+        ToolDef {
+            name: CONFIG_AUDIT,
+            title: "Configuration audit",
+            description: "Enumerates each provider's resources (phone numbers, messaging services, webhook endpoints, models, projects) and flags missing, insecure, deprecated or orphaned settings, each with its severity, category and fix. URLs are checked statically: nothing is fetched from them.".into(),
+            input_schema: object(json!({"services": services_schema("audit")}), &[]),
+            hints: READ_PROVIDERS,
+        },
+        ToolDef {
+            name: LIST_EVENTS,
+            title: "Event log",
+            description: "The event log: normalized failures seen by error audits, webhooks and polls, and the actions apiops took (operations executed), newest first. Each event: timestamp, service, error_code, category, severity, resource_type, resource_id, context, action_taken, result.".into(),
+            input_schema: object(
+                json!({
+                    "since": since_schema("to list events"),
+                    "service": {"type": "string", "enum": ["twilio", "openai", "stripe"], "description": "Only this service's events (default: all)."},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_EVENT_LIMIT, "default": DEFAULT_EVENT_LIMIT, "description": "At most this many events, the newest (default 100, at most 1000)."},
+                }),
+                &[],
+            ),
+            hints: READ_LOCAL,
+        },
+        ToolDef {
+            name: LIST_OPERATIONS,
+            title: "Operations catalog",
+            description: "Every operation apiops can plan and execute, with its parameters (JSON schema), side effects, risk, reversibility, whether it is a purchase, a deletion or touches credentials, and how execute_plan would confirm it on this server. Use a name from here in plan_operation's structured form.".into(),
+            input_schema: object(
+                json!({"service": {"type": "string", "enum": ["twilio", "openai", "stripe"], "description": "Only this service's operations (default: all)."}}),
+                &[],
+            ),
+            hints: READ_LOCAL,
+        },
+        ToolDef {
+            name: PLAN_OPERATION,
+            title: "Plan an operation",
+            description: format!(
+                "Turns a request into a plan without changing anything: the operation, its concrete steps (resolved against the account: which number is available, which endpoint is failing; steps already in place are marked done), side effects, risks, the cost where known (a number's monthly price from Twilio's Pricing API) and the policy gate's verdict. Returns plan_id, to pass to execute_plan. A request that only reads (\"why are calls failing\", \"list stripe endpoints\") is answered at once, with no plan. An ambiguous request is answered with a question (isError, category bad_params) instead of a guess. {execution}"
+            ),
+            input_schema: object(
+                json!({
+                    "request": request_schema(),
+                    "fresh": {"type": "boolean", "default": false, "description": "Plan anew even if the same request ran in the last 24 h (a deliberate second run). By default the journaled run is resumed and finished steps are not repeated."},
+                }),
+                &["request"],
+            ),
+            hints: READ_PROVIDERS,
+        },
+    ];
+    if !read_only {
+        tools.push(ToolDef {
+            name: EXECUTE_PLAN,
+            title: "Execute a plan",
+            description: format!(
+                "Executes a plan made by plan_operation in this server session, through the same policy gate and journal as the CLI: state is checked before each step, every step is journaled (re-executing a plan never repeats a finished step, and retries only the failures), and each action is recorded in the event log. Returns the outcome per step (resource ids, or the provider's error). {execution} Purchases, deletions and credential changes always need the person's confirmation."
+            ),
+            input_schema: object(
+                json!({"plan_id": {"type": "string", "pattern": "^plan_[0-9a-f]{16}$", "description": "The plan_id plan_operation returned."}}),
+                &["plan_id"],
+            ),
+            hints: Hints {
+                read_only: false,
+                // It can buy, release and reconfigure: destructive and irreversible at worst.
+                destructive: true,
+                // Journaled: the same plan_id again does not repeat finished steps.
+                idempotent: true,
+                open_world: true,
+            },
+        });
+    }
+    tools
+}
+
+/// A plan request: plain words or a catalog operation with parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum PlanRequest {
+    Text(String),
+    Structured {
+        kind: OpKind,
+        params: Map<String, Value>,
+    },
+}
+
+impl PlanRequest {
+    /// The request as the journal and messages show it.
+    pub(crate) fn display(&self) -> String {
+        match self {
+            PlanRequest::Text(t) => t.clone(),
+            PlanRequest::Structured { kind, params } => {
+                format!("{} {}", kind.name(), Value::Object(params.clone()))
+            }
+        }
+    }
+}
+
+/// A tool call with its arguments checked.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ToolCall {
+    CredentialsStatus,
+    HealthCheck {
+        services: Vec<Service>,
+    },
+    ErrorAudit {
+        services: Vec<Service>,
+        since: Duration,
+        resource: Option<String>,
+    },
+    ConfigAudit {
+        services: Vec<Service>,
+    },
+    ListEvents {
+        since: Duration,
+        service: Option<Service>,
+        limit: u32,
+    },
+    ListOperations {
+        service: Option<Service>,
+    },
+    PlanOperation {
+        request: PlanRequest,
+        fresh: bool,
+    },
+    ExecutePlan {
+        plan_id: String,
+    },
+}
+
+/// Why a call's arguments were refused (a tool error with category `bad_params`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ArgError(pub(crate) String);
+
+/// What is wrong with a call before its arguments are even looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CallError {
+    /// No such tool (on this server: `execute_plan` does not exist under `--read-only`).
+    UnknownTool(String),
+    /// The arguments do not fit the tool.
+    Args(ArgError),
+}
+
+fn err<T>(message: impl Into<String>) -> Result<T, ArgError> {
+    Err(ArgError(message.into()))
+}
+
+struct Args<'a> {
+    tool: &'static str,
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Args<'a> {
+    fn new(
+        tool: &'static str,
+        map: &'a Map<String, Value>,
+        allowed: &[&str],
+    ) -> Result<Self, ArgError> {
+        if let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+            let takes = if allowed.is_empty() {
+                "no arguments".to_owned()
+            } else {
+                allowed.join(", ")
+            };
+            return err(format!(
+                "{tool} has no argument {unknown:?} (it takes: {takes})"
+            ));
+        }
+        Ok(Args { tool, map })
+    }
+
+    /// The value of `key`, treating an explicit `null` as absent.
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    fn services(&self, key: &str) -> Result<Vec<Service>, ArgError> {
+        let Some(v) = self.get(key) else {
+            return Ok(Vec::new());
+        };
+        let Some(items) = v.as_array() else {
+            return err(format!(
+                "{}: {key} must be an array of service names (twilio, openai, stripe)",
+                self.tool
+            ));
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let service = self.service_value(key, item)?;
+            if out.contains(&service) {
+                return err(format!("{}: {key} names {service} twice", self.tool));
+            }
+            out.push(service);
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn service_value(&self, key: &str, v: &Value) -> Result<Service, ArgError> {
+        match v.as_str().map(str::parse::<Service>) {
+            Some(Ok(s)) => Ok(s),
+            _ => err(format!(
+                "{}: {key}: {v} is not a service (twilio, openai, stripe)",
+                self.tool
+            )),
+        }
+    }
+
+    fn service(&self, key: &str) -> Result<Option<Service>, ArgError> {
+        self.get(key)
+            .map(|v| self.service_value(key, v))
+            .transpose()
+    }
+
+    fn since(&self, key: &str) -> Result<Duration, ArgError> {
+        let Some(v) = self.get(key) else {
+            return Ok(DEFAULT_SINCE);
+        };
+        let Some(text) = v.as_str() else {
+            return err(format!(
+                "{}: {key} must be a duration string such as \"6h\" or \"7d\"",
+                self.tool
+            ));
+        };
+        let d = crate::commands::parse_duration(text)
+            .map_err(|e| ArgError(format!("{}: {key}: {e}", self.tool)))?;
+        if d > MAX_SINCE {
+            return err(format!(
+                "{}: {key}: {text:?} is more than the 90 days apiops looks back",
+                self.tool
+            ));
+        }
+        Ok(d)
+    }
+
+    fn text(&self, key: &str, max: usize) -> Result<Option<String>, ArgError> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        match v.as_str().map(str::trim) {
+            Some("") => err(format!("{}: {key} must not be empty", self.tool)),
+            Some(s) if s.chars().count() > max => err(format!(
+                "{}: {key} is longer than {max} characters",
+                self.tool
+            )),
+            Some(s) => Ok(Some(s.to_owned())),
+            None => err(format!("{}: {key} must be a string", self.tool)),
+        }
+    }
+
+    fn limit(&self, key: &str) -> Result<u32, ArgError> {
+        let Some(v) = self.get(key) else {
+            return Ok(DEFAULT_EVENT_LIMIT);
+        };
+        match v.as_u64() {
+            Some(n) if (1..=u64::from(MAX_EVENT_LIMIT)).contains(&n) => Ok(n as u32),
+            _ => err(format!(
+                "{}: {key} must be an integer from 1 to {MAX_EVENT_LIMIT}",
+                self.tool
+            )),
+        }
+    }
+
+    fn boolean(&self, key: &str) -> Result<bool, ArgError> {
+        match self.get(key) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => err(format!("{}: {key} must be true or false", self.tool)),
+        }
+    }
+
+    fn request(&self) -> Result<PlanRequest, ArgError> {
+        let tool = self.tool;
+        match self.get("request") {
+            None => err(format!(
+                "{tool}: request is required: plain words, or {{\"operation\": \"<name>\", \"params\": {{...}}}}"
+            )),
+            Some(Value::String(_)) => Ok(PlanRequest::Text(
+                self.text("request", MAX_REQUEST_CHARS)?.unwrap_or_default(),
+            )),
+            Some(Value::Object(o)) => {
+                if let Some(unknown) = o.keys().find(|k| *k != "operation" && *k != "params") {
+                    return err(format!(
+                        "{tool}: a structured request has no field {unknown:?} (it takes: operation, params)"
+                    ));
+                }
+                let Some(name) = o.get("operation").and_then(Value::as_str) else {
+                    return err(format!(
+                        "{tool}: a structured request needs \"operation\": a catalog name from list_operations"
+                    ));
+                };
+                let Some(kind) = OpKind::from_name(name.trim()) else {
+                    return err(format!(
+                        "{tool}: {name:?} is not an operation (list_operations shows them: {})",
+                        CATALOG
+                            .iter()
+                            .map(|s| s.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                };
+                let params = match o.get("params") {
+                    None | Some(Value::Null) => Map::new(),
+                    Some(Value::Object(p)) => p.clone(),
+                    Some(_) => {
+                        return err(format!(
+                            "{tool}: params must be an object of the operation's parameters"
+                        ));
+                    }
+                };
+                Ok(PlanRequest::Structured { kind, params })
+            }
+            Some(_) => err(format!(
+                "{tool}: request must be a string (plain words) or an object {{\"operation\", \"params\"}}"
+            )),
+        }
+    }
+
+    fn plan_id(&self) -> Result<String, ArgError> {
+        let tool = self.tool;
+        let Some(id) = self.get("plan_id").and_then(Value::as_str) else {
+            return err(format!(
+                "{tool}: plan_id is required: the plan_id plan_operation returned"
+            ));
+        };
+        let id = id.trim();
+        if !is_plan_id(id) {
+            return err(format!(
+                "{tool}: {id:?} is not a plan id (plan_operation returns ids like plan_0123456789abcdef)"
+            ));
+        }
+        Ok(id.to_owned())
+    }
+}
+
+/// Whether `s` has the shape of a plan id (`plan_` and 16 lowercase hex digits).
+pub(crate) fn is_plan_id(s: &str) -> bool {
+    s.strip_prefix("plan_").is_some_and(|hex| {
+        hex.len() == 16
+            && hex
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    })
+}
+
+/// Checks a call's name and arguments.
+pub(crate) fn parse(
+    name: &str,
+    arguments: Option<&Map<String, Value>>,
+    read_only: bool,
+) -> Result<ToolCall, CallError> {
+    let empty = Map::new();
+    let map = arguments.unwrap_or(&empty);
+    let args = |tool: &'static str, allowed: &[&str]| Args::new(tool, map, allowed);
+    let call = match name {
+        CREDENTIALS_STATUS => {
+            args(CREDENTIALS_STATUS, &[]).map_err(CallError::Args)?;
+            Ok(ToolCall::CredentialsStatus)
+        }
+        HEALTH_CHECK => args(HEALTH_CHECK, &["services"]).and_then(|a| {
+            Ok(ToolCall::HealthCheck {
+                services: a.services("services")?,
+            })
+        }),
+        ERROR_AUDIT => args(ERROR_AUDIT, &["services", "since", "resource"]).and_then(|a| {
+            Ok(ToolCall::ErrorAudit {
+                services: a.services("services")?,
+                since: a.since("since")?,
+                resource: a.text("resource", 64)?,
+            })
+        }),
+        CONFIG_AUDIT => args(CONFIG_AUDIT, &["services"]).and_then(|a| {
+            Ok(ToolCall::ConfigAudit {
+                services: a.services("services")?,
+            })
+        }),
+        LIST_EVENTS => args(LIST_EVENTS, &["since", "service", "limit"]).and_then(|a| {
+            Ok(ToolCall::ListEvents {
+                since: a.since("since")?,
+                service: a.service("service")?,
+                limit: a.limit("limit")?,
+            })
+        }),
+        LIST_OPERATIONS => args(LIST_OPERATIONS, &["service"]).and_then(|a| {
+            Ok(ToolCall::ListOperations {
+                service: a.service("service")?,
+            })
+        }),
+        PLAN_OPERATION => args(PLAN_OPERATION, &["request", "fresh"]).and_then(|a| {
+            Ok(ToolCall::PlanOperation {
+                request: a.request()?,
+                fresh: a.boolean("fresh")?,
+            })
+        }),
+        EXECUTE_PLAN if !read_only => args(EXECUTE_PLAN, &["plan_id"]).and_then(|a| {
+            Ok(ToolCall::ExecutePlan {
+                plan_id: a.plan_id()?,
+            })
+        }),
+        other => return Err(CallError::UnknownTool(other.to_owned())),
+    };
+    call.map_err(CallError::Args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(name: &str, args: Value) -> Result<ToolCall, CallError> {
+        parse(name, args.as_object(), false)
+    }
+
+    fn arg_error(name: &str, args: Value) -> String {
+        match call(name, args) {
+            Err(CallError::Args(ArgError(m))) => m,
+            other => panic!("expected an argument error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_tool_has_a_strict_object_schema_and_parses_without_arguments_where_it_can() {
+        let tools = definitions(false, false);
+        let names: Vec<&str> = tools.iter().map(|t| t.name).collect();
+        assert_eq!(
+            names,
+            [
+                CREDENTIALS_STATUS,
+                HEALTH_CHECK,
+                ERROR_AUDIT,
+                CONFIG_AUDIT,
+                LIST_EVENTS,
+                LIST_OPERATIONS,
+                PLAN_OPERATION,
+                EXECUTE_PLAN
+            ]
+        );
+        for t in &tools {
+            assert_eq!(t.input_schema["type"], "object", "{}", t.name);
+            assert_eq!(t.input_schema["additionalProperties"], false, "{}", t.name);
+            assert!(!t.description.is_empty());
+            let required = t.input_schema["required"]
+                .as_array()
+                .expect("required")
+                .clone();
+            if required.is_empty() {
+                assert!(call(t.name, json!({})).is_ok(), "{}", t.name);
+            } else {
+                assert!(call(t.name, json!({})).is_err(), "{}", t.name);
+            }
+            // Every property the schema lists is one the parser accepts, and vice versa.
+            let props = t.input_schema["properties"]
+                .as_object()
+                .expect("properties");
+            for key in props.keys() {
+                if let Err(CallError::Args(ArgError(m))) = call(t.name, json!({key: null})) {
+                    assert!(!m.contains("has no argument"), "{}: {m}", t.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn annotations_are_truthful() {
+        for t in definitions(false, true) {
+            if t.name == EXECUTE_PLAN {
+                assert!(!t.hints.read_only && t.hints.destructive && t.hints.open_world);
+            } else {
+                assert!(t.hints.read_only, "{}", t.name);
+                assert!(!t.hints.destructive, "{}", t.name);
+                assert!(t.hints.idempotent, "{}", t.name);
+            }
+        }
+        let offline = [CREDENTIALS_STATUS, LIST_EVENTS, LIST_OPERATIONS];
+        for t in definitions(false, false) {
+            assert_eq!(
+                t.hints.open_world,
+                !offline.contains(&t.name),
+                "{}: open world",
+                t.name
+            );
+        }
+    }
+
+    #[test]
+    fn read_only_leaves_out_execute_plan_and_refuses_calling_it() {
+        let names: Vec<&str> = definitions(true, false).iter().map(|t| t.name).collect();
+        assert!(!names.contains(&EXECUTE_PLAN));
+        assert!(names.iter().all(|n| *n != EXECUTE_PLAN));
+        assert_eq!(
+            parse(
+                EXECUTE_PLAN,
+                json!({"plan_id": "plan_0123456789abcdef"}).as_object(),
+                true
+            ),
+            Err(CallError::UnknownTool(EXECUTE_PLAN.into()))
+        );
+        assert!(
+            parse(
+                EXECUTE_PLAN,
+                json!({"plan_id": "plan_0123456789abcdef"}).as_object(),
+                false
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn unknown_tools_and_unknown_arguments_are_refused() {
+        assert_eq!(
+            call("delete_everything", json!({})),
+            Err(CallError::UnknownTool("delete_everything".into()))
+        );
+        let m = arg_error(HEALTH_CHECK, json!({"service": ["twilio"]}));
+        assert!(m.contains("no argument \"service\""), "{m}");
+        assert!(m.contains("services"), "{m}");
+        let m = arg_error(CREDENTIALS_STATUS, json!({"verbose": true}));
+        assert!(m.contains("no arguments"), "{m}");
+    }
+
+    #[test]
+    fn services_are_checked_and_sorted() {
+        assert_eq!(
+            call(HEALTH_CHECK, json!({"services": ["stripe", "twilio"]})),
+            Ok(ToolCall::HealthCheck {
+                services: vec![Service::Twilio, Service::Stripe]
+            })
+        );
+        assert_eq!(
+            call(HEALTH_CHECK, json!({"services": []})),
+            Ok(ToolCall::HealthCheck { services: vec![] })
+        );
+        assert_eq!(
+            call(CONFIG_AUDIT, json!({"services": null})),
+            Ok(ToolCall::ConfigAudit { services: vec![] })
+        );
+        assert!(arg_error(HEALTH_CHECK, json!({"services": ["paypal"]})).contains("not a service"));
+        assert!(arg_error(HEALTH_CHECK, json!({"services": "twilio"})).contains("array"));
+        assert!(
+            arg_error(HEALTH_CHECK, json!({"services": ["twilio", "Twilio"]})).contains("twice")
+        );
+    }
+
+    #[test]
+    fn durations_default_and_are_bounded() {
+        assert_eq!(
+            call(ERROR_AUDIT, json!({})),
+            Ok(ToolCall::ErrorAudit {
+                services: vec![],
+                since: DEFAULT_SINCE,
+                resource: None
+            })
+        );
+        assert_eq!(
+            call(
+                ERROR_AUDIT,
+                json!({"since": "6h", "services": ["twilio"], "resource": " call "})
+            ),
+            Ok(ToolCall::ErrorAudit {
+                services: vec![Service::Twilio],
+                since: Duration::from_secs(6 * 3600),
+                resource: Some("call".into())
+            })
+        );
+        assert!(arg_error(ERROR_AUDIT, json!({"since": "0s"})).contains("above zero"));
+        assert!(arg_error(ERROR_AUDIT, json!({"since": "yesterday"})).contains("invalid duration"));
+        assert!(arg_error(ERROR_AUDIT, json!({"since": 3600})).contains("duration string"));
+        assert!(arg_error(LIST_EVENTS, json!({"since": "365d"})).contains("90 days"));
+        assert!(arg_error(ERROR_AUDIT, json!({"resource": ""})).contains("empty"));
+    }
+
+    #[test]
+    fn event_listing_limits() {
+        assert_eq!(
+            call(LIST_EVENTS, json!({"service": "stripe", "limit": 5})),
+            Ok(ToolCall::ListEvents {
+                since: DEFAULT_SINCE,
+                service: Some(Service::Stripe),
+                limit: 5
+            })
+        );
+        for bad in [json!(0), json!(1001), json!(-1), json!(2.5), json!("10")] {
+            assert!(arg_error(LIST_EVENTS, json!({"limit": bad})).contains("integer"));
+        }
+        assert!(arg_error(LIST_EVENTS, json!({"service": ["stripe"]})).contains("not a service"));
+    }
+
+    #[test]
+    fn plan_requests_in_words_or_structured() {
+        assert_eq!(
+            call(
+                PLAN_OPERATION,
+                json!({"request": "  buy a phone number in 415 "})
+            ),
+            Ok(ToolCall::PlanOperation {
+                request: PlanRequest::Text("buy a phone number in 415".into()),
+                fresh: false
+            })
+        );
+        let structured = call(
+            PLAN_OPERATION,
+            json!({"request": {"operation": "twilio.numbers.buy", "params": {"area_code": 415}}, "fresh": true}),
+        );
+        let Ok(ToolCall::PlanOperation {
+            request: PlanRequest::Structured { kind, params },
+            fresh: true,
+        }) = structured
+        else {
+            panic!("{structured:?}");
+        };
+        assert_eq!(kind, OpKind::TwilioBuyNumber);
+        assert_eq!(params["area_code"], 415);
+        // Without params: the operation's own checks decide later (a question, not a default).
+        assert!(matches!(
+            call(
+                PLAN_OPERATION,
+                json!({"request": {"operation": "stripe.endpoints.list"}})
+            ),
+            Ok(ToolCall::PlanOperation {
+                request: PlanRequest::Structured { .. },
+                ..
+            })
+        ));
+        assert!(arg_error(PLAN_OPERATION, json!({})).contains("request is required"));
+        assert!(arg_error(PLAN_OPERATION, json!({"request": ""})).contains("empty"));
+        assert!(arg_error(PLAN_OPERATION, json!({"request": 5})).contains("string"));
+        assert!(arg_error(PLAN_OPERATION, json!({"request": "x".repeat(1001)})).contains("longer"));
+        assert!(
+            arg_error(
+                PLAN_OPERATION,
+                json!({"request": {"operation": "twilio.numbers.steal"}})
+            )
+            .contains("not an operation")
+        );
+        assert!(
+            arg_error(PLAN_OPERATION, json!({"request": {"params": {}}}))
+                .contains("needs \"operation\"")
+        );
+        assert!(
+            arg_error(
+                PLAN_OPERATION,
+                json!({"request": {"operation": "twilio.numbers.buy", "param": {}}})
+            )
+            .contains("no field \"param\"")
+        );
+        assert!(
+            arg_error(
+                PLAN_OPERATION,
+                json!({"request": {"operation": "twilio.numbers.buy", "params": [415]}})
+            )
+            .contains("params must be an object")
+        );
+        assert!(
+            arg_error(PLAN_OPERATION, json!({"request": "x", "fresh": "yes"}))
+                .contains("true or false")
+        );
+    }
+
+    #[test]
+    fn the_request_schema_offers_every_catalog_operation() {
+        let tools = definitions(false, false);
+        let plan = tools
+            .iter()
+            .find(|t| t.name == PLAN_OPERATION)
+            .expect("plan_operation");
+        let alternatives = plan.input_schema["properties"]["request"]["oneOf"]
+            .as_array()
+            .expect("oneOf");
+        assert_eq!(alternatives.len(), CATALOG.len() + 1);
+        assert_eq!(alternatives[0]["type"], "string");
+        for (alt, spec) in alternatives[1..].iter().zip(CATALOG) {
+            assert_eq!(alt["properties"]["operation"]["const"], spec.name);
+            assert_eq!(
+                alt["properties"]["params"],
+                apiops_ops::params::schema(spec.kind)
+            );
+        }
+    }
+
+    #[test]
+    fn plan_ids_are_checked() {
+        assert!(is_plan_id("plan_0123456789abcdef"));
+        for bad in [
+            "plan_0123456789ABCDEF",
+            "plan_0123",
+            "twilio.numbers.buy:abc",
+            "",
+            "plan_0123456789abcdeg",
+        ] {
+            assert!(!is_plan_id(bad), "{bad}");
+            assert!(
+                arg_error(EXECUTE_PLAN, json!({"plan_id": bad})).contains("not a plan id"),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            call(EXECUTE_PLAN, json!({"plan_id": " plan_0123456789abcdef "})),
+            Ok(ToolCall::ExecutePlan {
+                plan_id: "plan_0123456789abcdef".into()
+            })
+        );
+        assert!(arg_error(EXECUTE_PLAN, json!({})).contains("plan_id is required"));
+    }
+}
