@@ -12,3 +12,6 @@ mod openai;
 
 #[path = "providers/recorder.rs"]
 mod recorder;
+
+#[path = "providers/common.rs"]
+mod common;

@@ -9,16 +9,6 @@ use std::time::Duration;
 use apiops_sim::{Fault, FaultRule, RunningSim, SimConfig, Simulator};
 use serde_json::{Value, json};
 
-async fn start(config: SimConfig) -> (RunningSim, HashMap<&'static str, String>) {
-    let sim = Simulator::new(config)
-        .expect("config")
-        .start()
-        .await
-        .expect("start");
-    let env = sim.env_vars().into_iter().collect();
-    (sim, env)
-}
-
 fn base() -> SimConfig {
     SimConfig {
         messages: 200,
@@ -29,23 +19,13 @@ fn base() -> SimConfig {
 
 #[tokio::test]
 async fn twilio_refuses_requests_above_its_concurrency_cap_with_20429() {
-    let (sim, env) = start(SimConfig {
+    let api = Api::start(SimConfig {
         twilio_concurrency: 2,
         latency: Duration::from_millis(400),
         ..base()
     })
     .await;
-    let url = format!(
-        "{}/2010-04-01/Accounts/{}.json",
-        env["APIOPS_TWILIO_API_URL"], env["TWILIO_ACCOUNT_SID"]
-    );
-    let client = reqwest::Client::new();
-    let calls = (0..8).map(|_| {
-        client
-            .get(&url)
-            .basic_auth(&env["TWILIO_ACCOUNT_SID"], Some(&env["TWILIO_AUTH_TOKEN"]))
-            .send()
-    });
+    let calls = (0..8).map(|_| api.twilio(reqwest::Method::GET, ".json").send());
     let responses = futures::future::join_all(calls).await;
     let mut ok = 0;
     let mut limited = 0;
@@ -65,29 +45,22 @@ async fn twilio_refuses_requests_above_its_concurrency_cap_with_20429() {
     assert_eq!(ok + limited, 8);
     assert!((1..=2).contains(&ok), "at most the cap in flight: {ok}");
     assert!(limited >= 6);
-    let stats: serde_json::Value = reqwest::get(format!("{}/_sim/stats", sim.base_url()))
-        .await
-        .expect("stats")
-        .json()
-        .await
-        .expect("json");
+    let stats = api.stats().await;
     assert_eq!(stats["rate_limited"]["twilio"], limited);
 }
 
 #[tokio::test]
 async fn stripe_limits_the_rate_and_openai_the_minute() {
-    let (sim, env) = start(SimConfig {
+    let api = Api::start(SimConfig {
         stripe_rate: 3,
         openai_rpm: Some(2),
         ..base()
     })
     .await;
-    let client = reqwest::Client::new();
     let mut stripe_codes = Vec::new();
     for _ in 0..10 {
-        let r = client
-            .get(format!("{}/v1/balance", env["APIOPS_STRIPE_API_URL"]))
-            .bearer_auth(&env["STRIPE_SECRET_KEY"])
+        let r = api
+            .stripe(reqwest::Method::GET, "/v1/balance")
             .send()
             .await
             .expect("answered");
@@ -103,9 +76,8 @@ async fn stripe_limits_the_rate_and_openai_the_minute() {
 
     let mut last = None;
     for i in 0..3 {
-        let r = client
-            .get(format!("{}/models", env["OPENAI_BASE_URL"]))
-            .bearer_auth(&env["OPENAI_API_KEY"])
+        let r = api
+            .openai(reqwest::Method::GET, "/models")
             .send()
             .await
             .expect("answered");
@@ -126,18 +98,14 @@ async fn stripe_limits_the_rate_and_openai_the_minute() {
     assert!(r.headers().contains_key("retry-after"));
     let body: serde_json::Value = r.json().await.expect("json");
     assert_eq!(body["error"]["code"], "rate_limit_exceeded");
-    drop(sim);
 }
 
 #[tokio::test]
 async fn wrong_credentials_get_each_providers_own_error() {
-    let (_sim, env) = start(base()).await;
-    let client = reqwest::Client::new();
+    let api = Api::start(base()).await;
+    let (client, env) = (&api.client, &api.env);
     let r = client
-        .get(format!(
-            "{}/2010-04-01/Accounts/{}.json",
-            env["APIOPS_TWILIO_API_URL"], env["TWILIO_ACCOUNT_SID"]
-        ))
+        .get(api.account_url(".json"))
         .basic_auth(&env["TWILIO_ACCOUNT_SID"], Some("wrong"))
         .send()
         .await
@@ -166,9 +134,8 @@ async fn wrong_credentials_get_each_providers_own_error() {
     assert_eq!(r.status(), 401);
     let body: serde_json::Value = r.json().await.expect("json");
     assert_eq!(body["error"]["code"], "invalid_api_key");
-    let r = client
-        .get(format!("{}/organization/projects", env["OPENAI_BASE_URL"]))
-        .bearer_auth(&env["OPENAI_API_KEY"])
+    let r = api
+        .openai(reqwest::Method::GET, "/organization/projects")
         .send()
         .await
         .expect("answered");
@@ -177,23 +144,18 @@ async fn wrong_credentials_get_each_providers_own_error() {
 
 #[tokio::test]
 async fn injected_faults_are_each_kind_and_counted() {
-    let (sim, env) = start(SimConfig {
-        fault_rate: 1.0,
-        seed: 5,
-        ..base()
-    })
+    let api = Api::start_with_timeout(
+        SimConfig {
+            fault_rate: 1.0,
+            seed: 5,
+            ..base()
+        },
+        Duration::from_millis(800),
+    )
     .await;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_millis(800))
-        .build()
-        .expect("client");
     let mut outcomes: HashMap<&str, u32> = HashMap::new();
     for _ in 0..40 {
-        let r = client
-            .get(format!("{}/models", env["OPENAI_BASE_URL"]))
-            .bearer_auth(&env["OPENAI_API_KEY"])
-            .send()
-            .await;
+        let r = api.openai(reqwest::Method::GET, "/models").send().await;
         let kind = match r {
             Err(e) if e.is_timeout() => "timeout",
             Err(_) => "reset",
@@ -219,12 +181,7 @@ async fn injected_faults_are_each_kind_and_counted() {
             "no {kind}: {outcomes:?}"
         );
     }
-    let stats: serde_json::Value = reqwest::get(format!("{}/_sim/stats", sim.base_url()))
-        .await
-        .expect("stats")
-        .json()
-        .await
-        .expect("json");
+    let stats = api.stats().await;
     let counted: u64 = stats["faults"]
         .as_object()
         .expect("faults")
@@ -232,6 +189,13 @@ async fn injected_faults_are_each_kind_and_counted() {
         .filter_map(|v| v.as_u64())
         .sum();
     assert_eq!(counted, 40);
+}
+
+/// Sends `request` and checks the answer's status.
+async fn answered(request: reqwest::RequestBuilder, status: u16) -> reqwest::Response {
+    let r = request.send().await.expect("answered");
+    assert_eq!(r.status(), status);
+    r
 }
 
 /// A client for one running simulator, with each provider's credentials.
@@ -243,9 +207,19 @@ struct Api {
 
 impl Api {
     async fn start(config: SimConfig) -> Self {
-        let (sim, env) = start(config).await;
+        Api::start_with_timeout(config, Duration::from_secs(5)).await
+    }
+
+    /// With a client whose requests time out after `timeout`.
+    async fn start_with_timeout(config: SimConfig, timeout: Duration) -> Self {
+        let sim = Simulator::new(config)
+            .expect("config")
+            .start()
+            .await
+            .expect("start");
+        let env = sim.env_vars().into_iter().collect();
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
+            .timeout(timeout)
             .build()
             .expect("client");
         Api { sim, env, client }
@@ -258,13 +232,17 @@ impl Api {
         )
     }
 
+    /// A request to `url` with the Twilio account's credentials.
+    fn twilio_at(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, url).basic_auth(
+            &self.env["TWILIO_ACCOUNT_SID"],
+            Some(&self.env["TWILIO_AUTH_TOKEN"]),
+        )
+    }
+
+    /// A request to the Twilio account's resource `rest`.
     fn twilio(&self, method: reqwest::Method, rest: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, self.account_url(rest))
-            .basic_auth(
-                &self.env["TWILIO_ACCOUNT_SID"],
-                Some(&self.env["TWILIO_AUTH_TOKEN"]),
-            )
+        self.twilio_at(method, &self.account_url(rest))
     }
 
     fn stripe(&self, method: reqwest::Method, rest: &str) -> reqwest::RequestBuilder {
@@ -276,11 +254,15 @@ impl Api {
             .bearer_auth(&self.env["STRIPE_SECRET_KEY"])
     }
 
+    fn openai(&self, method: reqwest::Method, rest: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{rest}", self.env["OPENAI_BASE_URL"]))
+            .bearer_auth(&self.env["OPENAI_API_KEY"])
+    }
+
     async fn chat(&self, body: &Value) -> (u16, Value) {
         let r = self
-            .client
-            .post(format!("{}/chat/completions", self.env["OPENAI_BASE_URL"]))
-            .bearer_auth(&self.env["OPENAI_API_KEY"])
+            .openai(reqwest::Method::POST, "/chat/completions")
             .json(body)
             .send()
             .await
@@ -364,12 +346,11 @@ async fn a_scripted_fault_skips_then_fires_then_stops_and_is_counted() {
     }
     assert_eq!(statuses, [Some(201), Some(500), Some(201)]);
     // Listing messages is a GET: the rule's method does not match.
-    let r = api
-        .twilio(reqwest::Method::GET, "/Messages.json?PageSize=1")
-        .send()
-        .await
-        .expect("answered");
-    assert_eq!(r.status(), 200);
+    answered(
+        api.twilio(reqwest::Method::GET, "/Messages.json?PageSize=1"),
+        200,
+    )
+    .await;
     let rules = api.sim.scripted_faults();
     assert_eq!((rules[0].matched, rules[0].fired), (3, 1));
     let stats = api.stats().await;
@@ -440,12 +421,11 @@ async fn faults_are_scripted_over_http_and_method_and_path_must_match() {
         .await;
     assert_eq!(status, 201);
     // A GET of the same path passes; the POST (a purchase) gets Twilio's 503.
-    let r = api
-        .twilio(reqwest::Method::GET, "/IncomingPhoneNumbers.json")
-        .send()
-        .await
-        .expect("answered");
-    assert_eq!(r.status(), 200);
+    answered(
+        api.twilio(reqwest::Method::GET, "/IncomingPhoneNumbers.json"),
+        200,
+    )
+    .await;
     let buy = || {
         api.twilio(reqwest::Method::POST, "/IncomingPhoneNumbers.json")
             .form(&[("AreaCode", "415")])
@@ -584,65 +564,59 @@ async fn every_mutation_is_counted_as_a_side_effect() {
     let api = Api::start(base()).await;
     let from = api.sms_sender().await;
     assert_eq!(api.send_sms(&from, "+14155550100").await, Some(201));
-    let r = api
-        .twilio(reqwest::Method::POST, "/IncomingPhoneNumbers.json")
-        .form(&[("AreaCode", "650")])
-        .send()
-        .await
-        .expect("answered");
-    assert_eq!(r.status(), 201);
+    let r = answered(
+        api.twilio(reqwest::Method::POST, "/IncomingPhoneNumbers.json")
+            .form(&[("AreaCode", "650")]),
+        201,
+    )
+    .await;
     let bought: Value = r.json().await.expect("json");
     let sid = bought["sid"].as_str().expect("sid").to_owned();
-    let r = api
-        .twilio(
+    answered(
+        api.twilio(
             reqwest::Method::POST,
             &format!("/IncomingPhoneNumbers/{sid}.json"),
         )
-        .form(&[("FriendlyName", "renamed")])
-        .send()
-        .await
-        .expect("answered");
-    assert_eq!(r.status(), 200);
-    let r = api
-        .twilio(
+        .form(&[("FriendlyName", "renamed")]),
+        200,
+    )
+    .await;
+    answered(
+        api.twilio(
             reqwest::Method::DELETE,
             &format!("/IncomingPhoneNumbers/{sid}.json"),
-        )
-        .send()
-        .await
-        .expect("answered");
-    assert_eq!(r.status(), 204);
-    let r = api
-        .stripe(reqwest::Method::POST, "/v1/webhook_endpoints")
-        .form(&[
-            ("url", "https://example.com/hook"),
-            ("enabled_events[]", "*"),
-        ])
-        .send()
-        .await
-        .expect("answered");
-    assert_eq!(r.status(), 200);
+        ),
+        204,
+    )
+    .await;
+    let r = answered(
+        api.stripe(reqwest::Method::POST, "/v1/webhook_endpoints")
+            .form(&[
+                ("url", "https://example.com/hook"),
+                ("enabled_events[]", "*"),
+            ]),
+        200,
+    )
+    .await;
     let created: Value = r.json().await.expect("json");
     let we = created["id"].as_str().expect("id").to_owned();
-    let r = api
-        .stripe(
+    answered(
+        api.stripe(
             reqwest::Method::POST,
             &format!("/v1/webhook_endpoints/{we}"),
         )
-        .form(&[("disabled", "true")])
-        .send()
-        .await
-        .expect("answered");
-    assert_eq!(r.status(), 200);
-    let r = api
-        .stripe(
+        .form(&[("disabled", "true")]),
+        200,
+    )
+    .await;
+    answered(
+        api.stripe(
             reqwest::Method::DELETE,
             &format!("/v1/webhook_endpoints/{we}"),
-        )
-        .send()
-        .await
-        .expect("answered");
-    assert_eq!(r.status(), 200);
+        ),
+        200,
+    )
+    .await;
     // A refused mutation is a request, not a side effect.
     let r = api
         .twilio(reqwest::Method::POST, "/IncomingPhoneNumbers.json")
@@ -1298,20 +1272,9 @@ async fn twilio_alerts_happen_at_run_time_and_list_with_start_date() {
     let api = Api::start(base()).await;
     let alerts_url = format!("{}/v1/Alerts", api.env["APIOPS_TWILIO_MONITOR_URL"]);
     let list = |query: String| {
-        let url = format!("{alerts_url}?{query}");
-        async {
-            let r = api
-                .client
-                .get(url)
-                .basic_auth(
-                    &api.env["TWILIO_ACCOUNT_SID"],
-                    Some(&api.env["TWILIO_AUTH_TOKEN"]),
-                )
-                .send()
-                .await
-                .expect("answered");
-            assert_eq!(r.status(), 200);
-            let page: Value = r.json().await.expect("json");
+        let request = api.twilio_at(reqwest::Method::GET, &format!("{alerts_url}?{query}"));
+        async move {
+            let page: Value = answered(request, 200).await.json().await.expect("json");
             page["alerts"]
                 .as_array()
                 .expect("alerts")
@@ -1354,18 +1317,14 @@ async fn twilio_alerts_happen_at_run_time_and_list_with_start_date() {
     let mut all = sids.clone();
     all.extend(more);
     assert_eq!(list(format!("StartDate={start}")).await, reversed(&all));
-    let r = api
-        .client
-        .get(format!("{alerts_url}/{}", sids[0]))
-        .basic_auth(
-            &api.env["TWILIO_ACCOUNT_SID"],
-            Some(&api.env["TWILIO_AUTH_TOKEN"]),
-        )
-        .send()
-        .await
-        .expect("answered");
-    assert_eq!(r.status(), 200);
-    let one: Value = r.json().await.expect("json");
+    let one: Value = answered(
+        api.twilio_at(reqwest::Method::GET, &format!("{alerts_url}/{}", sids[0])),
+        200,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
     assert_eq!(one["sid"], sids[0].as_str());
     assert!(one["request_variables"].is_string());
 }

@@ -16,6 +16,8 @@
 
 pub mod postgres;
 pub mod sqlite;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 
 use std::str::FromStr;
 

@@ -14,14 +14,11 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use apiops_core::{ActionTaken, Category, ErrorEvent, EventResult, Service, Severity};
+use apiops_store::test_support::PgSchema;
 use apiops_store::{
     EventFilter, InboxEvent, JournalStep, Source, StepStatus, Store, StoredInboxEvent,
 };
 use jiff::{SignedDuration, Timestamp};
-use sqlx::Connection;
-
-const PG_URL: &str = "APIOPS_TEST_POSTGRES_URL";
-const PG_REQUIRED: &str = "APIOPS_TEST_POSTGRES_REQUIRED";
 
 // ---------------------------------------------------------------------------------------------
 // Backends
@@ -32,11 +29,7 @@ enum Backend {
         _dir: tempfile::TempDir,
         url: String,
     },
-    Postgres {
-        admin_url: String,
-        url: String,
-        schema: String,
-    },
+    Postgres(PgSchema),
 }
 
 impl Backend {
@@ -49,49 +42,12 @@ impl Backend {
     /// A fresh schema for `test` in the database the environment names; `None` (after saying
     /// so) when no database is configured.
     async fn postgres(test: &str) -> Option<Backend> {
-        let admin_url = match std::env::var(PG_URL) {
-            Ok(url) if !url.trim().is_empty() => url,
-            _ => {
-                let required = std::env::var(PG_REQUIRED).is_ok_and(|v| !v.is_empty() && v != "0");
-                assert!(
-                    !required,
-                    "{PG_URL} is not set but {PG_REQUIRED} is: run the tests through scripts/with-postgres.sh"
-                );
-                eprintln!(
-                    "skipped: {PG_URL} not set (run: bash scripts/with-postgres.sh cargo nextest run -p apiops-store)"
-                );
-                return None;
-            }
-        };
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .subsec_nanos();
-        let short: String = test.chars().take(32).collect();
-        // Lower case, digits and underscores only: no quoting needed, at most 63 bytes.
-        let schema = format!("t_{short}_{}_{nanos}", std::process::id());
-        let mut admin = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .expect("connect to APIOPS_TEST_POSTGRES_URL");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&mut admin)
-            .await
-            .expect("create schema");
-        admin.close().await.expect("close");
-        let sep = if admin_url.contains('?') { '&' } else { '?' };
-        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
-        // Shown only when the test fails, to find its tables.
-        println!("postgres schema: {schema}");
-        Some(Backend::Postgres {
-            admin_url,
-            url,
-            schema,
-        })
+        PgSchema::create("t", test).await.map(Backend::Postgres)
     }
 
     fn url(&self) -> &str {
         match self {
-            Backend::Sqlite { url, .. } | Backend::Postgres { url, .. } => url,
+            Backend::Sqlite { url, .. } | Backend::Postgres(PgSchema { url, .. }) => url,
         }
     }
 
@@ -106,18 +62,8 @@ impl Backend {
     /// Removes what the test left (reached only when it passed: a failed test's schema is kept
     /// for inspection; the server is a throwaway one).
     async fn finish(self) {
-        if let Backend::Postgres {
-            admin_url, schema, ..
-        } = self
-        {
-            let mut admin = sqlx::PgConnection::connect(&admin_url)
-                .await
-                .expect("connect");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut admin)
-                .await
-                .expect("drop schema");
-            admin.close().await.expect("close");
+        if let Backend::Postgres(schema) = self {
+            schema.drop_schema().await;
         }
     }
 }

@@ -4,67 +4,38 @@
 //! the audit's deprecated models and throttled project, 429s, injected faults, and no secret in
 //! anything the provider returns.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use apiops_core::{Category, ErrorEvent, HealthStatus};
 use apiops_providers::openai::{OpenAi, OpenAiConfig};
-use apiops_providers::{ClientTuning, Progress, Provider, ProviderError, TimeWindow};
-use apiops_sim::{RunningSim, SimConfig, Simulator};
-use futures::StreamExt;
-use jiff::{SignedDuration, Timestamp};
-use secrecy::SecretString;
+use apiops_providers::{ClientTuning, Provider, ProviderError, TimeWindow};
+use apiops_sim::{RunningSim, SimConfig};
+use jiff::SignedDuration;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
-fn anchor() -> Timestamp {
-    "2026-11-25T10:00:00Z".parse().expect("anchor")
-}
-
-async fn start(config: SimConfig) -> RunningSim {
-    Simulator::new(config)
-        .expect("sim config")
-        .start()
-        .await
-        .expect("sim start")
-}
+use crate::common::{
+    anchor, assert_empty_windows_give_no_events, assert_malformed_json_is_a_clear_error,
+    assert_no_secret, env, list_cursor_pages, month, rate_limited, scan, secret, side_effects,
+    sim_config, start, tuning,
+};
+use crate::recorder::Recorder;
 
 async fn sim(seed: u64) -> RunningSim {
-    start(SimConfig {
-        seed,
-        anchor: anchor(),
-        messages: 10,
-        ..SimConfig::default()
-    })
-    .await
+    start(sim_config(seed, 10)).await
 }
 
-/// Short timeouts and delays, so injected hangs and retries cost little.
-fn tuning() -> ClientTuning {
-    ClientTuning {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(3),
-        base_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(500),
-        ..ClientTuning::default()
-    }
-}
-
-fn env(running: &RunningSim) -> HashMap<&'static str, String> {
-    running.env_vars().into_iter().collect()
-}
-
-fn secret(v: &str) -> Option<SecretString> {
-    Some(SecretString::from(v.to_owned()))
+/// A client of the API at `base_url` with `key`.
+fn config_at(base_url: &str, key: &str) -> OpenAiConfig {
+    let mut c = OpenAiConfig::official(secret(key)).expect("config");
+    c.base_url = Url::parse(base_url).expect("url");
+    c.tuning = tuning();
+    c
 }
 
 fn config(running: &RunningSim, key: &str, admin: Option<&str>) -> OpenAiConfig {
-    let e = env(running);
-    let mut c = OpenAiConfig::official(secret(key)).expect("config");
-    c.base_url = Url::parse(&e["OPENAI_BASE_URL"]).expect("url");
+    let mut c = config_at(&env(running)["OPENAI_BASE_URL"], key);
     c.admin_key = admin.and_then(secret);
-    c.tuning = tuning();
     c
 }
 
@@ -72,19 +43,6 @@ fn openai(running: &RunningSim, with_admin: bool) -> OpenAi {
     let e = env(running);
     let admin = with_admin.then(|| e["OPENAI_ADMIN_KEY"].clone());
     OpenAi::new(config(running, &e["OPENAI_API_KEY"], admin.as_deref())).expect("openai")
-}
-
-fn month() -> TimeWindow {
-    TimeWindow {
-        since: anchor() - SignedDuration::from_hours(30 * 24),
-        until: anchor() + SignedDuration::from_hours(1),
-    }
-}
-
-async fn scan(p: &OpenAi, w: TimeWindow) -> (Vec<Result<ErrorEvent, ProviderError>>, Progress) {
-    let progress = Progress::default();
-    let items = p.errors(w, progress.clone()).collect().await;
-    (items, progress)
 }
 
 fn secrets(running: &RunningSim) -> Vec<String> {
@@ -96,46 +54,15 @@ fn secrets(running: &RunningSim) -> Vec<String> {
     ]
 }
 
-fn assert_no_secret(text: &str, secrets: &[String]) {
-    for s in secrets {
-        assert!(!text.contains(s.as_str()), "a secret leaked into: {text}");
-    }
-}
-
 /// Every item of a list endpoint, paged with `after`, without apiops.
 async fn list_all(running: &RunningSim, path: &str) -> Vec<Value> {
     let e = env(running);
-    let http = reqwest::Client::new();
-    let mut out: Vec<Value> = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let mut req = http
-            .get(format!("{}{path}", e["OPENAI_BASE_URL"]))
-            .bearer_auth(&e["OPENAI_API_KEY"])
-            .query(&[("limit", "100")]);
-        if let Some(a) = &after {
-            req = req.query(&[("after", a.as_str())]);
-        }
-        let page: Value = req
-            .send()
-            .await
-            .expect("page")
-            .error_for_status()
-            .expect("2xx")
-            .json()
-            .await
-            .expect("json");
-        let data = page["data"].as_array().expect("data").clone();
-        after = data
-            .last()
-            .and_then(|v| v["id"].as_str())
-            .map(str::to_owned);
-        out.extend(data);
-        if page["has_more"] != Value::Bool(true) {
-            break;
-        }
-    }
-    out
+    list_cursor_pages(
+        &format!("{}{path}", e["OPENAI_BASE_URL"]),
+        &e["OPENAI_API_KEY"],
+        "after",
+    )
+    .await
 }
 
 fn within(t: i64, w: TimeWindow) -> bool {
@@ -327,21 +254,7 @@ async fn openai_errors_match_independent_listings() {
 #[tokio::test]
 async fn openai_empty_windows_give_no_events() {
     let running = sim(55).await;
-    let o = openai(&running, false);
-    let future = TimeWindow {
-        since: anchor() + SignedDuration::from_hours(24),
-        until: anchor() + SignedDuration::from_hours(48),
-    };
-    let (items, progress) = scan(&o, future).await;
-    assert!(items.is_empty(), "{items:?}");
-    assert_eq!(progress.snapshot().2, 0);
-    let nothing = TimeWindow {
-        since: anchor(),
-        until: anchor(),
-    };
-    let (items, progress) = scan(&o, nothing).await;
-    assert!(items.is_empty());
-    assert_eq!(progress.snapshot(), (0, 0, 0));
+    assert_empty_windows_give_no_events(&openai(&running, false)).await;
 }
 
 #[tokio::test]
@@ -405,11 +318,8 @@ async fn openai_audit_without_admin_key_says_what_it_would_add() {
 #[tokio::test]
 async fn openai_429_is_a_clear_error() {
     let running = start(SimConfig {
-        seed: 58,
-        anchor: anchor(),
-        messages: 10,
         openai_rpm: Some(2),
-        ..SimConfig::default()
+        ..sim_config(58, 10)
     })
     .await;
     // A first client uses the minute's two requests; a second one, unaware, is refused.
@@ -423,18 +333,14 @@ async fn openai_429_is_a_clear_error() {
         "{text}"
     );
     assert_no_secret(&text, &secrets(&running));
-    let limited = running.sim.state().stats.snapshot().rate_limited;
-    assert!(limited.get("openai").copied().unwrap_or(0) >= 1);
+    assert!(rate_limited(&running, "openai") >= 1);
 }
 
 #[tokio::test]
 async fn openai_injected_faults_complete_or_fail_clearly() {
     let running = start(SimConfig {
-        seed: 59,
-        anchor: anchor(),
-        messages: 10,
         fault_rate: 0.2,
-        ..SimConfig::default()
+        ..sim_config(59, 10)
     })
     .await;
     let o = openai(&running, true);
@@ -459,63 +365,12 @@ async fn openai_injected_faults_complete_or_fail_clearly() {
     }
 }
 
-/// A server that answers every request with a 200 whose JSON is cut short.
-async fn malformed_json_server() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut seen = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match sock.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let body = r#"{"object": "list", "data": [{"id": "batch_trunc"#;
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = sock.write_all(response.as_bytes()).await;
-            });
-        }
-    });
-    format!("http://{addr}/v1")
-}
-
 #[tokio::test]
 async fn openai_malformed_json_is_a_clear_error_not_a_panic() {
-    let base = malformed_json_server().await;
+    let server = Recorder::start(200, r#"{"object": "list", "data": [{"id": "batch_trunc"#).await;
     let key = "sk-malformed-0123456789abcdef";
-    let mut c = OpenAiConfig::official(secret(key)).expect("config");
-    c.base_url = Url::parse(&base).expect("url");
-    c.tuning = tuning();
-    let o = OpenAi::new(c).expect("openai");
-    let h = o.health().await;
-    assert_eq!(h.status, HealthStatus::Down);
-    let reason = h.reason.expect("reason");
-    assert!(
-        reason.contains("malformed") && !reason.contains(key),
-        "{reason}"
-    );
-    let (items, _) = scan(&o, month()).await;
-    assert_eq!(items.len(), 1);
-    let text = items[0].as_ref().expect_err("an error").to_string();
-    assert!(text.contains("malformed") && !text.contains(key), "{text}");
-    let audit = o
-        .audit()
-        .await
-        .expect_err("audit fails clearly")
-        .to_string();
-    assert!(
-        audit.contains("malformed") && !audit.contains(key),
-        "{audit}"
-    );
+    let o = OpenAi::new(config_at(&format!("{}/v1", server.base), key)).expect("openai");
+    assert_malformed_json_is_a_clear_error(&o, month(), 1, &[key]).await;
 }
 
 #[tokio::test]
@@ -542,8 +397,7 @@ async fn openai_requests_are_accepted_by_prism() {
     let Ok(base) = std::env::var("APIOPS_PRISM_OPENAI_URL") else {
         return;
     };
-    let mut c = OpenAiConfig::official(secret("sk-prism-0123456789abcdef")).expect("config");
-    c.base_url = Url::parse(&base).expect("url");
+    let mut c = config_at(&base, "sk-prism-0123456789abcdef");
     c.admin_key = secret("sk-admin-prism-0123456789abcdef");
     c.organization = Some("org-prism".into());
     c.project = Some("proj_prism".into());
@@ -576,25 +430,14 @@ use apiops_providers::openai::client::api_error;
 use serde_json::json;
 
 fn chat_count(running: &RunningSim) -> u64 {
-    running
-        .sim
-        .state()
-        .stats
-        .snapshot()
-        .side_effects
-        .get("openai.chat.create")
-        .copied()
-        .unwrap_or(0)
+    side_effects(running, "openai.chat.create")
 }
 
 #[tokio::test]
 async fn openai_test_completion_returns_usage_and_headroom() {
     let running = start(SimConfig {
-        seed: 60,
-        anchor: anchor(),
-        messages: 10,
         openai_rpm: Some(50),
-        ..SimConfig::default()
+        ..sim_config(60, 10)
     })
     .await;
     let o = openai(&running, false);
@@ -726,12 +569,12 @@ async fn openai_completions_send_the_spec_fields_on_the_wire() {
                 "function": {"name": "buy_phone_number", "arguments": "{\"area_code\": 415}"}}]}}],
         "usage": {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}
     });
-    let server = crate::recorder::Recorder::start(200, &canned.to_string()).await;
-    let key = "sk-test-0123456789abcdefWXYZ";
-    let mut cfg = OpenAiConfig::official(secret(key)).expect("config");
-    cfg.base_url = Url::parse(&format!("{}/v1", server.base)).expect("url");
-    cfg.tuning = tuning();
-    let o = OpenAi::new(cfg).expect("openai");
+    let server = Recorder::start(200, &canned.to_string()).await;
+    let o = OpenAi::new(config_at(
+        &format!("{}/v1", server.base),
+        "sk-test-0123456789abcdefWXYZ",
+    ))
+    .expect("openai");
 
     let answer = o
         .client()

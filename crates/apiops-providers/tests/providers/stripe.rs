@@ -4,84 +4,52 @@
 //! endpoint problems, 429 storms, injected faults, and no secret or personal data in anything
 //! the provider returns.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use apiops_core::{Category, ErrorEvent, EventResult, HealthStatus, Severity};
 use apiops_providers::stripe::{FAILURE_EVENT_TYPES, Stripe, StripeConfig};
-use apiops_providers::{ClientTuning, Progress, Provider, ProviderError, TimeWindow};
-use apiops_sim::{RunningSim, SimConfig, Simulator};
+use apiops_providers::{Provider, ProviderError, TimeWindow};
+use apiops_sim::{RunningSim, SimConfig};
 use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
 use secrecy::SecretString;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
-fn anchor() -> Timestamp {
-    "2026-11-25T10:00:00Z".parse().expect("anchor")
-}
-
-async fn start(config: SimConfig) -> RunningSim {
-    Simulator::new(config)
-        .expect("sim config")
-        .start()
-        .await
-        .expect("sim start")
-}
+use crate::common::{
+    anchor, assert_empty_windows_give_no_events, assert_malformed_json_is_a_clear_error,
+    assert_no_secret, env, list_cursor_pages, month, page, rate_limited, scan, secret,
+    side_effects, sim_config, start, tuning,
+};
+use crate::recorder::Recorder;
 
 /// A simulator whose Stripe rate limit is out of the way (tests of 429s set their own).
 async fn sim(seed: u64) -> RunningSim {
     start(SimConfig {
-        seed,
-        anchor: anchor(),
-        messages: 10,
         stripe_rate: 1_000,
-        ..SimConfig::default()
+        ..sim_config(seed, 10)
     })
     .await
 }
 
-/// Short timeouts and delays, so injected hangs and retries cost little.
-fn tuning() -> ClientTuning {
-    ClientTuning {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(3),
-        base_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(500),
-        ..ClientTuning::default()
-    }
-}
-
-fn env(running: &RunningSim) -> HashMap<&'static str, String> {
-    running.env_vars().into_iter().collect()
+/// A client of the API at `api_url` with `key`.
+fn config_at(api_url: &str, key: &str) -> StripeConfig {
+    let mut c = StripeConfig::official(secret(key)).expect("config");
+    c.api_url = Url::parse(api_url).expect("url");
+    c.tuning = tuning();
+    c
 }
 
 fn config(running: &RunningSim, key: &str, requests_per_second: u32) -> StripeConfig {
-    let e = env(running);
-    let mut c = StripeConfig::official(Some(SecretString::from(key.to_owned()))).expect("config");
-    c.api_url = Url::parse(&e["APIOPS_STRIPE_API_URL"]).expect("url");
+    let mut c = config_at(&env(running)["APIOPS_STRIPE_API_URL"], key);
     c.requests_per_second = requests_per_second;
-    c.tuning = tuning();
     c
 }
 
 fn stripe(running: &RunningSim) -> Stripe {
     let key = env(running)["STRIPE_SECRET_KEY"].clone();
     Stripe::new(config(running, &key, 200)).expect("stripe")
-}
-
-fn month() -> TimeWindow {
-    TimeWindow {
-        since: anchor() - SignedDuration::from_hours(30 * 24),
-        until: anchor() + SignedDuration::from_hours(1),
-    }
-}
-
-async fn scan(p: &Stripe, w: TimeWindow) -> (Vec<Result<ErrorEvent, ProviderError>>, Progress) {
-    let progress = Progress::default();
-    let items = p.errors(w, progress.clone()).collect().await;
-    (items, progress)
 }
 
 fn all_ok(items: Vec<Result<ErrorEvent, ProviderError>>) -> Vec<ErrorEvent> {
@@ -94,37 +62,12 @@ fn all_ok(items: Vec<Result<ErrorEvent, ProviderError>>) -> Vec<ErrorEvent> {
 /// Every event of the account, listed page by page without apiops.
 async fn list_all_events(running: &RunningSim) -> Vec<Value> {
     let e = env(running);
-    let http = reqwest::Client::new();
-    let mut out: Vec<Value> = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let mut req = http
-            .get(format!("{}/v1/events", e["APIOPS_STRIPE_API_URL"]))
-            .bearer_auth(&e["STRIPE_SECRET_KEY"])
-            .query(&[("limit", "100")]);
-        if let Some(a) = &after {
-            req = req.query(&[("starting_after", a.as_str())]);
-        }
-        let page: Value = req
-            .send()
-            .await
-            .expect("page")
-            .error_for_status()
-            .expect("2xx")
-            .json()
-            .await
-            .expect("json");
-        let data = page["data"].as_array().expect("data").clone();
-        after = data
-            .last()
-            .and_then(|v| v["id"].as_str())
-            .map(str::to_owned);
-        out.extend(data);
-        if page["has_more"] != Value::Bool(true) {
-            break;
-        }
-    }
-    out
+    list_cursor_pages(
+        &format!("{}/v1/events", e["APIOPS_STRIPE_API_URL"]),
+        &e["STRIPE_SECRET_KEY"],
+        "starting_after",
+    )
+    .await
 }
 
 fn in_window(v: &Value, w: TimeWindow) -> bool {
@@ -174,9 +117,7 @@ fn secrets(running: &RunningSim) -> Vec<String> {
 }
 
 fn assert_clean(text: &str, secrets: &[String]) {
-    for s in secrets {
-        assert!(!text.contains(s.as_str()), "a secret leaked into: {text}");
-    }
+    assert_no_secret(text, secrets);
     assert!(
         !text.contains("@example.com"),
         "an email leaked into: {text}"
@@ -327,21 +268,7 @@ async fn stripe_sub_window_boundaries_count_each_event_once() {
 #[tokio::test]
 async fn stripe_empty_windows_give_no_events() {
     let running = sim(35).await;
-    let s = stripe(&running);
-    let future = TimeWindow {
-        since: anchor() + SignedDuration::from_hours(24),
-        until: anchor() + SignedDuration::from_hours(48),
-    };
-    let (items, progress) = scan(&s, future).await;
-    assert!(items.is_empty(), "{items:?}");
-    assert_eq!(progress.snapshot().2, 0);
-    let nothing = TimeWindow {
-        since: anchor(),
-        until: anchor(),
-    };
-    let (items, progress) = scan(&s, nothing).await;
-    assert!(items.is_empty());
-    assert_eq!(progress.snapshot(), (0, 0, 0));
+    assert_empty_windows_give_no_events(&stripe(&running)).await;
 }
 
 #[tokio::test]
@@ -403,18 +330,14 @@ async fn stripe_audit_without_endpoints_warns() {
     let running = sim(37).await;
     let e = env(&running);
     let http = reqwest::Client::new();
-    let list: Value = http
-        .get(format!(
+    let list = page(
+        http.get(format!(
             "{}/v1/webhook_endpoints?limit=100",
             e["APIOPS_STRIPE_API_URL"]
         ))
-        .bearer_auth(&e["STRIPE_SECRET_KEY"])
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
+        .bearer_auth(&e["STRIPE_SECRET_KEY"]),
+    )
+    .await;
     for ep in list["data"].as_array().expect("data") {
         let id = ep["id"].as_str().expect("id");
         http.delete(format!(
@@ -444,24 +367,13 @@ async fn stripe_audit_without_endpoints_warns() {
 #[tokio::test]
 async fn stripe_quota_matching_the_limit_completes_without_429s() {
     let running = start(SimConfig {
-        seed: 38,
-        anchor: anchor(),
-        messages: 10,
         stripe_rate: 10,
-        ..SimConfig::default()
+        ..sim_config(38, 10)
     })
     .await;
     let all = list_all_events(&running).await;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let before = running
-        .sim
-        .state()
-        .stats
-        .snapshot()
-        .rate_limited
-        .get("stripe")
-        .copied()
-        .unwrap_or(0);
+    let before = rate_limited(&running, "stripe");
     let key = env(&running)["STRIPE_SECRET_KEY"].clone();
     let s = Stripe::new(config(&running, &key, 8)).expect("stripe");
     let (items, _) = scan(&s, month()).await;
@@ -469,15 +381,7 @@ async fn stripe_quota_matching_the_limit_completes_without_429s() {
     let (want_failures, want_undelivered) = expected(&all, month());
     assert_eq!(got_failures, want_failures);
     assert_eq!(got_undelivered, want_undelivered);
-    let after = running
-        .sim
-        .state()
-        .stats
-        .snapshot()
-        .rate_limited
-        .get("stripe")
-        .copied()
-        .unwrap_or(0);
+    let after = rate_limited(&running, "stripe");
     assert!(
         after - before <= 2,
         "the quota kept the scan under the limit: {} 429s",
@@ -488,26 +392,14 @@ async fn stripe_quota_matching_the_limit_completes_without_429s() {
 #[tokio::test]
 async fn stripe_429_storm_completes_or_fails_clearly() {
     let running = start(SimConfig {
-        seed: 39,
-        anchor: anchor(),
-        messages: 10,
         stripe_rate: 3,
-        ..SimConfig::default()
+        ..sim_config(39, 10)
     })
     .await;
     let key = env(&running)["STRIPE_SECRET_KEY"].clone();
     let s = Stripe::new(config(&running, &key, 100)).expect("stripe");
     let (items, _) = scan(&s, month()).await;
-    let limited = running
-        .sim
-        .state()
-        .stats
-        .snapshot()
-        .rate_limited
-        .get("stripe")
-        .copied()
-        .unwrap_or(0);
-    assert!(limited > 0, "the storm happened");
+    assert!(rate_limited(&running, "stripe") > 0, "the storm happened");
     match items.iter().position(Result::is_err) {
         None => {
             tokio::time::sleep(Duration::from_millis(1_100)).await;
@@ -531,12 +423,9 @@ async fn stripe_429_storm_completes_or_fails_clearly() {
 #[tokio::test]
 async fn stripe_injected_faults_complete_or_fail_clearly() {
     let running = start(SimConfig {
-        seed: 40,
-        anchor: anchor(),
-        messages: 10,
         stripe_rate: 1_000,
         fault_rate: 0.2,
-        ..SimConfig::default()
+        ..sim_config(40, 10)
     })
     .await;
     let s = stripe(&running);
@@ -560,61 +449,12 @@ async fn stripe_injected_faults_complete_or_fail_clearly() {
     assert!(!faults.is_empty(), "faults were injected");
 }
 
-/// A server that answers every request with a 200 whose JSON is cut short.
-async fn malformed_json_server() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut seen = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match sock.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let body = r#"{"object": "list", "data": [{"id": "evt_trunc"#;
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = sock.write_all(response.as_bytes()).await;
-            });
-        }
-    });
-    format!("http://{addr}/stripe")
-}
-
 #[tokio::test]
 async fn stripe_malformed_json_is_a_clear_error_not_a_panic() {
-    let base = malformed_json_server().await;
+    let server = Recorder::start(200, r#"{"object": "list", "data": [{"id": "evt_trunc"#).await;
     let key = "sk_test_malformed0123456789abcdef";
-    let mut c = StripeConfig::official(Some(SecretString::from(key.to_owned()))).expect("config");
-    c.api_url = Url::parse(&base).expect("url");
-    c.tuning = tuning();
-    let s = Stripe::new(c).expect("stripe");
-    let h = s.health().await;
-    assert_eq!(h.status, HealthStatus::Down);
-    let reason = h.reason.expect("reason");
-    assert!(reason.contains("malformed"), "{reason}");
-    assert!(!reason.contains(key), "{reason}");
-    let (items, _) = scan(&s, month()).await;
-    assert_eq!(items.len(), 1);
-    let text = items[0].as_ref().expect_err("an error").to_string();
-    assert!(text.contains("malformed") && !text.contains(key), "{text}");
-    let audit = s
-        .audit()
-        .await
-        .expect_err("audit fails clearly")
-        .to_string();
-    assert!(
-        audit.contains("malformed") && !audit.contains(key),
-        "{audit}"
-    );
+    let s = Stripe::new(config_at(&format!("{}/stripe", server.base), key)).expect("stripe");
+    assert_malformed_json_is_a_clear_error(&s, month(), 1, &[key]).await;
 }
 
 #[tokio::test]
@@ -638,16 +478,16 @@ async fn stripe_missing_credentials_are_named() {
 use apiops_client::ClientError;
 use apiops_providers::stripe::client::{EndpointUpdate, WebhookEndpoint, api_error};
 
+/// An update that only disables (or enables) an endpoint.
+fn disabled(disabled: bool) -> EndpointUpdate {
+    EndpointUpdate {
+        disabled: Some(disabled),
+        ..EndpointUpdate::default()
+    }
+}
+
 fn update_count(running: &RunningSim) -> u64 {
-    running
-        .sim
-        .state()
-        .stats
-        .snapshot()
-        .side_effects
-        .get("stripe.webhook_endpoints.update")
-        .copied()
-        .unwrap_or(0)
+    side_effects(running, "stripe.webhook_endpoints.update")
 }
 
 #[tokio::test]
@@ -671,10 +511,7 @@ async fn stripe_endpoints_are_disabled_enabled_and_changed() {
         (target.id.as_str(), target.url.as_str())
     );
 
-    let disable = EndpointUpdate {
-        disabled: Some(true),
-        ..EndpointUpdate::default()
-    };
+    let disable = disabled(true);
     let off = c
         .update_webhook_endpoint(&target.id, &disable, None)
         .await
@@ -685,12 +522,8 @@ async fn stripe_endpoints_are_disabled_enabled_and_changed() {
         c.webhook_endpoint(&target.id).await.expect("get").status,
         "disabled"
     );
-    let enable = EndpointUpdate {
-        disabled: Some(false),
-        ..EndpointUpdate::default()
-    };
     let on = c
-        .update_webhook_endpoint(&target.id, &enable, None)
+        .update_webhook_endpoint(&target.id, &disabled(false), None)
         .await
         .expect("enable");
     assert_eq!(on.status, "enabled");
@@ -750,25 +583,15 @@ async fn stripe_an_idempotency_key_replays_instead_of_repeating() {
     let c = s.client();
     let id = c.all_webhook_endpoints().await.expect("list")[0].id.clone();
     let key = "apiops-plan-7-step-1";
-    let disable = EndpointUpdate {
-        disabled: Some(true),
-        ..EndpointUpdate::default()
-    };
+    let disable = disabled(true);
     let first = c
         .update_webhook_endpoint(&id, &disable, Some(key))
         .await
         .expect("first");
     // Re-enabled behind the key's back: a replay must not disable it again.
-    c.update_webhook_endpoint(
-        &id,
-        &EndpointUpdate {
-            disabled: Some(false),
-            ..EndpointUpdate::default()
-        },
-        None,
-    )
-    .await
-    .expect("enable");
+    c.update_webhook_endpoint(&id, &disabled(false), None)
+        .await
+        .expect("enable");
     assert_eq!(update_count(&running), 2);
     let replay = c
         .update_webhook_endpoint(&id, &disable, Some(key))
@@ -807,14 +630,9 @@ async fn stripe_an_idempotency_key_replays_instead_of_repeating() {
 #[tokio::test]
 async fn stripe_updates_send_the_form_and_the_key_on_the_wire() {
     let endpoint = r#"{"id": "we_1", "object": "webhook_endpoint", "url": "https://hooks.example.com/stripe", "enabled_events": ["charge.failed"], "status": "disabled", "api_version": null, "livemode": false, "description": null, "created": 1}"#;
-    let server = crate::recorder::Recorder::start(200, endpoint).await;
-    let mut cfg = StripeConfig::official(Some(SecretString::from(
-        "sk_test_0123456789abcdefghijklmn".to_owned(),
-    )))
-    .expect("config");
-    cfg.api_url = Url::parse(&server.base).expect("url");
-    cfg.tuning = tuning();
-    let s = Stripe::new(cfg).expect("stripe");
+    let server = Recorder::start(200, endpoint).await;
+    let s =
+        Stripe::new(config_at(&server.base, "sk_test_0123456789abcdefghijklmn")).expect("stripe");
     let update = EndpointUpdate {
         disabled: Some(true),
         url: Some("https://hooks.example.com/stripe".into()),

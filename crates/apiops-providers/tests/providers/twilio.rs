@@ -3,59 +3,26 @@
 //! storms, injected faults, empty histories, the audit's planted misconfigurations, and no
 //! secret in anything the provider returns.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use apiops_core::{Category, ErrorEvent, HealthStatus, Severity};
 use apiops_providers::twilio::{Twilio, TwilioConfig};
-use apiops_providers::{ClientTuning, Progress, Provider, ProviderError, TimeWindow};
-use apiops_sim::{RunningSim, SimConfig, Simulator};
+use apiops_providers::{Provider, ProviderError, TimeWindow};
+use apiops_sim::{RunningSim, SimConfig};
 use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
-use secrecy::SecretString;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
-fn anchor() -> Timestamp {
-    "2026-11-25T10:00:00Z".parse().expect("anchor")
-}
-
-async fn start(config: SimConfig) -> RunningSim {
-    Simulator::new(config)
-        .expect("sim config")
-        .start()
-        .await
-        .expect("sim start")
-}
+use crate::common::{
+    anchor, assert_malformed_json_is_a_clear_error, assert_no_secret, env, hours_to_anchor, page,
+    rate_limited, scan, secret, seven_days, sim_config, start, tuning,
+};
+use crate::recorder::Recorder;
 
 async fn sim(seed: u64, messages: usize) -> RunningSim {
-    start(SimConfig {
-        seed,
-        anchor: anchor(),
-        messages,
-        ..SimConfig::default()
-    })
-    .await
-}
-
-/// Short timeouts and delays, so injected hangs and retries cost little.
-fn tuning() -> ClientTuning {
-    ClientTuning {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(3),
-        base_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(500),
-        ..ClientTuning::default()
-    }
-}
-
-fn env(running: &RunningSim) -> HashMap<&'static str, String> {
-    running.env_vars().into_iter().collect()
-}
-
-fn secret(v: &str) -> Option<SecretString> {
-    Some(SecretString::from(v.to_owned()))
+    start(sim_config(seed, messages)).await
 }
 
 fn config(running: &RunningSim, max_concurrency: usize) -> TwilioConfig {
@@ -75,11 +42,24 @@ fn config(running: &RunningSim, max_concurrency: usize) -> TwilioConfig {
     }
 }
 
-fn seven_days() -> TimeWindow {
-    TimeWindow {
-        since: anchor() - SignedDuration::from_hours(7 * 24),
-        until: anchor() + SignedDuration::from_hours(1),
-    }
+fn twilio(running: &RunningSim, max_concurrency: usize) -> Twilio {
+    Twilio::new(config(running, max_concurrency)).expect("twilio")
+}
+
+/// The account of [`twilio_at`]'s clients.
+const SID: &str = "AC0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "token_0123456789abcdef0123456789";
+
+/// A Twilio client whose four hosts are `base`, with [`SID`] and [`TOKEN`].
+fn twilio_at(base: &str) -> Twilio {
+    let url = Url::parse(base).expect("url");
+    let mut c = TwilioConfig::official(secret(SID), secret(TOKEN)).expect("config");
+    c.api_url = url.clone();
+    c.monitor_url = url.clone();
+    c.messaging_url = url.clone();
+    c.pricing_url = url;
+    c.tuning = tuning();
+    Twilio::new(c).expect("twilio")
 }
 
 /// Every secret of the simulator's Twilio account, and the SID.
@@ -91,12 +71,6 @@ fn secrets(running: &RunningSim) -> Vec<String> {
         c.twilio_api_key.clone(),
         c.twilio_api_secret.clone(),
     ]
-}
-
-fn assert_no_secret(text: &str, secrets: &[String]) {
-    for s in secrets {
-        assert!(!text.contains(s.as_str()), "a secret leaked into: {text}");
-    }
 }
 
 /// Lists a 2010-API resource the way the SDKs do, one page at a time, without apiops.
@@ -111,17 +85,7 @@ async fn list_all(running: &RunningSim, resource: &str, key: &str, query: &str) 
     let mut url = format!("{api}/2010-04-01/Accounts/{sid}/{resource}?{query}");
     let mut out = Vec::new();
     loop {
-        let page: Value = http
-            .get(&url)
-            .basic_auth(sid, Some(token))
-            .send()
-            .await
-            .expect("page")
-            .error_for_status()
-            .expect("2xx")
-            .json()
-            .await
-            .expect("json");
+        let page = page(http.get(&url).basic_auth(sid, Some(token))).await;
         out.extend(page[key].as_array().expect("items").iter().cloned());
         match page["next_page_uri"].as_str() {
             Some(next) => url = format!("{api}{next}"),
@@ -158,15 +122,6 @@ async fn expected_failed_calls(running: &RunningSim, w: TimeWindow) -> BTreeSet<
         .collect()
 }
 
-async fn scan(
-    twilio: &Twilio,
-    w: TimeWindow,
-) -> (Vec<Result<ErrorEvent, ProviderError>>, Progress) {
-    let progress = Progress::default();
-    let results = twilio.errors(w, progress.clone()).collect().await;
-    (results, progress)
-}
-
 fn sids_of(events: &[ErrorEvent], resource_type: &str) -> BTreeSet<String> {
     events
         .iter()
@@ -185,7 +140,7 @@ fn has_whole_phone_number(text: &str) -> bool {
 #[tokio::test]
 async fn health_is_operational_against_the_simulator() {
     let running = sim(11, 300).await;
-    let twilio = Twilio::new(config(&running, 100)).expect("twilio");
+    let twilio = twilio(&running, 100);
     let h = twilio.health().await;
     assert_eq!(h.status, HealthStatus::Operational, "{h:?}");
     assert_eq!(h.reason, None);
@@ -268,7 +223,7 @@ async fn errors_over_seven_days_match_an_independent_listing() {
     assert!(want_messages.len() > 20, "the simulator has failures");
     assert!(!want_calls.is_empty());
 
-    let twilio = Twilio::new(config(&running, 16)).expect("twilio");
+    let twilio = twilio(&running, 16);
     let (results, progress) = scan(&twilio, w).await;
     let events: Vec<ErrorEvent> = results
         .into_iter()
@@ -326,7 +281,7 @@ async fn errors_over_seven_days_match_an_independent_listing() {
 #[tokio::test]
 async fn an_empty_history_gives_no_events() {
     let running = sim(15, 500).await;
-    let twilio = Twilio::new(config(&running, 8)).expect("twilio");
+    let twilio = twilio(&running, 8);
     let before = TimeWindow {
         since: anchor() - SignedDuration::from_hours(90 * 24),
         until: anchor() - SignedDuration::from_hours(60 * 24),
@@ -345,31 +300,16 @@ async fn an_empty_history_gives_no_events() {
 #[tokio::test]
 async fn a_429_storm_still_completes() {
     let running = start(SimConfig {
-        seed: 16,
-        anchor: anchor(),
-        messages: 1000,
         twilio_concurrency: 2,
         latency: Duration::from_millis(20),
-        ..SimConfig::default()
+        ..sim_config(16, 1000)
     })
     .await;
-    let w = TimeWindow {
-        since: anchor() - SignedDuration::from_hours(24),
-        until: anchor() + SignedDuration::from_hours(1),
-    };
+    let w = hours_to_anchor(24);
     let want = expected_failed_messages(&running, w).await;
-    let twilio = Twilio::new(config(&running, 8)).expect("twilio");
+    let twilio = twilio(&running, 8);
     let (results, _) = scan(&twilio, w).await;
-    let limited = running
-        .sim
-        .state()
-        .stats
-        .snapshot()
-        .rate_limited
-        .get("twilio")
-        .copied()
-        .unwrap_or(0);
-    assert!(limited > 0, "the storm happened");
+    assert!(rate_limited(&running, "twilio") > 0, "the storm happened");
     match results.into_iter().collect::<Result<Vec<ErrorEvent>, _>>() {
         Ok(events) => assert_eq!(sids_of(&events, "message"), want),
         Err(e) => {
@@ -384,21 +324,14 @@ async fn a_429_storm_still_completes() {
 #[tokio::test]
 async fn injected_faults_complete_or_fail_clearly() {
     let running = start(SimConfig {
-        seed: 17,
-        anchor: anchor(),
-        messages: 1000,
         fault_rate: 0.2,
-        ..SimConfig::default()
+        ..sim_config(17, 1000)
     })
     .await;
     let mut c = config(&running, 8);
     c.tuning.timeout = Duration::from_millis(700);
     let twilio = Twilio::new(c).expect("twilio");
-    let w = TimeWindow {
-        since: anchor() - SignedDuration::from_hours(48),
-        until: anchor() + SignedDuration::from_hours(1),
-    };
-    let (results, _) = scan(&twilio, w).await;
+    let (results, _) = scan(&twilio, hours_to_anchor(48)).await;
     let secrets = secrets(&running);
     for e in results.iter().filter_map(|r| r.as_ref().err()) {
         let text = e.to_string();
@@ -419,7 +352,7 @@ async fn injected_faults_complete_or_fail_clearly() {
 #[tokio::test]
 async fn the_audit_finds_the_planted_misconfigurations() {
     let running = sim(18, 200).await;
-    let twilio = Twilio::new(config(&running, 10)).expect("twilio");
+    let twilio = twilio(&running, 10);
     let findings = twilio.audit().await.expect("audit");
     let find = |needle: &str| {
         findings
@@ -471,69 +404,12 @@ async fn the_audit_finds_the_planted_misconfigurations() {
     running.stop().await;
 }
 
-/// A server that answers every request with a 200 whose JSON is cut short.
-async fn malformed_json_server() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut seen = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match sock.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let body = r#"{"messages": [{"sid": "SM1", "status"#;
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = sock.write_all(response.as_bytes()).await;
-            });
-        }
-    });
-    format!("http://{addr}")
-}
-
 #[tokio::test]
 async fn malformed_json_is_a_clear_error_not_a_panic() {
-    let base = malformed_json_server().await;
-    let url = Url::parse(&base).expect("url");
-    let sid = "AC0123456789abcdef0123456789abcdef";
-    let token = "token_0123456789abcdef0123456789";
-    let mut c = TwilioConfig::official(secret(sid), secret(token)).expect("config");
-    c.api_url = url.clone();
-    c.monitor_url = url.clone();
-    c.messaging_url = url.clone();
-    c.pricing_url = url;
-    c.tuning = tuning();
-    let twilio = Twilio::new(c).expect("twilio");
-    let h = twilio.health().await;
-    assert_eq!(h.status, HealthStatus::Down);
-    let reason = h.reason.expect("reason");
-    assert!(reason.contains("malformed"), "{reason}");
-    assert!(!reason.contains(sid) && !reason.contains(token), "{reason}");
-    let (results, _) = scan(&twilio, seven_days()).await;
-    assert_eq!(results.len(), 3, "one error per source: {results:?}");
-    for r in &results {
-        let text = r.as_ref().expect_err("an error").to_string();
-        assert!(text.contains("malformed"), "{text}");
-        assert!(!text.contains(sid) && !text.contains(token), "{text}");
-    }
-    let audit = twilio
-        .audit()
-        .await
-        .expect_err("audit fails clearly")
-        .to_string();
-    assert!(
-        audit.contains("malformed") && !audit.contains(sid),
-        "{audit}"
-    );
+    let server = Recorder::start(200, r#"{"messages": [{"sid": "SM1", "status"#).await;
+    let twilio = twilio_at(&server.base);
+    // One error per source: messages, calls and alerts.
+    assert_malformed_json_is_a_clear_error(&twilio, seven_days(), 3, &[SID, TOKEN]).await;
 }
 
 #[tokio::test]
@@ -560,7 +436,7 @@ fn twilio_code(e: &apiops_client::ClientError) -> Option<String> {
 #[tokio::test]
 async fn numbers_are_searched_bought_updated_and_released() {
     let running = sim(20, 50).await;
-    let twilio = Twilio::new(config(&running, 10)).expect("twilio");
+    let twilio = twilio(&running, 10);
     let client = twilio.client();
     let secrets = secrets(&running);
 
@@ -736,21 +612,27 @@ async fn numbers_are_searched_bought_updated_and_released() {
     running.stop().await;
 }
 
+/// Every item of a listing the client reads page by page.
+async fn all_items<T>(
+    pages: impl futures::Stream<Item = Result<Vec<T>, apiops_client::ClientError>>,
+) -> Vec<T> {
+    pages
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flat_map(|p| p.expect("a page"))
+        .collect()
+}
+
 #[tokio::test]
 async fn messages_are_sent_from_numbers_and_services_or_fail_with_their_code() {
     let running = sim(21, 50).await;
-    let twilio = Twilio::new(config(&running, 10)).expect("twilio");
+    let twilio = twilio(&running, 10);
     let client = twilio.client();
     let secrets = secrets(&running);
 
     // An SMS-capable number the account owns.
-    let numbers: Vec<_> = client
-        .incoming_phone_numbers()
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .flat_map(|p| p.expect("numbers"))
-        .collect();
+    let numbers = all_items(client.incoming_phone_numbers()).await;
     let from = numbers
         .iter()
         .find(|n| n.capabilities.is_some_and(|c| c.sms))
@@ -775,13 +657,7 @@ async fn messages_are_sent_from_numbers_and_services_or_fail_with_their_code() {
     );
 
     // Through a messaging service: MessagingServiceSid instead of From.
-    let services: Vec<_> = client
-        .messaging_services()
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .flat_map(|p| p.expect("services"))
-        .collect();
+    let services = all_items(client.messaging_services()).await;
     let mg = services.first().expect("a service").sid.clone();
     let via = client
         .send_message(&mg, "+14155550199", "hi")
@@ -814,33 +690,16 @@ async fn messages_are_sent_from_numbers_and_services_or_fail_with_their_code() {
     running.stop().await;
 }
 
-/// A Twilio client whose four hosts are `base`.
-fn twilio_at(base: &str) -> Twilio {
-    let url = Url::parse(base).expect("url");
-    let mut c = TwilioConfig::official(
-        secret("AC0123456789abcdef0123456789abcdef"),
-        secret("token_0123456789abcdef0123456789"),
-    )
-    .expect("config");
-    c.api_url = url.clone();
-    c.monitor_url = url.clone();
-    c.messaging_url = url.clone();
-    c.pricing_url = url;
-    c.tuning = tuning();
-    Twilio::new(c).expect("twilio")
-}
-
 #[tokio::test]
 async fn a_purchase_answered_500_is_sent_once_and_never_retried() {
-    let server = crate::recorder::Recorder::start(
+    let server = Recorder::start(
         500,
         r#"{"code": 20500, "message": "An internal server error has occurred", "more_info": "https://www.twilio.com/docs/errors/20500", "status": 500}"#,
     )
     .await;
     let twilio = twilio_at(&server.base);
     let client = twilio.client();
-    let sid = "AC0123456789abcdef0123456789abcdef";
-    let token = "token_0123456789abcdef0123456789";
+    let (sid, token) = (SID, TOKEN);
 
     let e = client
         .buy_number(
@@ -938,7 +797,7 @@ async fn a_purchase_the_simulator_fails_with_500_is_sent_once() {
             "/IncomingPhoneNumbers.json",
         ))
         .expect("rule");
-    let twilio = Twilio::new(config(&running, 10)).expect("twilio");
+    let twilio = twilio(&running, 10);
     let client = twilio.client();
     let pick = client
         .available_numbers("US", None, None, 1)

@@ -80,10 +80,7 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             let loaded = load()?;
             ops::run_openai(&loaded, c, loaded.settings.output.format)
         }
-        Command::Serve(args) => {
-            let loaded = load()?;
-            serve::run(&loaded, args)
-        }
+        Command::Serve(args) => serve::run(load()?, args),
         Command::Mcp(args) => mcp::run(load()?, args),
         Command::Events(args) => {
             let loaded = load()?;

@@ -1,6 +1,8 @@
 //! `apiops serve`: the always-on half — the webhook receiver (`/webhooks/{stripe,twilio,openai}`,
 //! `/healthz`), the processor that turns stored failures into events, and the poll reconciler
-//! that backfills what webhooks missed.
+//! that backfills what webhooks missed; the monitor, `/metrics`, the dashboard, and the MCP
+//! server over the streamable HTTP transport at `/mcp` (the same tools and rules as
+//! `apiops mcp`, behind the dashboard's token).
 //!
 //! Shutdown (SIGINT/SIGTERM) is graceful: the listener stops accepting, requests in flight
 //! finish — each waits for its commit — the writer commits what is queued, the processor
@@ -52,14 +54,22 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value_t = apiops_webhooks::receiver::DEFAULT_MAX_BODY, value_name = "BYTES")]
     pub(crate) max_body: usize,
     /// The token the dashboard (`/`) and `/metrics` require, as `Authorization: Bearer` or once
-    /// as `?token=` (which sets a cookie); mandatory unless listening on loopback. The webhook
-    /// receivers and `/healthz` never need it
+    /// as `?token=` (which sets a cookie), and `/mcp` as `Authorization: Bearer` only;
+    /// mandatory unless listening on loopback. The webhook receivers and `/healthz` never need it
     #[arg(long, env = "APIOPS_SERVE_TOKEN", hide_env_values = true, value_parser = parse_token, value_name = "TOKEN")]
     pub(crate) token: Option<SecretString>,
     /// This instance's id in the monitor's slot claims and check records
     /// [default: hostname-pid-random]
     #[arg(long, value_name = "ID")]
     pub(crate) instance: Option<String>,
+    /// Offer only the tools that read on `/mcp` (no execute_plan), like `apiops mcp --read-only`
+    #[arg(long, conflicts_with = "mcp_allow_execute")]
+    pub(crate) mcp_read_only: bool,
+    /// Let execute_plan on `/mcp` run plans that need confirmation without asking the person,
+    /// like `apiops mcp --allow-execute` — except purchases, deletions and credential changes,
+    /// which still need the person's yes through MCP elicitation
+    #[arg(long)]
+    pub(crate) mcp_allow_execute: bool,
 }
 
 fn parse_token(s: &str) -> Result<SecretString, String> {
@@ -80,7 +90,9 @@ fn secrets(s: Option<&SecretString>) -> Vec<SecretString> {
 }
 
 /// Runs until SIGINT or SIGTERM.
-pub(crate) fn run(loaded: &LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit> {
+pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit> {
+    // Shared with the MCP server, which keeps it for as long as it serves.
+    let loaded = Arc::new(loaded);
     let settings = &loaded.settings;
     let db = match &args.db {
         Some(u) => u.clone(),
@@ -102,7 +114,8 @@ pub(crate) fn run(loaded: &LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exi
         )
         .into());
     }
-    // The dashboard and /metrics need a token anywhere but on loopback: checked before binding.
+    // The dashboard, /metrics and /mcp need a token anywhere but on loopback: checked before
+    // binding.
     let access = crate::dashboard::Access::for_listen(args.listen, args.token.as_ref())
         .map_err(AppError::Usage)?;
     let rt = checks::runtime()?;
@@ -150,6 +163,18 @@ pub(crate) fn run(loaded: &LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exi
             token: args.token.as_ref(),
             access: access.clone(),
         });
+        // `/mcp`: the MCP server of `apiops mcp` over this store, its sessions ended at shutdown.
+        let mcp_stop = CancellationToken::new();
+        let mcp_options = crate::mcp::Options {
+            read_only: args.mcp_read_only,
+            allow_execute: args.mcp_allow_execute,
+        };
+        let mcp = crate::mcp::http::router(
+            crate::mcp::ApiopsMcp::new(Arc::clone(&loaded), mcp_options, Ok(Arc::clone(&store))),
+            access.clone(),
+            args.listen.ip(),
+            mcp_stop.clone(),
+        );
         let state = Arc::new(ReceiverState {
             config,
             ingest: ingest.clone(),
@@ -178,11 +203,17 @@ pub(crate) fn run(loaded: &LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exi
             }
         );
         anstream::eprintln!(
-            "apiops serve: dashboard at http://{addr}/ and metrics at http://{addr}/metrics ({})",
+            "apiops serve: dashboard at http://{addr}/, metrics at http://{addr}/metrics and MCP at http://{addr}{} ({}; MCP {})",
+            crate::mcp::http::PATH,
             if access.required() {
                 "token required"
             } else {
                 "loopback, no token"
+            },
+            match (mcp_options.read_only, mcp_options.allow_execute) {
+                (true, _) => "read-only",
+                (false, true) => "allow-execute",
+                (false, false) => "confirmation by elicitation",
             }
         );
         // Scheduled checks, alert rules, sinks and auto-fix (`[monitor]`); ends with `stop`.
@@ -201,8 +232,12 @@ pub(crate) fn run(loaded: &LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exi
         // On a worker like every other task: the thread blocked in `block_on` would otherwise
         // poll the accept loop (and, measured, most of the request work) by itself.
         let server = tokio::spawn(
-            axum::serve(listener, router(state).merge(dashboard))
-                .with_graceful_shutdown(shutdown_signal())
+            axum::serve(listener, router(state).merge(dashboard).merge(mcp))
+                .with_graceful_shutdown(async move {
+                    shutdown_signal().await;
+                    // Open MCP streams would otherwise hold the graceful shutdown up.
+                    mcp_stop.cancel();
+                })
                 .into_future(),
         );
         server

@@ -512,6 +512,12 @@ fn without_source_excerpt(message: &str) -> String {
 /// Settings from the embedded defaults and `env` only (no file): for unit tests elsewhere.
 #[cfg(test)]
 pub(crate) fn test_settings(env: &[(&str, &str)]) -> Settings {
+    test_loaded(env).settings
+}
+
+/// A whole load from the embedded defaults and `env` only (no file): for unit tests elsewhere.
+#[cfg(test)]
+pub(crate) fn test_loaded(env: &[(&str, &str)]) -> LoadedConfig {
     let env: Environment = env.iter().copied().collect();
     let locations = Locations::default();
     match load(&Sources {
@@ -520,7 +526,7 @@ pub(crate) fn test_settings(env: &[(&str, &str)]) -> Settings {
         env: &env,
         flags: FlagOverrides::default(),
     }) {
-        Ok(l) => l.settings,
+        Ok(l) => l,
         Err(e) => panic!("test settings do not load: {e}"),
     }
 }

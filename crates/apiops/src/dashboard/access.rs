@@ -6,7 +6,8 @@
 //! sets a session cookie (derived from the token, never the token itself) and redirects to the
 //! same page without it, so the token does not stay in the address bar or the history.
 //! Comparisons are constant-time over SHA-256 digests (the lengths leak nothing either).
-//! `/webhooks/*` and `/healthz` never pass through here: providers cannot send a token.
+//! `/mcp` (the MCP endpoint, [`guard_bearer`]) takes the same token, as `Authorization: Bearer`
+//! only. `/webhooks/*` and `/healthz` never pass through here: providers cannot send a token.
 
 use std::net::SocketAddr;
 
@@ -48,7 +49,8 @@ fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     h.finalize().into()
 }
 
-fn session_value(token: &str) -> String {
+/// The session cookie's value for `token`.
+pub(crate) fn session_value(token: &str) -> String {
     sha256(&[b"apiops-dashboard-session\0", token.as_bytes()])
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -76,7 +78,7 @@ impl Access {
             }),
             None if listen.ip().is_loopback() => Ok(Access { digests: None }),
             None => Err(format!(
-                "refusing to serve the dashboard and /metrics on {listen}, which is not a loopback \
+                "refusing to serve the dashboard, /metrics and /mcp on {listen}, which is not a loopback \
                  address, without a token: set --token or APIOPS_SERVE_TOKEN (at least \
                  {MIN_TOKEN_LEN} characters), or listen on 127.0.0.1"
             )),
@@ -99,6 +101,14 @@ impl Access {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` value.
+fn bearer(authorization: &str) -> Option<&str> {
+    authorization
+        .strip_prefix("Bearer ")
+        .or_else(|| authorization.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
 /// What a request presented.
 enum Presented {
     Nothing,
@@ -113,11 +123,7 @@ fn presented(access: &Access, headers: &HeaderMap, query: Option<&str>) -> Prese
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     {
-        let token = auth
-            .strip_prefix("Bearer ")
-            .or_else(|| auth.strip_prefix("bearer "))
-            .map(str::trim);
-        return match token {
+        return match bearer(auth) {
             Some(t) if access.token_ok(t) => Presented::Good,
             _ => Presented::Bad,
         };
@@ -209,11 +215,43 @@ pub(crate) async fn guard(State(access): State<Access>, req: Request, next: Next
     }
 }
 
+/// The middleware guarding `/mcp` (the MCP streamable HTTP transport): the same token, but
+/// only as `Authorization: Bearer <token>`. Its clients are agents' HTTP clients, not browsers:
+/// no `?token=` (it would end up in URLs and logs) and no dashboard cookie (a page in the
+/// person's browser must not be able to call tools on the strength of their dashboard session).
+pub(crate) async fn guard_bearer(
+    State(access): State<Access>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if !access.required() {
+        return next.run(req).await;
+    }
+    let ok = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer)
+        .is_some_and(|t| access.token_ok(t));
+    if ok {
+        next.run(req).await
+    } else {
+        unauthorized_with(
+            "401 Unauthorized: this apiops MCP endpoint needs the serve token \
+             (Authorization: Bearer <token>)\n",
+        )
+    }
+}
+
 fn unauthorized() -> Response {
-    let mut r = Response::new(Body::from(
+    unauthorized_with(
         "401 Unauthorized: this apiops dashboard needs its token \
          (Authorization: Bearer <token>, or open /?token=<token> once)\n",
-    ));
+    )
+}
+
+fn unauthorized_with(message: &'static str) -> Response {
+    let mut r = Response::new(Body::from(message));
     *r.status_mut() = StatusCode::UNAUTHORIZED;
     let h = r.headers_mut();
     h.insert(

@@ -8,12 +8,15 @@
 //! - [`result`]: structured results with a text summary; tool errors with the normalized
 //!   category;
 //! - [`server`]: the rmcp server handler over the engine (checks, operations, the store);
-//! - [`stdio`]: the stdio transport, answering lines that are not JSON with `-32700`.
+//! - [`stdio`]: the stdio transport, answering lines that are not JSON with `-32700`;
+//! - [`http`]: the streamable HTTP transport `apiops serve` mounts at `/mcp`, behind the
+//!   dashboard's token.
 //!
 //! Built on rmcp (the official Rust SDK), which negotiates the protocol version with the client
-//! (2024-11-05 up to 2026-07-28). stdout carries the protocol only; logs go to stderr.
+//! (2024-11-05 up to 2026-07-28). On stdio, stdout carries the protocol only; logs go to stderr.
 
 pub(crate) mod confirm;
+pub(crate) mod http;
 pub(crate) mod result;
 pub(crate) mod server;
 pub(crate) mod stdio;

@@ -71,7 +71,7 @@ struct PlanEntry {
 
 /// Everything the tools share.
 pub(crate) struct State {
-    loaded: LoadedConfig,
+    loaded: Arc<LoadedConfig>,
     options: Options,
     /// The providers operations use, built once (or why they could not be).
     services: Result<Services, String>,
@@ -100,8 +100,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl ApiopsMcp {
-    /// Builds the providers and opens the store once, for the whole session.
+    /// Builds the providers and opens the store once, for the whole session (`apiops mcp`).
     pub(crate) async fn start(loaded: LoadedConfig, options: Options) -> Self {
+        let store = checks::open_store(&loaded.settings).await.map(Arc::from);
+        Self::new(Arc::new(loaded), options, store)
+    }
+
+    /// The server over a store already open (or why it could not be): builds the providers
+    /// once. Every clone shares the providers, the store, the plans and the pending questions —
+    /// `apiops serve` hands one clone to each streamable HTTP session (and to each stateless
+    /// request), so a plan made in one request can be executed in the next.
+    pub(crate) fn new(
+        loaded: Arc<LoadedConfig>,
+        options: Options,
+        store: Result<Arc<dyn Store>, String>,
+    ) -> Self {
         let settings = &loaded.settings;
         let services = Services::outbound_client()
             .map(|http| Services {
@@ -114,7 +127,6 @@ impl ApiopsMcp {
                 http,
             })
             .map_err(|e| e.to_string());
-        let store = checks::open_store(settings).await.map(Arc::from);
         if let Err(e) = &store {
             tracing::warn!("the event log and journal are unavailable: {e}");
         }

@@ -2,69 +2,25 @@
 //! needed; anywhere else serving without one is refused; a wrong one is a 401) and the webhook
 //! receivers, which never need it.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-
-use crate::util::{Sandbox, run};
+use crate::util::{Sandbox, Served, block, run};
 
 const SECRET: &str = "whsec_dashboard_cli_secret_0123456789";
 const TOKEN: &str = "cli-dashboard-token-0123456789";
 
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn db_url(sb: &Sandbox) -> String {
-    format!("sqlite://{}/dash.db", sb.root().display())
+    sb.sqlite_url("dash.db")
 }
 
 /// Starts `apiops serve --listen <listen>`; the URL it prints is rewritten to 127.0.0.1 (a
 /// wildcard bind is reached through loopback here).
 fn serve(sb: &Sandbox, listen: &str, token: Option<&str>) -> Served {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apiops"));
-    cmd.env_clear()
-        .env("PATH", sb.root())
-        .env("HOME", sb.root())
-        .env("XDG_CONFIG_HOME", sb.root().join("xdg-config"))
-        .env("XDG_DATA_HOME", sb.root().join("xdg-data"))
-        .env("STRIPE_WEBHOOK_SECRET", SECRET);
+    let mut cmd = sb.serve_command(listen, &db_url(sb));
+    cmd.env("STRIPE_WEBHOOK_SECRET", SECRET)
+        .args(["--reconcile-every", "0s"]);
     if let Some(t) = token {
         cmd.env("APIOPS_SERVE_TOKEN", t);
     }
-    let mut child = cmd
-        .args(["serve", "--listen", listen, "--db", &db_url(sb)])
-        .args(["--reconcile-every", "0s"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn apiops serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read the address");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .replace("0.0.0.0", "127.0.0.1");
-    Served { child, url }
-}
-
-fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("rt")
-        .block_on(f)
+    sb.start_serving(cmd)
 }
 
 async fn status(url: &str, bearer: Option<&str>) -> u16 {

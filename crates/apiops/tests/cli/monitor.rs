@@ -8,188 +8,67 @@
 //! Intervals are 1 s and every wait is for a condition, with a deadline.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use apiops_sim::{Fault, FaultRule};
 use apiops_store::Store;
+use apiops_store::test_support::PgSchema;
 use serde_json::Value;
 
-use crate::providers::{Sim, assert_no_secret, base, sim};
-use crate::util::Sandbox;
-
-const PG_URL: &str = "APIOPS_TEST_POSTGRES_URL";
-const PG_REQUIRED: &str = "APIOPS_TEST_POSTGRES_REQUIRED";
-
-/// A running `apiops serve`.
-struct Served {
-    child: Child,
-    url: String,
-    stderr: std::path::PathBuf,
-}
-
-impl Served {
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::util::{
+    Received, Receiver, Sandbox, Served, Sim, assert_no_secret, base, runtime, sim, wait_for,
+};
 
 /// Starts `apiops serve` on a free port with the simulator's Twilio and Stripe credentials;
 /// returns once it listens.
 fn serve(sb: &Sandbox, s: &Sim, db: &str, name: &str, extra: &[&str]) -> Served {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apiops"));
-    cmd.env_clear()
-        .env("PATH", sb.root())
-        .env("HOME", sb.root())
-        .env("XDG_CONFIG_HOME", sb.root().join("xdg-config"))
-        .env("XDG_DATA_HOME", sb.root().join("xdg-data"))
-        .env("APIOPS_LOG", "warn,apiops::alert=info");
-    for (k, v) in &s.env {
-        if k.contains("TWILIO") || k.contains("STRIPE") {
-            cmd.env(k, v);
-        }
-    }
-    let stderr = sb.root().join(format!("serve-{name}.err"));
-    let mut child = cmd
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            db,
-            "--reconcile-every",
-            "0s",
-            "--instance",
-            name,
-        ])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
-        .spawn()
-        .expect("spawn apiops serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the address");
-    let url = match line.trim().strip_prefix("listening on ") {
-        Some(u) => u.to_owned(),
-        None => {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "unexpected first line {line:?}; stderr:\n{}",
-                std::fs::read_to_string(&stderr).unwrap_or_default()
-            );
-        }
-    };
-    Served { child, url, stderr }
+    let mut cmd = sb.serve_command("127.0.0.1:0", db);
+    cmd.env("APIOPS_LOG", "warn,apiops::alert=info")
+        .envs(s.env_for(&["twilio", "stripe"]))
+        .args(["--reconcile-every", "0s", "--instance", name])
+        .args(extra);
+    sb.start_serving(cmd)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
+/// The JSON notifications the generic webhook sink (`/hook`) received about `key`.
+fn notifications(sinks: &Receiver, key: &str) -> Vec<Value> {
+    sinks
+        .received()
+        .iter()
+        .filter(|r| r.path == "/hook")
+        .map(sink_json)
+        .filter(|v| v["key"] == key)
+        .collect()
 }
 
-/// A local HTTP server recording every JSON body POSTed to `/hook` and `/slack`.
-struct SinkServer {
-    _rt: tokio::runtime::Runtime,
-    base: String,
-    got: Arc<Mutex<Vec<(String, Value)>>>,
+/// The generic webhook's notifications about `key`, as `status` strings.
+fn statuses(sinks: &Receiver, key: &str) -> Vec<String> {
+    notifications(sinks, key)
+        .iter()
+        .map(|v| v["status"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }
 
-impl SinkServer {
-    fn start() -> SinkServer {
-        use axum::routing::post;
-        let rt = runtime();
-        let got: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
-        let record = |path: &'static str, got: Arc<Mutex<Vec<(String, Value)>>>| {
-            post(move |axum::Json(v): axum::Json<Value>| {
-                let got = Arc::clone(&got);
-                async move {
-                    got.lock().expect("lock").push((path.to_owned(), v));
-                    "ok"
-                }
-            })
-        };
-        let app = axum::Router::new()
-            .route("/hook", record("/hook", Arc::clone(&got)))
-            .route("/slack", record("/slack", Arc::clone(&got)));
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        rt.spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        SinkServer {
-            _rt: rt,
-            base: format!("http://{addr}"),
-            got,
-        }
-    }
-
-    /// The JSON notifications the generic webhook received about `key`, as `status` strings.
-    fn statuses(&self, key: &str) -> Vec<String> {
-        self.got
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|(p, v)| p == "/hook" && v["key"] == key)
-            .map(|(_, v)| v["status"].as_str().unwrap_or_default().to_owned())
-            .collect()
-    }
-
-    /// The Slack texts received that mention `key`.
-    fn slack(&self, key: &str) -> Vec<String> {
-        self.got
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|(p, _)| p == "/slack")
-            .filter_map(|(_, v)| v["text"].as_str().map(str::to_owned))
-            .filter(|t| t.contains(key))
-            .collect()
-    }
-
-    fn all(&self) -> String {
-        self.got
-            .lock()
-            .expect("lock")
-            .iter()
-            .map(|(p, v)| format!("{p} {v}\n"))
-            .collect()
-    }
+/// The Slack texts received that mention `key`.
+fn slack(sinks: &Receiver, key: &str) -> Vec<String> {
+    sinks
+        .received()
+        .iter()
+        .filter(|r| r.path == "/slack")
+        .filter_map(|r| sink_json(r)["text"].as_str().map(str::to_owned))
+        .filter(|t| t.contains(key))
+        .collect()
 }
 
-/// Waits for `cond`, at most `secs` seconds.
-fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool, context: &dyn Fn() -> String) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}\n{}",
-            context()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn block<T>(rt: &tokio::runtime::Runtime, f: impl std::future::Future<Output = T>) -> T {
-    rt.block_on(f)
+/// A sink's body: JSON, sent as JSON.
+fn sink_json(r: &Received) -> Value {
+    assert!(
+        r.header("content-type")
+            .is_some_and(|c| c.starts_with("application/json")),
+        "{} got {:?}",
+        r.path,
+        r.header("content-type")
+    );
+    r.json()
 }
 
 /// Client settings that make faults show at once and keep the breaker out of the way (its
@@ -203,18 +82,26 @@ minimum_calls = 1000
 window = 1000
 "#;
 
-#[test]
-fn injected_failures_fire_alerts_once_reach_the_sinks_and_resolve() {
-    let s = sim(base());
-    let sb = Sandbox::new();
-    let sinks = SinkServer::start();
-    sb.write_config(&format!(
+/// A config with [`FAST_CLIENT`] whose monitor runs health checks every second, and no other
+/// scheduled job; `monitor` adds to the `[monitor]` section.
+fn health_checks_every_second(monitor: &str) -> String {
+    format!(
         r#"{FAST_CLIENT}
 [monitor]
 health_every = "1s"
 errors_every = "0s"
 audit_every = "0s"
-down_after = 2
+{monitor}"#
+    )
+}
+
+#[test]
+fn injected_failures_fire_alerts_once_reach_the_sinks_and_resolve() {
+    let s = sim(base());
+    let sb = Sandbox::new();
+    let sinks = Receiver::start();
+    sb.write_config(&health_checks_every_second(&format!(
+        r#"down_after = 2
 signature_rejects = 3
 signature_window = "4s"
 webhook_urls = ["{base}/hook"]
@@ -223,20 +110,19 @@ allow_private_sinks = true
 sink_backoff = "100ms"
 "#,
         base = sinks.base
-    ));
-    let db = format!("sqlite://{}/monitor.db", sb.root().display());
+    )));
+    let db = sb.sqlite_url("monitor.db");
     let served = serve(&sb, &s, &db, "solo", &[]);
     let rt = runtime();
-    let store = block(&rt, apiops_store::SqliteStore::open(&db)).expect("store");
+    let store = rt
+        .block_on(apiops_store::SqliteStore::open(&db))
+        .expect("store");
     let health_checks = |service: &str| {
-        block(
-            &rt,
-            store.checks(Some("health"), jiff::Timestamp::UNIX_EPOCH, 10_000),
-        )
-        .expect("checks")
-        .into_iter()
-        .filter(|c| c.service.map(|s| s.as_str()) == Some(service))
-        .collect::<Vec<_>>()
+        rt.block_on(store.checks(Some("health"), jiff::Timestamp::UNIX_EPOCH, 10_000))
+            .expect("checks")
+            .into_iter()
+            .filter(|c| c.service.map(|s| s.as_str()) == Some(service))
+            .collect::<Vec<_>>()
     };
     let context = || {
         format!(
@@ -244,6 +130,24 @@ sink_backoff = "100ms"
             sinks.all(),
             served.stderr()
         )
+    };
+    let wait_for_slack = |text: &str| {
+        wait_for(
+            &format!("the Slack notification {text:?}"),
+            10,
+            || !slack(&sinks, text).is_empty(),
+            &context,
+        );
+    };
+    // `n` more Twilio health checks.
+    let more_checks = |n: usize| {
+        let before = health_checks("twilio").len();
+        wait_for(
+            &format!("{n} more Twilio checks"),
+            30,
+            || health_checks("twilio").len() >= before + n,
+            &context,
+        );
     };
 
     // Healthy first: checks are recorded, nothing alerts.
@@ -260,7 +164,7 @@ sink_backoff = "100ms"
     assert!(summary["latency_ms"].is_u64(), "{summary}");
     assert!(summary["slot"].is_i64(), "{summary}");
     assert!(
-        sinks.statuses("service_down:twilio").is_empty(),
+        statuses(&sinks, "service_down:twilio").is_empty(),
         "{}",
         sinks.all()
     );
@@ -276,38 +180,20 @@ sink_backoff = "100ms"
     wait_for(
         "service_down:twilio to fire",
         30,
-        || !sinks.statuses("service_down:twilio").is_empty(),
+        || !statuses(&sinks, "service_down:twilio").is_empty(),
         &context,
     );
-    wait_for(
-        "the Slack notification",
-        10,
-        || !sinks.slack("service_down:twilio firing").is_empty(),
-        &context,
-    );
+    wait_for_slack("service_down:twilio firing");
     // Still down for several more checks: no second notification.
-    let down_checks = health_checks("twilio").len();
-    wait_for(
-        "three more down checks",
-        30,
-        || health_checks("twilio").len() >= down_checks + 3,
-        &context,
-    );
+    more_checks(3);
     assert_eq!(health_checks("twilio")[0].status, "down");
     assert_eq!(
-        sinks.statuses("service_down:twilio"),
+        statuses(&sinks, "service_down:twilio"),
         ["firing"],
         "fired more than once\n{}",
         sinks.all()
     );
-    let fired: Vec<Value> = sinks
-        .got
-        .lock()
-        .expect("lock")
-        .iter()
-        .filter(|(p, v)| p == "/hook" && v["key"] == "service_down:twilio")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let fired = notifications(&sinks, "service_down:twilio");
     assert_eq!(fired[0]["severity"], "critical");
     assert_eq!(fired[0]["service"], "twilio");
     assert_eq!(fired[0]["instance"], "solo");
@@ -318,7 +204,7 @@ sink_backoff = "100ms"
         "{}",
         fired[0]
     );
-    let firing = block(&rt, store.alerts(true, 100)).expect("alerts");
+    let firing = rt.block_on(store.alerts(true, 100)).expect("alerts");
     assert!(
         firing.iter().any(|a| a.key == "service_down:twilio"),
         "{firing:?}"
@@ -329,27 +215,16 @@ sink_backoff = "100ms"
     wait_for(
         "service_down:twilio to resolve",
         30,
-        || sinks.statuses("service_down:twilio") == ["firing", "resolved"],
+        || statuses(&sinks, "service_down:twilio") == ["firing", "resolved"],
         &context,
     );
-    wait_for(
-        "the Slack resolution",
-        10,
-        || !sinks.slack("service_down:twilio resolved").is_empty(),
-        &context,
-    );
-    let after = health_checks("twilio").len();
-    wait_for(
-        "two more checks",
-        30,
-        || health_checks("twilio").len() >= after + 2,
-        &context,
-    );
+    wait_for_slack("service_down:twilio resolved");
+    more_checks(2);
     assert_eq!(
-        sinks.statuses("service_down:twilio"),
+        statuses(&sinks, "service_down:twilio"),
         ["firing", "resolved"]
     );
-    let stored = block(&rt, store.alerts(false, 100)).expect("alerts");
+    let stored = rt.block_on(store.alerts(false, 100)).expect("alerts");
     let a = stored
         .iter()
         .find(|a| a.key == "service_down:twilio")
@@ -357,19 +232,19 @@ sink_backoff = "100ms"
     assert!(!a.firing && a.resolved_at.is_some(), "{a:?}");
     // Stripe was never affected.
     assert!(
-        sinks.statuses("service_down:stripe").is_empty(),
+        statuses(&sinks, "service_down:stripe").is_empty(),
         "{}",
         sinks.all()
     );
     assert!(
-        sinks.statuses("service_degraded:twilio").is_empty(),
+        statuses(&sinks, "service_degraded:twilio").is_empty(),
         "{}",
         sinks.all()
     );
 
     // A spike of badly signed webhooks: `signature_rejects` fires once, then resolves when the
     // window has passed.
-    block(&rt, async {
+    rt.block_on(async {
         let client = reqwest::Client::new();
         for i in 0..4 {
             let resp = client
@@ -386,13 +261,13 @@ sink_backoff = "100ms"
     wait_for(
         "signature_rejects:stripe to fire",
         30,
-        || sinks.statuses("signature_rejects:stripe") == ["firing"],
+        || statuses(&sinks, "signature_rejects:stripe") == ["firing"],
         &context,
     );
     wait_for(
         "signature_rejects:stripe to resolve",
         30,
-        || sinks.statuses("signature_rejects:stripe") == ["firing", "resolved"],
+        || statuses(&sinks, "signature_rejects:stripe") == ["firing", "resolved"],
         &context,
     );
 
@@ -406,95 +281,25 @@ sink_backoff = "100ms"
 // ---------------------------------------------------------------------------------------------
 // Several instances on PostgreSQL
 
-/// A fresh schema in the test database, dropped when the test passes; `None` (after saying so)
-/// when no database is configured.
-struct PgSchema {
-    admin_url: String,
-    schema: String,
-    url: String,
-}
-
-impl PgSchema {
-    fn create(rt: &tokio::runtime::Runtime, test: &str) -> Option<PgSchema> {
-        use sqlx::Connection as _;
-        let admin_url = match std::env::var(PG_URL) {
-            Ok(u) if !u.trim().is_empty() => u,
-            _ => {
-                let required = std::env::var(PG_REQUIRED).is_ok_and(|v| !v.is_empty() && v != "0");
-                assert!(
-                    !required,
-                    "{PG_URL} is not set but {PG_REQUIRED} is: run the tests through scripts/with-postgres.sh"
-                );
-                eprintln!(
-                    "skipped: {PG_URL} not set (run: bash scripts/with-postgres.sh cargo nextest run -p apiops monitor)"
-                );
-                return None;
-            }
-        };
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .subsec_nanos();
-        let schema = format!("m_{test}_{}_{nanos}", std::process::id());
-        rt.block_on(async {
-            let mut admin = sqlx::PgConnection::connect(&admin_url)
-                .await
-                .expect("connect to APIOPS_TEST_POSTGRES_URL");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                .execute(&mut admin)
-                .await
-                .expect("create schema");
-            admin.close().await.expect("close");
-        });
-        let sep = if admin_url.contains('?') { '&' } else { '?' };
-        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
-        Some(PgSchema {
-            admin_url,
-            schema,
-            url,
-        })
-    }
-
-    fn drop_schema(&self, rt: &tokio::runtime::Runtime) {
-        use sqlx::Connection as _;
-        rt.block_on(async {
-            let mut admin = sqlx::PgConnection::connect(&self.admin_url)
-                .await
-                .expect("connect");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP SCHEMA {} CASCADE",
-                self.schema
-            )))
-            .execute(&mut admin)
-            .await
-            .expect("drop schema");
-        });
-    }
-}
-
 #[test]
 fn three_instances_on_postgres_run_each_check_once_per_interval_and_take_over_a_killed_one() {
     let rt = runtime();
-    let Some(pg) = PgSchema::create(&rt, "three") else {
+    let Some(pg) = rt.block_on(PgSchema::create("m", "three")) else {
         return;
     };
     let s = sim(base());
     let sb = Sandbox::new();
-    sb.write_config(&format!(
-        r#"{FAST_CLIENT}
-[monitor]
-health_every = "1s"
-errors_every = "0s"
-audit_every = "0s"
-"#
-    ));
+    sb.write_config(&health_checks_every_second(""));
     // The first instance migrates the schema; the others start on it.
     let mut instances = vec![serve(&sb, &s, &pg.url, "a", &[])];
     instances.push(serve(&sb, &s, &pg.url, "b", &[]));
     instances.push(serve(&sb, &s, &pg.url, "c", &[]));
-    let store = block(&rt, apiops_store::PostgresStore::open(&pg.url)).expect("store");
+    let store = rt
+        .block_on(apiops_store::PostgresStore::open(&pg.url))
+        .expect("store");
     let holders = |job: &str| -> Vec<(i64, String)> {
-        block(&rt, store.slot_holders(job, 0)).expect("slot holders")
+        rt.block_on(store.slot_holders(job, 0))
+            .expect("slot holders")
     };
     let logs: Vec<std::path::PathBuf> = instances.iter().map(|i| i.stderr.clone()).collect();
     let context = || {
@@ -592,11 +397,8 @@ audit_every = "0s"
         .map(|s| (*s, holders(&format!("health:{s}")).into_iter().collect()))
         .collect();
     let read_checks = || {
-        block(
-            &rt,
-            store.checks(Some("health"), jiff::Timestamp::UNIX_EPOCH, 100_000),
-        )
-        .expect("checks")
+        rt.block_on(store.checks(Some("health"), jiff::Timestamp::UNIX_EPOCH, 100_000))
+            .expect("checks")
     };
     let recorded = |checks: &[apiops_store::CheckRecord], service: &str, slot: i64| {
         checks.iter().any(|c| {
@@ -657,5 +459,5 @@ audit_every = "0s"
 
     drop(instances);
     drop(store);
-    pg.drop_schema(&rt);
+    rt.block_on(pg.drop_schema());
 }

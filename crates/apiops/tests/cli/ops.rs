@@ -4,17 +4,15 @@
 //! killed between steps and resumed, the policy that cannot make a purchase automatic, signed
 //! test events, and the event log.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpListener;
 use std::process::Stdio;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use apiops_sim::{Fault, FaultRule};
 use serde_json::Value;
 
-use crate::providers::{Sim, apiops, assert_no_secret, base, sim};
-use crate::util::{Sandbox, run};
+use crate::util::{
+    Receiver, Sandbox, Sim, apiops, assert_no_secret, base, run, sim, sim_command, wait_for,
+};
 
 fn side_effect(s: &Sim, name: &str) -> u64 {
     s.running
@@ -41,6 +39,25 @@ fn items(v: &Value) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// `twilio messages send-test` to each of `to`, then `flags`.
+fn send_test<'a>(to: &[&'a str], flags: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["twilio", "messages", "send-test"];
+    for t in to {
+        args.extend(["--to", t]);
+    }
+    args.extend(flags);
+    args
+}
+
+/// Scripts `fault` for the Twilio messages sent to `to`, `times` times (every time if `None`).
+fn fail_messages_to(s: &Sim, fault: Fault, to: &str, times: Option<u64>) {
+    let mut rule = FaultRule::new(fault, "POST", "/Messages.json").body_contains(to);
+    if let Some(n) = times {
+        rule = rule.times(n);
+    }
+    s.running.script_fault(rule).expect("script");
 }
 
 #[test]
@@ -123,47 +140,23 @@ fn a_batch_reports_exact_successes_and_failures_and_a_rerun_retries_only_the_fai
     let s = sim(base());
     let sb = Sandbox::new();
     // The message to ...0102 meets a 500 (once); "+1999" is not a valid number (21211).
-    s.running
-        .script_fault(
-            FaultRule::new(Fault::ServerError, "POST", "/Messages.json")
-                .body_contains("+14155550102")
-                .times(1),
-        )
-        .expect("script");
-    let send = [
-        "twilio",
-        "messages",
-        "send-test",
-        "--to",
-        "+14155550101",
-        "--to",
-        "+14155550102",
-        "--to",
-        "+1999",
-        "--yes",
-        "--json",
-    ];
-    let r = run(apiops(&sb, &s, &["twilio"]).args(send));
+    fail_messages_to(&s, Fault::ServerError, "+14155550102", Some(1));
+    let send = send_test(
+        &["+14155550101", "+14155550102", "+1999"],
+        &["--yes", "--json"],
+    );
+    let r = run(apiops(&sb, &s, &["twilio"]).args(&send));
     // "+1999" is refused before anything is planned or sent: not an E.164 number.
     assert_eq!(r.code, Some(2), "{}", r.all());
     assert!(r.stderr.contains("+1999"), "{}", r.stderr);
     assert_eq!(side_effect(&s, "twilio.messages.create"), 0);
 
     // Three valid recipients; the provider fails the second one (scripted 500).
-    let send = [
-        "twilio",
-        "messages",
-        "send-test",
-        "--to",
-        "+14155550101",
-        "--to",
-        "+14155550102",
-        "--to",
-        "+14155550103",
-        "--yes",
-        "--json",
-    ];
-    let r = run(apiops(&sb, &s, &["twilio"]).args(send));
+    let send = send_test(
+        &["+14155550101", "+14155550102", "+14155550103"],
+        &["--yes", "--json"],
+    );
+    let r = run(apiops(&sb, &s, &["twilio"]).args(&send));
     assert_eq!(r.code, Some(6), "partial batch: {}", r.all());
     let v = json(&r.stdout);
     assert_eq!(v["outcome"]["status"], "partial");
@@ -214,24 +207,10 @@ fn a_batch_with_a_provider_refusal_exits_partial_and_names_the_code() {
     let s = sim(base());
     let sb = Sandbox::new();
     // The provider answers 503 for one recipient every time (retries do not help).
-    s.running
-        .script_fault(
-            FaultRule::new(Fault::Unavailable, "POST", "/Messages.json")
-                .body_contains("+14155550202")
-                .times(5),
-        )
-        .expect("script");
-    let r = run(apiops(&sb, &s, &["twilio"])
-        .args([
-            "twilio",
-            "messages",
-            "send-test",
-            "--to",
-            "+14155550201",
-            "--to",
-            "+14155550202",
-        ])
-        .arg("--yes"));
+    fail_messages_to(&s, Fault::Unavailable, "+14155550202", Some(5));
+    let r =
+        run(apiops(&sb, &s, &["twilio"])
+            .args(send_test(&["+14155550201", "+14155550202"], &["--yes"])));
     assert_eq!(r.code, Some(6), "{}", r.all());
     assert!(
         r.stdout.contains("✓ 1. sent to +14155550201"),
@@ -248,73 +227,45 @@ fn a_batch_with_a_provider_refusal_exits_partial_and_names_the_code() {
     assert_eq!(side_effect(&s, "twilio.messages.create"), 1);
 }
 
-/// The `apiops` binary as a child process with the sandbox's environment (to kill it).
-fn spawn(sb: &Sandbox, s: &Sim, args: &[&str]) -> std::process::Child {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_apiops"));
-    cmd.env_clear()
-        .env("PATH", sb.root())
-        .env("HOME", sb.root())
-        .env("XDG_CONFIG_HOME", sb.root().join("xdg-config"))
-        .env("XDG_DATA_HOME", sb.root().join("xdg-data"))
-        .env(
-            "APIOPS_DATABASE_URL",
-            format!("sqlite://{}/events.db", sb.root().display()),
-        );
-    for (k, v) in &s.env {
-        if k.contains("TWILIO") {
-            cmd.env(k, v);
-        }
-    }
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn apiops")
-}
-
 #[test]
 fn a_run_killed_between_steps_completes_without_repeating_done_steps() {
     let s = sim(base());
     let sb = Sandbox::new();
     // The second message hangs at the provider, so the process is mid-plan when it dies.
-    s.running
-        .script_fault(
-            FaultRule::new(Fault::Hang, "POST", "/Messages.json").body_contains("+14155550302"),
-        )
-        .expect("script");
-    let args = [
-        "twilio",
-        "messages",
-        "send-test",
-        "--to",
-        "+14155550301",
-        "--to",
-        "+14155550302",
-        "--to",
-        "+14155550303",
-        "--yes",
-    ];
-    let mut child = spawn(&sb, &s, &args);
+    fail_messages_to(&s, Fault::Hang, "+14155550302", None);
+    let args = send_test(
+        &["+14155550301", "+14155550302", "+14155550303"],
+        &["--yes"],
+    );
+    let mut child = sim_command(&sb, &s, &["twilio"])
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn apiops");
     // Wait (bounded) until step 2's request is hanging in the simulator: step 1 is done.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while s.running.scripted_faults()[0].fired == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "step 2 never reached the simulator"
-        );
-        assert!(
-            child.try_wait().expect("wait").is_none(),
-            "apiops exited early"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(
+        "step 2 to reach the simulator",
+        60,
+        || {
+            let fired = s.running.scripted_faults()[0].fired > 0;
+            if !fired {
+                assert!(
+                    child.try_wait().expect("wait").is_none(),
+                    "apiops exited early"
+                );
+            }
+            fired
+        },
+        &String::new,
+    );
     child.kill().expect("kill -9");
     child.wait().expect("reap");
     assert_eq!(side_effect(&s, "twilio.messages.create"), 1);
 
     s.running.clear_faults();
-    let r = run(apiops(&sb, &s, &["twilio"]).args(args));
+    let r = run(apiops(&sb, &s, &["twilio"]).args(&args));
     assert_eq!(r.code, Some(0), "{}", r.all());
     assert!(
         r.stdout.contains("resuming the run started at") || r.stdout.contains("= 1."),
@@ -427,53 +378,12 @@ fn the_failing_stripe_endpoint_is_resolved_and_disabled_once() {
     assert_no_secret(&s, &r.all());
 }
 
-/// A one-request HTTP receiver on 127.0.0.1: returns its URL and a channel with the request
-/// (head lines, body).
-/// A received request: head lines and body.
-type Received = (Vec<String>, Vec<u8>);
-
-fn receiver() -> (String, mpsc::Receiver<Received>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!(
-        "http://{}/stripe/hook",
-        listener.local_addr().expect("addr")
-    );
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut head = Vec::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                head.push(line.trim_end().to_owned());
-            }
-            let len = head
-                .iter()
-                .find_map(|h| {
-                    h.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                })
-                .unwrap_or(0);
-            let mut body = vec![0; len];
-            let _ = reader.read_exact(&mut body);
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            let _ = tx.send((head, body));
-        }
-    });
-    (url, rx)
-}
-
 #[test]
 fn a_signed_test_event_reaches_a_local_receiver_only_when_allowed() {
     let s = sim(base());
     let sb = Sandbox::new();
-    let (url, rx) = receiver();
+    let receiver = Receiver::start();
+    let url = format!("{}/stripe/hook", receiver.base);
     // Point an endpoint at the local receiver first.
     let list = run(apiops(&sb, &s, &["stripe"]).args(["stripe", "endpoints", "list", "--json"]));
     let endpoints = json(&list.stdout);
@@ -502,7 +412,7 @@ fn a_signed_test_event_reaches_a_local_receiver_only_when_allowed() {
     ]));
     assert_eq!(r.code, Some(1), "{}", r.all());
     assert!(r.stdout.contains("not a public address"), "{}", r.stdout);
-    assert!(rx.try_recv().is_err(), "sent to a private address");
+    assert!(receiver.received().is_empty(), "sent to a private address");
 
     let r = run(apiops(&sb, &s, &["stripe"]).args([
         "stripe",
@@ -514,20 +424,22 @@ fn a_signed_test_event_reaches_a_local_receiver_only_when_allowed() {
         "--new",
     ]));
     assert_eq!(r.code, Some(0), "{}", r.all());
-    let (head, body) = rx.recv_timeout(Duration::from_secs(30)).expect("a request");
-    let signature = head
-        .iter()
-        .find_map(|h| h.strip_prefix("stripe-signature: "))
-        .expect("a Stripe-Signature header")
-        .to_owned();
-    let event = json(std::str::from_utf8(&body).expect("utf8"));
+    wait_for("a request", 30, || !receiver.received().is_empty(), &|| {
+        receiver.all()
+    });
+    let got = &receiver.received()[0];
+    let signature = got
+        .header("stripe-signature")
+        .expect("a Stripe-Signature header");
+    let body = &got.body;
+    let event = json(std::str::from_utf8(body).expect("utf8"));
     assert_eq!(event["type"], "payment_intent.payment_failed");
     assert_eq!(event["livemode"], false);
     // The signature verifies with the endpoint secret, as a Stripe SDK would check it.
     let secret = s.env["STRIPE_WEBHOOK_SECRET"].clone();
     let verified = apiops_webhooks::signature::stripe::verify(
-        &body,
-        &signature,
+        body,
+        signature,
         &[secret.as_str()],
         Duration::from_secs(300),
         jiff::Timestamp::now(),

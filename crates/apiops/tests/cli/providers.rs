@@ -3,84 +3,11 @@
 //! 429 storms, 5xx and malformed bodies, empty histories, the JSON contract, no secret in any
 //! output, and a snapshot of the demo's Markdown report.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use apiops_sim::{RunningSim, SimConfig, Simulator};
+use apiops_sim::SimConfig;
 
-use crate::util::{Sandbox, run};
-
-pub(crate) struct Sim {
-    _rt: tokio::runtime::Runtime,
-    pub(crate) running: RunningSim,
-    pub(crate) env: HashMap<&'static str, String>,
-}
-
-pub(crate) fn sim(config: SimConfig) -> Sim {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let sim = rt
-        .block_on(Simulator::new(config).expect("config").start())
-        .expect("start");
-    let env = sim.env_vars().into_iter().collect();
-    Sim {
-        _rt: rt,
-        running: sim,
-        env,
-    }
-}
-
-pub(crate) fn base() -> SimConfig {
-    SimConfig {
-        messages: 3_000,
-        ..SimConfig::default()
-    }
-}
-
-/// `apiops` pointed at the simulator for `services`, database in the sandbox.
-pub(crate) fn apiops(sb: &Sandbox, s: &Sim, services: &[&str]) -> assert_cmd::Command {
-    let mut cmd = sb.apiops();
-    cmd.env(
-        "APIOPS_DATABASE_URL",
-        format!("sqlite://{}/events.db", sb.root().display()),
-    );
-    for (k, v) in &s.env {
-        let wanted = services.iter().any(|svc| match *svc {
-            "twilio" => k.contains("TWILIO"),
-            "stripe" => k.contains("STRIPE"),
-            "openai" => k.contains("OPENAI"),
-            _ => false,
-        });
-        if wanted {
-            cmd.env(k, v);
-        }
-    }
-    cmd
-}
-
-fn secrets(s: &Sim) -> Vec<String> {
-    [
-        "TWILIO_AUTH_TOKEN",
-        "STRIPE_SECRET_KEY",
-        "OPENAI_API_KEY",
-        "OPENAI_ADMIN_KEY",
-        "STRIPE_WEBHOOK_SECRET",
-        "OPENAI_WEBHOOK_SECRET",
-    ]
-    .iter()
-    .map(|k| s.env[k].clone())
-    .collect()
-}
-
-pub(crate) fn assert_no_secret(s: &Sim, text: &str) {
-    for secret in secrets(s) {
-        assert!(!text.contains(&secret), "a secret leaked:\n{text}");
-    }
-    assert!(!text.contains("panicked"), "{text}");
-}
+use crate::util::{Sandbox, apiops, assert_no_secret, base, run, sim};
 
 #[test]
 fn health_is_operational_and_exits_zero() {

@@ -3,34 +3,20 @@
 //! shutdown on SIGTERM, and backfill by the reconciler after downtime.
 
 use std::collections::HashSet;
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use apiops_core::Service;
 use apiops_sim::emit::{EmitConfig, EmitProvider, EmitReport};
 use apiops_store::{SqliteStore, Store};
 
-use crate::util::Sandbox;
+use crate::util::{Sandbox, Served, base, block, run, sim, wait_for};
 
 const SECRET: &str = "whsec_serve_test_secret_0123456789";
 
-struct Served {
-    child: Child,
-    url: String,
-    stderr: std::path::PathBuf,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn db_url(sb: &Sandbox) -> String {
-    format!("sqlite://{}/serve.db", sb.root().display())
+    sb.sqlite_url("serve.db")
 }
 
 /// Starts `apiops serve` on a free port; returns when it listens.
@@ -44,45 +30,11 @@ fn serve_on(sb: &Sandbox, extra_env: &[(&str, String)], port: u16, args: &[&str]
 }
 
 fn serve_at(sb: &Sandbox, extra_env: &[(&str, String)], listen: &str, args: &[&str]) -> Served {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apiops"));
-    cmd.env_clear()
-        .env("PATH", sb.root())
-        .env("HOME", sb.root())
-        .env("XDG_CONFIG_HOME", sb.root().join("xdg-config"))
-        .env("XDG_DATA_HOME", sb.root().join("xdg-data"))
-        .env("STRIPE_WEBHOOK_SECRET", SECRET);
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    let stderr = sb
-        .root()
-        .join(format!("serve-{}.err", std::process::id() ^ rand_suffix()));
-    let mut child = cmd
-        .args(["serve", "--listen", listen, "--db", &db_url(sb)])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
-        .spawn()
-        .expect("spawn apiops serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the address");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Served { child, url, stderr }
-}
-
-fn rand_suffix() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
+    let mut cmd = sb.serve_command(listen, &db_url(sb));
+    cmd.env("STRIPE_WEBHOOK_SECRET", SECRET)
+        .envs(extra_env.iter().map(|(k, v)| (k, v)))
+        .args(args);
+    sb.start_serving(cmd)
 }
 
 fn emit_config(target: &str, count: usize, acked: Option<&Path>) -> EmitConfig {
@@ -104,13 +56,7 @@ fn emit_config(target: &str, count: usize, acked: Option<&Path>) -> EmitConfig {
 }
 
 fn emit(config: EmitConfig) -> EmitReport {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(apiops_sim::emit::emit(config))
-        .expect("emit")
+    block(apiops_sim::emit::emit(config)).expect("emit")
 }
 
 fn lines(path: &Path) -> Vec<String> {
@@ -122,14 +68,7 @@ fn lines(path: &Path) -> Vec<String> {
 }
 
 fn store(sb: &Sandbox) -> SqliteStore {
-    tokio::runtime::Runtime::new()
-        .expect("rt")
-        .block_on(SqliteStore::open(&db_url(sb)))
-        .expect("open the store")
-}
-
-fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Runtime::new().expect("rt").block_on(f)
+    block(SqliteStore::open(&db_url(sb))).expect("open the store")
 }
 
 #[test]
@@ -203,7 +142,7 @@ fn every_event_answered_2xx_survives_kill_9_and_redelivery_adds_no_duplicates() 
     assert!(status.success());
     let exit = second.child.wait().expect("wait");
     assert_eq!(exit.code(), Some(0));
-    let err = std::fs::read_to_string(&second.stderr).unwrap_or_default();
+    let err = second.stderr();
     assert!(err.contains("stopped cleanly"), "{err}");
     assert!(!err.contains(SECRET), "a secret in the logs");
 }
@@ -211,17 +150,13 @@ fn every_event_answered_2xx_survives_kill_9_and_redelivery_adds_no_duplicates() 
 #[test]
 fn serve_without_any_webhook_secret_is_a_clear_error() {
     let sb = Sandbox::new();
-    let out = Command::new(env!("CARGO_BIN_EXE_apiops"))
-        .env_clear()
-        .env("HOME", sb.root())
-        .env("XDG_CONFIG_HOME", sb.root().join("xdg-config"))
-        .env("XDG_DATA_HOME", sb.root().join("xdg-data"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(8));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("STRIPE_WEBHOOK_SECRET"), "{err}");
+    let out = run(sb.apiops().args(["serve", "--listen", "127.0.0.1:0"]));
+    assert_eq!(out.code, Some(8));
+    assert!(
+        out.stderr.contains("STRIPE_WEBHOOK_SECRET"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// A free port on 127.0.0.1 (bound, then released for the receiver to take).
@@ -234,7 +169,6 @@ fn free_port() -> u16 {
 
 #[test]
 fn after_downtime_the_reconciler_backfills_missed_events_exactly_once() {
-    use crate::providers::{base, sim};
     let s = sim(apiops_sim::SimConfig {
         anchor: apiops_sim::config::current_hour() - jiff::SignedDuration::from_hours(3),
         ..base()
@@ -268,23 +202,10 @@ fn after_downtime_the_reconciler_backfills_missed_events_exactly_once() {
         .twilio_alerts_happen(2, Some(30007))
         .expect("alerts");
     assert_eq!(missed.len(), 6);
-    let env: Vec<(&str, String)> = [
-        "APIOPS_STRIPE_API_URL",
-        "STRIPE_SECRET_KEY",
-        "APIOPS_TWILIO_API_URL",
-        "APIOPS_TWILIO_MONITOR_URL",
-        "APIOPS_TWILIO_MESSAGING_URL",
-        "APIOPS_TWILIO_PRICING_URL",
-        "TWILIO_ACCOUNT_SID",
-        "TWILIO_AUTH_TOKEN",
-    ]
-    .iter()
-    .map(|k| (*k, s.env[k].clone()))
-    .chain([(
-        "STRIPE_WEBHOOK_SECRET",
-        s.env["STRIPE_WEBHOOK_SECRET"].clone(),
-    )])
-    .collect();
+    let env: Vec<(&str, String)> = s
+        .env_for(&["twilio", "stripe"])
+        .map(|(k, v)| (k, v.clone()))
+        .collect();
 
     // Up again: the reconciler's first pass (at start) backfills them.
     let served = serve_on(
@@ -294,19 +215,19 @@ fn after_downtime_the_reconciler_backfills_missed_events_exactly_once() {
         &["--backfill", "30m", "--reconcile-every", "1h"],
     );
     let st = store(&sb);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let all_in = |st: &SqliteStore| {
-        missed
-            .iter()
-            .all(|id| block(st.inbox_has(Service::Stripe, id)).expect("has"))
-            && alerts.iter().all(|sid| {
-                block(st.inbox_has(Service::Twilio, &format!("alert:{sid}"))).expect("has")
-            })
-    };
-    while !all_in(&st) {
-        assert!(Instant::now() < deadline, "the reconciler did not backfill");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(
+        "the reconciler to backfill",
+        60,
+        || {
+            missed
+                .iter()
+                .all(|id| block(st.inbox_has(Service::Stripe, id)).expect("has"))
+                && alerts.iter().all(|sid| {
+                    block(st.inbox_has(Service::Twilio, &format!("alert:{sid}"))).expect("has")
+                })
+        },
+        &|| served.stderr(),
+    );
     let pass = first_pass(&served.url);
     assert!(pass["stripe_new"].as_u64().unwrap_or(0) >= 6, "{pass}");
     assert_eq!(pass["twilio_new"], 2, "{pass}");

@@ -1,0 +1,83 @@
+//! Test support (feature `test-support`): a throwaway PostgreSQL schema per test, in the database
+//! `APIOPS_TEST_POSTGRES_URL` names (as `scripts/with-postgres.sh` sets it). Shared by this
+//! crate's conformance suite and the multi-instance tests of `apiops serve`.
+
+use sqlx::Connection as _;
+
+/// The variable naming the test database.
+pub const PG_URL: &str = "APIOPS_TEST_POSTGRES_URL";
+/// Set (to anything but `0`) when PostgreSQL tests must run instead of being skipped.
+pub const PG_REQUIRED: &str = "APIOPS_TEST_POSTGRES_REQUIRED";
+
+/// A freshly created schema in the test database, reached through `search_path` in [`url`].
+///
+/// [`url`]: PgSchema::url
+#[derive(Debug)]
+pub struct PgSchema {
+    admin_url: String,
+    /// The schema's name: lower case, digits and underscores.
+    pub schema: String,
+    /// A store URL whose tables live in the schema.
+    pub url: String,
+}
+
+impl PgSchema {
+    /// Creates a schema named after `prefix` and `test` (unique per process, test and time).
+    /// `None`, after saying so on stderr, when [`PG_URL`] is not set; panics instead when
+    /// [`PG_REQUIRED`] is set.
+    pub async fn create(prefix: &str, test: &str) -> Option<PgSchema> {
+        let admin_url = match std::env::var(PG_URL) {
+            Ok(url) if !url.trim().is_empty() => url,
+            _ => {
+                let required = std::env::var(PG_REQUIRED).is_ok_and(|v| !v.is_empty() && v != "0");
+                assert!(
+                    !required,
+                    "{PG_URL} is not set but {PG_REQUIRED} is: run the tests through scripts/with-postgres.sh"
+                );
+                eprintln!(
+                    "skipped: {PG_URL} not set (run the tests through scripts/with-postgres.sh)"
+                );
+                return None;
+            }
+        };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .subsec_nanos();
+        let short: String = test.chars().take(32).collect();
+        // Lower case, digits and underscores only: no quoting needed, at most 63 bytes.
+        let schema = format!("{prefix}_{short}_{}_{nanos}", std::process::id());
+        execute(&admin_url, &format!("CREATE SCHEMA {schema}")).await;
+        let sep = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+        // Shown only when the test fails, to find its tables.
+        println!("postgres schema: {schema}");
+        Some(PgSchema {
+            admin_url,
+            schema,
+            url,
+        })
+    }
+
+    /// Drops the schema and everything in it (call it when the test passed: a failed test's
+    /// schema is kept for inspection; the server is a throwaway one).
+    pub async fn drop_schema(&self) {
+        execute(
+            &self.admin_url,
+            &format!("DROP SCHEMA {} CASCADE", self.schema),
+        )
+        .await;
+    }
+}
+
+/// Runs one statement on its own connection.
+async fn execute(admin_url: &str, statement: &str) {
+    let mut admin = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect to APIOPS_TEST_POSTGRES_URL");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    admin.close().await.expect("close");
+}
