@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use apiops_core::{ActionTaken, Category, ErrorEvent, EventResult, Service, Severity, mask};
+use apiops_providers::outbound;
 use apiops_providers::stripe::client::EndpointUpdate;
-use apiops_providers::webhook_url::{self, AddressClass};
 use apiops_store::{JournalStep, StepStatus, Store};
 use futures::StreamExt;
 use jiff::Timestamp;
@@ -670,50 +670,21 @@ async fn sent_since(
     Ok(None)
 }
 
-/// Checks that apiops may POST to `url`: http(s), no embedded credentials, and — unless
-/// private targets are allowed — a host that resolves only to public addresses. Returns the
-/// host and the address checked, to pin the connection to it (no DNS rebinding in between).
+/// Checks that apiops may POST to `url` (see [`apiops_providers::outbound::pin_public`]):
+/// the host and the address checked, to pin the connection to.
 async fn guard_target(
     url: &str,
     allow_private: bool,
 ) -> Result<Option<(String, SocketAddr)>, Failure> {
     let parsed = url::Url::parse(url)
         .map_err(|e| Failure::plain(&format!("{}: not a URL ({e})", display_url(url))))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(Failure::plain(
-            "only http and https URLs can receive events",
-        ));
+    match outbound::pin_public(&parsed, allow_private).await {
+        Ok(pinned) => Ok(Some(pinned)),
+        Err(e @ outbound::Refusal::NotPublic { .. }) => Err(Failure::plain(&format!(
+            "{e}; refusing to send there (pass --allow-private-targets for a local receiver)"
+        ))),
+        Err(e) => Err(Failure::plain(&format!("{e}; refusing to send to it"))),
     }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Failure::plain(
-            "the URL embeds credentials; refusing to send to it",
-        ));
-    }
-    let host = parsed
-        .host_str()
-        .ok_or_else(|| Failure::plain("the URL has no host"))?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let port = parsed.port_or_known_default().unwrap_or(443);
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-        .await
-        .map_err(|e| Failure::plain(&format!("resolving {host}: {e}")))?
-        .collect();
-    let first = *addrs
-        .first()
-        .ok_or_else(|| Failure::plain(&format!("{host} does not resolve")))?;
-    if !allow_private
-        && let Some(bad) = addrs
-            .iter()
-            .find(|a| webhook_url::classify_ip(a.ip()) != AddressClass::Public)
-    {
-        return Err(Failure::plain(&format!(
-            "{host} resolves to {}, not a public address; refusing to send there (pass --allow-private-targets for a local receiver)",
-            bad.ip()
-        )));
-    }
-    Ok(Some((host, first)))
 }
 
 /// A URL for messages: scheme, host and path only (a query may carry a token).

@@ -20,6 +20,7 @@
 
 pub mod aggregate;
 pub mod openai;
+pub mod outbound;
 pub mod provider;
 pub mod stripe;
 pub mod tuning;

@@ -181,29 +181,28 @@ impl Reconciler {
                     if let Some(c) = e["created"].as_i64() {
                         newest = newest.max(c);
                     }
-                    Some(InboxEvent {
-                        service: Service::Stripe,
-                        dedup_key: id.to_owned(),
-                        event_type: e["type"].as_str().unwrap_or("unknown").to_owned(),
-                        source: Source::Poll,
-                        received_at: now,
-                        payload: e.to_string(),
-                    })
+                    let kind = e["type"].as_str().unwrap_or("unknown");
+                    Some(polled(Service::Stripe, id.to_owned(), kind, e, now))
                 })
                 .collect();
             seen += batch.len() as u64;
-            let fresh = self
-                .store
-                .inbox_append(&batch)
-                .await
-                .map_err(|e| e.to_string())?;
-            new += fresh.iter().filter(|f| **f).count() as u64;
+            new += self.store_polled(&batch).await?;
         }
         self.store
             .set_cursor(STRIPE_CURSOR, &newest.to_string(), now)
             .await
             .map_err(|e| e.to_string())?;
         Ok((seen, new))
+    }
+
+    /// Stores one page of polled events; returns how many were new.
+    async fn store_polled(&self, batch: &[InboxEvent]) -> Result<u64, String> {
+        let fresh = self
+            .store
+            .inbox_append(batch)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(fresh.iter().filter(|f| **f).count() as u64)
     }
 
     async fn twilio_pass(
@@ -247,23 +246,17 @@ impl Reconciler {
                     {
                         newest = Some(newest.map_or(t, |n| n.max(t)));
                     }
-                    Some(InboxEvent {
-                        service: Service::Twilio,
-                        dedup_key: format!("alert:{sid}"),
-                        event_type: MONITOR_ALERT.to_owned(),
-                        source: Source::Poll,
-                        received_at: now,
-                        payload: a.to_string(),
-                    })
+                    Some(polled(
+                        Service::Twilio,
+                        format!("alert:{sid}"),
+                        MONITOR_ALERT,
+                        a,
+                        now,
+                    ))
                 })
                 .collect();
             seen += batch.len() as u64;
-            let fresh = self
-                .store
-                .inbox_append(&batch)
-                .await
-                .map_err(|e| e.to_string())?;
-            new += fresh.iter().filter(|f| **f).count() as u64;
+            new += self.store_polled(&batch).await?;
         }
         if let Some(n) = newest {
             self.store
@@ -272,5 +265,23 @@ impl Reconciler {
                 .map_err(|e| e.to_string())?;
         }
         Ok((seen, new))
+    }
+}
+
+/// A polled item as an inbox event.
+fn polled(
+    service: Service,
+    dedup_key: String,
+    kind: &str,
+    item: &serde_json::Value,
+    now: Timestamp,
+) -> InboxEvent {
+    InboxEvent {
+        service,
+        dedup_key,
+        event_type: kind.to_owned(),
+        source: Source::Poll,
+        received_at: now,
+        payload: item.to_string(),
     }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apiops_core::{Service, Severity};
-use apiops_providers::webhook_url::{self, AddressClass};
+use apiops_providers::outbound;
 use apiops_store::AlertChange;
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
@@ -326,50 +326,23 @@ pub(crate) struct Refused {
     pub(crate) error: String,
 }
 
-/// Resolves the URL's host and checks every address; returns the host and the address to pin.
+/// Resolves the URL's host and checks every address (see
+/// [`apiops_providers::outbound::pin_public`]); returns the host and the address to pin.
 pub(crate) async fn guard(
     url: &url::Url,
     allow_private: bool,
 ) -> Result<(String, SocketAddr), Refused> {
-    let refuse = |error: String| Refused {
-        retry: false,
-        error,
-    };
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(refuse("only http and https sinks are supported".into()));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(refuse("the sink URL embeds credentials".into()));
-    }
-    let host = url
-        .host_str()
-        .ok_or_else(|| refuse("the sink URL has no host".into()))?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let port = url.port_or_known_default().unwrap_or(443);
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+    outbound::pin_public(url, allow_private)
         .await
         .map_err(|e| Refused {
-            retry: true,
-            error: format!("resolving {host}: {e}"),
-        })?
-        .collect();
-    let first = *addrs.first().ok_or_else(|| Refused {
-        retry: true,
-        error: format!("{host} does not resolve"),
-    })?;
-    if !allow_private
-        && let Some(bad) = addrs
-            .iter()
-            .find(|a| webhook_url::classify_ip(a.ip()) != AddressClass::Public)
-    {
-        return Err(refuse(format!(
-            "{host} resolves to {}, not a public address; refusing to send alerts there (monitor.allow_private_sinks = true allows it)",
-            bad.ip()
-        )));
-    }
-    Ok((host, first))
+            retry: e.retryable(),
+            error: match e {
+                outbound::Refusal::NotPublic { .. } => format!(
+                    "{e}; refusing to send alerts there (monitor.allow_private_sinks = true allows it)"
+                ),
+                other => format!("sink: {other}"),
+            },
+        })
 }
 
 #[cfg(test)]
