@@ -25,6 +25,19 @@ pub enum OpsError {
     /// A provider call failed.
     #[error("{0}")]
     Provider(String),
+    /// Another runner holds the plan's lease (another terminal, an agent's call, an instance
+    /// of `apiops serve`): nothing was run here, so no step can run twice.
+    #[error(
+        "plan {key} is being run by another runner ({holder}) until {until} at the latest; nothing was done here: try again once it finishes (done steps are not repeated)"
+    )]
+    Busy {
+        /// The plan's journal key.
+        key: String,
+        /// Who holds it.
+        holder: String,
+        /// When its lease lapses.
+        until: jiff::Timestamp,
+    },
     /// The journal could not be read or written: nothing is run without it.
     #[error("journal: {0}")]
     Store(#[from] StoreError),

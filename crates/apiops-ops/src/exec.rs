@@ -1,8 +1,9 @@
-//! Execution: each step journaled before and after it runs, its state checked first, its
-//! outcome recorded as an event.
+//! Execution: one runner per plan (a lease in the store), each step journaled before and after
+//! it runs, its state checked first, its outcome and its event written in one transaction.
 //!
 //! Crash safety: a step is journaled `started` (durably) before its request is sent and `done`
-//! or `failed` after. A re-run of the same plan reads the journal: `done` steps are skipped;
+//! or `failed` (with its event) after. A step the journal says is done is read back from the
+//! account before it is reported done: the journal is for crashes, the account says what holds. A re-run of the same plan reads the journal: `done` steps are skipped;
 //! a `started` step (the process died while it ran, outcome unknown) is resolved by looking at
 //! the provider's state first — is the number owned, is the URL set, was a message with this
 //! body sent to this recipient since the step started — and only sent again when its effect is
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::OpsError;
 use crate::plan::{Plan, Planned, Step, StepAction};
+use crate::resolve::Check;
 use crate::services::Services;
 
 /// How an item ended.
@@ -124,16 +126,36 @@ pub struct Executor<'a> {
     pub action: ActionTaken,
 }
 
+/// How long a second runner of one plan waits for the first before it is refused.
+const LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Executor<'_> {
-    /// Runs every step of `plan` that is not done, in order. Batch steps run whatever the
-    /// others do; in a sequence a failure skips the rest. Never returns early on a step's
-    /// failure: the outcome says exactly what happened to each.
+    /// Runs every step of `plan` that is not done, in order, under the plan's lease (one runner
+    /// at a time, across processes). Batch steps run whatever the others do; in a sequence a
+    /// failure skips the rest. Never returns early on a step's failure: the outcome says exactly
+    /// what happened to each.
     pub async fn execute(&self, plan: &Plan) -> Result<Outcome, OpsError> {
+        let holder = crate::lease::runner_name();
+        let held =
+            crate::lease::acquire(self.store, &plan.key, &holder, self.now, LEASE_WAIT).await?;
+        let outcome = self.execute_leased(plan, &held).await;
+        if let Err(e) = held.release(self.store).await {
+            tracing::warn!(plan = plan.key, "giving up the plan's lease failed: {e}");
+        }
+        outcome
+    }
+
+    async fn execute_leased(
+        &self,
+        plan: &Plan,
+        held: &crate::lease::Held,
+    ) -> Result<Outcome, OpsError> {
         let plan_json = serde_json::to_string(plan)
             .map_err(|e| OpsError::Invalid(format!("serializing the plan: {e}")))?;
         self.store
             .journal_plan(&plan.key, &plan_json, (self.now)())
             .await?;
+        // Read under the lease: whatever another runner finished is seen here.
         let journal: HashMap<u32, JournalStep> = self
             .store
             .journal_steps(&plan.key)
@@ -142,7 +164,6 @@ impl Executor<'_> {
             .map(|s| (s.step, s))
             .collect();
         let mut items = Vec::with_capacity(plan.steps.len());
-        let mut events = Vec::new();
         let mut stop: Option<String> = None;
         for step in &plan.steps {
             let description = step.action.describe();
@@ -152,20 +173,10 @@ impl Executor<'_> {
                     reason: reason.clone(),
                 }
             } else {
+                held.renew(self.store, (self.now)()).await?;
                 let r = self.run_step(plan, step, journal.get(&step.index)).await?;
-                if let ItemResult::Done {
-                    unchanged: false,
-                    resource_ids,
-                    ..
-                } = &r
-                {
-                    events.push(self.event(plan, step, EventResult::Success, None, resource_ids));
-                }
-                if let ItemResult::Failed { code, .. } = &r {
-                    events.push(self.event(plan, step, EventResult::Failed, code.as_deref(), &[]));
-                    if !plan.batch {
-                        stop = Some(format!("step {} failed", step.index + 1));
-                    }
+                if matches!(r, ItemResult::Failed { .. }) && !plan.batch {
+                    stop = Some(format!("step {} failed", step.index + 1));
                 }
                 r
             };
@@ -175,9 +186,6 @@ impl Executor<'_> {
                 description,
                 result,
             });
-        }
-        if !events.is_empty() {
-            self.store.append_events(&events).await?;
         }
         let done = items
             .iter()
@@ -212,6 +220,9 @@ impl Executor<'_> {
         })
     }
 
+    /// One step: a done step is checked against the account (never trusted from the journal
+    /// alone); anything else is journaled `started`, performed state-first, then journaled with
+    /// its event in one transaction.
     async fn run_step(
         &self,
         plan: &Plan,
@@ -223,34 +234,97 @@ impl Executor<'_> {
                 resource_ids: Vec::new(),
                 detail: String::new(),
             });
-            return Ok(ItemResult::Done {
-                resource_ids: d.resource_ids,
-                detail: format!("done in an earlier run at {}: {}", j.updated_at, d.detail),
-                unchanged: true,
+            let check = match crate::resolve::still_holds(self.services, &step.action).await {
+                Ok(c) => c,
+                Err(e) => {
+                    return Ok(ItemResult::Failed {
+                        error: format!(
+                            "done in an earlier run at {}, but the account could not be read to confirm it is still in place: {e}",
+                            j.updated_at
+                        ),
+                        code: None,
+                    });
+                }
+            };
+            return Ok(match check {
+                Check::Holds(now) => ItemResult::Done {
+                    resource_ids: d.resource_ids,
+                    detail: format!(
+                        "done in an earlier run at {} ({}); checked now: {now}",
+                        j.updated_at, d.detail
+                    ),
+                    unchanged: true,
+                },
+                Check::OneOff(why) => ItemResult::Done {
+                    resource_ids: d.resource_ids,
+                    detail: format!(
+                        "done in an earlier run at {} ({}); {why}",
+                        j.updated_at, d.detail
+                    ),
+                    unchanged: true,
+                },
+                Check::Gone(why) => ItemResult::Failed {
+                    error: format!(
+                        "{why}; this plan does not repeat it: ask again to plan it anew (it goes through confirmation again)"
+                    ),
+                    code: Some("state_changed".into()),
+                },
             });
         }
         if let Planned::AlreadyDone {
-            reason,
             resource_ids,
+            reason,
         } = &step.planned
         {
-            self.journal(plan, step, StepStatus::Done, resource_ids, reason)
-                .await?;
-            return Ok(ItemResult::Done {
-                resource_ids: resource_ids.clone(),
-                detail: reason.clone(),
-                unchanged: true,
-            });
+            // Confirmed (or not) as "nothing to do": never acts, whatever changed since. The
+            // account is read again; a change since planning is reported, not acted on.
+            return Ok(
+                match crate::resolve::still_holds(self.services, &step.action).await {
+                    Ok(Check::Holds(now) | Check::OneOff(now)) => {
+                        self.journal(plan, step, StepStatus::Done, resource_ids, &now, &[])
+                            .await?;
+                        ItemResult::Done {
+                            resource_ids: resource_ids.clone(),
+                            detail: format!("{reason}; read again just now: {now}"),
+                            unchanged: true,
+                        }
+                    }
+                    Ok(Check::Gone(why)) => ItemResult::Failed {
+                        error: format!(
+                            "planned as already in place, but the account changed since: {why}; plan again (it goes through confirmation again)"
+                        ),
+                        code: Some("state_changed".into()),
+                    },
+                    Err(e) => ItemResult::Failed {
+                        error: format!("the account could not be read: {e}"),
+                        code: None,
+                    },
+                },
+            );
         }
         let interrupted_at = journaled
             .filter(|j| j.status == StepStatus::Started)
             .map(|j| j.updated_at);
-        self.journal(plan, step, StepStatus::Started, &[], "")
+        self.journal(plan, step, StepStatus::Started, &[], "", &[])
             .await?;
         match self.perform(plan, step, interrupted_at).await {
             Ok(done) => {
-                self.journal(plan, step, StepStatus::Done, &done.ids, &done.detail)
-                    .await?;
+                // An event for what this run did, or for what an interrupted run did whose
+                // outcome (and event, written with it) never reached the journal.
+                let events = if !done.unchanged || interrupted_at.is_some() {
+                    vec![self.event(plan, step, EventResult::Success, None, &done.ids)]
+                } else {
+                    Vec::new()
+                };
+                self.journal(
+                    plan,
+                    step,
+                    StepStatus::Done,
+                    &done.ids,
+                    &done.detail,
+                    &events,
+                )
+                .await?;
                 Ok(ItemResult::Done {
                     resource_ids: done.ids,
                     detail: done.detail,
@@ -258,7 +332,14 @@ impl Executor<'_> {
                 })
             }
             Err(failure) => {
-                self.journal(plan, step, StepStatus::Failed, &[], &failure.error)
+                let events = [self.event(
+                    plan,
+                    step,
+                    EventResult::Failed,
+                    failure.code.as_deref(),
+                    &[],
+                )];
+                self.journal(plan, step, StepStatus::Failed, &[], &failure.error, &events)
                     .await?;
                 Ok(ItemResult::Failed {
                     error: failure.error,
@@ -268,6 +349,7 @@ impl Executor<'_> {
         }
     }
 
+    /// Journals a step's status with the events of its outcome, in one transaction.
     async fn journal(
         &self,
         plan: &Plan,
@@ -275,6 +357,7 @@ impl Executor<'_> {
         status: StepStatus,
         ids: &[String],
         detail: &str,
+        events: &[ErrorEvent],
     ) -> Result<(), OpsError> {
         let d = serde_json::to_string(&Detail {
             resource_ids: ids.to_vec(),
@@ -282,7 +365,7 @@ impl Executor<'_> {
         })
         .unwrap_or_else(|_| "{}".into());
         self.store
-            .journal_step(&plan.key, step.index, status, &d, (self.now)())
+            .journal_step(&plan.key, step.index, status, &d, events, (self.now)())
             .await?;
         Ok(())
     }
@@ -358,19 +441,32 @@ impl Executor<'_> {
             }
             StepAction::ReleaseNumber { sid, number } => {
                 let client = s.twilio().map_err(Failure::from)?.client();
-                match client.owned_number(sid).await {
-                    Err(e) if e.status() == Some(404) => {
-                        return Ok(Performed::unchanged(
-                            vec![sid.clone()],
-                            format!("{number} is no longer owned"),
-                        ));
+                // State first: the number as the account has it now (planned by SID; a plan
+                // that found it already released has none, so it is looked up by number).
+                let current = if sid.is_empty() {
+                    client
+                        .find_owned_number(number)
+                        .await
+                        .map_err(Failure::twilio)?
+                } else {
+                    match client.owned_number(sid).await {
+                        Err(e) if e.status() == Some(404) => None,
+                        Err(e) => return Err(Failure::twilio(e)),
+                        Ok(n) => Some(n),
                     }
-                    Err(e) => return Err(Failure::twilio(e)),
-                    Ok(_) => {}
-                }
-                client.release_number(sid).await.map_err(Failure::twilio)?;
+                };
+                let Some(current) = current else {
+                    return Ok(Performed::unchanged(
+                        vec![sid.clone()],
+                        format!("{number} is not on the account (read just now)"),
+                    ));
+                };
+                client
+                    .release_number(&current.sid)
+                    .await
+                    .map_err(Failure::twilio)?;
                 Ok(Performed::changed(
-                    vec![sid.clone()],
+                    vec![current.sid.clone()],
                     format!("released {number}"),
                 ))
             }
@@ -380,7 +476,7 @@ impl Executor<'_> {
                 if crate::resolve::urls_in_place(&current, urls) {
                     return Ok(Performed::unchanged(
                         vec![sid.clone()],
-                        "already set".into(),
+                        format!("{number}'s URLs are already as asked (read just now)"),
                     ));
                 }
                 let form: Vec<(&str, &str)> = urls
@@ -423,6 +519,21 @@ impl Executor<'_> {
                 events,
             } => {
                 let client = s.stripe().map_err(Failure::from)?.client();
+                let current = client.webhook_endpoint(id).await.map_err(Failure::stripe)?;
+                if crate::resolve::endpoint_matches(
+                    &current,
+                    *disabled,
+                    url.as_ref(),
+                    events.as_ref(),
+                ) {
+                    return Ok(Performed::unchanged(
+                        vec![id.clone()],
+                        format!(
+                            "{id} is already {} as asked (read just now)",
+                            current.status
+                        ),
+                    ));
+                }
                 // Same key for every attempt of this step of this plan (a resumed plan keeps
                 // its planning time); a new plan (--new, or after the repeat window) gets a new
                 // key, so Stripe does not replay the first run's answer.

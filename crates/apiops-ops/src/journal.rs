@@ -1,15 +1,18 @@
 //! Journal-aware planning: the same request within [`REPEAT_WINDOW`] of a run resumes that
 //! run's plan instead of planning anew, so "buy a number in 415" twice buys one number, and a
-//! run cut short by a crash completes without repeating its finished steps.
+//! run cut short by a crash completes without repeating its finished steps. The journal is for
+//! crashes; the account is the authority: a done step whose effect is gone from the account
+//! (the number was released since) makes the request plan anew, through the gate again.
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use apiops_store::{StepStatus, Store};
+use apiops_store::{JournalPlan, StepStatus, Store};
 
 use crate::catalog::Operation;
 use crate::error::OpsError;
-use crate::plan::{Plan, Planned, plan, plan_key};
+use crate::plan::{self, Plan, Planned, plan_key, run_key};
+use crate::resolve::{Check, still_holds};
 use crate::services::Services;
 
 /// How long a finished plan answers for the same request (like a provider's idempotency-key
@@ -21,8 +24,12 @@ pub const REPEAT_WINDOW: SignedDuration = SignedDuration::from_hours(24);
 pub struct Prepared {
     /// The plan: the journaled one when resuming, else a new one.
     pub plan: Plan,
-    /// Set when this request ran before.
+    /// Set when this request ran before and its effects still hold.
     pub resumed: Option<Resumed>,
+    /// Set when this request ran before but the account no longer shows its effect: why. The
+    /// plan is then a new one (a new journal key), and goes through the gate again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replanned: Option<String>,
 }
 
 /// An earlier run of the same request.
@@ -32,12 +39,15 @@ pub struct Resumed {
     pub started_at: Timestamp,
     /// When it finished, if it did.
     pub finished_at: Option<Timestamp>,
-    /// Its steps that are done.
+    /// Its steps that are done (and, where the account shows it, still in place).
     pub done: Vec<u32>,
 }
 
-/// Plans `op`, or resumes the journaled plan of the same request (unless `fresh`, which
-/// forgets it: a deliberate second run).
+/// Plans `op`, or resumes the journaled plan of the same request. `fresh` (a deliberate second
+/// run) plans anew under a new journal key and forgets nothing, so it cannot disturb a run in
+/// progress. Every step an earlier run marked done is checked against the account first: if
+/// its effect is gone (the number bought was released since), the earlier run no longer counts
+/// and the request is planned anew.
 pub async fn prepare(
     op: &Operation,
     request: &str,
@@ -46,47 +56,79 @@ pub async fn prepare(
     now: Timestamp,
     fresh: bool,
 ) -> Result<Prepared, OpsError> {
-    let key = plan_key(op);
-    if fresh {
-        store.journal_forget(&key).await?;
-    } else if let Some(journaled) = store.journaled_plan(&key).await? {
+    let base = plan_key(op);
+    let journaled = store.journal_latest(&base).await?;
+    if !fresh && let Some(journaled) = &journaled {
         let expired = journaled
             .finished_at
             .is_some_and(|f| now.duration_since(f) > REPEAT_WINDOW);
-        match serde_json::from_str::<Plan>(&journaled.plan_json) {
-            Ok(mut plan) if !expired => {
-                let steps = store.journal_steps(&key).await?;
-                let done: Vec<u32> = steps
-                    .iter()
-                    .filter(|s| s.status == StepStatus::Done)
-                    .map(|s| s.step)
-                    .collect();
-                // Done steps are skipped by the executor from the journal; mark them for the
-                // plan's display too.
-                for step in &mut plan.steps {
-                    if done.contains(&step.index) && step.planned == Planned::ToDo {
-                        step.planned = Planned::AlreadyDone {
-                            reason: "done in an earlier run".into(),
-                            resource_ids: Vec::new(),
-                        };
-                    }
+        if let Ok(plan) = serde_json::from_str::<Plan>(&journaled.plan_json)
+            && !expired
+        {
+            match resume(plan, journaled, request, services, store).await? {
+                Ok(prepared) => return Ok(prepared),
+                Err(gone) => {
+                    let mut plan = plan::plan(op, request, services, now).await?;
+                    plan.key = run_key(&base, now);
+                    return Ok(Prepared {
+                        plan,
+                        resumed: None,
+                        replanned: Some(gone),
+                    });
                 }
-                plan.request = request.to_owned();
-                return Ok(Prepared {
-                    plan,
-                    resumed: Some(Resumed {
-                        started_at: journaled.created_at,
-                        finished_at: journaled.finished_at,
-                        done,
-                    }),
-                });
             }
-            // Expired, or written by a version whose plan no longer parses: plan anew.
-            _ => store.journal_forget(&key).await?,
         }
+        // Expired, or written by a version whose plan no longer parses: plan anew below.
+    }
+    let mut plan = plan::plan(op, request, services, now).await?;
+    if fresh || journaled.is_some() {
+        plan.key = run_key(&base, now);
     }
     Ok(Prepared {
-        plan: plan(op, request, services, now).await?,
+        plan,
         resumed: None,
+        replanned: None,
     })
+}
+
+/// The journaled `plan` resumed, its done steps checked against the account; `Err(why)` when
+/// one of them no longer holds.
+async fn resume(
+    mut plan: Plan,
+    journaled: &JournalPlan,
+    request: &str,
+    services: &Services,
+    store: &dyn Store,
+) -> Result<Result<Prepared, String>, OpsError> {
+    let steps = store.journal_steps(&journaled.key).await?;
+    let done: Vec<u32> = steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Done)
+        .map(|s| s.step)
+        .collect();
+    for step in &mut plan.steps {
+        if !done.contains(&step.index) {
+            continue;
+        }
+        let reason = match still_holds(services, &step.action).await? {
+            Check::Gone(why) => return Ok(Err(why)),
+            Check::Holds(why) => format!("done in an earlier run; checked now: {why}"),
+            Check::OneOff(why) => why,
+        };
+        step.planned = Planned::AlreadyDone {
+            reason,
+            resource_ids: Vec::new(),
+        };
+    }
+    plan.key.clone_from(&journaled.key);
+    plan.request = request.to_owned();
+    Ok(Ok(Prepared {
+        plan,
+        resumed: Some(Resumed {
+            started_at: journaled.created_at,
+            finished_at: journaled.finished_at,
+            done,
+        }),
+        replanned: None,
+    }))
 }

@@ -7,7 +7,10 @@
 //! - [`plan`]: an operation resolved against the account into steps (reads only);
 //!   `resolve` holds those reads.
 //! - [`journal`]: planning that resumes the journaled plan of the same request.
-//! - [`policy`]: the gate — what may run without a person (never purchases, deletions, auth).
+//! - [`policy`]: the gate — what may run without a person (never purchases, deletions, auth) —
+//!   and the trust classes: what `--allow-execute` may stand in for, what needs a person.
+//! - [`lease`]: one runner per plan, across processes (a lease in the store).
+//! - [`ids`]: unguessable ids from the OS's CSPRNG.
 //! - [`exec`]: running a plan step by step, journaled, state checked first, each action an
 //!   event in the store.
 //! - [`services`]: the providers and the outbound HTTP client operations use.
@@ -17,8 +20,10 @@
 pub mod catalog;
 pub mod error;
 pub mod exec;
+pub mod ids;
 pub mod intent;
 pub mod journal;
+pub mod lease;
 pub mod llm;
 pub mod params;
 pub mod plan;
@@ -32,6 +37,9 @@ pub use exec::{Executor, ItemOutcome, ItemResult, Outcome, OutcomeStatus};
 pub use intent::Intent;
 pub use journal::{Prepared, prepare};
 pub use plan::{Plan, Step, StepAction};
-pub use policy::{Gate, Origin, Policy, gate};
+pub use policy::{
+    DEFAULT_BATCH_CAP, Gate, Origin, PersonRule, Policy, Trust, TrustClass, gate, trust_of,
+    trust_of_plan,
+};
 pub use resolve::MAX_REDELIVERIES;
 pub use services::Services;

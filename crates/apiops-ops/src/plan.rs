@@ -247,6 +247,19 @@ pub fn plan_key(op: &Operation) -> String {
     format!("{}:{}", op.kind().name(), &hex::encode(digest)[..24])
 }
 
+/// The journal key of a deliberate new run of the request keyed `base` (`--new`, `fresh`, or a
+/// re-plan after an earlier run's effect vanished): `base~` and a suffix that sorts after every
+/// earlier run's, so [`apiops_store::Store::journal_latest`] finds the newest.
+pub fn run_key(base: &str, now: Timestamp) -> String {
+    let nanos = u128::try_from(now.as_nanosecond()).unwrap_or(0);
+    format!("{base}~{nanos:032}{}", crate::ids::random_hex(4))
+}
+
+/// The request key a plan's journal key belongs to ([`plan_key`] without a run suffix).
+pub fn base_key(key: &str) -> &str {
+    key.split_once('~').map_or(key, |(base, _)| base)
+}
+
 /// Resolves `op` against the account into a plan. Reads only.
 pub async fn plan(
     op: &Operation,

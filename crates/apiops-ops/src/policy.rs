@@ -18,7 +18,8 @@ use std::collections::BTreeSet;
 use apiops_core::Category;
 use serde::Serialize;
 
-use crate::catalog::OpSpec;
+use crate::catalog::{OpKind, OpSpec};
+use crate::plan::Plan;
 
 /// What the configuration allows to run without a person.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,6 +83,141 @@ impl Gate {
         matches!(self, Gate::Confirm { .. })
     }
 }
+
+/// Who may say yes to an operation (DESIGN.md §11), beyond the policy gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrustClass {
+    /// Reads only: runs at once.
+    Read,
+    /// A reversible change that stays inside the account and reaches no third party:
+    /// `--allow-execute` may stand in for the person's yes.
+    InAccount,
+    /// A person must say yes, whatever the flags; over MCP HTTP only out of the agent's
+    /// channel (`apiops confirm`, the dashboard).
+    Person,
+}
+
+/// Why an operation needs a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonRule {
+    /// It buys something.
+    Purchase,
+    /// It deletes or releases something.
+    Deletion,
+    /// It touches credentials.
+    Credentials,
+    /// It spends money on each call (an SMS, a paid completion).
+    SpendsMoney,
+    /// It points a provider at a URL (webhooks, endpoints): the account's traffic goes there.
+    PointsAtUrl,
+    /// It sends events signed with the account's secret to a URL.
+    SendsSignedEvents,
+    /// More items than the batch cap allows without a person.
+    OverBatchCap,
+}
+
+/// An operation's trust class and why, in one sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Trust {
+    /// The class.
+    pub class: TrustClass,
+    /// The rule that makes it need a person, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<PersonRule>,
+    /// Why, for people and agents.
+    pub why: String,
+}
+
+impl Trust {
+    fn person(rule: PersonRule, why: impl Into<String>) -> Self {
+        Trust {
+            class: TrustClass::Person,
+            rule: Some(rule),
+            why: why.into(),
+        }
+    }
+
+    /// Whether `--allow-execute` may stand in for the person's yes.
+    pub fn allow_execute_covers(&self) -> bool {
+        self.class != TrustClass::Person
+    }
+
+    /// Whether only a person can say yes.
+    pub fn needs_person(&self) -> bool {
+        self.class == TrustClass::Person
+    }
+}
+
+/// The trust class of an operation kind, whatever its parameters.
+pub fn trust_of(kind: OpKind) -> Trust {
+    use PersonRule as R;
+    let spec = kind.spec();
+    if spec.read_only() {
+        return Trust {
+            class: TrustClass::Read,
+            rule: None,
+            why: "reads only".into(),
+        };
+    }
+    if spec.purchase {
+        return Trust::person(R::Purchase, "a purchase: spends the account's money");
+    }
+    if spec.deletion {
+        return Trust::person(R::Deletion, "a deletion: cannot be undone by apiops");
+    }
+    if spec.auth {
+        return Trust::person(R::Credentials, "a change to credentials");
+    }
+    match kind {
+        OpKind::TwilioSendTestSms => Trust::person(
+            R::SpendsMoney,
+            "sends real SMS to phone numbers outside the account, billed per segment",
+        ),
+        OpKind::OpenaiTestCompletion => {
+            Trust::person(R::SpendsMoney, "a billed request to the model")
+        }
+        OpKind::TwilioUpdateNumber => Trust::person(
+            R::PointsAtUrl,
+            "points the number's webhooks at a URL: callers' numbers and message texts go there",
+        ),
+        OpKind::StripeEnableEndpoint => Trust::person(
+            R::PointsAtUrl,
+            "resumes delivery of the account's events to the endpoint's URL",
+        ),
+        OpKind::StripeUpdateEndpoint => Trust::person(
+            R::PointsAtUrl,
+            "changes where Stripe sends the account's events, or which ones it sends there",
+        ),
+        OpKind::StripeSendTestEvent | OpKind::StripeResendUndelivered => Trust::person(
+            R::SendsSignedEvents,
+            "POSTs events signed with the account's webhook secret to a URL",
+        ),
+        _ => Trust {
+            class: TrustClass::InAccount,
+            rule: None,
+            why: "a reversible change inside the account that reaches no third party".into(),
+        },
+    }
+}
+
+/// The trust class of a planned operation: its kind's, or [`PersonRule::OverBatchCap`] when
+/// it has more steps to do than `batch_cap` (0: every change needs a person).
+pub fn trust_of_plan(plan: &Plan, batch_cap: usize) -> Trust {
+    let base = trust_of(plan.kind());
+    let items = plan.to_do().count();
+    if base.class == TrustClass::InAccount && items > batch_cap {
+        return Trust::person(
+            PersonRule::OverBatchCap,
+            format!("{items} items is over the batch cap of {batch_cap} ([policy] batch_cap)"),
+        );
+    }
+    base
+}
+
+/// The default [`trust_of_plan`] batch cap.
+pub const DEFAULT_BATCH_CAP: usize = 10;
 
 /// Judges one operation.
 pub fn gate(spec: &OpSpec, policy: &Policy, origin: Origin) -> Gate {
@@ -182,6 +318,38 @@ mod tests {
             gate(&spec, &policy, Origin::AutoFix),
             Gate::Confirm { always: true, .. }
         ));
+    }
+
+    #[test]
+    fn allow_execute_covers_only_in_account_changes() {
+        for spec in CATALOG {
+            let t = trust_of(spec.kind);
+            let dangerous = spec.purchase
+                || spec.deletion
+                || spec.auth
+                || spec.costs_money
+                || matches!(
+                    spec.kind,
+                    OpKind::TwilioSendTestSms
+                        | OpKind::TwilioUpdateNumber
+                        | OpKind::StripeEnableEndpoint
+                        | OpKind::StripeUpdateEndpoint
+                        | OpKind::StripeSendTestEvent
+                        | OpKind::StripeResendUndelivered
+                );
+            if dangerous {
+                assert!(t.needs_person(), "{}: {t:?}", spec.name);
+                assert!(!t.allow_execute_covers(), "{}", spec.name);
+            }
+            if spec.read_only() {
+                assert_eq!(t.class, TrustClass::Read, "{}", spec.name);
+            }
+            assert!(!t.why.is_empty());
+        }
+        assert_eq!(
+            trust_of(OpKind::StripeDisableEndpoint).class,
+            TrustClass::InAccount
+        );
     }
 
     #[test]

@@ -310,16 +310,7 @@ pub(crate) async fn endpoint_change(
     events: Option<Vec<String>>,
 ) -> Result<(StepAction, Planned), OpsError> {
     let current = services.stripe()?.client().webhook_endpoint(id).await?;
-    let status_ok = disabled.is_none_or(|d| (current.status == "disabled") == d);
-    let url_ok = url.as_ref().is_none_or(|u| *u == current.url);
-    let events_ok = events.as_ref().is_none_or(|e| {
-        let mut a = e.clone();
-        let mut b = current.enabled_events.clone();
-        a.sort();
-        b.sort();
-        a == b
-    });
-    let planned = if status_ok && url_ok && events_ok {
+    let planned = if endpoint_matches(&current, disabled, url.as_ref(), events.as_ref()) {
         Planned::AlreadyDone {
             reason: format!("{id} is already {}", current.status),
             resource_ids: vec![id.to_owned()],
@@ -386,4 +377,113 @@ pub(crate) async fn undelivered(
         }
     }
     Ok(steps)
+}
+
+/// What the account says of a step an earlier run journaled as done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// Its effect is on the account now (read just now).
+    Holds(String),
+    /// Its effect is no longer there: the earlier run does not count any more.
+    Gone(String),
+    /// A one-off (a message, a test event, a completion): nothing on the account to re-read,
+    /// and it is never sent twice.
+    OneOff(String),
+}
+
+/// Reads the account to tell whether a done step's effect still holds (DESIGN.md §11: the
+/// account's state, not the journal, says what is done).
+pub(crate) async fn still_holds(
+    services: &Services,
+    action: &StepAction,
+) -> Result<Check, OpsError> {
+    match action {
+        StepAction::BuyNumber { number, .. } => {
+            let client = services.twilio()?.client();
+            Ok(match client.find_owned_number(number).await? {
+                Some(n) => Check::Holds(format!("{number} is on the account ({})", n.sid)),
+                None => Check::Gone(format!(
+                    "{number} was bought in an earlier run but is no longer on the account"
+                )),
+            })
+        }
+        StepAction::ReleaseNumber { number, .. } => {
+            let client = services.twilio()?.client();
+            let owned = if number.starts_with("PN") {
+                match client.owned_number(number).await {
+                    Ok(n) => Some(n),
+                    Err(e) if e.status() == Some(404) => None,
+                    Err(e) => return Err(e.into()),
+                }
+            } else {
+                client.find_owned_number(number).await?
+            };
+            Ok(match owned {
+                None => Check::Holds(format!("{number} is not on the account")),
+                Some(n) => Check::Gone(format!(
+                    "{number} was released in an earlier run but is on the account again ({})",
+                    n.sid
+                )),
+            })
+        }
+        StepAction::UpdateNumber { sid, number, urls } => {
+            let client = services.twilio()?.client();
+            Ok(match client.owned_number(sid).await {
+                Ok(n) if urls_in_place(&n, urls) => {
+                    Check::Holds(format!("{number}'s URLs are as set"))
+                }
+                Ok(_) => Check::Gone(format!(
+                    "{number}'s URLs were set in an earlier run but have changed since"
+                )),
+                Err(e) if e.status() == Some(404) => Check::Gone(format!(
+                    "{number} was updated in an earlier run but is no longer on the account"
+                )),
+                Err(e) => return Err(e.into()),
+            })
+        }
+        StepAction::UpdateEndpoint {
+            id,
+            disabled,
+            url,
+            events,
+        } => {
+            let current = services.stripe()?.client().webhook_endpoint(id).await?;
+            Ok(
+                if endpoint_matches(&current, *disabled, url.as_ref(), events.as_ref()) {
+                    Check::Holds(format!("{id} is {} as set", current.status))
+                } else {
+                    Check::Gone(format!(
+                        "{id} was changed in an earlier run but is different now ({})",
+                        current.status
+                    ))
+                },
+            )
+        }
+        StepAction::SendSms { .. } => Ok(Check::OneOff("a message is never sent twice".into())),
+        StepAction::SendTestEvent { .. } | StepAction::DeliverEvent { .. } => {
+            Ok(Check::OneOff("a delivery is never sent twice".into()))
+        }
+        StepAction::TestCompletion { .. } => {
+            Ok(Check::OneOff("a completion is never billed twice".into()))
+        }
+    }
+}
+
+/// Whether a Stripe endpoint is as a change would leave it.
+pub(crate) fn endpoint_matches(
+    current: &apiops_providers::stripe::client::WebhookEndpoint,
+    disabled: Option<bool>,
+    url: Option<&String>,
+    events: Option<&Vec<String>>,
+) -> bool {
+    let status_ok = disabled.is_none_or(|d| (current.status == "disabled") == d);
+    let url_ok = url.is_none_or(|u| *u == current.url);
+    let events_ok = events.is_none_or(|e| {
+        let mut a = e.clone();
+        let mut b = current.enabled_events.clone();
+        a.sort();
+        b.sort();
+        a == b
+    });
+    status_ok && url_ok && events_ok
 }

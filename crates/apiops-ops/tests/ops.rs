@@ -5,3 +5,5 @@
 mod intent;
 #[path = "ops/recovery.rs"]
 mod recovery;
+#[path = "ops/trust.rs"]
+mod trust;

@@ -214,6 +214,69 @@ pub struct AlertRecord {
     pub updated_at: Timestamp,
 }
 
+/// Who runs a plan, and until when (see [`Store::journal_lease`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The runner: opaque to the store (`host/pid/nonce` for apiops' runners).
+    pub holder: String,
+    /// When the lease lapses unless renewed.
+    pub expires_at: Timestamp,
+}
+
+/// Where a confirmation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConfirmationState {
+    /// Waiting for a person.
+    Pending,
+    /// A person said yes.
+    Confirmed,
+    /// A person said no.
+    Refused,
+}
+
+impl ConfirmationState {
+    /// Its stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfirmationState::Pending => "pending",
+            ConfirmationState::Confirmed => "confirmed",
+            ConfirmationState::Refused => "refused",
+        }
+    }
+
+    fn parse(s: &str) -> Option<ConfirmationState> {
+        match s {
+            "pending" => Some(ConfirmationState::Pending),
+            "confirmed" => Some(ConfirmationState::Confirmed),
+            "refused" => Some(ConfirmationState::Refused),
+            _ => None,
+        }
+    }
+}
+
+/// A plan an agent asked for that waits for a person (`apiops confirm`, the dashboard).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    /// The plan's id (`plan_...`, from a CSPRNG).
+    pub id: String,
+    /// The session that made the plan (an MCP session id, `stdio`...).
+    pub session: String,
+    /// The plan (JSON, opaque to the store).
+    pub plan_json: String,
+    /// One line for people: the operation and its steps.
+    pub summary: String,
+    /// When it was asked for.
+    pub created_at: Timestamp,
+    /// After this nobody can confirm it.
+    pub expires_at: Timestamp,
+    /// Where it stands.
+    pub state: ConfirmationState,
+    /// Who decided (`terminal`, `dashboard`), once decided.
+    pub decided_by: Option<String>,
+    /// When, once decided.
+    pub decided_at: Option<Timestamp>,
+}
+
 /// What [`Store::alert_observe`] did to an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertChange {
@@ -252,15 +315,69 @@ pub trait Store: Send + Sync {
     /// The steps journaled for `key`, in step order.
     async fn journal_steps(&self, key: &str) -> Result<Vec<JournalStep>, StoreError>;
 
-    /// Records a step's status (durably, before returning).
+    /// Records a step's status and the events of its outcome in ONE transaction (durably,
+    /// before returning): a step is never done without its event, nor its event stored
+    /// without the step being done. Returns how many events were new.
     async fn journal_step(
         &self,
         key: &str,
         step: u32,
         status: StepStatus,
         detail: &str,
+        events: &[ErrorEvent],
         now: Timestamp,
-    ) -> Result<(), StoreError>;
+    ) -> Result<u64, StoreError>;
+
+    /// The most recent plan journaled for `base` (the key itself, or a later run of the same
+    /// request keyed `base~SUFFIX`, suffixes ordered by byte value), if any.
+    async fn journal_latest(&self, base: &str) -> Result<Option<JournalPlan>, StoreError>;
+
+    /// Takes or renews the lease on plan `key` for `holder` until `until`. Succeeds when
+    /// nobody holds it, when `holder` does, or when the current lease lapsed before `now`;
+    /// otherwise returns the current lease and changes nothing. Atomic across processes.
+    async fn journal_lease(
+        &self,
+        key: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Result<(), Lease>, StoreError>;
+
+    /// Hands the lease on `key` from `from` (a runner known to be dead) to `to`; `false` when
+    /// `from` no longer holds it. Compare-and-swap.
+    async fn journal_lease_steal(
+        &self,
+        key: &str,
+        from: &str,
+        to: &str,
+        until: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives the lease on `key` up if `holder` holds it.
+    async fn journal_release(&self, key: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// Records a confirmation request; an existing id is left as it is (`false`).
+    async fn confirmation_put(&self, c: &Confirmation) -> Result<bool, StoreError>;
+
+    /// The confirmation `id`, if any.
+    async fn confirmation(&self, id: &str) -> Result<Option<Confirmation>, StoreError>;
+
+    /// Confirmations still pending at `now`, newest first.
+    async fn confirmations_pending(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Confirmation>, StoreError>;
+
+    /// Decides a pending, unexpired confirmation; `false` when it was not pending any more (or
+    /// expired, or unknown). Atomic: two people deciding at once, one wins.
+    async fn confirmation_decide(
+        &self,
+        id: &str,
+        state: ConfirmationState,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
 
     /// Marks the plan finished.
     async fn journal_finish(&self, key: &str, now: Timestamp) -> Result<(), StoreError>;
@@ -412,4 +529,45 @@ pub fn dedup_key(e: &ErrorEvent) -> String {
         e.timestamp.as_second(),
         e.action_taken
     )
+}
+
+/// A confirmation as both backends read it: `id, session, plan_json, summary, created_at,
+/// expires_at, state, decided_by, decided_at` (times in Unix milliseconds).
+pub(crate) type ConfirmationRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    Option<i64>,
+);
+
+/// The columns of a [`ConfirmationRow`], in order.
+pub(crate) const CONFIRMATION_COLUMNS: &str =
+    "id, session, plan_json, summary, created_at, expires_at, state, decided_by, decided_at";
+
+pub(crate) fn confirmation_from(row: ConfirmationRow) -> Result<Confirmation, StoreError> {
+    let (id, session, plan_json, summary, created, expires, state, decided_by, decided_at) = row;
+    Ok(Confirmation {
+        state: ConfirmationState::parse(&state).ok_or_else(|| StoreError::Corrupt {
+            id: 0,
+            reason: format!("confirmation state {state:?}"),
+        })?,
+        created_at: ms(0, created)?,
+        expires_at: ms(0, expires)?,
+        decided_at: decided_at.map(|t| ms(0, t)).transpose()?,
+        id,
+        session,
+        plan_json,
+        summary,
+        decided_by,
+    })
+}
+
+/// The key range of later runs of `base`: `base~...` (`~` is 0x7E; 0x7F bounds it).
+pub(crate) fn later_runs(base: &str) -> (String, String) {
+    (format!("{base}~"), format!("{base}\u{7f}"))
 }

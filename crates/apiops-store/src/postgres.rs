@@ -32,8 +32,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow, PgSslMode};
 use sqlx::{Connection, PgConnection, PgPool, Row, SqlSafeStr};
 
 use crate::{
-    EventFilter, InboxEvent, JournalPlan, JournalStep, Source, StepStatus, Store, StoreError,
-    StoredInboxEvent, dedup_key, parse_field, timestamp,
+    CONFIRMATION_COLUMNS, Confirmation, ConfirmationRow, ConfirmationState, EventFilter,
+    InboxEvent, JournalPlan, JournalStep, Lease, Source, StepStatus, Store, StoreError,
+    StoredInboxEvent, confirmation_from, dedup_key, later_runs, parse_field, timestamp,
 };
 
 /// How many connections one store keeps at most.
@@ -72,6 +73,11 @@ fn migrator() -> Migrator {
             4,
             "monitor",
             include_str!("../migrations/postgres/0004_monitor.sql"),
+        ),
+        migration(
+            5,
+            "trust",
+            include_str!("../migrations/postgres/0005_trust.sql"),
         ),
     ])
 }
@@ -527,9 +533,11 @@ impl Store for PostgresStore {
         step: u32,
         status: StepStatus,
         detail: &str,
+        events: &[ErrorEvent],
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         no_nul("a journaled step", [key, detail])?;
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO journal_steps (plan_key, step, status, detail, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (plan_key, step) DO UPDATE SET status = excluded.status, detail = excluded.detail, updated_at = excluded.updated_at",
@@ -539,9 +547,170 @@ impl Store for PostgresStore {
         .bind(status.as_str())
         .bind(detail)
         .bind(now.as_second())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        let inserted = insert_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn journal_latest(&self, base: &str) -> Result<Option<JournalPlan>, StoreError> {
+        let (from, to) = later_runs(base);
+        let row = sqlx::query(
+            "SELECT plan_key, plan_json, created_at, finished_at FROM journal_plans \
+             WHERE plan_key = $1 OR (plan_key COLLATE \"C\" > $2 AND plan_key COLLATE \"C\" < $3) \
+             ORDER BY plan_key COLLATE \"C\" DESC LIMIT 1",
+        )
+        .bind(base)
+        .bind(from)
+        .bind(to)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(plan_row).transpose()
+    }
+
+    async fn journal_lease(
+        &self,
+        key: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Result<(), Lease>, StoreError> {
+        no_nul("a lease", [key, holder])?;
+        let mut tx = self.pool.begin().await?;
+        // A conflicting row whose WHERE is false is locked, not updated: the read below, in the
+        // same transaction, sees the holder that kept it.
+        let taken = sqlx::query(
+            "INSERT INTO journal_leases (plan_key, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (plan_key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE journal_leases.holder = excluded.holder OR journal_leases.expires_at < $4",
+        )
+        .bind(key)
+        .bind(holder)
+        .bind(until.as_millisecond())
+        .bind(now.as_millisecond())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let current = if taken == 0 {
+            let (holder, expires): (String, i64) =
+                sqlx::query_as("SELECT holder, expires_at FROM journal_leases WHERE plan_key = $1")
+                    .bind(key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            Some(Lease {
+                holder,
+                expires_at: crate::ms(0, expires)?,
+            })
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(current.map_or(Ok(()), Err))
+    }
+
+    async fn journal_lease_steal(
+        &self,
+        key: &str,
+        from: &str,
+        to: &str,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        no_nul("a lease", [key, from, to])?;
+        let n = sqlx::query(
+            "UPDATE journal_leases SET holder = $1, expires_at = $2 WHERE plan_key = $3 AND holder = $4",
+        )
+        .bind(to)
+        .bind(until.as_millisecond())
+        .bind(key)
+        .bind(from)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn journal_release(&self, key: &str, holder: &str) -> Result<(), StoreError> {
+        no_nul("a lease", [key, holder])?;
+        sqlx::query("DELETE FROM journal_leases WHERE plan_key = $1 AND holder = $2")
+            .bind(key)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
         Ok(())
+    }
+
+    async fn confirmation_put(&self, c: &Confirmation) -> Result<bool, StoreError> {
+        no_nul(
+            "a confirmation",
+            [c.id.as_str(), &c.session, &c.plan_json, &c.summary],
+        )?;
+        let n = sqlx::query(
+            "INSERT INTO confirmations (id, session, plan_json, summary, created_at, expires_at, state, decided_by, decided_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&c.id)
+        .bind(&c.session)
+        .bind(&c.plan_json)
+        .bind(&c.summary)
+        .bind(c.created_at.as_millisecond())
+        .bind(c.expires_at.as_millisecond())
+        .bind(c.state.as_str())
+        .bind(&c.decided_by)
+        .bind(c.decided_at.map(Timestamp::as_millisecond))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn confirmation(&self, id: &str) -> Result<Option<Confirmation>, StoreError> {
+        no_nul("a confirmation id", [id])?;
+        let row: Option<ConfirmationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONFIRMATION_COLUMNS} FROM confirmations WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(confirmation_from).transpose()
+    }
+
+    async fn confirmations_pending(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Confirmation>, StoreError> {
+        let rows: Vec<ConfirmationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONFIRMATION_COLUMNS} FROM confirmations WHERE state = 'pending' AND expires_at > $1 \
+             ORDER BY created_at DESC LIMIT $2"
+        )))
+        .bind(now.as_millisecond())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(confirmation_from).collect()
+    }
+
+    async fn confirmation_decide(
+        &self,
+        id: &str,
+        state: ConfirmationState,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        no_nul("a confirmation", [id, by])?;
+        let n = sqlx::query(
+            "UPDATE confirmations SET state = $1, decided_by = $2, decided_at = $3 \
+             WHERE id = $4 AND state = 'pending' AND expires_at > $3",
+        )
+        .bind(state.as_str())
+        .bind(by)
+        .bind(now.as_millisecond())
+        .bind(id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     async fn journal_finish(&self, key: &str, now: Timestamp) -> Result<(), StoreError> {

@@ -11,9 +11,10 @@ use sqlx::{SqlSafeStr, SqlitePool};
 use jiff::Timestamp;
 
 use crate::{
-    AlertChange, AlertRecord, CheckRecord, EventFilter, InboxEvent, JournalPlan, JournalStep,
-    Source, StepStatus, Store, StoreError, StoredInboxEvent, alert_decision, dedup_key, ms,
-    parse_field as parse, timestamp,
+    AlertChange, AlertRecord, CONFIRMATION_COLUMNS, CheckRecord, Confirmation, ConfirmationRow,
+    ConfirmationState, EventFilter, InboxEvent, JournalPlan, JournalStep, Lease, Source,
+    StepStatus, Store, StoreError, StoredInboxEvent, alert_decision, confirmation_from, dedup_key,
+    later_runs, ms, parse_field as parse, timestamp,
 };
 
 fn migrator() -> Migrator {
@@ -46,6 +47,11 @@ fn migrator() -> Migrator {
             4,
             "monitor",
             include_str!("../migrations/sqlite/0004_monitor.sql"),
+        ),
+        migration(
+            5,
+            "trust",
+            include_str!("../migrations/sqlite/0005_trust.sql"),
         ),
     ])
 }
@@ -334,8 +340,10 @@ impl Store for SqliteStore {
         step: u32,
         status: StepStatus,
         detail: &str,
+        events: &[ErrorEvent],
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO journal_steps (plan_key, step, status, detail, updated_at) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (plan_key, step) DO UPDATE SET status = excluded.status, detail = excluded.detail, updated_at = excluded.updated_at",
@@ -345,9 +353,159 @@ impl Store for SqliteStore {
         .bind(status.as_str())
         .bind(detail)
         .bind(now.as_second())
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
+        let inserted = insert_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn journal_latest(&self, base: &str) -> Result<Option<JournalPlan>, StoreError> {
+        let (from, to) = later_runs(base);
+        let row = sqlx::query(
+            "SELECT plan_key, plan_json, created_at, finished_at FROM journal_plans \
+             WHERE plan_key = ? OR (plan_key > ? AND plan_key < ?) ORDER BY plan_key DESC LIMIT 1",
+        )
+        .bind(base)
+        .bind(from)
+        .bind(to)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(plan_row).transpose()
+    }
+
+    async fn journal_lease(
+        &self,
+        key: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Result<(), Lease>, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let taken = sqlx::query(
+            "INSERT INTO journal_leases (plan_key, holder, expires_at) VALUES (?, ?, ?) \
+             ON CONFLICT (plan_key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE journal_leases.holder = excluded.holder OR journal_leases.expires_at < ?",
+        )
+        .bind(key)
+        .bind(holder)
+        .bind(until.as_millisecond())
+        .bind(now.as_millisecond())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let current = if taken == 0 {
+            let (holder, expires): (String, i64) =
+                sqlx::query_as("SELECT holder, expires_at FROM journal_leases WHERE plan_key = ?")
+                    .bind(key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            Some(Lease {
+                holder,
+                expires_at: ms(0, expires)?,
+            })
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(current.map_or(Ok(()), Err))
+    }
+
+    async fn journal_lease_steal(
+        &self,
+        key: &str,
+        from: &str,
+        to: &str,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE journal_leases SET holder = ?, expires_at = ? WHERE plan_key = ? AND holder = ?",
+        )
+        .bind(to)
+        .bind(until.as_millisecond())
+        .bind(key)
+        .bind(from)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn journal_release(&self, key: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM journal_leases WHERE plan_key = ? AND holder = ?")
+            .bind(key)
+            .bind(holder)
+            .execute(&self.writer)
+            .await?;
         Ok(())
+    }
+
+    async fn confirmation_put(&self, c: &Confirmation) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "INSERT OR IGNORE INTO confirmations (id, session, plan_json, summary, created_at, expires_at, state, decided_by, decided_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&c.id)
+        .bind(&c.session)
+        .bind(&c.plan_json)
+        .bind(&c.summary)
+        .bind(c.created_at.as_millisecond())
+        .bind(c.expires_at.as_millisecond())
+        .bind(c.state.as_str())
+        .bind(&c.decided_by)
+        .bind(c.decided_at.map(Timestamp::as_millisecond))
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn confirmation(&self, id: &str) -> Result<Option<Confirmation>, StoreError> {
+        let row: Option<ConfirmationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONFIRMATION_COLUMNS} FROM confirmations WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(confirmation_from).transpose()
+    }
+
+    async fn confirmations_pending(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Confirmation>, StoreError> {
+        let rows: Vec<ConfirmationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONFIRMATION_COLUMNS} FROM confirmations WHERE state = 'pending' AND expires_at > ? \
+             ORDER BY created_at DESC LIMIT ?"
+        )))
+        .bind(now.as_millisecond())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(confirmation_from).collect()
+    }
+
+    async fn confirmation_decide(
+        &self,
+        id: &str,
+        state: ConfirmationState,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE confirmations SET state = ?, decided_by = ?, decided_at = ? \
+             WHERE id = ? AND state = 'pending' AND expires_at > ?",
+        )
+        .bind(state.as_str())
+        .bind(by)
+        .bind(now.as_millisecond())
+        .bind(id)
+        .bind(now.as_millisecond())
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     async fn journal_finish(&self, key: &str, now: Timestamp) -> Result<(), StoreError> {
@@ -761,15 +919,15 @@ mod tests {
         assert_eq!(again, first, "the first writer wins");
         assert_eq!(first.plan_json, "{\"a\":1}");
         store
-            .journal_step("k1", 0, StepStatus::Started, "{}", t0)
+            .journal_step("k1", 0, StepStatus::Started, "{}", &[], t0)
             .await
             .expect("step");
         store
-            .journal_step("k1", 0, StepStatus::Done, "{\"sid\":\"PN1\"}", t0)
+            .journal_step("k1", 0, StepStatus::Done, "{\"sid\":\"PN1\"}", &[], t0)
             .await
             .expect("step");
         store
-            .journal_step("k1", 1, StepStatus::Started, "{}", t0)
+            .journal_step("k1", 1, StepStatus::Started, "{}", &[], t0)
             .await
             .expect("step");
         drop(store);

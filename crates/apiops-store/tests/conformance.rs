@@ -16,7 +16,8 @@ use std::time::Instant;
 use apiops_core::{ActionTaken, Category, ErrorEvent, EventResult, Service, Severity};
 use apiops_store::test_support::PgSchema;
 use apiops_store::{
-    EventFilter, InboxEvent, JournalStep, Source, StepStatus, Store, StoredInboxEvent,
+    Confirmation, ConfirmationState, EventFilter, InboxEvent, JournalStep, Source, StepStatus,
+    Store, StoredInboxEvent,
 };
 use jiff::{SignedDuration, Timestamp};
 
@@ -128,6 +129,11 @@ conformance! {
         journal_steps_upsert_and_read_in_step_order,
         journal_finish_and_forget,
         journal_concurrent_writers_agree_on_one_plan,
+        journal_step_and_its_events_commit_together,
+        journal_latest_finds_the_newest_run_of_a_request,
+        leases_admit_one_runner_at_a_time,
+        leases_under_contention_have_one_holder,
+        confirmations_are_decided_once_while_fresh,
         inbox_reports_new_and_duplicate_per_event,
         inbox_counts_and_lookups,
         inbox_unprocessed_in_arrival_order_with_limit,
@@ -480,20 +486,20 @@ async fn journal_steps_upsert_and_read_in_step_order(store: &dyn Store) {
     store.journal_plan("k2", "{}", t0).await.expect("plan");
     for step in [2, 0, 10, 1] {
         store
-            .journal_step("k1", step, StepStatus::Started, "{}", t0)
+            .journal_step("k1", step, StepStatus::Started, "{}", &[], t0)
             .await
             .expect("step");
     }
     store
-        .journal_step("k2", 0, StepStatus::Failed, "{\"other\":true}", t0)
+        .journal_step("k2", 0, StepStatus::Failed, "{\"other\":true}", &[], t0)
         .await
         .expect("step");
     store
-        .journal_step("k1", 0, StepStatus::Done, "{\"sid\":\"PN1\"}", t1)
+        .journal_step("k1", 0, StepStatus::Done, "{\"sid\":\"PN1\"}", &[], t1)
         .await
         .expect("step");
     store
-        .journal_step("k1", 2, StepStatus::Failed, "{\"error\":\"402\"}", t1)
+        .journal_step("k1", 2, StepStatus::Failed, "{\"error\":\"402\"}", &[], t1)
         .await
         .expect("step");
     let steps = store.journal_steps("k1").await.expect("steps");
@@ -517,13 +523,13 @@ async fn journal_steps_upsert_and_read_in_step_order(store: &dyn Store) {
     // A step of a plan never journaled is refused (steps belong to a plan).
     assert!(
         store
-            .journal_step("nope", 0, StepStatus::Started, "{}", t0)
+            .journal_step("nope", 0, StepStatus::Started, "{}", &[], t0)
             .await
             .is_err()
     );
     // The largest step index round-trips.
     store
-        .journal_step("k2", u32::MAX, StepStatus::Done, "{}", t0)
+        .journal_step("k2", u32::MAX, StepStatus::Done, "{}", &[], t0)
         .await
         .expect("step");
     let last = store.journal_steps("k2").await.expect("steps");
@@ -540,7 +546,7 @@ async fn journal_finish_and_forget(store: &dyn Store) {
     store.journal_plan("k2", "{}", t0).await.expect("plan");
     for key in ["k1", "k2"] {
         store
-            .journal_step(key, 0, StepStatus::Done, "{}", t0)
+            .journal_step(key, 0, StepStatus::Done, "{}", &[], t0)
             .await
             .expect("step");
     }
@@ -594,6 +600,273 @@ async fn journal_concurrent_writers_agree_on_one_plan(store: &dyn Store) {
     assert_eq!(
         store.journaled_plan("race").await.expect("read").as_ref(),
         Some(&plans[0])
+    );
+}
+
+async fn journal_step_and_its_events_commit_together(store: &dyn Store) {
+    let t0 = ts("2026-11-26T10:00:00Z");
+    store.journal_plan("k1", "{}", t0).await.expect("plan");
+    let e = ev(
+        Service::Twilio,
+        "twilio.numbers.buy",
+        "PN1",
+        "2026-11-26T10:00:00Z",
+    );
+    assert_eq!(
+        store
+            .journal_step(
+                "k1",
+                0,
+                StepStatus::Done,
+                "{}",
+                std::slice::from_ref(&e),
+                t0
+            )
+            .await
+            .expect("step"),
+        1
+    );
+    assert_eq!(store.event_count().await.expect("count"), 1);
+    // A step that cannot be journaled (no such plan) leaves its event out too.
+    let other = ev(
+        Service::Twilio,
+        "twilio.numbers.buy",
+        "PN2",
+        "2026-11-26T10:00:00Z",
+    );
+    assert!(
+        store
+            .journal_step("nope", 0, StepStatus::Done, "{}", &[other], t0)
+            .await
+            .is_err()
+    );
+    assert_eq!(store.event_count().await.expect("count"), 1);
+    // The same event again (a re-journaled outcome) is not stored twice.
+    assert_eq!(
+        store
+            .journal_step("k1", 0, StepStatus::Done, "{}", &[e], t0)
+            .await
+            .expect("step"),
+        0
+    );
+    assert_eq!(store.event_count().await.expect("count"), 1);
+}
+
+async fn journal_latest_finds_the_newest_run_of_a_request(store: &dyn Store) {
+    let t0 = ts("2026-11-26T10:00:00Z");
+    assert_eq!(store.journal_latest("op:abc").await.expect("read"), None);
+    store
+        .journal_plan("op:abc", "{\"r\":0}", t0)
+        .await
+        .expect("plan");
+    store
+        .journal_plan("op:abc0", "{\"r\":\"other\"}", t0)
+        .await
+        .expect("plan");
+    store
+        .journal_plan("op:ab", "{\"r\":\"other\"}", t0)
+        .await
+        .expect("plan");
+    let latest = store.journal_latest("op:abc").await.expect("read");
+    assert_eq!(latest.map(|p| p.key).as_deref(), Some("op:abc"));
+    for run in ["op:abc~0002", "op:abc~0010", "op:abc~0003"] {
+        store.journal_plan(run, "{}", t0).await.expect("plan");
+    }
+    let latest = store.journal_latest("op:abc").await.expect("read");
+    assert_eq!(latest.map(|p| p.key).as_deref(), Some("op:abc~0010"));
+    assert_eq!(
+        store
+            .journal_latest("op:ab")
+            .await
+            .expect("read")
+            .map(|p| p.key)
+            .as_deref(),
+        Some("op:ab")
+    );
+}
+
+async fn leases_admit_one_runner_at_a_time(store: &dyn Store) {
+    let t0 = ts("2026-11-26T10:00:00Z");
+    let ttl = SignedDuration::from_secs(60);
+    assert_eq!(
+        store
+            .journal_lease("p", "a", t0, t0 + ttl)
+            .await
+            .expect("lease"),
+        Ok(())
+    );
+    // Another runner is refused and told who holds it until when.
+    let held = store
+        .journal_lease("p", "b", t0, t0 + ttl)
+        .await
+        .expect("lease")
+        .expect_err("held by a");
+    assert_eq!(held.holder, "a");
+    assert_eq!(held.expires_at, t0 + ttl);
+    // The holder renews; other plans are independent.
+    let t1 = t0 + SignedDuration::from_secs(30);
+    assert_eq!(
+        store
+            .journal_lease("p", "a", t1, t1 + ttl)
+            .await
+            .expect("lease"),
+        Ok(())
+    );
+    assert_eq!(
+        store
+            .journal_lease("q", "b", t1, t1 + ttl)
+            .await
+            .expect("lease"),
+        Ok(())
+    );
+    // Still refused just before the renewed lease lapses, taken just after.
+    let t2 = t1 + ttl - SignedDuration::from_secs(1);
+    assert!(
+        store
+            .journal_lease("p", "b", t2, t2 + ttl)
+            .await
+            .expect("lease")
+            .is_err()
+    );
+    let t3 = t1 + ttl + SignedDuration::from_secs(1);
+    assert_eq!(
+        store
+            .journal_lease("p", "b", t3, t3 + ttl)
+            .await
+            .expect("lease"),
+        Ok(())
+    );
+    // Stealing is a compare-and-swap on the holder.
+    assert!(
+        !store
+            .journal_lease_steal("p", "a", "c", t3 + ttl)
+            .await
+            .expect("steal")
+    );
+    assert!(
+        store
+            .journal_lease_steal("p", "b", "c", t3 + ttl)
+            .await
+            .expect("steal")
+    );
+    assert!(
+        store
+            .journal_lease("p", "b", t3, t3 + ttl)
+            .await
+            .expect("lease")
+            .is_err()
+    );
+    // Only the holder releases it.
+    store.journal_release("p", "b").await.expect("release");
+    assert!(
+        store
+            .journal_lease("p", "b", t3, t3 + ttl)
+            .await
+            .expect("lease")
+            .is_err()
+    );
+    store.journal_release("p", "c").await.expect("release");
+    assert_eq!(
+        store
+            .journal_lease("p", "b", t3, t3 + ttl)
+            .await
+            .expect("lease"),
+        Ok(())
+    );
+}
+
+async fn leases_under_contention_have_one_holder(store: &dyn Store) {
+    let t0 = ts("2026-11-26T10:00:00Z");
+    let until = t0 + SignedDuration::from_secs(60);
+    for round in 0..20 {
+        let key = format!("race{round}");
+        let names: Vec<String> = (0..6).map(|i| format!("runner{i}")).collect();
+        let tries = names
+            .iter()
+            .map(|n| store.journal_lease(&key, n, t0, until));
+        let results = futures::future::join_all(tries).await;
+        let winners = results
+            .into_iter()
+            .map(|r| r.expect("lease"))
+            .filter(Result::is_ok)
+            .count();
+        assert_eq!(
+            winners, 1,
+            "round {round}: exactly one runner holds the lease"
+        );
+    }
+}
+
+async fn confirmations_are_decided_once_while_fresh(store: &dyn Store) {
+    let t0 = ts("2026-11-26T10:00:00Z");
+    let c = Confirmation {
+        id: "plan_0123456789abcdef0123456789abcdef".into(),
+        session: "s1".into(),
+        plan_json: "{\"steps\":[]}".into(),
+        summary: "twilio.numbers.buy: buy +14155550100".into(),
+        created_at: t0,
+        expires_at: t0 + SignedDuration::from_secs(3600),
+        state: ConfirmationState::Pending,
+        decided_by: None,
+        decided_at: None,
+    };
+    assert!(store.confirmation_put(&c).await.expect("put"));
+    let mut again = c.clone();
+    again.summary = "something else".into();
+    assert!(
+        !store.confirmation_put(&again).await.expect("put"),
+        "an id is never overwritten"
+    );
+    assert_eq!(
+        store.confirmation(&c.id).await.expect("read"),
+        Some(c.clone())
+    );
+    assert_eq!(
+        store.confirmation("plan_missing").await.expect("read"),
+        None
+    );
+    let expired = Confirmation {
+        id: "plan_old".into(),
+        expires_at: t0 + SignedDuration::from_secs(10),
+        ..c.clone()
+    };
+    store.confirmation_put(&expired).await.expect("put");
+    let t1 = t0 + SignedDuration::from_secs(60);
+    let pending = store.confirmations_pending(t1, 10).await.expect("pending");
+    assert_eq!(
+        pending.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        vec![c.id.as_str()]
+    );
+    assert!(
+        !store
+            .confirmation_decide("plan_old", ConfirmationState::Confirmed, "terminal", t1)
+            .await
+            .expect("decide"),
+        "an expired request cannot be confirmed"
+    );
+    // Two people at once: one decision wins.
+    let (a, b) = tokio::join!(
+        store.confirmation_decide(&c.id, ConfirmationState::Confirmed, "terminal", t1),
+        store.confirmation_decide(&c.id, ConfirmationState::Refused, "dashboard", t1),
+    );
+    assert_eq!(
+        u8::from(a.expect("a")) + u8::from(b.expect("b")),
+        1,
+        "exactly one decision counts"
+    );
+    let decided = store
+        .confirmation(&c.id)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_ne!(decided.state, ConfirmationState::Pending);
+    assert_eq!(decided.decided_at, Some(t1));
+    assert!(
+        store
+            .confirmations_pending(t1, 10)
+            .await
+            .expect("pending")
+            .is_empty()
     );
 }
 
@@ -1047,11 +1320,11 @@ async fn everything_survives_reopening(backend: &Backend) {
             .await
             .expect("plan");
         store
-            .journal_step("k1", 0, StepStatus::Done, "{\"sid\":\"PN1\"}", t0)
+            .journal_step("k1", 0, StepStatus::Done, "{\"sid\":\"PN1\"}", &[], t0)
             .await
             .expect("step");
         store
-            .journal_step("k1", 1, StepStatus::Started, "{}", t0)
+            .journal_step("k1", 1, StepStatus::Started, "{}", &[], t0)
             .await
             .expect("step");
         assert_eq!(

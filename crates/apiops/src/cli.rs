@@ -106,6 +106,9 @@ pub(crate) enum Command {
     /// Do what a request in plain words asks: plan, confirm, execute
     /// (e.g. apiops do "buy a phone number in 415")
     Do(crate::commands::ops::DoArgs),
+    /// Confirm (or refuse) a plan an agent asked for that only a person can approve; without
+    /// PLAN_ID, list the ones waiting
+    Confirm(crate::commands::confirm::ConfirmArgs),
     /// Twilio operations: numbers and messages
     #[command(subcommand)]
     Twilio(crate::commands::ops::TwilioCommand),

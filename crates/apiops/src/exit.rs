@@ -127,6 +127,9 @@ pub(crate) enum AppError {
         /// What would have been done.
         action: String,
     },
+    /// Only a person can confirm this, and what was given does not count as their yes.
+    #[error("{0}")]
+    PersonRequired(String),
 }
 
 impl AppError {
@@ -134,7 +137,9 @@ impl AppError {
         match self {
             AppError::Config(_) => Exit::Config,
             AppError::MissingCredentials { .. } => Exit::MissingCredentials,
-            AppError::ConfirmationRequired { .. } => Exit::ConfirmationRequired,
+            AppError::ConfirmationRequired { .. } | AppError::PersonRequired(_) => {
+                Exit::ConfirmationRequired
+            }
             AppError::Usage(_) => Exit::Usage,
             AppError::NothingConfigured(_) => Exit::MissingCredentials,
         }

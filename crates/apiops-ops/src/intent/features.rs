@@ -245,7 +245,7 @@ fn word(c: &Clause<'_>, i: usize, w: &str, f: &mut Features) {
 }
 
 /// The verb a word is, given the next word ("turn off", "look for", "get rid").
-fn verb_of(w: &str, next: Option<&str>) -> Option<Verb> {
+pub(super) fn verb_of(w: &str, next: Option<&str>) -> Option<Verb> {
     match (w, next) {
         ("turn" | "switch", Some("on")) => Some(Verb::Enable),
         ("turn" | "switch" | "shut", Some("off")) => Some(Verb::Disable),

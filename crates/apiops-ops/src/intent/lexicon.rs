@@ -479,6 +479,140 @@ pub(super) const LEADING_FILLERS: &[&str] = &[
     "just", "apiops", "kindly", "and", "then", "also", "quickly", "me", "d", "id",
 ];
 
+/// Words that say not to do something ("don't", "never", "no need to"), as the tokenizer leaves
+/// them (apostrophes dropped). Any other word written with "n't" is one too.
+pub(super) const NEGATIONS: &[&str] = &[
+    "not",
+    "no",
+    "never",
+    "nevermind",
+    "nope",
+    "nah",
+    "dont",
+    "donot",
+    "dnt",
+    "nvm",
+    "doesnt",
+    "didnt",
+    "shouldnt",
+    "shant",
+    "wont",
+    "wouldnt",
+    "cant",
+    "cannot",
+    "couldnt",
+    "mustnt",
+    "neednt",
+    "isnt",
+    "arent",
+    "wasnt",
+    "werent",
+    "havent",
+    "hasnt",
+    "hadnt",
+    "aint",
+];
+
+/// Verbs that say to leave an action undone ("stop sending", "avoid buying", "hold off on
+/// releasing", "forget about buying").
+pub(super) const HALTS: &[&str] = &["stop", "avoid", "skip", "refrain", "hold", "forget"];
+
+/// Words that, after a negation, describe a thing rather than refuse the action: "events that
+/// were not delivered", "the endpoint that isn't working" (with participles in -ed). Few on
+/// purpose: "don't go ahead", "don't fire off a test" refuse.
+pub(super) const STATES: &[&str] = &[
+    "working",
+    "responding",
+    "receiving",
+    "delivering",
+    "arriving",
+    "sent",
+    "live",
+    "active",
+    "online",
+    "valid",
+    "available",
+    "there",
+    "arrive",
+    "deliver",
+    "work",
+    "works",
+    "succeed",
+    "respond",
+    "receive",
+    "exist",
+];
+
+/// Words that may stand between a negation and the state it describes ("not yet delivered",
+/// "never been enabled", "no longer working").
+pub(super) const STATE_ADVERBS: &[&str] = &[
+    "yet",
+    "been",
+    "being",
+    "be",
+    "ever",
+    "even",
+    "currently",
+    "properly",
+    "really",
+    "successfully",
+    "correctly",
+    "always",
+    "fully",
+    "actually",
+    "longer",
+    "get",
+    "got",
+    "gotten",
+    "getting",
+];
+
+/// Auxiliaries that open a question when a subject follows ("should I", "is it", "do we").
+pub(super) const AUXILIARIES: &[&str] = &[
+    "should", "shall", "ought", "can", "could", "may", "might", "must", "would", "will", "do",
+    "does", "did", "is", "are", "am", "was", "were",
+];
+
+/// Auxiliaries that, before "you", make a polite imperative ("can you buy ...") rather than a
+/// question.
+pub(super) const POLITE: &[&str] = &["can", "could", "would", "will"];
+
+/// Subjects of a question ("should I", "is it", "would this").
+pub(super) const SUBJECTS: &[&str] = &[
+    "i", "we", "you", "u", "it", "this", "that", "there", "they", "he", "she", "someone",
+];
+
+/// Words that, before the action, make it a question ("what happens if I disable ...", "how
+/// do I buy ...", "I wonder whether to ...").
+pub(super) const QUESTION_LEADS: &[&str] = &[
+    "what",
+    "whats",
+    "how",
+    "whether",
+    "wonder",
+    "wondering",
+    "happens",
+];
+
+/// Words that, anywhere, weigh the action rather than order it ("should we ...", "is it safe
+/// to ...", "releasing it would be a bad idea", "maybe disable ...").
+pub(super) const DOUBTS: &[&str] = &[
+    "should",
+    "shall",
+    "ought",
+    "safe",
+    "allowed",
+    "worth",
+    "wise",
+    "idea",
+    "advisable",
+    "risky",
+    "dangerous",
+    "reversible",
+    "maybe",
+    "perhaps",
+];
+
 /// Common words no rule uses: known, so never corrected into a rule's word.
 const COMMON: &[&str] = &[
     "the",
@@ -577,8 +711,6 @@ const COMMON: &[&str] = &[
     "as",
     "if",
     "so",
-    "not",
-    "no",
     "yes",
     "right",
     "only",
@@ -637,7 +769,6 @@ const COMMON: &[&str] = &[
     "turn",
     "switch",
     "shut",
-    "stop",
     "start",
     "available",
     "availability",
@@ -657,12 +788,6 @@ const COMMON: &[&str] = &[
     "may",
     "am",
     "were",
-    "wont",
-    "dont",
-    "doesnt",
-    "isnt",
-    "arent",
-    "cant",
     "im",
     "ive",
     "whole",
@@ -774,7 +899,6 @@ const COMMON: &[&str] = &[
     "during",
     "until",
     "ever",
-    "never",
     "always",
     "keeping",
     "seems",
@@ -818,6 +942,14 @@ pub(super) fn vocabulary() -> impl Iterator<Item = &'static str> {
         .chain(NUMBER_WORDS.iter().map(|(w, _)| *w))
         .chain(TIME_WORDS.iter().map(|(w, _)| *w))
         .chain(COUNTRIES.iter().flat_map(|(w, _)| w.split(' ')))
+        .chain(NEGATIONS.iter().copied())
+        .chain(HALTS.iter().copied())
+        .chain(STATES.iter().copied())
+        .chain(STATE_ADVERBS.iter().copied())
+        .chain(AUXILIARIES.iter().copied())
+        .chain(SUBJECTS.iter().copied())
+        .chain(QUESTION_LEADS.iter().copied())
+        .chain(DOUBTS.iter().copied())
         .chain(CONJUNCTIONS.iter().copied())
         .chain(LEADING_FILLERS.iter().copied())
         .chain(COMMON.iter().copied())

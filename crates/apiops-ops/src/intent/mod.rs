@@ -10,12 +10,15 @@
 //! - `features`: what a clause says (verbs, nouns, services, values with their roles).
 //! - `decide`: which operation, or a question, or nothing in the catalog.
 //! - `build`: the operation's parameters, each missing, invalid or ambiguous one a question.
+//! - `mood`: whether the request says to do it at all. A change it says not to make ("don't
+//!   buy ...") or only asks about ("should I buy ...?") is a question, never a run.
 
 mod build;
 mod decide;
 mod features;
 mod fuzzy;
 mod lexicon;
+mod mood;
 mod text;
 mod values;
 
@@ -26,6 +29,7 @@ use serde::Serialize;
 use crate::catalog::{OpKind, Operation};
 use decide::{Action, Decision};
 use features::Features;
+use mood::Mood;
 use text::{Tok, Token};
 
 /// What a request means.
@@ -56,8 +60,15 @@ pub enum Intent {
 }
 
 /// Parses a request: a complete operation, a question, or nothing in the catalog. Total: any
-/// text gives an answer, and never a guess.
+/// text gives an answer, and never a guess; never a change the request says not to make or
+/// only asks about.
 pub fn parse(text: &str) -> Intent {
+    parse_offering(text, true)
+}
+
+/// [`parse`], offering (`offer`) the plain request to run when a change is held back; the
+/// offer is itself parsed, with `offer` false, to check that it runs.
+fn parse_offering(text: &str, offer: bool) -> Intent {
     let normalized = text::normalize(text);
     if normalized.chars().count() > text::MAX_CHARS {
         return decide::unknown_intent(format!(
@@ -83,7 +94,48 @@ pub fn parse(text: &str) -> Intent {
             }
         })
         .collect();
-    combine(&tokens, parts, all_caps)
+    let intent = combine(&tokens, parts, all_caps);
+    hold_back(intent, &tokens, &normalized, offer)
+}
+
+/// A change the request says not to make, or only asks about, becomes a question with the
+/// plain request to run deliberately (when one runs as the same operation); reads, and
+/// requests that mean what they say, pass through.
+fn hold_back(intent: Intent, tokens: &[Token], normalized: &str, offer: bool) -> Intent {
+    let Some(kind) = changing_kind(&intent) else {
+        return intent;
+    };
+    let mood = mood::mood(tokens, normalized);
+    if mood == Mood::Imperative {
+        return intent;
+    }
+    let plain = offer
+        .then(|| {
+            mood::plain_requests(tokens)
+                .into_iter()
+                .find(|r| runs_as(r, kind))
+        })
+        .flatten();
+    Intent::Ask {
+        kind: Some(kind),
+        question: mood::question(mood, kind, plain.as_deref()),
+        candidates: plain.into_iter().collect(),
+    }
+}
+
+/// The operation an answer runs or asks about, when it changes something.
+fn changing_kind(intent: &Intent) -> Option<OpKind> {
+    let kind = match intent {
+        Intent::Run { operation } => operation.kind(),
+        Intent::Ask { kind: Some(k), .. } => *k,
+        Intent::Ask { kind: None, .. } | Intent::Unknown { .. } => return None,
+    };
+    (!kind.spec().read_only()).then_some(kind)
+}
+
+/// Whether `request` runs, as it is, an operation of `kind`.
+fn runs_as(request: &str, kind: OpKind) -> bool {
+    matches!(parse_offering(request, false), Intent::Run { operation } if operation.kind() == kind)
 }
 
 /// Requests that work, for answers that found nothing.
@@ -228,15 +280,13 @@ fn one_at_a_time(tokens: &[Token], parts: &[Part]) -> Intent {
 
 /// A clause as written.
 fn clause_text(tokens: &[Token], range: &Range<usize>) -> String {
-    let mut text = String::new();
-    for t in tokens.get(range.clone()).unwrap_or_default() {
-        if t.raw.is_empty() {
-            continue;
-        }
-        if !text.is_empty() && t.tok != Tok::Sep {
-            text.push(' ');
-        }
-        text.push_str(&t.raw);
-    }
-    text
+    text::join_raw(tokens.get(range.clone()).unwrap_or_default())
+}
+
+/// Whether the words decline their action or only ask about it ("don't buy…", "should I
+/// release…?"): such a request plans no change, whoever maps it (the `--llm` planner too).
+pub fn declines_action(text: &str) -> bool {
+    let normalized = text::normalize(text);
+    let tokens = text::tokenize(&normalized);
+    mood::mood(&tokens, &normalized) != Mood::Imperative
 }

@@ -104,7 +104,7 @@ pub(super) fn tokenize(text: &str) -> Vec<Token> {
 }
 
 /// Text outside and inside double quotes, in order; an unbalanced quote is ignored.
-fn quote_segments(text: &str) -> Vec<(bool, &str)> {
+pub(super) fn quote_segments(text: &str) -> Vec<(bool, &str)> {
     let parts: Vec<&str> = text.split('"').collect();
     let balanced = parts.len() % 2 == 1;
     let last = parts.len().saturating_sub(1);
@@ -257,6 +257,22 @@ fn small_number(t: &str) -> Token {
     } else {
         Token::new(Tok::Other(t.to_owned()), t)
     }
+}
+
+/// Tokens as written, spaced again: the text of a clause or of a request made from some of
+/// its tokens.
+pub(super) fn join_raw<'a>(tokens: impl IntoIterator<Item = &'a Token>) -> String {
+    let mut text = String::new();
+    for t in tokens {
+        if t.raw.is_empty() {
+            continue;
+        }
+        if !text.is_empty() && t.tok != Tok::Sep {
+            text.push(' ');
+        }
+        text.push_str(&t.raw);
+    }
+    text
 }
 
 /// Classifies a piece that is not a phone number.

@@ -1008,3 +1008,623 @@ fn very_long_and_odd_inputs_are_answered() {
     let _ = parse(&"(".repeat(300));
     let _ = parse("\u{0}\u{7f}\u{feff}");
 }
+
+// --- Plain words that mean what they say: a change the request says not to make, or only
+// asks about, is a question, never a run.
+
+/// How a held-back request puts its action.
+#[derive(Debug, Clone, Copy)]
+enum Held {
+    /// "don't", "never", "no need to", "stop sending".
+    Not,
+    /// "should I", "can I", "what happens if", a '?'.
+    Asked,
+}
+
+use Held::{Asked, Not};
+use OpKind::{
+    OpenaiTestCompletion as TC, StripeDisableEndpoint as DIS, StripeEnableEndpoint as EN,
+    StripeResendUndelivered as RS, StripeSendTestEvent as TE, StripeUpdateEndpoint as UE,
+    TwilioBuyNumber as BUY, TwilioReleaseNumber as REL, TwilioSendTestSms as SMS,
+    TwilioUpdateNumber as UPD,
+};
+
+/// Requests with a negation or a question about a change: (request, how, the operation when
+/// it is clear; `None` where the request is not even clear about that).
+fn held_back_table() -> Vec<(&'static str, Held, Option<OpKind>)> {
+    vec![
+        // --- Buying.
+        ("don't buy a phone number in 415", Not, Some(BUY)),
+        ("do not buy a number in 415", Not, Some(BUY)),
+        ("dont buy a numbr in 415", Not, Some(BUY)),
+        ("DON'T BUY A NUMBER IN 415", Not, Some(BUY)),
+        ("Do NOT buy +442079460958", Not, Some(BUY)),
+        ("never buy a number in area code 212", Not, Some(BUY)),
+        ("I do not want to buy a number in 415", Not, Some(BUY)),
+        ("please don\u{2019}t purchase +14155550100", Not, Some(BUY)),
+        ("no need to buy a 415 number", Not, Some(BUY)),
+        ("we shouldn't buy a phne number in 212", Not, Some(BUY)),
+        ("I won't be buying a number in 415 today", Not, Some(BUY)),
+        ("stop buying numbers in 415", Not, Some(BUY)),
+        ("avoid purchasing a number in 646", Not, Some(BUY)),
+        ("not now: buy a number in 415", Not, Some(BUY)),
+        ("buy a number in 415? no, don't", Not, Some(BUY)),
+        ("never purchase a number in the UK", Not, Some(BUY)),
+        ("I'd rather not buy a number in 415", Not, Some(BUY)),
+        (
+            "do not buy a number in 415 and set its sms url to https://a.com/s",
+            Not,
+            Some(BUY),
+        ),
+        // --- Releasing.
+        ("don't release +14155550100", Not, Some(REL)),
+        ("do not release +14155550100", Not, Some(REL)),
+        (
+            "never release PN0123456789abcdef0123456789abcdef",
+            Not,
+            Some(REL),
+        ),
+        ("don't delete number +14155550100", Not, Some(REL)),
+        ("do not get rid of 415-555-0100", Not, Some(REL)),
+        ("dont realease +14155550100", Not, Some(REL)),
+        ("I don't want to release (415) 555-0100", Not, Some(REL)),
+        ("please never remove +14155550100", Not, Some(REL)),
+        ("you shouldn't release +14155550100", Not, Some(REL)),
+        ("release +14155550100? nope", Not, Some(REL)),
+        ("no need to release +14155550100 anymore", Not, Some(REL)),
+        ("Don't Release +1 (415) 555-0100", Not, Some(REL)),
+        // --- A number's URLs.
+        (
+            "don't set the sms url of +14155550100 to https://example.com/sms",
+            Not,
+            Some(UPD),
+        ),
+        (
+            "do not change the voice url of +14155550100 to https://a.com/v",
+            Not,
+            Some(UPD),
+        ),
+        (
+            "never point +14155550100 to https://a.com/x",
+            Not,
+            Some(UPD),
+        ),
+        (
+            "don't use https://a.com/st as the status callback of +14155550100",
+            Not,
+            Some(UPD),
+        ),
+        (
+            "do not update the sms url of +14155550100 to https://a.com/s",
+            Not,
+            Some(UPD),
+        ),
+        (
+            "I don't want to configure the sms url of +14155550100 to https://a.com/s",
+            Not,
+            Some(UPD),
+        ),
+        (
+            "never sms url of +14155550100 https://a.com/s",
+            Not,
+            Some(UPD),
+        ),
+        // --- Test messages.
+        ("don't send a test sms to +14155550100", Not, Some(SMS)),
+        ("do not send a test message to +14155550100", Not, Some(SMS)),
+        ("never send a test sms to +14155550100", Not, Some(SMS)),
+        ("not now: send a test sms to +14155550100", Not, Some(SMS)),
+        ("dont send a test mesage to +14155550100", Not, Some(SMS)),
+        ("don't text +14155550100", Not, None),
+        ("please do not sms +14155550100", Not, None),
+        ("stop sending test messages to +14155550100", Not, Some(SMS)),
+        (
+            "I'd rather you didn't send a test sms to +14155550100",
+            Not,
+            Some(SMS),
+        ),
+        (
+            "don't send the test message to +14155550100 saying \"it works now\"",
+            Not,
+            Some(SMS),
+        ),
+        (
+            "never send a test sms from +14155550199 to +14155550100",
+            Not,
+            Some(SMS),
+        ),
+        (
+            "no need to send a test sms to +14155550100 and +14155550101",
+            Not,
+            Some(SMS),
+        ),
+        ("send a test sms to +14155550100, don't", Not, Some(SMS)),
+        // --- Enabling and disabling endpoints.
+        ("don't enable we_123", Not, Some(EN)),
+        ("do not re-enable we_AbC9", Not, Some(EN)),
+        (
+            "never turn on the webhook that keeps failing",
+            Not,
+            Some(EN),
+        ),
+        (
+            "don't enable the stripe endpoint that keeps failing",
+            Not,
+            Some(EN),
+        ),
+        ("please don't reactivate we_123", Not, Some(EN)),
+        ("don't disable we_123", Not, Some(DIS)),
+        (
+            "do not disable the stripe endpoint that keeps failing",
+            Not,
+            Some(DIS),
+        ),
+        (
+            "never turn off the webhook that keeps failing",
+            Not,
+            Some(DIS),
+        ),
+        ("dont disable the endpont that keps failing", Not, Some(DIS)),
+        ("I do not want to pause we_123", Not, Some(DIS)),
+        ("avoid disabling we_123", Not, Some(DIS)),
+        ("no need to deactivate we_123", Not, Some(DIS)),
+        ("we won't disable we_123", Not, Some(DIS)),
+        ("DO NOT DISABLE WE_123", Not, Some(DIS)),
+        // --- Updating endpoints.
+        (
+            "don't update we_123 url to https://example.com/hook",
+            Not,
+            Some(UE),
+        ),
+        (
+            "do not change we_123 events to charge.failed",
+            Not,
+            Some(UE),
+        ),
+        (
+            "never modify the url of we_123 to https://a.com/x",
+            Not,
+            Some(UE),
+        ),
+        // --- Test events.
+        ("don't send a test event to we_123", Not, Some(TE)),
+        (
+            "do not send a charge.failed test event to we_123",
+            Not,
+            Some(TE),
+        ),
+        ("never test the stripe webhook we_123", Not, Some(TE)),
+        ("stop sending test events to we_123", Not, Some(TE)),
+        // --- Resending undelivered events.
+        ("don't resend undelivered stripe events", Not, Some(RS)),
+        (
+            "do not resend missed events since 3d to https://x.io/stripe",
+            Not,
+            Some(RS),
+        ),
+        ("never redeliver undelivered events", Not, Some(RS)),
+        ("dont resnd undelivered events", Not, Some(RS)),
+        (
+            "no need to replay the undelivered stripe events",
+            Not,
+            Some(RS),
+        ),
+        // --- Test completions.
+        ("don't test completion with gpt-4o", Not, Some(TC)),
+        ("do not run a test completion with o3-mini", Not, Some(TC)),
+        ("never try gpt-4o-mini", Not, Some(TC)),
+        ("don't ping openai with a test completion", Not, Some(TC)),
+        // --- Questions: buying.
+        ("should I buy a phone number in 415?", Asked, Some(BUY)),
+        ("should I buy a number in 415", Asked, Some(BUY)),
+        ("can I buy a number in area code 212", Asked, Some(BUY)),
+        ("would it be ok to purchase +14155550100?", Asked, Some(BUY)),
+        ("what happens if I buy a number in 415", Asked, Some(BUY)),
+        ("is it safe to buy a 415 number", Asked, Some(BUY)),
+        ("do I need to buy a number in 415?", Asked, Some(BUY)),
+        ("buy a phone number in 415?", Asked, Some(BUY)),
+        ("Can you buy a number in 415?", Asked, Some(BUY)),
+        ("how do I buy a number in 415", Asked, Some(BUY)),
+        ("Should we purchase a number in 646", Asked, Some(BUY)),
+        ("shuold I buy a phne number in 415?", Asked, Some(BUY)),
+        // --- Questions: releasing.
+        ("should I release +14155550100?", Asked, Some(REL)),
+        ("can I release +14155550100", Asked, Some(REL)),
+        ("is it safe to release +14155550100", Asked, Some(REL)),
+        (
+            "what happens if I delete number +14155550100",
+            Asked,
+            Some(REL),
+        ),
+        (
+            "would it be wise to release PN0123456789abcdef0123456789abcdef",
+            Asked,
+            Some(REL),
+        ),
+        ("release +14155550100?", Asked, Some(REL)),
+        ("do we need to get rid of 415-555-0100?", Asked, Some(REL)),
+        // --- Questions: a number's URLs.
+        (
+            "should I set the sms url of +14155550100 to https://example.com/sms",
+            Asked,
+            Some(UPD),
+        ),
+        (
+            "what happens if I change the voice url of +14155550100 to https://a.com/v",
+            Asked,
+            Some(UPD),
+        ),
+        (
+            "set the sms url of +14155550100 to https://a.com/s?",
+            Asked,
+            Some(UPD),
+        ),
+        // --- Questions: test messages.
+        ("can I send a test sms to +14155550100", Asked, Some(SMS)),
+        (
+            "would it be ok to send a test message to +14155550100",
+            Asked,
+            Some(SMS),
+        ),
+        ("should I text +14155550100?", Asked, None),
+        ("send a test sms to +14155550100?", Asked, Some(SMS)),
+        (
+            "is it ok to send a test message to (415) 555-0100",
+            Asked,
+            Some(SMS),
+        ),
+        (
+            "what would happen if I send a test sms to +14155550100",
+            Asked,
+            Some(SMS),
+        ),
+        // --- Questions: endpoints.
+        ("can you disable we_123?", Asked, Some(DIS)),
+        (
+            "should I disable the stripe endpoint that keeps failing?",
+            Asked,
+            Some(DIS),
+        ),
+        ("what happens if I disable we_123", Asked, Some(DIS)),
+        (
+            "is it safe to turn off the webhook that keeps failing",
+            Asked,
+            Some(DIS),
+        ),
+        ("should we re-enable we_AbC9", Asked, Some(EN)),
+        ("would it be ok to enable we_123?", Asked, Some(EN)),
+        (
+            "enable the stripe endpoint that keeps failing?",
+            Asked,
+            Some(EN),
+        ),
+        (
+            "should I update we_123 url to https://example.com/hook",
+            Asked,
+            Some(UE),
+        ),
+        (
+            "can we change we_123 events to payment_intent.succeeded, charge.failed?",
+            Asked,
+            Some(UE),
+        ),
+        ("should I send a test event to we_123?", Asked, Some(TE)),
+        (
+            "is it safe to send a charge.failed test event to we_123",
+            Asked,
+            Some(TE),
+        ),
+        // --- Said in other ways.
+        ("hold off on buying a number in 415", Not, Some(BUY)),
+        ("don't go ahead and buy a number in 415", Not, Some(BUY)),
+        ("don't fire off a test sms to +14155550100", Not, Some(SMS)),
+        (
+            "I'm not running a test completion with gpt-4o",
+            Not,
+            Some(TC),
+        ),
+        ("forget about releasing +14155550100", Not, Some(REL)),
+        (
+            "under no circumstances release +14155550100",
+            Not,
+            Some(REL),
+        ),
+        ("donot buy a number in 415", Not, Some(BUY)),
+        ("I'm not asking you to buy a number in 415", Not, Some(BUY)),
+        ("never mind, buy a number in 415", Not, Some(BUY)),
+        ("isn't it risky to release +14155550100", Not, Some(REL)),
+        (
+            "Could releasing +14155550100 break anything",
+            Asked,
+            Some(REL),
+        ),
+        (
+            "releasing +14155550100 would be a bad idea",
+            Asked,
+            Some(REL),
+        ),
+        ("release +14155550100, would that be ok", Asked, Some(REL)),
+        ("buy a number in 415, should I", Asked, Some(BUY)),
+        ("maybe disable we_123", Asked, Some(DIS)),
+        // --- Questions: resending, completions.
+        (
+            "should I resend undelivered stripe events?",
+            Asked,
+            Some(RS),
+        ),
+        (
+            "is it safe to resend undelivered stripe events",
+            Asked,
+            Some(RS),
+        ),
+        (
+            "do I need to resend missed events since 3d",
+            Asked,
+            Some(RS),
+        ),
+        (
+            "what happens if I redeliver undelivered events",
+            Asked,
+            Some(RS),
+        ),
+        ("should I test completion with gpt-4o?", Asked, Some(TC)),
+        ("can I run a test completion with o3-mini", Asked, Some(TC)),
+        ("test completion with gpt-4o?", Asked, Some(TC)),
+    ]
+}
+
+/// Whether an answer runs an operation that changes something.
+fn runs_a_change(intent: &Intent) -> bool {
+    matches!(intent, Intent::Run { operation } if !operation.spec().read_only())
+}
+
+/// Checks one held-back request; the failure says what came instead.
+fn check_held_back(text: &str, held: Held, kind: Option<OpKind>) -> Result<(), String> {
+    let got = parse(text);
+    let fail = |why: &str| Err(format!("{text:?}: {why}\n  got {got:?}"));
+    if runs_a_change(&got) {
+        return fail("runs a change");
+    }
+    let Intent::Ask {
+        kind: k,
+        question,
+        candidates,
+    } = &got
+    else {
+        return if kind.is_none() {
+            Ok(())
+        } else {
+            fail("not a question")
+        };
+    };
+    if !question.ends_with('?') {
+        return fail("the question does not end with '?'");
+    }
+    let Some(want) = kind else {
+        return Ok(());
+    };
+    if *k != Some(want) {
+        return fail(&format!("not a question about {want:?}"));
+    }
+    let words = match held {
+        Not => "nothing will be planned",
+        Asked => "apiops does not decide that for you",
+    };
+    if !question.contains(words) || !question.contains("--dry-run") {
+        return fail(&format!(
+            "the question does not say {words:?} and --dry-run"
+        ));
+    }
+    if matches!(held, Asked) && !question.contains(want.spec().side_effects) {
+        return fail("the question does not say what the operation does");
+    }
+    for c in candidates {
+        let answer = parse(c);
+        if !matches!(&answer, Intent::Run { operation } if operation.kind() == want) {
+            return fail(&format!("the candidate {c:?} gives {answer:?}"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn negations_and_questions_about_a_change_never_run_it() {
+    let rows = held_back_table();
+    assert!(rows.len() >= 100, "only {} rows", rows.len());
+    let mut seen = std::collections::HashSet::new();
+    for (text, _, _) in &rows {
+        assert!(seen.insert(*text), "{text:?} is in the table twice");
+    }
+    let kinds: std::collections::BTreeSet<OpKind> = rows.iter().filter_map(|r| r.2).collect();
+    let changing = [BUY, REL, UPD, SMS, EN, DIS, UE, TE, RS, TC];
+    assert_eq!(
+        kinds,
+        changing.into_iter().collect(),
+        "not every change is covered"
+    );
+    let failures: Vec<String> = rows
+        .iter()
+        .filter_map(|(text, held, kind)| check_held_back(text, *held, *kind).err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
+}
+
+/// The check itself can fail.
+#[test]
+fn a_wrong_held_back_expectation_fails() {
+    assert!(check_held_back("buy a phone number in 415", Not, Some(BUY)).is_err());
+    assert!(check_held_back("don't buy a phone number in 415", Not, Some(REL)).is_err());
+    assert!(check_held_back("don't buy a phone number in 415", Asked, Some(BUY)).is_err());
+    assert!(check_held_back("should I buy a number in 415", Not, Some(BUY)).is_err());
+}
+
+/// The answer says why, and offers the request to run deliberately.
+#[test]
+fn the_answer_offers_the_plain_request() {
+    let cases = [
+        (
+            "don't buy a phone number in 415",
+            "buy a phone number in 415",
+        ),
+        (
+            "I do not want to buy a number in 415",
+            "buy a number in 415",
+        ),
+        (
+            "not now: send a test sms to +14155550100",
+            "send a test sms to +14155550100",
+        ),
+        ("dont buy a numbr in 415", "buy a numbr in 415"),
+        ("should I release +14155550100?", "release +14155550100"),
+        ("can you disable we_123?", "disable we_123"),
+        ("what happens if I disable we_123", "disable we_123"),
+        (
+            "would it be ok to send a test sms to +14155550100",
+            "send a test sms to +14155550100",
+        ),
+    ];
+    for (text, plain) in cases {
+        match parse(text) {
+            Intent::Ask { candidates, .. } => {
+                assert_eq!(candidates, vec![plain.to_owned()], "{text:?}");
+            }
+            other => panic!("{text:?} gives {other:?}"),
+        }
+    }
+    let Intent::Ask { question, .. } = parse("don't buy a phone number in 415") else {
+        panic!("not a question");
+    };
+    assert_eq!(
+        question,
+        "You asked not to buy a phone number, so nothing will be planned. Did you mean to see what it would do, with --dry-run (apiops do --dry-run \"buy a phone number in 415\")?"
+    );
+}
+
+/// Reads answer questions and negations as they always have: that is what they are for.
+#[test]
+fn reads_are_not_held_back() {
+    let reads = [
+        (
+            "why are calls failing?",
+            audit(&[Twilio], day(), Some("call")),
+        ),
+        (
+            "why aren't my messages delivered",
+            audit(&[Twilio], day(), Some("message")),
+        ),
+        (
+            "check twilio errors for the last 6 hours?",
+            audit(&[Twilio], hours(6), None),
+        ),
+        (
+            "list stripe endpoints that are not enabled",
+            Run(Operation::StripeListEndpoints),
+        ),
+        (
+            "don't worry, check stripe errors",
+            audit(&[Stripe], day(), None),
+        ),
+        (
+            "should I check stripe errors?",
+            audit(&[Stripe], day(), None),
+        ),
+        (
+            "what numbers are available in 646?",
+            search(Some(646), "US", None, 5),
+        ),
+        ("can I see failed messages?", failed_messages(DEFAULT_SINCE)),
+    ];
+    for (text, expect) in &reads {
+        if let Err(e) = check(text, expect) {
+            panic!("{e}");
+        }
+    }
+    // Whatever it maps to, it is not held back as a change.
+    let got = parse("which numbers are not configured");
+    assert!(
+        !matches!(&got, Intent::Ask { question, .. } if question.contains("nothing will be planned")),
+        "{got:?}"
+    );
+}
+
+/// Requests that say "not" about a thing, not about the action, still run.
+#[test]
+fn negations_of_a_state_still_run() {
+    let runs = [
+        (
+            "resend stripe events that were not delivered",
+            resend(DEFAULT_SINCE, None),
+        ),
+        (
+            "disable the stripe endpoint that is not working",
+            endpoint(None, false),
+        ),
+        (
+            "can you purchase +14155550100",
+            buy(Some(N1), None, "US", NumberUrls::default()),
+        ),
+        ("can u buy a number in 415", buy_area(415)),
+        (
+            "could you please disable we_123",
+            endpoint(Some("we_123"), false),
+        ),
+    ];
+    for (text, expect) in &runs {
+        if let Err(e) = check(text, expect) {
+            panic!("{e}");
+        }
+    }
+}
+
+/// Every request of the table that runs a change, said not to or asked about, does not run.
+#[test]
+fn every_change_of_the_table_is_held_back_when_negated_or_asked() {
+    let changes: Vec<&str> = table()
+        .into_iter()
+        .filter(|(_, e)| matches!(e, Run(op) if !op.spec().read_only()))
+        .map(|(text, _)| text)
+        .collect();
+    assert!(changes.len() >= 40, "only {} changes", changes.len());
+    let mut failures = Vec::new();
+    for text in changes {
+        let variants = [
+            format!("don't {text}"),
+            format!("do not {text}"),
+            format!("never {text}"),
+            format!("DON'T {text}"),
+            format!("please do not {text}"),
+            format!("should I {text}"),
+            format!("{text}?"),
+        ];
+        for v in variants {
+            let got = parse(&v);
+            let bad_question =
+                matches!(&got, Intent::Ask { question, .. } if !question.ends_with('?'));
+            if runs_a_change(&got) || bad_question {
+                failures.push(format!("{v:?} gives {got:?}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// A negation before any request, however it goes on, never runs a change.
+    #[test]
+    fn a_negated_request_never_runs_a_change(
+        negation in prop::sample::select(&["don't", "do not", "never", "dont", "no need to", "I don't want to", "not now:"][..]),
+        text in assembled(),
+    ) {
+        let request = format!("{negation} {text}");
+        let got = parse(&request);
+        prop_assert!(!runs_a_change(&got), "{:?} gives {:?}", request, got);
+    }
+}

@@ -13,14 +13,14 @@ use apiops_sim::{RunningSim, SimConfig, Simulator};
 use apiops_store::{SqliteStore, StepStatus, Store};
 use jiff::Timestamp;
 
-struct World {
-    sim: RunningSim,
-    services: Services,
-    store: SqliteStore,
-    _dir: tempfile::TempDir,
+pub(crate) struct World {
+    pub(crate) sim: RunningSim,
+    pub(crate) services: Services,
+    pub(crate) store: SqliteStore,
+    pub(crate) _dir: tempfile::TempDir,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let sim = Simulator::new(SimConfig::default())
         .expect("config")
         .start()
@@ -60,11 +60,11 @@ async fn world() -> World {
     }
 }
 
-fn side_effect(w: &World, name: &str) -> u64 {
+pub(crate) fn side_effect(w: &World, name: &str) -> u64 {
     w.sim.stats().side_effects.get(name).copied().unwrap_or(0)
 }
 
-fn executor(w: &World) -> Executor<'_> {
+pub(crate) fn executor(w: &World) -> Executor<'_> {
     Executor {
         services: &w.services,
         store: &w.store,
@@ -99,7 +99,7 @@ async fn an_interrupted_send_the_provider_completed_is_not_sent_again() {
         .await
         .expect("journal");
     w.store
-        .journal_step(&plan.key, 0, StepStatus::Started, "{}", started)
+        .journal_step(&plan.key, 0, StepStatus::Started, "{}", &[], started)
         .await
         .expect("journal");
     let sent = w
@@ -153,7 +153,7 @@ async fn an_interrupted_purchase_the_provider_completed_is_never_repeated() {
         .await
         .expect("journal");
     w.store
-        .journal_step(&plan.key, 0, StepStatus::Started, "{}", now)
+        .journal_step(&plan.key, 0, StepStatus::Started, "{}", &[], now)
         .await
         .expect("journal");
     let client = w.services.twilio.as_ref().expect("twilio").client();

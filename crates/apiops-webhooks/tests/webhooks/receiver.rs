@@ -537,8 +537,58 @@ impl Store for Down {
         _: u32,
         _: StepStatus,
         _: &str,
+        _: &[ErrorEvent],
         _: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
+        down()
+    }
+    async fn journal_latest(&self, _: &str) -> Result<Option<JournalPlan>, StoreError> {
+        down()
+    }
+    async fn journal_lease(
+        &self,
+        _: &str,
+        _: &str,
+        _: Timestamp,
+        _: Timestamp,
+    ) -> Result<Result<(), apiops_store::Lease>, StoreError> {
+        down()
+    }
+    async fn journal_lease_steal(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Timestamp,
+    ) -> Result<bool, StoreError> {
+        down()
+    }
+    async fn journal_release(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        down()
+    }
+    async fn confirmation_put(&self, _: &apiops_store::Confirmation) -> Result<bool, StoreError> {
+        down()
+    }
+    async fn confirmation(
+        &self,
+        _: &str,
+    ) -> Result<Option<apiops_store::Confirmation>, StoreError> {
+        down()
+    }
+    async fn confirmations_pending(
+        &self,
+        _: Timestamp,
+        _: u32,
+    ) -> Result<Vec<apiops_store::Confirmation>, StoreError> {
+        down()
+    }
+    async fn confirmation_decide(
+        &self,
+        _: &str,
+        _: apiops_store::ConfirmationState,
+        _: &str,
+        _: Timestamp,
+    ) -> Result<bool, StoreError> {
         down()
     }
     async fn journal_finish(&self, _: &str, _: Timestamp) -> Result<(), StoreError> {

@@ -17,9 +17,10 @@ pub(crate) struct McpArgs {
     /// Offer only the tools that read (no execute_plan)
     #[arg(long, conflicts_with = "allow_execute")]
     pub(crate) read_only: bool,
-    /// Let execute_plan run plans that need confirmation without asking the person — except
-    /// purchases, deletions and credential changes, which still need the person's yes through
-    /// MCP elicitation
+    /// Let execute_plan run reversible changes that stay inside the account (and reach no third
+    /// party) without asking. Purchases, deletions, credential changes, money-spending sends,
+    /// URL redirections, signed test events and batches over `[policy] batch_cap` still need the
+    /// person's yes through MCP elicitation
     #[arg(long)]
     pub(crate) allow_execute: bool,
 }
@@ -30,6 +31,7 @@ pub(crate) fn run(loaded: LoadedConfig, args: &McpArgs) -> anyhow::Result<Exit> 
     let options = Options {
         read_only: args.read_only,
         allow_execute: args.allow_execute,
+        transport: crate::mcp::confirm::Transport::Stdio,
     };
     let result = rt.block_on(async {
         let server = ApiopsMcp::start(loaded, options).await;

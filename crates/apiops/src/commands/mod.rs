@@ -6,6 +6,7 @@
 pub(crate) mod audit;
 pub(crate) mod checks;
 pub(crate) mod config;
+pub(crate) mod confirm;
 pub(crate) mod creds;
 pub(crate) mod demo;
 pub(crate) mod errors;
@@ -63,6 +64,10 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
                 resource.as_deref(),
                 loaded.settings.output.format,
             )
+        }
+        Command::Confirm(args) => {
+            let loaded = load()?;
+            confirm::run(&loaded, args, loaded.settings.output.format)
         }
         Command::Do(args) => {
             let loaded = load()?;

@@ -26,7 +26,8 @@ use crate::output::{self, Format, Render};
 /// Flags every changing operation takes.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct OpFlags {
-    /// Accept the plan without a prompt (purchases and deletions included)
+    /// Accept the plan without a prompt: a person typing it counts as their yes (for what an
+    /// LLM chose with --llm, not for purchases, deletions or credential changes)
     #[arg(long, short = 'y')]
     pub(crate) yes: bool,
     /// Show the plan and stop
@@ -54,6 +55,10 @@ pub(crate) struct DoArgs {
     /// The model the LLM planner uses
     #[arg(long, default_value = DEFAULT_TEST_MODEL, requires = "llm")]
     pub(crate) llm_model: String,
+    /// Say which operation the request maps to, its trust class (who may say yes to it) and
+    /// why; plans nothing and reads nothing from the providers
+    #[arg(long, conflicts_with_all = ["llm", "yes", "dry_run"])]
+    pub(crate) explain: bool,
     #[command(flatten)]
     pub(crate) flags: OpFlags,
 }
@@ -393,7 +398,7 @@ pub(crate) fn run_twilio(
             NO_FLAGS,
         ),
     };
-    run_operation(loaded, op, &command_line(), &flags, format)
+    run_operation(loaded, op, &command_line(), &flags, Chosen::Exactly, format)
 }
 
 /// `apiops stripe ...`
@@ -468,7 +473,7 @@ pub(crate) fn run_stripe(
             flags.clone(),
         ),
     };
-    run_operation(loaded, op, &command_line(), &flags, format)
+    run_operation(loaded, op, &command_line(), &flags, Chosen::Exactly, format)
 }
 
 /// `apiops openai ...`
@@ -487,12 +492,34 @@ pub(crate) fn run_openai(
             flags.clone(),
         ),
     };
-    run_operation(loaded, op, &command_line(), &flags, format)
+    run_operation(loaded, op, &command_line(), &flags, Chosen::Exactly, format)
 }
 
 /// `apiops do "REQUEST"`.
 pub(crate) fn run_do(loaded: &LoadedConfig, args: &DoArgs, format: Format) -> anyhow::Result<Exit> {
     let request = args.request.join(" ");
+    if args.explain {
+        let view = ExplainView {
+            request: request.clone(),
+            intent: apiops_ops::intent::parse(&request),
+            batch_cap: loaded.settings.policy.batch_cap,
+        };
+        output::emit(format, &view).context("writing")?;
+        return Ok(Exit::Ok);
+    }
+    // What the words say comes first, even with --llm: a negated request or a question about
+    // an action plans nothing, whatever a model would make of it.
+    let literal = apiops_ops::intent::parse(&request);
+    if args.llm
+        && let Intent::Ask {
+            kind: Some(kind), ..
+        } = &literal
+        && !kind.spec().read_only()
+        && apiops_ops::intent::declines_action(&request)
+    {
+        output::emit(format, &IntentView { intent: literal }).context("writing")?;
+        return Ok(Exit::Usage);
+    }
     let intent = if args.llm {
         let settings = &loaded.settings;
         let openai = checks::openai(settings).map_err(|e| {
@@ -506,17 +533,95 @@ pub(crate) fn run_do(loaded: &LoadedConfig, args: &DoArgs, format: Format) -> an
         ))
         .map_err(|e| anyhow::anyhow!("the LLM planner failed: {e}"))?
     } else {
-        apiops_ops::intent::parse(&request)
+        literal
+    };
+    let chosen = if args.llm {
+        Chosen::ByLlm
+    } else {
+        Chosen::Exactly
     };
     match intent {
         Intent::Run { operation } => {
-            run_operation(loaded, operation, &request, &args.flags, format)
+            run_operation(loaded, operation, &request, &args.flags, chosen, format)
         }
         other => {
             let view = IntentView { intent: other };
             output::emit(format, &view).context("writing")?;
             Ok(Exit::Usage)
         }
+    }
+}
+
+/// Who picked the operation: the person's exact words or subcommand, or a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chosen {
+    /// A catalog subcommand, or the deterministic parser's reading of the person's words.
+    Exactly,
+    /// The `--llm` planner: `--yes` does not confirm purchases, deletions or credential
+    /// changes it chose.
+    ByLlm,
+}
+
+/// `apiops do --explain`: the operation a request maps to and who may say yes to it.
+#[derive(Debug, Serialize)]
+struct ExplainView {
+    request: String,
+    intent: Intent,
+    batch_cap: usize,
+}
+
+impl Render for ExplainView {
+    fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+        let Intent::Run { operation } = &self.intent else {
+            writeln!(out, "{:?} does not map to one operation:", self.request)?;
+            return IntentView {
+                intent: self.intent.clone(),
+            }
+            .human(out);
+        };
+        let spec = operation.spec();
+        let trust = apiops_ops::trust_of(spec.kind);
+        writeln!(out, "{} — {}", spec.name, spec.summary)?;
+        if !spec.side_effects.is_empty() {
+            writeln!(out, "Side effects: {}", spec.side_effects)?;
+        }
+        let class = match trust.class {
+            apiops_ops::TrustClass::Read => "read",
+            apiops_ops::TrustClass::InAccount => "in-account change",
+            apiops_ops::TrustClass::Person => "needs a person",
+        };
+        writeln!(out, "Trust class: {class} — {}", trust.why)?;
+        let lines: Vec<String> = match trust.class {
+            apiops_ops::TrustClass::Read => vec!["runs at once, everywhere".into()],
+            apiops_ops::TrustClass::InAccount => vec![
+                "terminal: the prompt, or --yes".into(),
+                "MCP: the person through elicitation, or a server started with --allow-execute"
+                    .into(),
+                format!(
+                    "over {} items ([policy] batch_cap) it needs a person like the class below",
+                    self.batch_cap
+                ),
+            ],
+            apiops_ops::TrustClass::Person => vec![
+                if spec.purchase || spec.deletion || spec.auth {
+                    "terminal: the prompt, or --yes typed by you (not for what --llm chose)".into()
+                } else {
+                    "terminal: the prompt, or --yes".into()
+                },
+                "MCP on stdio: the person through elicitation; --allow-execute never stands in"
+                    .into(),
+                "MCP over HTTP (apiops serve): only out of the agent's channel — `apiops confirm PLAN_ID` or the dashboard's Pending confirmations page".into(),
+            ],
+        };
+        writeln!(out, "Who may say yes:")?;
+        for l in lines {
+            writeln!(out, "  - {l}")?;
+        }
+        Ok(())
+    }
+
+    fn markdown(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.human(out)
     }
 }
 
@@ -564,13 +669,18 @@ impl Render for IntentView {
 
 /// The providers and settings operations use.
 fn services(settings: &Settings, flags: &OpFlags) -> anyhow::Result<Services> {
+    services_for(settings, flags.allow_private_targets)
+}
+
+/// The providers operations use, from the settings.
+pub(crate) fn services_for(settings: &Settings, allow_private: bool) -> anyhow::Result<Services> {
     Ok(Services {
         twilio: checks::twilio(settings).map_err(|e| e.to_string()),
         stripe: checks::stripe(settings).map_err(|e| e.to_string()),
         openai: checks::openai(settings).map_err(|e| e.to_string()),
         stripe_webhook_secret: settings.stripe.webhook_secret.clone(),
         receiver_url: None,
-        allow_private_targets: flags.allow_private_targets,
+        allow_private_targets: allow_private,
         http: Services::outbound_client()?,
     })
 }
@@ -600,6 +710,7 @@ fn run_operation(
     op: Operation,
     request: &str,
     flags: &OpFlags,
+    chosen: Chosen,
     format: Format,
 ) -> anyhow::Result<Exit> {
     let settings = &loaded.settings;
@@ -624,7 +735,9 @@ fn run_operation(
         .map_err(app_error)?;
     let gate = apiops_ops::gate(op.spec(), &settings.policy.policy(), Origin::Requested);
     let nothing_to_do = prepared.plan.to_do().next().is_none();
+    let spec = op.spec();
     let mut view = OpView {
+        trust: apiops_ops::trust_of_plan(&prepared.plan, settings.policy.batch_cap),
         plan: prepared.clone(),
         gate: gate.clone(),
         confirmed: false,
@@ -634,22 +747,31 @@ fn run_operation(
         output::emit(format, &view).context("writing the plan")?;
         return Ok(Exit::Ok);
     }
-    if gate.needs_confirmation() && !nothing_to_do && !flags.yes {
+    // `--yes` is the person's yes for what they asked exactly; not for a purchase, a deletion
+    // or a credential change that a model picked.
+    let llm_irreversible = chosen == Chosen::ByLlm && (spec.purchase || spec.deletion || spec.auth);
+    let yes = flags.yes && !llm_irreversible;
+    if gate.needs_confirmation() && !nothing_to_do && !yes {
         let interactive = io::stdin().is_terminal() && io::stderr().is_terminal();
         if !interactive {
             output::emit(format, &view).context("writing the plan")?;
-            return Err(AppError::ConfirmationRequired {
-                action: format!(
-                    "{} ({} step(s))",
-                    prepared.plan.name,
-                    prepared.plan.to_do().count()
-                ),
+            let action = format!(
+                "{} ({} step(s))",
+                prepared.plan.name,
+                prepared.plan.to_do().count()
+            );
+            if llm_irreversible && flags.yes {
+                return Err(AppError::PersonRequired(format!(
+                    "{action} was chosen by the LLM planner: --yes does not confirm a purchase, a deletion or a credential change a model chose. Use the exact subcommand (see `apiops {} --help`) with --yes, or answer the prompt on a terminal",
+                    spec.service.map_or("do", |s| s.as_str())
+                ))
+                .into());
             }
-            .into());
+            return Err(AppError::ConfirmationRequired { action }.into());
         }
         // The plan first, then the question on the terminal.
         output::emit(Format::Human, &view).context("writing the plan")?;
-        if !confirm(&format!(
+        if !confirm_prompt(&format!(
             "Proceed with {} step(s)? [y/N] ",
             prepared.plan.to_do().count()
         ))? {
@@ -668,18 +790,23 @@ fn run_operation(
     let outcome = rt
         .block_on(executor.execute(&prepared.plan))
         .map_err(app_error)?;
-    let exit = match outcome.status {
-        OutcomeStatus::Succeeded | OutcomeStatus::NothingToDo => Exit::Ok,
-        OutcomeStatus::Partial => Exit::PartialBatch,
-        OutcomeStatus::Failed => Exit::Failure,
-    };
+    let exit = outcome_exit(outcome.status);
     view.outcome = Some(outcome);
     output::emit(format, &view).context("writing the outcome")?;
     Ok(exit)
 }
 
+/// The exit status of a run that ended so.
+pub(crate) fn outcome_exit(status: OutcomeStatus) -> Exit {
+    match status {
+        OutcomeStatus::Succeeded | OutcomeStatus::NothingToDo => Exit::Ok,
+        OutcomeStatus::Partial => Exit::PartialBatch,
+        OutcomeStatus::Failed => Exit::Failure,
+    }
+}
+
 /// Asks on stderr, reads a line from stdin.
-fn confirm(question: &str) -> anyhow::Result<bool> {
+pub(crate) fn confirm_prompt(question: &str) -> anyhow::Result<bool> {
     let mut err = io::stderr().lock();
     write!(err, "{question}")?;
     err.flush()?;
@@ -693,13 +820,14 @@ fn confirm(question: &str) -> anyhow::Result<bool> {
 
 /// A plan, its gate and (once run) its outcome.
 #[derive(Debug, Serialize)]
-struct OpView {
+pub(crate) struct OpView {
     #[serde(flatten)]
-    plan: Prepared,
-    gate: Gate,
-    confirmed: bool,
+    pub(crate) plan: Prepared,
+    pub(crate) gate: Gate,
+    pub(crate) trust: apiops_ops::Trust,
+    pub(crate) confirmed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    outcome: Option<Outcome>,
+    pub(crate) outcome: Option<Outcome>,
 }
 
 impl Render for OpView {
@@ -721,6 +849,12 @@ impl OpView {
         let spec = plan.operation.spec();
         writeln!(out, "Plan: {} — {}", plan.name, spec.summary)?;
         writeln!(out, "  request: {}", plan.request)?;
+        if let Some(why) = &self.plan.replanned {
+            writeln!(
+                out,
+                "  this request ran before, but the account no longer shows it: {why}; planned anew"
+            )?;
+        }
         if let Some(r) = &self.plan.resumed {
             match r.finished_at {
                 Some(f) => writeln!(
@@ -788,11 +922,20 @@ impl OpView {
             Gate::Proceed { reason } => writeln!(out, "Gate: proceeds ({reason})")?,
             Gate::Confirm { reason, .. } => writeln!(out, "Gate: needs confirmation — {reason}")?,
         }
+        if self.trust.needs_person() {
+            writeln!(out, "Needs a person: {}", self.trust.why)?;
+        }
         Ok(())
     }
 
     fn outcome_text(&self, out: &mut dyn Write, o: &Outcome) -> io::Result<()> {
         writeln!(out, "{} ({} step(s)):", o.operation, o.items.len())?;
+        if let Some(why) = &self.plan.replanned {
+            writeln!(
+                out,
+                "  the earlier run no longer holds: {why}; this run planned it anew"
+            )?;
+        }
         if let Some(r) = &self.plan.resumed {
             match r.finished_at {
                 Some(f) => writeln!(
@@ -846,7 +989,9 @@ impl OpView {
         }
         let status = match o.status {
             OutcomeStatus::Succeeded => "done",
-            OutcomeStatus::NothingToDo => "nothing to do: already in place",
+            OutcomeStatus::NothingToDo => {
+                "nothing to do: every step was done before (read back from the account where it shows)"
+            }
             OutcomeStatus::Partial => "partial",
             OutcomeStatus::Failed => "failed",
         };

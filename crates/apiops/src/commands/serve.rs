@@ -65,9 +65,11 @@ pub(crate) struct ServeArgs {
     /// Offer only the tools that read on `/mcp` (no execute_plan), like `apiops mcp --read-only`
     #[arg(long, conflicts_with = "mcp_allow_execute")]
     pub(crate) mcp_read_only: bool,
-    /// Let execute_plan on `/mcp` run plans that need confirmation without asking the person,
-    /// like `apiops mcp --allow-execute` — except purchases, deletions and credential changes,
-    /// which still need the person's yes through MCP elicitation
+    /// Let execute_plan on `/mcp` run reversible changes that stay inside the account without
+    /// asking, like `apiops mcp --allow-execute`. Purchases, deletions, credential changes,
+    /// money-spending sends, URL redirections, signed test events and over-cap batches still
+    /// need a person: over HTTP, `apiops confirm PLAN_ID` or the dashboard's Pending
+    /// confirmations page
     #[arg(long)]
     pub(crate) mcp_allow_execute: bool,
 }
@@ -168,6 +170,7 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
         let mcp_options = crate::mcp::Options {
             read_only: args.mcp_read_only,
             allow_execute: args.mcp_allow_execute,
+            transport: crate::mcp::confirm::Transport::Http,
         };
         let mcp = crate::mcp::http::router(
             crate::mcp::ApiopsMcp::new(Arc::clone(&loaded), mcp_options, Ok(Arc::clone(&store))),

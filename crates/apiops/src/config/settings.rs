@@ -268,6 +268,9 @@ pub(crate) struct PolicySettings {
     /// `config`, `rate_limit`, `bad_params`.
     #[serde(deserialize_with = "values::auto_fix::deserialize")]
     pub(crate) auto_fix: BTreeSet<Category>,
+    /// The most items (recipients, numbers, events) one plan may have before it needs a
+    /// person's yes even where `--allow-execute` would stand in; 0: every change needs a person.
+    pub(crate) batch_cap: usize,
 }
 
 impl PolicySettings {

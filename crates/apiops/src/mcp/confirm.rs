@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use apiops_ops::{Gate, OpSpec, Plan};
+use apiops_ops::{Gate, OpSpec, Plan, Trust};
 use serde_json::{Value, json};
 
 /// How long a question waits for its answer.
@@ -35,14 +35,28 @@ pub(crate) const FIELD: &str = "confirm";
 /// At most this many questions wait at once (the oldest are forgotten first).
 const MAX_PENDING: usize = 64;
 
+/// How the server is reached: the trust boundary of elicitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Transport {
+    /// `apiops mcp`: the client is the person's own app, started by the person; its
+    /// elicitation form is shown to that person.
+    #[default]
+    Stdio,
+    /// `/mcp` in `apiops serve`: the client is whatever holds the token, an agent included; an
+    /// answer through its channel is the agent's, not a person's.
+    Http,
+}
+
 /// What `execute_plan` must do with a plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Decision {
     /// Run it now; `via` says why no question is needed.
     Run { via: Via },
-    /// Ask the person; `always` when nothing but the person's yes will do (a purchase, a
-    /// deletion, a credential change: `--allow-execute` cannot stand in).
+    /// Ask the person through elicitation; `always` when `--allow-execute` cannot stand in.
     Ask { reason: String, always: bool },
+    /// Only a person outside the agent's channel can say yes: `apiops confirm PLAN_ID` in a
+    /// terminal or the dashboard's Pending confirmations page (MCP over HTTP).
+    Person { reason: String },
 }
 
 /// Why a plan ran.
@@ -51,14 +65,24 @@ pub(crate) enum Decision {
 pub(crate) enum Via {
     /// The gate needs no confirmation (or nothing is left to do).
     NotNeeded,
-    /// The server was started with `--allow-execute`.
+    /// The server was started with `--allow-execute` and the plan is an in-account change.
     AllowExecute,
-    /// The person said yes through elicitation.
+    /// The person said yes through elicitation (stdio, or an in-account change over HTTP).
     Elicitation,
+    /// A person confirmed it out of the agent's channel (`apiops confirm`, the dashboard).
+    Person,
 }
 
-/// Rules 1 to 3.
-pub(crate) fn decide(gate: &Gate, nothing_to_do: bool, allow_execute: bool) -> Decision {
+/// The rules: reads and plans with nothing left run; `--allow-execute` stands in only for
+/// in-account changes; over HTTP what needs a person is confirmed out of band; otherwise the
+/// person is asked through elicitation.
+pub(crate) fn decide(
+    gate: &Gate,
+    trust: &Trust,
+    nothing_to_do: bool,
+    allow_execute: bool,
+    transport: Transport,
+) -> Decision {
     match gate {
         _ if nothing_to_do => Decision::Run {
             via: Via::NotNeeded,
@@ -66,40 +90,63 @@ pub(crate) fn decide(gate: &Gate, nothing_to_do: bool, allow_execute: bool) -> D
         Gate::Proceed { .. } => Decision::Run {
             via: Via::NotNeeded,
         },
-        Gate::Confirm { always: false, .. } if allow_execute => Decision::Run {
+        Gate::Confirm { .. } if allow_execute && trust.allow_execute_covers() => Decision::Run {
             via: Via::AllowExecute,
         },
+        Gate::Confirm { reason, always }
+            if transport == Transport::Http && (*always || trust.needs_person()) =>
+        {
+            Decision::Person {
+                reason: format!("{reason} ({})", trust.why),
+            }
+        }
         Gate::Confirm { reason, always } => Decision::Ask {
             reason: reason.clone(),
-            always: *always,
+            always: *always || trust.needs_person(),
         },
     }
 }
 
 /// How `execute_plan` would treat an operation on this server, for plans and the catalog.
-pub(crate) fn how(spec: &OpSpec, gate: &Gate, allow_execute: bool, read_only: bool) -> Value {
+pub(crate) fn how(
+    spec: &OpSpec,
+    gate: &Gate,
+    trust: &Trust,
+    allow_execute: bool,
+    read_only: bool,
+    transport: Transport,
+) -> Value {
+    let class = json!({"class": trust.class, "rule": trust.rule, "why": trust.why});
     if spec.read_only() {
-        return json!({"confirmation": "none", "note": "a read: plan_operation answers it at once"});
+        return json!({"confirmation": "none", "trust": class, "note": "a read: plan_operation answers it at once"});
     }
     if read_only {
-        return json!({"confirmation": "unavailable", "note": "this server was started with --read-only: execute_plan is not offered"});
+        return json!({"confirmation": "unavailable", "trust": class, "note": "this server was started with --read-only: execute_plan is not offered"});
     }
-    match decide(gate, false, allow_execute) {
+    match decide(gate, trust, false, allow_execute, transport) {
         Decision::Run {
             via: Via::AllowExecute,
         } => json!({
             "confirmation": "allow_execute",
-            "note": "runs without asking: this server was started with --allow-execute",
+            "trust": class,
+            "note": "runs without asking: an in-account change, and this server was started with --allow-execute",
         }),
         Decision::Run { .. } => {
-            json!({"confirmation": "none", "note": "the policy lets it run without asking"})
+            json!({"confirmation": "none", "trust": class, "note": "the policy lets it run without asking"})
         }
+        Decision::Person { .. } => json!({
+            "confirmation": "person",
+            "trust": class,
+            "note": "only a person outside this agent's channel can confirm it: `apiops confirm PLAN_ID` in a terminal, or the dashboard's Pending confirmations page; an agent's confirm or elicitation answer does not count over HTTP",
+        }),
         Decision::Ask { always: true, .. } => json!({
             "confirmation": "elicitation",
-            "note": "a purchase, a deletion or a credential change: runs only after the person confirms through MCP elicitation, whatever flags the server has",
+            "trust": class,
+            "note": "needs the person's yes through MCP elicitation, whatever flags the server has",
         }),
         Decision::Ask { .. } => json!({
             "confirmation": "elicitation",
+            "trust": class,
             "note": "runs only after the person confirms through MCP elicitation (or on a server started with --allow-execute)",
         }),
     }
@@ -177,10 +224,16 @@ pub(crate) fn answer(result: &Value) -> Answer {
     }
 }
 
-/// Questions asked through `InputRequiredResult`, waiting for the retried call.
+/// Questions asked through `InputRequiredResult`, waiting for the retried call: each bound to
+/// the plan and the session it was asked in.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
     questions: HashMap<String, (String, Instant)>,
+}
+
+/// The key a question is kept under: the plan and the session it belongs to.
+pub(crate) fn question_key(plan_id: &str, session: &str) -> String {
+    format!("{session}\n{plan_id}")
 }
 
 impl Pending {
@@ -199,11 +252,7 @@ impl Pending {
             };
             self.questions.remove(&oldest);
         }
-        let handle = format!(
-            "confirm_{:016x}{:016x}",
-            fastrand::u64(..),
-            fastrand::u64(..)
-        );
+        let handle = format!("confirm_{}", apiops_ops::ids::random_hex(16));
         self.questions
             .insert(handle.clone(), (plan_id.to_owned(), now));
         handle
@@ -217,9 +266,9 @@ impl Pending {
                 "the requestState is not a question this server asked (or it was already answered)"
                     .into(),
             ),
-            Some((asked, _)) if asked != plan_id => Err(format!(
-                "the requestState belongs to another plan ({asked})"
-            )),
+            Some((asked, _)) if asked != plan_id => {
+                Err("the requestState belongs to another plan or session".into())
+            }
             Some((_, at)) if now.duration_since(at) >= QUESTION_TTL => {
                 Err("the question expired; call execute_plan again to be asked anew".into())
             }
@@ -242,49 +291,90 @@ mod tests {
         )
     }
 
+    fn decision(kind: OpKind, allow: bool, transport: Transport) -> Decision {
+        decide(
+            &verdict(kind),
+            &apiops_ops::trust_of(kind),
+            false,
+            allow,
+            transport,
+        )
+    }
+
     #[test]
-    fn purchases_and_deletions_need_elicitation_even_with_allow_execute() {
-        for kind in [OpKind::TwilioBuyNumber, OpKind::TwilioReleaseNumber] {
+    fn what_needs_a_person_is_confirmed_out_of_band_over_http() {
+        for kind in [
+            OpKind::TwilioBuyNumber,
+            OpKind::TwilioReleaseNumber,
+            OpKind::TwilioSendTestSms,
+            OpKind::TwilioUpdateNumber,
+            OpKind::StripeUpdateEndpoint,
+            OpKind::StripeEnableEndpoint,
+            OpKind::StripeSendTestEvent,
+            OpKind::StripeResendUndelivered,
+            OpKind::OpenaiTestCompletion,
+        ] {
             for allow in [false, true] {
                 assert!(
                     matches!(
-                        decide(&verdict(kind), false, allow),
+                        decision(kind, allow, Transport::Http),
+                        Decision::Person { .. }
+                    ),
+                    "{kind:?} over HTTP, allow_execute={allow}"
+                );
+                // On stdio the person's own client asks them; --allow-execute never stands in.
+                assert!(
+                    matches!(
+                        decision(kind, allow, Transport::Stdio),
                         Decision::Ask { always: true, .. }
                     ),
-                    "{kind:?} allow_execute={allow}"
+                    "{kind:?} on stdio, allow_execute={allow}"
                 );
             }
         }
     }
 
     #[test]
-    fn allow_execute_stands_in_for_other_changes_only() {
-        let g = verdict(OpKind::StripeDisableEndpoint);
-        assert!(matches!(
-            decide(&g, false, false),
-            Decision::Ask { always: false, .. }
-        ));
-        assert_eq!(
-            decide(&g, false, true),
-            Decision::Run {
-                via: Via::AllowExecute
-            }
-        );
+    fn allow_execute_stands_in_for_in_account_changes_only() {
+        let kind = OpKind::StripeDisableEndpoint;
+        for transport in [Transport::Stdio, Transport::Http] {
+            assert!(matches!(
+                decision(kind, false, transport),
+                Decision::Ask { always: false, .. }
+            ));
+            assert_eq!(
+                decision(kind, true, transport),
+                Decision::Run {
+                    via: Via::AllowExecute
+                }
+            );
+        }
         for spec in apiops_ops::CATALOG {
             let g = gate(spec, &Policy::default(), apiops_ops::Origin::Requested);
-            let d = decide(&g, false, true);
-            if spec.purchase || spec.deletion || spec.auth {
-                assert!(matches!(d, Decision::Ask { .. }), "{}", spec.name);
-            }
-            if spec.read_only() {
-                assert_eq!(
+            let t = apiops_ops::trust_of(spec.kind);
+            for transport in [Transport::Stdio, Transport::Http] {
+                let d = decide(&g, &t, false, true, transport);
+                if spec.purchase || spec.deletion || spec.auth || spec.costs_money {
+                    assert!(!matches!(d, Decision::Run { .. }), "{}", spec.name);
+                }
+                if matches!(
                     d,
                     Decision::Run {
-                        via: Via::NotNeeded
-                    },
-                    "{}",
-                    spec.name
-                );
+                        via: Via::AllowExecute
+                    }
+                ) {
+                    assert_eq!(t.class, apiops_ops::TrustClass::InAccount, "{}", spec.name);
+                }
+                if spec.read_only() {
+                    assert_eq!(
+                        d,
+                        Decision::Run {
+                            via: Via::NotNeeded
+                        },
+                        "{}",
+                        spec.name
+                    );
+                }
             }
         }
     }
@@ -292,7 +382,13 @@ mod tests {
     #[test]
     fn nothing_left_to_do_needs_no_question() {
         assert_eq!(
-            decide(&verdict(OpKind::TwilioBuyNumber), true, false),
+            decide(
+                &verdict(OpKind::TwilioBuyNumber),
+                &apiops_ops::trust_of(OpKind::TwilioBuyNumber),
+                true,
+                false,
+                Transport::Http
+            ),
             Decision::Run {
                 via: Via::NotNeeded
             }

@@ -25,7 +25,7 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Map, Value, json};
 
-use super::confirm::{self, Answer, Decision, Via};
+use super::confirm::{self, Answer, Decision, Transport, Via};
 use super::result::{Kind, ToolError, category_of, success};
 use super::tools::{self, CallError, PlanRequest, ToolCall};
 use crate::commands::{checks, creds, ops};
@@ -47,16 +47,18 @@ pub(crate) const REPORT_URI: &str = "apiops://report/latest";
 pub(crate) const EVENTS_URI: &str = "apiops://events/recent";
 pub(crate) const CATALOG_URI: &str = "apiops://operations/catalog";
 
-const INSTRUCTIONS: &str = "apiops operates Twilio, Stripe and OpenAI integrations. Read tools: credentials_status, health_check, error_audit, config_audit, list_events, list_operations. To change anything: plan_operation (plain words or a structured catalog operation) returns a plan_id with steps, side effects, risks, cost and the policy gate's verdict; execute_plan runs it through the same gate and journal as the CLI. Plans that need a person are confirmed by the person through MCP elicitation; purchases, deletions and credential changes are never automatic. Secrets are always masked. Resources: apiops://report/latest (Markdown report), apiops://events/recent (event log, JSON), apiops://operations/catalog (JSON).";
+const INSTRUCTIONS: &str = "apiops operates Twilio, Stripe and OpenAI integrations. Read tools: credentials_status, health_check, error_audit, config_audit, list_events, list_operations. To change anything: plan_operation (plain words or a structured catalog operation) returns a plan_id with steps, side effects, risks, cost, the policy gate's verdict and the trust class; execute_plan runs it through the same gate and journal as the CLI. An agent never confirms: purchases, deletions, credential changes, money-spending sends, URL redirections and over-cap batches wait for a person (over HTTP out of the agent's channel: `apiops confirm PLAN_ID` or the dashboard); on stdio the person answers through MCP elicitation. Secrets are always masked. Resources: apiops://report/latest (Markdown report), apiops://events/recent (event log, JSON), apiops://operations/catalog (JSON).";
 
 /// What the server was started with.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Options {
     /// Only the tools that read.
     pub(crate) read_only: bool,
-    /// Plans that need confirmation run without asking, except purchases, deletions and
-    /// credential changes.
+    /// In-account changes run without asking (never purchases, deletions, credential changes,
+    /// money-spending sends, URL redirections or over-cap batches).
     pub(crate) allow_execute: bool,
+    /// How clients reach this server: whose answer an elicitation is.
+    pub(crate) transport: Transport,
 }
 
 /// A plan made by `plan_operation`, waiting for `execute_plan`.
@@ -67,6 +69,24 @@ struct PlanEntry {
     made: Instant,
     /// Asked in plain words (which `apiops do` takes as they are).
     in_words: bool,
+    /// The session that made it: only that session may execute it.
+    session: String,
+}
+
+/// The session a call belongs to: the streamable HTTP session id (`Mcp-Session-Id`), one name
+/// for stateless HTTP requests, `stdio` for `apiops mcp`.
+fn session_of(context: &RequestContext<RoleServer>) -> String {
+    let header = context
+        .extensions
+        .get::<axum::http::request::Parts>()
+        .map(|parts| {
+            parts
+                .headers
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+                .map_or_else(|| "http".to_owned(), |id| format!("http:{id}"))
+        });
+    header.unwrap_or_else(|| "stdio".into())
 }
 
 /// Everything the tools share.
@@ -222,11 +242,13 @@ impl ServerHandler for ApiopsMcp {
         };
         let ct = context.ct.clone();
         let state = self.state.clone();
+        let session = session_of(&context);
         match call {
             ToolCall::ExecutePlan { plan_id } => {
                 state
                     .execute_plan(
                         &plan_id,
+                        &session,
                         request.input_responses.as_ref(),
                         request.request_state.as_deref(),
                         &context,
@@ -235,7 +257,7 @@ impl ServerHandler for ApiopsMcp {
             }
             other => {
                 tokio::select! {
-                    result = state.run(other) => Ok(result.into()),
+                    result = state.run(other, &session) => Ok(result.into()),
                     () = ct.cancelled() => {
                         tracing::info!("a tool call was cancelled by the client");
                         Ok(ToolError::new(Kind::Cancelled, None, "cancelled by the client").into_result().into())
@@ -339,12 +361,21 @@ fn ops_error(e: OpsError) -> ToolError {
         )
         .with_details(json!({"candidates": candidates})),
         OpsError::Provider(m) => ToolError::provider(m),
-        OpsError::Store(e) => ToolError::new(
-            Kind::StoreUnavailable,
-            None,
-            format!("the operations journal failed: {e}"),
+        OpsError::Store(e) => store_error(e),
+        busy @ OpsError::Busy { .. } => ToolError::new(
+            Kind::ExecutionFailed,
+            Some(Category::Transient),
+            busy.to_string(),
         ),
     }
+}
+
+fn store_error(e: apiops_store::StoreError) -> ToolError {
+    ToolError::new(
+        Kind::StoreUnavailable,
+        None,
+        format!("the operations journal failed: {e}"),
+    )
 }
 
 /// A scan failure with its normalized category.
@@ -470,7 +501,7 @@ impl State {
     }
 
     /// Runs one tool that is not `execute_plan`.
-    async fn run(&self, call: ToolCall) -> CallToolResult {
+    async fn run(&self, call: ToolCall, session: &str) -> CallToolResult {
         let r = match call {
             ToolCall::CredentialsStatus => Ok(self.credentials_status()),
             ToolCall::HealthCheck { services } => self.health_check(&services).await,
@@ -489,7 +520,9 @@ impl State {
                 limit,
             } => self.list_events(since, service, limit).await,
             ToolCall::ListOperations { service } => Ok(self.list_operations(service)),
-            ToolCall::PlanOperation { request, fresh } => self.plan_operation(request, fresh).await,
+            ToolCall::PlanOperation { request, fresh } => {
+                self.plan_operation(request, fresh, session).await
+            }
             ToolCall::ExecutePlan { .. } => Err(ToolError::new(
                 Kind::Internal,
                 None,
@@ -733,6 +766,7 @@ impl State {
             .filter(|s| service.is_none() || s.service == service)
             .map(|spec| {
                 let gate = apiops_ops::gate(spec, &policy, Origin::Requested);
+                let trust = apiops_ops::trust_of(spec.kind);
                 json!({
                     "name": spec.name,
                     "service": spec.service,
@@ -747,7 +781,8 @@ impl State {
                     "auth": spec.auth,
                     "costs_money": spec.costs_money,
                     "gate": gate,
-                    "execution": confirm::how(spec, &gate, o.allow_execute, o.read_only),
+                    "trust": trust,
+                    "execution": confirm::how(spec, &gate, &trust, o.allow_execute, o.read_only, o.transport),
                 })
             })
             .collect();
@@ -834,6 +869,7 @@ impl State {
         &self,
         request: PlanRequest,
         fresh: bool,
+        session: &str,
     ) -> Result<CallToolResult, ToolError> {
         let op = Self::operation(&request)?;
         let spec = op.spec();
@@ -858,11 +894,19 @@ impl State {
             Origin::Requested,
         );
         let in_words = matches!(request, PlanRequest::Text(_));
-        let plan_id = self.remember(prepared.clone(), gate.clone(), in_words);
+        let plan_id = self.remember(prepared.clone(), gate.clone(), in_words, session);
         let plan = &prepared.plan;
         let nothing_to_do = plan.to_do().next().is_none();
         let o = self.options;
-        let mut execution = confirm::how(spec, &gate, o.allow_execute, o.read_only);
+        let trust = apiops_ops::trust_of_plan(plan, self.loaded.settings.policy.batch_cap);
+        let mut execution = confirm::how(
+            spec,
+            &gate,
+            &trust,
+            o.allow_execute,
+            o.read_only,
+            o.transport,
+        );
         execution["nothing_to_do"] = json!(nothing_to_do);
         let value = json!({
             "plan_id": plan_id,
@@ -883,6 +927,8 @@ impl State {
             "gate": gate,
             "execution": execution,
             "resumed": prepared.resumed,
+            "replanned": prepared.replanned,
+            "trust": trust,
             "batch": plan.batch,
             "planned_at": plan.planned_at,
             "expires_in_seconds": PLAN_TTL.as_secs(),
@@ -930,7 +976,7 @@ impl State {
     }
 
     /// Keeps a plan for `execute_plan`; returns its id.
-    fn remember(&self, prepared: Prepared, gate: Gate, in_words: bool) -> String {
+    fn remember(&self, prepared: Prepared, gate: Gate, in_words: bool, session: &str) -> String {
         let now = Instant::now();
         let mut plans = lock(&self.plans);
         plans.retain(|_, p| now.duration_since(p.made) < PLAN_TTL);
@@ -945,7 +991,7 @@ impl State {
             plans.remove(&oldest);
         }
         let id = loop {
-            let candidate = format!("plan_{:016x}", fastrand::u64(..));
+            let candidate = apiops_ops::ids::plan_id();
             if !plans.contains_key(&candidate) {
                 break candidate;
             }
@@ -957,15 +1003,17 @@ impl State {
                 gate,
                 made: now,
                 in_words,
+                session: session.to_owned(),
             },
         );
         id
     }
 
-    fn plan(&self, plan_id: &str) -> Result<PlanEntry, ToolError> {
+    fn plan(&self, plan_id: &str, session: &str) -> Result<PlanEntry, ToolError> {
         let now = Instant::now();
         let plans = lock(&self.plans);
-        match plans.get(plan_id) {
+        // Another session's plan is answered like a plan that does not exist.
+        match plans.get(plan_id).filter(|p| p.session == session) {
             Some(p) if now.duration_since(p.made) < PLAN_TTL => Ok(p.clone()),
             Some(_) => Err(ToolError::new(
                 Kind::UnknownPlan,
@@ -1006,21 +1054,38 @@ impl State {
     async fn execute_plan(
         &self,
         plan_id: &str,
+        session: &str,
         input_responses: Option<&rmcp::model::InputResponses>,
         request_state: Option<&str>,
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let entry = match self.plan(plan_id) {
+        let entry = match self.plan(plan_id, session) {
             Ok(e) => e,
             Err(e) => return Ok(e.into_result().into()),
         };
         let nothing_to_do = self.nothing_left(&entry.prepared.plan).await;
-        let via = match confirm::decide(&entry.gate, nothing_to_do, self.options.allow_execute) {
+        let trust =
+            apiops_ops::trust_of_plan(&entry.prepared.plan, self.loaded.settings.policy.batch_cap);
+        let decision = confirm::decide(
+            &entry.gate,
+            &trust,
+            nothing_to_do,
+            self.options.allow_execute,
+            self.options.transport,
+        );
+        let via = match decision {
             Decision::Run { via } => via,
+            Decision::Person { reason } => {
+                match self.person(plan_id, session, &entry, &reason).await {
+                    Ok(()) => Via::Person,
+                    Err(e) => return Ok(e.into_result().into()),
+                }
+            }
             Decision::Ask { reason, always } => {
                 match self
                     .ask(
                         plan_id,
+                        session,
                         &entry,
                         &reason,
                         always,
@@ -1059,6 +1124,7 @@ impl State {
     async fn ask(
         &self,
         plan_id: &str,
+        session: &str,
         entry: &PlanEntry,
         reason: &str,
         always: bool,
@@ -1072,7 +1138,7 @@ impl State {
             let mut how =
                 vec!["confirm it through MCP elicitation in a client that supports it".to_owned()];
             if !always {
-                how.push("start `apiops mcp --allow-execute`".into());
+                how.push("start `apiops mcp --allow-execute` (in-account changes only)".into());
             }
             if entry.in_words {
                 how.push(format!(
@@ -1103,7 +1169,8 @@ impl State {
 
         // A retried call carrying the answer to the question asked through InputRequiredResult.
         if let Some(handle) = request_state {
-            if let Err(why) = lock(&self.pending).take(handle, plan_id, Instant::now()) {
+            let key = confirm::question_key(plan_id, session);
+            if let Err(why) = lock(&self.pending).take(handle, &key, Instant::now()) {
                 return refused(format!("The confirmation does not count: {why}."));
             }
             let answer = input_responses
@@ -1143,7 +1210,8 @@ impl State {
             .protocol_version()
             .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
         if modern {
-            let handle = lock(&self.pending).ask(plan_id, Instant::now());
+            let key = confirm::question_key(plan_id, session);
+            let handle = lock(&self.pending).ask(&key, Instant::now());
             let mut requests = rmcp::model::InputRequests::new();
             requests.insert(
                 confirm::INPUT_KEY.to_owned(),
@@ -1163,6 +1231,80 @@ impl State {
                 }
             }
             Err(e) => refused(format!("Asking the person failed: {e}.")),
+        }
+    }
+
+    /// A plan only a person can confirm, out of the agent's channel: recorded in the store as
+    /// a pending confirmation (once); `Ok` once a person confirmed it, else a refusal that says
+    /// how a person confirms it.
+    async fn person(
+        &self,
+        plan_id: &str,
+        session: &str,
+        entry: &PlanEntry,
+        reason: &str,
+    ) -> Result<(), ToolError> {
+        let store = self.store()?;
+        let plan = &entry.prepared.plan;
+        let now = jiff::Timestamp::now();
+        let existing = store.confirmation(plan_id).await.map_err(store_error)?;
+        let state = match existing {
+            Some(c) if c.session == session => c.state,
+            Some(_) => {
+                return Err(ToolError::new(
+                    Kind::UnknownPlan,
+                    Some(Category::BadParams),
+                    format!("no plan {plan_id} in this server session: call plan_operation first"),
+                ));
+            }
+            None => {
+                let plan_json = serde_json::to_string(plan).map_err(|e| {
+                    ToolError::new(Kind::Internal, None, format!("serializing the plan: {e}"))
+                })?;
+                let expires = jiff::SignedDuration::try_from(PLAN_TTL).unwrap_or_default();
+                store
+                    .confirmation_put(&apiops_store::Confirmation {
+                        id: plan_id.to_owned(),
+                        session: session.to_owned(),
+                        plan_json,
+                        summary: confirm::question(plan, plan.operation.spec()),
+                        created_at: now,
+                        expires_at: now + expires,
+                        state: apiops_store::ConfirmationState::Pending,
+                        decided_by: None,
+                        decided_at: None,
+                    })
+                    .await
+                    .map_err(store_error)?;
+                apiops_store::ConfirmationState::Pending
+            }
+        };
+        let spec = plan.operation.spec();
+        let details = json!({
+            "plan_id": plan_id,
+            "operation": plan.name,
+            "always_needs_a_person": true,
+            "purchase": spec.purchase,
+            "deletion": spec.deletion,
+            "confirm_in_terminal": format!("apiops confirm {plan_id}"),
+            "confirm_on_dashboard": "/confirmations",
+        });
+        match state {
+            apiops_store::ConfirmationState::Confirmed => Ok(()),
+            apiops_store::ConfirmationState::Refused => Err(ToolError::new(
+                Kind::ConfirmationRequired,
+                None,
+                format!("a person refused plan {plan_id}: nothing was done, and it will not run"),
+            )
+            .with_details(details)),
+            apiops_store::ConfirmationState::Pending => Err(ToolError::new(
+                Kind::ConfirmationRequired,
+                None,
+                format!(
+                    "confirmation required: {reason}. Only a person can confirm this, outside this agent's channel: over MCP HTTP neither confirm: true nor an elicitation answer counts. Nothing was done. A person confirms it with `apiops confirm {plan_id}` in a terminal (same database), or on the dashboard's Pending confirmations page (/confirmations); then call execute_plan again for the outcome."
+                ),
+            )
+            .with_details(details)),
         }
     }
 

@@ -1,0 +1,244 @@
+//! `apiops confirm [PLAN_ID]`: a person's yes (or no) to a plan an agent asked for over MCP
+//! HTTP, out of the agent's channel (DESIGN.md §11). The plan waits in the store that
+//! `apiops serve` uses; this command shows it, asks, and runs it once confirmed — under the
+//! plan's lease and journal, so the agent's later `execute_plan` finds it done and repeats
+//! nothing.
+
+use std::io::{self, IsTerminal as _, Write};
+
+use anyhow::Context as _;
+use apiops_core::ActionTaken;
+use apiops_ops::exec::Outcome;
+use apiops_ops::journal::Prepared;
+use apiops_ops::{Executor, Origin, Plan};
+use apiops_store::{Confirmation, ConfirmationState, Store};
+use clap::Args;
+use serde::Serialize;
+
+use crate::commands::checks;
+use crate::commands::ops::{OpView, confirm_prompt, outcome_exit, services_for};
+use crate::config::{LoadedConfig, Settings};
+use crate::exit::{AppError, Exit};
+use crate::output::{self, Format, Render};
+
+/// How many pending confirmations the listing shows.
+const LIST_LIMIT: u32 = 100;
+
+/// `apiops confirm` flags.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ConfirmArgs {
+    /// The plan an agent's execute_plan named (plan_...); without it, the pending ones are listed
+    #[arg(value_name = "PLAN_ID")]
+    pub(crate) plan_id: Option<String>,
+    /// Confirm without a prompt: you typed it, so it is your yes
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
+    /// Refuse the plan: it will not run, and the agent is told so
+    #[arg(long, conflicts_with = "yes")]
+    pub(crate) refuse: bool,
+}
+
+/// Runs `apiops confirm`.
+pub(crate) fn run(
+    loaded: &LoadedConfig,
+    args: &ConfirmArgs,
+    format: Format,
+) -> anyhow::Result<Exit> {
+    let settings = &loaded.settings;
+    let rt = checks::runtime()?;
+    let store = rt
+        .block_on(checks::open_store(settings))
+        .map_err(|e| anyhow::anyhow!("the store with pending confirmations is required: {e}"))?;
+    let Some(id) = &args.plan_id else {
+        let pending =
+            rt.block_on(store.confirmations_pending(jiff::Timestamp::now(), LIST_LIMIT))?;
+        output::emit(
+            format,
+            &PendingView {
+                pending: pending.iter().map(Listed::from).collect(),
+            },
+        )
+        .context("writing")?;
+        return Ok(Exit::Ok);
+    };
+    let found = rt.block_on(store.confirmation(id))?.ok_or_else(|| {
+        AppError::Usage(format!(
+            "no plan {id} waits for confirmation in this database (is APIOPS_DATABASE_URL the one apiops serve uses?)"
+        ))
+    })?;
+    let plan: Plan = serde_json::from_str(&found.plan_json)
+        .map_err(|e| anyhow::anyhow!("plan {id} cannot be read by this version of apiops: {e}"))?;
+    let mut view = view_of(settings, plan.clone());
+    let now = jiff::Timestamp::now();
+    match found.state {
+        ConfirmationState::Refused => {
+            anstream::eprintln!(
+                "{id} was refused by {} at {}: it will not run.",
+                found.decided_by.as_deref().unwrap_or("a person"),
+                found.decided_at.map(|t| t.to_string()).unwrap_or_default()
+            );
+            return Ok(Exit::ConfirmationRequired);
+        }
+        ConfirmationState::Confirmed => {
+            // Already confirmed: running it again resumes a run cut short and repeats nothing.
+            anstream::eprintln!(
+                "{id} was confirmed by {} at {}; resuming it (done steps are not repeated).",
+                found.decided_by.as_deref().unwrap_or("a person"),
+                found.decided_at.map(|t| t.to_string()).unwrap_or_default()
+            );
+        }
+        ConfirmationState::Pending if found.expires_at <= now => {
+            return Err(AppError::Usage(format!(
+                "{id} expired at {}: ask the agent to plan it again",
+                found.expires_at
+            ))
+            .into());
+        }
+        ConfirmationState::Pending => {
+            if !decide_here(&rt, store.as_ref(), &found, args, &view, format)? {
+                return Ok(Exit::ConfirmationRequired);
+            }
+        }
+    }
+    view.confirmed = true;
+    let outcome = rt
+        .block_on(execute_confirmed(settings, store.as_ref(), &plan))
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let exit = outcome_exit(outcome.status);
+    view.outcome = Some(outcome);
+    output::emit(format, &view).context("writing the outcome")?;
+    Ok(exit)
+}
+
+/// Shows the plan, takes the person's answer, records it; `true` when confirmed here.
+fn decide_here(
+    rt: &tokio::runtime::Runtime,
+    store: &dyn Store,
+    found: &Confirmation,
+    args: &ConfirmArgs,
+    view: &OpView,
+    format: Format,
+) -> anyhow::Result<bool> {
+    let id = &found.id;
+    let yes = if args.refuse {
+        false
+    } else if args.yes {
+        true
+    } else if io::stdin().is_terminal() && io::stderr().is_terminal() {
+        output::emit(Format::Human, view).context("writing the plan")?;
+        confirm_prompt(&format!("Confirm {id} and run it now? [y/N] "))?
+    } else {
+        output::emit(format, view).context("writing the plan")?;
+        return Err(AppError::ConfirmationRequired {
+            action: format!("{id} ({})", view.plan.plan.name),
+        }
+        .into());
+    };
+    let state = if yes {
+        ConfirmationState::Confirmed
+    } else {
+        ConfirmationState::Refused
+    };
+    let now = jiff::Timestamp::now();
+    if !rt.block_on(store.confirmation_decide(id, state, "terminal", now))? {
+        let current = rt.block_on(store.confirmation(id))?;
+        let what = current.map_or("gone".into(), |c| c.state.as_str().to_owned());
+        return Err(AppError::Usage(format!(
+            "{id} was decided elsewhere meanwhile (it is {what} now); nothing was done here"
+        ))
+        .into());
+    }
+    if !yes {
+        let _ = writeln!(io::stderr(), "Refused: {id} will not run.");
+    }
+    Ok(yes)
+}
+
+/// The plan's view before it runs.
+pub(crate) fn view_of(settings: &Settings, plan: Plan) -> OpView {
+    let gate = apiops_ops::gate(
+        plan.operation.spec(),
+        &settings.policy.policy(),
+        Origin::Requested,
+    );
+    OpView {
+        trust: apiops_ops::trust_of_plan(&plan, settings.policy.batch_cap),
+        plan: Prepared {
+            plan,
+            resumed: None,
+            replanned: None,
+        },
+        gate,
+        confirmed: false,
+        outcome: None,
+    }
+}
+
+/// Runs a plan a person confirmed (here or on the dashboard): the executor's lease, journal and
+/// state-first checks make a second call (the agent's `execute_plan`, a retry) repeat nothing.
+pub(crate) async fn execute_confirmed(
+    settings: &Settings,
+    store: &dyn Store,
+    plan: &Plan,
+) -> Result<Outcome, String> {
+    let services = services_for(settings, false).map_err(|e| e.to_string())?;
+    let clock = jiff::Timestamp::now;
+    let executor = Executor {
+        services: &services,
+        store,
+        now: &clock,
+        action: ActionTaken::Executed,
+    };
+    executor.execute(plan).await.map_err(|e| e.to_string())
+}
+
+/// One pending confirmation in the listing.
+#[derive(Debug, Serialize)]
+struct Listed {
+    id: String,
+    summary: String,
+    created_at: jiff::Timestamp,
+    expires_at: jiff::Timestamp,
+}
+
+impl From<&Confirmation> for Listed {
+    fn from(c: &Confirmation) -> Self {
+        Listed {
+            id: c.id.clone(),
+            summary: c.summary.clone(),
+            created_at: c.created_at,
+            expires_at: c.expires_at,
+        }
+    }
+}
+
+/// `apiops confirm` without a plan id.
+#[derive(Debug, Serialize)]
+struct PendingView {
+    pending: Vec<Listed>,
+}
+
+impl Render for PendingView {
+    fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return writeln!(out, "No plan waits for confirmation.");
+        }
+        writeln!(out, "Plans waiting for a person's confirmation:")?;
+        for p in &self.pending {
+            writeln!(
+                out,
+                "  {}  (asked {}, expires {})",
+                p.id, p.created_at, p.expires_at
+            )?;
+            writeln!(out, "    {}", p.summary)?;
+        }
+        writeln!(
+            out,
+            "Confirm one: apiops confirm PLAN_ID   (refuse: --refuse)"
+        )
+    }
+
+    fn markdown(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.human(out)
+    }
+}
