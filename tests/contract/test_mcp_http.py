@@ -28,7 +28,7 @@ from mcp.client.streamable_http import streamable_http_client
 import mcp.types as types
 
 from conftest import apiops_bin, start_sim
-from served import hermetic_env, start_serve
+from served import apiops, hermetic_env, start_serve
 
 TOKEN = "mcp-http-test-token-0123456789"
 TOOLS = {
@@ -161,7 +161,7 @@ def test_tools_health_and_a_purchase_refused_without_confirmation(sim, tmp_path,
             plan = r.structured_content
             assert plan["operation"] == "twilio.numbers.buy" and plan["purchase"] is True
             assert plan["gate"]["verdict"] == "confirm" and plan["gate"]["always"] is True
-            assert plan["execution"]["confirmation"] == "elicitation"
+            assert plan["execution"]["confirmation"] == "person"
 
             # Another request (stateless on 2026-07-28) executes the plan the first one made:
             # refused, since this client cannot ask the person.
@@ -183,9 +183,11 @@ def test_tools_health_and_a_purchase_refused_without_confirmation(sim, tmp_path,
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-def test_a_purchase_over_http_runs_only_after_an_explicit_yes(sim, tmp_path, mode):
+def test_over_http_elicitation_confirms_in_account_changes_only(sim, tmp_path, mode):
     """Elicitation over HTTP: on 2026-07-28 an InputRequiredResult and a retried call; on the
-    handshake versions an `elicitation/create` request on the call's SSE stream."""
+    handshake versions an `elicitation/create` request on the call's SSE stream. The answer comes
+    through the agent's channel, so it counts for an in-account change (disabling an endpoint),
+    never for a purchase (DESIGN.md §11)."""
     answers = []
     questions = []
 
@@ -195,35 +197,44 @@ def test_a_purchase_over_http_runs_only_after_an_explicit_yes(sim, tmp_path, mod
         return types.ElicitResult(action=action, content=content)
 
     before = purchases(sim)
+    updates = lambda: sim.stats().get("side_effects", {}).get("stripe.webhook_endpoints.update", 0)
 
-    async def main(url):
+    async def main(url, endpoint):
         async with Client(url, mode=mode, elicitation_callback=person) as client:
-            r = await client.call_tool("plan_operation", {"request": {"operation": "twilio.numbers.buy", "params": {"area_code": 415}}})
+            r = await client.call_tool("plan_operation", {"request": {"operation": "stripe.endpoints.disable", "params": {"endpoint": endpoint}}})
             assert not r.is_error, text(r)
+            assert r.structured_content["execution"]["confirmation"] == "elicitation"
             plan_id = r.structured_content["plan_id"]
-            number = r.structured_content["steps"][0]["action"]["number"]
+            start = updates()
 
             answers.append(("decline", None))
             r = await client.call_tool("execute_plan", {"plan_id": plan_id})
             assert r.is_error and r.structured_content["error"]["kind"] == "confirmation_required"
-            assert purchases(sim) == before
+            assert updates() == start
 
             answers.append(("accept", {"confirm": True}))
             r = await client.call_tool("execute_plan", {"plan_id": plan_id})
             assert not r.is_error, text(r)
             assert r.structured_content["confirmed_via"] == "elicitation"
-            assert purchases(sim) == before + 1
+            assert updates() == start + 1
 
-            # Release it again so the other mode finds the same number to buy.
-            release = await client.call_tool("plan_operation", {"request": {"operation": "twilio.numbers.release", "params": {"number": number}}})
-            answers.append(("accept", {"confirm": True}))
-            r = await client.call_tool("execute_plan", {"plan_id": release.structured_content["plan_id"]})
+            # The same yes for a purchase: not asked at all, refused, nothing bought.
+            r = await client.call_tool("plan_operation", {"request": {"operation": "twilio.numbers.buy", "params": {"area_code": 415}}})
             assert not r.is_error, text(r)
+            r = await client.call_tool("execute_plan", {"plan_id": r.structured_content["plan_id"]})
+            assert r.is_error and r.structured_content["error"]["kind"] == "confirmation_required"
+            assert "apiops confirm plan_" in r.structured_content["error"]["message"]
+            assert purchases(sim) == before
 
-    with serving(sim, tmp_path, "--mcp-allow-execute") as served:
-        run(lambda: main(served.mcp))
-    assert len(questions) == 3
-    assert questions[0].startswith("Proceed with twilio.numbers.buy: buy +1415")
+    with serving(sim, tmp_path) as served:
+        listed = json.loads(apiops(served.env, "stripe", "endpoints", "list", "--json").stdout)
+        endpoint = next(row[0] for row in listed["rows"] if row[1] == "enabled")
+        run(lambda: main(served.mcp, endpoint))
+        # Put it back for the other mode (a person at the terminal).
+        r = apiops(served.env, "stripe", "endpoints", "enable", endpoint, "--yes")
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert len(questions) == 2
+    assert questions[0].startswith("Proceed with stripe.endpoints.disable: endpoint we_")
 
 
 def test_read_only_offers_the_read_tools_only(sim, tmp_path):

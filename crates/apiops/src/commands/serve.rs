@@ -58,6 +58,11 @@ pub(crate) struct ServeArgs {
     /// mandatory unless listening on loopback. The webhook receivers and `/healthz` never need it
     #[arg(long, env = "APIOPS_SERVE_TOKEN", hide_env_values = true, value_parser = parse_token, value_name = "TOKEN")]
     pub(crate) token: Option<SecretString>,
+    /// The token `/mcp` requires instead (as `Authorization: Bearer`), so that agents hold a
+    /// credential of their own: then the dashboard's Pending confirmations page (the
+    /// dashboard token's) can decide what only a person may. Must differ from --token
+    #[arg(long, env = "APIOPS_MCP_TOKEN", hide_env_values = true, value_parser = parse_token, value_name = "TOKEN")]
+    pub(crate) mcp_token: Option<SecretString>,
     /// This instance's id in the monitor's slot claims and check records
     /// [default: hostname-pid-random]
     #[arg(long, value_name = "ID")]
@@ -120,6 +125,21 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
     // binding.
     let access = crate::dashboard::Access::for_listen(args.listen, args.token.as_ref())
         .map_err(AppError::Usage)?;
+    // Agents' access to /mcp: their own token when given (never the people's), else the
+    // dashboard's rule — and then the dashboard cannot tell a person from an agent.
+    let (mcp_access, people_only) = match (&args.mcp_token, &args.token) {
+        (Some(m), Some(t)) if m.expose_secret().trim() == t.expose_secret().trim() => {
+            return Err(AppError::Usage(
+                "--mcp-token must differ from --token: agents must not hold the credential people confirm with".into(),
+            )
+            .into());
+        }
+        (Some(m), t) => (
+            crate::dashboard::Access::for_listen(args.listen, Some(m)).map_err(AppError::Usage)?,
+            t.is_some(),
+        ),
+        (None, _) => (access.clone(), false),
+    };
     let rt = checks::runtime()?;
     rt.block_on(async {
         let store: Arc<dyn Store> = Arc::from(
@@ -156,14 +176,16 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
             })
         };
         let receiver_metrics = Arc::new(ReceiverMetrics::default());
-        // `/`, `/errors`, `/alerts` and `/metrics` (installs the Prometheus recorder).
+        // `/`, `/errors`, `/alerts`, `/confirmations` and `/metrics` (installs the Prometheus
+        // recorder).
         let dashboard = crate::dashboard::mount(crate::dashboard::Mount {
             store: Arc::clone(&store),
             receiver: Arc::clone(&receiver_metrics),
             receivers: enabled.clone(),
-            settings,
+            config: Arc::clone(&loaded),
             token: args.token.as_ref(),
             access: access.clone(),
+            people_only,
         });
         // `/mcp`: the MCP server of `apiops mcp` over this store, its sessions ended at shutdown.
         let mcp_stop = CancellationToken::new();
@@ -174,7 +196,7 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
         };
         let mcp = crate::mcp::http::router(
             crate::mcp::ApiopsMcp::new(Arc::clone(&loaded), mcp_options, Ok(Arc::clone(&store))),
-            access.clone(),
+            mcp_access,
             args.listen.ip(),
             mcp_stop.clone(),
         );

@@ -8,8 +8,12 @@
 //! Comparisons are constant-time over SHA-256 digests (the lengths leak nothing either).
 //! `/mcp` (the MCP endpoint, [`guard_bearer`]) takes the same token, as `Authorization: Bearer`
 //! only. `/webhooks/*` and `/healthz` never pass through here: providers cannot send a token.
+//!
+//! The routes that act (the Pending confirmations) add [`guard_loopback_when_open`]: without a
+//! token only the address guards them, so the `Host` and any `Origin` must be loopback ones
+//! (no DNS rebinding) and no proxy may stand between (DESIGN.md §11).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -243,6 +247,101 @@ pub(crate) async fn guard_bearer(
     }
 }
 
+/// Headers a proxy adds: a request carrying one came from elsewhere through it.
+const FORWARDED: [&str; 4] = [
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-real-ip",
+];
+
+/// The middleware of the routes that act: when no token is required (a loopback bind), the
+/// request must name a loopback host, come from a loopback origin if a browser says where
+/// from, and carry no forwarded header. With a token, the token is the guard ([`guard`]).
+pub(crate) async fn guard_loopback_when_open(
+    State(access): State<Access>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if access.required() || is_local_request(req.headers(), req.uri()) {
+        return next.run(req).await;
+    }
+    let mut r = Response::new(Body::from(
+        "403 Forbidden: this apiops dashboard runs without a token, so its confirmations answer          only requests to a loopback host (localhost, 127.0.0.1, [::1]) from a loopback origin,          not through a proxy; set --token to use it from elsewhere\n",
+    ));
+    *r.status_mut() = StatusCode::FORBIDDEN;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// Whether a request is to a loopback host, from a loopback origin (if any), not forwarded.
+fn is_local_request(headers: &HeaderMap, uri: &axum::http::Uri) -> bool {
+    if FORWARDED.iter().any(|h| headers.contains_key(*h)) {
+        return false;
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| uri.authority().map(|a| a.as_str().to_owned()));
+    let host_ok = host
+        .as_deref()
+        .and_then(host_and_port)
+        .is_some_and(|(h, _)| is_loopback_name(&h));
+    let origin_ok = match headers.get(header::ORIGIN) {
+        None => true,
+        Some(o) => o
+            .to_str()
+            .ok()
+            .and_then(|o| url::Url::parse(o).ok())
+            .and_then(|u| u.host_str().map(unbracket))
+            .is_some_and(|h| is_loopback_name(&h)),
+    };
+    host_ok && origin_ok
+}
+
+/// The host (lower case, IPv6 without brackets) and port of a `Host` value (`name`,
+/// `name:port`, `[v6]`, `[v6]:port`); `None` when it is none of these.
+pub(crate) fn host_and_port(value: &str) -> Option<(String, Option<u16>)> {
+    let v = value.trim();
+    let (host, port) = if let Some(rest) = v.strip_prefix('[') {
+        let (h, after) = rest.split_once(']')?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':')?),
+        };
+        (h, port)
+    } else {
+        match v.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (v, None),
+        }
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let port = match port {
+        Some(p) => Some(p.parse::<u16>().ok()?),
+        None => None,
+    };
+    Some((host.to_ascii_lowercase(), port))
+}
+
+/// A host as [`url::Url::host_str`] gives it, without the brackets of an IPv6 address.
+pub(crate) fn unbracket(host: &str) -> String {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase()
+}
+
+/// `localhost` or a loopback address.
+fn is_loopback_name(host: &str) -> bool {
+    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 fn unauthorized() -> Response {
     unauthorized_with(
         "401 Unauthorized: this apiops dashboard needs its token \
@@ -352,5 +451,83 @@ mod tests {
             "the raw token is not a session"
         );
         assert_eq!(without_token(&q), "window=6h");
+    }
+
+    #[test]
+    fn host_values_are_split_and_judged() {
+        // A `Host` value, how it splits, and whether it is a loopback host.
+        type Case = (&'static str, Option<(&'static str, Option<u16>)>, bool);
+        let cases: &[Case] = &[
+            ("localhost", Some(("localhost", None)), true),
+            ("LOCALHOST:8080", Some(("localhost", Some(8080))), true),
+            ("127.0.0.1:1", Some(("127.0.0.1", Some(1))), true),
+            ("127.8.9.10", Some(("127.8.9.10", None)), true),
+            ("[::1]:8080", Some(("::1", Some(8080))), true),
+            ("[::1]", Some(("::1", None)), true),
+            ("evil.example", Some(("evil.example", None)), false),
+            (
+                "localhost.evil.example:80",
+                Some(("localhost.evil.example", Some(80))),
+                false,
+            ),
+            ("192.168.1.2:8080", Some(("192.168.1.2", Some(8080))), false),
+            ("", None, false),
+            (":80", None, false),
+            ("localhost:http", None, false),
+            ("[::1]8080", None, false),
+            ("::1", None, false),
+        ];
+        for (value, split, local) in cases {
+            let got = host_and_port(value);
+            assert_eq!(
+                got.as_ref().map(|(h, p)| (h.as_str(), *p)),
+                *split,
+                "{value:?}"
+            );
+            assert_eq!(
+                got.is_some_and(|(h, _)| is_loopback_name(&h)),
+                *local,
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_local_unforwarded_requests_are_local() {
+        let uri: axum::http::Uri = "/confirmations".parse().expect("uri");
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_static(v));
+            }
+            h
+        };
+        assert!(is_local_request(
+            &headers(&[("host", "127.0.0.1:8080")]),
+            &uri
+        ));
+        assert!(is_local_request(
+            &headers(&[
+                ("host", "localhost:8080"),
+                ("origin", "http://localhost:8080")
+            ]),
+            &uri
+        ));
+        for bad in [
+            headers(&[]),
+            headers(&[("host", "evil.example")]),
+            headers(&[
+                ("host", "127.0.0.1:8080"),
+                ("origin", "https://evil.example"),
+            ]),
+            headers(&[("host", "127.0.0.1:8080"), ("origin", "null")]),
+            headers(&[
+                ("host", "127.0.0.1:8080"),
+                ("x-forwarded-for", "203.0.113.9"),
+            ]),
+            headers(&[("host", "127.0.0.1:8080"), ("forwarded", "for=203.0.113.9")]),
+        ] {
+            assert!(!is_local_request(&bad, &uri), "{bad:?}");
+        }
     }
 }

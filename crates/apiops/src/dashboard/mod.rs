@@ -1,4 +1,5 @@
-//! The dashboard of `apiops serve` (`/`, `/errors`, `/alerts`) and its `/metrics` route.
+//! The dashboard of `apiops serve` (`/`, `/errors`, `/alerts`, `/confirmations`) and its
+//! `/metrics` route.
 //!
 //! Server-rendered HTML (askama templates in `crates/apiops/templates/dashboard/`), charts drawn
 //! as inline SVG in Rust ([`svg`]), no script and no external asset: it works offline, and
@@ -8,9 +9,13 @@
 //! headroom, API clients, breakers). Free text from the store passes through the redactor of the
 //! configured secrets before it is shown, and askama escapes everything it inserts.
 //!
+//! The Pending confirmations page ([`confirmations`]) is the one page that acts: a person says
+//! yes or no there to plans agents asked for over MCP HTTP.
+//!
 //! Access: see [`access`]. The routes here are guarded; the receiver's are not.
 
 pub(crate) mod access;
+mod confirmations;
 pub(crate) mod svg;
 mod view;
 
@@ -24,15 +29,18 @@ use apiops_store::Store;
 use apiops_webhooks::receiver::ReceiverMetrics;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use jiff::Timestamp;
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
 
 pub(crate) use access::Access;
+pub(crate) use confirmations::CsrfKey;
+
+use crate::config::LoadedConfig;
 
 /// What the pages read.
 pub(crate) struct DashboardState {
@@ -52,6 +60,15 @@ pub(crate) struct DashboardState {
     pub(crate) started: Timestamp,
     /// Seconds between reloads of a page (0: never).
     pub(crate) refresh_secs: u32,
+    /// The configuration the confirmed plans are judged and run with (`apiops serve`'s own).
+    pub(crate) config: Arc<LoadedConfig>,
+    /// Signs the confirmation forms; drawn at start, never shown.
+    pub(crate) csrf: CsrfKey,
+    /// Whether a person's dashboard session is a credential agents do not hold: `/mcp` has its
+    /// own token (`--mcp-token`), distinct from the dashboard's. Otherwise an agent with the
+    /// token could confirm its own plan here, so the page only lists, and people confirm in a
+    /// terminal.
+    pub(crate) people_only: bool,
 }
 
 impl std::fmt::Debug for DashboardState {
@@ -143,9 +160,11 @@ pub(crate) struct Mount<'a> {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) receiver: Arc<ReceiverMetrics>,
     pub(crate) receivers: Vec<Service>,
-    pub(crate) settings: &'a crate::config::Settings,
+    pub(crate) config: Arc<LoadedConfig>,
     pub(crate) token: Option<&'a SecretString>,
     pub(crate) access: Access,
+    /// See [`DashboardState::people_only`].
+    pub(crate) people_only: bool,
 }
 
 /// Installs the metrics recorder and returns the guarded routes, with the traffic sampler
@@ -159,9 +178,12 @@ pub(crate) fn mount(m: Mount<'_>) -> Router {
         receiver: m.receiver,
         receivers: m.receivers,
         traffic,
-        redactor: redactor(m.settings, m.token),
+        redactor: redactor(&m.config.settings, m.token),
         started: Timestamp::now(),
         refresh_secs: 30,
+        config: m.config,
+        csrf: CsrfKey::generate(),
+        people_only: m.people_only,
     });
     router(state, m.access)
 }
@@ -184,13 +206,26 @@ fn redactor(s: &crate::config::Settings, token: Option<&SecretString>) -> Redact
     Redactor::new(secrets.into_iter().flatten().cloned())
 }
 
-/// The guarded routes: the pages and `/metrics`.
+/// The guarded routes: the pages and `/metrics`. The confirmations, which act, are further
+/// held to loopback hosts when no token is set ([`access::guard_loopback_when_open`]), and
+/// their form to a small body.
 pub(crate) fn router(state: Arc<DashboardState>, access: Access) -> Router {
+    let confirmations = Router::new()
+        .route("/confirmations", get(confirmations::list))
+        .route(
+            "/confirmations/{id}",
+            post(confirmations::decide).layer(DefaultBodyLimit::max(confirmations::FORM_LIMIT)),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            access.clone(),
+            access::guard_loopback_when_open,
+        ));
     Router::new()
         .route("/", get(overview))
         .route("/errors", get(errors))
         .route("/alerts", get(alerts))
         .route("/metrics", get(metrics))
+        .merge(confirmations)
         .layer(axum::middleware::from_fn_with_state(access, access::guard))
         .with_state(state)
 }
@@ -243,9 +278,24 @@ async fn alerts(State(state): St, Query(p): Query<Params>) -> Response {
     page(view::alerts(&state, w, Timestamp::now()).await)
 }
 
-/// Renders a page with the headers every page gets: no caching, a policy allowing inline
-/// styles and nothing else (no script, no external load).
+/// The content security policy of the pages: inline styles and nothing else (no script, no
+/// external load, no form).
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The same for the confirmations, whose forms post back to this server and nowhere else.
+const CSP_FORMS: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Renders a page with the headers every page gets: no caching, [`CSP`], never framed.
 fn page<T: Template>(t: Result<T, apiops_store::StoreError>) -> Response {
+    page_with(StatusCode::OK, t, CSP)
+}
+
+/// [`page`] with its status and policy.
+fn page_with<T: Template>(
+    status: StatusCode,
+    t: Result<T, apiops_store::StoreError>,
+    csp: &'static str,
+) -> Response {
     let html = match t {
         Ok(t) => t.render(),
         Err(e) => {
@@ -264,7 +314,7 @@ fn page<T: Template>(t: Result<T, apiops_store::StoreError>) -> Response {
             return (StatusCode::INTERNAL_SERVER_ERROR, "rendering failed").into_response();
         }
     };
-    let mut r = html.into_response();
+    let mut r = (status, html).into_response();
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -273,10 +323,10 @@ fn page<T: Template>(t: Result<T, apiops_store::StoreError>) -> Response {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-        ),
+        HeaderValue::from_static(csp),
     );
+    // Buttons that buy and delete are never shown inside another site's frame.
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -1,5 +1,6 @@
-//! The dashboard and `/metrics` over real HTTP: the token rules (the receiver stays open), and
-//! pages rendered from a seeded store with escaping and masking.
+//! The dashboard and `/metrics` over real HTTP: the token rules (the receiver stays open),
+//! pages rendered from a seeded store with escaping and masking, and the Pending
+//! confirmations: what they show, and each guard of a decision attacked.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,11 +23,18 @@ const CANARY: &str = "sk_live_canary0123456789abcdefXYZ";
 struct App {
     base: String,
     store: Arc<dyn Store>,
+    dashboard: Arc<DashboardState>,
     _dir: tempfile::TempDir,
 }
 
 /// Serves the receiver and the dashboard as `apiops serve` does, with `access`.
 async fn app(access: Access) -> App {
+    app_with(access, crate::config::test_loaded(&[]), true).await
+}
+
+/// [`app`] with the configuration the confirmed plans run with, and whether agents hold a
+/// token of their own (`people_only`).
+async fn app_with(access: Access, loaded: crate::config::LoadedConfig, people_only: bool) -> App {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}/d.db", dir.path().display());
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url).await.expect("store"));
@@ -51,6 +59,7 @@ async fn app(access: Access) -> App {
     let traffic = Arc::new(Traffic::default());
     Traffic::spawn_sampler(&traffic, Arc::clone(&receiver));
     let dashboard = Arc::new(DashboardState {
+        people_only,
         store: Arc::clone(&store),
         metrics: crate::metrics::builder().build_recorder().handle(),
         receiver,
@@ -59,8 +68,11 @@ async fn app(access: Access) -> App {
         redactor: Redactor::new([SecretString::from(CANARY.to_owned())]),
         started: Timestamp::now(),
         refresh_secs: 30,
+        config: Arc::new(loaded),
+        csrf: CsrfKey::generate(),
     });
-    let router = apiops_webhooks::receiver::router(state).merge(router(dashboard, access));
+    let router =
+        apiops_webhooks::receiver::router(state).merge(router(Arc::clone(&dashboard), access));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -71,6 +83,7 @@ async fn app(access: Access) -> App {
     App {
         base: format!("http://{addr}"),
         store,
+        dashboard,
         _dir: dir,
     }
 }
@@ -104,7 +117,7 @@ async fn signed_stripe(c: &reqwest::Client, base: &str, id: &str) -> reqwest::Re
 async fn without_a_token_the_pages_and_metrics_are_refused_and_webhooks_are_not() {
     let a = app(guarded()).await;
     let c = http();
-    for path in ["/", "/errors", "/alerts", "/metrics"] {
+    for path in ["/", "/errors", "/alerts", "/confirmations", "/metrics"] {
         let r = c
             .get(format!("{}{path}", a.base))
             .send()
@@ -195,7 +208,7 @@ async fn on_loopback_without_a_token_everything_is_open() {
     let listen: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
     let a = app(Access::for_listen(listen, None).expect("open")).await;
     let c = http();
-    for path in ["/", "/errors", "/alerts", "/metrics"] {
+    for path in ["/", "/errors", "/alerts", "/confirmations", "/metrics"] {
         let r = c
             .get(format!("{}{path}", a.base))
             .send()
@@ -358,4 +371,558 @@ async fn pages_show_the_store_escaped_and_masked() {
         .await
         .expect("html");
     assert!(alerts.contains("service_down") && alerts.contains("degraded"));
+}
+
+// --- Pending confirmations ---
+
+use apiops_ops::catalog::NumberUrls;
+use apiops_ops::exec::OutcomeStatus;
+use apiops_ops::plan::{Cost, Planned, Step, StepAction, plan_key};
+use apiops_ops::{Operation, Plan};
+use apiops_store::{Confirmation, ConfirmationState};
+
+const NUMBER: &str = "+14155550123";
+const RISK: &str = "a monthly charge until the number is released";
+
+fn open() -> Access {
+    let listen: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
+    Access::for_listen(listen, None).expect("open")
+}
+
+/// A plan to buy [`NUMBER`], as the MCP server would have stored it.
+fn buy_plan() -> Plan {
+    let op = Operation::TwilioBuyNumber {
+        number: Some(NUMBER.into()),
+        area_code: None,
+        country: "US".into(),
+        urls: NumberUrls::default(),
+    };
+    Plan {
+        key: plan_key(&op),
+        request: format!("buy {NUMBER} <b>now</b>"),
+        name: op.spec().name.into(),
+        operation: op,
+        steps: vec![Step {
+            index: 0,
+            action: StepAction::BuyNumber {
+                number: NUMBER.into(),
+                urls: NumberUrls::default(),
+            },
+            planned: Planned::ToDo,
+        }],
+        risks: vec![RISK.into()],
+        cost: Some(Cost {
+            amount: Some("1.15".into()),
+            currency: Some("USD".into()),
+            per: "month".into(),
+            source: "Twilio pricing".into(),
+        }),
+        batch: false,
+        planned_at: Timestamp::now(),
+    }
+}
+
+/// Puts a confirmation asked `asked_ago` seconds ago, expiring `expires_in` seconds from now.
+async fn put(store: &dyn Store, plan_json: &str, asked_ago: i64, expires_in: i64) -> String {
+    let id = apiops_ops::ids::plan_id();
+    let now = Timestamp::now().as_second();
+    let ok = store
+        .confirmation_put(&Confirmation {
+            id: id.clone(),
+            session: "session-1".into(),
+            plan_json: plan_json.into(),
+            summary: format!("twilio.numbers.buy: buy {NUMBER} <script>x</script>"),
+            created_at: Timestamp::from_second(now - asked_ago).expect("ts"),
+            expires_at: Timestamp::from_second(now + expires_in).expect("ts"),
+            state: ConfirmationState::Pending,
+            decided_by: None,
+            decided_at: None,
+        })
+        .await
+        .expect("put");
+    assert!(ok);
+    id
+}
+
+async fn state_of(store: &dyn Store, id: &str) -> Confirmation {
+    store
+        .confirmation(id)
+        .await
+        .expect("read")
+        .expect("present")
+}
+
+async fn post(c: &reqwest::Client, a: &App, id: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let r = c
+        .post(format!("{}/confirmations/{id}", a.base))
+        .form(fields)
+        .send()
+        .await
+        .expect("post");
+    let status = r.status().as_u16();
+    (status, r.text().await.expect("body"))
+}
+
+/// `s` as askama escapes it.
+fn html_escaped(s: &str) -> String {
+    s.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('\'', "&#39;")
+        .replace('"', "&#34;")
+}
+
+/// The section of `html` about confirmation `id`.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("data-confirmation=\"{id}\""))
+        .unwrap_or_else(|| panic!("{id} is not listed"));
+    let rest = &html[start..];
+    &rest[..rest.find("</section>").expect("section end")]
+}
+
+#[tokio::test]
+async fn the_pending_page_shows_each_waiting_plan_in_full_and_nothing_else() {
+    let a = app(open()).await;
+    let c = http();
+    let html = c
+        .get(format!("{}/confirmations", a.base))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("Nothing waits for confirmation."), "{html}");
+    assert!(!html.contains("<form"));
+
+    let plan = buy_plan();
+    let json = serde_json::to_string(&plan).expect("json");
+    let store = a.store.as_ref();
+    let waiting = put(store, &json, 60, 600).await;
+    let expired = put(store, &json, 700, -100).await;
+    let refused = put(store, &json, 60, 600).await;
+    assert!(
+        store
+            .confirmation_decide(
+                &refused,
+                ConfirmationState::Refused,
+                "terminal",
+                Timestamp::now()
+            )
+            .await
+            .expect("decide")
+    );
+    let unreadable = put(store, r#"{"not":"a plan"}"#, 30, 600).await;
+
+    let r = c
+        .get(format!("{}/confirmations", a.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    assert!(csp.contains("form-action 'self'") && csp.contains("default-src 'none'"));
+    assert!(!csp.contains("script-src"), "no script");
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let html = r.text().await.expect("html");
+    assert!(!html.contains("Nothing waits"));
+    assert!(!html.contains(&expired), "an expired plan is not listed");
+    assert!(!html.contains(&refused), "a decided plan is not listed");
+
+    let w = section(&html, &waiting);
+    let spec = plan.operation.spec();
+    let trust = apiops_ops::trust_of_plan(&plan, apiops_ops::DEFAULT_BATCH_CAP);
+    for want in [
+        "twilio.numbers.buy".to_owned(),
+        html_escaped(spec.summary),
+        html_escaped(&plan.steps[0].action.describe()),
+        html_escaped(spec.side_effects),
+        html_escaped(RISK),
+        "1.15 USD per month (Twilio pricing)".to_owned(),
+        "needs a person".to_owned(),
+        html_escaped(&trust.why),
+        "purchase".to_owned(),
+        "asked 1m ago".to_owned(),
+        format!("action=\"/confirmations/{waiting}\""),
+        format!(
+            "name=\"csrf\" value=\"{}\"",
+            a.dashboard.csrf.token(&waiting)
+        ),
+        "value=\"confirm\"".to_owned(),
+        "value=\"refuse\"".to_owned(),
+    ] {
+        assert!(w.contains(&want), "{want} missing from\n{w}");
+    }
+    assert!(
+        !html.contains("<script>x") && !html.contains("<b>now"),
+        "escaped"
+    );
+
+    let u = section(&html, &unreadable);
+    assert!(u.contains("Unreadable plan"), "{u}");
+    assert!(
+        !u.contains("value=\"confirm\""),
+        "an unreadable plan cannot be confirmed"
+    );
+    assert!(u.contains("value=\"refuse\""));
+
+    // Every page links to it.
+    let overview = c
+        .get(format!("{}/", a.base))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("html");
+    assert!(overview.contains("href=\"/confirmations?"));
+}
+
+#[tokio::test]
+async fn a_decision_needs_the_token_of_its_plan_and_is_taken_once() {
+    let a = app(open()).await;
+    let c = http();
+    let json = serde_json::to_string(&buy_plan()).expect("json");
+    let store = a.store.as_ref();
+    let id = put(store, &json, 10, 600).await;
+    let other = put(store, &json, 10, 600).await;
+    let token = a.dashboard.csrf.token(&id);
+    let forged = "0".repeat(64);
+    let others = a.dashboard.csrf.token(&other);
+    let another_process = CsrfKey::generate().token(&id);
+
+    for (what, fields) in [
+        ("no token", vec![("decision", "refuse")]),
+        (
+            "an empty token",
+            vec![("csrf", ""), ("decision", "confirm")],
+        ),
+        (
+            "a forged token",
+            vec![("csrf", forged.as_str()), ("decision", "confirm")],
+        ),
+        (
+            "another plan's token",
+            vec![("csrf", others.as_str()), ("decision", "confirm")],
+        ),
+        (
+            "another process's token",
+            vec![("csrf", another_process.as_str()), ("decision", "confirm")],
+        ),
+    ] {
+        let (status, body) = post(&c, &a, &id, &fields).await;
+        assert_eq!(status, 403, "{what}");
+        assert!(body.contains("nothing was decided"), "{what}: {body}");
+        assert!(!body.contains(&token), "{what}: the token is not echoed");
+    }
+    // The right token from another site.
+    let r = c
+        .post(format!("{}/confirmations/{id}", a.base))
+        .header("origin", "http://evil.example")
+        .form(&[("csrf", token.as_str()), ("decision", "confirm")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 403, "cross-origin");
+    // Neither yes nor no.
+    let (status, _) = post(&c, &a, &id, &[("csrf", &token), ("decision", "maybe")]).await;
+    assert_eq!(status, 400);
+    // An oversized form is not read.
+    let r = c
+        .post(format!("{}/confirmations/{id}", a.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf={token}&decision=confirm&pad={}",
+            "x".repeat(8 * 1024)
+        ))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 413, "oversized body");
+    let still = state_of(store, &id).await;
+    assert_eq!(
+        still.state,
+        ConfirmationState::Pending,
+        "nothing was decided"
+    );
+    assert_eq!(still.decided_by, None);
+    assert_eq!(
+        state_of(store, &other).await.state,
+        ConfirmationState::Pending
+    );
+
+    // The person refuses, from the page's own origin.
+    let origin = a.base.clone();
+    let r = c
+        .post(format!("{}/confirmations/{id}", a.base))
+        .header("origin", &origin)
+        .form(&[("csrf", token.as_str()), ("decision", "refuse")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.expect("body").contains("will not run"));
+    let decided = state_of(store, &id).await;
+    assert_eq!(decided.state, ConfirmationState::Refused);
+    assert_eq!(decided.decided_by.as_deref(), Some("dashboard"));
+    assert!(decided.decided_at.is_some());
+
+    // A second decision, either way, changes nothing.
+    for decision in ["confirm", "refuse"] {
+        let (status, body) = post(&c, &a, &id, &[("csrf", &token), ("decision", decision)]).await;
+        assert_eq!(status, 409, "{decision}");
+        assert!(body.contains("refused by dashboard"), "{body}");
+    }
+    assert_eq!(state_of(store, &id).await.state, ConfirmationState::Refused);
+    let html = c
+        .get(format!("{}/confirmations", a.base))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("html");
+    assert!(!html.contains(&id) && html.contains(&other));
+
+    // Expired: too late, even with its token.
+    let expired = put(store, &json, 700, -1).await;
+    let t = a.dashboard.csrf.token(&expired);
+    let (status, body) = post(&c, &a, &expired, &[("csrf", &t), ("decision", "confirm")]).await;
+    assert_eq!(status, 409);
+    assert!(body.contains("Expired"), "{body}");
+    assert_eq!(
+        state_of(store, &expired).await.state,
+        ConfirmationState::Pending
+    );
+
+    // Unknown.
+    let unknown = apiops_ops::ids::plan_id();
+    let t = a.dashboard.csrf.token(&unknown);
+    let (status, _) = post(&c, &a, &unknown, &[("csrf", &t), ("decision", "refuse")]).await;
+    assert_eq!(status, 404);
+
+    // An unreadable plan cannot be confirmed, only refused.
+    let unreadable = put(store, "{", 10, 600).await;
+    let t = a.dashboard.csrf.token(&unreadable);
+    let (status, _) = post(
+        &c,
+        &a,
+        &unreadable,
+        &[("csrf", &t), ("decision", "confirm")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        state_of(store, &unreadable).await.state,
+        ConfirmationState::Pending
+    );
+    let (status, _) = post(&c, &a, &unreadable, &[("csrf", &t), ("decision", "refuse")]).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        state_of(store, &unreadable).await.state,
+        ConfirmationState::Refused
+    );
+}
+
+#[tokio::test]
+async fn without_the_token_the_confirmations_answer_401_and_decide_nothing() {
+    let a = app(guarded()).await;
+    let c = http();
+    let json = serde_json::to_string(&buy_plan()).expect("json");
+    let id = put(a.store.as_ref(), &json, 10, 600).await;
+    let token = a.dashboard.csrf.token(&id);
+    let r = c
+        .get(format!("{}/confirmations", a.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 401);
+    assert!(!r.text().await.expect("body").contains(&token));
+    for bearer in [None, Some("wrong-token-wrong-token-wrong")] {
+        let mut req = c
+            .post(format!("{}/confirmations/{id}", a.base))
+            .form(&[("csrf", token.as_str()), ("decision", "refuse")]);
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        assert_eq!(req.send().await.expect("post").status(), 401);
+    }
+    assert_eq!(
+        state_of(a.store.as_ref(), &id).await.state,
+        ConfirmationState::Pending
+    );
+    let r = c
+        .get(format!("{}/confirmations", a.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.expect("body").contains(&token));
+    let r = c
+        .post(format!("{}/confirmations/{id}", a.base))
+        .bearer_auth(TOKEN)
+        .form(&[("csrf", token.as_str()), ("decision", "refuse")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        state_of(a.store.as_ref(), &id).await.state,
+        ConfirmationState::Refused
+    );
+}
+
+#[tokio::test]
+async fn on_loopback_without_a_token_only_local_requests_reach_the_confirmations() {
+    let a = app(open()).await;
+    let c = http();
+    let json = serde_json::to_string(&buy_plan()).expect("json");
+    let id = put(a.store.as_ref(), &json, 10, 600).await;
+    let token = a.dashboard.csrf.token(&id);
+    // DNS rebinding: a page of evil.example resolved to 127.0.0.1 reads the page or posts.
+    let r = c
+        .get(format!("{}/confirmations", a.base))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 403);
+    assert!(!r.text().await.expect("body").contains(&token));
+    for (name, value) in [
+        ("host", "evil.example"),
+        ("x-forwarded-for", "203.0.113.9"),
+        ("origin", "http://evil.example"),
+    ] {
+        let r = c
+            .post(format!("{}/confirmations/{id}", a.base))
+            .header(name, value)
+            .form(&[("csrf", token.as_str()), ("decision", "refuse")])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 403, "{name}: {value}");
+    }
+    assert_eq!(
+        state_of(a.store.as_ref(), &id).await.state,
+        ConfirmationState::Pending
+    );
+    // The other pages keep their rule.
+    let r = c
+        .get(format!("{}/", a.base))
+        .header("host", "localhost")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn a_confirmed_purchase_runs_once_against_the_simulator() {
+    let sim = apiops_sim::Simulator::new(apiops_sim::SimConfig::default())
+        .expect("sim")
+        .start()
+        .await
+        .expect("start");
+    let env = sim.env_vars();
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.push(("APIOPS_CLIENT_MAX_ATTEMPTS", "1"));
+    let a = app_with(open(), crate::config::test_loaded(&vars), true).await;
+    let bought = || {
+        sim.stats()
+            .side_effects
+            .get("twilio.numbers.buy")
+            .copied()
+            .unwrap_or(0)
+    };
+    // Planned as the MCP server plans it, and left waiting for a person.
+    let settings = &a.dashboard.config.settings;
+    let services = crate::commands::ops::services_for(settings, false).expect("services");
+    let op = Operation::TwilioBuyNumber {
+        number: None,
+        area_code: Some(415),
+        country: "US".into(),
+        urls: NumberUrls::default(),
+    };
+    let plan = apiops_ops::prepare(
+        &op,
+        "buy a number in 415",
+        &services,
+        a.store.as_ref(),
+        Timestamp::now(),
+        false,
+    )
+    .await
+    .expect("prepare")
+    .plan;
+    let id = put(
+        a.store.as_ref(),
+        &serde_json::to_string(&plan).expect("json"),
+        5,
+        600,
+    )
+    .await;
+    assert_eq!(bought(), 0, "planning buys nothing");
+    let c = http();
+    let token = a.dashboard.csrf.token(&id);
+    let (status, body) = post(&c, &a, &id, &[("csrf", &token), ("decision", "confirm")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Confirmed and done"), "{body}");
+    assert!(body.contains("✓") && body.contains("PN"), "{body}");
+    assert_eq!(bought(), 1);
+    let decided = state_of(a.store.as_ref(), &id).await;
+    assert_eq!(decided.state, ConfirmationState::Confirmed);
+    assert_eq!(decided.decided_by.as_deref(), Some("dashboard"));
+
+    // A second click, another tab: decided already, nothing runs.
+    let (status, _) = post(&c, &a, &id, &[("csrf", &token), ("decision", "confirm")]).await;
+    assert_eq!(status, 409);
+    assert_eq!(bought(), 1);
+    // The agent's execute_plan afterwards finds it done and repeats nothing.
+    let again = crate::commands::confirm::execute_confirmed(settings, a.store.as_ref(), &plan)
+        .await
+        .expect("again");
+    assert_eq!(again.status, OutcomeStatus::NothingToDo);
+    assert_eq!(bought(), 1);
+}
+
+#[tokio::test]
+async fn when_agents_hold_the_dashboard_token_the_page_lists_but_never_decides() {
+    let a = app_with(guarded(), crate::config::test_loaded(&[]), false).await;
+    let c = http();
+    let json = serde_json::to_string(&buy_plan()).expect("json");
+    let id = put(a.store.as_ref(), &json, 10, 600).await;
+    let html = c
+        .get(format!("{}/confirmations", a.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains(&format!("apiops confirm {id}")), "{html}");
+    assert!(!html.contains("name=\"csrf\""), "{html}");
+    // Even with a valid CSRF token (an agent with the token could read one), nothing is decided.
+    let token = a.dashboard.csrf.token(&id);
+    for decision in ["confirm", "refuse"] {
+        let r = c
+            .post(format!("{}/confirmations/{id}", a.base))
+            .bearer_auth(TOKEN)
+            .form(&[("csrf", token.as_str()), ("decision", decision)])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 403);
+        assert!(r.text().await.expect("body").contains("--mcp-token"));
+    }
+    assert_eq!(
+        state_of(a.store.as_ref(), &id).await.state,
+        ConfirmationState::Pending
+    );
 }

@@ -53,7 +53,7 @@ pub(crate) struct NavLink {
     pub(crate) active: bool,
 }
 
-fn layout(
+pub(super) fn layout(
     state: &DashboardState,
     title: &'static str,
     path: &'static str,
@@ -76,6 +76,7 @@ fn layout(
             ("/", "Overview"),
             ("/errors", "Errors"),
             ("/alerts", "Alerts & checks"),
+            ("/confirmations", "Pending confirmations"),
         ]
         .into_iter()
         .map(|(href, label)| NavLink {
@@ -366,7 +367,7 @@ fn is_operation(e: &ErrorEvent) -> bool {
 
 /// Text from the store as shown: secrets and URL credentials scrubbed, control characters
 /// dropped, at most `max` characters.
-fn clean(state: &DashboardState, text: &str, max: usize) -> String {
+pub(super) fn clean(state: &DashboardState, text: &str, max: usize) -> String {
     let scrubbed = state.redactor.redact(text);
     let scrubbed = apiops_client::redact::redact_urls_in_text(&scrubbed);
     let mut out: String = scrubbed
@@ -390,7 +391,7 @@ fn class(level: Level) -> &'static str {
 }
 
 /// "12s", "5m", "3h 4m", "2d 1h".
-fn duration(secs: i64) -> String {
+pub(super) fn duration(secs: i64) -> String {
     let s = secs.max(0);
     match s {
         0..60 => format!("{s}s"),
@@ -400,7 +401,7 @@ fn duration(secs: i64) -> String {
     }
 }
 
-fn ago(now: Timestamp, t: Timestamp) -> String {
+pub(super) fn ago(now: Timestamp, t: Timestamp) -> String {
     let d = now.as_second() - t.as_second();
     if d < 0 {
         "in the future".to_owned()

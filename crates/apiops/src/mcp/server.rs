@@ -1301,7 +1301,7 @@ impl State {
                 Kind::ConfirmationRequired,
                 None,
                 format!(
-                    "confirmation required: {reason}. Only a person can confirm this, outside this agent's channel: over MCP HTTP neither confirm: true nor an elicitation answer counts. Nothing was done. A person confirms it with `apiops confirm {plan_id}` in a terminal (same database), or on the dashboard's Pending confirmations page (/confirmations); then call execute_plan again for the outcome."
+                    "confirmation required: {reason}. Only a person can confirm this, outside this agent's channel: over MCP HTTP neither confirm: true nor an elicitation answer counts. Nothing was done. A person confirms it with `apiops confirm {plan_id}` in a terminal (same database), or on the dashboard's Pending confirmations page (/confirmations) when agents have a token of their own (--mcp-token); then call execute_plan again for the outcome."
                 ),
             )
             .with_details(details)),

@@ -484,7 +484,7 @@ impl<'a> Args<'a> {
         let id = id.trim();
         if !is_plan_id(id) {
             return err(format!(
-                "{tool}: {id:?} is not a plan id (plan_operation returns ids like plan_0123456789abcdef)"
+                "{tool}: {id:?} is not a plan id (plan_operation returns ids like plan_0123456789abcdef0123456789abcdef)"
             ));
         }
         Ok(id.to_owned())
@@ -494,7 +494,7 @@ impl<'a> Args<'a> {
 /// Whether `s` has the shape of a plan id (`plan_` and 16 lowercase hex digits).
 pub(crate) fn is_plan_id(s: &str) -> bool {
     s.strip_prefix("plan_").is_some_and(|hex| {
-        hex.len() == 16
+        hex.len() == 32
             && hex
                 .chars()
                 .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
@@ -647,7 +647,7 @@ mod tests {
         assert_eq!(
             parse(
                 EXECUTE_PLAN,
-                json!({"plan_id": "plan_0123456789abcdef"}).as_object(),
+                json!({"plan_id": "plan_0123456789abcdef0123456789abcdef"}).as_object(),
                 true
             ),
             Err(CallError::UnknownTool(EXECUTE_PLAN.into()))
@@ -655,7 +655,7 @@ mod tests {
         assert!(
             parse(
                 EXECUTE_PLAN,
-                json!({"plan_id": "plan_0123456789abcdef"}).as_object(),
+                json!({"plan_id": "plan_0123456789abcdef0123456789abcdef"}).as_object(),
                 false
             )
             .is_ok()
@@ -836,9 +836,10 @@ mod tests {
 
     #[test]
     fn plan_ids_are_checked() {
-        assert!(is_plan_id("plan_0123456789abcdef"));
+        assert!(is_plan_id("plan_0123456789abcdef0123456789abcdef"));
         for bad in [
             "plan_0123456789ABCDEF",
+            "plan_0123456789abcdef",
             "plan_0123",
             "twilio.numbers.buy:abc",
             "",
@@ -851,9 +852,12 @@ mod tests {
             );
         }
         assert_eq!(
-            call(EXECUTE_PLAN, json!({"plan_id": " plan_0123456789abcdef "})),
+            call(
+                EXECUTE_PLAN,
+                json!({"plan_id": " plan_0123456789abcdef0123456789abcdef "})
+            ),
             Ok(ToolCall::ExecutePlan {
-                plan_id: "plan_0123456789abcdef".into()
+                plan_id: "plan_0123456789abcdef0123456789abcdef".into()
             })
         );
         assert!(arg_error(EXECUTE_PLAN, json!({})).contains("plan_id is required"));
