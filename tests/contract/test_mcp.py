@@ -12,6 +12,7 @@ for a call in flight (whose answer must never come, while the server goes on ser
 """
 
 import json
+import urllib.request
 import os
 import select
 import subprocess
@@ -291,7 +292,7 @@ def test_a_number_purchase_is_planned_and_refused_without_confirmation(sim, tmp_
                 assert "--allow-execute" not in err["message"]
 
                 # A plan id this server never made.
-                r = await client.call_tool("execute_plan", {"plan_id": "plan_0123456789abcdef"})
+                r = await client.call_tool("execute_plan", {"plan_id": "plan_0123456789abcdef0123456789abcdef"})
                 assert r.is_error and r.structured_content["error"]["kind"] == "unknown_plan"
 
     run(main)
@@ -359,34 +360,62 @@ def test_a_purchase_runs_only_after_an_explicit_yes(sim, tmp_path, mode):
     run(main)
 
 
-def test_allow_execute_stands_in_for_the_person_on_other_changes_only(sim, tmp_path):
+def test_allow_execute_stands_in_for_the_person_on_in_account_changes_only(sim, tmp_path):
+    """--allow-execute covers reversible changes inside the account (disabling an endpoint);
+    pointing an endpoint at another URL sends the account's events to a third party, so it
+    still needs the person, flag or not."""
+
+    def updates():
+        return sim.stats().get("side_effects", {}).get("stripe.webhook_endpoints.update", 0)
+
     async def main():
         for flags, expect_run in (((), False), (("--allow-execute",), True)):
             async with Client(params(tmp_path / str(expect_run), sim.env, *flags)) as client:
                 listing = await client.call_tool("plan_operation", {"request": {"operation": "stripe.endpoints.list"}})
                 assert not listing.is_error, text(listing)
                 assert listing.structured_content["read"] is True
-                endpoint = listing.structured_content["result"]["rows"][0][0]
-                assert endpoint.startswith("we_")
-                before = sim.stats().get("side_effects", {}).get("stripe.webhook_endpoints.update", 0)
+                rows = [row for row in listing.structured_content["result"]["rows"] if row[1] == "enabled"]
+                assert len(rows) >= 2, rows
+                redirected, disabled = rows[0][0], rows[1][0]
+
+                before = updates()
                 r = await client.call_tool(
-                    "plan_operation", {"request": {"operation": "stripe.endpoints.update", "params": {"endpoint": endpoint, "url": "https://hooks.example.com/stripe/" + str(expect_run)}}}
+                    "plan_operation", {"request": {"operation": "stripe.endpoints.update", "params": {"endpoint": redirected, "url": "https://hooks.example.com/stripe/" + str(expect_run)}}}
                 )
                 assert not r.is_error, text(r)
                 plan = r.structured_content
-                assert plan["gate"]["verdict"] == "confirm" and plan["gate"]["always"] is False
+                assert plan["trust"]["class"] == "person" and plan["trust"]["rule"] == "points_at_url"
                 r = await client.call_tool("execute_plan", {"plan_id": plan["plan_id"]})
-                after = sim.stats().get("side_effects", {}).get("stripe.webhook_endpoints.update", 0)
+                assert r.is_error, text(r)
+                assert r.structured_content["error"]["kind"] == "confirmation_required"
+                assert "--allow-execute" not in r.structured_content["error"]["message"]
+                assert updates() == before
+
+                r = await client.call_tool("plan_operation", {"request": {"operation": "stripe.endpoints.disable", "params": {"endpoint": disabled}}})
+                assert not r.is_error, text(r)
+                assert r.structured_content["trust"]["class"] == "in_account"
+                r = await client.call_tool("execute_plan", {"plan_id": r.structured_content["plan_id"]})
                 if expect_run:
                     assert not r.is_error, text(r)
                     assert r.structured_content["confirmed_via"] == "allow_execute"
-                    assert after == before + 1
+                    assert updates() == before + 1
+                    enable(sim, disabled)
                 else:
                     assert r.is_error
                     assert "--allow-execute" in r.structured_content["error"]["message"]
-                    assert after == before
+                    assert updates() == before
 
     run(main)
+
+
+def enable(sim, endpoint):
+    """Puts an endpoint back as it was, straight through the simulator's Stripe API."""
+    req = urllib.request.Request(
+        f"{sim.env['APIOPS_STRIPE_API_URL']}/v1/webhook_endpoints/{endpoint}", data=b"disabled=false", method="POST"
+    )
+    req.add_header("Authorization", "Bearer " + sim.env["STRIPE_SECRET_KEY"])
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert json.loads(r.read())["status"] == "enabled"
 
 
 def test_ambiguous_and_unknown_requests_are_questions_not_guesses(sim, tmp_path):

@@ -325,7 +325,9 @@ class Harness:
 
 
 def expect(run, *names, distinct=False):
-    """The run made exactly these requests (as a multiset; as a set with `distinct`)."""
+    """The run made exactly these requests (as a multiset; as a set with `distinct`). A change
+    reads its resource twice: when it is planned, and again just before the write (state
+    first: the account, not the plan, says whether it is still to do)."""
     if distinct:
         assert set(run.names) == set(names), run
     else:
@@ -632,11 +634,11 @@ def test_stripe_endpoints_list(stripe_sim):
 def test_stripe_endpoints_disable_and_enable(stripe_sim):
     on, off = stripe_sim.endpoints["enabled"][0]["id"], stripe_sim.endpoints["disabled"][0]["id"]
     r = stripe_sim.run("stripe", "endpoints", "disable", on, "--yes")
-    expect(r, ("stripe", "GET", ENDPOINT), ("stripe", "POST", ENDPOINT))
+    expect(r, ("stripe", "GET", ENDPOINT), ("stripe", "GET", ENDPOINT), ("stripe", "POST", ENDPOINT))
     [post] = r.sent("stripe", "POST", ENDPOINT)
     assert post["target"] == f"/v1/webhook_endpoints/{on}" and form(post) == {"disabled": ["true"]}, r
     r2 = stripe_sim.run("stripe", "endpoints", "enable", off, "--yes")
-    expect(r2, ("stripe", "GET", ENDPOINT), ("stripe", "POST", ENDPOINT))
+    expect(r2, ("stripe", "GET", ENDPOINT), ("stripe", "GET", ENDPOINT), ("stripe", "POST", ENDPOINT))
     [post2] = r2.sent("stripe", "POST", ENDPOINT)
     assert post2["target"] == f"/v1/webhook_endpoints/{off}" and form(post2) == {"disabled": ["false"]}, r2
     assert post["headers"]["idempotency-key"] != post2["headers"]["idempotency-key"]
@@ -658,12 +660,13 @@ def test_stripe_endpoints_update_url_and_events(stripe_sim):
     assert url != target["url"]
     r = stripe_sim.run("stripe", "endpoints", "update", target["id"], "--url", url,
                        "--events", "charge.failed,invoice.payment_failed", "--yes")
-    expect(r, ("stripe", "GET", ENDPOINT), ("stripe", "POST", ENDPOINT))
+    expect(r, ("stripe", "GET", ENDPOINT), ("stripe", "GET", ENDPOINT), ("stripe", "POST", ENDPOINT))
     [post] = r.sent("stripe", "POST", ENDPOINT)
     assert form(post) == {"url": [url], "enabled_events[]": ["charge.failed", "invoice.payment_failed"]}, r
-    # The same URL again: the endpoint has it, so nothing is written.
+    # The same URL again: the endpoint has it (read when planning, and again before the
+    # outcome is reported), so nothing is written.
     r = stripe_sim.run("stripe", "endpoints", "update", target["id"], "--url", url, "--yes")
-    expect(r, ("stripe", "GET", ENDPOINT))
+    expect(r, ("stripe", "GET", ENDPOINT), ("stripe", "GET", ENDPOINT))
 
 
 def test_stripe_endpoints_send_test_event(stripe_sim):
@@ -696,12 +699,12 @@ def test_stripe_events_resend_undelivered(stripe_sim):
 def test_stripe_do_plain_words_and_llm(stripe_sim):
     first, second = stripe_sim.endpoints["enabled"][2]["id"], stripe_sim.endpoints["enabled"][3]["id"]
     r = stripe_sim.run("do", f"disable the webhook endpoint {first}", "--yes")
-    expect(r, ("stripe", "GET", ENDPOINT), ("stripe", "POST", ENDPOINT))
+    expect(r, ("stripe", "GET", ENDPOINT), ("stripe", "GET", ENDPOINT), ("stripe", "POST", ENDPOINT))
     assert form(r.sent("stripe", "POST", ENDPOINT)[0]) == {"disabled": ["true"]}, r
     # The simulator's model calls a tool: the chat request (validated against the OpenAI spec)
     # and the Stripe requests the plan makes.
     r = stripe_sim.run("do", "--llm", f"disable the webhook endpoint {second}", "--yes")
-    expect(r, ("openai", "POST", CHAT), ("stripe", "GET", ENDPOINT), ("stripe", "POST", ENDPOINT))
+    expect(r, ("openai", "POST", CHAT), ("stripe", "GET", ENDPOINT), ("stripe", "GET", ENDPOINT), ("stripe", "POST", ENDPOINT))
     post = r.sent("stripe", "POST", ENDPOINT)[0]
     assert post["target"] == f"/v1/webhook_endpoints/{second}" and form(post) == {"disabled": ["true"]}, r
 

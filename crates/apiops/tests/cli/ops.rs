@@ -292,6 +292,30 @@ fn a_run_killed_between_steps_completes_without_repeating_done_steps() {
         3,
         "a done step was repeated"
     );
+    // Each message's event is stored once: written with its step's outcome, so the one whose
+    // outcome the kill cut off is recorded by the run that finished it, and only by it.
+    let r = run(apiops(&sb, &s, &["twilio"]).args(["events", "--json"]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let sends: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(json)
+        .filter(|e| e["error_code"] == "twilio.messages.send_test" && e["result"] == "success")
+        .collect();
+    assert_eq!(sends.len(), 3, "{}", r.stdout);
+    // Running it again repeats nothing and records nothing.
+    let r = run(apiops(&sb, &s, &["twilio"]).args(&args));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert_eq!(side_effect(&s, "twilio.messages.create"), 3);
+    let r = run(apiops(&sb, &s, &["twilio"]).args(["events", "--json"]));
+    assert_eq!(
+        r.stdout
+            .lines()
+            .map(json)
+            .filter(|e| e["result"] == "success")
+            .count(),
+        3
+    );
 }
 
 #[test]
@@ -494,6 +518,79 @@ fn the_llm_planner_maps_a_request_through_the_same_gate() {
     assert!(r.stdout.contains("buy +1415"), "{}", r.stdout);
     assert_eq!(side_effect(&s, "twilio.numbers.buy"), 0);
     assert_no_secret(&s, &r.all());
+
+    // --yes is the person's yes for what they asked exactly, not for a purchase a model chose.
+    let r = run(apiops(&sb, &s, &["twilio", "openai"]).args([
+        "do",
+        "--llm",
+        "--yes",
+        "buy a phone number in area code 415",
+    ]));
+    assert_eq!(r.code, Some(5), "{}", r.all());
+    assert!(
+        r.stderr.contains("chosen by the LLM planner"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("apiops twilio"), "{}", r.stderr);
+    assert_eq!(side_effect(&s, "twilio.numbers.buy"), 0);
+    // Words that decline the action plan nothing, whatever a model would make of them.
+    let r = run(apiops(&sb, &s, &["twilio", "openai"]).args([
+        "do",
+        "--llm",
+        "--yes",
+        "don't buy a phone number in 415",
+    ]));
+    assert_ne!(r.code, Some(0), "{}", r.all());
+    assert_eq!(side_effect(&s, "twilio.numbers.buy"), 0);
+}
+
+#[test]
+fn negated_requests_and_questions_plan_nothing_even_with_yes() {
+    let s = sim(base());
+    let sb = Sandbox::new();
+    for request in [
+        "don't buy a phone number in 415",
+        "do not buy a number in 415",
+        "should I buy a phone number in 415?",
+        "never send a test message to +14155550100",
+        "should I release +14155550100?",
+        "I do not want to disable the stripe endpoint that keeps failing",
+    ] {
+        let r = run(apiops(&sb, &s, &["twilio", "stripe"]).args(["do", "--yes", request]));
+        assert_eq!(r.code, Some(2), "{request}: {}", r.all());
+        assert!(
+            r.stdout.contains('?'),
+            "{request}: answered with a question: {}",
+            r.stdout
+        );
+    }
+    let total: u64 = s.running.stats().side_effects.values().sum();
+    assert_eq!(total, 0, "a declined request acted");
+}
+
+#[test]
+fn explain_names_the_trust_class_and_who_may_say_yes() {
+    let s = sim(base());
+    let sb = Sandbox::new();
+    for (request, class) in [
+        ("send a test message to +14155550100", "needs a person"),
+        ("buy a phone number in 415", "needs a person"),
+        ("disable stripe endpoint we_123", "in-account change"),
+        ("why are calls failing", "read"),
+    ] {
+        let r = run(apiops(&sb, &s, &["twilio", "stripe"]).args(["do", "--explain", request]));
+        assert_eq!(r.code, Some(0), "{request}: {}", r.all());
+        assert!(
+            r.stdout.contains(&format!("Trust class: {class}")),
+            "{request}: {}",
+            r.stdout
+        );
+        assert!(r.stdout.contains("Who may say yes"), "{}", r.stdout);
+    }
+    // Explaining reads nothing from the providers.
+    let requests: u64 = s.running.stats().requests.values().sum();
+    assert_eq!(requests, 0);
 }
 
 #[test]
