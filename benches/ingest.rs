@@ -12,11 +12,18 @@
 //!
 //! After each run the store is checked: every acknowledged distinct event is stored once.
 //!
+//! All runs of a backend go into ONE database, so `APIOPS_BENCH_RUNS=10` shows whether ingest
+//! stays flat as the inbox grows (the last run against the first is printed); for SQLite the
+//! size of the WAL file is sampled every 10 ms throughout, and its largest size printed.
+//!
 //! Run: `cargo build --release -p apiops && cargo run --release -p apiops-benches --bin ingest`
 //! PostgreSQL: set `APIOPS_BENCH_POSTGRES_URL` (e.g. from `scripts/with-postgres.sh`).
 
 use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use apiops_sim::emit::{EmitConfig, EmitProvider, EmitReport};
@@ -119,6 +126,61 @@ fn median(v: &mut [f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// Samples a file's size every 10 ms until dropped, keeping the largest.
+struct SizeWatch {
+    max: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SizeWatch {
+    fn start(path: PathBuf) -> SizeWatch {
+        let max = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (m, s) = (Arc::clone(&max), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                if let Ok(md) = std::fs::metadata(&path) {
+                    m.fetch_max(md.len(), Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        SizeWatch {
+            max,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn max(&self) -> u64 {
+        self.max.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for SizeWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// The SQLite file a `sqlite://PATH` URL names.
+fn sqlite_file(db: &str) -> Option<PathBuf> {
+    db.strip_prefix("sqlite://")
+        .map(|p| PathBuf::from(p.split('?').next().unwrap_or(p)))
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
 struct Row {
     backend: &'static str,
     events_per_s: f64,
@@ -127,6 +189,8 @@ struct Row {
     p99: f64,
     offered: f64,
     achieved: f64,
+    /// SQLite: the largest WAL seen, and the database file and WAL after the runs (bytes).
+    wal: Option<(u64, u64, u64)>,
 }
 
 fn bench(
@@ -137,6 +201,13 @@ fn bench(
     runs: usize,
     seed_base: u64,
 ) -> Result<Row, Box<dyn std::error::Error>> {
+    let file = sqlite_file(db);
+    let wal_path = file.as_ref().map(|f| {
+        let mut p = f.clone().into_os_string();
+        p.push("-wal");
+        PathBuf::from(p)
+    });
+    let watch = wal_path.clone().map(SizeWatch::start);
     let served = serve(db)?;
     // Warm-up (connections, page cache), not counted.
     emit(rt, &served.url, 2_000, 0.0, 64, seed_base)?;
@@ -160,10 +231,23 @@ fn bench(
         }
         expected += r.distinct_acknowledged as u64;
         rates.push(r.acknowledged as f64 / r.elapsed_s);
+        eprintln!(
+            "{backend}: run {} of {runs}: {:.0} events/s{}",
+            i + 1,
+            rates[i],
+            watch
+                .as_ref()
+                .map(|w| format!(", WAL max so far {:.1} MiB", mib(w.max())))
+                .unwrap_or_default()
+        );
     }
     let offered = 2_000.0;
     let lat = emit(rt, &served.url, 20_000, offered, 512, seed_base + 100)?;
     expected += lat.distinct_acknowledged as u64;
+    let wal = match (&watch, &file, &wal_path) {
+        (Some(w), Some(f), Some(p)) => Some((w.max(), file_size(f), file_size(p))),
+        _ => None,
+    };
     drop(served);
     let have = stored(rt, db)?;
     if have != expected {
@@ -178,6 +262,7 @@ fn bench(
         p99: lat.p99_ms,
         offered,
         achieved: lat.rate_achieved,
+        wal,
     })
 }
 
@@ -222,7 +307,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         2_000
     );
     println!("|---|---|---|---|---|---|");
+    let mut notes = Vec::new();
     for r in rows {
+        if let (Some(first), Some(last)) = (r.runs.first(), r.runs.last()) {
+            notes.push(format!(
+                "{}: last run / first run = {:.3}",
+                r.backend,
+                last / first
+            ));
+        }
+        if let Some((wal_max, db, wal_end)) = r.wal {
+            notes.push(format!(
+                "{}: WAL at most {:.1} MiB (sampled every 10 ms), {:.1} MiB at the end; database {:.1} MiB",
+                r.backend,
+                mib(wal_max),
+                mib(wal_end),
+                mib(db)
+            ));
+        }
         println!(
             "| {} | {:.0} | {} | {:.1} ms | {:.1} ms | {:.0} /s (offered {:.0}) |",
             r.backend,
@@ -237,6 +339,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             r.achieved,
             r.offered
         );
+    }
+    for n in notes {
+        println!("{n}");
     }
     Ok(())
 }

@@ -9,7 +9,9 @@
 //!   committed event survives a crash.
 //! - [`postgres`]: for several instances sharing the work; the same tables and semantics,
 //!   one statement per batch, commits durable (`synchronous_commit` on).
-//! - [`open`]: picks the backend from a database URL (`sqlite://PATH`, `postgres://...`).
+//! - [`open`]: picks the backend from a database URL (`sqlite://PATH`, `postgres://...`);
+//!   [`shown_url`] is how any database URL is displayed (passwords masked, an unparseable URL
+//!   not at all).
 //!
 //! Events are deduplicated on a key derived from their identity (service, resource, code,
 //! time, action), so fetching an overlapping window twice stores each failure once.
@@ -24,7 +26,7 @@ use std::str::FromStr;
 use apiops_core::{ErrorEvent, Service};
 use jiff::Timestamp;
 
-pub use postgres::PostgresStore;
+pub use postgres::{PostgresStore, UNPARSEABLE_URL, shown_url, url_passwords};
 pub use sqlite::SqliteStore;
 
 /// Why the store failed.
@@ -408,6 +410,18 @@ pub trait Store: Send + Sync {
         events: &[ErrorEvent],
         now: Timestamp,
     ) -> Result<(), StoreError>;
+
+    /// Retention: empties the raw payload of at most `limit` inbox rows that are processed and
+    /// were received before `before` (oldest first); returns how many. The rows stay, with
+    /// their ids and dedup keys, so a re-delivery of a pruned event is still a duplicate;
+    /// unprocessed rows are never touched. One short statement per call: a caller prunes a
+    /// backlog in a loop until a call returns less than `limit`, and other writers get their
+    /// turn in between.
+    async fn inbox_prune_payloads(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError>;
+
+    /// Retention: deletes at most `limit` event-log rows whose event time is before `before`
+    /// (oldest first); returns how many. Batched like [`Store::inbox_prune_payloads`].
+    async fn events_prune(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError>;
 
     /// A poller's cursor.
     async fn cursor(&self, name: &str) -> Result<Option<String>, StoreError>;

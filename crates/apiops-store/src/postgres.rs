@@ -17,9 +17,14 @@
 //! with a smaller id may become visible after one with a larger id (it is still returned by
 //! [`Store::inbox_unprocessed`] once committed, as that reads every unprocessed row).
 //!
-//! TLS: this build connects without TLS (`sslmode=disable`, or `prefer` falling back to
-//! plain), for a server on loopback or a private network; `sslmode=require` and stricter are
-//! refused with a clear error instead of failing at connect time.
+//! TLS (rustls), as the URL's `sslmode` asks, with libpq's meanings: `disable` (plain),
+//! `prefer` (the default: TLS when the server offers it, unverified, else plain), `require`
+//! (TLS, certificate unverified), `verify-ca` (the certificate must chain to a trusted root)
+//! and `verify-full` (and name the host connected to). Trusted roots are the Mozilla set plus
+//! the CA file `sslrootcert=PATH` names (a managed database's own CA).
+//!
+//! Every session runs with a `statement_timeout` ([`STATEMENT_TIMEOUT`] unless the URL's
+//! `options` set one), so a stuck statement fails instead of holding a webhook commit forever.
 
 use std::collections::HashSet;
 use std::str::FromStr;
@@ -42,6 +47,11 @@ const MAX_CONNECTIONS: u32 = 8;
 
 /// How long a query waits for a free (or new) connection before failing.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The `statement_timeout` every session gets unless the connect options set their own
+/// (`?options=-c%20statement_timeout%3D30s`, or [`PgConnectOptions::options`]): long enough
+/// for any statement of ours, short enough that a stuck one fails and the provider retries.
+pub const STATEMENT_TIMEOUT: &str = "10s";
 
 fn migrator() -> Migrator {
     let migration = |version, name: &str, sql: &'static str| {
@@ -79,6 +89,11 @@ fn migrator() -> Migrator {
             "trust",
             include_str!("../migrations/postgres/0005_trust.sql"),
         ),
+        migration(
+            6,
+            "retention",
+            include_str!("../migrations/postgres/0006_retention.sql"),
+        ),
     ])
 }
 
@@ -99,9 +114,11 @@ impl PostgresStore {
     /// migrations. Errors show the URL with its password masked and never the password.
     ///
     /// The URL may select a schema with `?options=-c%20search_path%3DNAME` (the schema must
-    /// exist); the tables are created in the first schema of the search path.
+    /// exist); the tables are created in the first schema of the search path. TLS follows
+    /// `sslmode` and `sslrootcert=PATH` (see the module documentation); the statement timeout,
+    /// [`STATEMENT_TIMEOUT`] by default, may be set with `options=-c%20statement_timeout%3D30s`.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let secrets = passwords(url);
+        let secrets = url_passwords(url);
         let shown = shown_url(url);
         let hide = |e: StoreError| match e {
             StoreError::Url(m) => StoreError::Url(scrub(&format!("{shown}: {m}"), &secrets)),
@@ -110,30 +127,33 @@ impl PostgresStore {
             }
             other => other,
         };
+        if url::Url::parse(url).is_ok_and(|u| u.cannot_be_a_base()) {
+            return Err(hide(StoreError::Url(
+                "expected postgres://USER:PASSWORD@HOST:PORT/DB".into(),
+            )));
+        }
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Url(e.to_string()))
             .map_err(hide)?;
         Self::connect_with(options).await.map_err(hide)
     }
 
-    /// Connects with ready-made options and applies migrations.
+    /// Connects with ready-made options and applies migrations. Sessions get a
+    /// `statement_timeout` of [`STATEMENT_TIMEOUT`] unless `options` set one.
     pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
-        if matches!(
-            options.get_ssl_mode(),
-            PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull
-        ) {
-            return Err(StoreError::Url(
-                "sslmode requires TLS, which this build does not include for PostgreSQL; \
-                 use a server on loopback or a private network with sslmode=disable or prefer"
-                    .into(),
-            ));
-        }
-        // One direct connection first: a refused connection, a wrong password or a missing
-        // database is reported at once and as itself (the pool would retry a refused
-        // connection until its timeout and then report only the timeout).
+        let options = with_statement_timeout(options);
+        // One direct connection first: a refused connection, a wrong password, a missing
+        // database or a failed TLS handshake is reported at once and as itself (the pool would
+        // retry a refused connection until its timeout and then report only the timeout).
         let mut conn = PgConnection::connect_with(&options)
             .await
-            .map_err(|e| StoreError::Database(format!("connecting: {e}")))?;
+            .map_err(|e| connect_error(&options, &e))?;
+        // Migrations may wait for another instance's (advisory lock) and may rewrite a large
+        // table: not bounded by the sessions' statement timeout.
+        sqlx::query("SET statement_timeout = 0")
+            .execute(&mut conn)
+            .await
+            .map_err(|e| StoreError::Database(format!("migrating: {e}")))?;
         migrator()
             .run(&mut conn)
             .await
@@ -153,61 +173,157 @@ impl PostgresStore {
     }
 }
 
-/// The URL with any password masked (in the user part and in a `password` parameter); of a
-/// URL that does not parse only the scheme is shown.
+/// `options` with [`STATEMENT_TIMEOUT`] added unless they already set a statement timeout.
+fn with_statement_timeout(options: PgConnectOptions) -> PgConnectOptions {
+    if options
+        .get_options()
+        .is_some_and(|o| o.contains("statement_timeout"))
+    {
+        options
+    } else {
+        options.options([("statement_timeout", STATEMENT_TIMEOUT)])
+    }
+}
+
+/// Why the first connection failed; a TLS failure says which `sslmode` asked for it and what
+/// to check (the server's certificate, the CA file, the host name).
+fn connect_error(options: &PgConnectOptions, e: &sqlx::Error) -> StoreError {
+    let mode = match options.get_ssl_mode() {
+        PgSslMode::Disable => "disable",
+        PgSslMode::Allow => "allow",
+        PgSslMode::Prefer => "prefer",
+        PgSslMode::Require => "require",
+        PgSslMode::VerifyCa => "verify-ca",
+        PgSslMode::VerifyFull => "verify-full",
+    };
+    // A failed handshake comes as `Tls`, or as the I/O error rustls reports it through.
+    let tls: Option<String> = match e {
+        sqlx::Error::Tls(inner) => Some(inner.to_string()),
+        sqlx::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .map(ToString::to_string),
+        _ => None,
+    };
+    match tls {
+        Some(why) => StoreError::Database(format!(
+            "connecting over TLS (sslmode={mode}): {why}; check that the server's certificate \
+             is signed by the CA in sslrootcert (or a public one) and, for verify-full, is for \
+             the host in the URL"
+        )),
+        None => StoreError::Database(format!("connecting: {e}")),
+    }
+}
+
+/// The URL with any password masked (in the user part and in any `password` parameter); a
+/// URL that does not parse is not shown at all ([`UNPARSEABLE_URL`] instead), as it may hold a
+/// password where it cannot be found. A URL without a password is shown as written.
 pub fn shown_url(url: &str) -> String {
-    let hidden = || {
-        let scheme = if url.starts_with("postgresql:") {
-            "postgresql"
-        } else {
-            "postgres"
-        };
-        format!("{scheme}://(the rest is hidden: the URL does not parse)")
-    };
     let Ok(mut parsed) = url::Url::parse(url) else {
-        return hidden();
+        return UNPARSEABLE_URL.to_owned();
     };
-    if let Some(password) = parsed.password().map(apiops_core::mask)
+    if parsed.cannot_be_a_base() {
+        // `sqlite::memory:` and the like hold no password; any other such "URL" (say
+        // `postgres:user:pw@host`) might hold one where it cannot be found.
+        return if parsed.scheme() == "sqlite" {
+            url.to_owned()
+        } else {
+            UNPARSEABLE_URL.to_owned()
+        };
+    }
+    let in_user = parsed.password().is_some();
+    let in_query = query_segments(&parsed).any(|(k, _)| is_password_key(&k));
+    if !in_user && !in_query {
+        return url.to_owned();
+    }
+    if let Some(password) = parsed
+        .password()
+        .map(|p| apiops_core::mask(&percent_decode(p)))
         && parsed.set_password(Some(&password)).is_err()
     {
-        return hidden();
+        return UNPARSEABLE_URL.to_owned();
     }
-    if parsed.query_pairs().any(|(k, _)| k == "password") {
-        let pairs: Vec<(String, String)> = parsed
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if k == "password" {
-                    apiops_core::mask(&v)
-                } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), v)
+    if in_query {
+        // Rebuilt segment by segment: only the password values change, the rest stays as
+        // written.
+        let query: Vec<String> = parsed
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .map(|segment| match segment.split_once('=') {
+                Some((k, v)) if is_password_key(&form_decode(k)) => {
+                    let masked = apiops_core::mask(&form_decode(v));
+                    let masked: String =
+                        url::form_urlencoded::byte_serialize(masked.as_bytes()).collect();
+                    format!("{k}={masked}")
+                }
+                _ => segment.to_owned(),
             })
             .collect();
-        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+        parsed.set_query(Some(&query.join("&")));
     }
     parsed.to_string()
 }
 
-/// Every form a password in `url` may take (as written, percent-decoded), longest first.
-fn passwords(url: &str) -> Vec<String> {
+/// What [`shown_url`] shows of a URL that does not parse.
+pub const UNPARSEABLE_URL: &str = "<unparseable database URL>";
+
+/// Whether a query parameter holds a password (`password`, `sslpassword`, in any case).
+fn is_password_key(key: &str) -> bool {
+    key.to_ascii_lowercase().contains("password")
+}
+
+/// The query's `key=value` segments, each as (decoded key, value as written).
+fn query_segments(url: &url::Url) -> impl Iterator<Item = (String, &str)> {
+    url.query()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|segment| segment.split_once('='))
+        .map(|(k, v)| (form_decode(k), v))
+}
+
+/// A query component decoded (`+` is a space, then `%XX` escapes).
+fn form_decode(s: &str) -> String {
+    percent_decode(&s.replace('+', " "))
+}
+
+/// Every form a password in `url` may take (as written, percent-decoded), longest first: the
+/// needles [`scrub`] masks in messages. Of a URL that does not parse, whatever follows the
+/// user name and any `password=` value, as a best effort.
+pub fn url_passwords(url: &str) -> Vec<String> {
     let mut out = Vec::new();
-    if let Ok(parsed) = url::Url::parse(url) {
-        if let Some(p) = parsed.password() {
-            out.push(p.to_owned());
-            out.push(percent_decode(p));
-        }
-        for (k, v) in parsed.query_pairs() {
-            if k == "password" {
-                out.push(v.into_owned());
+    match url::Url::parse(url) {
+        Ok(parsed) if !parsed.cannot_be_a_base() => {
+            if let Some(p) = parsed.password() {
+                out.push(p.to_owned());
+                out.push(percent_decode(p));
+            }
+            for (k, v) in query_segments(&parsed) {
+                if is_password_key(&k) {
+                    out.push(v.to_owned());
+                    out.push(form_decode(v));
+                }
             }
         }
-    } else if let Some(rest) = url.split_once("://").map(|(_, r)| r)
-        && let Some((userinfo, _)) = rest.rsplit_once('@')
-        && let Some((_, p)) = userinfo.split_once(':')
-    {
-        // Unparseable, but it may still carry a password: hide whatever follows the user.
-        out.push(p.to_owned());
+        _ => {
+            // Unparseable, but it may still carry a password: hide whatever follows the user.
+            let rest = match url.split_once("://") {
+                Some((_, rest)) => rest,
+                None => url.split_once(':').map_or(url, |(_, rest)| rest),
+            };
+            if let Some((userinfo, _)) = rest.rsplit_once('@')
+                && let Some((_, p)) = userinfo.split_once(':')
+            {
+                out.push(p.to_owned());
+            }
+            for segment in url.split(['?', '&']) {
+                if let Some((k, v)) = segment.split_once('=')
+                    && is_password_key(k)
+                {
+                    out.push(v.to_owned());
+                }
+            }
+        }
     }
     out.retain(|p| !p.is_empty());
     out.sort();
@@ -858,6 +974,33 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn inbox_prune_payloads(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
+        // Reads `inbox_prunable` (the subquery repeats its condition). Rows another instance
+        // is pruning at the same moment are skipped, not waited for: it prunes them.
+        Ok(sqlx::query(
+            "UPDATE inbox SET payload = '' WHERE id IN (SELECT id FROM inbox \
+             WHERE processed_at IS NOT NULL AND payload <> '' AND received_at < $1 \
+             ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(before.as_millisecond())
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    async fn events_prune(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts_unix < $1 \
+             ORDER BY ts_unix LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(before.as_second())
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
     async fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT value FROM cursors WHERE name = $1")
@@ -1062,10 +1205,67 @@ mod tests {
         for (url, want) in cases {
             assert_eq!(shown_url(url), want, "{url}");
         }
+        assert_eq!(shown_url("postgres://u:canary_pw@[bad"), UNPARSEABLE_URL);
+        assert_eq!(shown_url("postgres:u:canary_pw@db/x"), UNPARSEABLE_URL);
+        assert_eq!(shown_url("sqlite::memory:"), "sqlite::memory:");
+        // Other parameters stay as written.
         assert_eq!(
-            shown_url("postgres://u:canary_pw@[bad"),
-            "postgres://(the rest is hidden: the URL does not parse)"
+            shown_url("postgres://db/x?options=-c%20search_path%3Ds&password=canary_pw_0123456789"),
+            "postgres://db/x?options=-c%20search_path%3Ds&password=cana...6789"
         );
+    }
+
+    /// Canary passwords, in the user part and in `?password=` / `&password=`, percent-encoded
+    /// or not, in URLs that parse and in ones that do not.
+    const CANARY_URLS: &[&str] = &[
+        "postgres://apiops:canary_pw_0123456789@127.0.0.1:1/apiops",
+        "postgres://apiops:canary%21pw%400123456789@127.0.0.1:1/apiops",
+        "postgres://apiops:short_can@127.0.0.1:1/apiops",
+        "postgresql://127.0.0.1:1/apiops?password=canary_pw_0123456789",
+        "postgresql://127.0.0.1:1/apiops?user=u&password=canary_pw_0123456789",
+        "postgresql://127.0.0.1:1/apiops?user=u&password=canary%20pw+0123456789&sslmode=disable",
+        "postgres://u@127.0.0.1:1/apiops?sslmode=verify-full&PASSWORD=canary_pw_0123456789",
+        "postgres://apiops:canary_pw_0123456789@127.0.0.1:1/apiops?sslmode=bogus",
+        "postgres://apiops:canary_pw_0123456789@127.0.0.1:notaport/apiops",
+        "postgres://apiops:canary_pw_0123456789@[bad/apiops",
+        "postgres:apiops:canary_pw_0123456789@127.0.0.1/apiops",
+        "postgres://[bad/apiops?password=canary_pw_0123456789",
+        "postgresql://apiops:canary pw 0123456789@127.0.0.1:1/apiops",
+    ];
+
+    /// Whether `text` holds any recognizable part of a canary password.
+    fn leaks(text: &str) -> bool {
+        [
+            "canary",
+            "short_can",
+            "0123456789",
+            "pw 0123",
+            "pw+0123",
+            "pw%20",
+        ]
+        .iter()
+        .any(|c| text.contains(c))
+    }
+
+    #[test]
+    fn canary_passwords_never_appear_in_a_shown_url() {
+        for url in CANARY_URLS {
+            let shown = shown_url(url);
+            assert!(!leaks(&shown), "{url} shown as {shown}");
+            assert!(!url_passwords(url).is_empty(), "{url}: no password found");
+        }
+    }
+
+    #[tokio::test]
+    async fn canary_passwords_never_appear_in_open_errors() {
+        for url in CANARY_URLS {
+            let Err(e) = crate::open(url).await else {
+                panic!("{url}: nothing listens on port 1");
+            };
+            let (shown, debug) = (e.to_string(), format!("{e:?}"));
+            assert!(!leaks(&shown), "{url}: {shown}");
+            assert!(!leaks(&debug), "{url}: {debug}");
+        }
     }
 
     #[tokio::test]
@@ -1081,15 +1281,62 @@ mod tests {
             Err(e) => panic!("wanted a database error, got {e}"),
             Ok(_) => panic!("nothing listens on port 1"),
         }
+        // TLS asked for: still the refusal, reported as such.
         let url = "postgresql://apiops:canary_pw_0123456789@127.0.0.1:1/apiops?sslmode=require";
         match crate::open(url).await {
-            Err(StoreError::Url(m)) => {
+            Err(StoreError::Database(m)) => {
                 assert!(!m.contains("canary_pw"), "{m}");
-                assert!(m.contains("TLS"), "{m}");
+                assert!(m.contains("connecting"), "{m}");
             }
-            Err(e) => panic!("wanted a URL error, got {e}"),
-            Ok(_) => panic!("sslmode=require cannot be met"),
+            Err(e) => panic!("wanted a database error, got {e}"),
+            Ok(_) => panic!("nothing listens on port 1"),
         }
+    }
+
+    #[test]
+    fn sessions_get_a_statement_timeout_unless_the_url_sets_one() {
+        let opts = |url: &str| with_statement_timeout(PgConnectOptions::from_str(url).expect(url));
+        assert_eq!(
+            opts("postgres://db/x").get_options(),
+            Some("-c statement_timeout=10s")
+        );
+        assert_eq!(
+            opts("postgres://db/x?options=-c%20search_path%3Ds").get_options(),
+            Some("-c search_path=s -c statement_timeout=10s")
+        );
+        assert_eq!(
+            opts("postgres://db/x?options=-c%20statement_timeout%3D2min").get_options(),
+            Some("-c statement_timeout=2min")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stuck_statement_fails_at_the_statement_timeout() {
+        let Some(schema) = crate::test_support::PgSchema::create("t", "stmt_timeout").await else {
+            return;
+        };
+        let store = PostgresStore::open(&schema.url).await.expect("open");
+        let setting: String = sqlx::query_scalar("SHOW statement_timeout")
+            .fetch_one(&store.pool)
+            .await
+            .expect("show");
+        assert_eq!(setting, "10s");
+        drop(store);
+        let url = format!("{}%20-c%20statement_timeout%3D300ms", schema.url);
+        let store = PostgresStore::open(&url).await.expect("open");
+        let started = std::time::Instant::now();
+        let err = sqlx::query("SELECT pg_sleep(5)")
+            .execute(&store.pool)
+            .await
+            .expect_err("cancelled");
+        assert!(err.to_string().contains("statement timeout"), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        drop(store);
+        schema.drop_schema().await;
     }
 
     #[tokio::test]
@@ -1128,7 +1375,7 @@ mod tests {
     #[test]
     fn secrets_are_scrubbed_in_every_form() {
         let url = "postgres://u:p%40ss_w0rd_canary@db/x?password=other_canary_pw";
-        let secrets = passwords(url);
+        let secrets = url_passwords(url);
         let msg = format!(
             "failed for p%40ss_w0rd_canary / p@ss_w0rd_canary / other_canary_pw ({})",
             url
@@ -1136,7 +1383,7 @@ mod tests {
         let out = scrub(&msg, &secrets);
         assert!(!out.contains("ss_w0rd_canary"), "{out}");
         assert!(!out.contains("other_canary_pw"), "{out}");
-        let unparsed = passwords("postgres://u:canary_pw_x@[bad/x");
+        let unparsed = url_passwords("postgres://u:canary_pw_x@[bad/x");
         assert_eq!(unparsed, vec!["canary_pw_x".to_owned()]);
     }
 }

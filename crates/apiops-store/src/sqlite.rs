@@ -53,6 +53,11 @@ fn migrator() -> Migrator {
             "trust",
             include_str!("../migrations/sqlite/0005_trust.sql"),
         ),
+        migration(
+            6,
+            "retention",
+            include_str!("../migrations/sqlite/0006_retention.sql"),
+        ),
     ])
 }
 
@@ -147,6 +152,15 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(std::time::Duration::from_secs(5));
+        // TEMPORARY-EXPERIMENT-REMOVE
+        let mut options = options;
+        if let Ok(p) = std::env::var("APIOPS_EXPERIMENT_SQLITE_PRAGMAS") {
+            for kv in p.split(';') {
+                if let Some((k, v)) = kv.split_once('=') {
+                    options = options.pragma(k.trim().to_owned(), v.trim().to_owned());
+                }
+            }
+        }
         let file = options.get_filename().to_path_buf();
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
             && file.to_string_lossy() != ":memory:"
@@ -662,6 +676,33 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn inbox_prune_payloads(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
+        // The subquery repeats the partial index's condition word for word, so SQLite reads
+        // `inbox_prunable` (only rows still to prune) instead of scanning the inbox.
+        Ok(sqlx::query(
+            "UPDATE inbox SET payload = '' WHERE id IN (SELECT id FROM inbox \
+             WHERE processed_at IS NOT NULL AND payload <> '' AND received_at < ? \
+             ORDER BY received_at LIMIT ?)",
+        )
+        .bind(before.as_millisecond())
+        .bind(i64::from(limit))
+        .execute(&self.writer)
+        .await?
+        .rows_affected())
+    }
+
+    async fn events_prune(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts_unix < ? \
+             ORDER BY ts_unix LIMIT ?)",
+        )
+        .bind(before.as_second())
+        .bind(i64::from(limit))
+        .execute(&self.writer)
+        .await?
+        .rows_affected())
     }
 
     async fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {

@@ -1,6 +1,7 @@
 //! Test support (feature `test-support`): a throwaway PostgreSQL schema per test, in the database
-//! `APIOPS_TEST_POSTGRES_URL` names (as `scripts/with-postgres.sh` sets it). Shared by this
-//! crate's conformance suite and the multi-instance tests of `apiops serve`.
+//! `APIOPS_TEST_POSTGRES_URL` names, or reached over TLS through `APIOPS_TEST_POSTGRES_TLS_URL`
+//! (as `scripts/with-postgres.sh` sets them). Shared by this crate's conformance suite and the
+//! multi-instance tests of `apiops serve`.
 
 use sqlx::Connection as _;
 
@@ -8,6 +9,31 @@ use sqlx::Connection as _;
 pub const PG_URL: &str = "APIOPS_TEST_POSTGRES_URL";
 /// Set (to anything but `0`) when PostgreSQL tests must run instead of being skipped.
 pub const PG_REQUIRED: &str = "APIOPS_TEST_POSTGRES_REQUIRED";
+/// The variable naming the same test database over TLS: `sslmode=verify-full`, host
+/// `localhost`, `sslrootcert=` the throwaway CA that signed the server's certificate.
+pub const PG_TLS_URL: &str = "APIOPS_TEST_POSTGRES_TLS_URL";
+/// The variable naming a CA file that did *not* sign the server's certificate.
+pub const PG_WRONG_CA: &str = "APIOPS_TEST_POSTGRES_WRONG_CA";
+/// The variable naming the TLS URL with a host the server's certificate does not name (set
+/// only where the server could also listen on 127.0.0.2).
+pub const PG_WRONG_HOST_URL: &str = "APIOPS_TEST_POSTGRES_WRONG_HOST_URL";
+
+/// The value of `var`. `None`, after saying so on stderr, when it is not set; panics instead
+/// when [`PG_REQUIRED`] is set.
+pub fn pg_env(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(value) if !value.trim().is_empty() => Some(value),
+        _ => {
+            let required = std::env::var(PG_REQUIRED).is_ok_and(|v| !v.is_empty() && v != "0");
+            assert!(
+                !required,
+                "{var} is not set but {PG_REQUIRED} is: run the tests through scripts/with-postgres.sh"
+            );
+            eprintln!("skipped: {var} not set (run the tests through scripts/with-postgres.sh)");
+            None
+        }
+    }
+}
 
 /// A freshly created schema in the test database, reached through `search_path` in [`url`].
 ///
@@ -26,20 +52,18 @@ impl PgSchema {
     /// `None`, after saying so on stderr, when [`PG_URL`] is not set; panics instead when
     /// [`PG_REQUIRED`] is set.
     pub async fn create(prefix: &str, test: &str) -> Option<PgSchema> {
-        let admin_url = match std::env::var(PG_URL) {
-            Ok(url) if !url.trim().is_empty() => url,
-            _ => {
-                let required = std::env::var(PG_REQUIRED).is_ok_and(|v| !v.is_empty() && v != "0");
-                assert!(
-                    !required,
-                    "{PG_URL} is not set but {PG_REQUIRED} is: run the tests through scripts/with-postgres.sh"
-                );
-                eprintln!(
-                    "skipped: {PG_URL} not set (run the tests through scripts/with-postgres.sh)"
-                );
-                return None;
-            }
-        };
+        Self::create_in(PG_URL, prefix, test).await
+    }
+
+    /// [`PgSchema::create`], reached over TLS ([`PG_TLS_URL`]): the schema is created, used
+    /// and dropped through verified TLS connections.
+    pub async fn create_tls(prefix: &str, test: &str) -> Option<PgSchema> {
+        Self::create_in(PG_TLS_URL, prefix, test).await
+    }
+
+    /// [`PgSchema::create`] in the database the variable `var` names.
+    async fn create_in(var: &str, prefix: &str, test: &str) -> Option<PgSchema> {
+        let admin_url = pg_env(var)?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .expect("clock")
@@ -74,7 +98,7 @@ impl PgSchema {
 async fn execute(admin_url: &str, statement: &str) {
     let mut admin = sqlx::PgConnection::connect(admin_url)
         .await
-        .expect("connect to APIOPS_TEST_POSTGRES_URL");
+        .unwrap_or_else(|e| panic!("connecting to the test database: {e}"));
     sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
         .execute(&mut admin)
         .await

@@ -9,6 +9,11 @@
 //!   URL, and drops it when it passes. Without the variable each test prints
 //!   `skipped: APIOPS_TEST_POSTGRES_URL not set` and passes, unless
 //!   `APIOPS_TEST_POSTGRES_REQUIRED` is set (CI sets it), in which case it fails.
+//! - `postgres_tls::*`: the same, over TLS with `sslmode=verify-full` against a throwaway CA,
+//!   through `APIOPS_TEST_POSTGRES_TLS_URL` (skipped or failed alike when it is not set).
+//!
+//! Besides, `tls::*` checks what the TLS settings promise: a wrong CA or host fails with an
+//! error naming TLS and the certificate (never the password), `sslmode=require` needs no CA.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -44,6 +49,13 @@ impl Backend {
     /// so) when no database is configured.
     async fn postgres(test: &str) -> Option<Backend> {
         PgSchema::create("t", test).await.map(Backend::Postgres)
+    }
+
+    /// [`Backend::postgres`], every connection over verified TLS.
+    async fn postgres_tls(test: &str) -> Option<Backend> {
+        PgSchema::create_tls("tls", test)
+            .await
+            .map(Backend::Postgres)
     }
 
     fn url(&self) -> &str {
@@ -93,11 +105,16 @@ macro_rules! conformance {
                 }
             )*
         }
-        mod postgres {
+        conformance!(@postgres postgres, store: [$($check),*], backend: [$($bcheck),*]);
+        conformance!(@postgres postgres_tls, store: [$($check),*], backend: [$($bcheck),*]);
+    };
+    // One PostgreSQL module: `$backend` is both its name and the `Backend` constructor.
+    (@postgres $backend:ident, store: [$($check:ident),*], backend: [$($bcheck:ident),*]) => {
+        mod $backend {
             $(
                 #[tokio::test]
                 async fn $check() {
-                    let Some(backend) = crate::Backend::postgres(stringify!($check)).await else {
+                    let Some(backend) = crate::Backend::$backend(stringify!($check)).await else {
                         return;
                     };
                     let store = backend.open().await;
@@ -109,7 +126,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $bcheck() {
-                    let Some(backend) = crate::Backend::postgres(stringify!($bcheck)).await else {
+                    let Some(backend) = crate::Backend::$backend(stringify!($bcheck)).await else {
                         return;
                     };
                     crate::$bcheck(&backend).await;
@@ -140,6 +157,8 @@ conformance! {
         inbox_processed_marks_and_appends_together,
         inbox_group_commit_of_hundreds,
         inbox_concurrent_batches_store_each_event_once,
+        retention_keeps_a_pruned_event_a_duplicate,
+        retention_deletes_old_events_in_batches,
         cursors_are_set_and_replaced,
         checks_are_recorded_and_read_newest_first,
         each_slot_is_claimed_once_even_under_contention,
@@ -148,7 +167,131 @@ conformance! {
     backend: [
         everything_survives_reopening,
         two_handles_share_one_store,
+        retention_empties_old_processed_payloads_only,
     ],
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS settings
+
+mod tls {
+    use apiops_store::test_support::{self, PG_TLS_URL, PG_WRONG_CA, PG_WRONG_HOST_URL, PgSchema};
+    use apiops_store::{Store, StoreError};
+    use sqlx::Connection as _;
+
+    /// A password the server (trust authentication) ignores, which no message may show.
+    const CANARY: &str = "canary_pw_0123456789";
+
+    /// `url` with the query parameters in `set` replaced (`None`: removed) and a password.
+    fn edited(url: &str, set: &[(&str, Option<&str>)]) -> String {
+        let mut url = url::Url::parse(url).expect("the test URL parses");
+        let mut pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !set.iter().any(|(name, _)| k == name))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        for (name, value) in set {
+            if let Some(value) = value {
+                pairs.push(((*name).to_owned(), (*value).to_owned()));
+            }
+        }
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+        url.set_password(Some(CANARY)).expect("a URL with a host");
+        url.to_string()
+    }
+
+    /// Whether the session behind `url` runs over TLS (as the server sees it).
+    async fn session_uses_tls(url: &str) -> bool {
+        let mut conn = sqlx::PgConnection::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("connecting: {e}"));
+        let ssl: bool =
+            sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                .fetch_one(&mut conn)
+                .await
+                .expect("pg_stat_ssl");
+        conn.close().await.expect("close");
+        ssl
+    }
+
+    /// Opening `url` fails with a database error naming TLS and the certificate, without the
+    /// password.
+    async fn fails_on_the_certificate(url: &str) {
+        let err = match apiops_store::open(url).await {
+            Err(StoreError::Database(m)) => m,
+            Err(e) => panic!("wanted a database error, got {e}"),
+            Ok(_) => panic!("{url}: the server's certificate should have been refused"),
+        };
+        assert!(err.contains("TLS"), "{err}");
+        assert!(err.to_lowercase().contains("certificate"), "{err}");
+        assert!(!err.contains(CANARY), "{err}");
+        assert!(!err.contains("canary"), "{err}");
+        eprintln!("refused as it should be: {err}");
+    }
+
+    #[tokio::test]
+    async fn the_tls_url_runs_over_verified_tls() {
+        let Some(url) = test_support::pg_env(PG_TLS_URL) else {
+            return;
+        };
+        assert!(url.contains("sslmode=verify-full"), "{url}");
+        assert!(session_uses_tls(&url).await);
+    }
+
+    #[tokio::test]
+    async fn verify_full_with_a_wrong_ca_fails_clearly() {
+        let (Some(url), Some(wrong_ca)) = (
+            test_support::pg_env(PG_TLS_URL),
+            test_support::pg_env(PG_WRONG_CA),
+        ) else {
+            return;
+        };
+        let url = edited(&url, &[("sslrootcert", Some(&wrong_ca))]);
+        fails_on_the_certificate(&url).await;
+        // verify-ca checks the chain too.
+        let url = edited(&url, &[("sslmode", Some("verify-ca"))]);
+        fails_on_the_certificate(&url).await;
+    }
+
+    #[tokio::test]
+    async fn verify_full_with_a_host_the_certificate_does_not_name_fails_clearly() {
+        // Set only where the server also listens on 127.0.0.2; not required.
+        let Ok(url) = std::env::var(PG_WRONG_HOST_URL) else {
+            eprintln!("skipped: {PG_WRONG_HOST_URL} not set");
+            return;
+        };
+        let url = edited(&url, &[]);
+        fails_on_the_certificate(&url).await;
+        // verify-ca does not check the name: the same server is accepted.
+        let url = edited(&url, &[("sslmode", Some("verify-ca"))]);
+        assert!(session_uses_tls(&url).await);
+    }
+
+    #[tokio::test]
+    async fn require_encrypts_without_a_ca() {
+        let Some(schema) = PgSchema::create_tls("tls", "require_without_ca").await else {
+            return;
+        };
+        let url = edited(
+            &schema.url,
+            &[("sslmode", Some("require")), ("sslrootcert", None)],
+        );
+        assert!(!url.contains("sslrootcert"), "{url}");
+        assert!(session_uses_tls(&url).await);
+        let store = apiops_store::open(&url)
+            .await
+            .unwrap_or_else(|e| panic!("opening with sslmode=require: {e}"));
+        let event = crate::ev(
+            apiops_core::Service::Stripe,
+            "card_declined",
+            "ch_1",
+            "2025-01-01T00:00:00Z",
+        );
+        assert_eq!(store.append_events(&[event]).await.expect("append"), 1);
+        assert_eq!(store.event_count().await.expect("count"), 1);
+        drop::<Box<dyn Store>>(store);
+        schema.drop_schema().await;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1238,6 +1381,211 @@ async fn inbox_concurrent_batches_store_each_event_once(store: &dyn Store) {
         "each key new exactly once: {new_per_key:?}"
     );
     assert_eq!(store.inbox_count(None).await.expect("count"), 100);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retention
+
+/// Every inbox row's payload as stored, by dedup key, read past the trait (which never returns
+/// a processed row's payload).
+async fn raw_payloads(backend: &Backend) -> BTreeMap<String, String> {
+    use sqlx::Connection as _;
+    const SQL: &str = "SELECT dedup_key, payload FROM inbox";
+    let rows: Vec<(String, String)> = match backend {
+        Backend::Sqlite { url, .. } => {
+            let mut c = sqlx::SqliteConnection::connect(url).await.expect("connect");
+            sqlx::query_as(SQL).fetch_all(&mut c).await.expect("select")
+        }
+        Backend::Postgres(PgSchema { url, .. }) => {
+            let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
+            sqlx::query_as(SQL).fetch_all(&mut c).await.expect("select")
+        }
+    };
+    rows.into_iter().collect()
+}
+
+async fn retention_empties_old_processed_payloads_only(backend: &Backend) {
+    let store = backend.open().await;
+    let t = |s: u64| Timestamp::from_second(1_764_000_000 + s as i64).expect("time");
+    let at = |key: &str, secs: u64| InboxEvent {
+        received_at: t(secs),
+        ..inbox(Service::Stripe, key, 0)
+    };
+    let rows = [
+        at("old_done_1", 10),
+        at("old_done_2", 20),
+        at("old_done_3", 30),
+        InboxEvent {
+            service: Service::Twilio,
+            ..at("old_done_twilio", 15)
+        },
+        at("old_open", 5),
+        at("recent_done", 1_000),
+    ];
+    store.inbox_append(&rows).await.expect("append");
+    let done: Vec<i64> = store
+        .inbox_unprocessed(100)
+        .await
+        .expect("unprocessed")
+        .into_iter()
+        .filter(|r| r.event.dedup_key != "old_open")
+        .map(|r| r.id)
+        .collect();
+    store
+        .inbox_processed(&done, &[], t(2_000))
+        .await
+        .expect("processed");
+    let cutoff = t(500);
+    assert_eq!(
+        store.inbox_prune_payloads(cutoff, 0).await.expect("prune"),
+        0
+    );
+    // Four rows to prune, two at a time: full, full, then short.
+    let mut batches = Vec::new();
+    loop {
+        let n = store.inbox_prune_payloads(cutoff, 2).await.expect("prune");
+        batches.push(n);
+        if n < 2 {
+            break;
+        }
+    }
+    assert_eq!(
+        batches,
+        [2, 2, 0],
+        "the limit holds and nothing is pruned twice"
+    );
+    let payloads = raw_payloads(backend).await;
+    for key in ["old_done_1", "old_done_2", "old_done_3", "old_done_twilio"] {
+        assert_eq!(payloads[key], "", "{key}: processed before the cutoff");
+    }
+    for key in ["old_open", "recent_done"] {
+        assert_eq!(
+            payloads[key],
+            format!("{{\"id\":\"{key}\"}}"),
+            "{key} is kept"
+        );
+    }
+    // The rows themselves stay: counted, found, and the unprocessed one still readable whole.
+    assert_eq!(store.inbox_count(None).await.expect("count"), 6);
+    assert!(
+        store
+            .inbox_has(Service::Stripe, "old_done_1")
+            .await
+            .expect("has")
+    );
+    let open = store.inbox_unprocessed(100).await.expect("unprocessed");
+    assert_eq!(keys(&open), ["old_open"]);
+    assert_eq!(
+        open[0].event, rows[4],
+        "an unprocessed row is never touched"
+    );
+    // Later, the recent one is old enough too; the unprocessed one still is not touched.
+    assert_eq!(
+        store
+            .inbox_prune_payloads(t(1_000_000), 100)
+            .await
+            .expect("prune"),
+        1
+    );
+    let payloads = raw_payloads(backend).await;
+    assert_eq!(payloads["recent_done"], "");
+    assert_eq!(payloads["old_open"], "{\"id\":\"old_open\"}");
+    drop(store);
+}
+
+async fn retention_keeps_a_pruned_event_a_duplicate(store: &dyn Store) {
+    let received = ts("2026-01-01T00:00:00Z");
+    let original = InboxEvent {
+        received_at: received,
+        ..inbox(Service::Stripe, "evt_late", 0)
+    };
+    store
+        .inbox_append(std::slice::from_ref(&original))
+        .await
+        .expect("append");
+    let ids: Vec<i64> = store
+        .inbox_unprocessed(10)
+        .await
+        .expect("unprocessed")
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    store
+        .inbox_processed(&ids, &[], received)
+        .await
+        .expect("processed");
+    assert_eq!(
+        store
+            .inbox_prune_payloads(ts("2026-03-01T00:00:00Z"), 10)
+            .await
+            .expect("prune"),
+        1
+    );
+    // The provider re-delivers it months later, alone and beside a new event.
+    let redelivered = InboxEvent {
+        received_at: ts("2026-04-01T00:00:00Z"),
+        ..original.clone()
+    };
+    assert_eq!(
+        store
+            .inbox_append(std::slice::from_ref(&redelivered))
+            .await
+            .expect("append"),
+        [false]
+    );
+    let fresh = inbox(Service::Stripe, "evt_fresh", 0);
+    assert_eq!(
+        store
+            .inbox_append(&[redelivered, fresh])
+            .await
+            .expect("append"),
+        [false, true]
+    );
+    assert_eq!(store.inbox_count(None).await.expect("count"), 2);
+    assert_eq!(
+        keys(&store.inbox_unprocessed(10).await.expect("unprocessed")),
+        ["evt_fresh"],
+        "the duplicate is not queued for processing again"
+    );
+}
+
+async fn retention_deletes_old_events_in_batches(store: &dyn Store) {
+    let events: Vec<ErrorEvent> = [
+        ("SM1", "2026-01-01T00:00:00Z"),
+        ("SM2", "2026-01-02T00:00:00Z"),
+        ("SM3", "2026-01-03T00:00:00Z"),
+        ("SM4", "2026-01-31T23:59:59Z"),
+        ("SM5", "2026-02-01T00:00:00Z"),
+        ("SM6", "2026-03-01T00:00:00Z"),
+    ]
+    .iter()
+    .map(|(id, at)| ev(Service::Twilio, "30003", id, at))
+    .collect();
+    store.append_events(&events).await.expect("append");
+    let cutoff = ts("2026-02-01T00:00:00Z");
+    assert_eq!(store.events_prune(cutoff, 0).await.expect("prune"), 0);
+    assert_eq!(store.events_prune(cutoff, 3).await.expect("prune"), 3);
+    assert_eq!(
+        read(store, EventFilter::default()).await,
+        ["SM4", "SM5", "SM6"],
+        "the oldest go first"
+    );
+    assert_eq!(store.events_prune(cutoff, 3).await.expect("prune"), 1);
+    assert_eq!(store.events_prune(cutoff, 3).await.expect("prune"), 0);
+    assert_eq!(
+        read(store, EventFilter::default()).await,
+        ["SM5", "SM6"],
+        "an event at the cutoff is kept"
+    );
+    // Pruning is only by time: the remaining events still deduplicate and read as before.
+    assert_eq!(
+        store
+            .append_events(std::slice::from_ref(&events[5]))
+            .await
+            .expect("append"),
+        0
+    );
+    assert_eq!(store.event_count().await.expect("count"), 2);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -61,6 +61,24 @@ pub struct IngestStats {
     pub failed_commits: AtomicU64,
     /// The largest batch committed.
     pub max_batch_seen: AtomicU64,
+    /// When the commit in progress started (ms since the writer started, plus one); 0 when
+    /// none is.
+    commit_since: AtomicU64,
+    /// When the last commit succeeded / failed (ms since the writer started, plus one); 0 never.
+    last_ok: AtomicU64,
+    last_failed: AtomicU64,
+}
+
+/// The store as the writer sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreHealth {
+    /// Commits succeed in time.
+    Ok,
+    /// A commit has been running longer than the commit timeout, or the queue is nearly full:
+    /// why.
+    Lagging(String),
+    /// The last commit failed (and none succeeded since).
+    Failing,
 }
 
 /// The submitting side; clone it freely. Dropping every clone stops the writer once it has
@@ -69,6 +87,13 @@ pub struct IngestStats {
 pub struct Ingest {
     tx: mpsc::Sender<Pending>,
     stats: Arc<IngestStats>,
+    /// The writer's start: the origin of the times in [`IngestStats`].
+    epoch: std::time::Instant,
+    queue: usize,
+}
+
+fn millis_since(epoch: std::time::Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX - 1) + 1
 }
 
 impl std::fmt::Debug for Pending {
@@ -91,14 +116,55 @@ impl Ingest {
     ) -> (Ingest, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let stats = Arc::new(IngestStats::default());
+        let epoch = std::time::Instant::now();
         let task = tokio::spawn(writer(
             store,
             rx,
             config.max_batch.max(1),
             Arc::clone(&stats),
             committed,
+            epoch,
         ));
-        (Ingest { tx, stats }, task)
+        (
+            Ingest {
+                tx,
+                stats,
+                epoch,
+                queue: config.queue.max(1),
+            },
+            task,
+        )
+    }
+
+    /// Why new events should be shed now rather than queued, if they should: a commit has run
+    /// longer than `timeout`, or the queue is over nine tenths full.
+    pub fn lagging(&self, timeout: std::time::Duration) -> Option<String> {
+        let since = self.stats.commit_since.load(Ordering::Relaxed);
+        if since != 0 {
+            let running = millis_since(self.epoch).saturating_sub(since);
+            if u128::from(running) > timeout.as_millis() {
+                return Some(format!("a commit has been running for {} ms", running));
+            }
+        }
+        let queued = self.queue - self.tx.capacity();
+        if queued * 10 > self.queue * 9 {
+            return Some(format!("{queued} events are waiting for the store"));
+        }
+        None
+    }
+
+    /// The store's health as the writer sees it, with `timeout` the commit timeout.
+    pub fn health(&self, timeout: std::time::Duration) -> StoreHealth {
+        if let Some(why) = self.lagging(timeout) {
+            return StoreHealth::Lagging(why);
+        }
+        let ok = self.stats.last_ok.load(Ordering::Relaxed);
+        let failed = self.stats.last_failed.load(Ordering::Relaxed);
+        if failed > ok {
+            StoreHealth::Failing
+        } else {
+            StoreHealth::Ok
+        }
     }
 
     /// Stores `event` durably; `Ok(true)` when it was new, `Ok(false)` for a duplicate.
@@ -123,6 +189,7 @@ async fn writer(
     max_batch: usize,
     stats: Arc<IngestStats>,
     committed: Arc<Notify>,
+    epoch: std::time::Instant,
 ) {
     let mut batch: Vec<Pending> = Vec::with_capacity(max_batch.min(4_096));
     while let Some(first) = rx.recv().await {
@@ -137,7 +204,17 @@ async fn writer(
         let (events, waiters): (Vec<InboxEvent>, Vec<_>) =
             batch.drain(..).map(|p| (p.event, p.done)).unzip();
         let started = std::time::Instant::now();
+        stats
+            .commit_since
+            .store(millis_since(epoch), Ordering::Relaxed);
         let appended = store.inbox_append(&events).await;
+        stats.commit_since.store(0, Ordering::Relaxed);
+        let outcome = if appended.is_ok() {
+            &stats.last_ok
+        } else {
+            &stats.last_failed
+        };
+        outcome.store(millis_since(epoch), Ordering::Relaxed);
         metrics::histogram!("apiops_store_commit_duration_seconds")
             .record(started.elapsed().as_secs_f64());
         metrics::histogram!("apiops_store_commit_batch_size").record(waiters.len() as f64);

@@ -1,12 +1,17 @@
 //! The receiver: `POST /webhooks/stripe`, `/webhooks/twilio`, `/webhooks/openai` on the raw
 //! body, and `GET /healthz`.
 //!
-//! Every request is checked in this order, each failure answered with a reason that reveals
-//! nothing secret and counted per provider and reason: body size (413), content type (415),
-//! the provider's signature over the raw bytes (400 missing or malformed, 401 mismatch or a
-//! timestamp outside the tolerance — a replay), the payload's identity (400). Then the event is
-//! handed to the group-commit [`Ingest`] and the sender is answered 200 only once it is
-//! committed — a duplicate (same identity) is answered 200 too and stored once.
+//! Every request is checked in this order, cheapest first, each failure answered with a reason
+//! that reveals nothing secret and counted per provider and reason: content type (415), the
+//! signature headers' presence and shape (400) — all before a byte of the body is read, so an
+//! unsigned request costs nothing beyond its headers —, then the body read up to its cap (413;
+//! Twilio's cap is smaller: its callbacks are a few KiB), a form's parameter count (400), the
+//! provider's signature over the raw bytes (401 mismatch or a timestamp outside the tolerance —
+//! a replay), the payload's identity and the length of its keys (400). Then the event is handed
+//! to the group-commit [`Ingest`] and the sender is answered 200 only once it is committed — a
+//! duplicate (same identity) is answered 200 too and stored once. A commit that takes longer
+//! than [`ReceiverConfig::commit_timeout`] is answered 503 (the provider retries), and while
+//! the store lags new webhooks are shed with 503 and `Retry-After` before they queue.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +21,7 @@ use std::time::Duration;
 use apiops_core::Service;
 use apiops_store::{InboxEvent, Source};
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -26,11 +31,26 @@ use secrecy::SecretString;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::ingest::{Ingest, IngestError};
+use crate::ingest::{Ingest, IngestError, StoreHealth};
 use crate::signature::{self, SignatureError};
 
 /// The default body limit: Stripe events are well under 1 MiB.
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+
+/// The default cap on a Twilio callback's body: they are form posts of a few KiB.
+pub const DEFAULT_MAX_TWILIO_BODY: usize = 64 * 1024;
+
+/// The default cap on a Twilio form's parameter count.
+pub const DEFAULT_MAX_FORM_PARAMS: usize = 1_000;
+
+/// The default wait for a commit before a webhook is answered 503.
+pub const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest identity (event id, webhook-id, Twilio idempotency token) stored.
+pub const MAX_KEY_LEN: usize = 255;
+
+/// Seconds a shed or timed-out sender is told to wait (`Retry-After`).
+pub const RETRY_AFTER_SECS: u64 = 5;
 
 /// What the receiver verifies with.
 #[derive(Debug, Clone)]
@@ -49,6 +69,12 @@ pub struct ReceiverConfig {
     pub tolerance: Duration,
     /// Largest body accepted.
     pub max_body: usize,
+    /// Largest Twilio callback body accepted.
+    pub max_twilio_body: usize,
+    /// Most parameters in a Twilio form callback.
+    pub max_form_params: usize,
+    /// How long a webhook waits for its commit before it is answered 503.
+    pub commit_timeout: Duration,
 }
 
 impl Default for ReceiverConfig {
@@ -60,6 +86,9 @@ impl Default for ReceiverConfig {
             openai_secrets: Vec::new(),
             tolerance: signature::DEFAULT_TOLERANCE,
             max_body: DEFAULT_MAX_BODY,
+            max_twilio_body: DEFAULT_MAX_TWILIO_BODY,
+            max_form_params: DEFAULT_MAX_FORM_PARAMS,
+            commit_timeout: DEFAULT_COMMIT_TIMEOUT,
         }
     }
 }
@@ -160,6 +189,11 @@ struct Reject {
     message: String,
 }
 
+/// Whether a rejection asks the sender to come back later (`Retry-After`).
+fn retry_later(status: StatusCode) -> bool {
+    status == StatusCode::SERVICE_UNAVAILABLE
+}
+
 impl Reject {
     fn new(status: StatusCode, label: &'static str, message: impl Into<String>) -> Self {
         Reject {
@@ -230,11 +264,16 @@ fn answer(state: &ReceiverState, service: Service, r: Result<bool, Reject>) -> R
                 "webhook rejected: {}",
                 reject.message
             );
-            (
+            let mut r = (
                 reject.status,
                 axum::Json(json!({"error": reject.message, "reason": reject.label})),
             )
-                .into_response()
+                .into_response();
+            if retry_later(reject.status) {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, RETRY_AFTER_SECS.into());
+            }
+            r
         }
     }
 }
@@ -279,7 +318,22 @@ async fn store(state: &ReceiverState, event: InboxEvent) -> Result<bool, Reject>
             "the body contains a NUL byte",
         ));
     }
-    match state.ingest.submit(event).await {
+    let timeout = state.config.commit_timeout;
+    if let Some(lag) = state.ingest.lagging(timeout) {
+        return Err(Reject::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_lagging",
+            format!("the store is lagging ({lag}); retry later"),
+        ));
+    }
+    let Ok(submitted) = tokio::time::timeout(timeout, state.ingest.submit(event)).await else {
+        return Err(Reject::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "commit_timeout",
+            "the event was not committed in time; retry later",
+        ));
+    };
+    match submitted {
         Ok(new) => Ok(new),
         Err(IngestError::Closed) => Err(Reject::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -292,6 +346,51 @@ async fn store(state: &ReceiverState, event: InboxEvent) -> Result<bool, Reject>
             "the event could not be stored; retry later",
         )),
     }
+}
+
+/// Reads the body, at most `limit` bytes: a declared `Content-Length` over it is refused before
+/// reading, a body that grows over it while read is cut off.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Reject> {
+    let too_large = || {
+        Reject::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body is larger than {limit} bytes"),
+        )
+    };
+    let declared = header_str(headers, header::CONTENT_LENGTH.as_str())
+        .trim()
+        .parse::<u64>()
+        .ok();
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(err) = source {
+            if err.to_string().contains("length limit exceeded") {
+                return too_large();
+            }
+            source = err.source();
+        }
+        Reject::new(
+            StatusCode::BAD_REQUEST,
+            "unreadable_body",
+            "the body could not be read",
+        )
+    })
+}
+
+/// Refuses an identity longer than the store keeps.
+fn key_len(key: &str, what: &str) -> Result<(), Reject> {
+    if key.len() > MAX_KEY_LEN {
+        return Err(Reject::new(
+            StatusCode::BAD_REQUEST,
+            "key_too_long",
+            format!("the {what} is longer than {MAX_KEY_LEN} bytes"),
+        ));
+    }
+    Ok(())
 }
 
 /// A request being handled: counted in flight, and timed until it is answered (the commit
@@ -326,13 +425,16 @@ impl Drop for InFlight<'_> {
     }
 }
 
-async fn stripe(State(state): St, headers: HeaderMap, body: Bytes) -> Response {
+async fn stripe(State(state): St, headers: HeaderMap, body: Body) -> Response {
     let _g = InFlight::enter(&state.metrics, Service::Stripe);
     let r = async {
         require_type(&headers, &["application/json"])?;
         if state.config.stripe_secrets.is_empty() {
             return Err(not_configured("Stripe", "STRIPE_WEBHOOK_SECRET"));
         }
+        signature::stripe::parse_header(header_str(&headers, signature::stripe::HEADER))
+            .map_err(|e| Reject::signature(&e))?;
+        let body = read_body(&headers, body, state.config.max_body).await?;
         signature::stripe::verify(
             &body,
             header_str(&headers, signature::stripe::HEADER),
@@ -352,7 +454,7 @@ async fn stripe(State(state): St, headers: HeaderMap, body: Bytes) -> Response {
     answer(&state, Service::Stripe, r)
 }
 
-async fn openai(State(state): St, headers: HeaderMap, body: Bytes) -> Response {
+async fn openai(State(state): St, headers: HeaderMap, body: Body) -> Response {
     let _g = InFlight::enter(&state.metrics, Service::Openai);
     let r = async {
         require_type(&headers, &["application/json"])?;
@@ -364,6 +466,15 @@ async fn openai(State(state): St, headers: HeaderMap, body: Bytes) -> Response {
             timestamp: header_str(&headers, signature::standard::TIMESTAMP_HEADER),
             signature: header_str(&headers, signature::standard::SIGNATURE_HEADER),
         };
+        if h.id.is_empty() {
+            return Err(Reject::signature(&SignatureError::MissingHeader(
+                signature::standard::ID_HEADER,
+            )));
+        }
+        key_len(h.id, "webhook-id")?;
+        signature::standard::parse_timestamp(h.timestamp).map_err(|e| Reject::signature(&e))?;
+        signature::standard::parse_signatures(h.signature).map_err(|e| Reject::signature(&e))?;
+        let body = read_body(&headers, body, state.config.max_body).await?;
         signature::standard::verify(
             &body,
             &h,
@@ -384,7 +495,7 @@ async fn openai(State(state): St, headers: HeaderMap, body: Bytes) -> Response {
     answer(&state, Service::Openai, r)
 }
 
-async fn twilio(State(state): St, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn twilio(State(state): St, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let _g = InFlight::enter(&state.metrics, Service::Twilio);
     let r = async {
         let media = require_type(
@@ -396,6 +507,10 @@ async fn twilio(State(state): St, uri: Uri, headers: HeaderMap, body: Bytes) -> 
         };
         let url = requested_url(&state.config, &headers, &uri)?;
         let sig = header_str(&headers, signature::twilio::HEADER);
+        signature::twilio::check_header(sig).map_err(|e| Reject::signature(&e))?;
+        let token_header = header_str(&headers, "i-twilio-idempotency-token").trim();
+        key_len(token_header, "I-Twilio-Idempotency-Token")?;
+        let body = read_body(&headers, body, state.config.max_twilio_body).await?;
         let (kind, key) = if media == "application/json" {
             signature::twilio::verify_json(&url, &body, sig, token)
                 .map_err(|e| Reject::signature(&e))?;
@@ -409,12 +524,24 @@ async fn twilio(State(state): St, uri: Uri, headers: HeaderMap, body: Bytes) -> 
             let kind = v["type"].as_str().unwrap_or("twilio.event").to_owned();
             (kind, None)
         } else {
+            // Counted before anything is decoded: a form of a million empty parameters is
+            // refused for the price of a byte scan.
+            let pairs = body.split(|b| *b == b'&').count();
+            if pairs > state.config.max_form_params {
+                return Err(Reject::new(
+                    StatusCode::BAD_REQUEST,
+                    "too_many_params",
+                    format!(
+                        "the form has more than {} parameters",
+                        state.config.max_form_params
+                    ),
+                ));
+            }
             let params = signature::twilio::form_params(&body);
             signature::twilio::verify(&url, &params, sig, token)
                 .map_err(|e| Reject::signature(&e))?;
             (callback_type(&params), None::<String>)
         };
-        let token_header = header_str(&headers, "i-twilio-idempotency-token").trim();
         let key = key.unwrap_or_else(|| {
             if token_header.is_empty() {
                 // No token: a digest of the payload (the same callback re-sent is the same).
@@ -522,10 +649,44 @@ fn inbox(service: Service, key: String, kind: String, body: &[u8], now: Timestam
     }
 }
 
+/// `GET /healthz`, for load balancers and anyone: 200 while the store takes commits in time,
+/// 503 (with `Retry-After`) while it fails or lags. Nothing else: no counts, no provider or
+/// store error text (those are in [`details`], behind the dashboard's token).
 async fn healthz(State(state): St) -> Response {
+    let (status, store) = match state.ingest.health(state.config.commit_timeout) {
+        StoreHealth::Ok => (StatusCode::OK, "ok"),
+        StoreHealth::Lagging(_) => (StatusCode::SERVICE_UNAVAILABLE, "lagging"),
+        StoreHealth::Failing => (StatusCode::SERVICE_UNAVAILABLE, "failing"),
+    };
+    let mut r = (
+        status,
+        axum::Json(json!({
+            "status": if status == StatusCode::OK { "ok" } else { "unavailable" },
+            "store": store,
+        })),
+    )
+        .into_response();
+    if status != StatusCode::OK {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, RETRY_AFTER_SECS.into());
+    }
+    r
+}
+
+/// The receiver's details: receivers, counts, the store's state and why, the reconciler's
+/// progress (whose last error may quote a provider), rejections by reason. `apiops serve`
+/// mounts it at `/healthz/details` behind the dashboard's token.
+pub fn details(state: &ReceiverState) -> serde_json::Value {
     let s = state.ingest.stats();
-    axum::Json(json!({
-        "status": "ok",
+    let store = match state.ingest.health(state.config.commit_timeout) {
+        StoreHealth::Ok => json!({"state": "ok"}),
+        StoreHealth::Lagging(why) => json!({"state": "lagging", "why": why}),
+        StoreHealth::Failing => {
+            json!({"state": "failing", "why": "the last commit failed; see the logs"})
+        }
+    };
+    json!({
+        "store": store,
         "receivers": state.config.enabled().iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         "in_flight": state.metrics.in_flight(),
         "stored": s.stored.load(Ordering::Relaxed),
@@ -534,6 +695,15 @@ async fn healthz(State(state): St) -> Response {
         "failed_commits": s.failed_commits.load(Ordering::Relaxed),
         "reconciler": state.reconciler.as_ref().map(|r| json!({"passes": r.passes(), "last": r.last()})),
         "rejected": state.metrics.rejected().iter().map(|(s, r, n)| json!({"provider": s.as_str(), "reason": r, "count": n})).collect::<Vec<_>>(),
-    }))
-    .into_response()
+    })
+}
+
+/// `/healthz/details` alone, for `apiops serve` to mount behind its access guard.
+pub fn details_router(state: Arc<ReceiverState>) -> Router {
+    Router::new()
+        .route(
+            "/healthz/details",
+            get(|State(state): St| async move { axum::Json(details(&state)) }),
+        )
+        .with_state(state)
 }

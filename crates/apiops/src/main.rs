@@ -20,6 +20,8 @@ mod metrics;
 mod monitor;
 mod output;
 mod report;
+mod retention;
+mod server;
 
 use std::process::ExitCode;
 

@@ -173,6 +173,12 @@ pub(crate) const SERIES: &[(&str, Kind, &str)] = &[
         Kind::Counter,
         "Automatic fixes attempted within policy, by operation and result",
     ),
+    // Recorded by retention (`crate::retention`).
+    (
+        "apiops_retention_pruned_total",
+        Kind::Counter,
+        "Rows pruned by retention, by kind: payloads (raw webhook payloads emptied, rows kept) or events (event-log rows deleted)",
+    ),
 ];
 
 /// A series' type.

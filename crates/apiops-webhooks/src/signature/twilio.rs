@@ -36,6 +36,12 @@ fn token_bytes<S: WebhookSecret + ?Sized>(auth_token: &S) -> Result<&[u8], Signa
 }
 
 /// Decode the header: exactly 28 characters of canonical padded base64 for 20 bytes.
+/// Checks an `X-Twilio-Signature` value's shape (present, 20 bytes of base64) without the
+/// body: a receiver refuses a request that cannot verify before reading its body.
+pub fn check_header(header_signature: &str) -> Result<(), SignatureError> {
+    decode_header(header_signature).map(|_| ())
+}
+
 fn decode_header(header_signature: &str) -> Result<[u8; 20], SignatureError> {
     if header_signature.is_empty() {
         return Err(SignatureError::MissingHeader(HEADER));

@@ -16,23 +16,23 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-const STRIPE_SECRET: &str = "whsec_canary_stripe_0123456789abcdef";
-const TWILIO_TOKEN: &str = "canary_twilio_token_0123456789ab";
+pub(crate) const STRIPE_SECRET: &str = "whsec_canary_stripe_0123456789abcdef";
+pub(crate) const TWILIO_TOKEN: &str = "canary_twilio_token_0123456789ab";
 const OPENAI_SECRET: &str = "whsec_Y2FuYXJ5X29wZW5haV9zZWNyZXRfMDEyMzQ1Njc4OQ==";
 
-fn t0() -> Timestamp {
+pub(crate) fn t0() -> Timestamp {
     "2026-11-26T02:00:00Z".parse().expect("ts")
 }
 
-struct Rx {
-    base: String,
-    store: Arc<dyn Store>,
+pub(crate) struct Rx {
+    pub(crate) base: String,
+    pub(crate) store: Arc<dyn Store>,
     ingest: Ingest,
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     _dir: Option<tempfile::TempDir>,
 }
 
-fn config() -> ReceiverConfig {
+pub(crate) fn config() -> ReceiverConfig {
     ReceiverConfig {
         public_url: Some("https://hooks.example.com".parse().expect("url")),
         stripe_secrets: vec![SecretString::from(STRIPE_SECRET)],
@@ -43,7 +43,7 @@ fn config() -> ReceiverConfig {
     }
 }
 
-async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
+pub(crate) async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("dir");
     let store = SqliteStore::open(&format!("sqlite://{}/rx.db", dir.path().display()))
         .await
@@ -51,7 +51,7 @@ async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     (Arc::new(store), dir)
 }
 
-async fn start_with(
+pub(crate) async fn start_with(
     store: Arc<dyn Store>,
     config: ReceiverConfig,
     dir: Option<tempfile::TempDir>,
@@ -87,7 +87,7 @@ async fn start() -> Rx {
     start_with(store, config(), Some(dir)).await
 }
 
-fn stripe_event(id: &str, kind: &str) -> Vec<u8> {
+pub(crate) fn stripe_event(id: &str, kind: &str) -> Vec<u8> {
     json!({"id": id, "object": "event", "created": t0().as_second(), "type": kind, "livemode": false,
         "pending_webhooks": 1, "api_version": "2023-08-16",
         "data": {"object": {"id": "ch_1", "object": "charge", "amount": 1200, "currency": "usd",
@@ -98,7 +98,7 @@ fn stripe_event(id: &str, kind: &str) -> Vec<u8> {
 }
 
 impl Rx {
-    async fn post(
+    pub(crate) async fn post(
         &self,
         path: &str,
         ct: &str,
@@ -122,7 +122,7 @@ impl Rx {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    async fn stripe(&self, body: Vec<u8>, at: Timestamp, secret: &str) -> (u16, Value) {
+    pub(crate) async fn stripe(&self, body: Vec<u8>, at: Timestamp, secret: &str) -> (u16, Value) {
         let sig = stripe::sign(&body, secret, at);
         self.post(
             "/webhooks/stripe",
@@ -615,6 +615,12 @@ impl Store for Down {
         _: &[ErrorEvent],
         _: Timestamp,
     ) -> Result<(), StoreError> {
+        down()
+    }
+    async fn inbox_prune_payloads(&self, _: Timestamp, _: u32) -> Result<u64, StoreError> {
+        down()
+    }
+    async fn events_prune(&self, _: Timestamp, _: u32) -> Result<u64, StoreError> {
         down()
     }
     async fn cursor(&self, _: &str) -> Result<Option<String>, StoreError> {

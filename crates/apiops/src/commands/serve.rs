@@ -8,13 +8,11 @@
 //! finish — each waits for its commit — the writer commits what is queued, the processor
 //! handles what was committed, and only then does the process exit.
 
-use std::future::IntoFuture as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use apiops_core::mask;
 use apiops_store::Store;
 use apiops_webhooks::ingest::{Ingest, IngestConfig};
 use apiops_webhooks::receiver::{ReceiverConfig, ReceiverMetrics, ReceiverState, router};
@@ -77,6 +75,19 @@ pub(crate) struct ServeArgs {
     /// confirmations page
     #[arg(long)]
     pub(crate) mcp_allow_execute: bool,
+    /// A reverse proxy in front (a CIDR or an address; repeatable): only requests from these
+    /// peers may carry Forwarded / X-Forwarded-* headers that are believed. Without a token,
+    /// the dashboard, /metrics and /mcp answer a forwarded request only from such a proxy, for
+    /// a loopback client
+    #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_cidr)]
+    pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+fn parse_cidr(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is not an address or a CIDR such as 10.0.0.0/8"))
 }
 
 fn parse_token(s: &str) -> Result<SecretString, String> {
@@ -112,6 +123,9 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
         openai_secrets: secrets(settings.openai.webhook_secret.as_ref()),
         tolerance: args.tolerance,
         max_body: args.max_body,
+        max_twilio_body: settings.serve.max_twilio_body.min(args.max_body),
+        max_form_params: settings.serve.max_form_params,
+        commit_timeout: settings.serve.commit_timeout,
     };
     let enabled = config.enabled();
     if enabled.is_empty() {
@@ -124,7 +138,16 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
     // The dashboard, /metrics and /mcp need a token anywhere but on loopback: checked before
     // binding.
     let access = crate::dashboard::Access::for_listen(args.listen, args.token.as_ref())
-        .map_err(AppError::Usage)?;
+        .map_err(AppError::Usage)?
+        .with_trusted_proxies(args.trusted_proxies.clone());
+    if args.public_url.is_some() && args.token.is_none() {
+        anstream::eprintln!(
+            "apiops serve: warning: --public-url is set but no --token: the dashboard, /metrics and /mcp answer only local requests (loopback Host, no proxy); set --token (APIOPS_SERVE_TOKEN) to reach them through {}",
+            args.public_url
+                .as_ref()
+                .map_or(String::new(), |u| u.to_string())
+        );
+    }
     // Agents' access to /mcp: their own token when given (never the people's), else the
     // dashboard's rule — and then the dashboard cannot tell a person from an agent.
     let (mcp_access, people_only) = match (&args.mcp_token, &args.token) {
@@ -135,7 +158,9 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
             .into());
         }
         (Some(m), t) => (
-            crate::dashboard::Access::for_listen(args.listen, Some(m)).map_err(AppError::Usage)?,
+            crate::dashboard::Access::for_listen(args.listen, Some(m))
+                .map_err(AppError::Usage)?
+                .with_trusted_proxies(args.trusted_proxies.clone()),
             t.is_some(),
         ),
         (None, _) => (access.clone(), false),
@@ -254,17 +279,38 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
         if let Some(m) = &monitor {
             anstream::eprintln!("apiops serve: {}", m.description);
         }
+        // Old payloads and events pruned in small batches (`[retention]`); ends with `stop`.
+        let retention =
+            crate::retention::spawn(&settings.retention, Arc::clone(&store), stop.clone());
         // On a worker like every other task: the thread blocked in `block_on` would otherwise
         // poll the accept loop (and, measured, most of the request work) by itself.
-        let server = tokio::spawn(
-            axum::serve(listener, router(state).merge(dashboard).merge(mcp))
-                .with_graceful_shutdown(async move {
-                    shutdown_signal().await;
-                    // Open MCP streams would otherwise hold the graceful shutdown up.
-                    mcp_stop.cancel();
-                })
-                .into_future(),
+        // Two route groups, each with its own concurrency cap (more are shed with 503) and the
+        // request timeout: the webhooks (and /healthz), and everything a person or an agent
+        // reaches. /healthz/details sits behind the dashboard's access rule.
+        let limits = settings.serve.limits();
+        let details = apiops_webhooks::receiver::details_router(Arc::clone(&state)).layer(
+            axum::middleware::from_fn_with_state(
+                access.clone(),
+                crate::dashboard::access::guard,
+            ),
         );
+        let app = crate::server::limited(
+            router(state),
+            "webhooks",
+            limits.max_webhook_requests,
+            &limits,
+        )
+        .merge(crate::server::limited(
+            dashboard.merge(mcp).merge(details),
+            "other",
+            limits.max_other_requests,
+            &limits,
+        ));
+        let server = tokio::spawn(crate::server::serve(listener, app, limits, async move {
+            shutdown_signal().await;
+            // Open MCP streams would otherwise hold the graceful shutdown up.
+            mcp_stop.cancel();
+        }));
         server
             .await
             .context("the server task")?
@@ -280,22 +326,19 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
         if let Some(r) = reconciler {
             let _ = r.await;
         }
+        if let Some(r) = retention {
+            let _ = r.await;
+        }
         anstream::eprintln!("apiops serve: stopped cleanly");
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(Exit::Ok)
 }
 
-/// A database URL without its password.
+/// A database URL with its passwords masked (user part and `password=` parameters); one that
+/// does not parse is not shown at all.
 fn display_db(db: &str) -> String {
-    match url::Url::parse(db) {
-        Ok(mut u) if u.password().is_some() => {
-            let masked = mask(u.password().unwrap_or_default());
-            let _ = u.set_password(Some(&masked));
-            u.to_string()
-        }
-        _ => db.to_owned(),
-    }
+    apiops_store::shown_url(db)
 }
 
 async fn shutdown_signal() {

@@ -17,13 +17,28 @@ pub(crate) const PREFIX: &str = "APIOPS_";
 
 /// The top-level config tables; only these may be set through `APIOPS_<SECTION>_<KEY>`.
 pub(crate) const SECTIONS: &[&str] = &[
-    "output", "client", "breaker", "twilio", "stripe", "openai", "database", "policy", "monitor",
+    "output",
+    "client",
+    "breaker",
+    "twilio",
+    "stripe",
+    "openai",
+    "database",
+    "policy",
+    "monitor",
+    "serve",
+    "retention",
 ];
 
 /// Variables with the apiops prefix that configure something other than the config file's keys;
-/// listed so the intent is explicit (they are skipped because their "section" is not in
-/// [`SECTIONS`]).
-pub(crate) const NOT_CONFIG_KEYS: &[&str] = &["APIOPS_CASSETTE", "APIOPS_LOG", "APIOPS_CONFIG"];
+/// listed so the intent is explicit (most are skipped because their "section" is not in
+/// [`SECTIONS`]; `apiops serve`'s token variables are flags' variables, not `[serve]` keys).
+pub(crate) const NOT_CONFIG_KEYS: &[&str] = &[
+    "APIOPS_CASSETTE",
+    "APIOPS_LOG",
+    "APIOPS_CONFIG",
+    "APIOPS_SERVE_TOKEN",
+];
 
 /// The variable holding the log filter (`tracing_subscriber::EnvFilter` syntax).
 pub(crate) const LOG_FILTER: &str = "APIOPS_LOG";

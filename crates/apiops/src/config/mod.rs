@@ -415,8 +415,11 @@ fn extract(figment: &Figment) -> Result<Settings, Vec<Problem>> {
     let database = section(figment, "database", &mut problems);
     let policy = section(figment, "policy", &mut problems);
     let monitor = section(figment, "monitor", &mut problems);
+    let serve = section(figment, "serve", &mut problems);
+    let retention = section(figment, "retention", &mut problems);
     match (
-        output, client, breaker, twilio, stripe, openai, database, policy, monitor,
+        output, client, breaker, twilio, stripe, openai, database, policy, monitor, serve,
+        retention,
     ) {
         (
             Some(output),
@@ -428,6 +431,8 @@ fn extract(figment: &Figment) -> Result<Settings, Vec<Problem>> {
             Some(database),
             Some(policy),
             Some(monitor),
+            Some(serve),
+            Some(retention),
         ) => Ok(Settings {
             output,
             client,
@@ -438,6 +443,8 @@ fn extract(figment: &Figment) -> Result<Settings, Vec<Problem>> {
             database,
             policy,
             monitor,
+            serve,
+            retention,
         }),
         _ => Err(problems),
     }

@@ -42,6 +42,92 @@ pub(crate) struct Settings {
     pub(crate) policy: PolicySettings,
     /// `apiops serve`'s scheduled checks, alert rules, sinks and auto-fix.
     pub(crate) monitor: MonitorSettings,
+    /// `apiops serve`'s server limits and store health.
+    pub(crate) serve: ServeSettings,
+    /// How long `apiops serve` keeps raw webhook payloads and the event log.
+    pub(crate) retention: RetentionSettings,
+}
+
+/// `[serve]`: the limits `apiops serve` holds every connection and request to, and how long a
+/// webhook waits for the store before it is answered 503.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ServeSettings {
+    /// A request's head (request line and headers) must arrive within this.
+    #[serde(with = "values::duration")]
+    pub(crate) header_read_timeout: Duration,
+    /// A whole request, body and answer included, must finish within this (408 otherwise).
+    #[serde(with = "values::duration")]
+    pub(crate) request_timeout: Duration,
+    /// A keep-alive connection with no request is closed after this (or header_read_timeout,
+    /// whichever is shorter).
+    #[serde(with = "values::duration")]
+    pub(crate) idle_timeout: Duration,
+    /// Connections open at once; more are closed as they arrive.
+    pub(crate) max_connections: usize,
+    /// Webhook requests handled at once; more are answered 503 with Retry-After.
+    pub(crate) max_webhook_requests: usize,
+    /// Dashboard, /metrics, /mcp and /healthz requests handled at once; more get 503.
+    pub(crate) max_other_requests: usize,
+    /// How long a webhook waits for its commit before it is answered 503 (the provider
+    /// retries; an event committed after that is a duplicate then).
+    #[serde(with = "values::duration")]
+    pub(crate) commit_timeout: Duration,
+    /// Largest Twilio callback body accepted (Twilio's callbacks are a few KiB).
+    pub(crate) max_twilio_body: usize,
+    /// Most form parameters in a Twilio callback.
+    pub(crate) max_form_params: usize,
+}
+
+impl ServeSettings {
+    /// The server's limits.
+    pub(crate) fn limits(&self) -> crate::server::Limits {
+        crate::server::Limits {
+            header_read_timeout: self.header_read_timeout,
+            request_timeout: self.request_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: self.max_connections,
+            max_webhook_requests: self.max_webhook_requests,
+            max_other_requests: self.max_other_requests,
+        }
+    }
+
+    /// Ranges and relations of `[serve]`, as `(key, message)`.
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for (key, d) in [
+            ("serve.header_read_timeout", self.header_read_timeout),
+            ("serve.request_timeout", self.request_timeout),
+            ("serve.idle_timeout", self.idle_timeout),
+            ("serve.commit_timeout", self.commit_timeout),
+        ] {
+            if d < Duration::from_millis(100) {
+                out.push((key, "must be at least 100ms".into()));
+            }
+        }
+        for (key, n) in [
+            ("serve.max_connections", self.max_connections),
+            ("serve.max_webhook_requests", self.max_webhook_requests),
+            ("serve.max_other_requests", self.max_other_requests),
+            ("serve.max_twilio_body", self.max_twilio_body),
+            ("serve.max_form_params", self.max_form_params),
+        ] {
+            if n == 0 {
+                out.push((key, "must be at least 1".into()));
+            }
+        }
+        if self.commit_timeout >= self.request_timeout {
+            out.push((
+                "serve.commit_timeout",
+                format!(
+                    "{} is not shorter than serve.request_timeout ({}): a slow store would time the request out before it is answered 503",
+                    humantime::format_duration(self.commit_timeout),
+                    humantime::format_duration(self.request_timeout)
+                ),
+            ));
+        }
+        out
+    }
 }
 
 /// `[output]`.
@@ -411,6 +497,55 @@ impl MonitorSettings {
     }
 }
 
+/// `[retention]`: what `apiops serve` deletes, and when. Pruning runs in the background in
+/// small batches (see `crate::retention`).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RetentionSettings {
+    /// How long the raw payload of a processed webhook or polled event is kept (it may hold
+    /// SMS bodies, phone numbers, e-mail addresses); its row and dedup key stay, so a late
+    /// re-delivery is still a duplicate. Zero keeps payloads forever.
+    #[serde(with = "values::duration")]
+    pub(crate) payloads: Duration,
+    /// How long the event log keeps an event, counted from the event's own time. Zero keeps
+    /// events forever.
+    #[serde(with = "values::duration")]
+    pub(crate) events: Duration,
+    /// Rows per pruning statement: small, so the store's writer is never held for long.
+    pub(crate) batch: NonZeroU32,
+}
+
+impl RetentionSettings {
+    /// Ranges of `[retention]`, as `(key, message)`.
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for (key, d) in [
+            ("retention.payloads", self.payloads),
+            ("retention.events", self.events),
+        ] {
+            if !d.is_zero() && d < Duration::from_secs(60) {
+                out.push((
+                    key,
+                    format!(
+                        "{} is too short: use \"0s\" to keep forever, or at least \"1m\"",
+                        humantime::format_duration(d)
+                    ),
+                ));
+            }
+        }
+        if self.batch.get() > 10_000 {
+            out.push((
+                "retention.batch",
+                format!(
+                    "{} rows is more than the limit of 10000 (a batch holds the store's writer)",
+                    self.batch
+                ),
+            ));
+        }
+        out
+    }
+}
+
 impl Settings {
     /// What is wrong beyond single values: ranges and relations between keys, as
     /// `(key, message)` pairs. Empty when the settings are usable.
@@ -470,6 +605,8 @@ impl Settings {
             ),
         );
         problems.extend(self.monitor.problems());
+        problems.extend(self.serve.problems());
+        problems.extend(self.retention.problems());
         problems
     }
 }

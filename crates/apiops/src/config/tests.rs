@@ -702,3 +702,63 @@ fn monitor_problems_name_the_key_and_never_echo_a_sink_url() {
         assert!(!err.contains("secret_canary"), "{err}");
     }
 }
+
+#[test]
+fn retention_defaults_file_and_environment() {
+    let r = Scratch::new().settings(&[]).retention;
+    assert_eq!(r.payloads, Duration::from_secs(30 * 24 * 3600));
+    assert_eq!(r.events, Duration::from_secs(90 * 24 * 3600));
+    assert_eq!(r.batch.get(), 500);
+
+    let scratch = Scratch::with_file(
+        r#"
+        [retention]
+        payloads = "7d"
+        events = "0s"
+        "#,
+    );
+    let r = scratch.settings(&[]).retention;
+    assert_eq!(r.payloads, Duration::from_secs(7 * 24 * 3600));
+    assert!(r.events.is_zero(), "0s keeps events forever");
+    assert_eq!(r.batch.get(), 500, "other defaults kept");
+
+    let r = scratch
+        .settings(&[
+            ("APIOPS_RETENTION_PAYLOADS", "0s"),
+            ("APIOPS_RETENTION_EVENTS", "12h"),
+            ("APIOPS_RETENTION_BATCH", "50"),
+        ])
+        .retention;
+    assert!(r.payloads.is_zero());
+    assert_eq!(r.events, Duration::from_secs(12 * 3600));
+    assert_eq!(r.batch.get(), 50);
+}
+
+#[test]
+fn retention_problems_name_the_key_and_its_source() {
+    let scratch = Scratch::new();
+    let cases = [
+        (
+            "APIOPS_RETENTION_PAYLOADS",
+            "30s",
+            "retention.payloads: 30s is too short",
+        ),
+        (
+            "APIOPS_RETENTION_EVENTS",
+            "forever",
+            "retention.events: invalid duration",
+        ),
+        ("APIOPS_RETENTION_BATCH", "0", "retention.batch:"),
+        (
+            "APIOPS_RETENTION_BATCH",
+            "100000",
+            "retention.batch: 100000 rows is more than the limit",
+        ),
+        ("APIOPS_RETENTION_LOGS", "1d", "retention.logs: unknown key"),
+    ];
+    for (var, value, want) in cases {
+        let err = scratch.error(&[(var, value)]);
+        assert!(err.contains(want), "{var}={value}: {err}");
+        assert!(err.contains(var), "{var}: the source is named: {err}");
+    }
+}

@@ -196,20 +196,10 @@ pub(crate) mod database_url {
         s.serialize_str(&shown(value.expose_secret()))
     }
 
-    /// The URL with its password masked; a URL that does not parse is masked whole.
+    /// The URL with its passwords masked (user part and `password=` parameters); a URL that
+    /// does not parse is not shown at all (the store's rendering, the one place for it).
     pub(crate) fn shown(value: &str) -> String {
-        if value.starts_with("sqlite:") {
-            return value.to_owned();
-        }
-        let Ok(mut url) = Url::parse(value) else {
-            return mask(value);
-        };
-        if let Some(password) = url.password().map(mask)
-            && url.set_password(Some(&password)).is_err()
-        {
-            return mask(value);
-        }
-        url.to_string()
+        apiops_store::shown_url(value)
     }
 }
 
@@ -467,6 +457,17 @@ mod tests {
             database_url::shown("sqlite:///home/u/.local/share/apiops/apiops.db?mode=rwc"),
             "sqlite:///home/u/.local/share/apiops/apiops.db?mode=rwc"
         );
+        assert_eq!(
+            database_url::shown("postgres://db/apiops?user=u&password=canary_pw_0123456789"),
+            "postgres://db/apiops?user=u&password=cana...6789"
+        );
+        for unparseable in [
+            "postgres://apiops:canary_pw_0123456789@[db/apiops",
+            "postgres://db:port/apiops?password=canary_pw_0123456789",
+        ] {
+            let shown = database_url::shown(unparseable);
+            assert_eq!(shown, apiops_store::UNPARSEABLE_URL, "{unparseable}");
+        }
     }
 
     #[test]

@@ -9,9 +9,13 @@
 //! `/mcp` (the MCP endpoint, [`guard_bearer`]) takes the same token, as `Authorization: Bearer`
 //! only. `/webhooks/*` and `/healthz` never pass through here: providers cannot send a token.
 //!
-//! The routes that act (the Pending confirmations) add [`guard_loopback_when_open`]: without a
-//! token only the address guards them, so the `Host` and any `Origin` must be loopback ones
-//! (no DNS rebinding) and no proxy may stand between (DESIGN.md §11).
+//! Loopback is not a credential (DESIGN.md §11): without a token, every guarded route answers
+//! only a request whose `Host` (and `Origin`, when a browser sends one) is a loopback name or
+//! address — so a page on another site cannot reach it through DNS rebinding — and that carries
+//! no `Forwarded` / `X-Forwarded-*` / `X-Real-IP` header, since a reverse proxy on the same host
+//! would otherwise make every visitor "local". Forwarded headers are believed only from a peer
+//! inside a `--trusted-proxy` CIDR, and then the client they name must be loopback too.
+//! Anything else gets 401 naming `--token`.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -35,6 +39,8 @@ pub(crate) const MIN_TOKEN_LEN: usize = 16;
 pub(crate) struct Access {
     /// SHA-256 of the token and of the session value; `None`: open (loopback only).
     digests: Option<([u8; 32], [u8; 32])>,
+    /// Peers whose forwarded headers are believed (`--trusted-proxy`).
+    trusted_proxies: std::sync::Arc<Vec<ipnet::IpNet>>,
 }
 
 impl std::fmt::Debug for Access {
@@ -79,8 +85,12 @@ impl Access {
                     sha256(&[t.as_bytes()]),
                     sha256(&[session_value(t).as_bytes()]),
                 )),
+                trusted_proxies: std::sync::Arc::default(),
             }),
-            None if listen.ip().is_loopback() => Ok(Access { digests: None }),
+            None if listen.ip().is_loopback() => Ok(Access {
+                digests: None,
+                trusted_proxies: std::sync::Arc::default(),
+            }),
             None => Err(format!(
                 "refusing to serve the dashboard, /metrics and /mcp on {listen}, which is not a loopback \
                  address, without a token: set --token or APIOPS_SERVE_TOKEN (at least \
@@ -89,9 +99,22 @@ impl Access {
         }
     }
 
+    /// Believes forwarded headers from peers in `proxies`.
+    pub(crate) fn with_trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
+        self.trusted_proxies = std::sync::Arc::new(proxies);
+        self
+    }
+
     /// Whether requests must present the token.
     pub(crate) fn required(&self) -> bool {
         self.digests.is_some()
+    }
+
+    /// Whether `req` may pass without a token: it is local by the rule of the module docs.
+    fn local(&self, req: &Request) -> bool {
+        let peer = crate::server::peer(req).map(|a| a.ip());
+        let trusted = peer.is_some_and(|ip| self.trusted_proxies.iter().any(|n| n.contains(&ip)));
+        is_local_request(req.headers(), req.uri(), trusted)
     }
 
     fn token_ok(&self, presented: &str) -> bool {
@@ -179,7 +202,11 @@ fn without_token(query: &str) -> String {
 /// The middleware guarding the dashboard and `/metrics`.
 pub(crate) async fn guard(State(access): State<Access>, req: Request, next: Next) -> Response {
     if !access.required() {
-        return next.run(req).await;
+        return if access.local(&req) {
+            next.run(req).await
+        } else {
+            not_local()
+        };
     }
     let query = req.uri().query().map(str::to_owned);
     match presented(&access, req.headers(), query.as_deref()) {
@@ -229,7 +256,11 @@ pub(crate) async fn guard_bearer(
     next: Next,
 ) -> Response {
     if !access.required() {
-        return next.run(req).await;
+        return if access.local(&req) {
+            next.run(req).await
+        } else {
+            not_local()
+        };
     }
     let ok = req
         .headers()
@@ -255,38 +286,40 @@ const FORWARDED: [&str; 4] = [
     "x-real-ip",
 ];
 
-/// The middleware of the routes that act: when no token is required (a loopback bind), the
-/// request must name a loopback host, come from a loopback origin if a browser says where
-/// from, and carry no forwarded header. With a token, the token is the guard ([`guard`]).
-pub(crate) async fn guard_loopback_when_open(
-    State(access): State<Access>,
-    req: Request,
-    next: Next,
-) -> Response {
-    if access.required() || is_local_request(req.headers(), req.uri()) {
-        return next.run(req).await;
-    }
-    let mut r = Response::new(Body::from(
-        "403 Forbidden: this apiops dashboard runs without a token, so its confirmations answer          only requests to a loopback host (localhost, 127.0.0.1, [::1]) from a loopback origin,          not through a proxy; set --token to use it from elsewhere\n",
-    ));
-    *r.status_mut() = StatusCode::FORBIDDEN;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    r
+/// The answer to a request that is not local on a server without a token.
+fn not_local() -> Response {
+    unauthorized_with(
+        "401 Unauthorized: this apiops server has no token, so it answers only requests to a \
+         loopback host (localhost, 127.0.0.1, [::1]) from a loopback origin, not through a proxy \
+         (unless --trusted-proxy names it). Start apiops serve with --token \
+         (APIOPS_SERVE_TOKEN) to use it from elsewhere\n",
+    )
 }
 
-/// Whether a request is to a loopback host, from a loopback origin (if any), not forwarded.
-fn is_local_request(headers: &HeaderMap, uri: &axum::http::Uri) -> bool {
-    if FORWARDED.iter().any(|h| headers.contains_key(*h)) {
+/// Whether a request is to a loopback host, from a loopback origin (if any), and either not
+/// forwarded or forwarded by a trusted proxy (`trusted`) for a loopback client to a loopback
+/// host.
+fn is_local_request(headers: &HeaderMap, uri: &axum::http::Uri, trusted: bool) -> bool {
+    let forwarded = FORWARDED.iter().any(|h| headers.contains_key(*h));
+    if forwarded && !trusted {
         return false;
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| uri.authority().map(|a| a.as_str().to_owned()));
+    if forwarded && !forwarded_client_is_loopback(headers) {
+        return false;
+    }
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let host = (if forwarded {
+        text("x-forwarded-host")
+    } else {
+        None
+    })
+    .or_else(|| text(header::HOST.as_str()))
+    .or_else(|| uri.authority().map(|a| a.as_str().to_owned()));
     let host_ok = host
         .as_deref()
         .and_then(host_and_port)
@@ -301,6 +334,36 @@ fn is_local_request(headers: &HeaderMap, uri: &axum::http::Uri) -> bool {
             .is_some_and(|h| is_loopback_name(&h)),
     };
     host_ok && origin_ok
+}
+
+/// The client a trusted proxy names: the last `X-Forwarded-For` hop (the one the proxy added),
+/// else `X-Real-IP`, else the last `Forwarded: for=`; loopback or not.
+fn forwarded_client_is_loopback(headers: &HeaderMap) -> bool {
+    let last = |name: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let client = last("x-forwarded-for")
+        .or_else(|| last("x-real-ip"))
+        .or_else(|| {
+            last("forwarded").and_then(|f| {
+                f.split(';')
+                    .find_map(|p| p.trim().strip_prefix("for=").map(str::to_owned))
+            })
+        });
+    client
+        .map(|c| c.trim_matches('"').to_owned())
+        .map(|c| match c.parse::<SocketAddr>() {
+            Ok(a) => a.ip().to_string(),
+            Err(_) => unbracket(&c),
+        })
+        .is_some_and(|c| is_loopback_name(&c))
 }
 
 /// The host (lower case, IPv6 without brackets) and port of a `Host` value (`name`,
@@ -502,17 +565,21 @@ mod tests {
             }
             h
         };
-        assert!(is_local_request(
-            &headers(&[("host", "127.0.0.1:8080")]),
-            &uri
-        ));
-        assert!(is_local_request(
-            &headers(&[
-                ("host", "localhost:8080"),
-                ("origin", "http://localhost:8080")
-            ]),
-            &uri
-        ));
+        for trusted in [false, true] {
+            assert!(is_local_request(
+                &headers(&[("host", "127.0.0.1:8080")]),
+                &uri,
+                trusted
+            ));
+            assert!(is_local_request(
+                &headers(&[
+                    ("host", "localhost:8080"),
+                    ("origin", "http://localhost:8080")
+                ]),
+                &uri,
+                trusted
+            ));
+        }
         for bad in [
             headers(&[]),
             headers(&[("host", "evil.example")]),
@@ -527,7 +594,46 @@ mod tests {
             ]),
             headers(&[("host", "127.0.0.1:8080"), ("forwarded", "for=203.0.113.9")]),
         ] {
-            assert!(!is_local_request(&bad, &uri), "{bad:?}");
+            assert!(!is_local_request(&bad, &uri, false), "{bad:?}");
         }
+        // A trusted proxy's word is taken for who the client is: loopback passes, others not.
+        let proxied = |client: &'static str, host: &'static str| {
+            headers(&[
+                ("host", "127.0.0.1:8080"),
+                ("x-forwarded-for", client),
+                ("x-forwarded-host", host),
+            ])
+        };
+        assert!(is_local_request(
+            &proxied("127.0.0.1", "localhost"),
+            &uri,
+            true
+        ));
+        assert!(!is_local_request(
+            &proxied("127.0.0.1", "localhost"),
+            &uri,
+            false
+        ));
+        assert!(!is_local_request(
+            &proxied("203.0.113.9", "localhost"),
+            &uri,
+            true
+        ));
+        assert!(!is_local_request(
+            &proxied("127.0.0.1", "hooks.example.com"),
+            &uri,
+            true
+        ));
+        // The last hop is the one the proxy added: a client cannot forge its way in.
+        assert!(!is_local_request(
+            &proxied("127.0.0.1, 203.0.113.9", "localhost"),
+            &uri,
+            true
+        ));
+        assert!(is_local_request(
+            &headers(&[("host", "localhost"), ("forwarded", "for=\"[::1]:1234\"")]),
+            &uri,
+            true
+        ));
     }
 }

@@ -203,23 +203,23 @@ fn redactor(s: &crate::config::Settings, token: Option<&SecretString>) -> Redact
         Some(&s.database.url),
         token,
     ];
-    Redactor::new(secrets.into_iter().flatten().cloned())
+    // The database password alone too, in every form it may be written.
+    let db_passwords =
+        apiops_store::url_passwords(secrecy::ExposeSecret::expose_secret(&s.database.url))
+            .into_iter()
+            .map(SecretString::from);
+    Redactor::new(secrets.into_iter().flatten().cloned().chain(db_passwords))
 }
 
-/// The guarded routes: the pages and `/metrics`. The confirmations, which act, are further
-/// held to loopback hosts when no token is set ([`access::guard_loopback_when_open`]), and
-/// their form to a small body.
+/// The guarded routes: the pages and `/metrics` (held to local requests when no token is set,
+/// see [`access`]); the confirmations' form is held to a small body.
 pub(crate) fn router(state: Arc<DashboardState>, access: Access) -> Router {
     let confirmations = Router::new()
         .route("/confirmations", get(confirmations::list))
         .route(
             "/confirmations/{id}",
             post(confirmations::decide).layer(DefaultBodyLimit::max(confirmations::FORM_LIMIT)),
-        )
-        .layer(axum::middleware::from_fn_with_state(
-            access.clone(),
-            access::guard_loopback_when_open,
-        ));
+        );
     Router::new()
         .route("/", get(overview))
         .route("/errors", get(errors))

@@ -628,7 +628,9 @@ async fn a_decision_needs_the_token_of_its_plan_and_is_taken_once() {
         .send()
         .await
         .expect("post");
-    assert_eq!(r.status(), 403, "cross-origin");
+    // Without a token, a foreign Origin is not local: refused by the access rule (401) before
+    // the form's own same-origin check (403) would refuse it.
+    assert_eq!(r.status(), 401, "cross-origin");
     // Neither yes nor no.
     let (status, _) = post(&c, &a, &id, &[("csrf", &token), ("decision", "maybe")]).await;
     assert_eq!(status, 400);
@@ -792,8 +794,10 @@ async fn on_loopback_without_a_token_only_local_requests_reach_the_confirmations
         .send()
         .await
         .expect("get");
-    assert_eq!(r.status(), 403);
-    assert!(!r.text().await.expect("body").contains(&token));
+    assert_eq!(r.status(), 401);
+    let body = r.text().await.expect("body");
+    assert!(!body.contains(&token));
+    assert!(body.contains("--token"), "{body}");
     for (name, value) in [
         ("host", "evil.example"),
         ("x-forwarded-for", "203.0.113.9"),
@@ -806,20 +810,37 @@ async fn on_loopback_without_a_token_only_local_requests_reach_the_confirmations
             .send()
             .await
             .expect("post");
-        assert_eq!(r.status(), 403, "{name}: {value}");
+        assert_eq!(r.status(), 401, "{name}: {value}");
     }
     assert_eq!(
         state_of(a.store.as_ref(), &id).await.state,
         ConfirmationState::Pending
     );
-    // The other pages keep their rule.
-    let r = c
-        .get(format!("{}/", a.base))
-        .header("host", "localhost")
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(r.status(), 200);
+    // Every guarded page has the same rule: local passes, anything else is 401.
+    for path in ["/", "/errors", "/alerts", "/metrics", "/confirmations"] {
+        let r = c
+            .get(format!("{}{path}", a.base))
+            .header("host", "localhost")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), 200, "{path}");
+        for (name, value) in [
+            ("host", "evil.example"),
+            ("x-forwarded-for", "127.0.0.1"),
+            ("forwarded", "for=127.0.0.1"),
+            ("x-real-ip", "127.0.0.1"),
+            ("origin", "http://evil.example"),
+        ] {
+            let r = c
+                .get(format!("{}{path}", a.base))
+                .header(name, value)
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(r.status(), 401, "{path} with {name}: {value}");
+        }
+    }
 }
 
 #[tokio::test]

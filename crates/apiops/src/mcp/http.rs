@@ -230,9 +230,15 @@ mod tests {
         let (status, _, body) = initialize(&s.url, &[("origin", "http://localhost:3000")]).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         // DNS rebinding: a page of evil.example resolved to 127.0.0.1.
-        let (status, _, _) = initialize(&s.url, &[("host", "evil.example")]).await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
-        let (status, _, _) = initialize(&s.url, &[("origin", "https://evil.example")]).await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
+        // Refused by the access rule (401 naming --token) before rmcp's own host check (403).
+        for header in [
+            ("host", "evil.example"),
+            ("origin", "https://evil.example"),
+            ("x-forwarded-for", "203.0.113.9"),
+        ] {
+            let (status, _, body) = initialize(&s.url, &[header]).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{header:?}");
+            assert!(body.contains("--token"), "{body}");
+        }
     }
 }

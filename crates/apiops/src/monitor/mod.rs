@@ -236,11 +236,12 @@ fn secrets(settings: &Settings) -> Vec<String> {
     })
     .filter(|s| s.len() >= 8)
     .collect();
-    if let Ok(u) = Url::parse(settings.database.url.expose_secret())
-        && let Some(p) = u.password().filter(|p| p.len() >= 8)
-    {
-        out.push(p.to_owned());
-    }
+    // The database password in every form (user part, `password=` parameter, decoded).
+    out.extend(
+        apiops_store::url_passwords(settings.database.url.expose_secret())
+            .into_iter()
+            .filter(|p| p.len() >= 8),
+    );
     // Longest first, so a secret containing another is masked whole.
     out.sort_by_key(|s| std::cmp::Reverse(s.len()));
     out.dedup();

@@ -265,12 +265,13 @@ fn after_downtime_the_reconciler_backfills_missed_events_exactly_once() {
     drop(again);
 }
 
-/// Waits (bounded) for the reconciler's first pass and returns its report from /healthz.
+/// Waits (bounded) for the reconciler's first pass and returns its report from
+/// /healthz/details (open on this loopback, token-less serve; /healthz itself says only ok).
 fn first_pass(url: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let health: serde_json::Value = block(async {
-            reqwest::get(format!("{url}/healthz"))
+            reqwest::get(format!("{url}/healthz/details"))
                 .await
                 .expect("healthz")
                 .json()

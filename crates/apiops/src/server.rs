@@ -1,0 +1,184 @@
+//! `apiops serve`'s HTTP server, fit for a hostile network: its own accept loop over hyper's
+//! HTTP/1 connection builder, so the limits are hyper's and tower's settings, not hand-made
+//! timers.
+//!
+//! - **Header-read timeout** ([`Limits::header_read_timeout`]) and **idle timeout**
+//!   ([`Limits::idle_timeout`]): hyper closes a connection whose request head has not fully
+//!   arrived in time. hyper starts that timer whenever it waits for a head — on a new connection
+//!   and on a keep-alive connection after each answer — so it bounds idle keep-alive connections
+//!   too; the shorter of the two settings is the timer.
+//! - **Whole-request timeout** ([`Limits::request_timeout`]): tower's timeout around every
+//!   request, the body read and the commit wait included; 408 when it fires.
+//! - **Connections**: at most [`Limits::max_connections`] at once; one more is closed at accept.
+//! - **Concurrent requests per route group** (`webhooks`, `other`): tower's concurrency limit
+//!   with load shedding — past the limit a request is answered 503 with `Retry-After` at once
+//!   instead of queueing.
+//! - Each connection's peer address reaches the handlers as [`axum::extract::ConnectInfo`] (the
+//!   access rule trusts forwarded headers only from `--trusted-proxy` peers).
+//! - Graceful shutdown: no new connection is accepted, in-flight requests finish (bounded by
+//!   the request timeout), idle connections are closed.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::{BoxError, ServiceBuilder, ServiceExt as _};
+
+/// The server's limits (`[serve]` in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// A request head must arrive within this.
+    pub(crate) header_read_timeout: Duration,
+    /// A whole request (body and answer included) must finish within this.
+    pub(crate) request_timeout: Duration,
+    /// A keep-alive connection with no request in progress is closed after this.
+    pub(crate) idle_timeout: Duration,
+    /// Connections open at once.
+    pub(crate) max_connections: usize,
+    /// Webhook requests handled at once; more get 503 with `Retry-After`.
+    pub(crate) max_webhook_requests: usize,
+    /// Other requests (dashboard, `/metrics`, `/mcp`, `/healthz`) handled at once.
+    pub(crate) max_other_requests: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1_024,
+            max_webhook_requests: 512,
+            max_other_requests: 64,
+        }
+    }
+}
+
+/// How long a shed request is told to wait before retrying.
+pub(crate) const RETRY_AFTER_SECS: u64 = 5;
+
+/// A 503 with `Retry-After` and a plain-text reason.
+pub(crate) fn unavailable(reason: &str) -> Response {
+    let mut r = (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")).into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    r
+}
+
+/// Maps the errors of tower's middleware to answers: a timeout is a 408, shedding a 503.
+async fn overload(group: &'static str, err: BoxError) -> Response {
+    if err.is::<tower::timeout::error::Elapsed>() {
+        metrics::counter!("apiops_http_request_timeouts_total", "group" => group).increment(1);
+        return (
+            StatusCode::REQUEST_TIMEOUT,
+            "408 Request Timeout: the request took longer than the server's request timeout\n",
+        )
+            .into_response();
+    }
+    if err.is::<tower::load_shed::error::Overloaded>() {
+        metrics::counter!("apiops_http_requests_shed_total", "group" => group).increment(1);
+        return unavailable("503 Service Unavailable: too many requests at once; retry later");
+    }
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "500 Internal Server Error\n",
+    )
+        .into_response()
+}
+
+/// `routes` with the request timeout, and at most `max` requests at once (more are shed).
+pub(crate) fn limited(routes: Router, group: &'static str, max: usize, limits: &Limits) -> Router {
+    routes.layer(
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(move |err: BoxError| {
+                overload(group, err)
+            }))
+            .load_shed()
+            .concurrency_limit(max.max(1))
+            .timeout(limits.request_timeout),
+    )
+}
+
+/// Serves `app` on `listener` under `limits` until `shutdown` resolves, then drains.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout.min(limits.idle_timeout))
+        .keep_alive(true);
+    let http = Arc::new(http);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little instead of spinning.
+                    tracing::warn!("accepting a connection failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            metrics::counter!("apiops_http_connections_refused_total").increment(1);
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app
+            .clone()
+            .map_request(move |mut req: Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req.map(Body::new)
+            });
+        let service = TowerToHyperService::new(app.map_err(|e: Infallible| match e {}));
+        let conn = http.serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        metrics::gauge!("apiops_http_connections_open").increment(1.0);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+            metrics::gauge!("apiops_http_connections_open").decrement(1.0);
+            drop(permit);
+        });
+    }
+    drop(listener);
+    // In-flight requests finish (each bounded by the request timeout); then give up.
+    let drain = limits.request_timeout + Duration::from_secs(5);
+    if tokio::time::timeout(drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after {drain:?}: closing them");
+    }
+    Ok(())
+}
+
+/// The peer of a request, when it came through [`serve`].
+pub(crate) fn peer<B>(req: &Request<B>) -> Option<SocketAddr> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| *a)
+}
