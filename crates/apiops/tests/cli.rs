@@ -444,6 +444,9 @@ mod ops;
 #[path = "cli/serve.rs"]
 mod serve;
 
+#[path = "cli/hostile.rs"]
+mod hostile;
+
 #[path = "cli/monitor.rs"]
 mod monitor;
 
