@@ -73,11 +73,17 @@ fn serve() -> Result<Served, Box<dyn std::error::Error>> {
     })
 }
 
-/// One run: (p50 ms, p99 ms, acknowledged, sent, seconds until every slow connection closed).
-fn run(
-    rt: &tokio::runtime::Runtime,
-    seed: u64,
-) -> Result<(f64, f64, usize, usize, f64), Box<dyn std::error::Error>> {
+/// What one run saw.
+struct Run {
+    p50_ms: f64,
+    p99_ms: f64,
+    acknowledged: usize,
+    sent: usize,
+    /// Seconds until every slow connection was seen closed.
+    closed_s: f64,
+}
+
+fn run(rt: &tokio::runtime::Runtime, seed: u64) -> Result<Run, Box<dyn std::error::Error>> {
     let served = serve()?;
     let addr = served.url.trim_start_matches("http://").to_owned();
     let started = Instant::now();
@@ -116,13 +122,13 @@ fn run(
         }
         last_close = last_close.max(started.elapsed());
     }
-    Ok((
-        report.p50_ms,
-        report.p99_ms,
-        report.acknowledged,
-        report.sent,
-        last_close.as_secs_f64(),
-    ))
+    Ok(Run {
+        p50_ms: report.p50_ms,
+        p99_ms: report.p99_ms,
+        acknowledged: report.acknowledged,
+        sent: report.sent,
+        closed_s: last_close.as_secs_f64(),
+    })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -142,14 +148,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let (mut p50s, mut p99s, mut closes) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..runs {
-        let (p50, p99, acked, sent, closed) = run(&rt, 7 + i as u64)?;
+        let r = run(&rt, 7 + i as u64)?;
         println!(
-            "run {}: {SLOW} slow connections; signed webhooks {acked}/{sent} acknowledged, p50 {p50:.1} ms, p99 {p99:.1} ms; every slow connection closed after {closed:.1} s",
-            i + 1
+            "run {}: {SLOW} slow connections; signed webhooks {}/{} acknowledged, p50 {:.1} ms, p99 {:.1} ms; every slow connection closed after {:.1} s",
+            i + 1,
+            r.acknowledged,
+            r.sent,
+            r.p50_ms,
+            r.p99_ms,
+            r.closed_s
         );
-        p50s.push(p50);
-        p99s.push(p99);
-        closes.push(closed);
+        p50s.push(r.p50_ms);
+        p99s.push(r.p99_ms);
+        closes.push(r.closed_s);
     }
     println!(
         "median of {runs}: p50 {:.1} ms, p99 {:.1} ms, all slow connections closed after {:.1} s",

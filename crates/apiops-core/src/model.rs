@@ -254,6 +254,10 @@ pub struct Health {
     pub warnings: Vec<String>,
     /// Why the service is not operational, when it is not.
     pub reason: Option<String>,
+    /// The category of that reason in the taxonomy, set where the reason was found (from a
+    /// typed error or a known condition), never read back from its text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
 }
 
 /// One thing a configuration audit found.
@@ -459,6 +463,7 @@ mod tests {
                 details: BTreeMap::new(),
                 warnings: vec![],
                 reason: None,
+                category: None,
             });
         }
         assert_eq!(r.overall_status(), HealthStatus::Degraded);

@@ -23,8 +23,13 @@ pub enum OpsError {
     #[error("{0}")]
     NotConfigured(String),
     /// A provider call failed.
-    #[error("{0}")]
-    Provider(String),
+    #[error("{message}")]
+    Provider {
+        /// What failed (already scrubbed by the clients).
+        message: String,
+        /// Its category in the taxonomy, from the typed error it came from.
+        category: apiops_core::Category,
+    },
     /// Another runner holds the plan's lease (another terminal, an agent's call, an instance
     /// of `apiops serve`): nothing was run here, so no step can run twice.
     #[error(
@@ -45,7 +50,10 @@ pub enum OpsError {
 
 impl From<ClientError> for OpsError {
     fn from(e: ClientError) -> Self {
-        OpsError::Provider(e.to_string())
+        OpsError::Provider {
+            category: e.category(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -53,7 +61,10 @@ impl From<ProviderError> for OpsError {
     fn from(e: ProviderError) -> Self {
         match e {
             ProviderError::MissingCredentials { .. } => OpsError::NotConfigured(e.to_string()),
-            other => OpsError::Provider(other.to_string()),
+            other => OpsError::Provider {
+                category: other.category(),
+                message: other.to_string(),
+            },
         }
     }
 }

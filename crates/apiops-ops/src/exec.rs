@@ -46,6 +46,9 @@ pub enum ItemResult {
         error: String,
         /// The provider's error code, when it gave one.
         code: Option<String>,
+        /// The failure's category, from the typed error it came from, when there was one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        category: Option<apiops_core::Category>,
     },
     /// Not attempted: an earlier step of a sequence failed.
     Skipped {
@@ -243,6 +246,7 @@ impl Executor<'_> {
                             j.updated_at
                         ),
                         code: None,
+                        category: None,
                     });
                 }
             };
@@ -268,6 +272,7 @@ impl Executor<'_> {
                         "{why}; this plan does not repeat it: ask again to plan it anew (it goes through confirmation again)"
                     ),
                     code: Some("state_changed".into()),
+                    category: None,
                 },
             });
         }
@@ -294,10 +299,12 @@ impl Executor<'_> {
                             "planned as already in place, but the account changed since: {why}; plan again (it goes through confirmation again)"
                         ),
                         code: Some("state_changed".into()),
+                        category: None,
                     },
                     Err(e) => ItemResult::Failed {
                         error: format!("the account could not be read: {e}"),
                         code: None,
+                        category: None,
                     },
                 },
             );
@@ -344,6 +351,7 @@ impl Executor<'_> {
                 Ok(ItemResult::Failed {
                     error: failure.error,
                     code: failure.code,
+                    category: failure.category,
                 })
             }
         }
@@ -644,6 +652,7 @@ impl Executor<'_> {
             Err(Failure {
                 error: format!("{} answered {status}", display_url(url)),
                 code: Some(status.to_string()),
+                category: Some(apiops_core::Classification::fallback(Some(status)).category),
             })
         }
     }
@@ -678,6 +687,7 @@ impl Performed {
 struct Failure {
     error: String,
     code: Option<String>,
+    category: Option<apiops_core::Category>,
 }
 
 impl Failure {
@@ -685,12 +695,14 @@ impl Failure {
         Failure {
             error: msg.to_owned(),
             code: None,
+            category: None,
         }
     }
 
     fn twilio(e: apiops_client::ClientError) -> Self {
         let body = apiops_providers::twilio::client::TwilioErrorBody::of(&e);
         Failure {
+            category: Some(e.category()),
             code: body
                 .as_ref()
                 .and_then(|b| b.code.clone())
@@ -705,6 +717,7 @@ impl Failure {
     fn stripe(e: apiops_client::ClientError) -> Self {
         let body = apiops_providers::stripe::client::api_error(&e);
         Failure {
+            category: Some(e.category()),
             code: body
                 .as_ref()
                 .and_then(|b| b.code.clone().or_else(|| b.kind.clone()))
@@ -718,6 +731,7 @@ impl Failure {
     fn openai(e: apiops_client::ClientError) -> Self {
         let body = apiops_providers::openai::client::api_error(&e);
         Failure {
+            category: Some(e.category()),
             code: body
                 .as_ref()
                 .and_then(|b| b.code.clone().or_else(|| b.kind.clone()))

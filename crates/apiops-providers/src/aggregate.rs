@@ -213,6 +213,7 @@ mod tests {
             details: Default::default(),
             warnings: vec![],
             reason: Some("401 invalid_api_key".into()),
+            category: Some(apiops_core::Category::Auth),
         }];
         let r = recommendations(&health, &groups, &[], 5);
         assert_eq!(r.len(), 2);

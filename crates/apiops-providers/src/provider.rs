@@ -35,6 +35,19 @@ pub enum ProviderError {
     },
 }
 
+impl ProviderError {
+    /// The failure's category in the taxonomy, from its type (never from its message).
+    pub fn category(&self) -> apiops_core::Category {
+        match self {
+            ProviderError::MissingCredentials { .. } | ProviderError::Config(_) => {
+                apiops_core::Category::Config
+            }
+            ProviderError::Client(e) => e.category(),
+            ProviderError::Unexpected { .. } => apiops_core::Category::Transient,
+        }
+    }
+}
+
 /// A half-open time range `[since, until)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeWindow {

@@ -9,58 +9,10 @@ use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-/// `e` with every secret `redactor` knows scrubbed from its targets, bodies and messages.
+/// `e` with every secret `redactor` knows scrubbed from its targets, bodies and messages
+/// (see [`ClientError::redacted`]).
 pub(crate) fn scrub(redactor: &Redactor, e: ClientError) -> ClientError {
-    let s = |t: String| redactor.redact(&t).into_owned();
-    match e {
-        ClientError::Transport {
-            method,
-            target,
-            kind,
-            message,
-        } => ClientError::Transport {
-            method,
-            target: s(target),
-            kind,
-            message: s(message),
-        },
-        ClientError::Status {
-            method,
-            target,
-            status,
-            body,
-            retry_after,
-        } => ClientError::Status {
-            method,
-            target: s(target),
-            status,
-            body: s(body),
-            retry_after,
-        },
-        ClientError::Decode {
-            method,
-            target,
-            reason,
-        } => ClientError::Decode {
-            method,
-            target: s(target),
-            reason: s(reason),
-        },
-        ClientError::ReplayMiss {
-            cassette,
-            method,
-            target,
-            key,
-        } => ClientError::ReplayMiss {
-            cassette,
-            method,
-            target: s(target),
-            key: s(key),
-        },
-        ClientError::InvalidRequest(m) => ClientError::InvalidRequest(s(m)),
-        ClientError::Auth(m) => ClientError::Auth(s(m)),
-        other => other,
-    }
+    e.redacted(redactor)
 }
 
 /// `id` when it is safe as one path segment: 1 to 200 letters, digits, `_` or `-`. A value

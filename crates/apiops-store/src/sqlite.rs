@@ -1,6 +1,7 @@
 //! The SQLite backend: one file, WAL journal, `synchronous=FULL`, embedded migrations.
 
 use std::str::FromStr;
+use std::sync::{Arc, Weak};
 
 use apiops_core::{ErrorEvent, Service};
 use sqlx::Row;
@@ -141,6 +142,8 @@ pub struct SqliteStore {
     /// The one connection every write goes through: writers queue here, in the pool, instead
     /// of contending for SQLite's write lock (whose busy handler sleeps for milliseconds).
     writer: SqlitePool,
+    /// Held by every clone: the background checkpointer stops once the last one is dropped.
+    _alive: Arc<()>,
 }
 
 impl SqliteStore {
@@ -151,7 +154,10 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(std::time::Duration::from_secs(5));
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .pragma("cache_size", format!("-{CACHE_KIB}"))
+            .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_FRAMES.to_string())
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
         // TEMPORARY-EXPERIMENT-REMOVE
         let mut options = options;
         if let Ok(p) = std::env::var("APIOPS_EXPERIMENT_SQLITE_PRAGMAS") {
@@ -189,16 +195,98 @@ impl SqliteStore {
             }
         };
         migrate(&pool).await?;
+        let alive = Arc::new(());
         let writer = if in_memory {
             // One in-memory database per connection: the same single connection for both.
             pool.clone()
         } else {
-            SqlitePoolOptions::new()
+            let writer = SqlitePoolOptions::new()
                 .max_connections(1)
-                .connect_with(options)
-                .await?
+                .connect_with(options.clone())
+                .await?;
+            if std::env::var("APIOPS_EXPERIMENT_BG").map_or(true, |v| v != "0") {
+                tokio::spawn(checkpoint_behind_the_writer(
+                    options,
+                    Arc::downgrade(&alive),
+                ));
+            }
+            writer
         };
-        Ok(SqliteStore { pool, writer })
+        Ok(SqliteStore {
+            pool,
+            writer,
+            _alive: alive,
+        })
+    }
+}
+
+/// The page cache of each connection, in KiB. The writer's keeps the pages of the dedup
+/// indexes (random keys: each commit touches leaves all over them) of a few million events,
+/// instead of re-reading them from the WAL and the file (SQLite's default is 2 MiB).
+const CACHE_KIB: u32 = 64 * 1024;
+
+/// WAL frames (pages) the writer lets accumulate before it checkpoints in its own commit. The
+/// background checkpointer has normally copied nearly all of them by then, so the writer only
+/// copies the last few and the next write starts the WAL over: this bounds the WAL.
+const WRITER_CHECKPOINT_FRAMES: u32 = 4_096;
+
+/// What a WAL left larger than this is truncated to when it starts over (bytes).
+const WAL_SIZE_LIMIT: u64 = 64 << 20;
+
+/// How long the background checkpointer waits between passes while the WAL is being written,
+/// and while it is not.
+const CHECKPOINT_BUSY_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+const CHECKPOINT_IDLE_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Copies committed WAL frames into the database file on a connection of its own
+/// (`PRAGMA wal_checkpoint(PASSIVE)`: it never blocks the writer or readers), so that the
+/// copying — a random write per index page a commit touched, and the file's fsync — is not
+/// done inside the writer's commits. It cannot start the WAL over by itself while commits keep
+/// coming (the frames appended during a pass are left for the next one): the writer does that,
+/// see [`WRITER_CHECKPOINT_FRAMES`]. Ends when the store is dropped.
+async fn checkpoint_behind_the_writer(options: SqliteConnectOptions, alive: Weak<()>) {
+    use sqlx::Connection as _;
+    let busy_pause = std::env::var("APIOPS_EXPERIMENT_BG_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(CHECKPOINT_BUSY_PAUSE, std::time::Duration::from_millis);
+    let mut conn: Option<sqlx::SqliteConnection> = None;
+    let mut last = (0i64, 0i64);
+    let mut pause = CHECKPOINT_IDLE_PAUSE;
+    loop {
+        tokio::time::sleep(pause).await;
+        if alive.strong_count() == 0 {
+            break;
+        }
+        if conn.is_none() {
+            conn = sqlx::SqliteConnection::connect_with(&options).await.ok();
+        }
+        let Some(c) = conn.as_mut() else {
+            pause = CHECKPOINT_IDLE_PAUSE;
+            continue;
+        };
+        match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&mut *c)
+            .await
+        {
+            // (busy, frames in the WAL, frames checkpointed): unchanged means nothing was
+            // committed since the last pass.
+            Ok((_, log, done)) => {
+                pause = if (log, done) == last {
+                    CHECKPOINT_IDLE_PAUSE
+                } else {
+                    busy_pause
+                };
+                last = (log, done);
+            }
+            Err(_) => {
+                conn = None;
+                pause = CHECKPOINT_IDLE_PAUSE;
+            }
+        }
+    }
+    if let Some(c) = conn {
+        let _ = c.close().await;
     }
 }
 

@@ -129,6 +129,8 @@ pub(crate) struct ErrorsView {
 pub(crate) struct ScanFailure {
     pub(crate) service: Service,
     pub(crate) error: String,
+    /// The category of the typed error it came from.
+    pub(crate) category: apiops_core::Category,
 }
 
 fn group_rows(groups: &[&ErrorGroup]) -> Vec<Vec<String>> {

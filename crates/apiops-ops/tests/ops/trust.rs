@@ -116,7 +116,7 @@ async fn a_done_step_whose_effect_vanished_is_reported_not_repeated_by_the_old_p
     // new one, so it reports the change and buys nothing.
     let outcome = executor(&w).execute(&plan).await.expect("execute");
     assert_eq!(outcome.status, OutcomeStatus::Failed, "{outcome:?}");
-    let ItemResult::Failed { error, code } = &outcome.items[0].result else {
+    let ItemResult::Failed { error, code, .. } = &outcome.items[0].result else {
         panic!("{outcome:?}");
     };
     assert_eq!(code.as_deref(), Some("state_changed"));

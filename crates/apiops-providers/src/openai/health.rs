@@ -34,7 +34,7 @@ pub(crate) async fn check(openai: &OpenAi) -> Health {
 
     let mut details = BTreeMap::new();
     let mut warnings: Vec<String> = api.deprecations().iter().map(|d| d.message()).collect();
-    let (mut status, mut reason) = match &result {
+    let (mut status, mut reason, mut category) = match &result {
         Ok(models) => {
             details.insert("models".to_owned(), models.data.len().to_string());
             let deprecated = deprecated_in(&models.data);
@@ -49,11 +49,11 @@ pub(crate) async fn check(openai: &OpenAi) -> Health {
                 listed.push(')');
                 details.insert("deprecated_models_listed".to_owned(), listed);
             }
-            (HealthStatus::Operational, None)
+            (HealthStatus::Operational, None, None)
         }
         Err(e) => {
             let (s, r) = verdict(e);
-            (s, Some(r))
+            (s, Some(r), Some(e.category()))
         }
     };
 
@@ -67,6 +67,7 @@ pub(crate) async fn check(openai: &OpenAi) -> Health {
         if snapshot.remaining_requests == Some(0) || snapshot.remaining_tokens == Some(0) {
             status = HealthStatus::Degraded;
             reason = Some("the rate limit is exhausted until its reset".to_owned());
+            category = Some(apiops_core::Category::RateLimit);
         }
     }
     if let Some(paused) = api.rate_gate().paused_for() {
@@ -81,6 +82,7 @@ pub(crate) async fn check(openai: &OpenAi) -> Health {
             "the circuit breaker is {}: recent requests to OpenAI failed",
             breaker.as_str()
         ));
+        category = Some(apiops_core::Category::Transient);
     }
 
     match openai.admin_client() {
@@ -98,6 +100,7 @@ pub(crate) async fn check(openai: &OpenAi) -> Health {
                 if status == HealthStatus::Operational {
                     status = HealthStatus::Degraded;
                     reason = Some(format!("the admin key does not work: {why}"));
+                    category = Some(e.category());
                 }
             }
         },
@@ -115,6 +118,7 @@ pub(crate) async fn check(openai: &OpenAi) -> Health {
         details,
         warnings,
         reason,
+        category,
     }
 }
 

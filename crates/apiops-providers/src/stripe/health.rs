@@ -36,25 +36,26 @@ pub(crate) async fn check(stripe: &Stripe) -> Health {
     details.insert("breaker".to_owned(), breaker.as_str().to_owned());
     let mut warnings: Vec<String> = api.deprecations().iter().map(|d| d.message()).collect();
 
-    let (status, reason) = match &result {
+    let (status, reason, category) = match &result {
         Ok(balance) => {
             details.insert("available".to_owned(), amounts(&balance.available));
             details.insert("pending".to_owned(), amounts(&balance.pending));
             warnings.extend(mode_mismatch(kind, balance));
             match breaker {
-                BreakerState::Closed => (HealthStatus::Operational, None),
+                BreakerState::Closed => (HealthStatus::Operational, None, None),
                 other => (
                     HealthStatus::Degraded,
                     Some(format!(
                         "the circuit breaker is {}: recent requests to Stripe failed",
                         other.as_str()
                     )),
+                    Some(apiops_core::Category::Transient),
                 ),
             }
         }
         Err(e) => {
             let (status, reason) = verdict(e, kind);
-            (status, Some(reason))
+            (status, Some(reason), Some(e.category()))
         }
     };
     Health {
@@ -64,6 +65,7 @@ pub(crate) async fn check(stripe: &Stripe) -> Health {
         details,
         warnings,
         reason,
+        category,
     }
 }
 

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use apiops_client::ClientError;
 use apiops_client::breaker::BreakerState;
-use apiops_core::{Health, HealthStatus, Service};
+use apiops_core::{Category, Health, HealthStatus, Service};
 use tokio::time::Instant;
 
 use super::client::{Account, Balance, Host, TwilioClient, TwilioErrorBody};
@@ -105,13 +105,14 @@ pub(crate) fn verdict(o: Observed) -> Health {
     details.insert("account".to_owned(), o.account_sid);
     details.insert("credential".to_owned(), o.credential);
     let mut status = HealthStatus::Operational;
-    let mut reason: Option<String> = None;
-    let mut worsen = |s: HealthStatus, why: String, status: &mut HealthStatus| {
-        if s > *status {
-            *status = s;
-            reason = Some(why);
-        }
-    };
+    let mut reason: Option<(String, Category)> = None;
+    let mut worsen =
+        |s: HealthStatus, why: String, category: Category, status: &mut HealthStatus| {
+            if s > *status {
+                *status = s;
+                reason = Some((why, category));
+            }
+        };
 
     match &o.account {
         Err(e) => {
@@ -141,7 +142,7 @@ pub(crate) fn verdict(o: Observed) -> Health {
                     format!("account check failed: {}", describe_failure(e)),
                 ),
             };
-            worsen(s, why, &mut status);
+            worsen(s, why, e.category(), &mut status);
         }
         Ok(account) => {
             let state = account
@@ -164,11 +165,13 @@ pub(crate) fn verdict(o: Observed) -> Health {
                 "suspended" | "closed" => worsen(
                     HealthStatus::Down,
                     format!("account is {state} (Twilio error 10001/30002 until it is active)"),
+                    Category::Config,
                     &mut status,
                 ),
                 other => worsen(
                     HealthStatus::Degraded,
                     format!("account status is {other:?}, not active"),
+                    Category::Config,
                     &mut status,
                 ),
             }
@@ -197,6 +200,7 @@ pub(crate) fn verdict(o: Observed) -> Health {
         Some(Err(e)) if e.is_transient() => worsen(
             HealthStatus::Degraded,
             format!("balance check failed: {}", describe_failure(e)),
+            e.category(),
             &mut status,
         ),
         // Subaccounts and restricted API keys may not read the balance: worth knowing only.
@@ -212,6 +216,7 @@ pub(crate) fn verdict(o: Observed) -> Health {
                     "circuit breaker for {name} is {}: too many recent failures",
                     state.as_str()
                 ),
+                Category::Transient,
                 &mut status,
             );
         }
@@ -241,7 +246,8 @@ pub(crate) fn verdict(o: Observed) -> Health {
         latency_ms: Some(o.latency_ms),
         details,
         warnings,
-        reason,
+        category: reason.as_ref().map(|(_, c)| *c),
+        reason: reason.map(|(r, _)| r),
     }
 }
 

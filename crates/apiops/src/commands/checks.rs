@@ -249,6 +249,7 @@ pub(crate) async fn errors(
                     // fatal error (rejected credentials) ends its stream by itself.
                     Err(e) => failures.push(ScanFailure {
                         service,
+                        category: e.category(),
                         error: e.to_string(),
                     }),
                 }
@@ -326,6 +327,7 @@ pub(crate) async fn audit(selected: &Selected) -> (Vec<Finding>, Vec<ScanFailure
             Ok(f) => findings.extend(f),
             Err(e) => failures.push(ScanFailure {
                 service,
+                category: e.category(),
                 error: e.to_string(),
             }),
         }

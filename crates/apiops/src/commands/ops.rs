@@ -966,7 +966,7 @@ impl OpView {
                     };
                     writeln!(out, "  {mark} {}. {}{ids}", item.step + 1, detail)?;
                 }
-                ItemResult::Failed { error, code } => {
+                ItemResult::Failed { error, code, .. } => {
                     failed += 1;
                     let code = code.as_deref().map(|c| format!("{c} ")).unwrap_or_default();
                     writeln!(

@@ -650,7 +650,7 @@ fn outcome_rows(state: &DashboardState, o: &Outcome) -> Vec<OutcomeRow> {
                     text: clean(state, detail, MAX_TEXT),
                     resources: clean(state, &resource_ids.join(", "), MAX_TEXT),
                 },
-                ItemResult::Failed { error, code } => OutcomeRow {
+                ItemResult::Failed { error, code, .. } => OutcomeRow {
                     mark: "✗",
                     class: "bad",
                     n,

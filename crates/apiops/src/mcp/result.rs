@@ -4,7 +4,6 @@
 //! tell a missing credential from a rejected one from a provider outage without parsing prose.
 
 use apiops_core::Category;
-use apiops_core::classify::Classification;
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -68,10 +67,9 @@ impl ToolError {
         self
     }
 
-    /// A provider failure, its category read from the HTTP status in the message.
-    pub(crate) fn provider(message: impl Into<String>) -> Self {
-        let message = message.into();
-        ToolError::new(Kind::ProviderError, Some(category_of(&message)), message)
+    /// A provider failure with the category of the typed error it came from.
+    pub(crate) fn provider(message: impl Into<String>, category: Category) -> Self {
+        ToolError::new(Kind::ProviderError, Some(category), message)
     }
 
     /// As a tool result: `isError`, the error in structured content; as text, the message
@@ -106,42 +104,15 @@ pub(crate) fn success(summary: impl Into<String>, value: impl Serialize) -> Call
     result
 }
 
-/// The HTTP status a client error message carries (`... HTTP 401: ...`), if any.
-fn http_status(message: &str) -> Option<u16> {
-    let at = message.find("HTTP ")?;
-    let digits: String = message[at + 5..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok().filter(|s| (100..600).contains(s))
-}
-
-/// The normalized category of a failure message: by its HTTP status when it has one (the same
-/// fallback every provider's classifier uses for codes it does not know), else transient
-/// (timeouts, refused connections, an open circuit).
-pub(crate) fn category_of(message: &str) -> Category {
-    Classification::fallback(http_status(message)).category
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn categories_come_from_the_status() {
-        assert_eq!(
-            category_of("GET 127.0.0.1/v1/models: HTTP 401: {\"error\": ...}"),
-            Category::Auth
-        );
-        assert_eq!(category_of("POST x: HTTP 403"), Category::Auth);
-        assert_eq!(
-            category_of("GET x: HTTP 429: slow down"),
-            Category::RateLimit
-        );
-        assert_eq!(category_of("POST x: HTTP 400: bad"), Category::BadParams);
-        assert_eq!(category_of("GET x: HTTP 503"), Category::Transient);
-        assert_eq!(category_of("GET x: timeout: deadline"), Category::Transient);
-        assert_eq!(category_of("HTTP 9999"), Category::Transient);
+    fn a_provider_error_keeps_the_category_it_was_given_whatever_its_text_says() {
+        // A 401's text inside a rate-limit error's message must not make it `auth`.
+        let e = ToolError::provider("upstream said: HTTP 401 earlier", Category::RateLimit);
+        assert_eq!(e.category, Some(Category::RateLimit));
     }
 
     #[test]

@@ -26,7 +26,7 @@ use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Map, Value, json};
 
 use super::confirm::{self, Answer, Decision, Transport, Via};
-use super::result::{Kind, ToolError, category_of, success};
+use super::result::{Kind, ToolError, success};
 use super::tools::{self, CallError, PlanRequest, ToolCall};
 use crate::commands::{checks, creds, ops};
 use crate::config::LoadedConfig;
@@ -360,7 +360,7 @@ fn ops_error(e: OpsError) -> ToolError {
             question,
         )
         .with_details(json!({"candidates": candidates})),
-        OpsError::Provider(m) => ToolError::provider(m),
+        OpsError::Provider { message, category } => ToolError::provider(message, category),
         OpsError::Store(e) => store_error(e),
         busy @ OpsError::Busy { .. } => ToolError::new(
             Kind::ExecutionFailed,
@@ -378,9 +378,24 @@ fn store_error(e: apiops_store::StoreError) -> ToolError {
     )
 }
 
+/// The category of the typed provider or client error inside `e` (never read from its text);
+/// `transient` when there is none.
+fn typed_category(e: &anyhow::Error) -> Category {
+    e.chain()
+        .find_map(|c| {
+            c.downcast_ref::<apiops_providers::ProviderError>()
+                .map(apiops_providers::ProviderError::category)
+                .or_else(|| {
+                    c.downcast_ref::<apiops_client::ClientError>()
+                        .map(apiops_client::ClientError::category)
+                })
+        })
+        .unwrap_or(Category::Transient)
+}
+
 /// A scan failure with its normalized category.
 fn failure_json(f: &ScanFailure) -> Value {
-    json!({"service": f.service, "error": f.error, "category": category_of(&f.error)})
+    json!({"service": f.service, "error": f.error, "category": f.category})
 }
 
 fn services_list(services: &[Service]) -> String {
@@ -415,9 +430,9 @@ fn health_json(view: &HealthView, skipped: &[(Service, String)]) -> Value {
     if let Some(services) = v.get_mut("services").and_then(Value::as_array_mut) {
         for (json, h) in services.iter_mut().zip(&view.services) {
             if h.status != HealthStatus::Operational
-                && let (Some(obj), Some(reason)) = (json.as_object_mut(), &h.reason)
+                && let (Some(obj), Some(category)) = (json.as_object_mut(), h.category)
             {
-                obj.insert("category".into(), json!(category_of(reason)));
+                obj.insert("category".into(), json!(category));
             }
         }
     }
@@ -470,7 +485,7 @@ fn outcome_lines(o: &Outcome) -> Vec<String> {
                     )
                 }
             }
-            ItemResult::Failed { error, code } => format!(
+            ItemResult::Failed { error, code, .. } => format!(
                 "failed {}. {}: {}{error}",
                 item.step + 1,
                 item.description,
@@ -646,7 +661,7 @@ impl State {
             let first = &view.failures[0];
             return Err(ToolError::new(
                 Kind::ProviderError,
-                Some(category_of(&first.error)),
+                Some(first.category),
                 format!("the error audit failed for every service: {}", first.error),
             )
             .with_details(value));
@@ -693,7 +708,7 @@ impl State {
             let first = &view.failures[0];
             return Err(ToolError::new(
                 Kind::ProviderError,
-                Some(category_of(&first.error)),
+                Some(first.category),
                 format!(
                     "the configuration audit failed for every service: {}",
                     first.error
@@ -853,7 +868,7 @@ impl State {
                     .await
                     .map_err(|e| match e.downcast_ref::<AppError>() {
                         Some(_) => selection_error(&e),
-                        None => ToolError::provider(format!("{e:#}")),
+                        None => ToolError::provider(format!("{e:#}"), typed_category(&e)),
                     })?;
                 let value = json!({"operation": name, "read": true, "result": view});
                 let rows = value["result"]["rows"].as_array().map_or(0, Vec::len);
@@ -1350,12 +1365,12 @@ impl State {
             OutcomeStatus::Succeeded | OutcomeStatus::NothingToDo => Ok(success(summary, value)),
             OutcomeStatus::Partial | OutcomeStatus::Failed => {
                 let first = outcome.items.iter().find_map(|i| match &i.result {
-                    ItemResult::Failed { error, .. } => Some(error.clone()),
+                    ItemResult::Failed { category, .. } => Some(*category),
                     _ => None,
                 });
                 Err(ToolError::new(
                     Kind::ExecutionFailed,
-                    first.as_deref().map(category_of),
+                    first.flatten(),
                     format!("{summary}. Executing the same plan_id again retries only what did not finish."),
                 )
                 .with_details(value))

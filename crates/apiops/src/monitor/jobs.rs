@@ -181,6 +181,7 @@ async fn health(
                 "no answer within {}",
                 humantime::format_duration(limit)
             )),
+            category: Some(apiops_core::Category::Transient),
         },
     };
     let headroom = headroom_ratio(&h.details);
