@@ -1,8 +1,6 @@
 //! The providers an operation may use, and how apiops itself sends HTTP to URLs it was given
 //! (test events, re-deliveries).
 
-use std::time::Duration;
-
 use apiops_providers::openai::OpenAi;
 use apiops_providers::stripe::Stripe;
 use apiops_providers::twilio::Twilio;
@@ -27,20 +25,37 @@ pub struct Services {
     /// Lets test events and re-deliveries go to loopback and private addresses (off by
     /// default: a URL from an API or a request must not turn apiops into an SSRF proxy).
     pub allow_private_targets: bool,
-    /// The HTTP client for those POSTs: no redirects, short timeouts, rustls.
-    pub http: reqwest::Client,
 }
 
 impl Services {
-    /// The HTTP client test events and re-deliveries use.
-    pub fn outbound_client() -> Result<reqwest::Client, OpsError> {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(15))
-            .user_agent(concat!("apiops/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| OpsError::Invalid(format!("building the HTTP client: {e}")))
+    /// The one constructor: the providers as built from the settings (or why each is not
+    /// available) and the webhook signing secret; no receiver URL, private targets refused.
+    pub fn new(
+        twilio: Result<Twilio, String>,
+        stripe: Result<Stripe, String>,
+        openai: Result<OpenAi, String>,
+        stripe_webhook_secret: Option<SecretString>,
+    ) -> Self {
+        Services {
+            twilio,
+            stripe,
+            openai,
+            stripe_webhook_secret,
+            receiver_url: None,
+            allow_private_targets: false,
+        }
+    }
+
+    /// Where undelivered events go by default (`apiops serve`'s Stripe receiver).
+    pub fn with_receiver_url(mut self, url: Option<String>) -> Self {
+        self.receiver_url = url;
+        self
+    }
+
+    /// Whether test events and re-deliveries may go to loopback and private addresses.
+    pub fn allowing_private_targets(mut self, allow: bool) -> Self {
+        self.allow_private_targets = allow;
+        self
     }
 
     /// Twilio, or the reason it is not configured.

@@ -46,15 +46,12 @@ pub(crate) async fn world() -> World {
         .expect("store");
     World {
         sim,
-        services: Services {
-            twilio: Ok(twilio),
-            stripe: Err("stripe not configured".into()),
-            openai: Err("openai not configured".into()),
-            stripe_webhook_secret: None,
-            receiver_url: None,
-            allow_private_targets: false,
-            http: Services::outbound_client().expect("http"),
-        },
+        services: Services::new(
+            Ok(twilio),
+            Err("stripe not configured".into()),
+            Err("openai not configured".into()),
+            None,
+        ),
         store,
         _dir: dir,
     }

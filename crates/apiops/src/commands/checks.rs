@@ -95,6 +95,17 @@ pub(crate) fn openai(settings: &Settings) -> Result<OpenAi, ProviderError> {
     })
 }
 
+/// The providers operations use, built once from the settings (each one's reason when it is
+/// not configured): the one place `Services` is made.
+pub(crate) fn services(settings: &Settings) -> apiops_ops::Services {
+    apiops_ops::Services::new(
+        twilio(settings).map_err(|e| e.to_string()),
+        stripe(settings).map_err(|e| e.to_string()),
+        openai(settings).map_err(|e| e.to_string()),
+        settings.stripe.webhook_secret.clone(),
+    )
+}
+
 /// The providers a command runs on.
 pub(crate) struct Selected {
     /// Those that could be built.

@@ -674,15 +674,7 @@ fn services(settings: &Settings, flags: &OpFlags) -> anyhow::Result<Services> {
 
 /// The providers operations use, from the settings.
 pub(crate) fn services_for(settings: &Settings, allow_private: bool) -> anyhow::Result<Services> {
-    Ok(Services {
-        twilio: checks::twilio(settings).map_err(|e| e.to_string()),
-        stripe: checks::stripe(settings).map_err(|e| e.to_string()),
-        openai: checks::openai(settings).map_err(|e| e.to_string()),
-        stripe_webhook_secret: settings.stripe.webhook_secret.clone(),
-        receiver_url: None,
-        allow_private_targets: allow_private,
-        http: Services::outbound_client()?,
-    })
+    Ok(checks::services(settings).allowing_private_targets(allow_private))
 }
 
 /// Maps an operations error to the app's errors (exit codes).

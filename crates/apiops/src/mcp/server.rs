@@ -93,8 +93,8 @@ fn session_of(context: &RequestContext<RoleServer>) -> String {
 pub(crate) struct State {
     loaded: Arc<LoadedConfig>,
     options: Options,
-    /// The providers operations use, built once (or why they could not be).
-    services: Result<Services, String>,
+    /// The providers operations use, built once (each one's reason when not configured).
+    services: Services,
     /// The event log and journal (or why it could not be opened).
     store: Result<Arc<dyn Store>, String>,
     plans: Mutex<HashMap<String, PlanEntry>>,
@@ -136,17 +136,7 @@ impl ApiopsMcp {
         store: Result<Arc<dyn Store>, String>,
     ) -> Self {
         let settings = &loaded.settings;
-        let services = Services::outbound_client()
-            .map(|http| Services {
-                twilio: checks::twilio(settings).map_err(|e| e.to_string()),
-                stripe: checks::stripe(settings).map_err(|e| e.to_string()),
-                openai: checks::openai(settings).map_err(|e| e.to_string()),
-                stripe_webhook_secret: settings.stripe.webhook_secret.clone(),
-                receiver_url: None,
-                allow_private_targets: false,
-                http,
-            })
-            .map_err(|e| e.to_string());
+        let services = checks::services(settings);
         if let Err(e) = &store {
             tracing::warn!("the event log and journal are unavailable: {e}");
         }
@@ -510,9 +500,7 @@ impl State {
     }
 
     fn services(&self) -> Result<&Services, ToolError> {
-        self.services
-            .as_ref()
-            .map_err(|e| ToolError::new(Kind::Internal, None, e.clone()))
+        Ok(&self.services)
     }
 
     /// Runs one tool that is not `execute_plan`.

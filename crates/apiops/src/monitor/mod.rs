@@ -195,20 +195,14 @@ pub(crate) fn operation_services(
     settings: &Settings,
     public_url: Option<&Url>,
 ) -> anyhow::Result<Services> {
-    Ok(Services {
-        twilio: checks::twilio(settings).map_err(|e| e.to_string()),
-        stripe: checks::stripe(settings).map_err(|e| e.to_string()),
-        openai: checks::openai(settings).map_err(|e| e.to_string()),
-        stripe_webhook_secret: settings.stripe.webhook_secret.clone(),
-        receiver_url: public_url.map(|u| {
+    Ok(
+        checks::services(settings).with_receiver_url(public_url.map(|u| {
             let mut u = u.clone();
             let path = format!("{}/webhooks/stripe", u.path().trim_end_matches('/'));
             u.set_path(&path);
             u.to_string()
-        }),
-        allow_private_targets: false,
-        http: Services::outbound_client().map_err(|e| anyhow::anyhow!(e))?,
-    })
+        })),
+    )
 }
 
 /// Every configured secret value (each part of a comma-separated rotation list).
