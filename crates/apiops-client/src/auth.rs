@@ -134,7 +134,7 @@ struct TokenResponse {
 impl fmt::Debug for OAuth2ClientCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OAuth2ClientCredentials")
-            .field("token_url", &crate::client::redact_target(&self.token_url))
+            .field("token_url", &crate::redact::display_target(&self.token_url))
             .field("client_id", &self.client_id)
             .field("fetches", &self.fetches.load(Ordering::Relaxed))
             .finish_non_exhaustive()
@@ -187,7 +187,7 @@ impl OAuth2ClientCredentials {
         if let Some(scope) = &self.scope {
             form.push(("scope", scope.clone()));
         }
-        let target = crate::client::redact_target(&self.token_url);
+        let target = crate::redact::display_target(&self.token_url);
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let resp = self
             .http

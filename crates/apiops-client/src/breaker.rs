@@ -11,6 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use apiops_core::metric_names;
 use http::Extensions;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
@@ -287,13 +288,13 @@ impl BreakerMiddleware {
         let (client, host) = (Arc::clone(&self.client), host.to_owned());
         if opened {
             metrics::counter!(
-                "apiops_breaker_opened_total",
+                metric_names::BREAKER_OPENED_TOTAL,
                 "client" => Arc::clone(&client),
                 "host" => host.clone()
             )
             .increment(1);
         }
-        metrics::gauge!("apiops_breaker_open", "client" => client, "host" => host).set(value);
+        metrics::gauge!(metric_names::BREAKER_OPEN, "client" => client, "host" => host).set(value);
     }
 }
 

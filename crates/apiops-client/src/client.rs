@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use apiops_core::text::truncate;
 use reqwest::{Method, Response};
 use reqwest_middleware::{ClientWithMiddleware, RequestBuilder};
 use serde::de::DeserializeOwned;
@@ -21,10 +22,13 @@ use crate::clock::Clock;
 use crate::error::{ClientError, TransportKind};
 use crate::idempotency::IdempotencyMiddleware;
 use crate::rate::{RateConfig, RateGate, RateGateMiddleware};
-use crate::redact::Redactor;
+use crate::redact::{Redactor, display_target};
 use crate::retry::{RetryBudget, RetryMiddleware, RetryPolicy};
 use crate::trace::TraceMiddleware;
 use crate::version::{DeprecationNotice, Deprecations, VersionMiddleware};
+
+/// How much of an error response's body a [`ClientError::Status`] keeps (after redaction).
+const MAX_ERROR_BODY_CHARS: usize = 2048;
 
 /// Counters shared by every clone of a client.
 #[derive(Debug, Default)]
@@ -347,7 +351,7 @@ impl ApiClient {
     /// Sends a request; a non-2xx answer becomes [`ClientError::Status`].
     pub async fn send(&self, rb: RequestBuilder) -> Result<Response, ClientError> {
         let (method, target) = match rb.try_clone().and_then(|b| b.build().ok()) {
-            Some(req) => (req.method().to_string(), redact_target(req.url())),
+            Some(req) => (req.method().to_string(), display_target(req.url())),
             None => ("?".to_owned(), "?".to_owned()),
         };
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -366,7 +370,7 @@ impl ApiClient {
             method,
             target,
             status: status.as_u16(),
-            body: truncate(&self.redactor.redact(&body), 2048),
+            body: truncate(&self.redactor.redact(&body), MAX_ERROR_BODY_CHARS),
             retry_after,
         })
     }
@@ -378,7 +382,7 @@ impl ApiClient {
     ) -> Result<T, ClientError> {
         let resp = self.send(rb).await?;
         let method = "response".to_owned();
-        let target = redact_target(resp.url());
+        let target = display_target(resp.url());
         let bytes = resp.bytes().await.map_err(|e| ClientError::Transport {
             method: method.clone(),
             target: target.clone(),
@@ -401,26 +405,6 @@ impl ApiClient {
         let rb = self.request(Method::GET, path_or_url)?.query(query);
         self.send_json(rb).await
     }
-}
-
-/// `host[:port]/path` of a URL: what logs and errors may show of it.
-pub(crate) fn redact_target(url: &Url) -> String {
-    let host = url.host_str().unwrap_or("?");
-    match url.port() {
-        Some(p) => format!("{host}:{p}{}", url.path()),
-        None => format!("{host}{}", url.path()),
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 /// Turns what the middleware stack returned into a [`ClientError`], keeping typed errors that
@@ -538,11 +522,5 @@ mod tests {
             strip_urls("error sending request for url (http://h/p?key=sekrit)"),
             "error sending request for url (url)"
         );
-    }
-
-    #[test]
-    fn truncates_on_char_boundaries() {
-        assert_eq!(truncate("héllo", 2), "h…");
-        assert_eq!(truncate("abc", 5), "abc");
     }
 }

@@ -10,8 +10,9 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::client::{ApiClient, redact_target};
+use crate::client::ApiClient;
 use crate::error::ClientError;
+use crate::redact::display_target;
 
 /// Sends `query` with `variables` (omitted when `null`) to the GraphQL endpoint at `path` (a
 /// path under the client's base URL or an absolute URL) and decodes `data` into `T`.
@@ -26,7 +27,7 @@ pub async fn graphql<T: DeserializeOwned>(
     variables: Value,
 ) -> Result<T, ClientError> {
     let url = client.url(path)?;
-    let target = redact_target(&url);
+    let target = display_target(&url);
     let mut body = Map::new();
     body.insert("query".to_owned(), Value::String(query.to_owned()));
     if !variables.is_null() {

@@ -16,8 +16,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::client::{ApiClient, redact_target};
+use crate::client::ApiClient;
 use crate::error::ClientError;
+use crate::redact::display_target;
 
 /// How a list endpoint hands out its pages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -318,8 +319,8 @@ impl Listing {
             reason,
         };
         let url = page_url(&first, self.client.base_url(), cursor)
-            .map_err(|r| decode(redact_target(&first), r))?;
-        let target = redact_target(&url);
+            .map_err(|r| decode(display_target(&first), r))?;
+        let target = display_target(&url);
         let mut rb = self.client.request(Method::GET, url.as_str())?;
         let query = page_query(&self.query, cursor);
         if !query.is_empty() {

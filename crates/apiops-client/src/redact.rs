@@ -386,6 +386,35 @@ pub fn redact_url(url: &Url) -> String {
     out
 }
 
+/// What [`display_url`] shows for text that is not a URL with a host: a fixed placeholder, so
+/// a value pasted in the wrong place (which may be a token) is never echoed, even in part.
+pub const UNPARSEABLE_URL: &str = "(unparseable URL)";
+
+/// What a message may show of a URL given as text: `scheme://host[:port]/path`, never its user
+/// info, query or fragment (any of which may carry a credential). Text that does not parse as a
+/// URL with a host is shown as [`UNPARSEABLE_URL`].
+pub fn display_url(raw: &str) -> String {
+    try_display_url(raw).unwrap_or_else(|| UNPARSEABLE_URL.to_owned())
+}
+
+/// [`display_url`], or `None` for text that does not parse as a URL with a host (for a caller
+/// that leaves such a value out instead of showing the placeholder).
+pub fn try_display_url(raw: &str) -> Option<String> {
+    let url = Url::parse(raw.trim()).ok()?;
+    url.host_str().filter(|h| !h.is_empty())?;
+    Some(format!("{}://{}", url.scheme(), display_target(&url)))
+}
+
+/// `host[:port]/path` of a URL: what a [`ClientError`](crate::ClientError)'s target and a log
+/// line may show of it (no scheme, user info, query or fragment).
+pub fn display_target(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port() {
+        Some(p) => format!("{host}:{p}{}", url.path()),
+        None => format!("{host}{}", url.path()),
+    }
+}
+
 /// A raw query string with each sensitive parameter's value replaced by [`REDACTED`]; other
 /// parameters are kept byte for byte.
 pub fn redact_query(query: &str) -> String {
@@ -652,6 +681,54 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(redact_urls_in_text(input), *want, "input {input:?}");
         }
+    }
+
+    #[test]
+    fn display_url_shows_scheme_host_port_and_path_only() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "https://h.example:8443/p?q=1#frag",
+                "https://h.example:8443/p",
+            ),
+            ("https://h.example/p?token=sekrit", "https://h.example/p"),
+            (
+                "http://10.0.0.5:8080/hook?sig=x",
+                "http://10.0.0.5:8080/hook",
+            ),
+            (
+                "  https://user:hunter2@h.example/hooks/a  ",
+                "https://h.example/hooks/a",
+            ),
+            ("https://[::1]:9/x", "https://[::1]:9/x"),
+            // The default port is not written out, as the URL would not be.
+            ("https://h.example:443/", "https://h.example/"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(display_url(raw), *want, "{raw:?}");
+            assert_eq!(try_display_url(raw).as_deref(), Some(*want), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn display_url_never_echoes_what_is_not_a_url_with_a_host() {
+        for raw in [
+            "not a url",
+            "sk_live_canary0123456789abcdef",
+            "",
+            "mailto:ops@example.com",
+            "data:text/plain,sk_live_canary0123456789",
+        ] {
+            assert_eq!(display_url(raw), UNPARSEABLE_URL, "{raw:?}");
+            assert_eq!(try_display_url(raw), None, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn display_target_is_host_port_and_path() {
+        let url = Url::parse("https://u:p@api.example:8443/v1/x?key=k").expect("url");
+        assert_eq!(display_target(&url), "api.example:8443/v1/x");
+        let url = Url::parse("https://api.example/v1").expect("url");
+        assert_eq!(display_target(&url), "api.example/v1");
     }
 
     fn percent_encode_all(s: &str) -> String {

@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
+use apiops_core::metric_names;
 use http::{Extensions, HeaderMap, Method};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
@@ -335,7 +336,7 @@ impl Middleware for RetryMiddleware {
             }
             drop(result);
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("apiops_http_retries_total", "client" => Arc::clone(&self.client))
+            metrics::counter!(metric_names::HTTP_RETRIES_TOTAL, "client" => Arc::clone(&self.client))
                 .increment(1);
             self.clock.sleep(wait).await;
             attempt += 1;

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use apiops_core::metric_names;
 use http::Extensions;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
@@ -118,18 +119,18 @@ fn record_metrics(
     };
     let client = metrics::SharedString::from(Arc::clone(client));
     metrics::counter!(
-        "apiops_http_requests_total",
+        metric_names::HTTP_REQUESTS_TOTAL,
         "client" => client.clone(),
         "status" => status
     )
     .increment(1);
-    metrics::histogram!("apiops_http_request_duration_seconds", "client" => client.clone())
+    metrics::histogram!(metric_names::HTTP_REQUEST_DURATION_SECONDS, "client" => client.clone())
         .record(elapsed.as_secs_f64());
     if let Ok(resp) = result {
         let snapshot = crate::rate::RateLimitSnapshot::from_headers(resp.headers());
         if let Some(h) = snapshot.request_headroom() {
             metrics::gauge!(
-                "apiops_http_rate_limit_headroom_ratio",
+                metric_names::HTTP_RATE_LIMIT_HEADROOM_RATIO,
                 "client" => client.clone(),
                 "limit" => "requests"
             )
@@ -137,7 +138,7 @@ fn record_metrics(
         }
         if let Some(h) = snapshot.token_headroom() {
             metrics::gauge!(
-                "apiops_http_rate_limit_headroom_ratio",
+                metric_names::HTTP_RATE_LIMIT_HEADROOM_RATIO,
                 "client" => client,
                 "limit" => "tokens"
             )

@@ -131,7 +131,7 @@ impl Middleware for VersionMiddleware {
                 req.headers_mut().insert(name.clone(), value.clone());
             }
         }
-        let endpoint = crate::client::redact_target(req.url());
+        let endpoint = crate::redact::display_target(req.url());
         let result = next.run(req, extensions).await;
         if let Ok(resp) = &result
             && let Some(notice) = detect_deprecation(&endpoint, resp.headers())

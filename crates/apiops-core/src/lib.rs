@@ -6,12 +6,16 @@
 //! - [`classify`]: the result of classifying a provider's error code, and the fallback by HTTP
 //!   status that unknown codes take.
 //! - [`secret`]: masking (first 4 / last 4) for anything secret that must be shown at all.
+//! - [`text`]: cutting text to a number of characters for display.
+//! - [`metric_names`]: the name of every metric series any crate records.
 //!
 //! This crate does no I/O and depends on nothing of ours.
 
 pub mod classify;
+pub mod metric_names;
 pub mod model;
 pub mod secret;
+pub mod text;
 
 pub use classify::Classification;
 pub use model::{

@@ -13,7 +13,8 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use apiops_core::{ActionTaken, Category, ErrorEvent, EventResult, Service, Severity, mask};
+use apiops_client::redact::display_url;
+use apiops_core::{ActionTaken, Category, ErrorEvent, EventResult, Service, Severity};
 use apiops_providers::outbound;
 use apiops_providers::stripe::client::EndpointUpdate;
 use apiops_store::{JournalStep, StepStatus, Store};
@@ -812,19 +813,6 @@ async fn guard_target(
     }
 }
 
-/// A URL for messages: scheme, host and path only (a query may carry a token).
-fn display_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(u) => format!(
-            "{}://{}{}",
-            u.scheme(),
-            u.host_str().unwrap_or(""),
-            u.path()
-        ),
-        Err(_) => mask(url),
-    }
-}
-
 fn path_segment(id: &str) -> String {
     id.chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
@@ -914,6 +902,21 @@ mod tests {
         assert_eq!(
             display_url("https://h.example/p?token=sekrit"),
             "https://h.example/p"
+        );
+    }
+
+    /// The copy this module had dropped the port (two receivers on one host looked the same)
+    /// and showed the first and last characters of a value that was not a URL.
+    #[test]
+    fn urls_in_messages_keep_their_port_and_a_non_url_is_not_echoed() {
+        assert_eq!(
+            display_url("http://127.0.0.1:8080/webhooks/stripe?token=t"),
+            "http://127.0.0.1:8080/webhooks/stripe"
+        );
+        let shown = display_url("whsec_not_a_url_0123456789abcdef");
+        assert!(
+            !shown.contains("whse") && !shown.contains("cdef"),
+            "{shown}"
         );
     }
 }

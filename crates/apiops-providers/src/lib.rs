@@ -9,6 +9,7 @@
 //!   recommendations, in memory proportional to the number of distinct codes.
 //! - [`webhook_url`]: static, SSRF-safe checks of webhook URLs (scheme, private and loopback
 //!   addresses) that never connect anywhere.
+//! - [`normalize`]: provider text made fit to keep (personal data scrubbed from messages).
 //! - [`twilio`], [`stripe`], [`openai`]: one folder per provider with the same file roles:
 //!   `mod.rs` (config and construction), `classify.rs`, `health.rs`, `errors.rs`, `audit.rs`.
 //!
@@ -19,6 +20,7 @@
 //! [`ErrorGroup`]: apiops_core::ErrorGroup
 
 pub mod aggregate;
+pub mod normalize;
 pub mod openai;
 pub mod outbound;
 pub mod provider;

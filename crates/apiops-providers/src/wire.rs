@@ -1,13 +1,13 @@
 //! Small pieces the typed clients share: scrubbing every registered secret out of a
-//! [`ClientError`], checking an id before it becomes a path segment, and decoding a response
+//! [`ClientError`], checking an id before it becomes a path segment, decoding a response
 //! body after its headers have been read (for calls whose headers matter, such as OpenAI's
-//! `x-ratelimit-*`).
+//! `x-ratelimit-*`), and ending a scan's stream at its first error.
 
-use apiops_client::redact::Redactor;
+use apiops_client::redact::{Redactor, display_target};
 use apiops_client::{ClientError, TransportKind};
+use futures::stream::{self, Stream, StreamExt};
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
-use url::Url;
 
 /// `e` with every secret `redactor` knows scrubbed from its targets, bodies and messages
 /// (see [`ClientError::redacted`]).
@@ -26,13 +26,28 @@ pub(crate) fn path_segment(id: &str) -> Option<&str> {
     ok.then_some(id)
 }
 
-/// `host[:port]/path`: what an error may show of a URL (never its query).
-pub(crate) fn target_of(url: &Url) -> String {
-    let host = url.host_str().unwrap_or("?");
-    match url.port() {
-        Some(p) => format!("{host}:{p}{}", url.path()),
-        None => format!("{host}{}", url.path()),
-    }
+/// Passes items through until the first error, which it yields, then ends without polling the
+/// source again (so a failed listing does not start the next one: a partial history must not
+/// look complete).
+pub(crate) fn end_at_first_error<T, E, S>(
+    source: S,
+) -> impl Stream<Item = Result<T, E>> + Send + 'static
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    S: Stream<Item = Result<T, E>> + Send + 'static,
+{
+    stream::unfold(
+        (Box::pin(source), false),
+        |(mut source, failed)| async move {
+            if failed {
+                return None;
+            }
+            let item = source.next().await?;
+            let failed = item.is_err();
+            Some((item, (source, failed)))
+        },
+    )
 }
 
 /// The headers and decoded JSON body of a successful response (from [`ApiClient::send`]),
@@ -45,7 +60,7 @@ pub(crate) async fn json_with_headers<T: DeserializeOwned>(
     resp: reqwest::Response,
 ) -> Result<(HeaderMap, T), ClientError> {
     let headers = resp.headers().clone();
-    let target = target_of(resp.url());
+    let target = display_target(resp.url());
     let bytes = resp.bytes().await.map_err(|e| ClientError::Transport {
         method: method.to_owned(),
         target: target.clone(),
@@ -91,6 +106,25 @@ mod tests {
             },
         );
         assert!(!e.to_string().contains(secret), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_stream_ends_at_its_first_error_without_polling_on() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let polled = Arc::new(AtomicUsize::new(0));
+        let p = Arc::clone(&polled);
+        let source =
+            stream::iter(vec![Ok(1), Err("boom"), Ok(2), Err("again")]).inspect(move |_| {
+                p.fetch_add(1, Ordering::SeqCst);
+            });
+        let got: Vec<Result<i32, &str>> = end_at_first_error(source).collect().await;
+        assert_eq!(got, vec![Ok(1), Err("boom")]);
+        assert_eq!(polled.load(Ordering::SeqCst), 2);
+        let clean: Vec<Result<i32, &str>> = end_at_first_error(stream::iter(vec![Ok(1), Ok(2)]))
+            .collect()
+            .await;
+        assert_eq!(clean, vec![Ok(1), Ok(2)]);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use apiops_core::metric_names;
 use apiops_store::{InboxEvent, Store};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -215,9 +216,9 @@ async fn writer(
             &stats.last_failed
         };
         outcome.store(millis_since(epoch), Ordering::Relaxed);
-        metrics::histogram!("apiops_store_commit_duration_seconds")
+        metrics::histogram!(metric_names::STORE_COMMIT_DURATION_SECONDS)
             .record(started.elapsed().as_secs_f64());
-        metrics::histogram!("apiops_store_commit_batch_size").record(waiters.len() as f64);
+        metrics::histogram!(metric_names::STORE_COMMIT_BATCH_SIZE).record(waiters.len() as f64);
         match appended {
             Ok(fresh) => {
                 stats.commits.fetch_add(1, Ordering::Relaxed);
@@ -239,7 +240,7 @@ async fn writer(
             }
             Err(e) => {
                 stats.failed_commits.fetch_add(1, Ordering::Relaxed);
-                metrics::counter!("apiops_store_commit_failures_total").increment(1);
+                metrics::counter!(metric_names::STORE_COMMIT_FAILURES_TOTAL).increment(1);
                 tracing::error!(error = %e, events = waiters.len(), "inbox commit failed");
                 let reason = e.to_string();
                 for done in waiters {

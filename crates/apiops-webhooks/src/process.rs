@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use apiops_core::{ErrorEvent, Service};
+use apiops_core::{ErrorEvent, Service, metric_names};
 use apiops_providers::webhook_events;
 use apiops_store::{InboxEvent, Store, StoreError};
 use jiff::Timestamp;
@@ -78,7 +78,7 @@ pub fn count_errors(events: &[ErrorEvent]) {
             "other".to_owned()
         };
         metrics::counter!(
-            "apiops_errors_total",
+            metric_names::ERRORS_TOTAL,
             "service" => e.service.as_str(),
             "category" => e.category.as_str(),
             "code" => code

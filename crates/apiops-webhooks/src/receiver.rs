@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use apiops_core::Service;
+use apiops_core::{Service, metric_names};
 use apiops_store::{InboxEvent, Source};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -238,7 +238,7 @@ fn answer(state: &ReceiverState, service: Service, r: Result<bool, Reject>) -> R
             let outcome = if new { "new" } else { "duplicate" };
             state.metrics.accept(service, outcome);
             metrics::counter!(
-                "apiops_webhooks_received_total",
+                metric_names::WEBHOOKS_RECEIVED_TOTAL,
                 "provider" => service.as_str(),
                 "outcome" => outcome
             )
@@ -252,7 +252,7 @@ fn answer(state: &ReceiverState, service: Service, r: Result<bool, Reject>) -> R
         Err(reject) => {
             state.metrics.reject(service, reject.label);
             metrics::counter!(
-                "apiops_webhooks_rejected_total",
+                metric_names::WEBHOOKS_REJECTED_TOTAL,
                 "provider" => service.as_str(),
                 "reason" => reject.label
             )
@@ -404,7 +404,7 @@ struct InFlight<'a> {
 impl<'a> InFlight<'a> {
     fn enter(m: &'a ReceiverMetrics, service: Service) -> Self {
         let now = m.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
-        metrics::gauge!("apiops_webhooks_in_flight").set(now as f64);
+        metrics::gauge!(metric_names::WEBHOOKS_IN_FLIGHT).set(now as f64);
         InFlight {
             metrics: m,
             service,
@@ -416,9 +416,9 @@ impl<'a> InFlight<'a> {
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         let now = self.metrics.in_flight.fetch_sub(1, Ordering::Relaxed) - 1;
-        metrics::gauge!("apiops_webhooks_in_flight").set(now as f64);
+        metrics::gauge!(metric_names::WEBHOOKS_IN_FLIGHT).set(now as f64);
         metrics::histogram!(
-            "apiops_webhook_request_duration_seconds",
+            metric_names::WEBHOOK_REQUEST_DURATION_SECONDS,
             "provider" => self.service.as_str()
         )
         .record(self.started.elapsed().as_secs_f64());

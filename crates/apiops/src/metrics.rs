@@ -9,6 +9,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use apiops_core::metric_names;
 use metrics::Unit;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -35,7 +36,8 @@ pub(crate) fn install() -> PrometheusHandle {
                 tracing::warn!("a metrics recorder was already installed; /metrics stays empty");
             }
             describe();
-            metrics::gauge!("apiops_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+            metrics::gauge!(metric_names::BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"))
+                .set(1.0);
             let upkeep = handle.clone();
             // Drains histogram samples even when nobody scrapes, so memory stays bounded.
             let _ = std::thread::Builder::new()
@@ -59,7 +61,7 @@ pub(crate) fn builder() -> PrometheusBuilder {
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS)
         .unwrap_or_else(|_| PrometheusBuilder::new());
     b.set_buckets_for_metric(
-        Matcher::Full("apiops_store_commit_batch_size".into()),
+        Matcher::Full(metric_names::STORE_COMMIT_BATCH_SIZE.into()),
         BATCH,
     )
     .unwrap_or_else(|_| PrometheusBuilder::new())
@@ -68,116 +70,137 @@ pub(crate) fn builder() -> PrometheusBuilder {
 /// The series recorded by this workspace, with their help text (shown as `# HELP`).
 pub(crate) const SERIES: &[(&str, Kind, &str)] = &[
     (
-        "apiops_build_info",
+        metric_names::BUILD_INFO,
         Kind::Gauge,
         "Always 1; the version label tells which apiops is running",
     ),
     (
-        "apiops_http_requests_total",
+        metric_names::HTTP_REQUESTS_TOTAL,
         Kind::Counter,
         "Logical API requests (retries included in one) by client and status: the HTTP code, or what failed instead (timeout, connect, circuit_open...)",
     ),
     (
-        "apiops_http_request_duration_seconds",
+        metric_names::HTTP_REQUEST_DURATION_SECONDS,
         Kind::Histogram,
         "Latency of a logical API request, retries and waits included, by client",
     ),
     (
-        "apiops_http_retries_total",
+        metric_names::HTTP_RETRIES_TOTAL,
         Kind::Counter,
         "Retries sent by client",
     ),
     (
-        "apiops_http_rate_limit_headroom_ratio",
+        metric_names::HTTP_RATE_LIMIT_HEADROOM_RATIO,
         Kind::Gauge,
         "Remaining share of the provider's rate limit (requests or tokens) from the last response headers, by client",
     ),
     (
-        "apiops_breaker_open",
+        metric_names::BREAKER_OPEN,
         Kind::Gauge,
         "Circuit breaker state by client and host: 1 open (refusing), 0.5 half-open (probing), 0 closed",
     ),
     (
-        "apiops_breaker_opened_total",
+        metric_names::BREAKER_OPENED_TOTAL,
         Kind::Counter,
         "Times a circuit breaker opened, by client and host",
     ),
     (
-        "apiops_webhooks_received_total",
+        metric_names::WEBHOOKS_RECEIVED_TOTAL,
         Kind::Counter,
         "Verified webhooks stored, by provider and outcome (new, or duplicate: stored once, still answered 2xx)",
     ),
     (
-        "apiops_webhooks_rejected_total",
+        metric_names::WEBHOOKS_REJECTED_TOTAL,
         Kind::Counter,
         "Webhooks refused, by provider and reason (bad_signature, timestamp_outside_tolerance, malformed_body...)",
     ),
     (
-        "apiops_webhooks_in_flight",
+        metric_names::WEBHOOKS_IN_FLIGHT,
         Kind::Gauge,
         "Webhook requests being handled now",
     ),
     (
-        "apiops_webhook_request_duration_seconds",
+        metric_names::WEBHOOK_REQUEST_DURATION_SECONDS,
         Kind::Histogram,
         "Time to answer a webhook, the wait for its durable commit included, by provider",
     ),
     (
-        "apiops_store_commit_duration_seconds",
+        metric_names::STORE_COMMIT_DURATION_SECONDS,
         Kind::Histogram,
         "Duration of one group commit of the webhook inbox",
     ),
     (
-        "apiops_store_commit_batch_size",
+        metric_names::STORE_COMMIT_BATCH_SIZE,
         Kind::Histogram,
         "Events in one group commit of the webhook inbox",
     ),
     (
-        "apiops_store_commit_failures_total",
+        metric_names::STORE_COMMIT_FAILURES_TOTAL,
         Kind::Counter,
         "Group commits of the webhook inbox that failed",
     ),
     (
-        "apiops_errors_total",
+        metric_names::ERRORS_TOTAL,
         Kind::Counter,
         "Provider failures recorded from webhooks and polls, by service, category and code",
     ),
     // Recorded by the monitor (`crate::monitor`), described here with the rest.
     (
-        "apiops_check_runs_total",
+        metric_names::CHECK_RUNS_TOTAL,
         Kind::Counter,
         "Scheduled checks run by this instance, by job, service and status",
     ),
     (
-        "apiops_check_duration_seconds",
+        metric_names::CHECK_DURATION_SECONDS,
         Kind::Histogram,
         "Duration of a scheduled check, by job and service",
     ),
     (
-        "apiops_service_up",
+        metric_names::SERVICE_UP,
         Kind::Gauge,
         "Last health check verdict by service: 1 operational, 0.5 degraded, 0 down",
     ),
     (
-        "apiops_rate_limit_headroom_ratio",
+        metric_names::RATE_LIMIT_HEADROOM_RATIO,
         Kind::Gauge,
         "Lowest remaining share of a rate limit the last health check saw, by service",
     ),
     (
-        "apiops_alerts_firing",
+        metric_names::ALERTS_FIRING,
         Kind::Gauge,
         "Alerts firing now, by rule",
     ),
     (
-        "apiops_autofix_total",
+        metric_names::AUTOFIX_TOTAL,
         Kind::Counter,
         "Automatic fixes attempted within policy, by operation and result",
     ),
     // Recorded by retention (`crate::retention`).
     (
-        "apiops_retention_pruned_total",
+        metric_names::RETENTION_PRUNED_TOTAL,
         Kind::Counter,
         "Rows pruned by retention, by kind: payloads (raw webhook payloads emptied, rows kept) or events (event-log rows deleted)",
+    ),
+    // Recorded by the accept loop and its layers (`crate::server`).
+    (
+        metric_names::HTTP_REQUEST_TIMEOUTS_TOTAL,
+        Kind::Counter,
+        "Requests to apiops serve answered 408 because they outlasted the request timeout, by route group",
+    ),
+    (
+        metric_names::HTTP_REQUESTS_SHED_TOTAL,
+        Kind::Counter,
+        "Requests to apiops serve shed with a 503 because their route group was at its concurrency limit, by route group",
+    ),
+    (
+        metric_names::HTTP_CONNECTIONS_REFUSED_TOTAL,
+        Kind::Counter,
+        "Connections to apiops serve closed at once because the connection cap was reached",
+    ),
+    (
+        metric_names::HTTP_CONNECTIONS_OPEN,
+        Kind::Gauge,
+        "Connections to apiops serve open now",
     ),
 ];
 
@@ -293,6 +316,42 @@ mod tests {
         for (name, _, help) in SERIES {
             assert!(name.starts_with("apiops_"), "{name}");
             assert!(!help.is_empty());
+        }
+    }
+
+    /// Every series any crate records is described once, and nothing is described that no
+    /// crate records (four of the server's series once went undescribed).
+    #[test]
+    fn the_described_series_are_exactly_the_recorded_names() {
+        let described: Vec<&str> = SERIES.iter().map(|(name, _, _)| *name).collect();
+        let unique: std::collections::BTreeSet<&str> = described.iter().copied().collect();
+        assert_eq!(unique.len(), described.len(), "a series described twice");
+        let recorded: std::collections::BTreeSet<&str> =
+            metric_names::ALL.iter().copied().collect();
+        assert_eq!(unique, recorded);
+    }
+
+    /// The names dashboards and alerting rules already parse: renaming one is a breaking change.
+    #[test]
+    fn the_names_are_unchanged() {
+        for (constant, name) in [
+            (
+                metric_names::HTTP_REQUESTS_TOTAL,
+                "apiops_http_requests_total",
+            ),
+            (metric_names::BREAKER_OPEN, "apiops_breaker_open"),
+            (
+                metric_names::WEBHOOKS_RECEIVED_TOTAL,
+                "apiops_webhooks_received_total",
+            ),
+            (metric_names::ERRORS_TOTAL, "apiops_errors_total"),
+            (metric_names::SERVICE_UP, "apiops_service_up"),
+            (
+                metric_names::HTTP_CONNECTIONS_OPEN,
+                "apiops_http_connections_open",
+            ),
+        ] {
+            assert_eq!(constant, name);
         }
     }
 

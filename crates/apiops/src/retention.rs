@@ -13,6 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use apiops_core::metric_names;
 use apiops_store::{Store, StoreError};
 use jiff::{SignedDuration, Timestamp};
 use tokio::task::JoinHandle;
@@ -125,9 +126,9 @@ impl Retention {
         loop {
             match self.pass(&stop).await {
                 Ok(p) => {
-                    metrics::counter!("apiops_retention_pruned_total", "kind" => "payloads")
+                    metrics::counter!(metric_names::RETENTION_PRUNED_TOTAL, "kind" => "payloads")
                         .increment(p.payloads);
-                    metrics::counter!("apiops_retention_pruned_total", "kind" => "events")
+                    metrics::counter!(metric_names::RETENTION_PRUNED_TOTAL, "kind" => "events")
                         .increment(p.events);
                     if p == Pruned::default() {
                         tracing::debug!("retention: nothing to prune");

@@ -24,6 +24,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use apiops_core::metric_names;
 use axum::Router;
 use axum::body::Body;
 use axum::error_handling::HandleErrorLayer;
@@ -81,7 +82,7 @@ pub(crate) fn unavailable(reason: &str) -> Response {
 /// Maps the errors of tower's middleware to answers: a timeout is a 408, shedding a 503.
 async fn overload(group: &'static str, err: BoxError) -> Response {
     if err.is::<tower::timeout::error::Elapsed>() {
-        metrics::counter!("apiops_http_request_timeouts_total", "group" => group).increment(1);
+        metrics::counter!(metric_names::HTTP_REQUEST_TIMEOUTS_TOTAL, "group" => group).increment(1);
         return (
             StatusCode::REQUEST_TIMEOUT,
             "408 Request Timeout: the request took longer than the server's request timeout\n",
@@ -89,7 +90,7 @@ async fn overload(group: &'static str, err: BoxError) -> Response {
             .into_response();
     }
     if err.is::<tower::load_shed::error::Overloaded>() {
-        metrics::counter!("apiops_http_requests_shed_total", "group" => group).increment(1);
+        metrics::counter!(metric_names::HTTP_REQUESTS_SHED_TOTAL, "group" => group).increment(1);
         return unavailable("503 Service Unavailable: too many requests at once; retry later");
     }
     (
@@ -141,7 +142,7 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
         };
         let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-            metrics::counter!("apiops_http_connections_refused_total").increment(1);
+            metrics::counter!(metric_names::HTTP_CONNECTIONS_REFUSED_TOTAL).increment(1);
             drop(stream);
             continue;
         };
@@ -155,12 +156,12 @@ pub(crate) async fn serve(
         let service = TowerToHyperService::new(app.map_err(|e: Infallible| match e {}));
         let conn = http.serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
-        metrics::gauge!("apiops_http_connections_open").increment(1.0);
+        metrics::gauge!(metric_names::HTTP_CONNECTIONS_OPEN).increment(1.0);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(%peer, "connection ended: {e}");
             }
-            metrics::gauge!("apiops_http_connections_open").decrement(1.0);
+            metrics::gauge!(metric_names::HTTP_CONNECTIONS_OPEN).decrement(1.0);
             drop(permit);
         });
     }

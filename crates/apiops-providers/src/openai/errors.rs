@@ -11,13 +11,16 @@
 //! long-number-like removed — never the requests' content.
 
 use apiops_client::ClientError;
+use apiops_core::text::truncate;
 use apiops_core::{ActionTaken, ErrorEvent, EventResult, Service};
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use jiff::{SignedDuration, Timestamp};
 
 use super::classify::{BATCH_EXPIRED, BATCH_FAILED, FINE_TUNING_FAILED, classify};
 use super::client::{Batch, FineTuningJob, OpenAiClient};
+use crate::normalize::scrub_personal_data;
 use crate::provider::{EventStream, Progress, ProviderError, TimeWindow};
+use crate::wire::end_at_first_error;
 
 /// How long before the window a batch may have been created and still fail or expire inside
 /// it: twice the only completion window OpenAI offers (24 h).
@@ -67,29 +70,6 @@ pub(crate) fn scan(client: OpenAiClient, window: TimeWindow, progress: Progress)
     })
     .try_flatten();
     end_at_first_error(batches.chain(jobs)).boxed()
-}
-
-/// Passes items through until the first error, which it yields, then ends without polling the
-/// source again (so a failed listing does not start the next one: a partial history must not
-/// look complete).
-fn end_at_first_error<T, S>(
-    source: S,
-) -> impl Stream<Item = Result<T, ProviderError>> + Send + 'static
-where
-    T: Send + 'static,
-    S: Stream<Item = Result<T, ProviderError>> + Send + 'static,
-{
-    stream::unfold(
-        (Box::pin(source), false),
-        |(mut source, failed)| async move {
-            if failed {
-                return None;
-            }
-            let item = source.next().await?;
-            let failed = item.is_err();
-            Some((item, (source, failed)))
-        },
-    )
 }
 
 /// Unix seconds `span` before `since`.
@@ -259,66 +239,6 @@ pub(crate) fn event(
     }
 }
 
-/// `text` with email addresses and long digit runs (10 or more digits, single spaces or dashes
-/// between them) replaced: fine-tuning messages may quote training data.
-pub(crate) fn scrub_personal_data(text: &str) -> String {
-    let words: Vec<String> = text
-        .split(' ')
-        .map(|w| {
-            let core = w.trim_matches(|c: char| "()<>[]\"',;:.!?`".contains(c));
-            let is_email = core
-                .find('@')
-                .is_some_and(|i| i > 0 && core[i + 1..].contains('.'));
-            if is_email {
-                w.replacen(core, "[email]", 1)
-            } else {
-                w.to_owned()
-            }
-        })
-        .collect();
-    let text = words.join(" ");
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            out.push(chars[i]);
-            i += 1;
-            continue;
-        }
-        let (mut j, mut end, mut digits) = (i, i, 0);
-        while j < chars.len() {
-            if chars[j].is_ascii_digit() {
-                digits += 1;
-                j += 1;
-                end = j;
-            } else if (chars[j] == ' ' || chars[j] == '-')
-                && chars.get(j + 1).is_some_and(char::is_ascii_digit)
-            {
-                j += 1;
-            } else {
-                break;
-            }
-        }
-        if digits >= 10 {
-            out.push_str("[number]");
-        } else {
-            out.extend(&chars[i..end]);
-        }
-        i = end;
-    }
-    out
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let mut out: String = s.chars().take(max).collect();
-    out.push('…');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,24 +341,6 @@ mod tests {
         )
         .expect("job");
         assert!(normalize_job(&running, window()).is_none());
-    }
-
-    #[tokio::test]
-    async fn the_scan_ends_at_the_first_error_without_polling_on() {
-        let polled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let p = polled.clone();
-        let source = stream::iter(vec![
-            Ok(1),
-            Err(ProviderError::Config("boom".into())),
-            Ok(2),
-        ])
-        .inspect(move |_| {
-            p.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        });
-        let got: Vec<Result<i32, ProviderError>> = end_at_first_error(source).collect().await;
-        assert_eq!(got.len(), 2);
-        assert!(got[1].is_err());
-        assert_eq!(polled.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[tokio::test]

@@ -9,9 +9,9 @@
 //! (request logs, customer emails, Radar rules, a restricted key's permissions) get the
 //! console-only sentence with `console_only = true`.
 
+use apiops_client::redact::display_url;
 use apiops_core::{Category, Finding, Service, Severity};
 use futures::StreamExt;
-use url::Url;
 
 use super::client::WebhookEndpoint;
 use super::{KeyKind, Stripe};
@@ -172,20 +172,6 @@ pub(crate) fn audit_endpoint(ep: &WebhookEndpoint, reference: &ReferenceVersion)
         ));
     }
     out
-}
-
-/// `scheme://host[:port]/path` of a URL: no credentials, query or fragment.
-pub(crate) fn display_url(raw: &str) -> String {
-    match Url::parse(raw.trim()) {
-        Ok(u) => {
-            let host = u.host_str().unwrap_or("");
-            match u.port() {
-                Some(p) => format!("{}://{host}:{p}{}", u.scheme(), u.path()),
-                None => format!("{}://{host}{}", u.scheme(), u.path()),
-            }
-        }
-        Err(_) => "(unparseable URL)".to_owned(),
-    }
 }
 
 fn no_endpoint_finding() -> Finding {

@@ -13,13 +13,16 @@
 
 use apiops_client::ClientError;
 use apiops_client::windows::{self, Split, Window};
+use apiops_core::text::truncate;
 use apiops_core::{ActionTaken, ErrorEvent, EventResult, Service, Severity};
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use jiff::{SignedDuration, Timestamp};
 
 use super::classify::{DISPUTE_PREFIX, PAYOUT_PREFIX, WEBHOOK_DELIVERY_FAILING, classify};
 use super::client::{Event, EventQuery, FailureObject, MAX_PAGE_SIZE, ObjectRef, StripeClient};
+use crate::normalize::scrub_personal_data;
 use crate::provider::{EventStream, Progress, ProviderError, TimeWindow};
+use crate::wire::end_at_first_error;
 
 /// The event types that report a failure worth auditing.
 pub const FAILURE_EVENT_TYPES: [&str; 6] = [
@@ -144,28 +147,6 @@ fn scan_window(
         })
         .try_flatten();
     end_at_first_error(failed.chain(pending))
-}
-
-/// Passes items through until the first error, which it yields, then ends without polling the
-/// source again (so a failed listing does not start the next one).
-fn end_at_first_error<T, S>(
-    source: S,
-) -> impl Stream<Item = Result<T, ProviderError>> + Send + 'static
-where
-    T: Send + 'static,
-    S: Stream<Item = Result<T, ProviderError>> + Send + 'static,
-{
-    stream::unfold(
-        (Box::pin(source), false),
-        |(mut source, failed)| async move {
-            if failed {
-                return None;
-            }
-            let item = source.next().await?;
-            let failed = item.is_err();
-            Some((item, (source, failed)))
-        },
-    )
 }
 
 /// A failure event as an [`ErrorEvent`]; `None` for an event of another type.
@@ -378,73 +359,6 @@ pub(crate) fn format_amount(amount: i64, currency: &str) -> String {
     )
 }
 
-/// `text` with email addresses and long digit runs (10 or more digits, single spaces or dashes
-/// allowed between them: card and phone numbers) replaced, so provider messages never carry
-/// personal data.
-pub(crate) fn scrub_personal_data(text: &str) -> String {
-    let words: Vec<String> = text
-        .split(' ')
-        .map(|w| {
-            let core = w.trim_matches(|c: char| "()<>[]\"',;:.!?".contains(c));
-            let is_email = core
-                .find('@')
-                .is_some_and(|i| i > 0 && core[i + 1..].contains('.'));
-            if is_email {
-                w.replacen(core, "[email]", 1)
-            } else {
-                w.to_owned()
-            }
-        })
-        .collect();
-    mask_digit_runs(&words.join(" "))
-}
-
-fn mask_digit_runs(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() {
-            // Extend over digits and single separators between digits.
-            let mut j = i;
-            let mut digits = 0;
-            let mut end = i;
-            while j < chars.len() {
-                if chars[j].is_ascii_digit() {
-                    digits += 1;
-                    end = j + 1;
-                    j += 1;
-                } else if (chars[j] == ' ' || chars[j] == '-')
-                    && chars.get(j + 1).is_some_and(char::is_ascii_digit)
-                {
-                    j += 1;
-                } else {
-                    break;
-                }
-            }
-            if digits >= 10 {
-                out.push_str("[number]");
-            } else {
-                out.extend(&chars[i..end]);
-            }
-            i = end;
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let mut out: String = s.chars().take(max).collect();
-    out.push('…');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -608,31 +522,11 @@ mod tests {
     }
 
     #[test]
-    fn amounts_and_scrubbing() {
+    fn amounts() {
         assert_eq!(format_amount(12_599, "usd"), "125.99 USD");
         assert_eq!(format_amount(5, "eur"), "0.05 EUR");
         assert_eq!(format_amount(-250, "usd"), "-2.50 USD");
         assert_eq!(format_amount(1500, "jpy"), "1500 JPY");
         assert_eq!(format_amount(1500, "kwd"), "1.500 KWD");
-        assert_eq!(
-            scrub_personal_data("mail ops@example.com, card 4000-0000-0000-0002 ok 2024-01-04"),
-            "mail [email], card [number] ok 2024-01-04"
-        );
-        assert_eq!(scrub_personal_data("line 12345 only"), "line 12345 only");
-        assert_eq!(
-            scrub_personal_data("call +1 415 555 0123."),
-            "call +[number]."
-        );
-        assert_eq!(scrub_personal_data("(a@b.co)"), "([email])");
-        assert_eq!(truncate("abcdef", 3), "abc…");
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn scrubbing_never_panics_and_removes_long_digit_runs(s in ".{0,120}", n in 10usize..20) {
-            let digits: String = "4".repeat(n);
-            let out = scrub_personal_data(&format!("{s} {digits} {s}"));
-            proptest::prop_assert!(!out.contains(&digits));
-        }
     }
 }

@@ -22,11 +22,11 @@
 
 use std::collections::HashMap;
 
+use apiops_client::redact::display_url;
 use apiops_core::{Category, Finding, Service, Severity};
 use futures::TryStreamExt;
 
 use super::client::{IncomingPhoneNumber, MessagingService, NumberPrices, TwilioClient};
-use super::errors::safe_url;
 use crate::provider::ProviderError;
 use crate::webhook_url::{self, UrlIssue};
 
@@ -211,7 +211,7 @@ fn url_finding(
     } else {
         Severity::Warning
     };
-    let shown = safe_url(url).unwrap_or_else(|| "(a URL that does not parse)".to_owned());
+    let shown = display_url(url);
     let described: Vec<String> = issues.iter().map(UrlIssue::describe).collect();
     let mut title = format!("{subject}: {which} {shown}: {}", described.join("; "));
     if !in_use {

@@ -32,6 +32,7 @@ use std::time::Duration;
 use apiops_client::auth::Auth;
 use apiops_client::clock::Clock;
 use apiops_client::rate::RateConfig;
+use apiops_client::redact::display_target;
 use apiops_client::{ApiClient, ClientError, Method, TransportKind};
 use futures::stream::{self, BoxStream, StreamExt};
 use secrecy::{ExposeSecret, SecretString};
@@ -43,7 +44,6 @@ use url::Url;
 
 use crate::provider::ProviderError;
 use crate::tuning::ClientTuning;
-use crate::wire::target_of;
 
 /// Twilio's largest page.
 pub const MAX_PAGE_SIZE: usize = 1000;
@@ -708,7 +708,7 @@ async fn fetch_page_once<T: DeserializeOwned>(
     let resp = client.send(rb).await?;
     let bytes = resp.bytes().await.map_err(|e| ClientError::Transport {
         method: Method::GET.to_string(),
-        target: target_of(url),
+        target: display_target(url),
         kind: TransportKind::Body,
         message: e.without_url().to_string(),
     })?;
@@ -718,7 +718,7 @@ async fn fetch_page_once<T: DeserializeOwned>(
 fn decode_error(url: &Url, reason: String) -> ClientError {
     ClientError::Decode {
         method: Method::GET.to_string(),
-        target: target_of(url),
+        target: display_target(url),
         reason,
     }
 }

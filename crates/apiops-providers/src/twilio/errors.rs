@@ -38,7 +38,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use apiops_client::ClientError;
+use apiops_client::redact::try_display_url;
 use apiops_client::windows::{Order, Split, Window, scan_in_windows, split};
+use apiops_core::text::truncate;
 use apiops_core::{ActionTaken, ErrorEvent, EventResult, Service, Severity};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use jiff::{SignedDuration, Timestamp};
@@ -333,26 +335,6 @@ pub(crate) fn mask_phone(raw: &str) -> String {
     }
 }
 
-/// `scheme://host[:port]/path` of a URL: no credentials, query or fragment.
-pub(crate) fn safe_url(raw: &str) -> Option<String> {
-    let url = url::Url::parse(raw.trim()).ok()?;
-    let host = url.host_str()?;
-    Some(match url.port() {
-        Some(p) => format!("{}://{host}:{p}{}", url.scheme(), url.path()),
-        None => format!("{}://{host}{}", url.scheme(), url.path()),
-    })
-}
-
-/// Cuts `text` to [`MAX_CONTEXT`] characters.
-fn short(text: String) -> String {
-    if text.chars().count() <= MAX_CONTEXT {
-        return text;
-    }
-    let mut cut: String = text.chars().take(MAX_CONTEXT - 1).collect();
-    cut.push('…');
-    cut
-}
-
 pub(crate) fn event(
     timestamp: Timestamp,
     code: String,
@@ -374,7 +356,7 @@ pub(crate) fn event(
         severity,
         resource_type: resource_type.to_owned(),
         resource_id: resource_id.to_owned(),
-        context: short(context),
+        context: truncate(&context, MAX_CONTEXT),
         action_taken: ActionTaken::None,
         result: EventResult::Failed,
     }
@@ -471,7 +453,7 @@ pub(crate) fn alert_event(a: &Alert, w: Window) -> Option<ErrorEvent> {
     if let Some(status) = field("httpResponse").filter(|s| s.bytes().all(|b| b.is_ascii_digit())) {
         context.push_str(&format!(" (HTTP {status})"));
     }
-    if let Some(url) = a.request_url.as_deref().and_then(safe_url) {
+    if let Some(url) = a.request_url.as_deref().and_then(try_display_url) {
         context.push_str(&format!(" at {url}"));
     }
     if let Some(sid) = a.resource_sid.as_deref().filter(|s| !s.trim().is_empty()) {
@@ -633,20 +615,13 @@ mod tests {
     }
 
     #[test]
-    fn masking_and_urls() {
+    fn masking_phones() {
         assert_eq!(mask_phone("+14155550100"), "+1415***0100");
         assert_eq!(mask_phone("whatsapp:+14155550100"), "whatsapp:+1415***0100");
         assert_eq!(mask_phone("+4477009"), "+4***7009");
         assert_eq!(mask_phone("12345"), "***");
         assert_eq!(mask_phone("client:alice"), "client:***");
         assert_eq!(mask_phone(""), "***");
-        assert_eq!(
-            safe_url("http://10.0.0.5:8080/hook?sig=x").as_deref(),
-            Some("http://10.0.0.5:8080/hook")
-        );
-        assert_eq!(safe_url("not a url"), None);
-        let long = short("x".repeat(500));
-        assert_eq!(long.chars().count(), MAX_CONTEXT);
     }
 
     #[tokio::test]

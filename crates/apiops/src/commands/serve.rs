@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::commands::checks;
 use crate::config::LoadedConfig;
+use crate::config::settings::rotation_parts;
 use crate::exit::{AppError, Exit};
 
 /// `apiops serve` flags.
@@ -94,19 +95,6 @@ fn parse_token(s: &str) -> Result<SecretString, String> {
     Ok(SecretString::from(s.to_owned()))
 }
 
-/// Several secrets may be configured during a rotation, comma-separated.
-fn secrets(s: Option<&SecretString>) -> Vec<SecretString> {
-    s.map(|s| {
-        s.expose_secret()
-            .split(',')
-            .map(str::trim)
-            .filter(|x| !x.is_empty())
-            .map(|x| SecretString::from(x.to_owned()))
-            .collect()
-    })
-    .unwrap_or_default()
-}
-
 /// Runs until SIGINT or SIGTERM.
 pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit> {
     // Shared with the MCP server, which keeps it for as long as it serves.
@@ -118,9 +106,9 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
     };
     let config = ReceiverConfig {
         public_url: args.public_url.clone(),
-        stripe_secrets: secrets(settings.stripe.webhook_secret.as_ref()),
+        stripe_secrets: rotation_parts(settings.stripe.webhook_secret.as_ref()),
         twilio_auth_token: settings.twilio.auth_token.clone(),
-        openai_secrets: secrets(settings.openai.webhook_secret.as_ref()),
+        openai_secrets: rotation_parts(settings.openai.webhook_secret.as_ref()),
         tolerance: args.tolerance,
         max_body: args.max_body,
         max_twilio_body: settings.serve.max_twilio_body.min(args.max_body),

@@ -13,7 +13,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use apiops_core::Category;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -547,6 +547,50 @@ impl RetentionSettings {
 }
 
 impl Settings {
+    /// Every secret value these settings hold, for a [`Redactor`] of whatever shows text to
+    /// people: the providers' credentials, both webhook secrets whole and each secret of a
+    /// comma-separated rotation list on its own (either half of `whsec_a,whsec_b` may be what a
+    /// message quotes), the database URL and its password in every form it may be written, and
+    /// the monitor's sink URLs (which carry their tokens in the path).
+    ///
+    /// The one list of "every secret in the settings": a new secret key is added here, and every
+    /// redactor built from it scrubs the new key too.
+    ///
+    /// [`Redactor`]: apiops_client::redact::Redactor
+    pub(crate) fn secrets(&self) -> Vec<SecretString> {
+        let (t, s, o) = (&self.twilio, &self.stripe, &self.openai);
+        let single = [
+            t.account_sid.as_ref(),
+            t.auth_token.as_ref(),
+            t.api_key.as_ref(),
+            t.api_secret.as_ref(),
+            s.secret_key.as_ref(),
+            o.api_key.as_ref(),
+            o.admin_key.as_ref(),
+            Some(&self.database.url),
+        ];
+        let rotated = [s.webhook_secret.as_ref(), o.webhook_secret.as_ref()];
+        let sinks = self
+            .monitor
+            .webhook_urls
+            .iter()
+            .chain(&self.monitor.slack_urls);
+        let db_passwords = apiops_store::url_passwords(self.database.url.expose_secret())
+            .into_iter()
+            .map(SecretString::from);
+        single
+            .into_iter()
+            .flatten()
+            .chain(sinks)
+            .cloned()
+            .chain(rotated.into_iter().flatten().flat_map(|whole| {
+                let parts = rotation_parts(Some(whole));
+                std::iter::once(whole.clone()).chain(parts)
+            }))
+            .chain(db_passwords)
+            .collect()
+    }
+
     /// What is wrong beyond single values: ranges and relations between keys, as
     /// `(key, message)` pairs. Empty when the settings are usable.
     pub(crate) fn problems(&self) -> Vec<(&'static str, String)> {
@@ -622,6 +666,22 @@ fn is_stripe_version(v: &str) -> bool {
     shape && !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase())
 }
 
+/// The secrets of a webhook secret setting: during a rotation several are configured,
+/// comma-separated, and a signature made with any of them is accepted. Blank parts are skipped;
+/// `None` has none.
+pub(crate) fn rotation_parts(value: Option<&SecretString>) -> Vec<SecretString> {
+    value
+        .map(|s| {
+            s.expose_secret()
+                .split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(|x| SecretString::from(x.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -641,5 +701,16 @@ mod tests {
         ] {
             assert!(!is_stripe_version(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn rotation_parts_are_trimmed_and_blanks_skipped() {
+        let value = SecretString::from(" whsec_a ,, whsec_b,".to_owned());
+        let parts: Vec<String> = rotation_parts(Some(&value))
+            .iter()
+            .map(|s| s.expose_secret().to_owned())
+            .collect();
+        assert_eq!(parts, ["whsec_a", "whsec_b"]);
+        assert!(rotation_parts(None).is_empty());
     }
 }

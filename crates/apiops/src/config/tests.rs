@@ -524,29 +524,93 @@ fn no_home_directory_still_loads() {
     assert!(loaded.user_file.path.is_none());
 }
 
+/// One canary per secret key; the webhook secrets in rotation (two each, one with spaces).
+const CANARIES: &[(&str, &str)] = &[
+    ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+    ("TWILIO_AUTH_TOKEN", "canary_tw_0123456789abcdef"),
+    ("TWILIO_API_KEY", "SKcanary_key_0123456789"),
+    ("TWILIO_API_SECRET", "canary_twsecret_0123456789"),
+    ("OPENAI_API_KEY", "sk-proj-canary_0123456789"),
+    ("OPENAI_ADMIN_KEY", "sk-admin-canary_0123456789"),
+    (
+        "OPENAI_WEBHOOK_SECRET",
+        "whsec_canary_oa_old_0123,whsec_canary_oa_new_4567",
+    ),
+    ("STRIPE_SECRET_KEY", "sk_test_canary_0123456789"),
+    (
+        "STRIPE_WEBHOOK_SECRET",
+        "whsec_canary_st_old_0123 , whsec_canary_st_new_4567",
+    ),
+    (
+        "APIOPS_DATABASE_URL",
+        "postgres://apiops:canary_pw_0123456789@db/apiops",
+    ),
+    (
+        "APIOPS_MONITOR_WEBHOOK_URLS",
+        "https://hooks.example.com/canary_sink_0123456789",
+    ),
+    (
+        "APIOPS_MONITOR_SLACK_URLS",
+        "https://hooks.slack.com/services/T0/B0/canary_slack_0123456789",
+    ),
+];
+
+/// What each secret must be found as on its own (each half of a rotation separately).
+const EXPECTED: &[&str] = &[
+    "AC0123456789abcdef0123456789abcdef",
+    "canary_tw_0123456789abcdef",
+    "SKcanary_key_0123456789",
+    "canary_twsecret_0123456789",
+    "sk-proj-canary_0123456789",
+    "sk-admin-canary_0123456789",
+    "whsec_canary_oa_old_0123",
+    "whsec_canary_oa_new_4567",
+    "whsec_canary_st_old_0123",
+    "whsec_canary_st_new_4567",
+    "sk_test_canary_0123456789",
+    "canary_pw_0123456789",
+    "https://hooks.example.com/canary_sink_0123456789",
+    "https://hooks.slack.com/services/T0/B0/canary_slack_0123456789",
+];
+
+#[test]
+fn the_secrets_list_holds_every_secret_and_each_half_of_a_rotation() {
+    let settings = Scratch::new().settings(CANARIES);
+    let listed: Vec<String> = settings
+        .secrets()
+        .iter()
+        .map(|s| s.expose_secret().to_owned())
+        .collect();
+    for want in EXPECTED {
+        assert!(listed.iter().any(|l| l == want), "{want} not listed");
+    }
+    for whole in [
+        "whsec_canary_oa_old_0123,whsec_canary_oa_new_4567",
+        "postgres://apiops:canary_pw_0123456789@db/apiops",
+    ] {
+        assert!(listed.iter().any(|l| l == whole), "{whole} not listed");
+    }
+}
+
+#[test]
+fn a_redactor_of_the_list_hides_each_secret_quoted_alone() {
+    let settings = Scratch::new().settings(CANARIES);
+    let redactor = apiops_client::redact::Redactor::new(settings.secrets());
+    for secret in EXPECTED {
+        let text = format!("provider said: bad signature with {secret}, retry");
+        let shown = redactor.redact(&text);
+        assert!(!shown.contains(secret), "{secret} survived: {shown}");
+    }
+}
+
 #[test]
 fn secrets_are_masked_in_serialize_and_hidden_in_debug() {
-    let canaries = [
-        ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
-        ("TWILIO_AUTH_TOKEN", "canary_tw_0123456789abcdef"),
-        ("TWILIO_API_KEY", "SKcanary_key_0123456789"),
-        ("TWILIO_API_SECRET", "canary_twsecret_0123456789"),
-        ("OPENAI_API_KEY", "sk-proj-canary_0123456789"),
-        ("OPENAI_ADMIN_KEY", "sk-admin-canary_0123456789"),
-        ("OPENAI_WEBHOOK_SECRET", "whsec_canary_oa_0123456789"),
-        ("STRIPE_SECRET_KEY", "sk_test_canary_0123456789"),
-        ("STRIPE_WEBHOOK_SECRET", "whsec_canary_st_0123456789"),
-        (
-            "APIOPS_DATABASE_URL",
-            "postgres://apiops:canary_pw_0123456789@db/apiops",
-        ),
-    ];
     let loaded = Scratch::new()
-        .load(&canaries, FlagOverrides::default())
+        .load(CANARIES, FlagOverrides::default())
         .expect("loads");
     let shown = serde_json::to_string(&loaded.settings).expect("serialize");
     let debug = format!("{loaded:?}");
-    for (_, canary) in canaries {
+    for (_, canary) in CANARIES {
         let middle = &canary[4..canary.len() - 4];
         assert!(!shown.contains(middle), "{middle} in {shown}");
         assert!(!debug.contains(middle), "{middle} in {debug}");

@@ -188,27 +188,12 @@ pub(crate) fn mount(m: Mount<'_>) -> Router {
     router(state, m.access)
 }
 
-/// A redactor of every secret the configuration holds (and the dashboard's token).
+/// A redactor of every secret the configuration holds ([`Settings::secrets`], each half of a
+/// rotated webhook secret included) and the dashboard's token.
+///
+/// [`Settings::secrets`]: crate::config::Settings::secrets
 fn redactor(s: &crate::config::Settings, token: Option<&SecretString>) -> Redactor {
-    let secrets = [
-        s.twilio.account_sid.as_ref(),
-        s.twilio.auth_token.as_ref(),
-        s.twilio.api_key.as_ref(),
-        s.twilio.api_secret.as_ref(),
-        s.stripe.secret_key.as_ref(),
-        s.stripe.webhook_secret.as_ref(),
-        s.openai.api_key.as_ref(),
-        s.openai.admin_key.as_ref(),
-        s.openai.webhook_secret.as_ref(),
-        Some(&s.database.url),
-        token,
-    ];
-    // The database password alone too, in every form it may be written.
-    let db_passwords =
-        apiops_store::url_passwords(secrecy::ExposeSecret::expose_secret(&s.database.url))
-            .into_iter()
-            .map(SecretString::from);
-    Redactor::new(secrets.into_iter().flatten().cloned().chain(db_passwords))
+    Redactor::new(s.secrets().into_iter().chain(token.cloned()))
 }
 
 /// The guarded routes: the pages and `/metrics` (held to local requests when no token is set,

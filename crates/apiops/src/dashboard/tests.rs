@@ -5,7 +5,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use apiops_client::redact::Redactor;
 use apiops_core::{ActionTaken, Category, ErrorEvent, EventResult, Service, Severity};
 use apiops_store::{AlertRecord, CheckRecord, SqliteStore, Store};
 use apiops_webhooks::ingest::{Ingest, IngestConfig};
@@ -58,6 +57,9 @@ async fn app_with(access: Access, loaded: crate::config::LoadedConfig, people_on
     });
     let traffic = Arc::new(Traffic::default());
     Traffic::spawn_sampler(&traffic, Arc::clone(&receiver));
+    // What `mount` builds from the configuration, with CANARY as one more secret.
+    let redactor =
+        redactor(&loaded.settings, None).with_secret(SecretString::from(CANARY.to_owned()));
     let dashboard = Arc::new(DashboardState {
         people_only,
         store: Arc::clone(&store),
@@ -65,7 +67,7 @@ async fn app_with(access: Access, loaded: crate::config::LoadedConfig, people_on
         receiver,
         receivers,
         traffic,
-        redactor: Redactor::new([SecretString::from(CANARY.to_owned())]),
+        redactor,
         started: Timestamp::now(),
         refresh_secs: 30,
         config: Arc::new(loaded),
@@ -93,6 +95,12 @@ fn http() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
+}
+
+/// The body of a GET of `url`.
+async fn page(c: &reqwest::Client, url: &str) -> String {
+    let response = c.get(url).send().await.expect("get");
+    response.text().await.expect("body")
 }
 
 fn guarded() -> Access {
@@ -371,6 +379,46 @@ async fn pages_show_the_store_escaped_and_masked() {
         .await
         .expect("html");
     assert!(alerts.contains("service_down") && alerts.contains("degraded"));
+}
+
+/// Either half of a rotated webhook secret (`whsec_a,whsec_b`), quoted alone in the store, is
+/// masked on every page: the dashboard's redactor once held only the whole list.
+#[tokio::test]
+async fn each_half_of_a_rotated_webhook_secret_is_masked_on_the_pages() {
+    const OLD: &str = "whsec_rotation_canary_old_0123456789";
+    const NEW: &str = "whsec_rotation_canary_new_9876543210";
+    const OA_NEW: &str = "whsec_oa_rotation_canary_new_24680";
+    let rotated = format!("{OLD},{NEW}");
+    let oa_rotated = format!("whsec_oa_rotation_canary_old_13579, {OA_NEW}");
+    let loaded = crate::config::test_loaded(&[
+        ("STRIPE_WEBHOOK_SECRET", rotated.as_str()),
+        ("OPENAI_WEBHOOK_SECRET", oa_rotated.as_str()),
+    ]);
+    let a = app_with(open(), loaded, true).await;
+    let mut events = Vec::new();
+    for (i, secret) in [OLD, NEW, OA_NEW].into_iter().enumerate() {
+        let mut e = event(
+            60 + i as i64,
+            Service::Stripe,
+            "webhook_signature",
+            Category::Auth,
+            ActionTaken::None,
+        );
+        e.context = format!("signature made with {secret} did not match");
+        events.push(e);
+    }
+    a.store.append_events(&events).await.expect("events");
+    let c = http();
+    let mut seen = 0;
+    for path in ["/errors?window=1h", "/"] {
+        let html = page(&c, &format!("{}{path}", a.base)).await;
+        for secret in [OLD, NEW, OA_NEW] {
+            assert!(!html.contains(secret), "{secret} shown on {path}");
+            assert!(!html.contains(&secret[4..secret.len() - 4]), "{path}");
+        }
+        seen += html.matches("did not match").count();
+    }
+    assert!(seen >= 3, "the texts holding the secrets are on the pages");
 }
 
 // --- Pending confirmations ---

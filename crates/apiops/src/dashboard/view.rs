@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use apiops_core::{ActionTaken, Category, ErrorEvent, EventResult, Service};
+use apiops_core::text::truncate;
+use apiops_core::{ActionTaken, Category, ErrorEvent, EventResult, Service, metric_names};
 use apiops_providers::aggregate::Aggregator;
 use apiops_store::{AlertRecord, CheckRecord, EventFilter, StoreError};
 use askama::Template;
@@ -370,15 +371,11 @@ fn is_operation(e: &ErrorEvent) -> bool {
 pub(super) fn clean(state: &DashboardState, text: &str, max: usize) -> String {
     let scrubbed = state.redactor.redact(text);
     let scrubbed = apiops_client::redact::redact_urls_in_text(&scrubbed);
-    let mut out: String = scrubbed
+    let printable: String = scrubbed
         .chars()
         .filter(|c| !c.is_control() || *c == ' ')
-        .take(max)
         .collect();
-    if scrubbed.chars().count() > max {
-        out.push('…');
-    }
-    out
+    truncate(&printable, max)
 }
 
 fn class(level: Level) -> &'static str {
@@ -650,11 +647,11 @@ fn headroom_chart(samples: &[Sample], health: &[CheckRecord]) -> Option<String> 
     let mut items: BTreeMap<String, f64> = BTreeMap::new();
     for s in samples {
         match s.name.as_str() {
-            "apiops_rate_limit_headroom_ratio" => {
+            metric_names::RATE_LIMIT_HEADROOM_RATIO => {
                 let service = s.label("service").unwrap_or("?");
                 items.insert(format!("{service} (checked)"), s.value);
             }
-            "apiops_http_rate_limit_headroom_ratio" => {
+            metric_names::HTTP_RATE_LIMIT_HEADROOM_RATIO => {
                 let client = s.label("client").unwrap_or("?");
                 let limit = s.label("limit").unwrap_or("requests");
                 items.insert(format!("{client} {limit}"), s.value);
@@ -818,16 +815,25 @@ fn clients(samples: &[Sample]) -> Vec<ClientRow> {
         };
         let a = by.entry(client.to_owned()).or_default();
         match s.name.as_str() {
-            "apiops_http_requests_total" => {
+            metric_names::HTTP_REQUESTS_TOTAL => {
                 a.requests += s.value;
                 if !s.label("status").is_some_and(|st| st.starts_with('2')) {
                     a.failed += s.value;
                 }
             }
-            "apiops_http_retries_total" => a.retries += s.value,
-            "apiops_http_request_duration_seconds_sum" => a.sum += s.value,
-            "apiops_http_request_duration_seconds_count" => a.count += s.value,
-            "apiops_breaker_open" => a.breaker = a.breaker.max(s.value),
+            metric_names::HTTP_RETRIES_TOTAL => a.retries += s.value,
+            // A histogram's total and count are series of their own, named after it.
+            name if name.strip_suffix("_sum")
+                == Some(metric_names::HTTP_REQUEST_DURATION_SECONDS) =>
+            {
+                a.sum += s.value;
+            }
+            name if name.strip_suffix("_count")
+                == Some(metric_names::HTTP_REQUEST_DURATION_SECONDS) =>
+            {
+                a.count += s.value;
+            }
+            metric_names::BREAKER_OPEN => a.breaker = a.breaker.max(s.value),
             _ => {}
         }
     }

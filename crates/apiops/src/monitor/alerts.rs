@@ -21,7 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use apiops_core::{Category, Finding, HealthStatus, Service, Severity};
+use apiops_core::{Category, Finding, HealthStatus, Service, Severity, metric_names};
 use apiops_store::{AlertChange, AlertRecord, Store, StoreError};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -460,7 +460,7 @@ pub(crate) async fn publish_firing(store: &dyn Store) {
         }
     }
     for (rule, n) in counts {
-        metrics::gauge!("apiops_alerts_firing", "rule" => rule).set(n as f64);
+        metrics::gauge!(metric_names::ALERTS_FIRING, "rule" => rule).set(n as f64);
     }
 }
 

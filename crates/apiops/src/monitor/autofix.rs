@@ -21,7 +21,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use apiops_core::{ActionTaken, Category, ErrorEvent, EventResult, Service, Severity};
+use apiops_core::{
+    ActionTaken, Category, ErrorEvent, EventResult, Service, Severity, metric_names,
+};
 use apiops_ops::catalog::{OpKind, OpSpec, Risk};
 use apiops_ops::{Executor, Gate, Operation, Origin, OutcomeStatus, Policy, Services, gate};
 use apiops_store::Store;
@@ -138,7 +140,7 @@ impl std::fmt::Debug for AutoFixer {
 
 fn count(operation: &str, r: &FixResult) {
     metrics::counter!(
-        "apiops_autofix_total",
+        metric_names::AUTOFIX_TOTAL,
         "operation" => operation.to_owned(),
         "result" => r.label()
     )

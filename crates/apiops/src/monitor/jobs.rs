@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use apiops_core::{Category, Finding, Health, HealthStatus, Service, Severity};
+use apiops_core::{Category, Finding, Health, HealthStatus, Service, Severity, metric_names};
 use apiops_providers::aggregate::Aggregator;
 use apiops_providers::{Progress, TimeWindow};
 use apiops_store::{AlertChange, CheckRecord};
@@ -64,9 +64,9 @@ pub(crate) async fn run(shared: &Shared, job: &Job, slot: i64, started: Timestam
     };
     let Some(status) = status else { return };
     let (j, s) = (job.kind.as_str(), job.service_label());
-    metrics::counter!("apiops_check_runs_total", "job" => j, "service" => s, "status" => status)
+    metrics::counter!(metric_names::CHECK_RUNS_TOTAL, "job" => j, "service" => s, "status" => status)
         .increment(1);
-    metrics::histogram!("apiops_check_duration_seconds", "job" => j, "service" => s)
+    metrics::histogram!(metric_names::CHECK_DURATION_SECONDS, "job" => j, "service" => s)
         .record(timer.elapsed().as_secs_f64());
 }
 
@@ -207,9 +207,9 @@ async fn health(
         "deprecations": deprecations,
     });
     let s = service.as_str();
-    metrics::gauge!("apiops_service_up", "service" => s).set(service_up(h.status));
+    metrics::gauge!(metric_names::SERVICE_UP, "service" => s).set(service_up(h.status));
     if let Some(r) = headroom {
-        metrics::gauge!("apiops_rate_limit_headroom_ratio", "service" => s).set(r);
+        metrics::gauge!(metric_names::RATE_LIMIT_HEADROOM_RATIO, "service" => s).set(r);
     }
     record(shared, job, started, h.status.as_str(), &summary).await;
 

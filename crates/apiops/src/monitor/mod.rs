@@ -30,8 +30,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use apiops_client::redact::Redactor;
 use apiops_client::version::DeprecationNotice;
-use apiops_core::{Service, mask};
+use apiops_core::Service;
 use apiops_ops::Services;
 use apiops_providers::openai::OpenAi;
 use apiops_providers::stripe::Stripe;
@@ -40,7 +41,6 @@ use apiops_providers::{Provider, ProviderError};
 use apiops_store::Store;
 use apiops_webhooks::receiver::ReceiverMetrics;
 use jiff::Timestamp;
-use secrecy::ExposeSecret;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -99,8 +99,9 @@ pub(crate) struct Shared {
     pub(crate) last_rejected: Mutex<BTreeMap<(Service, String), u64>>,
     /// Services this instance backs off from, until when.
     pub(crate) backoff: Mutex<BTreeMap<Service, Timestamp>>,
-    /// Configured secret values, redacted from every summary and alert once more.
-    secrets: Vec<String>,
+    /// Every configured secret ([`Settings::secrets`]), redacted from every summary and alert
+    /// once more.
+    redactor: Redactor,
 }
 
 impl Shared {
@@ -121,13 +122,7 @@ impl Shared {
 
     /// `text` with every configured secret masked.
     pub(crate) fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for s in &self.secrets {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), &mask(s));
-            }
-        }
-        out
+        self.redactor.redact(text).into_owned()
     }
 }
 
@@ -205,41 +200,9 @@ pub(crate) fn operation_services(
     )
 }
 
-/// Every configured secret value (each part of a comma-separated rotation list).
-fn secrets(settings: &Settings) -> Vec<String> {
-    let mut out: Vec<String> = [
-        settings.twilio.account_sid.as_ref(),
-        settings.twilio.auth_token.as_ref(),
-        settings.twilio.api_key.as_ref(),
-        settings.twilio.api_secret.as_ref(),
-        settings.stripe.secret_key.as_ref(),
-        settings.stripe.webhook_secret.as_ref(),
-        settings.openai.api_key.as_ref(),
-        settings.openai.admin_key.as_ref(),
-        settings.openai.webhook_secret.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .chain(&settings.monitor.webhook_urls)
-    .chain(&settings.monitor.slack_urls)
-    .flat_map(|s| {
-        s.expose_secret()
-            .split(',')
-            .map(|p| p.trim().to_owned())
-            .collect::<Vec<_>>()
-    })
-    .filter(|s| s.len() >= 8)
-    .collect();
-    // The database password in every form (user part, `password=` parameter, decoded).
-    out.extend(
-        apiops_store::url_passwords(settings.database.url.expose_secret())
-            .into_iter()
-            .filter(|p| p.len() >= 8),
-    );
-    // Longest first, so a secret containing another is masked whole.
-    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    out.dedup();
-    out
+/// What the monitor redacts: every configured secret, each half of a rotation included.
+fn redactor(settings: &Settings) -> Redactor {
+    Redactor::new(settings.secrets())
 }
 
 /// The jobs the settings ask for, for the services configured.
@@ -389,7 +352,7 @@ pub(crate) fn start(s: Start<'_>) -> anyhow::Result<Option<Monitor>> {
         receiver: s.receiver,
         last_rejected: Mutex::new(BTreeMap::new()),
         backoff: Mutex::new(BTreeMap::new()),
-        secrets: secrets(settings),
+        redactor: redactor(settings),
     });
     let task = tokio::spawn(run_loop(shared, jobs, s.stop));
     Ok(Some(Monitor {
@@ -541,18 +504,12 @@ mod tests {
                 "https://hooks.slack.com/services/T0/B0/canarytoken123",
             ),
         ]);
-        let list = secrets(&s);
-        let shared_redact = |t: &str| {
-            let mut out = t.to_owned();
-            for x in &list {
-                out = out.replace(x.as_str(), &mask(x));
-            }
-            out
-        };
-        let text = "key sk_test_canary_0123456789, whsec_two_canary_111 and https://hooks.slack.com/services/T0/B0/canarytoken123";
-        let out = shared_redact(text);
+        let redactor = redactor(&s);
+        let text = "key sk_test_canary_0123456789, whsec_one_canary_000, whsec_two_canary_111 and https://hooks.slack.com/services/T0/B0/canarytoken123";
+        let out = redactor.redact(text);
         for canary in [
             "canary_0123456789",
+            "whsec_one_canary_000",
             "whsec_two_canary_111",
             "canarytoken123",
         ] {
