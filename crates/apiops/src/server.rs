@@ -100,7 +100,9 @@ async fn overload(group: &'static str, err: BoxError) -> Response {
         .into_response()
 }
 
-/// `routes` with the request timeout, and at most `max` requests at once (more are shed).
+/// `routes` with the request timeout, and at most `max` requests at once across all of them
+/// (more are shed). axum applies a layer to each route separately, so the limit is tower's
+/// global one: every route of the group draws from one semaphore.
 pub(crate) fn limited(routes: Router, group: &'static str, max: usize, limits: &Limits) -> Router {
     routes.layer(
         ServiceBuilder::new()
@@ -108,9 +110,46 @@ pub(crate) fn limited(routes: Router, group: &'static str, max: usize, limits: &
                 overload(group, err)
             }))
             .load_shed()
-            .concurrency_limit(max.max(1))
+            .layer(tower::limit::GlobalConcurrencyLimitLayer::new(max.max(1)))
             .timeout(limits.request_timeout),
     )
+}
+
+/// What `apiops serve` composes into one application.
+#[allow(missing_debug_implementations)]
+pub(crate) struct Parts {
+    /// The webhook receivers and `/healthz`.
+    pub(crate) receiver: Arc<apiops_webhooks::receiver::ReceiverState>,
+    /// The dashboard's pages, `/confirmations` and `/metrics` (already behind their guard).
+    pub(crate) dashboard: Router,
+    /// `/mcp` (already behind its guard).
+    pub(crate) mcp: Router,
+    /// The access rule `/healthz/details` shares with the dashboard.
+    pub(crate) access: crate::dashboard::Access,
+    /// The limits of each route group.
+    pub(crate) limits: Limits,
+}
+
+/// The whole application: two route groups, each with its own concurrency cap (more are shed
+/// with 503) and the request timeout — the webhooks and `/healthz`, and everything a person or
+/// an agent reaches; `/healthz/details` behind the dashboard's access rule. Tests drive it
+/// in-process; [`serve`] puts it on a socket.
+pub(crate) fn app(p: Parts) -> Router {
+    let details = apiops_webhooks::receiver::details_router(Arc::clone(&p.receiver)).layer(
+        axum::middleware::from_fn_with_state(p.access, crate::dashboard::access::guard),
+    );
+    limited(
+        apiops_webhooks::receiver::router(p.receiver),
+        "webhooks",
+        p.limits.max_webhook_requests,
+        &p.limits,
+    )
+    .merge(limited(
+        p.dashboard.merge(p.mcp).merge(details),
+        "other",
+        p.limits.max_other_requests,
+        &p.limits,
+    ))
 }
 
 /// Serves `app` on `listener` under `limits` until `shutdown` resolves, then drains.
@@ -182,4 +221,193 @@ pub(crate) fn peer<B>(req: &Request<B>) -> Option<SocketAddr> {
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(a)| *a)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The composed application in-process (`tower::ServiceExt::oneshot`), one route group at
+    //! a time: its guard, its limit and its shedding.
+
+    use std::net::SocketAddr;
+
+    use apiops_store::{SqliteStore, Store};
+    use apiops_webhooks::ingest::{Ingest, IngestConfig};
+    use apiops_webhooks::receiver::{ReceiverConfig, ReceiverMetrics, ReceiverState};
+    use axum::routing::get;
+    use secrecy::SecretString;
+    use tokio::sync::Notify;
+
+    use super::*;
+    use crate::dashboard::Access;
+
+    const SECRET: &str = "whsec_server_test_secret_0123456789";
+
+    struct Fixture {
+        app: Router,
+        /// Releases the blocking route of the "other" group.
+        release: Arc<Notify>,
+        _dir: tempfile::TempDir,
+    }
+
+    /// The application with a fake "other" group: `/slow` waits for `release`, `/fast` answers.
+    async fn fixture(limits: Limits) -> Fixture {
+        let dir = tempfile::tempdir().expect("dir");
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&format!("sqlite://{}/s.db", dir.path().display()))
+                .await
+                .expect("store"),
+        );
+        let (ingest, _writer) = Ingest::start(store, IngestConfig::default(), Arc::default());
+        let receiver = Arc::new(ReceiverState {
+            config: ReceiverConfig {
+                stripe_secrets: vec![SecretString::from(SECRET.to_owned())],
+                ..ReceiverConfig::default()
+            },
+            ingest,
+            metrics: Arc::new(ReceiverMetrics::default()),
+            now: Arc::new(jiff::Timestamp::now),
+            reconciler: None,
+        });
+        let release = Arc::new(Notify::new());
+        let gate = Arc::clone(&release);
+        let dashboard = Router::new()
+            .route(
+                "/slow",
+                get(move || {
+                    let gate = Arc::clone(&gate);
+                    async move {
+                        gate.notified().await;
+                        "done"
+                    }
+                }),
+            )
+            .route("/fast", get(|| async { "ok" }));
+        let listen: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
+        let app = app(Parts {
+            receiver,
+            dashboard,
+            mcp: Router::new(),
+            access: Access::for_listen(listen, None).expect("access"),
+            limits,
+        });
+        Fixture {
+            app,
+            release,
+            _dir: dir,
+        }
+    }
+
+    fn get_req(path: &str, host: &str) -> Request<Body> {
+        Request::get(path)
+            .header("host", host)
+            .body(Body::empty())
+            .expect("request")
+    }
+
+    #[tokio::test]
+    async fn the_webhook_group_verifies_stores_and_answers_healthz() {
+        let f = fixture(Limits::default()).await;
+        let body = br#"{"id":"evt_1","type":"charge.failed","data":{"object":{}}}"#.to_vec();
+        let sig = apiops_webhooks::signature::stripe::sign(&body, SECRET, jiff::Timestamp::now());
+        let req = Request::post("/webhooks/stripe")
+            .header("content-type", "application/json")
+            .header("stripe-signature", sig)
+            .body(Body::from(body))
+            .expect("request");
+        let r = f.app.clone().oneshot(req).await.expect("answer");
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = f
+            .app
+            .clone()
+            .oneshot(get_req("/healthz", "anything.example"))
+            .await
+            .expect("answer");
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "/healthz needs no token and no local host"
+        );
+        // The details are behind the access rule: a forged host is refused.
+        let r = f
+            .app
+            .clone()
+            .oneshot(get_req("/healthz/details", "evil.example"))
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let r = f
+            .app
+            .clone()
+            .oneshot(get_req("/healthz/details", "localhost"))
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn the_other_group_sheds_past_its_limit_and_the_webhooks_do_not_notice() {
+        let f = fixture(Limits {
+            max_other_requests: 1,
+            ..Limits::default()
+        })
+        .await;
+        let slow = tokio::spawn(f.app.clone().oneshot(get_req("/slow", "localhost")));
+        // Wait (bounded) until the slow request holds the group's one slot.
+        let mut shed = None;
+        for _ in 0..200 {
+            let r = f
+                .app
+                .clone()
+                .oneshot(get_req("/fast", "localhost"))
+                .await
+                .expect("answer");
+            if r.status() == StatusCode::SERVICE_UNAVAILABLE {
+                shed = Some(r);
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        let shed = shed.expect("a second request in the full group was not shed");
+        assert_eq!(
+            shed.headers().get(header::RETRY_AFTER),
+            Some(&HeaderValue::from(RETRY_AFTER_SECS))
+        );
+        // The webhook group has its own slots.
+        let r = f
+            .app
+            .clone()
+            .oneshot(get_req("/healthz", "localhost"))
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), StatusCode::OK);
+        f.release.notify_one();
+        let r = slow.await.expect("join").expect("answer");
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = f
+            .app
+            .clone()
+            .oneshot(get_req("/fast", "localhost"))
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), StatusCode::OK, "the slot is free again");
+    }
+
+    #[tokio::test]
+    async fn a_request_over_the_request_timeout_is_a_408() {
+        let f = fixture(Limits {
+            request_timeout: Duration::from_secs(30),
+            ..Limits::default()
+        })
+        .await;
+        // Time paused (once the store is open): the timeout fires as soon as nothing else can
+        // run, with no real waiting.
+        tokio::time::pause();
+        let r = f
+            .app
+            .clone()
+            .oneshot(get_req("/slow", "localhost"))
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), StatusCode::REQUEST_TIMEOUT);
+    }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use apiops_store::Store;
 use apiops_webhooks::ingest::{Ingest, IngestConfig};
-use apiops_webhooks::receiver::{ReceiverConfig, ReceiverMetrics, ReceiverState, router};
+use apiops_webhooks::receiver::{ReceiverConfig, ReceiverMetrics, ReceiverState};
 use apiops_webhooks::reconcile::Reconciler;
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
@@ -276,24 +276,13 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
         // request timeout: the webhooks (and /healthz), and everything a person or an agent
         // reaches. /healthz/details sits behind the dashboard's access rule.
         let limits = settings.serve.limits();
-        let details = apiops_webhooks::receiver::details_router(Arc::clone(&state)).layer(
-            axum::middleware::from_fn_with_state(
-                access.clone(),
-                crate::dashboard::access::guard,
-            ),
-        );
-        let app = crate::server::limited(
-            router(state),
-            "webhooks",
-            limits.max_webhook_requests,
-            &limits,
-        )
-        .merge(crate::server::limited(
-            dashboard.merge(mcp).merge(details),
-            "other",
-            limits.max_other_requests,
-            &limits,
-        ));
+        let app = crate::server::app(crate::server::Parts {
+            receiver: state,
+            dashboard,
+            mcp,
+            access: access.clone(),
+            limits,
+        });
         let server = tokio::spawn(crate::server::serve(listener, app, limits, async move {
             shutdown_signal().await;
             // Open MCP streams would otherwise hold the graceful shutdown up.
