@@ -1,5 +1,5 @@
 //! The optional LLM planner: asks an OpenAI-compatible chat endpoint to map a request onto one
-//! of the catalog's operations by tool calling. It only ever proposes an [`Operation`]: its
+//! of the catalog's operations by tool calling. It only ever proposes an [`Operation`](crate::Operation): its
 //! arguments are checked like any other request ([`crate::params::build`]) and its plan goes
 //! through the same gate — a model cannot skip a confirmation or reach outside the catalog.
 

@@ -288,7 +288,7 @@ fn form_decode(s: &str) -> String {
 }
 
 /// Every form a password in `url` may take (as written, percent-decoded), longest first: the
-/// needles [`scrub`] masks in messages. Of a URL that does not parse, whatever follows the
+/// needles `scrub` masks in messages. Of a URL that does not parse, whatever follows the
 /// user name and any `password=` value, as a best effort.
 pub fn url_passwords(url: &str) -> Vec<String> {
     let mut out = Vec::new();

@@ -2,7 +2,7 @@
 //! line telling a person what to do. Pure: no I/O, nothing but lookups.
 //!
 //! Three layers, first match wins:
-//! 1. [`TABLE`]: our own verdict on every code in `reference/providers.md` and a few more that
+//! 1. `TABLE`: our own verdict on every code in `reference/providers.md` and a few more that
 //!    apiops meets often, plus the synthetic [`CALL_FAILED`] (a failed call carries no code).
 //! 2. Twilio's whole error dictionary (1,953 codes), embedded from
 //!    `data/twilio_errors.tsv` and parsed once on first use. A code found only there takes its

@@ -13,7 +13,7 @@
 //!   through an intermediate `serde_json::Value`, so a page of 1,000 messages costs little;
 //! - a page is the unit of progress of a long scan, so it is fetched again when it failed
 //!   transiently after the client's own retries, or came back cut short; and 429/20429 answers
-//!   shrink an adaptive cap on page requests in flight ([`AdaptiveLimit`]), additive increase
+//!   shrink an adaptive cap on page requests in flight (`AdaptiveLimit`), additive increase
 //!   and multiplicative decrease, so a scan settles under the account's real concurrency limit.
 //!
 //! Writes (buy, update and release a number, send a message) are form-encoded POSTs and a

@@ -33,7 +33,7 @@ pub(crate) struct ServeArgs {
     /// Where to listen (port 0 picks a free one; the address is printed on stdout)
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub(crate) listen: SocketAddr,
-    /// The public URL the providers call, without path (https://hooks.example.com): Twilio
+    /// The public URL the providers call, without path (`https://hooks.example.com`): Twilio
     /// signs the full URL it requested
     #[arg(long, env = "APIOPS_PUBLIC_URL", value_name = "URL")]
     pub(crate) public_url: Option<url::Url>,

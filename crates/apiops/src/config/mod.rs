@@ -12,7 +12,7 @@
 //! Every failure is a [`ConfigError`] naming the key and where its value came from. The loaded
 //! [`Origins`] keep, for each key, which layer set it (for `apiops creds`).
 //!
-//! Layout: [`env`] maps environment variables to keys; [`values`] reads and shows each kind of
+//! Layout: [`env`](mod@env) maps environment variables to keys; [`values`] reads and shows each kind of
 //! value; [`settings`] holds the typed result. This module only reads the user file; it prints
 //! nothing.
 

@@ -152,7 +152,7 @@ pub(crate) fn how(
     }
 }
 
-/// The question: "Proceed with <operation>: <steps>? ...".
+/// The question: "Proceed with `operation`: `steps`? ...".
 pub(crate) fn question(plan: &Plan, spec: &OpSpec) -> String {
     let steps: Vec<String> = plan.to_do().map(|s| s.action.describe()).collect();
     let mut q = format!("Proceed with {}: {}?", plan.name, steps.join("; "));
