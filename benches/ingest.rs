@@ -17,6 +17,7 @@
 //! size of the WAL file is sampled every 10 ms throughout, and its largest size printed.
 //!
 //! Run: `cargo build --release -p apiops && cargo run --release -p apiops-benches --bin ingest`
+//! A SQLite file of one's own (kept, and grown by each invocation): `APIOPS_BENCH_SQLITE_FILE`.
 //! PostgreSQL: set `APIOPS_BENCH_POSTGRES_URL` (e.g. from `scripts/with-postgres.sh`).
 
 use std::io::BufRead as _;
@@ -242,8 +243,15 @@ fn bench(
         );
     }
     let offered = 2_000.0;
-    let lat = emit(rt, &served.url, 20_000, offered, 512, seed_base + 100)?;
-    expected += lat.distinct_acknowledged as u64;
+    // `APIOPS_BENCH_LATENCY=0` skips the latency run (throughput only).
+    let latency = std::env::var("APIOPS_BENCH_LATENCY").map_or(true, |v| v != "0");
+    let (p50, p99, achieved) = if latency {
+        let lat = emit(rt, &served.url, 20_000, offered, 512, seed_base + 100)?;
+        expected += lat.distinct_acknowledged as u64;
+        (lat.p50_ms, lat.p99_ms, lat.rate_achieved)
+    } else {
+        (f64::NAN, f64::NAN, f64::NAN)
+    };
     let wal = match (&watch, &file, &wal_path) {
         (Some(w), Some(f), Some(p)) => Some((w.max(), file_size(f), file_size(p))),
         _ => None,
@@ -258,10 +266,10 @@ fn bench(
         backend,
         events_per_s: median(&mut rates),
         runs: runs_copy,
-        p50: lat.p50_ms,
-        p99: lat.p99_ms,
+        p50,
+        p99,
         offered,
-        achieved: lat.rate_achieved,
+        achieved,
         wal,
     })
 }
@@ -280,13 +288,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     let dir = tempfile::tempdir()?;
+    // A file of one's own (kept, and added to on each invocation: new event ids each time),
+    // or a new one in a temporary directory.
+    let (sqlite, seed) = match std::env::var("APIOPS_BENCH_SQLITE_FILE") {
+        Ok(path) if !path.is_empty() => (
+            format!("sqlite://{path}"),
+            jiff::Timestamp::now().as_second().unsigned_abs(),
+        ),
+        _ => (
+            format!("sqlite://{}/ingest.db", dir.path().display()),
+            1_000,
+        ),
+    };
     let mut rows = vec![bench(
         &rt,
         "SQLite (WAL, synchronous=FULL)",
-        &format!("sqlite://{}/ingest.db", dir.path().display()),
+        &sqlite,
         count,
         runs,
-        1_000,
+        seed,
     )?];
     match std::env::var("APIOPS_BENCH_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => rows.push(bench(

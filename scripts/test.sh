@@ -11,6 +11,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== cargo doc --no-deps (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+
 echo "== no OpenSSL in the dependency tree"
 if cargo tree --workspace -i openssl-sys >/dev/null 2>&1; then
   echo "openssl-sys is in the dependency tree (rustls only):" >&2

@@ -536,11 +536,11 @@ pub fn dedup_key(e: &ErrorEvent) -> String {
     };
     format!(
         "{}|{}|{}|{}|{}|{}",
-        e.timestamp.as_second(),
         e.service,
         e.resource_type,
         who,
         e.error_code,
+        e.timestamp.as_second(),
         e.action_taken
     )
 }

@@ -1,4 +1,9 @@
 //! The SQLite backend: one file, WAL journal, `synchronous=FULL`, embedded migrations.
+//!
+//! Connections: readers in a pool, one writer every write queues for, and a background
+//! checkpointer that copies the WAL into the file beside the writer (see
+//! `checkpoint_behind_the_writer`); the writer itself only finishes a checkpoint when the
+//! WAL reaches `WRITER_CHECKPOINT_FRAMES`, which keeps the WAL bounded.
 
 use std::str::FromStr;
 use std::sync::{Arc, Weak};
@@ -155,18 +160,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(std::time::Duration::from_secs(5))
-            .pragma("cache_size", format!("-{CACHE_KIB}"))
             .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_FRAMES.to_string())
             .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
-        // TEMPORARY-EXPERIMENT-REMOVE
-        let mut options = options;
-        if let Ok(p) = std::env::var("APIOPS_EXPERIMENT_SQLITE_PRAGMAS") {
-            for kv in p.split(';') {
-                if let Some((k, v)) = kv.split_once('=') {
-                    options = options.pragma(k.trim().to_owned(), v.trim().to_owned());
-                }
-            }
-        }
         let file = options.get_filename().to_path_buf();
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
             && file.to_string_lossy() != ":memory:"
@@ -204,12 +199,10 @@ impl SqliteStore {
                 .max_connections(1)
                 .connect_with(options.clone())
                 .await?;
-            if std::env::var("APIOPS_EXPERIMENT_BG").map_or(true, |v| v != "0") {
-                tokio::spawn(checkpoint_behind_the_writer(
-                    options,
-                    Arc::downgrade(&alive),
-                ));
-            }
+            tokio::spawn(checkpoint_behind_the_writer(
+                options,
+                Arc::downgrade(&alive),
+            ));
             writer
         };
         Ok(SqliteStore {
@@ -220,17 +213,14 @@ impl SqliteStore {
     }
 }
 
-/// The page cache of each connection, in KiB. The writer's keeps the pages of the dedup
-/// indexes (random keys: each commit touches leaves all over them) of a few million events,
-/// instead of re-reading them from the WAL and the file (SQLite's default is 2 MiB).
-const CACHE_KIB: u32 = 64 * 1024;
-
-/// WAL frames (pages) the writer lets accumulate before it checkpoints in its own commit. The
-/// background checkpointer has normally copied nearly all of them by then, so the writer only
-/// copies the last few and the next write starts the WAL over: this bounds the WAL.
+/// WAL frames (pages) after which the writer checkpoints at the end of its own commit
+/// (`wal_autocheckpoint`; SQLite's default is 1,000). The background checkpointer has normally
+/// copied nearly all of them by then, so the writer copies only the last few, and its next
+/// transaction starts the WAL over: this is what bounds the WAL (about 16 MiB at 4 KiB pages).
 const WRITER_CHECKPOINT_FRAMES: u32 = 4_096;
 
-/// What a WAL left larger than this is truncated to when it starts over (bytes).
+/// A WAL that grew past this (a long read kept it from starting over) is truncated back to it
+/// once it does (`journal_size_limit`, bytes; by default SQLite keeps the file at its largest).
 const WAL_SIZE_LIMIT: u64 = 64 << 20;
 
 /// How long the background checkpointer waits between passes while the WAL is being written,
@@ -240,16 +230,20 @@ const CHECKPOINT_IDLE_PAUSE: std::time::Duration = std::time::Duration::from_mil
 
 /// Copies committed WAL frames into the database file on a connection of its own
 /// (`PRAGMA wal_checkpoint(PASSIVE)`: it never blocks the writer or readers), so that the
-/// copying — a random write per index page a commit touched, and the file's fsync — is not
-/// done inside the writer's commits. It cannot start the WAL over by itself while commits keep
-/// coming (the frames appended during a pass are left for the next one): the writer does that,
-/// see [`WRITER_CHECKPOINT_FRAMES`]. Ends when the store is dropped.
+/// copying is not done inside the writer's commits, where every webhook waits for it.
+///
+/// Why: the inbox's dedup index is keyed by provider event ids, which are random, so each
+/// commit touches leaf pages all over it. While the index is small, the pages a checkpoint
+/// copies repeat from commit to commit; as it grows past what one checkpoint interval touches,
+/// every checkpoint copies more distinct pages per event. Inside the writer's commits that made
+/// ingest slow down run after run as the file grew (BENCHMARKS.md). Here that work grows
+/// beside the writer, not in its way.
+///
+/// It cannot start the WAL over by itself while commits keep coming (the frames appended
+/// during a pass are left for the next one): the writer does that, see
+/// [`WRITER_CHECKPOINT_FRAMES`]. Ends when the last handle of the store is dropped.
 async fn checkpoint_behind_the_writer(options: SqliteConnectOptions, alive: Weak<()>) {
     use sqlx::Connection as _;
-    let busy_pause = std::env::var("APIOPS_EXPERIMENT_BG_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(CHECKPOINT_BUSY_PAUSE, std::time::Duration::from_millis);
     let mut conn: Option<sqlx::SqliteConnection> = None;
     let mut last = (0i64, 0i64);
     let mut pause = CHECKPOINT_IDLE_PAUSE;
@@ -275,7 +269,7 @@ async fn checkpoint_behind_the_writer(options: SqliteConnectOptions, alive: Weak
                 pause = if (log, done) == last {
                     CHECKPOINT_IDLE_PAUSE
                 } else {
-                    busy_pause
+                    CHECKPOINT_BUSY_PAUSE
                 };
                 last = (log, done);
             }
