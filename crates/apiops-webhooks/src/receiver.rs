@@ -368,7 +368,7 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
     axum::body::to_bytes(body, limit).await.map_err(|e| {
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(err) = source {
-            if err.to_string().contains("length limit exceeded") {
+            if err.is::<http_body_util::LengthLimitError>() {
                 return too_large();
             }
             source = err.source();

@@ -304,6 +304,17 @@ mod tests {
             .expect("request")
     }
 
+    impl Fixture {
+        /// `GET path` with `Host: host`, in-process.
+        async fn get(&self, path: &str, host: &str) -> Response {
+            self.app
+                .clone()
+                .oneshot(get_req(path, host))
+                .await
+                .expect("answer")
+        }
+    }
+
     #[tokio::test]
     async fn the_webhook_group_verifies_stores_and_answers_healthz() {
         let f = fixture(Limits::default()).await;
@@ -316,31 +327,16 @@ mod tests {
             .expect("request");
         let r = f.app.clone().oneshot(req).await.expect("answer");
         assert_eq!(r.status(), StatusCode::OK);
-        let r = f
-            .app
-            .clone()
-            .oneshot(get_req("/healthz", "anything.example"))
-            .await
-            .expect("answer");
+        let r = f.get("/healthz", "anything.example").await;
         assert_eq!(
             r.status(),
             StatusCode::OK,
             "/healthz needs no token and no local host"
         );
         // The details are behind the access rule: a forged host is refused.
-        let r = f
-            .app
-            .clone()
-            .oneshot(get_req("/healthz/details", "evil.example"))
-            .await
-            .expect("answer");
+        let r = f.get("/healthz/details", "evil.example").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        let r = f
-            .app
-            .clone()
-            .oneshot(get_req("/healthz/details", "localhost"))
-            .await
-            .expect("answer");
+        let r = f.get("/healthz/details", "localhost").await;
         assert_eq!(r.status(), StatusCode::OK);
     }
 
@@ -355,12 +351,7 @@ mod tests {
         // Wait (bounded) until the slow request holds the group's one slot.
         let mut shed = None;
         for _ in 0..200 {
-            let r = f
-                .app
-                .clone()
-                .oneshot(get_req("/fast", "localhost"))
-                .await
-                .expect("answer");
+            let r = f.get("/fast", "localhost").await;
             if r.status() == StatusCode::SERVICE_UNAVAILABLE {
                 shed = Some(r);
                 break;
@@ -373,22 +364,12 @@ mod tests {
             Some(&HeaderValue::from(RETRY_AFTER_SECS))
         );
         // The webhook group has its own slots.
-        let r = f
-            .app
-            .clone()
-            .oneshot(get_req("/healthz", "localhost"))
-            .await
-            .expect("answer");
+        let r = f.get("/healthz", "localhost").await;
         assert_eq!(r.status(), StatusCode::OK);
         f.release.notify_one();
         let r = slow.await.expect("join").expect("answer");
         assert_eq!(r.status(), StatusCode::OK);
-        let r = f
-            .app
-            .clone()
-            .oneshot(get_req("/fast", "localhost"))
-            .await
-            .expect("answer");
+        let r = f.get("/fast", "localhost").await;
         assert_eq!(r.status(), StatusCode::OK, "the slot is free again");
     }
 
@@ -402,12 +383,7 @@ mod tests {
         // Time paused (once the store is open): the timeout fires as soon as nothing else can
         // run, with no real waiting.
         tokio::time::pause();
-        let r = f
-            .app
-            .clone()
-            .oneshot(get_req("/slow", "localhost"))
-            .await
-            .expect("answer");
+        let r = f.get("/slow", "localhost").await;
         assert_eq!(r.status(), StatusCode::REQUEST_TIMEOUT);
     }
 }
