@@ -7,5 +7,7 @@ mod limits;
 mod parsers_total;
 #[path = "webhooks/receiver.rs"]
 mod receiver;
+#[path = "webhooks/relay.rs"]
+mod relay;
 #[path = "webhooks/vectors.rs"]
 mod vectors;

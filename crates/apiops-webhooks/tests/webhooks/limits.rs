@@ -274,3 +274,180 @@ async fn a_store_that_cannot_commit_is_a_503_within_the_commit_timeout_and_nothi
         );
     }
 }
+
+/// Sends one signed Stripe event; its status and how long the answer took.
+async fn send_event(rx: &crate::receiver::Rx, id: &str) -> (u16, Duration) {
+    let started = Instant::now();
+    let (status, _) = rx
+        .stripe(stripe_event(id, "charge.failed"), t0(), STRIPE_SECRET)
+        .await;
+    (status, started.elapsed())
+}
+
+/// Sends `id` until it is acknowledged (the provider's retries after an outage), with a
+/// deadline that only bounds a hang; whether `/healthz` is back to 200 by then.
+async fn until_acknowledged(rx: &crate::receiver::Rx, id: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if send_event(rx, id).await.0 == 200 && healthz(rx).await == 200 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_postgres_server_that_stops_or_goes_silent_is_a_503_within_the_commit_timeout_and_nothing_acked_is_lost()
+ {
+    use crate::relay::{Mode, Relay};
+    let Some(schema) = apiops_store::test_support::PgSchema::create("webhooks", "pg_outage").await
+    else {
+        return;
+    };
+    // The store reaches the server through a relay the test can stop and freeze.
+    let mut url = url::Url::parse(&schema.url).expect("test database URL");
+    let upstream = url
+        .socket_addrs(|| Some(5432))
+        .expect("test database address")[0];
+    let relay = Relay::start(upstream).await;
+    url.set_port(Some(relay.addr.port())).expect("port");
+    url.set_host(Some("127.0.0.1")).expect("host");
+    let store: Arc<dyn apiops_store::Store> = Arc::new(
+        apiops_store::PostgresStore::open(url.as_str())
+            .await
+            .expect("store through the relay"),
+    );
+    let commit_timeout = Duration::from_millis(300);
+    let rx = start_with(
+        Arc::clone(&store),
+        ReceiverConfig {
+            commit_timeout,
+            ..config()
+        },
+        None,
+    )
+    .await;
+
+    // A provider delivering steadily on four connections, counting what was acknowledged,
+    // while the server stops, comes back, goes silent and comes back again.
+    let acknowledged = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let sending = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let rx = Arc::new(rx);
+    let mut senders = Vec::new();
+    for lane in 0..4 {
+        let (rx, acknowledged, refused, sending) = (
+            Arc::clone(&rx),
+            Arc::clone(&acknowledged),
+            Arc::clone(&refused),
+            Arc::clone(&sending),
+        );
+        senders.push(tokio::spawn(async move {
+            let mut n = 0u32;
+            while sending.load(Ordering::Relaxed) {
+                n += 1;
+                let id = format!("evt_lane{lane}_{n}");
+                match send_event(&rx, &id).await.0 {
+                    200 => acknowledged.lock().expect("lock").push(id),
+                    503 => {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                    }
+                    other => panic!("{id}: unexpected status {other}"),
+                }
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    let acked = || acknowledged.lock().expect("lock").len();
+    let wait_for_acks = |more: usize| {
+        let from = acked();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while acked() < from + more && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            assert!(acked() >= from + more, "deliveries stalled at {}", acked());
+        }
+    };
+    wait_for_acks(50).await;
+    assert_eq!(healthz(&rx).await, 200);
+
+    // The server stops: connections end, new ones are refused.
+    relay.set(Mode::Stopped);
+    let (status, took) = send_event(&rx, "evt_stopped").await;
+    assert_eq!(
+        status, 503,
+        "nothing is acknowledged while the server is down"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "answered after {took:?} (commit timeout {commit_timeout:?})"
+    );
+    assert_eq!(healthz(&rx).await, 503, "/healthz while the server is down");
+    relay.set(Mode::Up);
+    assert!(
+        until_acknowledged(&rx, "evt_stopped").await,
+        "the receiver did not recover once the server was back"
+    );
+    wait_for_acks(50).await;
+
+    // The server goes silent (a partition): only the commit timeout answers.
+    relay.set(Mode::Frozen);
+    let (status, took) = send_event(&rx, "evt_silent").await;
+    assert_eq!(
+        status, 503,
+        "nothing is acknowledged while the server is silent"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "answered after {took:?} (commit timeout {commit_timeout:?})"
+    );
+    assert_eq!(
+        healthz(&rx).await,
+        503,
+        "/healthz while the server is silent"
+    );
+    relay.set(Mode::Up);
+    assert!(
+        until_acknowledged(&rx, "evt_silent").await,
+        "the receiver did not recover once the server answered again"
+    );
+    wait_for_acks(50).await;
+    sending.store(false, Ordering::Relaxed);
+    for s in senders {
+        s.await.expect("sender");
+    }
+
+    // Count what was acknowledged against what is stored.
+    let mut acknowledged = acknowledged.lock().expect("lock").clone();
+    acknowledged.extend(["evt_stopped".to_owned(), "evt_silent".to_owned()]);
+    let mut lost = Vec::new();
+    for id in &acknowledged {
+        if !store
+            .inbox_has(apiops_core::Service::Stripe, id)
+            .await
+            .expect("read")
+        {
+            lost.push(id.clone());
+        }
+    }
+    assert!(lost.is_empty(), "acknowledged but not stored: {lost:?}");
+    let stored = store
+        .inbox_count(Some(apiops_core::Service::Stripe))
+        .await
+        .expect("count");
+    assert!(
+        stored >= acknowledged.len() as u64,
+        "{stored} stored < {} acknowledged",
+        acknowledged.len()
+    );
+    assert!(relay.accepted() > 0);
+    eprintln!(
+        "{} acknowledged, {} refused with 503, {stored} stored",
+        acknowledged.len(),
+        refused.load(Ordering::Relaxed)
+    );
+    drop(store);
+    schema.drop_schema().await;
+}
