@@ -527,7 +527,9 @@ pub(crate) fn parse_field<T: FromStr>(id: i64, field: &str, value: &str) -> Resu
     })
 }
 
-/// The identity of an event, for deduplication.
+/// The identity of an event, for deduplication: its time first, so a running system's new
+/// events append to the unique index rather than landing all over it (migration 0007 rewrote
+/// the keys stored before in the same form).
 pub fn dedup_key(e: &ErrorEvent) -> String {
     let who = if e.resource_id.is_empty() {
         e.context.as_str()
@@ -536,11 +538,11 @@ pub fn dedup_key(e: &ErrorEvent) -> String {
     };
     format!(
         "{}|{}|{}|{}|{}|{}",
+        e.timestamp.as_second(),
         e.service,
         e.resource_type,
         who,
         e.error_code,
-        e.timestamp.as_second(),
         e.action_taken
     )
 }

@@ -94,6 +94,11 @@ fn migrator() -> Migrator {
             "retention",
             include_str!("../migrations/postgres/0006_retention.sql"),
         ),
+        migration(
+            7,
+            "event_keys_time_first",
+            include_str!("../migrations/postgres/0007_event_keys_time_first.sql"),
+        ),
     ])
 }
 

@@ -168,6 +168,7 @@ conformance! {
         everything_survives_reopening,
         two_handles_share_one_store,
         retention_empties_old_processed_payloads_only,
+        event_keys_stored_before_migration_7_stay_duplicates,
     ],
 }
 
@@ -1402,6 +1403,115 @@ async fn raw_payloads(backend: &Backend) -> BTreeMap<String, String> {
         }
     };
     rows.into_iter().collect()
+}
+
+/// Runs `statements` on a connection of the backend's own (outside the store).
+async fn raw_sql(backend: &Backend, statements: &[&str]) {
+    use sqlx::Connection as _;
+    match backend {
+        Backend::Sqlite { url, .. } => {
+            let mut c = sqlx::SqliteConnection::connect(url).await.expect("connect");
+            for sql in statements {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                    .execute(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+        }
+        Backend::Postgres(PgSchema { url, .. }) => {
+            let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
+            for sql in statements {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                    .execute(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+        }
+    }
+}
+
+/// Migration 0007 moved the event's time to the front of its dedup key: a store written before
+/// it (its keys in the old form, `service|type|who|code|ts|action`) is rewritten when opened, so
+/// the events it holds are still duplicates when they come again, and the keys sort by time.
+async fn event_keys_stored_before_migration_7_stay_duplicates(backend: &Backend) {
+    let store = backend.open().await;
+    let old = ev(Service::Twilio, "30007", "SM1", "2026-11-20T10:00:00Z");
+    let no_id = ErrorEvent {
+        resource_id: String::new(),
+        context: "+14155550100".into(),
+        ..ev(Service::Stripe, "card_declined", "", "2026-11-21T10:00:00Z")
+    };
+    assert_eq!(
+        store
+            .append_events(&[old.clone(), no_id.clone()])
+            .await
+            .expect("append"),
+        2
+    );
+    drop(store);
+    // Back to the store as version 6 left it: the keys in the old form, 0007 not yet applied.
+    raw_sql(
+        backend,
+        &[
+            "UPDATE events SET dedup_key = service || '|' || resource_type || '|' \
+             || (CASE WHEN resource_id = '' THEN context ELSE resource_id END) || '|' \
+             || error_code || '|' || CAST(ts_unix AS TEXT) || '|' || action_taken",
+            "DELETE FROM _sqlx_migrations WHERE version = 7",
+        ],
+    )
+    .await;
+    let store = backend.open().await;
+    assert_eq!(
+        store
+            .append_events(&[old.clone(), no_id.clone()])
+            .await
+            .expect("append again"),
+        0,
+        "events stored before the migration are duplicates after it"
+    );
+    assert_eq!(store.event_count().await.expect("count"), 2);
+    let later = ev(Service::Twilio, "30007", "SM1", "2026-11-20T10:00:01Z");
+    assert_eq!(
+        store.append_events(&[later]).await.expect("append"),
+        1,
+        "a new time is a new event"
+    );
+    drop(store);
+    use sqlx::Connection as _;
+    const KEYS: &str = "SELECT dedup_key FROM events ORDER BY dedup_key";
+    let keys: Vec<String> = match backend {
+        Backend::Sqlite { url, .. } => {
+            let mut c = sqlx::SqliteConnection::connect(url).await.expect("connect");
+            sqlx::query_scalar(KEYS)
+                .fetch_all(&mut c)
+                .await
+                .expect("select")
+        }
+        Backend::Postgres(PgSchema { url, .. }) => {
+            let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
+            sqlx::query_scalar(KEYS)
+                .fetch_all(&mut c)
+                .await
+                .expect("select")
+        }
+    };
+    let expected = |e: &ErrorEvent| apiops_store::dedup_key(e);
+    assert_eq!(
+        keys,
+        vec![
+            expected(&old),
+            expected(&ev(Service::Twilio, "30007", "SM1", "2026-11-20T10:00:01Z")),
+            expected(&no_id),
+        ],
+        "every key in the time-first form, in time order"
+    );
+    assert!(
+        keys[2].starts_with(&format!(
+            "{}|stripe|message|+14155550100|card_declined|",
+            no_id.timestamp.as_second()
+        )),
+        "{keys:?}"
+    );
 }
 
 async fn retention_empties_old_processed_payloads_only(backend: &Backend) {
