@@ -15,3 +15,6 @@ mod recorder;
 
 #[path = "providers/common.rs"]
 mod common;
+
+#[path = "providers/dictionary.rs"]
+mod dictionary;

@@ -509,7 +509,27 @@ mod tests {
     proptest! {
         #[test]
         fn any_string_classifies(code in ".{0,80}", status in proptest::option::of(100u16..600)) {
-            prop_assert!(!classify(&code, status).remediation.is_empty());
+            let c = classify(&code, status);
+            if known_codes().any(|k| k == code.trim()) {
+                // A listed code gets its own row whatever the status: advice of its own, not
+                // the status fallback's.
+                prop_assert!(c.known);
+                prop_assert_eq!(&c, &classify(code.trim(), None));
+                prop_assert_ne!(&c.remediation, &Classification::fallback(status).remediation);
+            } else {
+                // Anything else is exactly the status fallback, marked unknown.
+                prop_assert_eq!(c, Classification::fallback(status));
+            }
+        }
+
+        #[test]
+        fn listed_codes_classify_as_their_row(index in 0usize..CODES.len(), status in proptest::option::of(100u16..600)) {
+            let e = &CODES[index];
+            let c = classify(&format!(" {} ", e.0), status);
+            prop_assert_eq!(
+                (c.category, c.severity, c.retryable, c.remediation.as_str(), c.known),
+                (e.1, e.2, e.3, e.4, true)
+            );
         }
     }
 }

@@ -1375,15 +1375,42 @@ mod tests {
         #[test]
         fn any_string_classifies(code in ".{0,80}", status in proptest::option::of(100u16..600)) {
             let c = classify(&code, status);
-            prop_assert!(!c.remediation.is_empty());
+            let trimmed = code.trim();
+            if known_codes().any(|k| k == trimmed) {
+                // A listed code gets its own row whatever the status.
+                prop_assert!(c.known);
+                prop_assert_eq!(&c, &classify(trimmed, None));
+                prop_assert_ne!(&c.remediation, &Classification::fallback(status).remediation);
+            } else if trimmed.starts_with(PAYOUT_PREFIX) {
+                prop_assert_eq!(c, from_entry(&PAYOUT_GENERIC, false));
+            } else if trimmed.starts_with(DISPUTE_PREFIX) {
+                prop_assert_eq!(c, from_entry(&DISPUTE_GENERIC, false));
+            } else {
+                // Anything else is exactly the status fallback, marked unknown.
+                prop_assert_eq!(c, Classification::fallback(status));
+            }
+        }
+
+        #[test]
+        fn listed_codes_classify_as_their_row(index in 0usize..CODES.len(), status in proptest::option::of(100u16..600)) {
+            let e = &CODES[index];
+            let c = classify(&format!(" {} ", e.0), status);
+            prop_assert_eq!(
+                (c.category, c.severity, c.retryable, c.remediation.as_str(), c.known),
+                (e.1, e.2, e.3, e.4, true)
+            );
         }
 
         #[test]
         fn any_prefixed_string_classifies(rest in "[a-z_]{0,30}") {
             let dispute = classify(&format!("dispute:{rest}"), None);
             let payout = classify(&format!("payout:{rest}"), None);
-            prop_assert!(!dispute.remediation.is_empty());
-            prop_assert!(!payout.remediation.is_empty());
+            let (d, p) = (lookup(DISPUTES, &rest), lookup(PAYOUTS, &rest));
+            prop_assert_eq!(&dispute, &from_entry(d.unwrap_or(&DISPUTE_GENERIC), d.is_some()));
+            prop_assert_eq!(&payout, &from_entry(p.unwrap_or(&PAYOUT_GENERIC), p.is_some()));
+            // The namespaces never fall back to the status table.
+            prop_assert_ne!(&dispute.remediation, &Classification::fallback(None).remediation);
+            prop_assert_ne!(&payout.remediation, &Classification::fallback(None).remediation);
         }
     }
 }

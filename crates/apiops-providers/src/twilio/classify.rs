@@ -818,16 +818,48 @@ mod tests {
         #[test]
         fn any_string_classifies_without_panic(code in ".{0,24}", status in proptest::option::of(100u16..600)) {
             let c = classify(&code, status);
-            prop_assert!(!c.remediation.is_empty());
+            let trimmed = code.trim();
+            match (
+                TABLE.iter().find(|e| e.code == trimmed),
+                trimmed.parse::<u32>().ok().and_then(dictionary_entry),
+            ) {
+                (Some(row), _) => prop_assert_eq!(c, row.classification()),
+                (None, Some(entry)) => prop_assert_eq!(c, by_rule(entry)),
+                (None, None) => prop_assert_eq!(c, Classification::fallback(status)),
+            }
         }
 
         #[test]
         fn any_number_classifies_and_known_means_listed(n in 0u32..1_000_000) {
             let code = n.to_string();
             let c = classify(&code, None);
-            let listed = dictionary_entry(n).is_some() || TABLE.iter().any(|e| e.code == code);
+            let row = TABLE.iter().find(|e| e.code == code);
+            let listed = dictionary_entry(n).is_some() || row.is_some();
             prop_assert_eq!(c.known, listed);
-            prop_assert!(!c.remediation.is_empty());
+            match (row, dictionary_entry(n)) {
+                (Some(row), _) => prop_assert!(c.remediation.starts_with(row.remediation)),
+                // Twilio's own advice, or a pointer to Twilio's page for the code.
+                (None, Some(e)) if !e.solution.is_empty() => prop_assert_eq!(c.remediation.as_str(), e.solution),
+                (None, Some(e)) => prop_assert_eq!(c.remediation, format!("{}: see {}", e.message, docs_url(&code))),
+                (None, None) => prop_assert_eq!(c, Classification::fallback(None)),
+            }
+        }
+
+        #[test]
+        fn dictionary_codes_classify_by_their_entry(index in 0usize..1953) {
+            let mut codes: Vec<u32> = DICTIONARY.keys().copied().collect();
+            codes.sort_unstable();
+            let code = codes[index % codes.len()];
+            let entry = dictionary_entry(code).expect("listed");
+            let c = classify(&code.to_string(), Some(500));
+            prop_assert!(c.known);
+            if !TABLE.iter().any(|e| e.code == code.to_string()) {
+                prop_assert_eq!(c.category, rule_category(entry));
+                prop_assert!(c.remediation == entry.solution || c.remediation.starts_with(entry.message));
+                if entry.warning {
+                    prop_assert!(c.severity <= Warning);
+                }
+            }
         }
     }
 }
