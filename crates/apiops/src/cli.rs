@@ -99,7 +99,7 @@ pub(crate) enum Command {
         services: Vec<apiops_core::Service>,
     },
     /// Run creds, health, errors and audit against the built-in simulator (no credentials,
-    /// no network), ending with the Markdown report
+    /// no network); the Markdown report goes to a file (--report)
     Demo(crate::commands::demo::DemoArgs),
     /// Run the loopback simulator of Twilio, Stripe and OpenAI (or `sim emit` signed webhooks)
     Sim(Box<crate::commands::sim::SimArgs>),
@@ -125,6 +125,18 @@ pub(crate) enum Command {
     /// Serve the Model Context Protocol on stdio: the same tools for AI agents, with the same
     /// confirmation rules
     Mcp(crate::commands::mcp::McpArgs),
+    /// Print a shell completion script (e.g. `source <(apiops completions bash)`)
+    Completions {
+        /// The shell: bash, zsh, fish, powershell or elvish
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (troff), or write one page per command into a folder
+    Man {
+        /// Write apiops.1, apiops-health.1, ... into this folder instead
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// `apiops config ...`.

@@ -27,6 +27,52 @@ fn details_text(h: &Health) -> String {
         .join("; ")
 }
 
+/// The short list a person reads per service: the problem, balance or quota, rate-limit
+/// headroom with its reset, breakers that are not closed, warnings. Markdown and JSON keep
+/// every detail.
+pub(crate) fn health_facts(h: &Health) -> Vec<(&'static str, String)> {
+    let d = &h.details;
+    let mut facts: Vec<(&'static str, String)> = Vec::new();
+    if let Some(reason) = &h.reason {
+        facts.push(("problem", reason.clone()));
+    }
+    if let Some(balance) = d.get("balance") {
+        let currency = d
+            .get("currency")
+            .map(|c| format!(" {c}"))
+            .unwrap_or_default();
+        facts.push(("balance", format!("{balance}{currency}")));
+    }
+    let money: Vec<String> = ["available", "pending"]
+        .iter()
+        .filter_map(|k| d.get(*k).map(|v| format!("{k} {v}")))
+        .collect();
+    if !money.is_empty() {
+        facts.push(("balance", money.join(", ")));
+    }
+    for (key, value) in d {
+        if let Some(name) = key.strip_suffix("_headroom") {
+            facts.push(("headroom", format!("{name} {value}")));
+        }
+    }
+    if let Some(paused) = d.get("paused_for") {
+        facts.push(("paused", format!("requests held for {paused}")));
+    }
+    for (key, value) in d {
+        if key.starts_with("breaker") && value != "closed" {
+            let which = key
+                .strip_prefix("breaker.")
+                .map(|n| format!("{n} "))
+                .unwrap_or_default();
+            facts.push(("breaker", format!("{which}{value}")));
+        }
+    }
+    for w in &h.warnings {
+        facts.push(("warning", w.clone()));
+    }
+    facts
+}
+
 /// `apiops health`.
 #[derive(Debug, Serialize)]
 pub(crate) struct HealthView {
@@ -49,32 +95,40 @@ impl HealthView {
 
 impl Render for HealthView {
     fn human(&self, out: &mut dyn Write) -> io::Result<()> {
-        let rows: Vec<Vec<String>> = self
-            .services
-            .iter()
-            .map(|h| {
-                vec![
-                    h.service.display_name().to_owned(),
-                    h.status.label().to_owned(),
-                    h.latency_ms.map_or("-".into(), |ms| format!("{ms} ms")),
-                    details_text(h),
-                ]
-            })
-            .collect();
-        writeln!(
-            out,
-            "{}",
-            output::human_table(&["service", "status", "latency", "details"], &rows)
-        )?;
-        for h in &self.services {
-            if let Some(reason) = &h.reason {
-                writeln!(out, "{}: {reason}", h.service.display_name())?;
+        for (i, h) in self.services.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
             }
-            for w in &h.warnings {
-                writeln!(out, "{} warning: {w}", h.service.display_name())?;
+            let mut head = format!(
+                "{}  {}",
+                h.service.display_name(),
+                output::status_label(h.status)
+            );
+            if let Some(ms) = h.latency_ms {
+                head.push_str(&format!("  {ms} ms"));
+            }
+            writeln!(out, "{head}")?;
+            for (label, value) in health_facts(h) {
+                writeln!(
+                    out,
+                    "{}",
+                    output::wrap(&value, &format!("  {label:<10} "), &" ".repeat(13))
+                )?;
             }
         }
-        writeln!(out, "Overall: {}", self.overall.label())
+        writeln!(out, "\nOverall: {}", output::status_label(self.overall))?;
+        if output::width().is_some() {
+            writeln!(
+                out,
+                "{}",
+                output::wrap(
+                    "Every detail: apiops health --format md (or --json).",
+                    "",
+                    ""
+                )
+            )?;
+        }
+        Ok(())
     }
 
     fn markdown(&self, out: &mut dyn Write) -> io::Result<()> {
@@ -175,12 +229,8 @@ impl Render for ErrorsView {
             }
         }
         for f in &self.failures {
-            writeln!(
-                out,
-                "\n{} scan failed: {}",
-                f.service.display_name(),
-                f.error
-            )?;
+            let line = format!("{} scan failed: {}", f.service.display_name(), f.error);
+            writeln!(out, "\n{}", output::wrap(&line, "", "  "))?;
         }
         recommendations_text(out, &self.recommendations)
     }
@@ -218,7 +268,9 @@ fn recommendations_text(out: &mut dyn Write, recs: &[String]) -> io::Result<()> 
     }
     writeln!(out, "\nRecommendations:")?;
     for (i, r) in recs.iter().enumerate() {
-        writeln!(out, "{}. {r}", i + 1)?;
+        let number = format!("{}. ", i + 1);
+        let indent = " ".repeat(number.len());
+        writeln!(out, "{}", output::wrap(r, &number, &indent))?;
     }
     Ok(())
 }
@@ -235,12 +287,15 @@ fn recommendations_markdown(out: &mut dyn Write, recs: &[String]) -> io::Result<
 }
 
 fn finding_rows(findings: &[&Finding]) -> Vec<Vec<String>> {
+    // Fitted to a terminal, the resource's type and id go on lines of their own so that the
+    // column can be as narrow as an id.
+    let sep = if output::width().is_some() { "\n" } else { " " };
     findings
         .iter()
         .map(|f| {
             vec![
                 f.severity.to_string(),
-                format!("{} {}", f.resource_type, f.resource_id),
+                format!("{}{sep}{}", f.resource_type, f.resource_id),
                 f.title.clone(),
                 f.remediation.clone(),
             ]
@@ -272,12 +327,8 @@ impl Render for AuditView {
             }
         }
         for f in &self.failures {
-            writeln!(
-                out,
-                "{} audit failed: {}",
-                f.service.display_name(),
-                f.error
-            )?;
+            let line = format!("{} audit failed: {}", f.service.display_name(), f.error);
+            writeln!(out, "{}", output::wrap(&line, "", "  "))?;
         }
         Ok(())
     }

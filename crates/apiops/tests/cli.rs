@@ -452,3 +452,6 @@ mod monitor;
 
 #[path = "cli/dashboard.rs"]
 mod dashboard;
+
+#[path = "cli/terminal.rs"]
+mod terminal;

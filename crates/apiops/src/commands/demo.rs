@@ -2,7 +2,10 @@
 //! network. It starts `apiops-sim` in-process on 127.0.0.1, points every provider at it through
 //! a configuration of its own (the user's config file and environment are not read, so nothing
 //! real is ever contacted), records events in a throwaway database, and runs creds, health,
-//! errors and audit for all three services, ending with the Markdown report.
+//! errors and audit for all three services. A terminal gets each section once, as tables;
+//! `--format md` gets the Markdown report (the same sections, once); either way the report is
+//! also written to a file (`--report`, default `demo-report.md` in the data directory) and the
+//! demo ends by saying where.
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -37,6 +40,30 @@ pub(crate) struct DemoArgs {
     /// Share of simulator requests that fail (retries and breakers at work)
     #[arg(long, default_value_t = 0.0, value_name = "RATE")]
     pub(crate) fault_rate: f64,
+    /// Where to write the full Markdown report [default: demo-report.md in the data directory]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) report: Option<std::path::PathBuf>,
+}
+
+/// Where the report goes: `--report`, else `demo-report.md` in the data directory (the current
+/// directory when the platform has none).
+fn report_path(args: &DemoArgs) -> std::path::PathBuf {
+    args.report.clone().unwrap_or_else(|| {
+        Locations::discover()
+            .data_dir
+            .unwrap_or_else(|| std::path::PathBuf::from("."))
+            .join("demo-report.md")
+    })
+}
+
+/// Writes the Markdown report to `path`, creating its folder.
+fn write_report(path: &std::path::Path, report: &ReportView) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut text = Vec::new();
+    output::write_to(&mut text, Format::Md, report)?;
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 #[derive(Serialize)]
@@ -93,22 +120,23 @@ pub(crate) fn run(args: &DemoArgs, flags: FlagOverrides, format: Format) -> anyh
         .context("configuring the demo")?;
         let s = &loaded.settings;
         if format != Format::Json {
-            eprintln!(
+            let line = format!(
                 "apiops demo: simulator on {} (seed {}, {} messages); no credentials, no network",
                 sim.base_url(),
                 args.seed,
                 args.messages
             );
+            eprintln!("{}", output::wrap_to(&line, output::terminal_width()));
         }
 
-        if format != Format::Json {
+        if format == Format::Human {
             heading(format, "Credentials")?;
             creds::run(&loaded, format)?;
         }
         let selected = checks::select(s, &[])?;
         let health = checks::health(&selected).await;
         let health_view = HealthView::new(health.clone());
-        if format != Format::Json {
+        if format == Format::Human {
             heading(format, "Health")?;
             output::emit(format, &health_view)?;
         }
@@ -124,7 +152,7 @@ pub(crate) fn run(args: &DemoArgs, flags: FlagOverrides, format: Format) -> anyh
             None,
         )
         .await?;
-        if format != Format::Json {
+        if format == Format::Human {
             heading(format, "Errors")?;
             output::emit(format, &errors_view)?;
         }
@@ -134,7 +162,7 @@ pub(crate) fn run(args: &DemoArgs, flags: FlagOverrides, format: Format) -> anyh
             findings: findings.clone(),
             failures: audit_failures.clone(),
         };
-        if format != Format::Json {
+        if format == Format::Human {
             heading(format, "Configuration audit")?;
             output::emit(format, &audit_view)?;
         }
@@ -168,9 +196,28 @@ pub(crate) fn run(args: &DemoArgs, flags: FlagOverrides, format: Format) -> anyh
             let mut out = std::io::stdout().lock();
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
+            if args.report.is_some() {
+                write_report(&report_path(args), &report)?;
+            }
         } else {
-            heading(format, "Report")?;
-            output::emit(Format::Md, &report)?;
+            // Markdown is one document: the report, whose sections are the ones a terminal
+            // gets as tables above. Either way it is printed once and written to the file.
+            if format == Format::Md {
+                output::emit(Format::Md, &report)?;
+            }
+            let path = report_path(args);
+            write_report(&path, &report)?;
+            let line = format!("Full Markdown report written to {}", path.display());
+            if format == Format::Md {
+                eprintln!("{line}");
+            } else {
+                let mut out = anstream::stdout().lock();
+                writeln!(
+                    out,
+                    "\n{}",
+                    output::wrap_to(&line, output::terminal_width())
+                )?;
+            }
         }
         if let Some(store) = &store
             && let Ok(n) = store.event_count().await

@@ -5,6 +5,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod checks;
+pub(crate) mod completions;
 pub(crate) mod config;
 pub(crate) mod confirm;
 pub(crate) mod creds;
@@ -95,6 +96,8 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             let loaded = load()?;
             audit::run(&loaded, services, loaded.settings.output.format)
         }
+        Command::Completions { shell } => completions::completions(*shell),
+        Command::Man { dir } => completions::man(dir.as_deref()),
         Command::Demo(args) => demo::run(args, flags, flags.format.unwrap_or(Format::Human)),
         // Works without loading, so that it still helps when the config file is broken: it is
         // how one finds the file to fix. Its format therefore comes from the flags alone.
