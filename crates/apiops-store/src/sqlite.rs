@@ -4,6 +4,10 @@
 //! checkpointer that copies the WAL into the file beside the writer (see
 //! `checkpoint_behind_the_writer`); the writer itself only finishes a checkpoint when the
 //! WAL reaches `WRITER_CHECKPOINT_FRAMES`, which keeps the WAL bounded.
+//!
+//! The inbox's dedup keys are kept in two key tables, a small recent one and an archive the
+//! writer sweeps recent keys into in key order (`Sweep`), so that storing a webhook costs about
+//! the same however large the inbox has grown.
 
 use std::str::FromStr;
 use std::sync::{Arc, Weak};
@@ -68,6 +72,11 @@ fn migrator() -> Migrator {
             7,
             "event_keys_time_first",
             include_str!("../migrations/sqlite/0007_event_keys_time_first.sql"),
+        ),
+        migration(
+            8,
+            "inbox_keys",
+            include_str!("../migrations/sqlite/0008_inbox_keys.sql"),
         ),
     ])
 }
@@ -154,7 +163,49 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// Held by every clone: the background checkpointer stops once the last one is dropped.
     _alive: Arc<()>,
+    /// Where the writer's sweep of recent inbox keys is (see [`Sweep`]).
+    sweep: Arc<std::sync::Mutex<Sweep>>,
 }
+
+/// The inbox's dedup keys live in two tables (migration 0008): new keys go into the small
+/// `inbox_keys_recent`, and the writer moves them into `inbox_keys` a slice of the key space at
+/// a time, in key order ([`SWEEP_STEP`] keys per step, once the recent table holds more than
+/// [`recent_cap`] keys), inside the commit that crossed the cap.
+///
+/// Why: provider ids are random. With one unique index over every key, each group commit
+/// touched leaf pages all over an index that only grows, and every page touched is written to
+/// the WAL and copied back by a checkpoint: storing a webhook cost more run after run as the
+/// file grew (BENCHMARKS.md). The recent table stays small, so its pages repeat from commit to
+/// commit; a sweep step writes each leaf of its slice of `inbox_keys` once for all the keys it
+/// moves there, and a whole cycle through the key space writes each leaf about once per
+/// [`recent_cap`] new keys. Keeping the cap a fixed share of the archive keeps that cost per
+/// event flat as the archive grows.
+#[derive(Debug, Default)]
+struct Sweep {
+    /// Keys in `inbox_keys_recent`: counted when the store opens, then what this handle added
+    /// and swept since (other handles on the same file keep their own count: each sweeps what
+    /// it sees over the cap, so the table stays bounded whoever writes).
+    recent: u64,
+    /// Keys in `inbox_keys`, likewise.
+    archived: u64,
+    /// The last key the previous step moved: the next one starts after it (empty: from the
+    /// start of the key space).
+    after: (String, String),
+}
+
+/// The fewest keys `inbox_keys_recent` holds before the sweep moves any.
+const RECENT_KEYS_MIN: u64 = 32_768;
+
+/// How many keys `inbox_keys_recent` holds before the sweep moves some: at least
+/// [`RECENT_KEYS_MIN`], and a sixteenth of the archive, so that each leaf of `inbox_keys` is
+/// written about once per that many new keys however large the archive grows.
+fn recent_cap(archived: u64) -> u64 {
+    RECENT_KEYS_MIN.max(archived / 16)
+}
+
+/// Keys one sweep step moves into `inbox_keys` (the step's cost is one commit's spike: the
+/// leaves of that slice of the archive).
+const SWEEP_STEP: u64 = 1_024;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` and applies migrations.
@@ -202,7 +253,11 @@ impl SqliteStore {
         } else {
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
-                .connect_with(options.clone())
+                .connect_with(
+                    options
+                        .clone()
+                        .pragma("cache_size", (-WRITER_CACHE_KIB).to_string()),
+                )
                 .await?;
             tokio::spawn(checkpoint_behind_the_writer(
                 options,
@@ -210,13 +265,29 @@ impl SqliteStore {
             ));
             writer
         };
+        let (recent, archived): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM inbox_keys_recent), (SELECT COUNT(*) FROM inbox_keys)",
+        )
+        .fetch_one(&pool)
+        .await?;
         Ok(SqliteStore {
             pool,
             writer,
             _alive: alive,
+            sweep: Arc::new(std::sync::Mutex::new(Sweep {
+                recent: u64::try_from(recent).unwrap_or(0),
+                archived: u64::try_from(archived).unwrap_or(0),
+                after: Default::default(),
+            })),
         })
     }
 }
+
+/// The writer's page cache, in KiB (SQLite's default is 2,000). Each group commit looks its
+/// keys up in `inbox_keys` (see [`Sweep`]), at random places: with the default cache those
+/// lookups read pages from the file more and more often as the archive grows (the writer's CPU
+/// per event grew about 20 % over 300,000 events); 16 MiB keeps about a million keys' pages.
+const WRITER_CACHE_KIB: i64 = 16 * 1024;
 
 /// WAL frames (pages) after which the writer checkpoints at the end of its own commit
 /// (`wal_autocheckpoint`; SQLite's default is 1,000). The background checkpointer has normally
@@ -287,6 +358,64 @@ async fn checkpoint_behind_the_writer(options: SqliteConnectOptions, alive: Weak
     if let Some(c) = conn {
         let _ = c.close().await;
     }
+}
+
+/// One step of the [`Sweep`], inside the writer's transaction: moves the next
+/// [`SWEEP_STEP`] recent keys after `after` (in key order, wrapping to the start of the key
+/// space at its end) into `inbox_keys`.
+async fn sweep_step(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    after: (String, String),
+) -> Result<Swept, StoreError> {
+    // The last key of this step's slice; none when fewer keys are left before the end.
+    let last: Option<(String, String)> = sqlx::query_as(
+        "SELECT service, dedup_key FROM inbox_keys_recent WHERE (service, dedup_key) > (?, ?) \
+         ORDER BY service, dedup_key LIMIT 1 OFFSET ?",
+    )
+    .bind(&after.0)
+    .bind(&after.1)
+    .bind(i64::try_from(SWEEP_STEP - 1).unwrap_or(0))
+    .fetch_optional(&mut **tx)
+    .await?;
+    let (upto, next) = match &last {
+        Some(last) => ("AND (service, dedup_key) <= (?3, ?4)", last.clone()),
+        None => ("", Default::default()),
+    };
+    let mut moved = [0u64; 2];
+    for (i, statement) in [
+        format!(
+            "INSERT OR IGNORE INTO inbox_keys (service, dedup_key) SELECT service, dedup_key \
+             FROM inbox_keys_recent WHERE (service, dedup_key) > (?1, ?2) {upto} \
+             ORDER BY service, dedup_key"
+        ),
+        format!("DELETE FROM inbox_keys_recent WHERE (service, dedup_key) > (?1, ?2) {upto}"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(statement))
+            .bind(&after.0)
+            .bind(&after.1);
+        if let Some(last) = &last {
+            q = q.bind(&last.0).bind(&last.1);
+        }
+        moved[i] = q.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(Swept {
+        archived: moved[0],
+        removed: moved[1],
+        after: next,
+    })
+}
+
+/// What one sweep step did.
+struct Swept {
+    /// Keys added to `inbox_keys`.
+    archived: u64,
+    /// Keys removed from `inbox_keys_recent`.
+    removed: u64,
+    /// Where the next step starts.
+    after: (String, String),
 }
 
 /// Inserts events inside `tx`, skipping duplicates; returns how many were new.
@@ -619,9 +748,8 @@ impl Store for SqliteStore {
     }
 
     async fn inbox_append(&self, events: &[InboxEvent]) -> Result<Vec<bool>, StoreError> {
-        // Multi-row inserts (about twice as fast as a row at a time for batches of hundreds).
         // Repeats inside the batch are settled here: the first is sent, later ones are
-        // duplicates; what `RETURNING` reports as inserted then decides the first ones.
+        // duplicates; whether the key was already stored then decides the first ones.
         let mut first = Vec::with_capacity(events.len());
         let mut seen = std::collections::HashSet::with_capacity(events.len());
         let mut batch = Vec::with_capacity(events.len());
@@ -632,26 +760,67 @@ impl Store for SqliteStore {
                 batch.push(e);
             }
         }
-        let mut inserted = std::collections::HashSet::with_capacity(batch.len());
-        let mut tx = self.writer.begin().await?;
-        let mut rest = batch.as_slice();
+        // IMMEDIATE: the keys are read, then written, in one transaction; taking the write
+        // lock first keeps another handle on the same file from writing in between.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        // Keys already swept into the archive (one statement per service and 500 keys).
+        let mut archived = std::collections::HashSet::new();
+        for service in Service::ALL {
+            let keys: Vec<&str> = batch
+                .iter()
+                .filter(|e| e.service == *service)
+                .map(|e| e.dedup_key.as_str())
+                .collect();
+            for chunk in keys.chunks(500) {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
+                    "SELECT dedup_key FROM inbox_keys WHERE service = ? AND dedup_key IN ({marks})"
+                )))
+                .bind(service.as_str());
+                for k in chunk {
+                    q = q.bind(*k);
+                }
+                for key in q.fetch_all(&mut *tx).await? {
+                    archived.insert((*service, key));
+                }
+            }
+        }
+        let candidates: Vec<&InboxEvent> = batch
+            .into_iter()
+            .filter(|e| !archived.contains(&(e.service, e.dedup_key.clone())))
+            .collect();
+        // The recent table settles the rest: what it reports as inserted is new.
+        let mut fresh = std::collections::HashSet::with_capacity(candidates.len());
+        for chunk in candidates.chunks(INBOX_MAX_ROWS_PER_STATEMENT) {
+            let rows = vec!["(?, ?)"; chunk.len()].join(", ");
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT OR IGNORE INTO inbox_keys_recent (service, dedup_key) VALUES {rows} RETURNING service, dedup_key"
+            )));
+            for e in chunk {
+                q = q.bind(e.service.as_str()).bind(&e.dedup_key);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                let service: String = row.try_get("service")?;
+                let key: String = row.try_get("dedup_key")?;
+                fresh.insert((service, key));
+            }
+        }
+        let new: Vec<&InboxEvent> = candidates
+            .into_iter()
+            .filter(|e| fresh.contains(&(e.service.as_str().to_owned(), e.dedup_key.clone())))
+            .collect();
+        // Multi-row inserts (about twice as fast as a row at a time for batches of hundreds),
+        // in chunks of a power of two rows (at most 512), so a handful of statement shapes,
+        // each prepared once per connection and cached, serve every batch size.
+        let mut rest = new.as_slice();
         while !rest.is_empty() {
-            // Chunks of a power of two rows (at most 512), so a handful of statement shapes,
-            // each prepared once per connection and cached, serve every batch size.
             let take = INBOX_MAX_ROWS_PER_STATEMENT.min(1 << rest.len().ilog2());
             let (chunk, after) = rest.split_at(take);
             rest = after;
-            let mut sql = String::from(
-                "INSERT OR IGNORE INTO inbox (service, dedup_key, event_type, source, received_at, payload) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str("(?, ?, ?, ?, ?, ?)");
-            }
-            sql.push_str(" RETURNING service, dedup_key");
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let rows = vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO inbox (service, dedup_key, event_type, source, received_at, payload) VALUES {rows}"
+            )));
             for e in chunk {
                 q = q
                     .bind(e.service.as_str())
@@ -661,46 +830,66 @@ impl Store for SqliteStore {
                     .bind(e.received_at.as_millisecond())
                     .bind(&e.payload);
             }
-            for row in q.fetch_all(&mut *tx).await? {
-                let service: String = row.try_get("service")?;
-                let key: String = row.try_get("dedup_key")?;
-                inserted.insert((service, key));
-            }
+            q.execute(&mut *tx).await?;
         }
+        let step = {
+            let mut sweep = self.sweep.lock().unwrap_or_else(|p| p.into_inner());
+            sweep.recent += new.len() as u64;
+            (sweep.recent > recent_cap(sweep.archived)).then(|| sweep.after.clone())
+        };
+        let swept = match step {
+            Some(after) => Some(sweep_step(&mut tx, after).await?),
+            None => None,
+        };
         tx.commit().await?;
+        if let Some(swept) = swept {
+            let mut sweep = self.sweep.lock().unwrap_or_else(|p| p.into_inner());
+            sweep.recent = sweep.recent.saturating_sub(swept.removed);
+            sweep.archived += swept.archived;
+            sweep.after = swept.after;
+        }
         Ok(events
             .iter()
             .zip(first)
             .map(|(e, is_first)| {
-                is_first && inserted.contains(&(e.service.as_str().to_owned(), e.dedup_key.clone()))
+                is_first && fresh.contains(&(e.service.as_str().to_owned(), e.dedup_key.clone()))
             })
             .collect())
     }
 
     async fn inbox_count(&self, service: Option<Service>) -> Result<u64, StoreError> {
+        // The key tables hold one row per inbox row, and are far narrower than the inbox.
         let n: i64 = match service {
             Some(s) => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE service = ?")
-                    .bind(s.as_str())
-                    .fetch_one(&self.pool)
-                    .await?
+                sqlx::query_scalar(
+                    "SELECT (SELECT COUNT(*) FROM inbox_keys WHERE service = ?1) \
+                     + (SELECT COUNT(*) FROM inbox_keys_recent WHERE service = ?1)",
+                )
+                .bind(s.as_str())
+                .fetch_one(&self.pool)
+                .await?
             }
             None => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
-                    .fetch_one(&self.pool)
-                    .await?
+                sqlx::query_scalar(
+                    "SELECT (SELECT COUNT(*) FROM inbox_keys) \
+                     + (SELECT COUNT(*) FROM inbox_keys_recent)",
+                )
+                .fetch_one(&self.pool)
+                .await?
             }
         };
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn inbox_has(&self, service: Service, dedup_key: &str) -> Result<bool, StoreError> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE service = ? AND dedup_key = ?")
-                .bind(service.as_str())
-                .bind(dedup_key)
-                .fetch_one(&self.pool)
-                .await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM inbox_keys WHERE service = ?1 AND dedup_key = ?2) \
+             OR EXISTS (SELECT 1 FROM inbox_keys_recent WHERE service = ?1 AND dedup_key = ?2)",
+        )
+        .bind(service.as_str())
+        .bind(dedup_key)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(n > 0)
     }
 
@@ -974,6 +1163,178 @@ mod tests {
             action_taken: ActionTaken::None,
             result: EventResult::Failed,
         }
+    }
+
+    fn inbox_event(service: Service, key: &str, at_ms: i64) -> InboxEvent {
+        InboxEvent {
+            service,
+            dedup_key: key.into(),
+            event_type: "charge.failed".into(),
+            source: crate::Source::Webhook,
+            received_at: Timestamp::from_millisecond(at_ms).expect("ms"),
+            payload: "{}".into(),
+        }
+    }
+
+    async fn key_tables(store: &SqliteStore) -> (i64, i64) {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM inbox_keys_recent), (SELECT COUNT(*) FROM inbox_keys)",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .expect("count")
+    }
+
+    #[tokio::test]
+    async fn the_sweep_keeps_recent_keys_bounded_and_every_key_a_duplicate() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SqliteStore::open(&format!("sqlite://{}/sweep.db", dir.path().display()))
+            .await
+            .expect("open");
+        // Pseudo-random keys (a fixed LCG), as provider ids are, in group commits of 512;
+        // the same keys for two services (a key is unique per service only).
+        let mut x: u64 = 42;
+        let mut keys = Vec::new();
+        let total = RECENT_KEYS_MIN as usize + 8 * SWEEP_STEP as usize;
+        for _ in 0..total {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            keys.push(format!("evt_{:016x}", x));
+        }
+        for (n, chunk) in keys.chunks(512).enumerate() {
+            let batch: Vec<InboxEvent> = chunk
+                .iter()
+                .map(|k| inbox_event(Service::Stripe, k, n as i64))
+                .collect();
+            let new = store.inbox_append(&batch).await.expect("append");
+            assert!(new.iter().all(|n| *n), "fresh keys are new");
+        }
+        let (recent, archived) = key_tables(&store).await;
+        assert_eq!(
+            recent + archived,
+            total as i64,
+            "every key in exactly one table"
+        );
+        assert!(
+            recent as u64 <= RECENT_KEYS_MIN + 512,
+            "the recent table stays near its cap: {recent}"
+        );
+        assert!(archived as u64 >= 7 * SWEEP_STEP, "swept: {archived}");
+        assert_eq!(store.inbox_count(None).await.expect("count"), total as u64);
+        assert_eq!(
+            store
+                .inbox_count(Some(Service::Twilio))
+                .await
+                .expect("count"),
+            0
+        );
+        // Every key is a duplicate, wherever it is now; one batch mixes archived, recent and
+        // new keys, repeats, and another service's key of the same spelling.
+        let mut mixed: Vec<InboxEvent> = keys
+            .iter()
+            .step_by(97)
+            .map(|k| inbox_event(Service::Stripe, k, 0))
+            .collect();
+        let old = mixed.len();
+        mixed.push(inbox_event(Service::Stripe, "evt_brand_new", 0));
+        mixed.push(inbox_event(Service::Stripe, "evt_brand_new", 0));
+        mixed.push(inbox_event(Service::Twilio, &keys[0], 0));
+        let new = store.inbox_append(&mixed).await.expect("append");
+        assert!(new[..old].iter().all(|n| !n), "stored keys are duplicates");
+        assert_eq!(new[old..], [true, false, true]);
+        for k in keys.iter().step_by(1009) {
+            assert!(
+                store.inbox_has(Service::Stripe, k).await.expect("has"),
+                "{k}"
+            );
+        }
+        assert!(
+            !store
+                .inbox_has(Service::Twilio, &keys[1])
+                .await
+                .expect("has")
+        );
+        // A reopened store counts the tables again and goes on sweeping where they are.
+        drop(store);
+        let store = SqliteStore::open(&format!("sqlite://{}/sweep.db", dir.path().display()))
+            .await
+            .expect("reopen");
+        let (recent, archived) = key_tables(&store).await;
+        let seen = store.sweep.lock().expect("sweep").recent;
+        assert_eq!(seen, recent as u64);
+        assert_eq!(store.sweep.lock().expect("sweep").archived, archived as u64);
+    }
+
+    #[tokio::test]
+    async fn migration_8_moves_the_keys_out_and_keeps_ids_rows_and_duplicates() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}/old.db", dir.path().display());
+        // A store as version 7 left it: the inbox with its UNIQUE (service, dedup_key).
+        {
+            let options = SqliteConnectOptions::from_str(&url)
+                .expect("url")
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .expect("connect");
+            let mut seven = migrator();
+            seven.migrations = seven
+                .migrations
+                .iter()
+                .take(7)
+                .cloned()
+                .collect::<Vec<_>>()
+                .into();
+            seven.run(&pool).await.expect("migrations 1-7");
+            for (id, key, processed) in [(3, "evt_a", Some(5)), (9, "evt_b", None)] {
+                sqlx::query(
+                    "INSERT INTO inbox (id, service, dedup_key, event_type, source, received_at, payload, processed_at) \
+                     VALUES (?, 'stripe', ?, 'charge.failed', 'webhook', 1, '{}', ?)",
+                )
+                .bind(id)
+                .bind(key)
+                .bind(processed)
+                .execute(&pool)
+                .await
+                .expect("old row");
+            }
+            pool.close().await;
+        }
+        let store = SqliteStore::open(&url).await.expect("open runs 0008");
+        let rows = store.inbox_unprocessed(10).await.expect("unprocessed");
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].id, rows[0].event.dedup_key.as_str()), (9, "evt_b"));
+        assert_eq!(
+            key_tables(&store).await,
+            (0, 2),
+            "old keys go to the archive"
+        );
+        let new = store
+            .inbox_append(&[
+                inbox_event(Service::Stripe, "evt_a", 2),
+                inbox_event(Service::Stripe, "evt_b", 2),
+                inbox_event(Service::Stripe, "evt_c", 2),
+            ])
+            .await
+            .expect("append");
+        assert_eq!(
+            new,
+            [false, false, true],
+            "stored before the migration: duplicates"
+        );
+        let rows = store.inbox_unprocessed(10).await.expect("unprocessed");
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0], 9);
+        assert!(
+            ids[1] > 9,
+            "ids keep counting from the old sequence: {ids:?}"
+        );
+        assert_eq!(store.inbox_count(None).await.expect("count"), 3);
     }
 
     #[tokio::test]
