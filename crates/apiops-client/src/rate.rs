@@ -185,6 +185,8 @@ pub struct RateGate {
     clock: Clock,
     in_flight: Option<Arc<Semaphore>>,
     paused_until: Mutex<Option<Instant>>,
+    /// The wall-clock time the provider last asked to wait until, uncapped (for reports).
+    retry_at: Mutex<Option<SystemTime>>,
     last: Mutex<RateLimitSnapshot>,
     max_pause: Duration,
 }
@@ -217,6 +219,7 @@ impl RateGate {
             clock,
             in_flight: config.max_concurrency.map(|n| Arc::new(Semaphore::new(n))),
             paused_until: Mutex::new(None),
+            retry_at: Mutex::new(None),
             last: Mutex::new(RateLimitSnapshot::default()),
             max_pause: if config.max_pause.is_zero() {
                 Duration::from_secs(60)
@@ -253,7 +256,14 @@ impl RateGate {
     /// Records what a response said about the limits, pausing the gate when it must.
     pub fn observe(&self, status: u16, headers: &HeaderMap) {
         let snapshot = RateLimitSnapshot::from_headers(headers);
-        if let Some(pause) = pause_after(status, headers, &snapshot, SystemTime::now()) {
+        let wall = SystemTime::now();
+        if let Some(pause) = pause_after(status, headers, &snapshot, wall) {
+            let at = wall + pause;
+            let mut r = self.retry_at.lock().unwrap_or_else(|p| p.into_inner());
+            if r.is_none_or(|cur| cur < at) {
+                *r = Some(at);
+            }
+            drop(r);
             let until = self.clock.now() + pause.min(self.max_pause);
             let mut p = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
             if p.is_none_or(|cur| cur < until) {
@@ -276,6 +286,14 @@ impl RateGate {
         until
             .checked_duration_since(self.clock.now())
             .filter(|d| !d.is_zero())
+    }
+
+    /// When the provider's headers last said requests may go again (a 429's `Retry-After`, or
+    /// the reset of an exhausted budget), as a wall-clock time and uncapped by `max_pause`;
+    /// `None` once that time has passed (as of `now`) or when no header asked to wait.
+    pub fn retry_at(&self, now: SystemTime) -> Option<SystemTime> {
+        let at = (*self.retry_at.lock().unwrap_or_else(|p| p.into_inner()))?;
+        (at > now).then_some(at)
     }
 
     /// Free in-flight slots, when a concurrency cap is set.

@@ -10,6 +10,8 @@
 //! - [`webhook_url`]: static, SSRF-safe checks of webhook URLs (scheme, private and loopback
 //!   addresses) that never connect anywhere.
 //! - [`normalize`]: provider text made fit to keep (personal data scrubbed from messages).
+//! - [`wait`]: when to retry after a rate limit, from the headers seen.
+//! - [`status_page`]: the providers' public Statuspage-style status pages.
 //! - [`twilio`], [`stripe`], [`openai`]: one folder per provider with the same file roles:
 //!   `mod.rs` (config and construction), `classify.rs`, `health.rs`, `errors.rs`, `audit.rs`.
 //!
@@ -24,9 +26,11 @@ pub mod normalize;
 pub mod openai;
 pub mod outbound;
 pub mod provider;
+pub mod status_page;
 pub mod stripe;
 pub mod tuning;
 pub mod twilio;
+pub mod wait;
 pub mod webhook_events;
 pub mod webhook_url;
 mod wire;

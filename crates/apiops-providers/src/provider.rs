@@ -120,4 +120,11 @@ pub trait Provider: Send + Sync {
 
     /// Classifies one of the provider's codes (falls back by HTTP status for unknown ones).
     fn classify(&self, code: &str, http_status: Option<u16>) -> Classification;
+
+    /// When the rate-limit headers this provider's clients have seen say requests may go
+    /// again, if that is after `now` (see [`crate::wait`]).
+    fn rate_limited_until(&self, now: std::time::SystemTime) -> Option<std::time::SystemTime> {
+        let _ = now;
+        None
+    }
 }

@@ -32,6 +32,7 @@ pub mod script;
 pub mod server;
 pub mod signing;
 pub mod stats;
+pub mod status;
 pub mod stripe;
 pub mod twilio;
 

@@ -111,6 +111,8 @@ pub struct SimState {
     pub stripe: crate::stripe::StripeState,
     /// OpenAI's data and state.
     pub openai: crate::openai::OpenAiState,
+    /// What the providers' status pages say.
+    pub status: crate::status::StatusState,
 }
 
 impl SimState {
@@ -187,6 +189,7 @@ impl Simulator {
                 twilio,
                 stripe,
                 openai,
+                status: Default::default(),
             }),
         })
     }
@@ -203,6 +206,7 @@ impl Simulator {
             .nest("/twilio", crate::twilio::routes())
             .nest("/stripe", crate::stripe::routes())
             .nest("/openai/v1", crate::openai::routes())
+            .nest("/status", crate::status::routes())
             .route("/_sim/stats", get(stats))
             .route(
                 "/_sim/faults",
@@ -293,6 +297,9 @@ impl Simulator {
             ),
             ("APIOPS_STRIPE_API_URL", format!("{base}/stripe")),
             ("OPENAI_BASE_URL", format!("{base}/openai/v1")),
+            ("APIOPS_TWILIO_STATUS_URL", format!("{base}/status/twilio")),
+            ("APIOPS_STRIPE_STATUS_URL", format!("{base}/status/stripe")),
+            ("APIOPS_OPENAI_STATUS_URL", format!("{base}/status/openai")),
             ("TWILIO_ACCOUNT_SID", c.twilio_account_sid.clone()),
             ("TWILIO_AUTH_TOKEN", c.twilio_auth_token.clone()),
             ("STRIPE_SECRET_KEY", c.stripe_secret_key.clone()),
@@ -333,6 +340,11 @@ impl RunningSim {
     /// Adds a scripted fault rule: see [`SimState::script_fault`].
     pub fn script_fault(&self, rule: FaultRule) -> Result<usize, String> {
         self.sim.state.script_fault(rule)
+    }
+
+    /// Sets what the providers' status pages say (see [`crate::status`]).
+    pub fn set_status_mode(&self, mode: crate::status::StatusMode) {
+        self.sim.state.status.set(mode);
     }
 
     /// Removes every scripted fault rule: see [`SimState::clear_faults`].

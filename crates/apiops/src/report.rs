@@ -8,6 +8,9 @@ use std::io::{self, Write};
 use apiops_core::{ErrorGroup, Finding, Health, HealthStatus, Report, Service};
 use serde::Serialize;
 
+use apiops_providers::status_page::StatusPage;
+
+use crate::commands::notes::ServiceNotes;
 use crate::output::{self, Render};
 
 /// A health line for one service: "✓ Operational (123 ms)".
@@ -80,6 +83,9 @@ pub(crate) struct HealthView {
     pub(crate) overall: HealthStatus,
     /// One entry per service checked.
     pub(crate) services: Vec<Health>,
+    /// What each provider's public status page says (context: never part of the verdict).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) status_pages: Vec<StatusPage>,
 }
 
 impl HealthView {
@@ -89,8 +95,41 @@ impl HealthView {
             .map(|h| h.status)
             .max()
             .unwrap_or(HealthStatus::Operational);
-        HealthView { overall, services }
+        HealthView {
+            overall,
+            services,
+            status_pages: vec![],
+        }
     }
+
+    /// With the providers' status pages.
+    pub(crate) fn with_status_pages(mut self, pages: Vec<StatusPage>) -> Self {
+        self.status_pages = pages;
+        self
+    }
+}
+
+/// The lines a status page adds to a service's short list.
+fn page_facts(page: &StatusPage) -> Vec<(&'static str, String)> {
+    if let Some(e) = &page.error {
+        return vec![(
+            "warning",
+            format!("status page {} could not be read: {e}", page.url),
+        )];
+    }
+    let mut facts = vec![(
+        "status",
+        page.description
+            .clone()
+            .unwrap_or_else(|| "status unknown".to_owned()),
+    )];
+    if !page.components.is_empty() {
+        facts.push(("components", page.components_text()));
+    }
+    for i in &page.incidents {
+        facts.push(("incident", format!("{} ({})", i.name, i.status)));
+    }
+    facts
 }
 
 impl Render for HealthView {
@@ -108,7 +147,11 @@ impl Render for HealthView {
                 head.push_str(&format!("  {ms} ms"));
             }
             writeln!(out, "{head}")?;
-            for (label, value) in health_facts(h) {
+            let mut facts = health_facts(h);
+            if let Some(page) = self.status_pages.iter().find(|p| p.service == h.service) {
+                facts.extend(page_facts(page));
+            }
+            for (label, value) in facts {
                 writeln!(
                     out,
                     "{}",
@@ -133,7 +176,19 @@ impl Render for HealthView {
 
     fn markdown(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "**Health**: {}\n", self.overall.label())?;
-        health_markdown(out, &self.services)
+        health_markdown(out, &self.services)?;
+        if !self.status_pages.is_empty() {
+            writeln!(out, "\n**Status pages**:\n")?;
+            for page in &self.status_pages {
+                writeln!(
+                    out,
+                    "- {}: {}",
+                    page.service.display_name(),
+                    page.summary().replace('\n', " ")
+                )?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -210,56 +265,125 @@ const GROUP_HEADER: [&str; 5] = ["Code", "Category", "Count", "Severity", "Sugge
 
 impl Render for ErrorsView {
     fn human(&self, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(
-            out,
-            "Period: {}   events: {}",
-            self.period, self.total_events
-        )?;
-        for s in &self.services {
-            let groups: Vec<&ErrorGroup> = self.groups.iter().filter(|g| g.service == *s).collect();
-            writeln!(out, "\n{}", s.display_name())?;
-            if groups.is_empty() {
-                writeln!(out, "  no errors in the period")?;
-            } else {
-                writeln!(
-                    out,
-                    "{}",
-                    output::human_table(&GROUP_HEADER, &group_rows(&groups))
-                )?;
-            }
-        }
-        for f in &self.failures {
-            let line = format!("{} scan failed: {}", f.service.display_name(), f.error);
-            writeln!(out, "\n{}", output::wrap(&line, "", "  "))?;
-        }
-        recommendations_text(out, &self.recommendations)
+        errors_human(out, self, &ServiceNotes::default())
     }
 
     fn markdown(&self, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "**Period**: {}\n", self.period)?;
-        for s in &self.services {
-            let groups: Vec<&ErrorGroup> = self.groups.iter().filter(|g| g.service == *s).collect();
-            writeln!(out, "### {}\n", s.display_name())?;
-            if groups.is_empty() {
-                writeln!(out, "No errors in the period.\n")?;
-            } else {
-                writeln!(
-                    out,
-                    "{}",
-                    output::markdown_table(&GROUP_HEADER, &group_rows(&groups))
-                )?;
-            }
-        }
-        for f in &self.failures {
+        errors_markdown(out, self, &ServiceNotes::default())
+    }
+}
+
+/// `apiops errors` as printed: the scan, and beside each service's groups the wait its rate
+/// limit asks for and what its status page says. JSON: the scan's fields, plus `rate_limits`
+/// and `status_pages` when there are any.
+#[derive(Debug, Serialize)]
+pub(crate) struct ErrorsReport {
+    #[serde(flatten)]
+    pub(crate) errors: ErrorsView,
+    #[serde(flatten)]
+    pub(crate) notes: ServiceNotes,
+}
+
+impl Render for ErrorsReport {
+    fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+        errors_human(out, &self.errors, &self.notes)
+    }
+
+    fn markdown(&self, out: &mut dyn Write) -> io::Result<()> {
+        errors_markdown(out, &self.errors, &self.notes)
+    }
+}
+
+/// The notes under one service's groups: its rate limit's wait (or that none is asked for when
+/// it has rate-limit errors), and its status page.
+fn service_notes(
+    view: &ErrorsView,
+    notes: &ServiceNotes,
+    s: Service,
+) -> Vec<(&'static str, String)> {
+    let mut lines = Vec::new();
+    let limited = view
+        .groups
+        .iter()
+        .any(|g| g.service == s && g.category == apiops_core::Category::RateLimit);
+    match notes.wait_of(s) {
+        Some(w) => lines.push(("rate limit", w.text.clone())),
+        None if limited => lines.push((
+            "rate limit",
+            "no wait in the headers seen now: retry with backoff".to_owned(),
+        )),
+        None => {}
+    }
+    if let Some(page) = notes.page_of(s) {
+        lines.push(("status page", page.summary()));
+    }
+    lines
+}
+
+fn errors_human(out: &mut dyn Write, view: &ErrorsView, notes: &ServiceNotes) -> io::Result<()> {
+    writeln!(
+        out,
+        "Period: {}   events: {}",
+        view.period, view.total_events
+    )?;
+    for s in &view.services {
+        let groups: Vec<&ErrorGroup> = view.groups.iter().filter(|g| g.service == *s).collect();
+        writeln!(out, "\n{}", s.display_name())?;
+        if groups.is_empty() {
+            writeln!(out, "  no errors in the period")?;
+        } else {
             writeln!(
                 out,
-                "**{} scan failed**: {}\n",
-                f.service.display_name(),
-                f.error
+                "{}",
+                output::human_table(&GROUP_HEADER, &group_rows(&groups))
             )?;
         }
-        recommendations_markdown(out, &self.recommendations)
+        for (label, text) in service_notes(view, notes, *s) {
+            writeln!(
+                out,
+                "{}",
+                output::wrap(&text, &format!("  {label}: "), "    ")
+            )?;
+        }
     }
+    for f in &view.failures {
+        let line = format!("{} scan failed: {}", f.service.display_name(), f.error);
+        writeln!(out, "\n{}", output::wrap(&line, "", "  "))?;
+    }
+    recommendations_text(out, &view.recommendations)
+}
+
+fn errors_markdown(out: &mut dyn Write, view: &ErrorsView, notes: &ServiceNotes) -> io::Result<()> {
+    writeln!(out, "**Period**: {}\n", view.period)?;
+    for s in &view.services {
+        let groups: Vec<&ErrorGroup> = view.groups.iter().filter(|g| g.service == *s).collect();
+        writeln!(out, "### {}\n", s.display_name())?;
+        if groups.is_empty() {
+            writeln!(out, "No errors in the period.\n")?;
+        } else {
+            writeln!(
+                out,
+                "{}",
+                output::markdown_table(&GROUP_HEADER, &group_rows(&groups))
+            )?;
+        }
+        let lines = service_notes(view, notes, *s);
+        for (label, text) in &lines {
+            writeln!(out, "- **{label}**: {}", text.replace('\n', " "))?;
+        }
+        if !lines.is_empty() {
+            writeln!(out)?;
+        }
+    }
+    for f in &view.failures {
+        writeln!(
+            out,
+            "**{} scan failed**: {}\n",
+            f.service.display_name(),
+            f.error
+        )?;
+    }
+    recommendations_markdown(out, &view.recommendations)
 }
 
 fn recommendations_text(out: &mut dyn Write, recs: &[String]) -> io::Result<()> {
@@ -454,6 +578,64 @@ pub(crate) fn period_label(span: std::time::Duration) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_rate_limit_group_says_when_to_retry() {
+        let group = ErrorGroup {
+            service: Service::Openai,
+            error_code: "rate_limit_exceeded".into(),
+            category: apiops_core::Category::RateLimit,
+            severity: apiops_core::Severity::Warning,
+            count: 3,
+            suggested_fix: "slow down".into(),
+            unknown: false,
+        };
+        let view = ErrorsView {
+            period: "Last hour".into(),
+            services: vec![Service::Openai],
+            total_events: 3,
+            groups: vec![group],
+            failures: vec![],
+            recommendations: vec![],
+            events: vec![],
+        };
+        let mut notes = ServiceNotes::default();
+        let lines = service_notes(&view, &notes, Service::Openai);
+        assert_eq!(
+            lines,
+            [(
+                "rate limit",
+                "no wait in the headers seen now: retry with backoff".to_owned()
+            )]
+        );
+        let now = std::time::SystemTime::from(
+            "2026-12-07T10:15:00Z"
+                .parse::<jiff::Timestamp>()
+                .expect("ts"),
+        );
+        let wait = apiops_providers::wait::RetryWait::until(now + Duration::from_secs(42), now)
+            .expect("ahead");
+        notes.rate_limits.push(crate::commands::notes::ServiceWait {
+            service: Service::Openai,
+            text: wait.describe(),
+            wait,
+        });
+        let report = ErrorsReport {
+            errors: view,
+            notes,
+        };
+        let mut out = Vec::new();
+        output::write_fitted(&mut out, crate::output::Format::Human, &report, Some(80))
+            .expect("write");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(
+            text.contains("rate limit: resets in 42 s, retry after 2026-12-07 10:15:42 UTC"),
+            "{text}"
+        );
+        let json = serde_json::to_value(&report).expect("json");
+        assert_eq!(json["rate_limits"][0]["resets_in_s"], 42, "{json}");
+        assert_eq!(json["period"], "Last hour", "{json}");
+    }
 
     #[test]
     fn periods_read_naturally() {

@@ -455,3 +455,6 @@ mod dashboard;
 
 #[path = "cli/terminal.rs"]
 mod terminal;
+
+#[path = "cli/status.rs"]
+mod status;

@@ -228,6 +228,10 @@ impl Provider for Stripe {
     fn classify(&self, code: &str, http_status: Option<u16>) -> Classification {
         classify::classify(code, http_status)
     }
+
+    fn rate_limited_until(&self, now: std::time::SystemTime) -> Option<std::time::SystemTime> {
+        self.client.api().rate_gate().retry_at(now)
+    }
 }
 
 #[cfg(test)]

@@ -251,6 +251,15 @@ impl Provider for Twilio {
     fn classify(&self, code: &str, http_status: Option<u16>) -> Classification {
         classify::classify(code, http_status)
     }
+
+    fn rate_limited_until(&self, now: std::time::SystemTime) -> Option<std::time::SystemTime> {
+        crate::wait::latest(
+            client::Host::ALL
+                .iter()
+                .map(|h| self.client.host(*h).rate_gate()),
+            now,
+        )
+    }
 }
 
 #[cfg(test)]

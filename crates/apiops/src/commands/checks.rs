@@ -163,9 +163,19 @@ pub(crate) fn select(settings: &Settings, requested: &[Service]) -> anyhow::Resu
     Ok(Selected { providers, skipped })
 }
 
-/// Health of every selected service, concurrently, in service order.
+/// Health of every selected service, concurrently, in service order; a rate limit's wait,
+/// when the headers asked for one, is a `rate_limit` warning.
 pub(crate) async fn health(selected: &Selected) -> Vec<Health> {
-    futures::future::join_all(selected.providers.iter().map(|p| p.health())).await
+    futures::future::join_all(selected.providers.iter().map(|p| async move {
+        let mut health = p.health().await;
+        let now = std::time::SystemTime::now();
+        let wait = p
+            .rate_limited_until(now)
+            .and_then(|t| apiops_providers::wait::RetryWait::until(t, now));
+        apiops_providers::wait::annotate(&mut health, wait);
+        health
+    }))
+    .await
 }
 
 /// The exit verdict of a set of health results.

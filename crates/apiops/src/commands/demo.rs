@@ -15,11 +15,11 @@ use apiops_core::Report;
 use apiops_sim::{SimConfig, Simulator};
 use serde::Serialize;
 
-use crate::commands::{checks, creds, errors};
+use crate::commands::{checks, creds, errors, notes};
 use crate::config::{self as settings, Environment, FlagOverrides, Locations, Sources};
 use crate::exit::Exit;
 use crate::output::{self, Format};
-use crate::report::{AuditView, HealthView, ReportView, ScanFailure};
+use crate::report::{AuditView, ErrorsReport, HealthView, ReportView, ScanFailure};
 
 /// Demo knobs.
 #[derive(Debug, Clone, clap::Args)]
@@ -70,7 +70,7 @@ fn write_report(path: &std::path::Path, report: &ReportView) -> anyhow::Result<(
 struct DemoJson<'a> {
     simulator: String,
     health: &'a HealthView,
-    errors: &'a crate::report::ErrorsView,
+    errors: &'a ErrorsReport,
     audit: &'a AuditView,
     report: &'a ReportView,
 }
@@ -134,8 +134,11 @@ pub(crate) fn run(args: &DemoArgs, flags: FlagOverrides, format: Format) -> anyh
             creds::run(&loaded, format)?;
         }
         let selected = checks::select(s, &[])?;
-        let health = checks::health(&selected).await;
-        let health_view = HealthView::new(health.clone());
+        let (health, pages) = futures::join!(
+            checks::health(&selected),
+            notes::status_pages(s, &selected.providers)
+        );
+        let health_view = HealthView::new(health.clone()).with_status_pages(pages);
         if format == Format::Human {
             heading(format, "Health")?;
             output::emit(format, &health_view)?;
@@ -152,9 +155,17 @@ pub(crate) fn run(args: &DemoArgs, flags: FlagOverrides, format: Format) -> anyh
             None,
         )
         .await?;
+        let errors_report = ErrorsReport {
+            errors: errors_view,
+            notes: notes::ServiceNotes {
+                rate_limits: notes::waits(&selected.providers),
+                status_pages: health_view.status_pages.clone(),
+            },
+        };
+        let errors_view = &errors_report.errors;
         if format == Format::Human {
             heading(format, "Errors")?;
-            output::emit(format, &errors_view)?;
+            output::emit(format, &errors_report)?;
         }
         let (findings, audit_failures) = checks::audit(&selected).await;
         let audit_view = AuditView {
@@ -189,7 +200,7 @@ pub(crate) fn run(args: &DemoArgs, flags: FlagOverrides, format: Format) -> anyh
             let doc = DemoJson {
                 simulator: sim.base_url(),
                 health: &health_view,
-                errors: &errors_view,
+                errors: &errors_report,
                 audit: &audit_view,
                 report: &report,
             };

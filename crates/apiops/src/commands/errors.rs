@@ -1,6 +1,7 @@
 //! `apiops errors [SERVICE...] [--since 24h]`: fetches recent failures from every source each
 //! provider offers, normalizes them to `ErrorEvent`s, records them in the event log, groups and
-//! ranks them by frequency x severity, and attaches the fix.
+//! ranks them by frequency x severity, and attaches the fix; beside each service, the wait its
+//! rate limit asks for and its public status page.
 
 use std::time::Duration;
 
@@ -8,11 +9,11 @@ use anyhow::Context as _;
 use apiops_core::Service;
 use apiops_providers::TimeWindow;
 
-use crate::commands::checks;
+use crate::commands::{checks, notes};
 use crate::config::LoadedConfig;
 use crate::exit::Exit;
 use crate::output::{self, Format};
-use crate::report::{ErrorsView, period_label};
+use crate::report::{ErrorsReport, ErrorsView, period_label};
 
 /// How many events `--json` carries at most.
 pub(crate) const MAX_JSON_EVENTS: usize = 10_000;
@@ -46,7 +47,12 @@ pub(crate) fn run(
         .await
     })?;
     let failed = !view.failures.is_empty();
-    output::emit(format, &view).context("writing the error report")?;
+    let notes = rt.block_on(notes::gather(&loaded.settings, &selected.providers));
+    let report = ErrorsReport {
+        errors: view,
+        notes,
+    };
+    output::emit(format, &report).context("writing the error report")?;
     Ok(if failed { Exit::Failure } else { Exit::Ok })
 }
 

@@ -14,6 +14,7 @@ pub(crate) mod errors;
 pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod mcp;
+pub(crate) mod notes;
 pub(crate) mod ops;
 pub(crate) mod serve;
 pub(crate) mod sim;

@@ -188,6 +188,14 @@ pub(crate) struct TwilioSettings {
     /// The core REST API (messages, calls, numbers owned, accounts). Ends with `/`.
     #[serde(with = "values::http_url")]
     pub(crate) api_url: Url,
+    /// The provider's public status page (Statuspage's `api/v2/status.json` under it). Unset,
+    /// the provider's own page is read only while the API URL is the provider's real one.
+    #[serde(
+        default,
+        with = "values::optional_http_url",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) status_url: Option<Url>,
     /// The Monitor API (alerts, events). Ends with `/`.
     #[serde(with = "values::http_url")]
     pub(crate) monitor_url: Url,
@@ -267,6 +275,14 @@ pub(crate) struct StripeSettings {
     /// The API. Ends with `/`.
     #[serde(with = "values::http_url")]
     pub(crate) api_url: Url,
+    /// The provider's public status page (Statuspage's `api/v2/status.json` under it). Unset,
+    /// the provider's own page is read only while the API URL is the provider's real one.
+    #[serde(
+        default,
+        with = "values::optional_http_url",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) status_url: Option<Url>,
     /// Secret (`sk_`) or restricted (`rk_`) key, Bearer auth.
     #[serde(
         default,
@@ -295,6 +311,14 @@ pub(crate) struct OpenAiSettings {
     /// `base_url.join("models")` is `.../v1/models`.
     #[serde(with = "values::http_url")]
     pub(crate) base_url: Url,
+    /// The provider's public status page (Statuspage's `api/v2/status.json` under it). Unset,
+    /// the provider's own page is read only while the API URL is the provider's real one.
+    #[serde(
+        default,
+        with = "values::optional_http_url",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) status_url: Option<Url>,
     /// Project or user key, Bearer auth.
     #[serde(
         default,

@@ -173,6 +173,27 @@ pub(crate) mod optional_text {
     }
 }
 
+/// An optional http(s) URL (a provider's status page): empty counts as absent.
+pub(crate) mod optional_http_url {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
+        let value = text(d, "an http(s) URL")?;
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(None);
+        }
+        http_url::parse(value).map(Some).map_err(de::Error::custom)
+    }
+
+    pub(crate) fn serialize<S: Serializer>(value: &Option<Url>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(url) => s.serialize_str(url.as_str()),
+            None => s.serialize_none(),
+        }
+    }
+}
+
 /// The database URL: `sqlite:...`, `postgres://...` or `postgresql://...`. Kept secret because a
 /// PostgreSQL URL usually carries a password; shown with the password masked.
 pub(crate) mod database_url {
