@@ -40,8 +40,8 @@ impl Default for BreakerConfig {
     fn default() -> Self {
         BreakerConfig {
             failure_rate: 0.5,
-            minimum_calls: 10,
-            window: 20,
+            minimum_calls: 50,
+            window: 100,
             cool_down: Duration::from_secs(30),
             half_open_probes: 3,
         }
@@ -327,7 +327,7 @@ impl Middleware for BreakerMiddleware {
         let failed = match &result {
             Ok(resp) => resp.status().is_server_error(),
             Err(reqwest_middleware::Error::Reqwest(_)) => true,
-            Err(reqwest_middleware::Error::Middleware(_)) => false,
+            Err(e) => crate::reads::is_stack_transport_error(e),
         };
         let (state, opened) = self.breakers.with(&host, |b| {
             let now = self.breakers.clock.now();

@@ -22,6 +22,7 @@ use crate::clock::Clock;
 use crate::error::{ClientError, TransportKind};
 use crate::idempotency::IdempotencyMiddleware;
 use crate::rate::{RateConfig, RateGate, RateGateMiddleware};
+use crate::reads::{AttemptTimeoutMiddleware, HedgeMiddleware, ReadPolicy, ReadState};
 use crate::redact::{Redactor, display_target};
 use crate::retry::{RetryBudget, RetryMiddleware, RetryPolicy};
 use crate::trace::TraceMiddleware;
@@ -37,11 +38,16 @@ pub struct ClientStats {
     pub requests: AtomicU64,
     /// Retries sent.
     pub retries: AtomicU64,
+    /// Hedged copies of slow reads sent.
+    pub hedges: AtomicU64,
+    /// Hedged copies whose answer was the one used.
+    pub hedges_won: AtomicU64,
 }
 
 /// Configures and builds an [`ApiClient`]. Every piece has a safe default: 5 s connect and 30 s
 /// total timeouts, 3 attempts with full-jitter backoff from 250 ms capped at 20 s, a retry
-/// budget of 10 % of traffic plus 10, a breaker per host, no quota, no auth.
+/// budget of 10 % of traffic plus 10, a breaker per host, no quota, no auth, and reads timed,
+/// hedged and retried as [`ReadPolicy::default`] says.
 #[derive(Debug)]
 pub struct ClientBuilder {
     name: String,
@@ -51,6 +57,7 @@ pub struct ClientBuilder {
     auth: Auth,
     retry: RetryPolicy,
     budget: (f64, u32),
+    reads: ReadPolicy,
     breaker: Option<BreakerConfig>,
     rate: RateConfig,
     idempotency_header: Option<HeaderName>,
@@ -95,6 +102,13 @@ impl ClientBuilder {
     /// The retry budget: `ratio` of a retry per request plus `min_reserve`.
     pub fn retry_budget(mut self, ratio: f64, min_reserve: u32) -> Self {
         self.budget = (ratio, min_reserve);
+        self
+    }
+
+    /// How reads are timed, hedged and retried ([`ReadPolicy::off`] makes them like any
+    /// request).
+    pub fn reads(mut self, policy: ReadPolicy) -> Self {
+        self.reads = policy;
         self
     }
 
@@ -165,12 +179,21 @@ impl ClientBuilder {
         let redactor = Redactor::new(secrets);
         let stats = Arc::new(ClientStats::default());
         let budget = Arc::new(RetryBudget::new(self.budget.0, self.budget.1)?);
+        let read_budget = if self.reads.read_budget_ratio > 0.0 || self.reads.read_budget_min > 0 {
+            Some(Arc::new(RetryBudget::new(
+                self.reads.read_budget_ratio,
+                self.reads.read_budget_min,
+            )?))
+        } else {
+            None
+        };
+        let reads = Arc::new(ReadState::new(self.reads, self.timeout)?);
         let gate = Arc::new(RateGate::new(&self.rate, self.clock.clone())?);
         let breakers = self.breaker.map(|b| Breakers::new(b, self.clock.clone()));
         let deprecations = Deprecations::default();
 
         // Outermost first: trace -> cassette -> breaker -> idempotency -> retry -> rate gate
-        // -> auth -> version pin -> transport.
+        // -> hedge -> auth -> version pin -> attempt timeout -> transport.
         let mut stack = reqwest_middleware::ClientBuilder::new(http)
             .with(TraceMiddleware::new(self.name.clone(), redactor.clone()));
         if let Some(cassette) = self.cassette {
@@ -189,6 +212,7 @@ impl ClientBuilder {
             .with(RetryMiddleware {
                 policy: self.retry,
                 budget: Arc::clone(&budget),
+                read_budget: read_budget.clone(),
                 idempotency_header: self.idempotency_header,
                 stats: Arc::clone(&stats),
                 clock: self.clock.clone(),
@@ -197,10 +221,19 @@ impl ClientBuilder {
             .with(RateGateMiddleware {
                 gate: Arc::clone(&gate),
             })
+            .with(HedgeMiddleware {
+                state: Arc::clone(&reads),
+                gate: Arc::clone(&gate),
+                stats: Arc::clone(&stats),
+                client: self.name.as_str().into(),
+            })
             .with(AuthMiddleware { auth: self.auth })
             .with(VersionMiddleware {
                 pins: self.pins,
                 seen: deprecations.clone(),
+            })
+            .with(AttemptTimeoutMiddleware {
+                state: Arc::clone(&reads),
             })
             .build();
         Ok(ApiClient {
@@ -209,6 +242,8 @@ impl ClientBuilder {
             inner,
             stats,
             budget,
+            read_budget,
+            reads,
             gate,
             breakers,
             deprecations,
@@ -239,6 +274,8 @@ pub struct ApiClient {
     inner: ClientWithMiddleware,
     stats: Arc<ClientStats>,
     budget: Arc<RetryBudget>,
+    read_budget: Option<Arc<RetryBudget>>,
+    reads: Arc<ReadState>,
     gate: Arc<RateGate>,
     breakers: Option<Breakers>,
     deprecations: Deprecations,
@@ -256,6 +293,7 @@ impl ApiClient {
             auth: Auth::None,
             retry: RetryPolicy::default(),
             budget: (0.1, 10),
+            reads: ReadPolicy::default(),
             breaker: Some(BreakerConfig::default()),
             rate: RateConfig::default(),
             idempotency_header: None,
@@ -285,6 +323,18 @@ impl ApiClient {
     /// Retries this client may still spend.
     pub fn retry_budget_balance(&self) -> f64 {
         self.budget.balance()
+    }
+
+    /// Retries reads may still spend once the general budget is empty (`None` without a read
+    /// budget).
+    pub fn read_retry_budget_balance(&self) -> Option<f64> {
+        self.read_budget.as_ref().map(|b| b.balance())
+    }
+
+    /// How reads are timed and hedged now: the policy, the recent latency quantiles, the
+    /// attempt timeout a read would get.
+    pub fn reads(&self) -> &ReadState {
+        &self.reads
     }
 
     /// The rate gate (last rate-limit headers, pause, free slots).

@@ -3,14 +3,16 @@
 //!
 //! Layout — one concern per module, each a small pure policy plus a thin middleware that wires it
 //! into [`reqwest_middleware`], stacked by [`ApiClient`] in this order (outermost first):
-//! trace -> cassette -> circuit breaker -> idempotency key -> retry -> rate gate -> auth ->
-//! version pin -> transport (timeouts).
+//! trace -> cassette -> circuit breaker -> idempotency key -> retry -> rate gate -> hedge ->
+//! auth -> version pin -> attempt timeout -> transport (timeouts).
 //!
 //! - [`client`]: [`ClientBuilder`] and [`ApiClient`], which assemble the stack and map failures
 //!   to [`ClientError`].
 //! - [`error`]: the typed errors a caller can act on.
 //! - [`retry`]: full-jitter backoff, `Retry-After` parsing, the retry decision and the retry
 //!   budget.
+//! - [`reads`]: reads that stay fast when a provider misbehaves: attempt timeouts that follow
+//!   recent latency, hedged reads, and the read retry budget's settings.
 //! - [`breaker`]: the circuit breaker per host (closed / open / half-open).
 //! - [`rate`]: the rate gate: a GCRA quota, a concurrency cap and a pause-until fed by rate-limit
 //!   headers.
@@ -37,6 +39,7 @@ pub mod graphql;
 pub mod idempotency;
 pub mod pagination;
 pub mod rate;
+pub mod reads;
 pub mod redact;
 pub mod retry;
 pub mod trace;

@@ -5,8 +5,10 @@
 //! The page shapes of the providers we speak to (Stripe, OpenAI, Twilio, plain page numbers) are
 //! read by a pure function, [`read_page`], that turns one page's JSON and the request that
 //! fetched it into the items and the next request; [`pages`] and [`paginate`] only wire it to
-//! an [`ApiClient`]. This module does not retry, throttle or split time ranges: the client's
-//! middleware retries each page request, and [`crate::windows`] fans a range out into windows.
+//! an [`ApiClient`]. This module does not throttle or split time ranges (the client's middleware
+//! retries, times out and hedges each page request; [`crate::windows`] fans a range out into
+//! windows); it only asks for a page again, by its cursor, when the body arrived cut short (the
+//! middleware never sees bodies) or the page still failed transiently after the client's retries.
 
 use std::fmt;
 
@@ -297,6 +299,23 @@ where
     .try_filter(|items| futures::future::ready(!items.is_empty()))
 }
 
+/// Times a page is asked for, the first included, when it keeps failing in a way another try
+/// can fix (see [`worth_another_try`]). Each of them is a request with the client's own
+/// retries.
+pub const PAGE_ATTEMPTS: u32 = 3;
+
+/// Whether a failed page request is worth sending again: JSON that does not parse (a body cut
+/// short), a transport failure, or a 5xx. Not a page of the wrong shape (that would fail the
+/// same way), a 4xx (a 429 whose wait is longer than the client agreed to block for stays an
+/// error, as the retry policy says), or an open circuit.
+fn worth_another_try(e: &ClientError) -> bool {
+    match e {
+        ClientError::Decode { .. } | ClientError::Transport { .. } => true,
+        ClientError::Status { status, .. } => *status >= 500,
+        _ => false,
+    }
+}
+
 /// What every page request of one listing shares.
 #[derive(Debug)]
 struct Listing {
@@ -321,12 +340,23 @@ impl Listing {
         let url = page_url(&first, self.client.base_url(), cursor)
             .map_err(|r| decode(display_target(&first), r))?;
         let target = display_target(&url);
-        let mut rb = self.client.request(Method::GET, url.as_str())?;
         let query = page_query(&self.query, cursor);
-        if !query.is_empty() {
-            rb = rb.query(&query);
-        }
-        let body: Value = self.client.send_json(rb).await?;
+        // A page named by its cursor can be asked for again: a body cut short (a 200 whose JSON
+        // ends early, or a connection lost mid-body), which the client's retries never see, and
+        // a page that still failed after them (a provider failing a third of its requests), so
+        // one bad page does not end the listing.
+        let mut attempt = 1;
+        let body: Value = loop {
+            let mut rb = self.client.request(Method::GET, url.as_str())?;
+            if !query.is_empty() {
+                rb = rb.query(&query);
+            }
+            match self.client.send_json(rb).await {
+                Ok(body) => break body,
+                Err(e) if attempt < PAGE_ATTEMPTS && worth_another_try(&e) => attempt += 1,
+                Err(e) => return Err(e),
+            }
+        };
         let page = read_page(&self.style, cursor, body).map_err(|r| decode(target.clone(), r))?;
         let items = page
             .items
@@ -855,6 +885,26 @@ mod tests {
         )
     }
 
+    /// Every other answer is a 200 whose JSON is cut short; the others are `stripe_list`'s.
+    async fn cut_short_every_other(State(s): State<Served>, q: Params) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        if s.hits.load(Ordering::SeqCst) % 2 == 0 {
+            s.hits.fetch_add(1, Ordering::SeqCst);
+            return (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                "{\"data\": [{\"id\": \"trunc",
+            )
+                .into_response();
+        }
+        stripe_list(State(s), q).await.into_response()
+    }
+
+    async fn always_cut_short(State(s): State<Served>) -> (StatusCode, &'static str) {
+        s.hits.fetch_add(1, Ordering::SeqCst);
+        (StatusCode::OK, "{\"data\": [")
+    }
+
     async fn serve(items: usize) -> (SocketAddr, Served) {
         let served = Served {
             items: Arc::new(
@@ -869,6 +919,8 @@ mod tests {
             .route("/2010-04-01/Accounts/AC1/Messages.json", get(twilio_list))
             .route("/v1/stuck", get(stuck_list))
             .route("/v1/failing", get(failing_second_page))
+            .route("/v1/cut-short", get(cut_short_every_other))
+            .route("/v1/always-cut-short", get(always_cut_short))
             .with_state(served.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -984,6 +1036,36 @@ mod tests {
             got[2].as_ref().err().and_then(ClientError::status),
             Some(400)
         );
+    }
+
+    #[tokio::test]
+    async fn a_page_cut_short_is_fetched_again_from_its_cursor() {
+        let (addr, served) = serve(7).await;
+        let c = client(format!("http://{addr}/v1"));
+        let got: Vec<Item> = paginate(c, "/cut-short".to_owned(), limit(3), PageStyle::Stripe)
+            .try_collect()
+            .await
+            .expect("every page read on its second try");
+        let ns: Vec<usize> = got.iter().map(|it| it.n).collect();
+        assert_eq!(ns, (0..7).collect::<Vec<_>>());
+        assert_eq!(served.hits.load(Ordering::SeqCst), 6, "each page twice");
+    }
+
+    #[tokio::test]
+    async fn a_page_always_cut_short_fails_after_its_attempts() {
+        let (addr, served) = serve(0).await;
+        let c = client(format!("http://{addr}/v1"));
+        let got: Vec<Result<Value, ClientError>> = paginate(
+            c,
+            "/always-cut-short".to_owned(),
+            Vec::new(),
+            PageStyle::Stripe,
+        )
+        .collect()
+        .await;
+        assert_eq!(got.len(), 1);
+        assert!(matches!(got[0], Err(ClientError::Decode { .. })), "{got:?}");
+        assert_eq!(served.hits.load(Ordering::SeqCst), PAGE_ATTEMPTS as usize);
     }
 
     #[tokio::test]

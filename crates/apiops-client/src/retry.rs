@@ -278,6 +278,8 @@ impl RetryBudget {
 pub struct RetryMiddleware {
     pub(crate) policy: RetryPolicy,
     pub(crate) budget: Arc<RetryBudget>,
+    /// Reads (GET, HEAD) may go on retrying from this one once `budget` is empty.
+    pub(crate) read_budget: Option<Arc<RetryBudget>>,
     pub(crate) idempotency_header: Option<http::HeaderName>,
     pub(crate) stats: Arc<ClientStats>,
     pub(crate) clock: Clock,
@@ -298,7 +300,14 @@ impl Middleware for RetryMiddleware {
             .as_ref()
             .is_some_and(|h| req.headers().contains_key(h));
         let method = req.method().clone();
+        let read_budget = self
+            .read_budget
+            .as_ref()
+            .filter(|_| crate::reads::is_read(&method));
         self.budget.deposit();
+        if let Some(b) = read_budget {
+            b.deposit();
+        }
         let mut attempt: u32 = 1;
         let mut current = req;
         loop {
@@ -312,7 +321,9 @@ impl Middleware for RetryMiddleware {
                     headers: resp.headers(),
                 },
                 Err(reqwest_middleware::Error::Reqwest(_)) => Attempt::TransportError,
-                // Our own middlewares' errors (breaker, auth...) are not retried here.
+                // An attempt timed out inside the stack: a transport failure like any other.
+                Err(e) if crate::reads::is_stack_transport_error(e) => Attempt::TransportError,
+                // Our own middlewares' other errors (breaker, auth...) are not retried here.
                 Err(reqwest_middleware::Error::Middleware(_)) => return result,
             };
             let decision = decide(
@@ -330,7 +341,7 @@ impl Middleware for RetryMiddleware {
             let Some(spare) = spare else {
                 return result;
             };
-            if !self.budget.try_withdraw() {
+            if !(self.budget.try_withdraw() || read_budget.is_some_and(|b| b.try_withdraw())) {
                 tracing::debug!(target: "apiops_client", attempt, "retry budget exhausted");
                 return result;
             }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use apiops_client::auth::{Auth, HmacSigner, OAuth2ClientCredentials};
 use apiops_client::breaker::{BreakerConfig, BreakerState};
 use apiops_client::clock::{Clock, Jitter, ManualClock};
+use apiops_client::reads::ReadPolicy;
 use apiops_client::retry::{Backoff, RetryPolicy};
 use apiops_client::{ApiClient, ClientError, Method, SecretString, TransportKind};
 use util::{FaultServer, Step, json, status, with_header};
@@ -173,6 +174,7 @@ async fn retries_stop_at_the_budget() {
     let (_m, clock) = ManualClock::new();
     let c = client(&server, clock)
         .retry_budget(0.0, 3)
+        .reads(ReadPolicy::off())
         .build()
         .expect("client");
     for _ in 0..5 {

@@ -15,6 +15,10 @@ pub const HTTP_REQUESTS_TOTAL: &str = "apiops_http_requests_total";
 pub const HTTP_REQUEST_DURATION_SECONDS: &str = "apiops_http_request_duration_seconds";
 /// Retries sent, by client.
 pub const HTTP_RETRIES_TOTAL: &str = "apiops_http_retries_total";
+/// Hedged copies of slow reads sent, by client.
+pub const HTTP_HEDGES_TOTAL: &str = "apiops_http_hedges_total";
+/// Hedged copies whose answer was the one used, by client.
+pub const HTTP_HEDGES_WON_TOTAL: &str = "apiops_http_hedges_won_total";
 /// Remaining share of a provider's rate limit from the last response headers, by client.
 pub const HTTP_RATE_LIMIT_HEADROOM_RATIO: &str = "apiops_http_rate_limit_headroom_ratio";
 /// Circuit breaker state by client and host.
@@ -73,6 +77,8 @@ pub const ALL: &[&str] = &[
     HTTP_REQUESTS_TOTAL,
     HTTP_REQUEST_DURATION_SECONDS,
     HTTP_RETRIES_TOTAL,
+    HTTP_HEDGES_TOTAL,
+    HTTP_HEDGES_WON_TOTAL,
     HTTP_RATE_LIMIT_HEADROOM_RATIO,
     BREAKER_OPEN,
     BREAKER_OPENED_TOTAL,

@@ -1,11 +1,13 @@
-//! The client settings every provider client shares: timeouts, retry policy and budget, and
-//! breaker thresholds. The binary fills this from the validated configuration.
+//! The client settings every provider client shares: timeouts, retry policy and budget,
+//! breaker thresholds, and how reads are timed, hedged and retried. The binary fills this from
+//! the validated configuration.
 
 use std::time::Duration;
 
 use apiops_client::ClientBuilder;
 use apiops_client::breaker::BreakerConfig;
 use apiops_client::clock::Clock;
+use apiops_client::reads::ReadPolicy;
 use apiops_client::retry::{Backoff, RetryPolicy};
 
 use crate::provider::ProviderError;
@@ -29,6 +31,8 @@ pub struct ClientTuning {
     pub retry_budget_min: u32,
     /// Breaker thresholds.
     pub breaker: BreakerConfig,
+    /// How reads are timed, hedged and retried beyond the general budget.
+    pub reads: ReadPolicy,
     /// Time source (tests inject a manual clock).
     pub clock: Clock,
 }
@@ -44,6 +48,7 @@ impl Default for ClientTuning {
             retry_budget_ratio: 0.1,
             retry_budget_min: 10,
             breaker: BreakerConfig::default(),
+            reads: ReadPolicy::default(),
             clock: Clock::default(),
         }
     }
@@ -62,6 +67,7 @@ impl ClientTuning {
             .retry(policy)
             .retry_budget(self.retry_budget_ratio, self.retry_budget_min)
             .breaker(Some(self.breaker.clone()))
+            .reads(self.reads.clone())
             .clock(self.clock.clone()))
     }
 }

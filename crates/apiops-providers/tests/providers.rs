@@ -18,3 +18,6 @@ mod common;
 
 #[path = "providers/dictionary.rs"]
 mod dictionary;
+
+#[path = "providers/faults.rs"]
+mod faults;

@@ -90,6 +90,16 @@ pub(crate) const SERIES: &[(&str, Kind, &str)] = &[
         "Retries sent by client",
     ),
     (
+        metric_names::HTTP_HEDGES_TOTAL,
+        Kind::Counter,
+        "Hedged copies of slow reads sent, by client (capped at [client] hedge_share of reads)",
+    ),
+    (
+        metric_names::HTTP_HEDGES_WON_TOTAL,
+        Kind::Counter,
+        "Hedged copies whose answer was the one used, by client",
+    ),
+    (
         metric_names::HTTP_RATE_LIMIT_HEADROOM_RATIO,
         Kind::Gauge,
         "Remaining share of the provider's rate limit (requests or tokens) from the last response headers, by client",

@@ -5,6 +5,7 @@ use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use apiops_client::breaker::BreakerConfig;
+use apiops_client::reads::ReadPolicy;
 use apiops_core::{ErrorEvent, Finding, Health, HealthStatus, Service};
 use apiops_providers::aggregate::Aggregator;
 use apiops_providers::openai::{OpenAi, OpenAiConfig};
@@ -35,6 +36,15 @@ pub(crate) fn tuning(settings: &Settings) -> ClientTuning {
             window: b.window.get() as usize,
             cool_down: b.cool_down,
             half_open_probes: b.half_open_probes.get(),
+        },
+        reads: ReadPolicy {
+            timeout_multiplier: c.read_timeout_multiplier,
+            timeout_floor: c.read_timeout_floor,
+            hedge_share: c.hedge_share,
+            hedge_min_delay: c.hedge_min_delay,
+            read_budget_ratio: c.read_retry_budget_ratio,
+            read_budget_min: c.read_retry_budget_min,
+            ..ReadPolicy::default()
         },
         clock: Default::default(),
     }

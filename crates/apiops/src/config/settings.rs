@@ -162,6 +162,20 @@ pub(crate) struct ClientSettings {
     pub(crate) retry_budget_ratio: f64,
     /// Retries always allowed per budget window, so a quiet client can still retry.
     pub(crate) retry_budget_min: u32,
+    /// A read attempt gets this many times the recent p99 latency (0: adaptive timeouts off).
+    pub(crate) read_timeout_multiplier: f64,
+    /// The shortest adaptive read attempt timeout.
+    #[serde(with = "values::duration")]
+    pub(crate) read_timeout_floor: Duration,
+    /// The most hedged reads, as a share of reads (0..=1; 0: no hedging).
+    pub(crate) hedge_share: f64,
+    /// Never hedge a read sooner than this.
+    #[serde(with = "values::duration")]
+    pub(crate) hedge_min_delay: Duration,
+    /// Share of reads that may be retried once the general budget is spent (0..=1).
+    pub(crate) read_retry_budget_ratio: f64,
+    /// Read retries always allowed beyond the general budget.
+    pub(crate) read_retry_budget_min: u32,
 }
 
 /// `[breaker]`: when a provider host is considered down and for how long.
@@ -629,6 +643,7 @@ impl Settings {
             ("client.connect_timeout", c.connect_timeout),
             ("client.timeout", c.timeout),
             ("client.base_delay", c.base_delay),
+            ("client.read_timeout_floor", c.read_timeout_floor),
             ("breaker.cool_down", self.breaker.cool_down),
         ] {
             check(!d.is_zero(), key, "must be longer than zero".into());
@@ -646,6 +661,24 @@ impl Settings {
             (0.0..=1.0).contains(&c.retry_budget_ratio),
             "client.retry_budget_ratio",
             format!("{} is not between 0 and 1", c.retry_budget_ratio),
+        );
+        for (key, v) in [
+            ("client.hedge_share", c.hedge_share),
+            ("client.read_retry_budget_ratio", c.read_retry_budget_ratio),
+        ] {
+            check(
+                (0.0..=1.0).contains(&v),
+                key,
+                format!("{v} is not between 0 and 1"),
+            );
+        }
+        check(
+            c.read_timeout_multiplier.is_finite() && c.read_timeout_multiplier >= 0.0,
+            "client.read_timeout_multiplier",
+            format!(
+                "{} is not a number of at least 0 (0 turns adaptive timeouts off)",
+                c.read_timeout_multiplier
+            ),
         );
         let b = &self.breaker;
         check(

@@ -76,8 +76,14 @@ fn embedded_defaults_load_with_the_documented_values() {
     assert!((s.client.retry_budget_ratio - 0.1).abs() < f64::EPSILON);
     assert_eq!(s.client.retry_budget_min, 10);
     assert!((s.breaker.failure_rate - 0.5).abs() < f64::EPSILON);
-    assert_eq!(s.breaker.minimum_calls.get(), 10);
-    assert_eq!(s.breaker.window.get(), 20);
+    assert_eq!(s.breaker.minimum_calls.get(), 50);
+    assert_eq!(s.breaker.window.get(), 100);
+    assert!((s.client.read_timeout_multiplier - 3.0).abs() < f64::EPSILON);
+    assert_eq!(s.client.read_timeout_floor, Duration::from_secs(1));
+    assert!((s.client.hedge_share - 0.05).abs() < f64::EPSILON);
+    assert_eq!(s.client.hedge_min_delay, Duration::from_millis(50));
+    assert!((s.client.read_retry_budget_ratio - 0.5).abs() < f64::EPSILON);
+    assert_eq!(s.client.read_retry_budget_min, 50);
     assert_eq!(s.breaker.cool_down, Duration::from_secs(30));
     assert_eq!(s.breaker.half_open_probes.get(), 3);
     assert_eq!(s.twilio.api_url.as_str(), "https://api.twilio.com/");
@@ -342,8 +348,13 @@ fn validation_errors_name_the_key_and_the_source() {
         ),
         (
             "APIOPS_BREAKER_MINIMUM_CALLS",
-            "50",
-            "breaker.minimum_calls: 50 is more than breaker.window (20)",
+            "500",
+            "breaker.minimum_calls: 500 is more than breaker.window (100)",
+        ),
+        (
+            "APIOPS_CLIENT_HEDGE_SHARE",
+            "1.5",
+            "client.hedge_share: 1.5 is not between 0 and 1",
         ),
         (
             "APIOPS_CLIENT_RETRY_BUDGET_RATIO",
