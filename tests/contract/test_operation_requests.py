@@ -52,7 +52,7 @@ import stripe
 from openapi_schema_validator import OAS30Validator, OAS31Validator
 
 from conftest import SHARED, start_sim
-from test_provider_requests import PRISM, TWILIO_SID, TWILIO_TOKEN, Prism, Recorder, run_apiops
+from test_provider_requests import TWILIO_SID, TWILIO_TOKEN, Prism, Recorder, prism_refusals, require_prism, run_apiops
 
 OPENAI_KEY = "sk-prism-0123456789abcdef"
 OPENAI_ADMIN_KEY = "sk-admin-prism-0123456789abcdef"
@@ -346,8 +346,7 @@ PRISM_SPECS = {k: SPECS[k][0] for k in ("api", "monitor", "messaging", "pricing"
 
 @pytest.fixture(scope="module")
 def prism(tmp_path_factory):
-    if not PRISM.exists():
-        pytest.skip("Prism is installed by scripts/contract.sh")
+    require_prism()
     tmp = tmp_path_factory.mktemp("prism-ops")
     mocks = {k: Prism(v, tmp / f"prism-{k}.log") for k, v in PRISM_SPECS.items()}
     exchanges = []
@@ -544,7 +543,7 @@ def test_prism_saw_every_write_and_refused_nothing(prism):
     assert any("tools" in c for c in chats) and any("tools" not in c for c in chats)
     for k, m in prism.mocks.items():
         log = m.stop()
-        refused = [l for l in log.splitlines() if "UNPROCESSABLE_ENTITY" in l or ("Violation" in l and "request." in l)]
+        refused = prism_refusals(log)
         assert not refused, f"{k}: requests refused by the spec:\n" + "\n".join(refused[:20])
 
 

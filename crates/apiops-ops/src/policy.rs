@@ -352,6 +352,146 @@ mod tests {
         );
     }
 
+    /// What each trust class lets through, on every operation of the catalog: `--allow-execute`
+    /// stands in exactly for reads and in-account changes, a person exactly for the rest.
+    #[test]
+    fn each_class_says_who_may_say_yes() {
+        let mut seen = BTreeSet::new();
+        for spec in CATALOG {
+            let t = trust_of(spec.kind);
+            let person = t.class == TrustClass::Person;
+            assert_eq!(t.needs_person(), person, "{}: {t:?}", spec.name);
+            assert_eq!(t.allow_execute_covers(), !person, "{}: {t:?}", spec.name);
+            assert_eq!(
+                t.rule.is_some(),
+                person,
+                "{}: a rule exactly when a person is needed",
+                spec.name
+            );
+            seen.insert(format!("{:?}", t.class));
+        }
+        assert_eq!(
+            seen.len(),
+            3,
+            "the catalog has reads, in-account changes and person-only ones: {seen:?}"
+        );
+        let in_account = trust_of(OpKind::StripeDisableEndpoint);
+        assert!(in_account.allow_execute_covers() && !in_account.needs_person());
+        let read = trust_of(OpKind::StripeListEndpoints);
+        assert!(read.allow_execute_covers() && !read.needs_person());
+        let person = trust_of(OpKind::TwilioSendTestSms);
+        assert!(!person.allow_execute_covers() && person.needs_person());
+    }
+
+    /// The rule named for each person-only operation.
+    #[test]
+    fn each_person_rule_is_the_operations_own() {
+        use PersonRule as R;
+        for spec in CATALOG {
+            let want = if spec.read_only() {
+                None
+            } else if spec.purchase {
+                Some(R::Purchase)
+            } else if spec.deletion {
+                Some(R::Deletion)
+            } else if spec.auth {
+                Some(R::Credentials)
+            } else {
+                match spec.kind {
+                    OpKind::TwilioSendTestSms | OpKind::OpenaiTestCompletion => {
+                        Some(R::SpendsMoney)
+                    }
+                    OpKind::TwilioUpdateNumber
+                    | OpKind::StripeEnableEndpoint
+                    | OpKind::StripeUpdateEndpoint => Some(R::PointsAtUrl),
+                    OpKind::StripeSendTestEvent | OpKind::StripeResendUndelivered => {
+                        Some(R::SendsSignedEvents)
+                    }
+                    _ => None,
+                }
+            };
+            assert_eq!(trust_of(spec.kind).rule, want, "{}", spec.name);
+        }
+    }
+
+    /// A plan of `operation` with `to_do` steps still to run and one already done.
+    fn plan_of(operation: crate::catalog::Operation, to_do: u32) -> Plan {
+        use crate::plan::{Planned, Step, StepAction};
+        let step = |index: u32, planned: Planned| Step {
+            index,
+            action: StepAction::UpdateEndpoint {
+                id: format!("we_{index}"),
+                disabled: Some(true),
+                url: None,
+                events: None,
+            },
+            planned,
+        };
+        let mut steps: Vec<Step> = (0..to_do).map(|i| step(i, Planned::ToDo)).collect();
+        steps.push(step(
+            to_do,
+            Planned::AlreadyDone {
+                reason: "already disabled".into(),
+                resource_ids: vec![format!("we_{to_do}")],
+            },
+        ));
+        Plan {
+            key: "k".into(),
+            request: "r".into(),
+            operation,
+            name: "n".into(),
+            steps,
+            risks: Vec::new(),
+            cost: None,
+            batch: true,
+            planned_at: jiff::Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    /// The batch cap: an in-account change of up to `cap` items keeps its class; one item more
+    /// needs a person. Items already done do not count; other classes never change.
+    #[test]
+    fn the_batch_cap_turns_a_large_in_account_change_into_a_person_one() {
+        use crate::catalog::{EndpointRef, Operation};
+        let disable = || Operation::StripeSetEndpointEnabled {
+            endpoint: EndpointRef::Id("we_1".into()),
+            enabled: false,
+        };
+        for cap in [0usize, 1, 3, DEFAULT_BATCH_CAP] {
+            let n = u32::try_from(cap).expect("small");
+            let at = trust_of_plan(&plan_of(disable(), n), cap);
+            assert_eq!(at.class, TrustClass::InAccount, "{cap}: {at:?}");
+            assert_eq!(at.rule, None);
+            let over = trust_of_plan(&plan_of(disable(), n + 1), cap);
+            assert_eq!(over.class, TrustClass::Person, "{cap}: {over:?}");
+            assert_eq!(over.rule, Some(PersonRule::OverBatchCap));
+            assert!(
+                over.why.contains(&format!("{} items", n + 1)),
+                "{}",
+                over.why
+            );
+            assert!(
+                over.why.contains(&format!("batch cap of {cap}")),
+                "{}",
+                over.why
+            );
+            if cap > 0 {
+                let under = trust_of_plan(&plan_of(disable(), n - 1), cap);
+                assert_eq!(under.class, TrustClass::InAccount, "{cap}: {under:?}");
+            }
+        }
+        // A person-only kind keeps its own rule, however few items; a read stays a read.
+        let update = Operation::StripeUpdateEndpoint {
+            endpoint: "we_1".into(),
+            url: Some("https://example.com/hook".into()),
+            events: None,
+        };
+        let t = trust_of_plan(&plan_of(update, 50), 10);
+        assert_eq!(t.rule, Some(PersonRule::PointsAtUrl));
+        let read = trust_of_plan(&plan_of(Operation::StripeListEndpoints, 50), 10);
+        assert_eq!(read.class, TrustClass::Read);
+    }
+
     #[test]
     fn auth_and_carrier_cannot_be_enabled() {
         let (policy, refused) = Policy::new([Category::Auth, Category::Config, Category::Carrier]);
@@ -375,6 +515,30 @@ mod tests {
         ));
         assert!(!gate(change, &policy, Origin::AutoFix).needs_confirmation());
         let (none, _) = Policy::new([]);
-        assert!(gate(change, &none, Origin::AutoFix).needs_confirmation());
+        // Not enabled: the refusal names the category and the setting.
+        let category = change
+            .fixes
+            .expect("disabling an endpoint fixes a category");
+        match gate(change, &none, Origin::AutoFix) {
+            Gate::Confirm { reason, always } => {
+                assert!(!always);
+                assert!(
+                    reason.starts_with(&format!(
+                        "auto-fix is not enabled for {category} (policy.auto_fix)"
+                    )),
+                    "{reason}"
+                );
+            }
+            other => panic!("auto-fix without the category enabled: {other:?}"),
+        }
+        match gate(change, &policy, Origin::AutoFix) {
+            Gate::Proceed { reason } => {
+                assert_eq!(
+                    reason,
+                    format!("auto-fix is enabled for {category} in the policy")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -11,7 +11,7 @@ use apiops_sim::{Fault, FaultRule};
 use serde_json::Value;
 
 use crate::util::{
-    Receiver, Sandbox, Sim, apiops, assert_no_secret, base, run, sim, sim_command, wait_for,
+    Receiver, Sandbox, Sim, apiops, assert_no_secret, base, block, run, sim, sim_command, wait_for,
 };
 
 fn side_effect(s: &Sim, name: &str) -> u64 {
@@ -268,7 +268,7 @@ fn a_run_killed_between_steps_completes_without_repeating_done_steps() {
     let r = run(apiops(&sb, &s, &["twilio"]).args(&args));
     assert_eq!(r.code, Some(0), "{}", r.all());
     assert!(
-        r.stdout.contains("resuming the run started at") || r.stdout.contains("= 1."),
+        r.stdout.contains("resuming the run started at"),
         "{}",
         r.stdout
     );
@@ -638,9 +638,80 @@ fn plain_words_reach_the_same_plans_as_the_subcommands() {
     let r = run(apiops(&sb, &s, &["twilio"]).args(["do", "refund charge ch_123"]));
     assert_eq!(r.code, Some(2), "{}", r.all());
     assert!(r.stdout.contains("Not understood"), "{}", r.stdout);
-    // A question about failures runs the error audit for calls.
+    // A question about failures runs the error audit for calls: exactly the calls the
+    // simulator failed in the last 24 hours, and nothing else.
+    let before = jiff::Timestamp::now();
     let r = run(apiops(&sb, &s, &["twilio"]).args(["do", "why are calls failing"]));
-    assert!(matches!(r.code, Some(0 | 1)), "{}", r.all());
-    assert!(r.stdout.contains("Twilio"), "{}", r.stdout);
+    let after = jiff::Timestamp::now();
+    assert_eq!(r.code, Some(0), "{}", r.all());
     assert_no_secret(&s, &r.all());
+    let starts = failed_call_starts(&s);
+    let day = jiff::SignedDuration::from_hours(24);
+    // The window ends when the command ran: a call on its edge may fall either side.
+    let most = starts.iter().filter(|t| **t >= before - day).count();
+    let least = starts.iter().filter(|t| **t >= after - day).count();
+    assert!(most > 0, "the simulator failed calls in the last day");
+    let rows: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| {
+            l.split_whitespace().nth(1).is_some_and(|c| {
+                c == "carrier"
+                    || c == "config"
+                    || c == "transient"
+                    || c == "bad_params"
+                    || c == "auth"
+                    || c == "rate_limit"
+                    || c == "spam_blocked"
+            })
+        })
+        .collect();
+    assert_eq!(rows.len(), 1, "one row, the failed calls:\n{}", r.stdout);
+    let cells: Vec<&str> = rows[0].split_whitespace().collect();
+    assert_eq!(cells[0], "call_failed", "{}", r.stdout);
+    let count: usize = cells[2].parse().expect("a count");
+    assert!(
+        (least..=most).contains(&count),
+        "{count} failed calls reported, the simulator failed {least}..={most}:\n{}",
+        r.stdout
+    );
+}
+
+/// When each failed call of the simulator's account started, listed without apiops.
+fn failed_call_starts(s: &Sim) -> Vec<jiff::Timestamp> {
+    let api = s.env["APIOPS_TWILIO_API_URL"]
+        .trim_end_matches('/')
+        .to_owned();
+    let (sid, token) = (&s.env["TWILIO_ACCOUNT_SID"], &s.env["TWILIO_AUTH_TOKEN"]);
+    block(async {
+        let http = reqwest::Client::new();
+        let mut url = Some(format!(
+            "{api}/2010-04-01/Accounts/{sid}/Calls.json?Status=failed&PageSize=1000"
+        ));
+        let mut out = Vec::new();
+        while let Some(u) = url {
+            let page: Value = http
+                .get(&u)
+                .basic_auth(sid, Some(token))
+                .send()
+                .await
+                .expect("page")
+                .error_for_status()
+                .expect("2xx")
+                .json()
+                .await
+                .expect("json");
+            for c in page["calls"].as_array().expect("calls") {
+                assert_eq!(c["status"], "failed", "the filter filtered");
+                if let Some(t) = c["start_time"]
+                    .as_str()
+                    .and_then(|t| jiff::fmt::rfc2822::parse(t).ok())
+                {
+                    out.push(t.timestamp());
+                }
+            }
+            url = page["next_page_uri"].as_str().map(|n| format!("{api}{n}"));
+        }
+        out
+    })
 }
