@@ -477,7 +477,38 @@ mod tests {
                 ),
                 "{bad}"
             );
+            // The body-free check a receiver runs first refuses the same headers.
+            assert!(
+                matches!(check_header(bad), Err(SignatureError::Malformed(_))),
+                "{bad}"
+            );
         }
+        assert_eq!(check_header(""), Err(SignatureError::MissingHeader(HEADER)));
+        assert_eq!(check_header("RSOYDt4T1cUTdK1PDd93/VVr8B8="), Ok(()));
+    }
+
+    /// A port is digits only: Rust's integer parser would take `+443`, a URL parser never.
+    #[test]
+    fn a_port_is_digits_only() {
+        for url in [
+            "https://example.com:+443/hook",
+            "https://example.com:/hook",
+            "https://example.com:44a/hook",
+            "https://example.com:65536/hook",
+        ] {
+            assert!(split_port(url).is_none(), "{url}");
+        }
+        assert!(matches!(
+            split_port("https://example.com:443/hook"),
+            Some(PortSplit::Present {
+                colon: 19,
+                port_end: 23
+            })
+        ));
+        assert!(matches!(
+            split_port("https://example.com/hook"),
+            Some(PortSplit::Absent { host_end: 19 })
+        ));
     }
 
     #[test]
