@@ -12,6 +12,7 @@
 //! - [`normalize`]: provider text made fit to keep (personal data scrubbed from messages).
 //! - [`wait`]: when to retry after a rate limit, from the headers seen.
 //! - [`status_page`]: the providers' public Statuspage-style status pages.
+//! - [`probe`]: reachability of webhook URLs, one guarded request each (`audit --probe`).
 //! - [`twilio`], [`stripe`], [`openai`]: one folder per provider with the same file roles:
 //!   `mod.rs` (config and construction), `classify.rs`, `health.rs`, `errors.rs`, `audit.rs`.
 //!
@@ -25,6 +26,7 @@ pub mod aggregate;
 pub mod normalize;
 pub mod openai;
 pub mod outbound;
+pub mod probe;
 pub mod provider;
 pub mod status_page;
 pub mod stripe;

@@ -121,6 +121,12 @@ pub trait Provider: Send + Sync {
     /// Classifies one of the provider's codes (falls back by HTTP status for unknown ones).
     fn classify(&self, code: &str, http_status: Option<u16>) -> Classification;
 
+    /// The webhook URLs configured at the provider, each with the resource that holds it
+    /// ("phone_number PN...: sms_url"), for `audit --probe`. None by default.
+    async fn webhook_urls(&self) -> Result<Vec<(String, String)>, ProviderError> {
+        Ok(vec![])
+    }
+
     /// When the rate-limit headers this provider's clients have seen say requests may go
     /// again, if that is after `now` (see [`crate::wait`]).
     fn rate_limited_until(&self, now: std::time::SystemTime) -> Option<std::time::SystemTime> {

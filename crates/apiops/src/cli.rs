@@ -97,6 +97,10 @@ pub(crate) enum Command {
         /// Services to audit (default: every configured one)
         #[arg(value_name = "SERVICE")]
         services: Vec<apiops_core::Service>,
+        /// Also send one request (HEAD, else GET; 5 s; no redirects) to every webhook URL found,
+        /// public addresses only, and report whether the provider could reach it
+        #[arg(long)]
+        probe: bool,
     },
     /// Run creds, health, errors and audit against the built-in simulator (no credentials,
     /// no network); the Markdown report goes to a file (--report)

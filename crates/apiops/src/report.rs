@@ -483,6 +483,85 @@ impl Render for AuditView {
     }
 }
 
+/// One webhook URL probed, and the resources that use it.
+#[derive(Debug, Serialize)]
+pub(crate) struct Probed {
+    #[serde(flatten)]
+    pub(crate) result: apiops_providers::probe::ProbeResult,
+    pub(crate) resources: Vec<String>,
+}
+
+/// `apiops audit [--probe]`: the audit, and what each webhook URL answered.
+#[derive(Debug, Serialize)]
+pub(crate) struct AuditReport {
+    #[serde(flatten)]
+    pub(crate) audit: AuditView,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) probes: Vec<Probed>,
+}
+
+fn probe_rows(probes: &[Probed]) -> Vec<Vec<String>> {
+    let sep = if output::width().is_some() {
+        "\n"
+    } else {
+        "; "
+    };
+    probes
+        .iter()
+        .map(|p| {
+            let mark = match (p.result.outcome.is_reachable(), output::symbols()) {
+                (true, true) => "✓ ",
+                (false, true) => "✗ ",
+                _ => "",
+            };
+            vec![
+                p.result.url.clone(),
+                format!("{mark}{}", p.result.outcome.describe()),
+                p.resources.join(sep),
+            ]
+        })
+        .collect()
+}
+
+const PROBE_HEADER: [&str; 3] = ["URL", "Result", "Used by"];
+
+impl Render for AuditReport {
+    fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.audit.human(out)?;
+        if !self.probes.is_empty() {
+            let bad = self
+                .probes
+                .iter()
+                .filter(|p| !p.result.outcome.is_reachable())
+                .count();
+            writeln!(
+                out,
+                "\nWebhook reachability: {} URL(s), {bad} the provider cannot use",
+                self.probes.len()
+            )?;
+            writeln!(
+                out,
+                "{}",
+                output::human_table(&PROBE_HEADER, &probe_rows(&self.probes))
+            )?;
+        }
+        Ok(())
+    }
+
+    fn markdown(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.audit.markdown(out)?;
+        if !self.probes.is_empty() {
+            writeln!(out, "### Webhook reachability\n")?;
+            writeln!(
+                out,
+                "{}",
+                output::markdown_table(&PROBE_HEADER, &probe_rows(&self.probes))
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// The whole report (`apiops demo`, `apiops report`): per service the seed's format.
 #[derive(Debug, Serialize)]
 pub(crate) struct ReportView {

@@ -229,6 +229,16 @@ impl Provider for Stripe {
         classify::classify(code, http_status)
     }
 
+    async fn webhook_urls(&self) -> Result<Vec<(String, String)>, ProviderError> {
+        use futures::TryStreamExt as _;
+        let mut out = Vec::new();
+        let mut listing = std::pin::pin!(self.client.webhook_endpoints());
+        while let Some(ep) = listing.try_next().await? {
+            out.push((format!("webhook_endpoint {}: url", ep.id), ep.url));
+        }
+        Ok(out)
+    }
+
     fn rate_limited_until(&self, now: std::time::SystemTime) -> Option<std::time::SystemTime> {
         self.client.api().rate_gate().retry_at(now)
     }

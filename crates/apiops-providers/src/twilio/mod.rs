@@ -252,6 +252,37 @@ impl Provider for Twilio {
         classify::classify(code, http_status)
     }
 
+    async fn webhook_urls(&self) -> Result<Vec<(String, String)>, ProviderError> {
+        use futures::TryStreamExt as _;
+        let mut out = Vec::new();
+        let mut push = |resource: String, which: &str, url: &Option<String>| {
+            if let Some(u) = url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+                out.push((format!("{resource}: {which}"), u.to_owned()));
+            }
+        };
+        let mut pages = self.client.messaging_services();
+        while let Some(page) = pages.try_next().await? {
+            for s in page {
+                let r = format!("messaging_service {}", s.sid);
+                push(r.clone(), "inbound_request_url", &s.inbound_request_url);
+                push(r.clone(), "fallback_url", &s.fallback_url);
+                push(r, "status_callback", &s.status_callback);
+            }
+        }
+        let mut pages = self.client.incoming_phone_numbers();
+        while let Some(page) = pages.try_next().await? {
+            for n in page {
+                let r = format!("phone_number {}", n.sid);
+                push(r.clone(), "sms_url", &n.sms_url);
+                push(r.clone(), "sms_fallback_url", &n.sms_fallback_url);
+                push(r.clone(), "voice_url", &n.voice_url);
+                push(r.clone(), "voice_fallback_url", &n.voice_fallback_url);
+                push(r, "status_callback", &n.status_callback);
+            }
+        }
+        Ok(out)
+    }
+
     fn rate_limited_until(&self, now: std::time::SystemTime) -> Option<std::time::SystemTime> {
         crate::wait::latest(
             client::Host::ALL

@@ -1,6 +1,8 @@
 //! `apiops audit [SERVICE...]`: enumerates each provider's resources (numbers, messaging
 //! services, webhook endpoints, projects) and flags missing, insecure, unreachable-by-design,
-//! deprecated or orphaned settings. URLs are checked statically: nothing is fetched from them.
+//! deprecated or orphaned settings. URLs are checked statically; with `--probe`, each webhook
+//! URL found also gets one guarded request ([`apiops_providers::probe`]): public addresses
+//! only, `HEAD` then `GET`, 5 s, no redirects followed.
 
 use anyhow::Context as _;
 use apiops_core::Service;
@@ -9,22 +11,69 @@ use crate::commands::checks;
 use crate::config::LoadedConfig;
 use crate::exit::Exit;
 use crate::output::{self, Format};
-use crate::report::AuditView;
+use apiops_providers::probe::Prober;
+
+use crate::report::{AuditReport, AuditView, Probed};
 
 /// Runs the configuration audit.
 pub(crate) fn run(
     loaded: &LoadedConfig,
     services: &[Service],
+    probe: bool,
     format: Format,
 ) -> anyhow::Result<Exit> {
     let selected = checks::select(&loaded.settings, services)?;
-    let (findings, failures) = checks::runtime()?.block_on(checks::audit(&selected));
+    let rt = checks::runtime()?;
+    let (findings, failures) = rt.block_on(checks::audit(&selected));
+    let probes = if probe {
+        rt.block_on(probe_all(&selected, &Prober::new()))
+    } else {
+        vec![]
+    };
     let failed = !failures.is_empty();
-    let view = AuditView {
-        services: selected.providers.iter().map(|p| p.service()).collect(),
-        findings,
-        failures,
+    let view = AuditReport {
+        audit: AuditView {
+            services: selected.providers.iter().map(|p| p.service()).collect(),
+            findings,
+            failures,
+        },
+        probes,
     };
     output::emit(format, &view).context("writing the audit report")?;
     Ok(if failed { Exit::Failure } else { Exit::Ok })
+}
+
+/// Probes every webhook URL the selected providers have, each URL once.
+pub(crate) async fn probe_all(selected: &checks::Selected, prober: &Prober) -> Vec<Probed> {
+    let lists = futures::future::join_all(selected.providers.iter().map(|p| async move {
+        let service = p.service();
+        match p.webhook_urls().await {
+            Ok(urls) => urls,
+            Err(e) => {
+                tracing::warn!("{}: listing webhook URLs: {e}", service.display_name());
+                vec![]
+            }
+        }
+        .into_iter()
+        .map(move |(resource, url)| (format!("{} {resource}", service.display_name()), url))
+        .collect::<Vec<_>>()
+    }))
+    .await;
+    let mut order: Vec<String> = Vec::new();
+    let mut holders: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for (resource, url) in lists.into_iter().flatten() {
+        if !holders.contains_key(&url) {
+            order.push(url.clone());
+        }
+        holders.entry(url).or_default().push(resource);
+    }
+    let results = prober.probe_all(&order).await;
+    order
+        .iter()
+        .zip(results)
+        .map(|(url, result)| Probed {
+            resources: holders.remove(url).unwrap_or_default(),
+            result,
+        })
+        .collect()
 }

@@ -93,9 +93,9 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             let loaded = load()?;
             events::run(&loaded, args, loaded.settings.output.format)
         }
-        Command::Audit { services } => {
+        Command::Audit { services, probe } => {
             let loaded = load()?;
-            audit::run(&loaded, services, loaded.settings.output.format)
+            audit::run(&loaded, services, *probe, loaded.settings.output.format)
         }
         Command::Completions { shell } => completions::completions(*shell),
         Command::Man { dir } => completions::man(dir.as_deref()),
