@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use apiops_core::ErrorEvent;
+use apiops_providers::ProviderError;
 use apiops_providers::stripe::{Stripe, StripeConfig};
 use apiops_providers::twilio::client::Host;
 use apiops_providers::twilio::{Twilio, TwilioConfig};
-use apiops_providers::ProviderError;
 use apiops_sim::{RunningSim, SimConfig};
 use url::Url;
 
