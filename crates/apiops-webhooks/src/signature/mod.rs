@@ -138,7 +138,9 @@ impl<T: WebhookSecret + ?Sized> WebhookSecret for &T {
 /// number we check cannot differ.
 pub(crate) fn parse_unix_seconds(text: &str) -> Option<i64> {
     let bytes = text.as_bytes();
-    if bytes.is_empty() || bytes.len() > 19 || !bytes.iter().all(u8::is_ascii_digit) {
+    // Digits only (no sign, space or separator, which `parse` would take or choke on). Empty
+    // text and more than 19 digits need no check of their own: neither parses as an i64.
+    if !bytes.iter().all(u8::is_ascii_digit) {
         return None;
     }
     if bytes.len() > 1 && bytes.first() == Some(&b'0') {
@@ -155,7 +157,9 @@ pub(crate) fn check_tolerance(
 ) -> Result<jiff::Timestamp, SignatureError> {
     let age = i128::from(now.as_second()) - i128::from(timestamp);
     if age.unsigned_abs() > u128::from(tolerance.as_secs()) {
-        let age_secs = i64::try_from(age).unwrap_or(if age < 0 { i64::MIN } else { i64::MAX });
+        // Saturated to i64 with its sign (clamped first, so the conversion cannot fail).
+        let age_secs =
+            i64::try_from(age.clamp(i128::from(i64::MIN), i128::from(i64::MAX))).unwrap_or(0);
         return Err(SignatureError::TimestampOutsideTolerance {
             age_secs,
             tolerance,
@@ -260,6 +264,21 @@ mod tests {
         // Extremes neither overflow nor panic.
         assert!(check_tolerance(i64::MAX, now, Duration::MAX).is_err());
         assert!(check_tolerance(0, now, Duration::ZERO).is_err());
+    }
+
+    /// An age beyond i64 (a timestamp at one end of i64, a clock at the other end of jiff's
+    /// range) is reported saturated with its sign: in the future stays negative.
+    #[test]
+    fn ages_beyond_i64_saturate_with_their_sign() {
+        let tolerance = Duration::from_secs(300);
+        let age =
+            |timestamp: i64, now: jiff::Timestamp| match check_tolerance(timestamp, now, tolerance)
+            {
+                Err(SignatureError::TimestampOutsideTolerance { age_secs, .. }) => age_secs,
+                other => panic!("{other:?}"),
+            };
+        assert_eq!(age(i64::MAX, jiff::Timestamp::MIN), i64::MIN);
+        assert_eq!(age(i64::MIN, jiff::Timestamp::MAX), i64::MAX);
     }
 
     #[test]
