@@ -13,7 +13,9 @@ use apiops_ops::catalog::{DEFAULT_TEST_EVENT, DEFAULT_TEST_MODEL};
 use apiops_ops::exec::{ItemResult, Outcome, OutcomeStatus};
 use apiops_ops::journal::Prepared;
 use apiops_ops::plan::Planned;
-use apiops_ops::{Executor, Gate, Intent, OpKind, Operation, OpsError, Origin, Services};
+use apiops_ops::{
+    Executor, Gate, Intent, OpKind, Operation, OpsError, Origin, ReadAnswer, ReadError, Services,
+};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -1016,7 +1018,10 @@ fn run_read(loaded: &LoadedConfig, op: Operation, format: Format) -> anyhow::Res
         }
         other => {
             let rt = checks::runtime()?;
-            let view = rt.block_on(read_view(settings, &other))?;
+            let services = checks::services(settings);
+            let view = rt
+                .block_on(read_view(&services, &other))
+                .map_err(read_error)?;
             output::emit(format, &view).context("writing")?;
             Ok(Exit::Ok)
         }
@@ -1057,104 +1062,90 @@ impl Render for ListView {
     }
 }
 
-fn not_configured(e: apiops_providers::ProviderError) -> anyhow::Error {
+/// A read's error as the command's: missing credentials keep their exit code; a provider's
+/// typed error stays in the chain.
+pub(crate) fn read_error(e: ReadError) -> anyhow::Error {
     match e {
-        apiops_providers::ProviderError::MissingCredentials { service, variables } => {
-            AppError::MissingCredentials { service, variables }.into()
-        }
-        other => anyhow::anyhow!(other),
+        ReadError::Unavailable(p) => match &*p {
+            apiops_providers::ProviderError::MissingCredentials { service, variables } => {
+                AppError::MissingCredentials {
+                    service: *service,
+                    variables: variables.clone(),
+                }
+                .into()
+            }
+            _ => anyhow::Error::new(ReadError::Unavailable(p)),
+        },
+        ReadError::NotARead(_) => AppError::Usage(e.to_string()).into(),
+        ReadError::Client(e) => anyhow::Error::new(e),
     }
 }
 
-/// Runs a listing read (also for the MCP `plan_operation` tool).
-pub(crate) async fn read_view(settings: &Settings, op: &Operation) -> anyhow::Result<ListView> {
-    Ok(match op {
-        Operation::TwilioSearchNumbers {
-            country,
-            area_code,
-            contains,
-            limit,
-        } => {
-            let twilio = checks::twilio(settings).map_err(not_configured)?;
-            let client = twilio.client();
-            let numbers = client
-                .available_numbers(country, *area_code, contains.as_deref(), *limit as usize)
-                .await?;
-            let price = client.number_prices(country).await.ok().and_then(|p| {
-                let unit = p
-                    .price_unit
-                    .clone()
-                    .unwrap_or_default()
-                    .to_ascii_uppercase();
-                p.phone_number_prices
-                    .iter()
-                    .find(|x| x.number_type.as_deref() == Some("local"))
-                    .and_then(|x| x.current_price.clone())
-                    .map(|a| format!("{a} {unit}/month"))
-            });
-            ListView {
-                operation: "twilio.numbers.search",
-                columns: vec!["number", "locality", "region", "sms", "voice", "price"],
-                rows: numbers
-                    .iter()
-                    .map(|n| {
-                        vec![
-                            n.phone_number.clone(),
-                            n.locality.clone().unwrap_or_default(),
-                            n.region.clone().unwrap_or_default(),
-                            yes_no(n.capabilities.as_ref().is_some_and(|c| c.sms)),
-                            yes_no(n.capabilities.as_ref().is_some_and(|c| c.voice)),
-                            price.clone().unwrap_or_else(|| "?".into()),
-                        ]
-                    })
-                    .collect(),
-                notes: vec!["Buy one with: apiops twilio numbers buy NUMBER".into()],
-                data: None,
-            }
-        }
-        Operation::StripeListEndpoints => {
-            use futures::TryStreamExt as _;
-            let stripe = checks::stripe(settings).map_err(not_configured)?;
-            let endpoints: Vec<_> = stripe.client().webhook_endpoints().try_collect().await?;
-            ListView {
-                operation: "stripe.endpoints.list",
-                columns: vec!["id", "status", "url", "events", "api version"],
-                rows: endpoints
-                    .iter()
-                    .map(|e| {
-                        vec![
-                            e.id.clone(),
-                            e.status.clone(),
-                            safe_url(&e.url),
-                            e.enabled_events.join(","),
-                            e.api_version
-                                .clone()
-                                .unwrap_or_else(|| "account default".into()),
-                        ]
-                    })
-                    .collect(),
-                notes: Vec::new(),
-                data: None,
-            }
-        }
-        Operation::OpenaiListModels => {
-            let openai = checks::openai(settings).map_err(not_configured)?;
-            let models = openai.client().models().await?;
-            ListView {
-                operation: "openai.models.list",
-                columns: vec!["model", "owned by"],
-                rows: models
-                    .data
-                    .iter()
-                    .map(|m| vec![m.id.clone(), m.owned_by.clone()])
-                    .collect(),
-                notes: Vec::new(),
-                data: None,
-            }
-        }
-        Operation::OpenaiCheckRateLimits => {
-            let openai = checks::openai(settings).map_err(not_configured)?;
-            let h = openai.client().rate_limit_headroom().await?;
+/// Runs a listing read (also for the MCP `plan_operation` tool): [`apiops_ops::read`], shown
+/// as a table.
+pub(crate) async fn read_view(services: &Services, op: &Operation) -> Result<ListView, ReadError> {
+    apiops_ops::read::read(services, op)
+        .await
+        .map(|answer| list_view(op, answer))
+}
+
+/// A read's answer as a table.
+fn list_view(op: &Operation, answer: ReadAnswer) -> ListView {
+    let operation = op.kind().name();
+    match answer {
+        ReadAnswer::Numbers {
+            numbers,
+            monthly_price,
+        } => ListView {
+            operation,
+            columns: vec!["number", "locality", "region", "sms", "voice", "price"],
+            rows: numbers
+                .iter()
+                .map(|n| {
+                    vec![
+                        n.phone_number.clone(),
+                        n.locality.clone().unwrap_or_default(),
+                        n.region.clone().unwrap_or_default(),
+                        yes_no(n.capabilities.as_ref().is_some_and(|c| c.sms)),
+                        yes_no(n.capabilities.as_ref().is_some_and(|c| c.voice)),
+                        monthly_price.clone().unwrap_or_else(|| "?".into()),
+                    ]
+                })
+                .collect(),
+            notes: vec!["Buy one with: apiops twilio numbers buy NUMBER".into()],
+            data: None,
+        },
+        ReadAnswer::Endpoints(endpoints) => ListView {
+            operation,
+            columns: vec!["id", "status", "url", "events", "api version"],
+            rows: endpoints
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.id.clone(),
+                        e.status.clone(),
+                        safe_url(&e.url),
+                        e.enabled_events.join(","),
+                        e.api_version
+                            .clone()
+                            .unwrap_or_else(|| "account default".into()),
+                    ]
+                })
+                .collect(),
+            notes: Vec::new(),
+            data: None,
+        },
+        ReadAnswer::Models(models) => ListView {
+            operation,
+            columns: vec!["model", "owned by"],
+            rows: models
+                .iter()
+                .map(|m| vec![m.id.clone(), m.owned_by.clone()])
+                .collect(),
+            notes: Vec::new(),
+            data: None,
+        },
+        ReadAnswer::RateLimits(h) => {
             let n = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
             let d = |v: Option<Duration>| {
                 v.map_or_else(
@@ -1195,17 +1186,14 @@ pub(crate) async fn read_view(settings: &Settings, op: &Operation) -> anyhow::Re
                 vec!["The answer carried no x-ratelimit headers; `apiops openai test-completion` reads them from a completion.".into()]
             };
             ListView {
-                operation: "openai.rate_limits.check",
+                operation,
                 columns: vec!["limit", "per window", "remaining", "headroom", "resets in"],
                 rows,
                 notes,
                 data: Some(data),
             }
         }
-        other => {
-            return Err(AppError::Usage(format!("{} is not a read", other.kind().name())).into());
-        }
-    })
+    }
 }
 
 fn yes_no(b: bool) -> String {

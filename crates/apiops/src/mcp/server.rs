@@ -379,6 +379,10 @@ fn typed_category(e: &anyhow::Error) -> Category {
                     c.downcast_ref::<apiops_client::ClientError>()
                         .map(apiops_client::ClientError::category)
                 })
+                .or_else(|| {
+                    c.downcast_ref::<apiops_ops::ReadError>()
+                        .map(apiops_ops::ReadError::category)
+                })
         })
         .unwrap_or(Category::Transient)
 }
@@ -852,8 +856,9 @@ impl State {
             }
             other => {
                 let name = other.kind().name();
-                let view = ops::read_view(&self.loaded.settings, &other)
+                let view = ops::read_view(&self.services, &other)
                     .await
+                    .map_err(ops::read_error)
                     .map_err(|e| match e.downcast_ref::<AppError>() {
                         Some(_) => selection_error(&e),
                         None => ToolError::provider(format!("{e:#}"), typed_category(&e)),
