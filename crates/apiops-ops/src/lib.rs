@@ -14,6 +14,8 @@
 //! - [`exec`]: running a plan step by step, journaled, state checked first, each action an
 //!   event in the store.
 //! - [`read`]: the read operations, answered at once with typed records (no plan).
+//! - [`registry`]: plans made and not yet executed (MCP's `plan_operation` → `execute_plan`),
+//!   per session, for an hour.
 //! - [`services`]: the providers and the outbound HTTP client operations use.
 //! - [`params`]: an operation from named parameters (tool calls, MCP requests).
 //! - [`llm`]: the optional LLM planner (tool calling over the catalog; same gate).
@@ -30,6 +32,7 @@ pub mod params;
 pub mod plan;
 pub mod policy;
 pub mod read;
+pub mod registry;
 mod resolve;
 pub mod services;
 

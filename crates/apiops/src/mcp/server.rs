@@ -1,13 +1,13 @@
 //! The MCP server: the tools of [`super::tools`] over the same engine as the CLI, and the
 //! resources (the latest report as Markdown, the event log and the catalog as JSON).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use apiops_core::{ActionTaken, Category, HealthStatus, Report, Service};
 use apiops_ops::exec::{ItemResult, Outcome, OutcomeStatus};
 use apiops_ops::plan::Planned;
+use apiops_ops::registry::{Missing, PLAN_TTL, PlanEntry, PlanRegistry};
 use apiops_ops::{
     CATALOG, Executor, Gate, Intent, Operation, OpsError, Origin, Prepared, Services,
 };
@@ -34,10 +34,6 @@ use crate::exit::AppError;
 use crate::output::{self, Format};
 use crate::report::{AuditView, ErrorsView, HealthView, ReportView, ScanFailure, period_label};
 
-/// How long a plan stays executable.
-const PLAN_TTL: Duration = Duration::from_secs(3600);
-/// At most this many plans are kept (the oldest are forgotten first).
-const MAX_PLANS: usize = 256;
 /// How long `execute_plan` waits for a legacy client's answer to the confirmation question.
 const ELICITATION_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// The events `apiops://events/recent` holds.
@@ -59,18 +55,6 @@ pub(crate) struct Options {
     pub(crate) allow_execute: bool,
     /// How clients reach this server: whose answer an elicitation is.
     pub(crate) transport: Transport,
-}
-
-/// A plan made by `plan_operation`, waiting for `execute_plan`.
-#[derive(Debug, Clone)]
-struct PlanEntry {
-    prepared: Prepared,
-    gate: Gate,
-    made: Instant,
-    /// Asked in plain words (which `apiops do` takes as they are).
-    in_words: bool,
-    /// The session that made it: only that session may execute it.
-    session: String,
 }
 
 /// The session a call belongs to: the streamable HTTP session id (`Mcp-Session-Id`), one name
@@ -97,7 +81,7 @@ pub(crate) struct State {
     services: Services,
     /// The event log and journal (or why it could not be opened).
     store: Result<Arc<dyn Store>, String>,
-    plans: Mutex<HashMap<String, PlanEntry>>,
+    plans: PlanRegistry,
     pending: Mutex<confirm::Pending>,
 }
 
@@ -146,7 +130,7 @@ impl ApiopsMcp {
                 options,
                 services,
                 store,
-                plans: Mutex::new(HashMap::new()),
+                plans: PlanRegistry::new(),
                 pending: Mutex::new(confirm::Pending::default()),
             }),
         }
@@ -985,57 +969,27 @@ impl State {
 
     /// Keeps a plan for `execute_plan`; returns its id.
     fn remember(&self, prepared: Prepared, gate: Gate, in_words: bool, session: &str) -> String {
-        let now = Instant::now();
-        let mut plans = lock(&self.plans);
-        plans.retain(|_, p| now.duration_since(p.made) < PLAN_TTL);
-        while plans.len() >= MAX_PLANS {
-            let Some(oldest) = plans
-                .iter()
-                .min_by_key(|(_, p)| p.made)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            plans.remove(&oldest);
-        }
-        let id = loop {
-            let candidate = apiops_ops::ids::plan_id();
-            if !plans.contains_key(&candidate) {
-                break candidate;
-            }
-        };
-        plans.insert(
-            id.clone(),
-            PlanEntry {
-                prepared,
-                gate,
-                made: now,
-                in_words,
-                session: session.to_owned(),
-            },
-        );
-        id
+        self.plans.remember(prepared, gate, in_words, session)
     }
 
     fn plan(&self, plan_id: &str, session: &str) -> Result<PlanEntry, ToolError> {
-        let now = Instant::now();
-        let plans = lock(&self.plans);
         // Another session's plan is answered like a plan that does not exist.
-        match plans.get(plan_id).filter(|p| p.session == session) {
-            Some(p) if now.duration_since(p.made) < PLAN_TTL => Ok(p.clone()),
-            Some(_) => Err(ToolError::new(
-                Kind::UnknownPlan,
-                Some(Category::BadParams),
-                format!(
-                    "{plan_id} expired (plans are kept for an hour): call plan_operation again"
+        self.plans
+            .get(plan_id, session)
+            .map_err(|missing| match missing {
+                Missing::Expired => ToolError::new(
+                    Kind::UnknownPlan,
+                    Some(Category::BadParams),
+                    format!(
+                        "{plan_id} expired (plans are kept for an hour): call plan_operation again"
+                    ),
                 ),
-            )),
-            None => Err(ToolError::new(
-                Kind::UnknownPlan,
-                Some(Category::BadParams),
-                format!("no plan {plan_id} in this server session: call plan_operation first"),
-            )),
-        }
+                Missing::Unknown => ToolError::new(
+                    Kind::UnknownPlan,
+                    Some(Category::BadParams),
+                    format!("no plan {plan_id} in this server session: call plan_operation first"),
+                ),
+            })
     }
 
     /// Whether every step of `plan` is in place already: planned so, or done by an earlier run
