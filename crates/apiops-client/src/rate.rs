@@ -6,6 +6,9 @@
 //! durations such as `6m0s` or `12ms`), `Retry-After` on a 429, and Twilio's
 //! `Twilio-Concurrent-Requests`. The parsing and the pause decision are pure functions; the
 //! middleware only waits and records.
+//!
+//! Also [`AdaptiveLimit`]: a cap on requests in flight that halves on 429s and grows back
+//! slowly (AIMD), for scans that must settle under an account's real concurrency limit.
 
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
@@ -16,7 +19,7 @@ use governor::{Quota, RateLimiter};
 use http::{Extensions, HeaderMap};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::clock::{Clock, GovernorClock};
@@ -325,6 +328,125 @@ impl Middleware for RateGateMiddleware {
     }
 }
 
+/// A cap on requests in flight that adapts to a provider's 429s (Twilio's page requests): halved when they come (at
+/// most once per [`CUT_INTERVAL`], as one storm pauses every request at once; never below
+/// one), raised by one after a cap's worth of successes once [`QUIET_BEFORE_RAISE`] has passed
+/// without a cut (never above the maximum). Raising is slow on purpose: a probe above the
+/// account's limit costs a pause of every request, a success costs one round trip.
+#[derive(Debug)]
+pub struct AdaptiveLimit {
+    permits: Arc<Semaphore>,
+    state: Mutex<LimitState>,
+}
+
+/// The least time between two cuts of the adaptive cap: about one rate-gate pause.
+pub const CUT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long after a cut the cap stays put before it may grow again.
+pub const QUIET_BEFORE_RAISE: Duration = Duration::from_secs(5);
+
+#[derive(Debug)]
+struct LimitState {
+    limit: usize,
+    max: usize,
+    last_cut: Option<Instant>,
+    /// Permits to withdraw as soon as they come back (they were in use when the cap shrank).
+    debt: usize,
+    successes: usize,
+}
+
+/// A request's place under the cap; gives it back (or withdraws it) on drop.
+#[derive(Debug)]
+pub struct AdaptiveSlot {
+    permit: Option<OwnedSemaphorePermit>,
+    owner: Arc<AdaptiveLimit>,
+}
+
+impl Drop for AdaptiveSlot {
+    fn drop(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            let mut st = self.owner.lock();
+            if st.debt > 0 {
+                st.debt -= 1;
+                permit.forget();
+            }
+        }
+    }
+}
+
+impl AdaptiveLimit {
+    /// A cap of `max` (at least one) requests in flight.
+    pub fn new(max: usize) -> Self {
+        let max = max.max(1);
+        AdaptiveLimit {
+            permits: Arc::new(Semaphore::new(max)),
+            state: Mutex::new(LimitState {
+                limit: max,
+                max,
+                last_cut: None,
+                debt: 0,
+                successes: 0,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LimitState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits for a place under the cap.
+    pub async fn acquire(self: &Arc<Self>) -> AdaptiveSlot {
+        let permit = Arc::clone(&self.permits).acquire_owned().await.ok();
+        AdaptiveSlot {
+            permit,
+            owner: Arc::clone(self),
+        }
+    }
+
+    /// The cap now.
+    pub fn current(&self) -> usize {
+        self.lock().limit
+    }
+
+    /// Requests were answered 429 at `now`: halve the cap, unless it was cut less than
+    /// [`CUT_INTERVAL`] ago (the same storm).
+    pub fn on_throttled(&self, now: Instant) {
+        let mut st = self.lock();
+        if st
+            .last_cut
+            .is_some_and(|t| now.saturating_duration_since(t) < CUT_INTERVAL)
+        {
+            return;
+        }
+        st.last_cut = Some(now);
+        let target = (st.limit / 2).max(1);
+        let cut = st.limit - target;
+        st.limit = target;
+        st.successes = 0;
+        let forgotten = self.permits.forget_permits(cut);
+        st.debt += cut - forgotten;
+    }
+
+    /// A request succeeded at `now`: after a cap's worth, and long enough after the last cut,
+    /// raise the cap by one.
+    pub fn on_success(&self, now: Instant) {
+        let mut st = self.lock();
+        st.successes += 1;
+        let quiet = st
+            .last_cut
+            .is_none_or(|t| now.saturating_duration_since(t) >= QUIET_BEFORE_RAISE);
+        if quiet && st.successes >= st.limit && st.limit < st.max {
+            st.successes = 0;
+            st.limit += 1;
+            if st.debt > 0 {
+                st.debt -= 1;
+            } else {
+                self.permits.add_permits(1);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,5 +608,44 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn the_adaptive_limit_halves_on_429_and_grows_back() {
+        let limit = Arc::new(AdaptiveLimit::new(8));
+        assert_eq!(limit.current(), 8);
+        let held: Vec<AdaptiveSlot> =
+            futures::future::join_all((0..8).map(|_| limit.acquire())).await;
+        let t0 = Instant::now();
+        limit.on_throttled(t0);
+        assert_eq!(limit.current(), 4);
+        limit.on_throttled(t0 + Duration::from_millis(300));
+        assert_eq!(limit.current(), 4, "one cut per storm");
+        // All 8 were in use: 4 are withdrawn as they come back.
+        drop(held);
+        assert_eq!(limit.permits.available_permits(), 4);
+        for s in 1..=3 {
+            limit.on_throttled(t0 + CUT_INTERVAL * s);
+        }
+        assert_eq!(limit.current(), 1, "never below one");
+        assert_eq!(limit.permits.available_permits(), 1);
+        let last_cut = t0 + CUT_INTERVAL * 3;
+        for _ in 0..10 {
+            limit.on_success(last_cut + Duration::from_secs(1));
+        }
+        assert_eq!(limit.current(), 1, "no raise right after a cut");
+        let later = last_cut + QUIET_BEFORE_RAISE;
+        limit.on_success(later);
+        assert_eq!(limit.current(), 2);
+        limit.on_success(later);
+        assert_eq!(limit.current(), 2);
+        limit.on_success(later);
+        assert_eq!(limit.current(), 3);
+        assert_eq!(limit.permits.available_permits(), 3);
+        for _ in 0..100 {
+            limit.on_success(later);
+        }
+        assert_eq!(limit.current(), 8, "never above the maximum");
+        assert_eq!(limit.permits.available_permits(), 8);
     }
 }

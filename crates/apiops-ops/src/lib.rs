@@ -13,6 +13,9 @@
 //! - [`ids`]: unguessable ids from the OS's CSPRNG.
 //! - [`exec`]: running a plan step by step, journaled, state checked first, each action an
 //!   event in the store.
+//! - [`read`]: the read operations, answered at once with typed records (no plan).
+//! - [`registry`]: plans made and not yet executed (MCP's `plan_operation` → `execute_plan`),
+//!   per session, for an hour.
 //! - [`services`]: the providers and the outbound HTTP client operations use.
 //! - [`params`]: an operation from named parameters (tool calls, MCP requests).
 //! - [`llm`]: the optional LLM planner (tool calling over the catalog; same gate).
@@ -28,6 +31,8 @@ pub mod llm;
 pub mod params;
 pub mod plan;
 pub mod policy;
+pub mod read;
+pub mod registry;
 mod resolve;
 pub mod services;
 
@@ -41,5 +46,6 @@ pub use policy::{
     DEFAULT_BATCH_CAP, Gate, Origin, PersonRule, Policy, Trust, TrustClass, gate, trust_of,
     trust_of_plan,
 };
+pub use read::{ReadAnswer, ReadError};
 pub use resolve::MAX_REDELIVERIES;
 pub use services::Services;

@@ -48,13 +48,31 @@ impl Aggregator {
         acc.severity = acc.severity.max(event.severity);
     }
 
+    /// Adds the counts of `other` (another service's scan, say): one group per (service,
+    /// code), the worst severity of both, the first fix seen.
+    pub fn merge(&mut self, other: Aggregator) {
+        self.total += other.total;
+        for (key, acc) in other.groups {
+            match self.groups.entry(key) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(acc);
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) => {
+                    let mine = o.get_mut();
+                    mine.count += acc.count;
+                    mine.severity = mine.severity.max(acc.severity);
+                }
+            }
+        }
+    }
+
     /// Events counted.
     pub fn total(&self) -> u64 {
         self.total
     }
 
-    /// The groups, ranked: score (count x severity weight) first, then count, then service and
-    /// code for a stable order.
+    /// The groups, ranked: score (count x severity weight) first, then count, then code and
+    /// service for a stable order (so equal groups of several services sit side by side).
     pub fn finish(self) -> Vec<ErrorGroup> {
         let mut groups: Vec<ErrorGroup> = self
             .groups
@@ -73,8 +91,8 @@ impl Aggregator {
             b.score()
                 .cmp(&a.score())
                 .then(b.count.cmp(&a.count))
-                .then(a.service.cmp(&b.service))
                 .then(a.error_code.cmp(&b.error_code))
+                .then(a.service.cmp(&b.service))
         });
         groups
     }
@@ -156,6 +174,36 @@ mod tests {
             action_taken: ActionTaken::None,
             result: EventResult::Failed,
         }
+    }
+
+    #[test]
+    fn merged_services_rank_together_equal_groups_by_code_then_service() {
+        let mut twilio = Aggregator::new();
+        let mut stripe = Aggregator::new();
+        for _ in 0..3 {
+            twilio.push(&ev(Service::Twilio, "b", Category::Transient), "t", true);
+            stripe.push(&ev(Service::Stripe, "a", Category::Transient), "s", true);
+            stripe.push(&ev(Service::Stripe, "b", Category::Transient), "s", true);
+        }
+        stripe.push(&ev(Service::Stripe, "c", Category::Transient), "s", true);
+        let mut all = Aggregator::new();
+        all.merge(twilio);
+        all.merge(stripe);
+        assert_eq!(all.total(), 10);
+        let groups = all.finish();
+        let order: Vec<(Service, &str)> = groups
+            .iter()
+            .map(|g| (g.service, g.error_code.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (Service::Stripe, "a"),
+                (Service::Twilio, "b"),
+                (Service::Stripe, "b"),
+                (Service::Stripe, "c"),
+            ]
+        );
     }
 
     #[test]

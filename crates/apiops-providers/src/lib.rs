@@ -7,6 +7,8 @@
 //! - [`tuning`]: the shared client settings (timeouts, retry, breaker) applied to every client.
 //! - [`aggregate`]: pure grouping and ranking of events into [`ErrorGroup`]s with fixes and
 //!   recommendations, in memory proportional to the number of distinct codes.
+//! - [`scan`]: health, the error scan and the audit across services (which providers, run
+//!   concurrently, results merged and ranked), events recorded through an [`scan::EventSink`].
 //! - [`webhook_url`]: static, SSRF-safe checks of webhook URLs (scheme, private and loopback
 //!   addresses) that never connect anywhere.
 //! - [`normalize`]: provider text made fit to keep (personal data scrubbed from messages).
@@ -28,6 +30,7 @@ pub mod openai;
 pub mod outbound;
 pub mod probe;
 pub mod provider;
+pub mod scan;
 pub mod status_page;
 pub mod stripe;
 pub mod tuning;

@@ -1,13 +1,20 @@
 //! `apiops`: operate third-party API integrations (Twilio, OpenAI, Stripe) from one binary.
 //!
-//! Layout (thin on top of the library crates, which never print):
+//! Layout (thin on top of the library crates, which never print; the engine is in them):
 //! - [`cli`]: the command line as clap parses it (low-level arguments);
 //! - [`config`]: the layered configuration (embedded defaults, user file, environment, flags),
 //!   validated once into typed [`config::Settings`];
-//! - [`commands`]: one file per command (`creds`, `config`), and the dispatch;
+//! - [`commands`]: one file per command, and the dispatch; `commands::checks` builds the
+//!   providers from the settings for `apiops_providers::scan`;
+//! - [`report`]: the health, errors, audit and report views;
 //! - [`output`]: the renderers (`human`, `md`, `json`) every command prints through;
 //! - [`exit`]: the one mapping from outcomes and errors to documented exit codes;
-//! - [`logging`]: `tracing` to stderr, from `-v`/`-q` or `APIOPS_LOG`.
+//! - [`logging`]: `tracing` to stderr, from `-v`/`-q` or `APIOPS_LOG`;
+//! - [`server`]: `apiops serve`'s router and accept loop (limits, timeouts, load shedding);
+//! - [`dashboard`]: the server-rendered dashboard of `apiops serve`;
+//! - [`mcp`]: the MCP server (stdio and streamable HTTP) over the same engine calls;
+//! - [`metrics`]: the Prometheus recorder behind `/metrics`;
+//! - [`monitor`]: `[monitor]` and `[retention]` wired onto the `apiops-monitor` crate.
 
 mod cli;
 mod commands;
@@ -20,7 +27,6 @@ mod metrics;
 mod monitor;
 mod output;
 mod report;
-mod retention;
 mod server;
 
 use std::process::ExitCode;

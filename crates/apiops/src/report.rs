@@ -233,14 +233,7 @@ pub(crate) struct ErrorsView {
     pub(crate) events: Vec<apiops_core::ErrorEvent>,
 }
 
-/// A service whose scan could not finish.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct ScanFailure {
-    pub(crate) service: Service,
-    pub(crate) error: String,
-    /// The category of the typed error it came from.
-    pub(crate) category: apiops_core::Category,
-}
+pub(crate) use apiops_providers::scan::ScanFailure;
 
 fn group_rows(groups: &[&ErrorGroup]) -> Vec<Vec<String>> {
     groups

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use apiops_core::ActionTaken;
 use apiops_ops::exec::{ItemResult, OutcomeStatus};
 use apiops_ops::{Executor, Operation, Services, catalog::NumberUrls, prepare};
-use apiops_providers::ClientTuning;
 use apiops_providers::twilio::{Twilio, TwilioConfig};
+use apiops_providers::{ClientTuning, ProviderError};
 use apiops_sim::{RunningSim, SimConfig, Simulator};
 use apiops_store::{SqliteStore, StepStatus, Store};
 use jiff::Timestamp;
@@ -48,8 +48,8 @@ pub(crate) async fn world() -> World {
         sim,
         services: Services::new(
             Ok(twilio),
-            Err("stripe not configured".into()),
-            Err("openai not configured".into()),
+            Err(ProviderError::Config("stripe not configured".into())),
+            Err(ProviderError::Config("openai not configured".into())),
             None,
         ),
         store,

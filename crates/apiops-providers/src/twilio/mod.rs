@@ -3,9 +3,13 @@
 //! Layout:
 //! - this file: [`TwilioConfig`] (base URLs, credentials, concurrency, client tuning) and
 //!   [`Twilio`], which validates it and implements [`Provider`];
-//! - [`client`]: the typed client — one resilient client per Twilio host, the records apiops
-//!   reads, paging, and the calls operations make (search, buy, update and release numbers,
-//!   send a message);
+//! - [`client`]: the typed client — one resilient client per Twilio host, and the calls
+//!   operations make (search, buy, update and release numbers, send a message); it re-exports
+//!   the records;
+//! - `records`: the records apiops reads (serde), never a message body;
+//! - `paging`: Twilio's own paging (one page decoded straight into records, the next-page
+//!   cursor on the original request); the adaptive cap on pages in flight is
+//!   [`apiops_client::rate::AdaptiveLimit`];
 //! - [`classify`]: every Twilio error code to category, severity, retryable and remediation;
 //! - `health`: the account and balance probe behind [`Provider::health`];
 //! - `errors`: failed and undelivered messages, failed calls and Monitor alerts, scanned in
@@ -22,6 +26,8 @@ pub mod classify;
 pub mod client;
 pub(crate) mod errors;
 mod health;
+mod paging;
+mod records;
 
 use apiops_core::{Classification, Finding, Health, Service};
 use secrecy::{ExposeSecret, SecretString};

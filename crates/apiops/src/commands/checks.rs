@@ -1,5 +1,7 @@
 //! What `health`, `errors`, `audit` and `demo` share: building the provider clients from the
-//! settings, and running each check across services concurrently. Rendering is in `report.rs`.
+//! settings, and the wiring of the checks across services (the engine is
+//! `apiops_providers::scan`: here a progress bar and the store as its sink). Rendering is in
+//! `report.rs`.
 
 use std::io::IsTerminal as _;
 use std::time::Duration;
@@ -7,16 +9,14 @@ use std::time::Duration;
 use apiops_client::breaker::BreakerConfig;
 use apiops_client::reads::ReadPolicy;
 use apiops_core::{ErrorEvent, Finding, Health, HealthStatus, Service};
-use apiops_providers::aggregate::Aggregator;
 use apiops_providers::openai::{OpenAi, OpenAiConfig};
+use apiops_providers::scan::{self, EventSink, ScanFailure, ScanOptions, SelectError, SinkError};
 use apiops_providers::stripe::{Stripe, StripeConfig};
 use apiops_providers::twilio::{Twilio, TwilioConfig};
 use apiops_providers::{ClientTuning, Progress, Provider, ProviderError, TimeWindow};
 use apiops_store::Store;
-use futures::StreamExt;
 
 use crate::config::Settings;
-use crate::report::ScanFailure;
 
 /// The shared client settings, from `[client]` and `[breaker]`.
 pub(crate) fn tuning(settings: &Settings) -> ClientTuning {
@@ -109,83 +109,37 @@ pub(crate) fn openai(settings: &Settings) -> Result<OpenAi, ProviderError> {
 /// not configured): the one place `Services` is made.
 pub(crate) fn services(settings: &Settings) -> apiops_ops::Services {
     apiops_ops::Services::new(
-        twilio(settings).map_err(|e| e.to_string()),
-        stripe(settings).map_err(|e| e.to_string()),
-        openai(settings).map_err(|e| e.to_string()),
+        twilio(settings),
+        stripe(settings),
+        openai(settings),
         settings.stripe.webhook_secret.clone(),
     )
 }
 
-/// The providers a command runs on.
-pub(crate) struct Selected {
-    /// Those that could be built.
-    pub(crate) providers: Vec<Box<dyn Provider>>,
-    /// Those left out, and why (missing credentials).
-    pub(crate) skipped: Vec<(Service, String)>,
-}
+pub(crate) use apiops_providers::scan::{ErrorsOutcome, Selected};
 
-/// Builds the requested services (all when none is named). A service named explicitly whose
-/// credentials are missing is an error; with none named, unconfigured services are skipped,
-/// and it is an error only when none is configured.
+/// Builds the requested services (all when none is named) from the settings: see
+/// [`scan::select`]; its errors become the command's (exit codes, the hint to `apiops creds`).
 pub(crate) fn select(settings: &Settings, requested: &[Service]) -> anyhow::Result<Selected> {
-    let explicit = !requested.is_empty();
-    let wanted: Vec<Service> = if explicit {
-        let mut v = requested.to_vec();
-        v.sort();
-        v.dedup();
-        v
-    } else {
-        Service::ALL.to_vec()
-    };
-    let mut providers = Vec::new();
-    let mut skipped = Vec::new();
-    let mut missing: Vec<&'static str> = Vec::new();
-    for s in wanted {
-        match build(s, settings) {
-            Ok(p) => providers.push(p),
-            Err(ProviderError::MissingCredentials { service, variables }) => {
-                missing.extend(variables.iter().copied());
-                skipped.push((
-                    service,
-                    format!("not configured: set {}", variables.join(", ")),
-                ));
-                if explicit {
-                    return Err(
-                        crate::exit::AppError::MissingCredentials { service, variables }.into(),
-                    );
-                }
-            }
-            Err(e) => {
-                return Err(
-                    anyhow::Error::new(e).context(format!("setting up {}", s.display_name()))
-                );
-            }
+    scan::select(requested, |s| build(s, settings)).map_err(|e| match e {
+        SelectError::MissingCredentials { service, variables } => {
+            crate::exit::AppError::MissingCredentials { service, variables }.into()
         }
-    }
-    if providers.is_empty() {
-        missing.dedup();
-        return Err(crate::exit::AppError::NothingConfigured(format!(
+        SelectError::NothingConfigured { missing } => crate::exit::AppError::NothingConfigured(format!(
             "no service is configured: set credentials for at least one ({}); `apiops creds` shows what is set, `apiops demo` runs against the built-in simulator",
             missing.join(", ")
         ))
-        .into());
-    }
-    Ok(Selected { providers, skipped })
+        .into(),
+        SelectError::Setup { service, source } => {
+            anyhow::Error::new(source).context(format!("setting up {}", service.display_name()))
+        }
+    })
 }
 
 /// Health of every selected service, concurrently, in service order; a rate limit's wait,
 /// when the headers asked for one, is a `rate_limit` warning.
 pub(crate) async fn health(selected: &Selected) -> Vec<Health> {
-    futures::future::join_all(selected.providers.iter().map(|p| async move {
-        let mut health = p.health().await;
-        let now = std::time::SystemTime::now();
-        let wait = p
-            .rate_limited_until(now)
-            .and_then(|t| apiops_providers::wait::RetryWait::until(t, now));
-        apiops_providers::wait::annotate(&mut health, wait);
-        health
-    }))
-    .await
+    scan::health(&selected.providers).await
 }
 
 /// The exit verdict of a set of health results.
@@ -197,24 +151,19 @@ pub(crate) fn health_exit(health: &[Health]) -> crate::exit::Exit {
     }
 }
 
-/// What an error scan found.
-pub(crate) struct ErrorsOutcome {
-    pub(crate) groups: Vec<apiops_core::ErrorGroup>,
-    pub(crate) total: u64,
-    pub(crate) failures: Vec<ScanFailure>,
-    /// The events, when asked to keep them (capped).
-    pub(crate) events: Vec<ErrorEvent>,
-    /// How many events the store newly recorded.
-    pub(crate) stored: u64,
-    /// Why the store could not record them, if it could not.
-    pub(crate) store_error: Option<String>,
+/// The event log as the scan's sink.
+struct StoreSink<'a>(&'a dyn Store);
+
+#[async_trait::async_trait]
+impl EventSink for StoreSink<'_> {
+    async fn append(&self, events: &[ErrorEvent]) -> Result<u64, SinkError> {
+        Ok(self.0.append_events(events).await?)
+    }
 }
 
-const STORE_BATCH: usize = 500;
-
-/// Scans every selected service for errors in `window`, concurrently; aggregates; writes every
-/// event to `store` in batches; keeps up to `keep` events for JSON output; shows a progress bar
-/// on stderr when it is a terminal.
+/// Scans every selected service for errors in `window` ([`scan::errors`]), recording every
+/// event in `store`; keeps up to `keep` events for JSON output; shows a progress bar on stderr
+/// when it is a terminal.
 pub(crate) async fn errors(
     selected: &Selected,
     window: TimeWindow,
@@ -241,135 +190,26 @@ pub(crate) async fn errors(
             }
         })
     });
-
-    let scans = selected.providers.iter().map(|p| {
-        let service = p.service();
-        let mut stream = p.errors(window, progress.clone());
-        async move {
-            let mut agg = Aggregator::new();
-            let mut kept = Vec::new();
-            let mut batch = Vec::new();
-            let mut stored = 0u64;
-            let mut store_error = None;
-            let mut failures = Vec::new();
-            while let Some(item) = stream.next().await {
-                match item {
-                    // Every failure is recorded; only those of the resource asked about count.
-                    Ok(event) if resource.is_some_and(|r| event.resource_type != r) => {
-                        if store.is_some() {
-                            batch.push(event);
-                            if batch.len() >= STORE_BATCH {
-                                flush(store, &mut batch, &mut stored, &mut store_error).await;
-                            }
-                        }
-                    }
-                    Ok(event) => {
-                        let c = p.classify(&event.error_code, None);
-                        agg.push(&event, &c.remediation, c.known);
-                        if kept.len() < keep {
-                            kept.push(event.clone());
-                        }
-                        if store.is_some() {
-                            batch.push(event);
-                            if batch.len() >= STORE_BATCH {
-                                flush(store, &mut batch, &mut stored, &mut store_error).await;
-                            }
-                        }
-                    }
-                    // A provider reports a failed source and goes on with the next one; a
-                    // fatal error (rejected credentials) ends its stream by itself.
-                    Err(e) => failures.push(ScanFailure {
-                        service,
-                        category: e.category(),
-                        error: e.to_string(),
-                    }),
-                }
-            }
-            flush(store, &mut batch, &mut stored, &mut store_error).await;
-            (agg, kept, stored, store_error, failures)
-        }
-    });
-    let results = futures::future::join_all(scans).await;
+    let sink = store.map(StoreSink);
+    let options = ScanOptions {
+        sink: sink.as_ref().map(|s| s as &dyn EventSink),
+        keep,
+        resource,
+        progress,
+    };
+    let outcome = scan::errors(&selected.providers, window, options).await;
     if let Some(t) = ticker {
         t.abort();
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-
-    let mut out = ErrorsOutcome {
-        groups: vec![],
-        total: 0,
-        failures: vec![],
-        events: vec![],
-        stored: 0,
-        store_error: None,
-    };
-    for (agg, kept, stored, store_error, failures) in results {
-        out.total += agg.total();
-        out.groups.extend(agg.finish());
-        out.events.extend(kept);
-        out.stored += stored;
-        if out.store_error.is_none() {
-            out.store_error = store_error;
-        }
-        out.failures.extend(failures);
-    }
-    out.groups.sort_by(|a, b| {
-        b.score()
-            .cmp(&a.score())
-            .then(b.count.cmp(&a.count))
-            .then(a.error_code.cmp(&b.error_code))
-    });
-    out
-}
-
-async fn flush(
-    store: Option<&dyn Store>,
-    batch: &mut Vec<ErrorEvent>,
-    stored: &mut u64,
-    error: &mut Option<String>,
-) {
-    let Some(store) = store else { return };
-    if batch.is_empty() || error.is_some() {
-        batch.clear();
-        return;
-    }
-    match store.append_events(batch).await {
-        Ok(n) => *stored += n,
-        Err(e) => *error = Some(e.to_string()),
-    }
-    batch.clear();
+    outcome
 }
 
 /// Audits every selected service concurrently.
 pub(crate) async fn audit(selected: &Selected) -> (Vec<Finding>, Vec<ScanFailure>) {
-    let results = futures::future::join_all(
-        selected
-            .providers
-            .iter()
-            .map(|p| async move { (p.service(), p.audit().await) }),
-    )
-    .await;
-    let mut findings = Vec::new();
-    let mut failures = Vec::new();
-    for (service, r) in results {
-        match r {
-            Ok(f) => findings.extend(f),
-            Err(e) => failures.push(ScanFailure {
-                service,
-                category: e.category(),
-                error: e.to_string(),
-            }),
-        }
-    }
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(a.service.cmp(&b.service))
-            .then(a.resource_id.cmp(&b.resource_id))
-    });
-    (findings, failures)
+    scan::audit(&selected.providers).await
 }
 
 /// Opens the store the settings name, or says why not (the caller warns and goes on).

@@ -269,7 +269,7 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
         }
         // Old payloads and events pruned in small batches (`[retention]`); ends with `stop`.
         let retention =
-            crate::retention::spawn(&settings.retention, Arc::clone(&store), stop.clone());
+            crate::monitor::spawn_retention(settings, Arc::clone(&store), stop.clone());
         // On a worker like every other task: the thread blocked in `block_on` would otherwise
         // poll the accept loop (and, measured, most of the request work) by itself.
         // Two route groups, each with its own concurrency cap (more are shed with 503) and the

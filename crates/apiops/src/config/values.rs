@@ -380,14 +380,7 @@ pub(crate) mod sink_urls {
 
     /// `scheme://host[:port]/...`: where it goes, without the path or query that hold the token.
     pub(crate) fn shown(url: &str) -> String {
-        match Url::parse(url) {
-            Ok(u) => match (u.host_str(), u.port()) {
-                (Some(h), Some(p)) => format!("{}://{h}:{p}/...", u.scheme()),
-                (Some(h), None) => format!("{}://{h}/...", u.scheme()),
-                _ => mask(url),
-            },
-            Err(_) => mask(url),
-        }
+        apiops_monitor::shown_url(url)
     }
 
     /// Checks one URL (`n` counts from 1, for the message).

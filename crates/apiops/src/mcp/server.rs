@@ -1,13 +1,13 @@
 //! The MCP server: the tools of [`super::tools`] over the same engine as the CLI, and the
 //! resources (the latest report as Markdown, the event log and the catalog as JSON).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use apiops_core::{ActionTaken, Category, HealthStatus, Report, Service};
 use apiops_ops::exec::{ItemResult, Outcome, OutcomeStatus};
 use apiops_ops::plan::Planned;
+use apiops_ops::registry::{Missing, PLAN_TTL, PlanEntry, PlanRegistry};
 use apiops_ops::{
     CATALOG, Executor, Gate, Intent, Operation, OpsError, Origin, Prepared, Services,
 };
@@ -25,6 +25,11 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Map, Value, json};
 
+mod json;
+mod plans;
+
+use json::*;
+
 use super::confirm::{self, Answer, Decision, Transport, Via};
 use super::result::{Kind, ToolError, success};
 use super::tools::{self, CallError, PlanRequest, ToolCall};
@@ -34,10 +39,6 @@ use crate::exit::AppError;
 use crate::output::{self, Format};
 use crate::report::{AuditView, ErrorsView, HealthView, ReportView, ScanFailure, period_label};
 
-/// How long a plan stays executable.
-const PLAN_TTL: Duration = Duration::from_secs(3600);
-/// At most this many plans are kept (the oldest are forgotten first).
-const MAX_PLANS: usize = 256;
 /// How long `execute_plan` waits for a legacy client's answer to the confirmation question.
 const ELICITATION_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// The events `apiops://events/recent` holds.
@@ -59,18 +60,6 @@ pub(crate) struct Options {
     pub(crate) allow_execute: bool,
     /// How clients reach this server: whose answer an elicitation is.
     pub(crate) transport: Transport,
-}
-
-/// A plan made by `plan_operation`, waiting for `execute_plan`.
-#[derive(Debug, Clone)]
-struct PlanEntry {
-    prepared: Prepared,
-    gate: Gate,
-    made: Instant,
-    /// Asked in plain words (which `apiops do` takes as they are).
-    in_words: bool,
-    /// The session that made it: only that session may execute it.
-    session: String,
 }
 
 /// The session a call belongs to: the streamable HTTP session id (`Mcp-Session-Id`), one name
@@ -97,7 +86,7 @@ pub(crate) struct State {
     services: Services,
     /// The event log and journal (or why it could not be opened).
     store: Result<Arc<dyn Store>, String>,
-    plans: Mutex<HashMap<String, PlanEntry>>,
+    plans: PlanRegistry,
     pending: Mutex<confirm::Pending>,
 }
 
@@ -146,7 +135,7 @@ impl ApiopsMcp {
                 options,
                 services,
                 store,
-                plans: Mutex::new(HashMap::new()),
+                plans: PlanRegistry::new(),
                 pending: Mutex::new(confirm::Pending::default()),
             }),
         }
@@ -314,178 +303,6 @@ impl ServerHandler for ApiopsMcp {
             () = context.ct.cancelled() => Err(McpError::internal_error("cancelled by the client", None)),
         }
     }
-}
-
-/// A selection error from `checks::select` as a tool error.
-fn selection_error(e: &anyhow::Error) -> ToolError {
-    match e.downcast_ref::<AppError>() {
-        Some(AppError::MissingCredentials { service, variables }) => ToolError::new(
-            Kind::MissingCredentials,
-            Some(Category::Config),
-            e.to_string(),
-        )
-        .with_details(json!({"service": service, "variables": variables})),
-        Some(AppError::NothingConfigured(m)) => {
-            ToolError::new(Kind::NothingConfigured, Some(Category::Config), m.clone())
-        }
-        _ => ToolError::new(Kind::Internal, Some(Category::Config), format!("{e:#}")),
-    }
-}
-
-/// An operations error as a tool error.
-fn ops_error(e: OpsError) -> ToolError {
-    match e {
-        OpsError::NotConfigured(m) => {
-            ToolError::new(Kind::MissingCredentials, Some(Category::Config), m)
-        }
-        OpsError::Invalid(m) => {
-            ToolError::new(Kind::InvalidArguments, Some(Category::BadParams), m)
-        }
-        OpsError::Ambiguous {
-            question,
-            candidates,
-        } => ToolError::new(
-            Kind::NeedsClarification,
-            Some(Category::BadParams),
-            question,
-        )
-        .with_details(json!({"candidates": candidates})),
-        OpsError::Provider { message, category } => ToolError::provider(message, category),
-        OpsError::Store(e) => store_error(e),
-        busy @ OpsError::Busy { .. } => ToolError::new(
-            Kind::ExecutionFailed,
-            Some(Category::Transient),
-            busy.to_string(),
-        ),
-    }
-}
-
-fn store_error(e: apiops_store::StoreError) -> ToolError {
-    ToolError::new(
-        Kind::StoreUnavailable,
-        None,
-        format!("the operations journal failed: {e}"),
-    )
-}
-
-/// The category of the typed provider or client error inside `e` (never read from its text);
-/// `transient` when there is none.
-fn typed_category(e: &anyhow::Error) -> Category {
-    e.chain()
-        .find_map(|c| {
-            c.downcast_ref::<apiops_providers::ProviderError>()
-                .map(apiops_providers::ProviderError::category)
-                .or_else(|| {
-                    c.downcast_ref::<apiops_client::ClientError>()
-                        .map(apiops_client::ClientError::category)
-                })
-        })
-        .unwrap_or(Category::Transient)
-}
-
-/// A scan failure with its normalized category.
-fn failure_json(f: &ScanFailure) -> Value {
-    json!({"service": f.service, "error": f.error, "category": f.category})
-}
-
-fn services_list(services: &[Service]) -> String {
-    services
-        .iter()
-        .map(|s| s.display_name())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn health_summary(view: &HealthView) -> String {
-    let parts: Vec<String> = view
-        .services
-        .iter()
-        .map(|h| {
-            let mut s = format!("{} {}", h.service.display_name(), h.status.as_str());
-            if let Some(ms) = h.latency_ms {
-                s.push_str(&format!(" ({ms} ms)"));
-            }
-            if let Some(r) = &h.reason {
-                s.push_str(&format!(": {r}"));
-            }
-            s
-        })
-        .collect();
-    format!("Overall: {}. {}", view.overall.as_str(), parts.join("; "))
-}
-
-/// The health view as JSON, each service that is not operational with its category.
-fn health_json(view: &HealthView, skipped: &[(Service, String)]) -> Value {
-    let mut v = serde_json::to_value(view).unwrap_or(Value::Null);
-    if let Some(services) = v.get_mut("services").and_then(Value::as_array_mut) {
-        for (json, h) in services.iter_mut().zip(&view.services) {
-            if h.status != HealthStatus::Operational
-                && let (Some(obj), Some(category)) = (json.as_object_mut(), h.category)
-            {
-                obj.insert("category".into(), json!(category));
-            }
-        }
-    }
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert("skipped".into(), skipped_json(skipped));
-    }
-    v
-}
-
-/// The services left out for want of credentials, and what to set.
-fn skipped_json(skipped: &[(Service, String)]) -> Value {
-    skipped
-        .iter()
-        .map(|(s, why)| json!({"service": s, "reason": why}))
-        .collect()
-}
-
-fn step_json(step: &apiops_ops::Step) -> Value {
-    let (state, reason) = match &step.planned {
-        Planned::ToDo => ("to_do", None),
-        Planned::AlreadyDone { reason, .. } => ("already_done", Some(reason.clone())),
-    };
-    json!({
-        "index": step.index,
-        "description": step.action.describe(),
-        "state": state,
-        "reason": reason,
-        "service": step.action.service(),
-        "action": step.action,
-    })
-}
-
-fn outcome_lines(o: &Outcome) -> Vec<String> {
-    o.items
-        .iter()
-        .map(|item| match &item.result {
-            ItemResult::Done {
-                resource_ids,
-                detail,
-                unchanged,
-            } => {
-                let mark = if *unchanged { "=" } else { "done" };
-                if resource_ids.is_empty() {
-                    format!("{mark} {}. {detail}", item.step + 1)
-                } else {
-                    format!(
-                        "{mark} {}. {detail} [{}]",
-                        item.step + 1,
-                        resource_ids.join(", ")
-                    )
-                }
-            }
-            ItemResult::Failed { error, code, .. } => format!(
-                "failed {}. {}: {}{error}",
-                item.step + 1,
-                item.description,
-                code.as_deref().map(|c| format!("{c} ")).unwrap_or_default()
-            ),
-            ItemResult::Skipped { reason } => {
-                format!("skipped {}. {}: {reason}", item.step + 1, item.description)
-            }
-        })
-        .collect()
 }
 
 impl State {
@@ -852,8 +669,9 @@ impl State {
             }
             other => {
                 let name = other.kind().name();
-                let view = ops::read_view(&self.loaded.settings, &other)
+                let view = ops::read_view(&self.services, &other)
                     .await
+                    .map_err(ops::read_error)
                     .map_err(|e| match e.downcast_ref::<AppError>() {
                         Some(_) => selection_error(&e),
                         None => ToolError::provider(format!("{e:#}"), typed_category(&e)),
@@ -864,504 +682,6 @@ impl State {
                     format!("{name}: a read, answered at once ({rows} row(s)); no plan needed"),
                     value,
                 ))
-            }
-        }
-    }
-
-    async fn plan_operation(
-        &self,
-        request: PlanRequest,
-        fresh: bool,
-        session: &str,
-    ) -> Result<CallToolResult, ToolError> {
-        let op = Self::operation(&request)?;
-        let spec = op.spec();
-        if spec.read_only() {
-            return self.read(op).await;
-        }
-        let services = self.services()?;
-        let store = self.store()?;
-        let prepared = apiops_ops::prepare(
-            &op,
-            &request.display(),
-            services,
-            store,
-            jiff::Timestamp::now(),
-            fresh,
-        )
-        .await
-        .map_err(ops_error)?;
-        let gate = apiops_ops::gate(
-            spec,
-            &self.loaded.settings.policy.policy(),
-            Origin::Requested,
-        );
-        let in_words = matches!(request, PlanRequest::Text(_));
-        let plan_id = self.remember(prepared.clone(), gate.clone(), in_words, session);
-        let plan = &prepared.plan;
-        let nothing_to_do = plan.to_do().next().is_none();
-        let o = self.options;
-        let trust = apiops_ops::trust_of_plan(plan, self.loaded.settings.policy.batch_cap);
-        let mut execution = confirm::how(
-            spec,
-            &gate,
-            &trust,
-            o.allow_execute,
-            o.read_only,
-            o.transport,
-        );
-        execution["nothing_to_do"] = json!(nothing_to_do);
-        let value = json!({
-            "plan_id": plan_id,
-            "journal_key": plan.key,
-            "operation": plan.name,
-            "summary": spec.summary,
-            "request": plan.request,
-            "steps": plan.steps.iter().map(step_json).collect::<Vec<_>>(),
-            "side_effects": spec.side_effects,
-            "risk": spec.risk,
-            "reversible": spec.reversible,
-            "purchase": spec.purchase,
-            "deletion": spec.deletion,
-            "auth": spec.auth,
-            "costs_money": spec.costs_money,
-            "risks": plan.risks,
-            "cost": plan.cost,
-            "gate": gate,
-            "execution": execution,
-            "resumed": prepared.resumed,
-            "replanned": prepared.replanned,
-            "trust": trust,
-            "batch": plan.batch,
-            "planned_at": plan.planned_at,
-            "expires_in_seconds": PLAN_TTL.as_secs(),
-        });
-        let steps: Vec<String> = plan.to_do().map(|s| s.action.describe()).collect();
-        let mut flags = vec![spec.risk.as_str().to_owned()];
-        if spec.purchase {
-            flags.push("purchase".into());
-        }
-        if spec.deletion {
-            flags.push("deletion".into());
-        }
-        if !spec.reversible {
-            flags.push("irreversible".into());
-        }
-        let mut summary = format!("Plan {plan_id}: {} — ", plan.name);
-        if nothing_to_do {
-            summary.push_str("nothing to do, already in place");
-        } else {
-            summary.push_str(&format!("{} step(s): {}", steps.len(), steps.join("; ")));
-        }
-        summary.push_str(&format!(". Risk: {}.", flags.join(", ")));
-        if let Some(c) = &plan.cost {
-            match &c.amount {
-                Some(a) => summary.push_str(&format!(
-                    " Cost: {a} {} per {}.",
-                    c.currency.as_deref().unwrap_or(""),
-                    c.per
-                )),
-                None => summary.push_str(&format!(" Cost per {}: {}.", c.per, c.source)),
-            }
-        }
-        match &gate {
-            Gate::Proceed { reason } => summary.push_str(&format!(" Gate: proceeds ({reason}).")),
-            Gate::Confirm { reason, .. } => {
-                summary.push_str(&format!(" Gate: needs a person's confirmation — {reason}."));
-            }
-        }
-        if o.read_only {
-            summary.push_str(" This server is read-only: the plan cannot be executed here.");
-        } else {
-            summary.push_str(&format!(" Next: execute_plan with plan_id {plan_id}."));
-        }
-        Ok(success(summary, value))
-    }
-
-    /// Keeps a plan for `execute_plan`; returns its id.
-    fn remember(&self, prepared: Prepared, gate: Gate, in_words: bool, session: &str) -> String {
-        let now = Instant::now();
-        let mut plans = lock(&self.plans);
-        plans.retain(|_, p| now.duration_since(p.made) < PLAN_TTL);
-        while plans.len() >= MAX_PLANS {
-            let Some(oldest) = plans
-                .iter()
-                .min_by_key(|(_, p)| p.made)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            plans.remove(&oldest);
-        }
-        let id = loop {
-            let candidate = apiops_ops::ids::plan_id();
-            if !plans.contains_key(&candidate) {
-                break candidate;
-            }
-        };
-        plans.insert(
-            id.clone(),
-            PlanEntry {
-                prepared,
-                gate,
-                made: now,
-                in_words,
-                session: session.to_owned(),
-            },
-        );
-        id
-    }
-
-    fn plan(&self, plan_id: &str, session: &str) -> Result<PlanEntry, ToolError> {
-        let now = Instant::now();
-        let plans = lock(&self.plans);
-        // Another session's plan is answered like a plan that does not exist.
-        match plans.get(plan_id).filter(|p| p.session == session) {
-            Some(p) if now.duration_since(p.made) < PLAN_TTL => Ok(p.clone()),
-            Some(_) => Err(ToolError::new(
-                Kind::UnknownPlan,
-                Some(Category::BadParams),
-                format!(
-                    "{plan_id} expired (plans are kept for an hour): call plan_operation again"
-                ),
-            )),
-            None => Err(ToolError::new(
-                Kind::UnknownPlan,
-                Some(Category::BadParams),
-                format!("no plan {plan_id} in this server session: call plan_operation first"),
-            )),
-        }
-    }
-
-    /// Whether every step of `plan` is in place already: planned so, or done by an earlier run
-    /// of the same plan (the journal says). Then executing it changes nothing, and nobody needs
-    /// to be asked.
-    async fn nothing_left(&self, plan: &apiops_ops::Plan) -> bool {
-        let done: Vec<u32> = match self.store.as_deref() {
-            Ok(store) => store
-                .journal_steps(&plan.key)
-                .await
-                .map(|steps| {
-                    steps
-                        .iter()
-                        .filter(|s| s.status == apiops_store::StepStatus::Done)
-                        .map(|s| s.step)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            Err(_) => Vec::new(),
-        };
-        plan.to_do().all(|s| done.contains(&s.index))
-    }
-
-    async fn execute_plan(
-        &self,
-        plan_id: &str,
-        session: &str,
-        input_responses: Option<&rmcp::model::InputResponses>,
-        request_state: Option<&str>,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, McpError> {
-        let entry = match self.plan(plan_id, session) {
-            Ok(e) => e,
-            Err(e) => return Ok(e.into_result().into()),
-        };
-        let nothing_to_do = self.nothing_left(&entry.prepared.plan).await;
-        let trust =
-            apiops_ops::trust_of_plan(&entry.prepared.plan, self.loaded.settings.policy.batch_cap);
-        let decision = confirm::decide(
-            &entry.gate,
-            &trust,
-            nothing_to_do,
-            self.options.allow_execute,
-            self.options.transport,
-        );
-        let via = match decision {
-            Decision::Run { via } => via,
-            Decision::Person { reason } => {
-                match self.person(plan_id, session, &entry, &reason).await {
-                    Ok(()) => Via::Person,
-                    Err(e) => return Ok(e.into_result().into()),
-                }
-            }
-            Decision::Ask { reason, always } => {
-                match self
-                    .ask(
-                        plan_id,
-                        session,
-                        &entry,
-                        &reason,
-                        always,
-                        input_responses,
-                        request_state,
-                        context,
-                    )
-                    .await
-                {
-                    Asked::Yes => Via::Elicitation,
-                    Asked::InputRequired(r) => return Ok(r.into()),
-                    Asked::Refused(e) => return Ok(e.into_result().into()),
-                }
-            }
-        };
-        if context.ct.is_cancelled() {
-            return Ok(ToolError::new(
-                Kind::Cancelled,
-                None,
-                "cancelled by the client before anything was done",
-            )
-            .into_result()
-            .into());
-        }
-        // Once started, a run finishes (the journal records each step); a cancellation now
-        // only means nobody reads the answer.
-        Ok(self
-            .run_plan(plan_id, &entry, via)
-            .await
-            .unwrap_or_else(ToolError::into_result)
-            .into())
-    }
-
-    /// Asks the person, the way the client's protocol version allows.
-    #[allow(clippy::too_many_arguments)]
-    async fn ask(
-        &self,
-        plan_id: &str,
-        session: &str,
-        entry: &PlanEntry,
-        reason: &str,
-        always: bool,
-        input_responses: Option<&rmcp::model::InputResponses>,
-        request_state: Option<&str>,
-        context: &RequestContext<RoleServer>,
-    ) -> Asked {
-        let plan = &entry.prepared.plan;
-        let spec = plan.operation.spec();
-        let refused = |why: String| {
-            let mut how =
-                vec!["confirm it through MCP elicitation in a client that supports it".to_owned()];
-            if !always {
-                how.push("start `apiops mcp --allow-execute` (in-account changes only)".into());
-            }
-            if entry.in_words {
-                how.push(format!(
-                    "or run it in a terminal: apiops do {:?}",
-                    plan.request
-                ));
-            } else {
-                how.push("or run it from a terminal with the apiops CLI".into());
-            }
-            Asked::Refused(
-                ToolError::new(
-                    Kind::ConfirmationRequired,
-                    None,
-                    format!(
-                        "confirmation required: {reason}. {why} Nothing was done. To go ahead: {}.",
-                        how.join("; ")
-                    ),
-                )
-                .with_details(json!({
-                    "plan_id": plan_id,
-                    "operation": plan.name,
-                    "always_needs_a_person": always,
-                    "purchase": spec.purchase,
-                    "deletion": spec.deletion,
-                })),
-            )
-        };
-
-        // A retried call carrying the answer to the question asked through InputRequiredResult.
-        if let Some(handle) = request_state {
-            let key = confirm::question_key(plan_id, session);
-            if let Err(why) = lock(&self.pending).take(handle, &key, Instant::now()) {
-                return refused(format!("The confirmation does not count: {why}."));
-            }
-            let answer = input_responses
-                .and_then(|r| r.get(confirm::INPUT_KEY))
-                .map_or(
-                    Answer::No("the retried call carried no answer".into()),
-                    confirm::answer,
-                );
-            return match answer {
-                Answer::Yes => Asked::Yes,
-                Answer::No(why) => refused(format!("Not confirmed: {why}.")),
-            };
-        }
-
-        let capabilities = context.client_capabilities();
-        let form = capabilities
-            .as_ref()
-            .and_then(|c| c.elicitation.as_ref())
-            .is_some_and(|e| e.form.is_some() || e.url.is_none());
-        if !form {
-            return refused(
-                "This client did not declare MCP elicitation (form mode), so apiops cannot ask the person."
-                    .into(),
-            );
-        }
-        let message = confirm::question(plan, spec);
-        let schema = match ElicitationSchema::from_json_schema(confirm::schema()) {
-            Ok(s) => s,
-            Err(e) => return refused(format!("Building the question failed: {e}.")),
-        };
-        let params = ElicitRequestParams::FormElicitationParams {
-            meta: None,
-            message,
-            requested_schema: schema,
-        };
-        let modern = context
-            .protocol_version()
-            .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
-        if modern {
-            let key = confirm::question_key(plan_id, session);
-            let handle = lock(&self.pending).ask(&key, Instant::now());
-            let mut requests = rmcp::model::InputRequests::new();
-            requests.insert(
-                confirm::INPUT_KEY.to_owned(),
-                InputRequest::Elicitation(ElicitRequest::new(params)),
-            );
-            return Asked::InputRequired(InputRequiredResult::new(Some(requests), Some(handle)));
-        }
-        let answer = tokio::select! {
-            r = context.peer.create_elicitation_with_timeout(params, Some(ELICITATION_TIMEOUT)) => r,
-            () = context.ct.cancelled() => return refused("The call was cancelled while waiting for the answer.".into()),
-        };
-        match answer {
-            Ok(result) => {
-                match confirm::answer(&serde_json::to_value(&result).unwrap_or(Value::Null)) {
-                    Answer::Yes => Asked::Yes,
-                    Answer::No(why) => refused(format!("Not confirmed: {why}.")),
-                }
-            }
-            Err(e) => refused(format!("Asking the person failed: {e}.")),
-        }
-    }
-
-    /// A plan only a person can confirm, out of the agent's channel: recorded in the store as
-    /// a pending confirmation (once); `Ok` once a person confirmed it, else a refusal that says
-    /// how a person confirms it.
-    async fn person(
-        &self,
-        plan_id: &str,
-        session: &str,
-        entry: &PlanEntry,
-        reason: &str,
-    ) -> Result<(), ToolError> {
-        let store = self.store()?;
-        let plan = &entry.prepared.plan;
-        let now = jiff::Timestamp::now();
-        let existing = store.confirmation(plan_id).await.map_err(store_error)?;
-        let state = match existing {
-            Some(c) if c.session == session => c.state,
-            Some(_) => {
-                return Err(ToolError::new(
-                    Kind::UnknownPlan,
-                    Some(Category::BadParams),
-                    format!("no plan {plan_id} in this server session: call plan_operation first"),
-                ));
-            }
-            None => {
-                let plan_json = serde_json::to_string(plan).map_err(|e| {
-                    ToolError::new(Kind::Internal, None, format!("serializing the plan: {e}"))
-                })?;
-                let expires = jiff::SignedDuration::try_from(PLAN_TTL).unwrap_or_default();
-                store
-                    .confirmation_put(&apiops_store::Confirmation {
-                        id: plan_id.to_owned(),
-                        session: session.to_owned(),
-                        plan_json,
-                        summary: confirm::question(plan, plan.operation.spec()),
-                        created_at: now,
-                        expires_at: now + expires,
-                        state: apiops_store::ConfirmationState::Pending,
-                        decided_by: None,
-                        decided_at: None,
-                    })
-                    .await
-                    .map_err(store_error)?;
-                apiops_store::ConfirmationState::Pending
-            }
-        };
-        let spec = plan.operation.spec();
-        let details = json!({
-            "plan_id": plan_id,
-            "operation": plan.name,
-            "always_needs_a_person": true,
-            "purchase": spec.purchase,
-            "deletion": spec.deletion,
-            "confirm_in_terminal": format!("apiops confirm {plan_id}"),
-            "confirm_on_dashboard": "/confirmations",
-        });
-        match state {
-            apiops_store::ConfirmationState::Confirmed => Ok(()),
-            apiops_store::ConfirmationState::Refused => Err(ToolError::new(
-                Kind::ConfirmationRequired,
-                None,
-                format!("a person refused plan {plan_id}: nothing was done, and it will not run"),
-            )
-            .with_details(details)),
-            apiops_store::ConfirmationState::Pending => Err(ToolError::new(
-                Kind::ConfirmationRequired,
-                None,
-                format!(
-                    "confirmation required: {reason}. Only a person can confirm this, outside this agent's channel: over MCP HTTP neither confirm: true nor an elicitation answer counts. Nothing was done. A person confirms it with `apiops confirm {plan_id}` in a terminal (same database), or on the dashboard's Pending confirmations page (/confirmations) when agents have a token of their own (--mcp-token); then call execute_plan again for the outcome."
-                ),
-            )
-            .with_details(details)),
-        }
-    }
-
-    async fn run_plan(
-        &self,
-        plan_id: &str,
-        entry: &PlanEntry,
-        via: Via,
-    ) -> Result<CallToolResult, ToolError> {
-        let services = self.services()?;
-        let store = self.store()?;
-        let clock = jiff::Timestamp::now;
-        let executor = Executor {
-            services,
-            store,
-            now: &clock,
-            action: ActionTaken::Executed,
-        };
-        let plan = &entry.prepared.plan;
-        tracing::info!(
-            plan = plan_id,
-            operation = plan.name,
-            ?via,
-            "executing a plan over MCP"
-        );
-        let outcome = executor.execute(plan).await.map_err(ops_error)?;
-        let lines = outcome_lines(&outcome);
-        let status = match outcome.status {
-            OutcomeStatus::Succeeded => "succeeded",
-            OutcomeStatus::NothingToDo => "nothing to do: already in place",
-            OutcomeStatus::Partial => "partial",
-            OutcomeStatus::Failed => "failed",
-        };
-        let value = json!({
-            "plan_id": plan_id,
-            "operation": plan.name,
-            "confirmed_via": via,
-            "status": outcome.status,
-            "outcome": outcome,
-        });
-        let summary = format!("{} {status}: {}", plan.name, lines.join("; "));
-        match outcome.status {
-            OutcomeStatus::Succeeded | OutcomeStatus::NothingToDo => Ok(success(summary, value)),
-            OutcomeStatus::Partial | OutcomeStatus::Failed => {
-                let first = outcome.items.iter().find_map(|i| match &i.result {
-                    ItemResult::Failed { category, .. } => Some(*category),
-                    _ => None,
-                });
-                Err(ToolError::new(
-                    Kind::ExecutionFailed,
-                    first.flatten(),
-                    format!("{summary}. Executing the same plan_id again retries only what did not finish."),
-                )
-                .with_details(value))
             }
         }
     }
@@ -1418,12 +738,4 @@ impl State {
         }))
         .unwrap_or_default())
     }
-}
-
-/// What asking the person came to.
-enum Asked {
-    Yes,
-    /// The question travels in the result (protocol 2026-07-28 and later).
-    InputRequired(InputRequiredResult),
-    Refused(ToolError),
 }

@@ -319,6 +319,9 @@ impl AutoFixer {
 #[cfg(test)]
 mod tests {
     use apiops_ops::catalog::{CATALOG, EndpointRef, NumberUrls};
+    use apiops_providers::stripe::{Stripe, StripeConfig};
+    use apiops_providers::twilio::{Twilio, TwilioConfig};
+    use apiops_providers::{ClientTuning, ProviderError};
     use apiops_sim::{SimConfig, Simulator};
     use apiops_store::SqliteStore;
 
@@ -421,36 +424,39 @@ mod tests {
         .await
         .expect("start");
         let env: std::collections::HashMap<_, _> = sim.env_vars().into_iter().collect();
-        let settings = crate::config::test_settings(&[
-            (
-                "APIOPS_STRIPE_API_URL",
-                env["APIOPS_STRIPE_API_URL"].as_str(),
-            ),
-            ("STRIPE_SECRET_KEY", env["STRIPE_SECRET_KEY"].as_str()),
-            (
-                "APIOPS_TWILIO_API_URL",
-                env["APIOPS_TWILIO_API_URL"].as_str(),
-            ),
-            (
-                "APIOPS_TWILIO_PRICING_URL",
-                env["APIOPS_TWILIO_PRICING_URL"].as_str(),
-            ),
-            ("TWILIO_ACCOUNT_SID", env["TWILIO_ACCOUNT_SID"].as_str()),
-            ("TWILIO_AUTH_TOKEN", env["TWILIO_AUTH_TOKEN"].as_str()),
-            ("APIOPS_CLIENT_MAX_ATTEMPTS", "1"),
-        ]);
         let dir = tempfile::tempdir().expect("dir");
         let store: Arc<dyn Store> = Arc::new(
             SqliteStore::open(&format!("sqlite://{}/s.db", dir.path().display()))
                 .await
                 .expect("store"),
         );
+        let url = |k: &str| Url::parse(&env[k]).expect("url");
+        let secret = |k: &str| Some(secrecy::SecretString::from(env[k].clone()));
+        let tuning = ClientTuning {
+            max_attempts: 1,
+            ..ClientTuning::default()
+        };
+        let mut stripe = StripeConfig::official(secret("STRIPE_SECRET_KEY")).expect("stripe");
+        stripe.api_url = url("APIOPS_STRIPE_API_URL");
+        stripe.tuning = tuning.clone();
+        let mut twilio =
+            TwilioConfig::official(secret("TWILIO_ACCOUNT_SID"), secret("TWILIO_AUTH_TOKEN"))
+                .expect("twilio");
+        twilio.api_url = url("APIOPS_TWILIO_API_URL");
+        twilio.pricing_url = url("APIOPS_TWILIO_PRICING_URL");
+        twilio.tuning = tuning;
+        let public = public_url.map(|u| Url::parse(u).expect("url"));
         let services = Arc::new(
-            super::super::operation_services(
-                &settings,
-                public_url.map(|u| Url::parse(u).expect("url")).as_ref(),
+            Services::new(
+                Twilio::new(twilio),
+                Stripe::new(stripe),
+                Err(ProviderError::MissingCredentials {
+                    service: Service::Openai,
+                    variables: vec!["OPENAI_API_KEY"],
+                }),
+                None,
             )
-            .expect("services"),
+            .with_receiver_url(public.as_ref().map(crate::stripe_receiver_url)),
         );
         let fixer = AutoFixer {
             policy,

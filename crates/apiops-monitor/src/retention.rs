@@ -1,4 +1,4 @@
-//! Retention in `apiops serve` (`[retention]`): every minute, the raw payloads of processed
+//! Retention in `apiops serve` ([`RetentionConfig`]): every minute, the raw payloads of processed
 //! webhooks older than `payloads` are emptied and events older than `events` are deleted.
 //!
 //! Each kind is pruned in batches of `batch` rows, one short statement each, until a batch
@@ -10,6 +10,7 @@
 //! Not for: the WAL, which SQLite keeps bounded itself (see `apiops_store::sqlite`). Time
 //! comes from an injected [`Clock`], so tests move it instead of waiting.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,11 +20,23 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::settings::RetentionSettings;
-use crate::monitor::Clock;
+use crate::Clock;
 
 /// How often a pass runs: often enough that each pass has about a minute's worth of rows.
-pub(crate) const EVERY: Duration = Duration::from_secs(60);
+pub const EVERY: Duration = Duration::from_secs(60);
+
+/// `[retention]`: what is deleted, and when. Plain values, checked by whoever built them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionConfig {
+    /// How long the raw payload of a processed webhook or polled event is kept; zero keeps
+    /// payloads forever.
+    pub payloads: Duration,
+    /// How long the event log keeps an event, counted from the event's own time; zero keeps
+    /// events forever.
+    pub events: Duration,
+    /// Rows per pruning statement.
+    pub batch: NonZeroU32,
+}
 
 /// What `apiops serve` prunes, and how.
 pub(crate) struct Retention {
@@ -69,7 +82,7 @@ fn period(d: Duration) -> Option<SignedDuration> {
 impl Retention {
     /// Retention as configured; `None` when both periods keep forever.
     pub(crate) fn new(
-        settings: &RetentionSettings,
+        settings: &RetentionConfig,
         store: Arc<dyn Store>,
         clock: Clock,
     ) -> Option<Self> {
@@ -152,8 +165,8 @@ impl Retention {
 
 /// Starts retention for `apiops serve` as configured (`None` when everything is kept forever);
 /// the task ends with `stop`.
-pub(crate) fn spawn(
-    settings: &RetentionSettings,
+pub fn spawn(
+    settings: &RetentionConfig,
     store: Arc<dyn Store>,
     stop: CancellationToken,
 ) -> Option<JoinHandle<()>> {
@@ -164,7 +177,6 @@ pub(crate) fn spawn(
 
 #[cfg(test)]
 mod tests {
-    use std::num::NonZeroU32;
     use std::sync::Mutex;
 
     use apiops_core::{ActionTaken, Category, ErrorEvent, EventResult, Service, Severity};
@@ -174,8 +186,8 @@ mod tests {
 
     const DAY: Duration = Duration::from_secs(24 * 3600);
 
-    fn settings(payloads: Duration, events: Duration, batch: u32) -> RetentionSettings {
-        RetentionSettings {
+    fn settings(payloads: Duration, events: Duration, batch: u32) -> RetentionConfig {
+        RetentionConfig {
             payloads,
             events,
             batch: NonZeroU32::new(batch).expect("batch"),

@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apiops_core::{Service, Severity};
+use apiops_core::{Service, Severity, mask};
 use apiops_providers::outbound;
 use apiops_store::AlertChange;
 use jiff::Timestamp;
@@ -26,9 +26,9 @@ use serde::Serialize;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use url::Url;
 
 use super::alerts::Eval;
-use crate::config::values::sink_urls;
 
 /// Queued notifications beyond which new ones are dropped (with a warning).
 const QUEUE: usize = 256;
@@ -117,7 +117,20 @@ pub(crate) struct SinkTarget {
 impl SinkTarget {
     /// `scheme://host/...`, for messages.
     pub(crate) fn shown(&self) -> String {
-        sink_urls::shown(self.url.expose_secret())
+        shown_url(self.url.expose_secret())
+    }
+}
+
+/// `scheme://host[:port]/...`: where a sink URL goes, without the path or query that hold
+/// its token (an incoming-webhook URL is itself the credential).
+pub fn shown_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{}://{h}:{p}/...", u.scheme()),
+            (Some(h), None) => format!("{}://{h}/...", u.scheme()),
+            _ => mask(url),
+        },
+        Err(_) => mask(url),
     }
 }
 

@@ -5,7 +5,7 @@
 //! simply claimed by another one (taken over within one interval, with no lease to expire).
 //!
 //! The slot arithmetic and the choice of what is due are pure functions of the time given, so
-//! they are tested without waiting; the loop ([`super::run_loop`]) only sleeps until the next
+//! they are tested without waiting; the loop (`run_loop`) only sleeps until the next
 //! slot boundary.
 
 use std::time::Duration;
@@ -15,7 +15,7 @@ use jiff::Timestamp;
 
 /// What a job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum JobKind {
+pub enum JobKind {
     /// One service's health check.
     Health,
     /// One service's error audit over the last interval.
@@ -31,7 +31,7 @@ pub(crate) enum JobKind {
 
 impl JobKind {
     /// The job's name in check records and metrics.
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Health => "health",
             JobKind::Errors => "errors",
@@ -42,25 +42,25 @@ impl JobKind {
     }
 
     /// Whether one instance runs each slot (claimed) or every instance does (local).
-    pub(crate) fn claimed(self) -> bool {
+    pub fn claimed(self) -> bool {
         self != JobKind::Webhooks
     }
 }
 
 /// One scheduled job.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Job {
+pub struct Job {
     /// What it does.
-    pub(crate) kind: JobKind,
+    pub kind: JobKind,
     /// The service, for per-service jobs.
-    pub(crate) service: Option<Service>,
+    pub service: Option<Service>,
     /// Its interval (at least 1 s; checked by the settings).
-    pub(crate) every: Duration,
+    pub every: Duration,
 }
 
 impl Job {
     /// The name its slots are claimed under: `health:twilio`, `signatures`.
-    pub(crate) fn claim_name(&self) -> String {
+    pub fn claim_name(&self) -> String {
         match self.service {
             Some(s) => format!("{}:{s}", self.kind.as_str()),
             None => self.kind.as_str().to_owned(),
@@ -68,12 +68,12 @@ impl Job {
     }
 
     /// The slot `now` falls in.
-    pub(crate) fn slot(&self, now: Timestamp) -> i64 {
+    pub fn slot(&self, now: Timestamp) -> i64 {
         slot_of(now, self.every)
     }
 
     /// The `service` label of its metrics.
-    pub(crate) fn service_label(&self) -> &'static str {
+    pub fn service_label(&self) -> &'static str {
         self.service.map_or("all", Service::as_str)
     }
 }
@@ -83,18 +83,18 @@ fn interval_ms(every: Duration) -> i64 {
 }
 
 /// `floor(now / every)`, in milliseconds since the Unix epoch.
-pub(crate) fn slot_of(now: Timestamp, every: Duration) -> i64 {
+pub fn slot_of(now: Timestamp, every: Duration) -> i64 {
     now.as_millisecond().div_euclid(interval_ms(every))
 }
 
 /// When `slot` of an `every` interval begins.
-pub(crate) fn slot_start(slot: i64, every: Duration) -> Timestamp {
+pub fn slot_start(slot: i64, every: Duration) -> Timestamp {
     let ms = slot.saturating_mul(interval_ms(every));
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::MAX)
 }
 
 /// The next slot boundary of any job after `now` (`None` without jobs).
-pub(crate) fn next_wake(now: Timestamp, jobs: &[Job]) -> Option<Timestamp> {
+pub fn next_wake(now: Timestamp, jobs: &[Job]) -> Option<Timestamp> {
     jobs.iter()
         .map(|j| slot_start(j.slot(now) + 1, j.every))
         .min()
@@ -102,7 +102,7 @@ pub(crate) fn next_wake(now: Timestamp, jobs: &[Job]) -> Option<Timestamp> {
 
 /// How long to sleep from `now` until `wake`, plus a small margin so the clock is past the
 /// boundary when the loop looks again; never zero, never more than `cap`.
-pub(crate) fn sleep_for(now: Timestamp, wake: Option<Timestamp>, cap: Duration) -> Duration {
+pub fn sleep_for(now: Timestamp, wake: Option<Timestamp>, cap: Duration) -> Duration {
     let Some(wake) = wake else { return cap };
     let ms = wake.as_millisecond().saturating_sub(now.as_millisecond());
     let d = Duration::from_millis(u64::try_from(ms).unwrap_or(0)) + Duration::from_millis(5);
@@ -111,7 +111,7 @@ pub(crate) fn sleep_for(now: Timestamp, wake: Option<Timestamp>, cap: Duration) 
 
 /// The jobs to try now: those whose current slot is newer than the last one tried (`last[i]`,
 /// `None` when never tried). A job whose slot was already tried waits for the next one.
-pub(crate) fn due(now: Timestamp, jobs: &[Job], last: &[Option<i64>]) -> Vec<(usize, i64)> {
+pub fn due(now: Timestamp, jobs: &[Job], last: &[Option<i64>]) -> Vec<(usize, i64)> {
     jobs.iter()
         .enumerate()
         .filter_map(|(i, j)| {

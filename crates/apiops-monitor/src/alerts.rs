@@ -26,13 +26,13 @@ use apiops_store::{AlertChange, AlertRecord, Store, StoreError};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::config::settings::MonitorSettings;
+use crate::MonitorConfig;
 
 /// How many recent health checks the deprecation rule looks at: a deprecation stays firing
 /// while any of them reported it (each instance's client sees signals on its own requests).
 pub(crate) const DEPRECATION_CHECKS: usize = 5;
 
-/// The rule thresholds, from `[monitor]`.
+/// The rule thresholds, from the [`MonitorConfig`].
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Rules {
     pub(crate) down_after: usize,
@@ -50,7 +50,7 @@ pub(crate) struct Rules {
 }
 
 impl Rules {
-    pub(crate) fn from_settings(m: &MonitorSettings) -> Self {
+    pub(crate) fn from_config(m: &MonitorConfig) -> Self {
         Rules {
             down_after: m.down_after.get() as usize,
             degraded_after: m.degraded_after.get() as usize,

@@ -1,16 +1,19 @@
 //! The monitor of `apiops serve` (DESIGN.md §7): scheduled health checks, error audits and
 //! config audits per service, alert rules over their results, sinks, and auto-fix within
-//! policy.
+//! policy; and retention, the other background task of `serve`. Configured by a plain
+//! [`MonitorConfig`] and [`RetentionConfig`] (the binary maps its settings onto them); nothing
+//! here reads a configuration file or prints.
 //!
 //! Layout:
 //! - [`schedule`]: jobs, slots (`floor(now / interval)`), what is due — pure.
-//! - [`jobs`]: running one job: the provider calls, the check record (`store.record_check`,
+//! - `jobs`: running one job: the provider calls, the check record (`store.record_check`,
 //!   summary masked), metrics, then the alert rules and auto-fix.
-//! - [`alerts`]: the rules as pure functions, and their observation in the store (an alert
+//! - `alerts`: the rules as pure functions, and their observation in the store (an alert
 //!   fires once and resolves once across instances).
-//! - [`sinks`]: log, JSON webhook, Slack-compatible webhook; SSRF-guarded, retried, never
+//! - `sinks`: log, JSON webhook, Slack-compatible webhook; SSRF-guarded, retried, never
 //!   blocking.
-//! - [`autofix`]: what may be fixed without a person, through the operations gate.
+//! - `autofix`: what may be fixed without a person, through the operations gate.
+//! - [`retention`]: old payloads and events pruned in small batches.
 //!
 //! Many instances: each job's slot is claimed in the store by exactly one instance
 //! (`store.claim_slot(job, slot, instance, now)`), so with several `apiops serve` processes
@@ -18,14 +21,18 @@
 //! stops claiming, and the next slot goes to another (taken over within one interval).
 //!
 //! Time comes from an injected [`Clock`]; the loop sleeps until the next slot boundary.
+//!
+//! Entry points: [`start`] with a [`Start`] (the monitor), [`retention::spawn`] (retention).
 
-pub(crate) mod alerts;
-pub(crate) mod autofix;
-pub(crate) mod jobs;
-pub(crate) mod schedule;
-pub(crate) mod sinks;
+mod alerts;
+mod autofix;
+mod jobs;
+pub mod retention;
+pub mod schedule;
+mod sinks;
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -33,6 +40,7 @@ use std::time::Duration;
 use apiops_client::redact::Redactor;
 use apiops_client::version::DeprecationNotice;
 use apiops_core::Service;
+use apiops_ops::Policy;
 use apiops_ops::Services;
 use apiops_providers::openai::OpenAi;
 use apiops_providers::stripe::Stripe;
@@ -41,19 +49,69 @@ use apiops_providers::{Provider, ProviderError};
 use apiops_store::Store;
 use apiops_webhooks::receiver::ReceiverMetrics;
 use jiff::Timestamp;
+use secrecy::SecretString;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::commands::checks;
-use crate::config::Settings;
 use alerts::Rules;
 use autofix::AutoFixer;
 use schedule::{Job, JobKind};
 use sinks::{SinkConfig, SinkKind, SinkTarget, Sinks};
 
+pub use retention::RetentionConfig;
+pub use sinks::shown_url;
+
 /// The time source (injected for tests).
-pub(crate) type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// `[monitor]`: what is checked on a schedule, when it alerts, where alerts go, and how it
+/// backs off. Plain values, already checked by whoever built them (the binary's settings).
+#[derive(Debug, Clone)]
+pub struct MonitorConfig {
+    /// Whether the scheduled jobs run at all.
+    pub enabled: bool,
+    /// Health check of each configured service; zero turns the job off.
+    pub health_every: Duration,
+    /// Error audit of each service over the last interval; zero turns it off.
+    pub errors_every: Duration,
+    /// Configuration audit of each service; zero turns it off.
+    pub audit_every: Duration,
+    /// Consecutive `down` health checks before `service_down` fires.
+    pub down_after: NonZeroU32,
+    /// Consecutive non-operational checks (the last one not down) before `service_degraded`.
+    pub degraded_after: NonZeroU32,
+    /// Errors of a category in one error-audit window at or above which `errors` fires; a
+    /// category left out (or 0) never alerts.
+    pub error_thresholds: BTreeMap<apiops_core::Category, u64>,
+    /// Rate-limit headroom (percent of the limit left) under which `rate_limit_headroom` fires.
+    pub headroom_below_percent: f64,
+    /// Account balance (in its currency) under which `balance_low` fires; 0 turns it off.
+    pub balance_floor: f64,
+    /// Webhook requests rejected for their signature within `signature_window`, across
+    /// instances, at or above which `signature_rejects` fires; 0 turns it off.
+    pub signature_rejects: u64,
+    /// The window of `signature_rejects`.
+    pub signature_window: Duration,
+    /// Whether a deprecation signal on a provider response raises `deprecation`.
+    pub deprecations: bool,
+    /// Whether a disabled webhook endpoint (from the config audit) raises `endpoint_disabled`.
+    pub endpoint_disabled: bool,
+    /// Whether alerts are written to the log.
+    pub log_alerts: bool,
+    /// Generic webhooks: each alert POSTed as JSON (the URL may carry a token).
+    pub webhook_urls: Vec<SecretString>,
+    /// Slack-compatible incoming webhooks (`{"text": ...}`).
+    pub slack_urls: Vec<SecretString>,
+    /// Lets sinks resolve to loopback, private or link-local addresses.
+    pub allow_private_sinks: bool,
+    /// Attempts per notification and sink, the first included.
+    pub sink_attempts: NonZeroU32,
+    /// The first retry delay of a sink; doubled each attempt.
+    pub sink_backoff: Duration,
+    /// How long scheduled requests to a service pause when `rate_limit` auto-fix backs it off.
+    pub rate_limit_backoff: Duration,
+}
 
 /// A monitored service, with its concrete client (for deprecation notices and auto-fix).
 pub(crate) enum Target {
@@ -99,8 +157,7 @@ pub(crate) struct Shared {
     pub(crate) last_rejected: Mutex<BTreeMap<(Service, String), u64>>,
     /// Services this instance backs off from, until when.
     pub(crate) backoff: Mutex<BTreeMap<Service, Timestamp>>,
-    /// Every configured secret ([`Settings::secrets`]), redacted from every summary and alert
-    /// once more.
+    /// Every configured secret, redacted from every summary and alert once more.
     redactor: Redactor,
 }
 
@@ -127,29 +184,69 @@ impl Shared {
 }
 
 /// What `apiops serve` hands the monitor.
-pub(crate) struct Start<'a> {
-    pub(crate) settings: &'a Settings,
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) receiver: Option<Arc<ReceiverMetrics>>,
-    pub(crate) public_url: Option<Url>,
+pub struct Start {
+    /// What to check, when to alert, where alerts go.
+    pub config: MonitorConfig,
+    /// What auto-fix may do without a person.
+    pub policy: Policy,
+    /// Every configured secret, redacted from every summary and alert once more.
+    pub redactor: Redactor,
+    /// The providers the jobs check, each built or why not: a service without credentials
+    /// is not monitored; any other reason stops the start.
+    pub twilio: Result<Twilio, ProviderError>,
+    /// See `twilio`.
+    pub stripe: Result<Stripe, ProviderError>,
+    /// See `twilio`.
+    pub openai: Result<OpenAi, ProviderError>,
+    /// The providers auto-fix operates through (built apart from the checked ones: their own
+    /// breakers and limits); the receiver URL is set here from `public_url`.
+    pub services: Services,
+    /// The event log, checks, slots and alerts.
+    pub store: Arc<dyn Store>,
+    /// The receiver's counters (rejections feed the signature rule), when it runs.
+    pub receiver: Option<Arc<ReceiverMetrics>>,
+    /// Where this instance is reached from outside (`--public-url`).
+    pub public_url: Option<Url>,
     /// `--instance`, else generated.
-    pub(crate) instance: Option<String>,
-    pub(crate) clock: Clock,
-    pub(crate) stop: CancellationToken,
+    pub instance: Option<String>,
+    /// Now.
+    pub clock: Clock,
+    /// Ends the loop and the sinks.
+    pub stop: CancellationToken,
+}
+
+impl std::fmt::Debug for Start {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Start")
+            .field("config", &self.config)
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the monitor could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("monitor: setting up {}", .service.display_name())]
+pub struct StartError {
+    /// Which service.
+    pub service: Service,
+    /// Why.
+    #[source]
+    pub source: ProviderError,
 }
 
 /// The running monitor.
 #[derive(Debug)]
-pub(crate) struct Monitor {
+pub struct Monitor {
     /// One line for the start-up message.
-    pub(crate) description: String,
+    pub description: String,
     task: tokio::task::JoinHandle<()>,
     sinks: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Monitor {
     /// Waits for the loop and the sinks to end (after the stop token is cancelled).
-    pub(crate) async fn join(self) {
+    pub async fn join(self) {
         let _ = self.task.await;
         if let Some(s) = self.sinks {
             let _ = s.await;
@@ -158,7 +255,7 @@ impl Monitor {
 }
 
 /// `hostname-pid-random`: unique per process, readable in slot holders and check records.
-pub(crate) fn instance_id() -> String {
+pub fn instance_id() -> String {
     use std::hash::{BuildHasher as _, Hasher as _};
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
@@ -185,29 +282,16 @@ pub(crate) fn instance_id() -> String {
     )
 }
 
-/// The providers operations (auto-fix) run against.
-pub(crate) fn operation_services(
-    settings: &Settings,
-    public_url: Option<&Url>,
-) -> anyhow::Result<Services> {
-    Ok(
-        checks::services(settings).with_receiver_url(public_url.map(|u| {
-            let mut u = u.clone();
-            let path = format!("{}/webhooks/stripe", u.path().trim_end_matches('/'));
-            u.set_path(&path);
-            u.to_string()
-        })),
-    )
+/// Where undelivered Stripe events go: this instance's Stripe receiver under `public_url`.
+pub fn stripe_receiver_url(public_url: &Url) -> String {
+    let mut u = public_url.clone();
+    let path = format!("{}/webhooks/stripe", u.path().trim_end_matches('/'));
+    u.set_path(&path);
+    u.to_string()
 }
 
-/// What the monitor redacts: every configured secret, each half of a rotation included.
-fn redactor(settings: &Settings) -> Redactor {
-    Redactor::new(settings.secrets())
-}
-
-/// The jobs the settings ask for, for the services configured.
-pub(crate) fn plan_jobs(settings: &Settings, services: &[Service], receiver: bool) -> Vec<Job> {
-    let m = &settings.monitor;
+/// The jobs the configuration asks for, for the services configured.
+pub fn plan_jobs(m: &MonitorConfig, services: &[Service], receiver: bool) -> Vec<Job> {
     let mut jobs = Vec::new();
     for (kind, every) in [
         (JobKind::Health, m.health_every),
@@ -237,33 +321,38 @@ pub(crate) fn plan_jobs(settings: &Settings, services: &[Service], receiver: boo
     jobs
 }
 
-/// Starts the monitor when `[monitor]` enables it and there is something to check.
-pub(crate) fn start(s: Start<'_>) -> anyhow::Result<Option<Monitor>> {
-    let settings = s.settings;
-    let m = &settings.monitor;
+/// Starts the monitor when the configuration enables it and there is something to check.
+pub fn start(s: Start) -> Result<Option<Monitor>, StartError> {
+    let m = &s.config;
     if !m.enabled {
         return Ok(None);
     }
     let mut targets = BTreeMap::new();
-    for service in Service::ALL {
-        let built = match service {
-            Service::Twilio => checks::twilio(settings).map(|t| Target::Twilio(Box::new(t))),
-            Service::Stripe => checks::stripe(settings).map(|s| Target::Stripe(Box::new(s))),
-            Service::Openai => checks::openai(settings).map(|o| Target::Openai(Box::new(o))),
-        };
+    let built = [
+        (
+            Service::Twilio,
+            s.twilio.map(|t| Target::Twilio(Box::new(t))),
+        ),
+        (
+            Service::Stripe,
+            s.stripe.map(|t| Target::Stripe(Box::new(t))),
+        ),
+        (
+            Service::Openai,
+            s.openai.map(|t| Target::Openai(Box::new(t))),
+        ),
+    ];
+    for (service, built) in built {
         match built {
             Ok(t) => {
-                targets.insert(*service, t);
+                targets.insert(service, t);
             }
             Err(ProviderError::MissingCredentials { .. }) => {}
-            Err(e) => {
-                return Err(anyhow::Error::new(e)
-                    .context(format!("monitor: setting up {}", service.display_name())));
-            }
+            Err(source) => return Err(StartError { service, source }),
         }
     }
     let services: Vec<Service> = targets.keys().copied().collect();
-    let jobs = plan_jobs(settings, &services, s.receiver.is_some());
+    let jobs = plan_jobs(m, &services, s.receiver.is_some());
     if jobs.is_empty() {
         return Ok(None);
     }
@@ -291,11 +380,14 @@ pub(crate) fn start(s: Start<'_>) -> anyhow::Result<Option<Monitor>> {
         },
         s.stop.clone(),
     );
-    let policy = settings.policy.policy();
+    let policy = s.policy;
     let auto_fix: Vec<&str> = policy.auto_fix().map(|c| c.as_str()).collect();
     let fixer = AutoFixer {
         policy,
-        services: Arc::new(operation_services(settings, s.public_url.as_ref())?),
+        services: Arc::new(
+            s.services
+                .with_receiver_url(s.public_url.as_ref().map(stripe_receiver_url)),
+        ),
         store: Arc::clone(&s.store),
         clock: Arc::clone(&s.clock),
         public_url: s.public_url.clone(),
@@ -346,13 +438,13 @@ pub(crate) fn start(s: Start<'_>) -> anyhow::Result<Option<Monitor>> {
         instance: instance.clone(),
         clock: s.clock,
         targets,
-        rules: Rules::from_settings(m),
+        rules: Rules::from_config(m),
         sinks,
         fixer,
         receiver: s.receiver,
         last_rejected: Mutex::new(BTreeMap::new()),
         backoff: Mutex::new(BTreeMap::new()),
-        redactor: redactor(settings),
+        redactor: s.redactor,
     });
     let task = tokio::spawn(run_loop(shared, jobs, s.stop));
     Ok(Some(Monitor {
@@ -464,56 +556,5 @@ mod tests {
                 .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)),
             "{a}"
         );
-    }
-
-    #[test]
-    fn jobs_follow_the_settings() {
-        let s = crate::config::test_settings(&[
-            ("APIOPS_MONITOR_ERRORS_EVERY", "0s"),
-            ("APIOPS_MONITOR_HEALTH_EVERY", "30s"),
-        ]);
-        let jobs = plan_jobs(&s, &[Service::Twilio, Service::Stripe], true);
-        let names: Vec<String> = jobs.iter().map(Job::claim_name).collect();
-        assert_eq!(
-            names,
-            [
-                "health:twilio",
-                "health:stripe",
-                "audit:twilio",
-                "audit:stripe",
-                "webhooks",
-                "signatures"
-            ]
-        );
-        assert_eq!(jobs[0].every, Duration::from_secs(30));
-        assert_eq!(jobs[2].every, Duration::from_secs(86_400));
-        let no_receiver = plan_jobs(&s, &[Service::Openai], false);
-        assert_eq!(no_receiver.len(), 2);
-    }
-
-    #[test]
-    fn configured_secrets_are_redacted_from_summaries() {
-        let s = crate::config::test_settings(&[
-            ("STRIPE_SECRET_KEY", "sk_test_canary_0123456789"),
-            (
-                "STRIPE_WEBHOOK_SECRET",
-                "whsec_one_canary_000, whsec_two_canary_111",
-            ),
-            (
-                "APIOPS_MONITOR_SLACK_URLS",
-                "https://hooks.slack.com/services/T0/B0/canarytoken123",
-            ),
-        ]);
-        let redactor = redactor(&s);
-        let text = "key sk_test_canary_0123456789, whsec_one_canary_000, whsec_two_canary_111 and https://hooks.slack.com/services/T0/B0/canarytoken123";
-        let out = redactor.redact(text);
-        for canary in [
-            "canary_0123456789",
-            "whsec_one_canary_000",
-            "whsec_two_canary_111",
-            "canarytoken123",
-        ] {
-            assert!(!out.contains(canary), "{out}");
-        }
     }
 }
