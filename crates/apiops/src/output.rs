@@ -155,8 +155,49 @@ pub(crate) fn human_table(header: &[&str], rows: &[Vec<String>]) -> Table {
     if let Some(w) = width() {
         table.set_content_arrangement(ContentArrangement::Dynamic);
         table.set_width(u16::try_from(w).unwrap_or(u16::MAX));
+        keep_words_whole(&mut table, header, rows, w);
     }
     table
+}
+
+/// Asks comfy-table not to split words of up to 24 columns (names, variables, ids), column by
+/// column from the left while the others keep room to shrink into; the rest may split.
+fn keep_words_whole(table: &mut Table, header: &[&str], rows: &[Vec<String>], width: usize) {
+    use comfy_table::{ColumnConstraint, Width};
+    const LONGEST_KEPT: usize = 24;
+    const PADDING: usize = 2;
+    const NARROWEST: usize = 6 + PADDING;
+    let longest: Vec<usize> = (0..header.len())
+        .map(|i| {
+            let cells = rows.iter().filter_map(|r| r.get(i)).map(String::as_str);
+            std::iter::once(header[i])
+                .chain(cells)
+                .flat_map(str::split_whitespace)
+                .map(textwrap::core::display_width)
+                .filter(|&n| n <= LONGEST_KEPT)
+                .max()
+                .unwrap_or(1)
+                + PADDING
+        })
+        .collect();
+    let mut used = 0;
+    let mut bounds = Vec::with_capacity(longest.len());
+    for (i, n) in longest.iter().enumerate() {
+        let rest = (longest.len() - i - 1) * NARROWEST;
+        if used + n + rest <= width {
+            used += n;
+            bounds.push(Some(*n));
+        } else {
+            used += NARROWEST;
+            bounds.push(None);
+        }
+    }
+    for (column, bound) in table.column_iter_mut().zip(bounds) {
+        if let Some(n) = bound {
+            let n = u16::try_from(n).unwrap_or(u16::MAX);
+            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(n)));
+        }
+    }
 }
 
 /// `text` wrapped to the output width: the first line after `first` (its prefix), the others
