@@ -300,7 +300,7 @@ where
 }
 
 /// Times a page is asked for, the first included, when it keeps failing in a way another try
-/// can fix (see [`worth_another_try`]). Each of them is a request with the client's own
+/// can fix (see `worth_another_try`). Each of them is a request with the client's own
 /// retries.
 pub const PAGE_ATTEMPTS: u32 = 3;
 
