@@ -288,7 +288,7 @@ fn is_good(result: &reqwest_middleware::Result<Response>) -> bool {
 }
 
 /// Races `primary` against a hedge started by `hedge` after `delay`, when `may_hedge` allows
-/// one at that point. Returns the first good result (see [`is_good`]); when both copies fail,
+/// one at that point. Returns the first good result (see `is_good`); when both copies fail,
 /// the one that failed last. The flag says whether the returned result is the hedge's.
 pub async fn race_hedged<T, P, H, HF>(
     primary: P,
