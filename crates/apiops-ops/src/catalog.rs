@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use apiops_core::{Category, Service};
+pub use apiops_providers::usage::{UsageBy, UsagePeriod};
 use serde::{Deserialize, Serialize};
 
 /// How much harm a mistaken run could do.
@@ -66,6 +67,15 @@ pub enum OpKind {
     OpenaiCheckRateLimits,
     /// `openai.completions.test`
     OpenaiTestCompletion,
+    /// `health.check`: credentials, status, latency, quota and headroom of each service.
+    HealthCheck,
+    /// `config.audit`: the configuration audit (all of it, or its webhook part).
+    AuditConfig,
+    /// `webhooks.audit`: webhook issues — the error audit and the webhook part of the
+    /// configuration audit.
+    AuditWebhooks,
+    /// `usage.report`: usage and spend per service, in each provider's units.
+    UsageReport,
     /// `errors.audit`: the error audit, for questions like "why are calls failing".
     AuditErrors,
 }
@@ -358,6 +368,73 @@ pub const CATALOG: &[OpSpec] = &[
         ..READ
     },
     OpSpec {
+        kind: OpKind::HealthCheck,
+        name: "health.check",
+        service: None,
+        summary: "Check each service's health: credentials, status, latency, quota or balance, rate-limit headroom",
+        params: &[param(
+            "services",
+            "twilio, stripe, openai (default: all configured)",
+            false,
+        )],
+        ..READ
+    },
+    OpSpec {
+        kind: OpKind::AuditConfig,
+        name: "config.audit",
+        service: None,
+        summary: "Audit configuration: numbers, messaging services, webhook URLs and endpoints, models, projects",
+        params: &[
+            param(
+                "services",
+                "twilio, stripe, openai (default: all configured)",
+                false,
+            ),
+            param(
+                "scope",
+                "\"webhooks\" for webhook URLs and endpoints only (default: everything)",
+                false,
+            ),
+        ],
+        ..READ
+    },
+    OpSpec {
+        kind: OpKind::AuditWebhooks,
+        name: "webhooks.audit",
+        service: None,
+        summary: "Webhook issues: the error audit and the webhook part of the configuration audit",
+        params: &[
+            param(
+                "services",
+                "twilio, stripe, openai (default: all configured)",
+                false,
+            ),
+            param("since", "how far back, e.g. 6h (default 24h)", false),
+        ],
+        ..READ
+    },
+    OpSpec {
+        kind: OpKind::UsageReport,
+        name: "usage.report",
+        service: None,
+        summary: "Usage and spend: Twilio by category, OpenAI tokens and costs, Stripe volume and fees",
+        params: &[
+            param(
+                "services",
+                "twilio, stripe, openai (default: all configured)",
+                false,
+            ),
+            param(
+                "period",
+                "today, this-month, last-month (default: the last 30 days)",
+                false,
+            ),
+            param("since", "how far back instead of a period, e.g. 7d", false),
+            param("by", "day, category, model or project", false),
+        ],
+        ..READ
+    },
+    OpSpec {
         kind: OpKind::AuditErrors,
         name: "errors.audit",
         service: None,
@@ -545,6 +622,36 @@ pub enum Operation {
         /// The model.
         model: String,
     },
+    /// Health of the services.
+    HealthCheck {
+        /// Services (all configured when empty).
+        services: Vec<Service>,
+    },
+    /// The configuration audit.
+    AuditConfig {
+        /// Services (all configured when empty).
+        services: Vec<Service>,
+        /// Only webhook URLs and endpoints.
+        #[serde(default)]
+        webhooks_only: bool,
+    },
+    /// Webhook issues: errors and the webhook part of the configuration audit.
+    AuditWebhooks {
+        /// Services (all configured when empty).
+        services: Vec<Service>,
+        /// How far back for errors.
+        #[serde(with = "humantime_serde_secs")]
+        since: Duration,
+    },
+    /// Usage and spend.
+    UsageReport {
+        /// Services (all configured when empty).
+        services: Vec<Service>,
+        /// The period.
+        period: UsagePeriod,
+        /// The grouping; `None` for each provider's default.
+        by: Option<UsageBy>,
+    },
     /// The error audit.
     AuditErrors {
         /// Services (all configured when empty).
@@ -589,6 +696,10 @@ impl Operation {
             Operation::OpenaiListModels => OpKind::OpenaiListModels,
             Operation::OpenaiCheckRateLimits => OpKind::OpenaiCheckRateLimits,
             Operation::OpenaiTestCompletion { .. } => OpKind::OpenaiTestCompletion,
+            Operation::HealthCheck { .. } => OpKind::HealthCheck,
+            Operation::AuditConfig { .. } => OpKind::AuditConfig,
+            Operation::AuditWebhooks { .. } => OpKind::AuditWebhooks,
+            Operation::UsageReport { .. } => OpKind::UsageReport,
             Operation::AuditErrors { .. } => OpKind::AuditErrors,
         }
     }

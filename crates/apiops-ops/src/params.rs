@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::catalog::{
     DEFAULT_SINCE, DEFAULT_TEST_EVENT, DEFAULT_TEST_MODEL, EndpointRef, NumberUrls, OpKind,
-    Operation,
+    Operation, UsageBy, UsagePeriod,
 };
 use crate::error::OpsError;
 
@@ -167,15 +167,56 @@ pub fn build(kind: OpKind, params: &Map<String, Value>) -> Result<Operation, Ops
                 .text("model")?
                 .unwrap_or_else(|| DEFAULT_TEST_MODEL.to_owned()),
         },
-        OpKind::AuditErrors => Operation::AuditErrors {
-            services: p
-                .list("services")?
-                .iter()
-                .map(|s| {
-                    s.parse::<Service>()
-                        .map_err(|_| OpsError::Invalid(format!("unknown service {s:?}")))
+        OpKind::HealthCheck => Operation::HealthCheck {
+            services: p.services()?,
+        },
+        OpKind::AuditConfig => Operation::AuditConfig {
+            services: p.services()?,
+            webhooks_only: match p.text("scope")?.as_deref() {
+                None | Some("all" | "everything") => false,
+                Some("webhooks" | "webhook") => true,
+                Some(other) => {
+                    return Err(OpsError::Invalid(format!(
+                        "scope {other:?} is not \"webhooks\" or \"all\""
+                    )));
+                }
+            },
+        },
+        OpKind::AuditWebhooks => Operation::AuditWebhooks {
+            services: p.services()?,
+            since: p.duration("since")?.unwrap_or(DEFAULT_SINCE),
+        },
+        OpKind::UsageReport => {
+            let period = match (p.text("period")?, p.duration("since")?) {
+                (Some(_), Some(_)) => {
+                    return Err(OpsError::Invalid("give period or since, not both".into()));
+                }
+                (Some(name), None) => UsagePeriod::parse_named(&name).ok_or_else(|| {
+                    OpsError::Invalid(format!(
+                        "period {name:?} is not today, this-month or last-month"
+                    ))
+                })?,
+                (None, Some(d)) => UsagePeriod::last(d),
+                (None, None) => UsagePeriod::DEFAULT,
+            };
+            let by = p
+                .text("by")?
+                .map(|b| {
+                    UsageBy::parse(&b).ok_or_else(|| {
+                        OpsError::Invalid(format!(
+                            "by {b:?} is not day, category, model or project"
+                        ))
+                    })
                 })
-                .collect::<Result<_, _>>()?,
+                .transpose()?;
+            Operation::UsageReport {
+                services: p.services()?,
+                period,
+                by,
+            }
+        }
+        OpKind::AuditErrors => Operation::AuditErrors {
+            services: p.services()?,
             since: p.duration("since")?.unwrap_or(DEFAULT_SINCE),
             resource: p.text("resource")?,
         },
@@ -246,6 +287,16 @@ impl Params<'_> {
                 "{name} must be a list of strings, not {other}"
             ))),
         }
+    }
+
+    fn services(&self) -> Result<Vec<Service>, OpsError> {
+        self.list("services")?
+            .iter()
+            .map(|s| {
+                s.parse::<Service>()
+                    .map_err(|_| OpsError::Invalid(format!("unknown service {s:?}")))
+            })
+            .collect()
     }
 
     fn country(&self) -> Result<String, OpsError> {

@@ -429,6 +429,10 @@ pub async fn plan(
         | Operation::StripeListEndpoints
         | Operation::OpenaiListModels
         | Operation::OpenaiCheckRateLimits
+        | Operation::HealthCheck { .. }
+        | Operation::AuditConfig { .. }
+        | Operation::AuditWebhooks { .. }
+        | Operation::UsageReport { .. }
         | Operation::AuditErrors { .. } => {
             return Err(OpsError::Invalid(format!(
                 "{} only reads: it is run, not planned",

@@ -3,6 +3,8 @@
 
 #[path = "ops/intent.rs"]
 mod intent;
+#[path = "ops/phrases.rs"]
+mod phrases;
 #[path = "ops/recovery.rs"]
 mod recovery;
 #[path = "ops/trust.rs"]

@@ -17,6 +17,8 @@
 //! - [`probe`]: reachability of webhook URLs, one guarded request each (`audit --probe`).
 //! - [`twilio`], [`stripe`], [`openai`]: one folder per provider with the same file roles:
 //!   `mod.rs` (config and construction), `classify.rs`, `health.rs`, `errors.rs`, `audit.rs`.
+//! - [`usage`]: usage and spend per provider (Twilio Usage Records, OpenAI organization usage
+//!   and costs, Stripe balance transactions), in each provider's own units.
 //!
 //! Nothing here prints; the binary renders.
 //!
@@ -35,6 +37,7 @@ pub mod status_page;
 pub mod stripe;
 pub mod tuning;
 pub mod twilio;
+pub mod usage;
 pub mod wait;
 pub mod webhook_events;
 pub mod webhook_url;

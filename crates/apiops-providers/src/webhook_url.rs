@@ -119,6 +119,21 @@ impl UrlIssue {
     }
 }
 
+/// Whether a configuration finding is about webhooks: a Stripe webhook endpoint, or a Twilio
+/// number's or messaging service's webhook URLs and callbacks (what "webhook issues" and
+/// "check webhooks" ask about). Registration, geographic permissions, senders, keys and
+/// models are not.
+pub fn about_webhooks(f: &apiops_core::Finding) -> bool {
+    if f.resource_type == "webhook_endpoint" {
+        return true;
+    }
+    let t = f.title.to_ascii_lowercase();
+    matches!(
+        f.resource_type.as_str(),
+        "phone_number" | "messaging_service"
+    ) && (t.contains(" url") || t.contains("callback") || t.contains("webhook"))
+}
+
 /// Checks a webhook URL; an empty list means it looks fine.
 pub fn check(url: Option<&str>) -> Vec<UrlIssue> {
     let Some(raw) = url.map(str::trim).filter(|s| !s.is_empty()) else {

@@ -17,6 +17,7 @@
 //! | `/_sim/stripe/events` | `POST` makes Stripe events happen now and delivers them to the loopback webhook endpoints ([`crate::live`]) |
 //! | `/_sim/stripe/redeliver` | `POST` re-attempts every pending Stripe delivery ([`crate::live`]) |
 //! | `/_sim/twilio/alerts` | `POST` raises Twilio Monitor alerts now ([`crate::live`]) |
+//! | `/_sim/stripe/balance_transactions` | `POST {"count": N, "days": D}` adds N older Stripe balance transactions (charges and refunds) over D days |
 //!
 //! The `/_sim/` routes need no provider credentials. Those that change the simulator (`POST
 //! /_sim/faults` and the three above) answer 403 when it was allowed to listen beyond
@@ -220,6 +221,10 @@ impl Simulator {
                 post(crate::stripe::redeliver_route),
             )
             .route("/_sim/twilio/alerts", post(crate::twilio::alerts_route))
+            .route(
+                "/_sim/stripe/balance_transactions",
+                post(crate::stripe::balance_history_route),
+            )
             .layer(axum::middleware::from_fn_with_state(
                 Arc::clone(&state),
                 crate::faults::edge,

@@ -102,6 +102,9 @@ pub(crate) enum Command {
         #[arg(long)]
         probe: bool,
     },
+    /// Usage and spend per service, in each provider's units: Twilio by category, OpenAI tokens
+    /// and costs (admin key), Stripe volume and fees
+    Usage(crate::commands::usage::UsageArgs),
     /// Run creds, health, errors and audit against the built-in simulator (no credentials,
     /// no network); the Markdown report goes to a file (--report)
     Demo(crate::commands::demo::DemoArgs),

@@ -12,7 +12,7 @@ use super::lexicon::Obj;
 use super::values::{self, BadKind};
 use crate::catalog::{
     DEFAULT_SINCE, DEFAULT_TEST_EVENT, DEFAULT_TEST_MODEL, EndpointRef, NumberUrls, OpKind,
-    Operation,
+    Operation, UsagePeriod,
 };
 
 /// The default number of search results (the catalog's).
@@ -51,6 +51,15 @@ pub(super) fn build(action: Action, f: &Features) -> Intent {
         Action::RateLimits => Ok(Operation::OpenaiCheckRateLimits),
         Action::TestCompletion => test_completion(f),
         Action::Audit => audit(f),
+        Action::Health => Ok(Operation::HealthCheck {
+            services: services_of(f),
+        }),
+        Action::Config(webhooks_only) => Ok(Operation::AuditConfig {
+            services: services_of(f),
+            webhooks_only,
+        }),
+        Action::Webhooks => webhooks(f),
+        Action::Usage => usage(f),
     };
     match built {
         Ok(operation) => Intent::Run { operation },
@@ -598,6 +607,43 @@ fn test_completion(f: &Features) -> Step<Operation> {
     })?
     .unwrap_or_else(|| DEFAULT_TEST_MODEL.to_owned());
     Ok(Operation::OpenaiTestCompletion { model })
+}
+
+/// The services named or implied, in order.
+fn services_of(f: &Features) -> Vec<Service> {
+    let mut services: Vec<Service> = f.services.iter().chain(&f.implied).copied().collect();
+    services.sort();
+    services.dedup();
+    services
+}
+
+fn webhooks(f: &Features) -> Step<Operation> {
+    let since = since(OpKind::AuditWebhooks, f)?;
+    Ok(Operation::AuditWebhooks {
+        services: services_of(f),
+        since,
+    })
+}
+
+/// The usage report: a named period ("this month") over a time window ("last 7 days").
+fn usage(f: &Features) -> Step<Operation> {
+    let kind = OpKind::UsageReport;
+    let period = match f.period {
+        Some(p) => p,
+        None => {
+            let window = since(kind, f)?;
+            if f.durations.is_empty() {
+                UsagePeriod::DEFAULT
+            } else {
+                UsagePeriod::last(window)
+            }
+        }
+    };
+    Ok(Operation::UsageReport {
+        services: services_of(f),
+        period,
+        by: f.group_by,
+    })
 }
 
 fn audit(f: &Features) -> Step<Operation> {

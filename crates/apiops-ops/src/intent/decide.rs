@@ -41,6 +41,14 @@ pub(super) enum Action {
     TestCompletion,
     /// `errors.audit`
     Audit,
+    /// `health.check`
+    Health,
+    /// `config.audit` (`true`: its webhook part only)
+    Config(bool),
+    /// `webhooks.audit`
+    Webhooks,
+    /// `usage.report`
+    Usage,
 }
 
 impl Action {
@@ -63,6 +71,10 @@ impl Action {
             Action::RateLimits => OpKind::OpenaiCheckRateLimits,
             Action::TestCompletion => OpKind::OpenaiTestCompletion,
             Action::Audit => OpKind::AuditErrors,
+            Action::Health => OpKind::HealthCheck,
+            Action::Config(_) => OpKind::AuditConfig,
+            Action::Webhooks => OpKind::AuditWebhooks,
+            Action::Usage => OpKind::UsageReport,
         }
     }
 }
@@ -83,8 +95,14 @@ pub(super) fn classify(f: &Features) -> Decision {
     if let Some(d) = out_of_scope(f) {
         return d;
     }
-    let d = if f.why {
-        Decision::Act(Action::Audit)
+    let d = if let Some(d) = about_money(f) {
+        d
+    } else if f.why {
+        Decision::Act(if about_webhooks(f) {
+            Action::Webhooks
+        } else {
+            Action::Audit
+        })
     } else if mutates(f) {
         classify_change(f)
     } else {
@@ -96,11 +114,73 @@ pub(super) fn classify(f: &Features) -> Decision {
     }
 }
 
+/// A question about usage or money is the usage report, whatever else it says: it never plans
+/// an action that spends ("how much did we spend on openai" is not a test completion). Asking
+/// what buying costs searches numbers, which shows their monthly price.
+fn about_money(f: &Features) -> Option<Decision> {
+    // "how much headroom do we have" asks about rate limits, not money.
+    if !f.usage || f.has(Obj::RateLimit) {
+        return None;
+    }
+    if f.says(Verb::Buy) || f.available || f.says(Verb::Search) {
+        return Some(Decision::Act(Action::Search));
+    }
+    Some(Decision::Act(Action::Usage))
+}
+
+/// Whether the clause is about webhooks (Stripe's endpoints, or webhooks of any service).
+fn about_webhooks(f: &Features) -> bool {
+    f.has(Obj::Webhook) || (f.mentions_endpoint() && f.endpoint_ids.is_empty())
+}
+
+/// Whether the clause talks about errors or failures.
+fn about_errors(f: &Features) -> bool {
+    f.question || f.failing || f.failed || f.has(Obj::Error) || f.has(Obj::Alert)
+}
+
+/// Reads that name a capability rather than a resource: usage, health, webhook issues, the
+/// configuration audit. `None` when the clause is about something else.
+fn capability_read(f: &Features) -> Option<Decision> {
+    let errors = about_errors(f);
+    let traffic = [
+        Obj::Message,
+        Obj::Call,
+        Obj::Event,
+        Obj::Completion,
+        Obj::Model,
+    ]
+    .iter()
+    .any(|o| f.has(*o));
+    if f.health && !f.failing && !f.failed && !f.has(Obj::Error) && !traffic {
+        return Some(Decision::Act(Action::Health));
+    }
+    let webhooks = about_webhooks(f);
+    // "the failing endpoint" alone asks what to do with it (see `failing_read`).
+    let bare_failing_endpoint =
+        f.verbs.is_empty() && !f.question && !f.has(Obj::Error) && !f.has(Obj::Webhook);
+    if webhooks && errors && !bare_failing_endpoint {
+        return Some(Decision::Act(Action::Webhooks));
+    }
+    if errors || f.has(Obj::RateLimit) {
+        return None;
+    }
+    if f.config || (f.audit_word && !traffic) || (webhooks && f.says(Verb::Check)) {
+        return Some(Decision::Act(Action::Config(webhooks)));
+    }
+    None
+}
+
 /// Things no operation does: a verb outside the catalog, an id of something else, or only
 /// nouns outside the catalog.
 fn out_of_scope(f: &Features) -> Option<Decision> {
+    // "how much do we pay twilio" asks about money, not for a payment.
+    let verbs: Vec<&String> = f
+        .out_of_scope_verbs
+        .iter()
+        .filter(|v| !(f.usage && v.as_str() == "pay"))
+        .collect();
     // "why did my refund fail" asks about errors; "refund ch_1" asks for a refund.
-    if let (Some(v), false) = (f.out_of_scope_verbs.first(), f.why) {
+    if let (Some(v), false) = (verbs.first(), f.why) {
         return Some(unknown(format!("\"{v}\" is not an operation apiops has")));
     }
     if f.places_call {
@@ -114,9 +194,10 @@ fn out_of_scope(f: &Features) -> Option<Decision> {
         )));
     }
     let about_errors = f.question || f.failing || f.has(Obj::Error);
+    let capability = f.usage || f.health || f.config;
     if let (Some(n), false, false) = (
         f.out_of_scope_nouns.first(),
-        f.names_catalog_thing(),
+        f.names_catalog_thing() || capability,
         about_errors,
     ) {
         return Some(unknown(format!(
@@ -315,6 +396,9 @@ fn classify_resend(f: &Features) -> Decision {
 
 /// A read: a question about errors, a listing, a check.
 fn classify_read(f: &Features) -> Decision {
+    if let Some(d) = capability_read(f) {
+        return d;
+    }
     if f.question {
         return Decision::Act(Action::Audit);
     }

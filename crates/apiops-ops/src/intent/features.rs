@@ -10,6 +10,7 @@ use apiops_core::Service;
 use super::lexicon::{self, Obj, Verb};
 use super::text::{Tok, Token};
 use super::values::{self, Bad, BadKind};
+use crate::catalog::{UsageBy, UsagePeriod};
 
 /// Which URL of a Twilio number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -107,6 +108,18 @@ pub(super) struct Features {
     pub(super) bodies: Vec<String>,
     /// Values that are not valid.
     pub(super) bad: Vec<Bad>,
+    /// Asks whether services work ("health", "status", "is stripe working", "is twilio down").
+    pub(super) health: bool,
+    /// Asks about usage or money ("usage", "spend", "how much", "costs").
+    pub(super) usage: bool,
+    /// Asks about configuration ("config", "settings", "resources").
+    pub(super) config: bool,
+    /// Says "audit" (the configuration audit, unless it names errors).
+    pub(super) audit_word: bool,
+    /// A named period ("today", "this month", "last month").
+    pub(super) period: Option<UsagePeriod>,
+    /// A grouping ("by model", "per day", "daily").
+    pub(super) group_by: Option<UsageBy>,
 }
 
 /// The tokens of a clause, with lookups of the words around a position.
@@ -215,7 +228,22 @@ fn word(c: &Clause<'_>, i: usize, w: &str, f: &mut Features) {
     }
     f.question |= lexicon::is_in(lexicon::QUESTION, w);
     f.why |= matches!(w, "why" | "wrong");
-    f.failing |= lexicon::is_in(lexicon::FAILING, w) || (w == "working" && prev == Some("not"));
+    let negated = prev.is_some_and(|p| lexicon::is_in(lexicon::NEGATIONS, p));
+    f.failing |= lexicon::is_in(lexicon::FAILING, w) || (w == "working" && negated);
+    f.health |= health_word(w, prev, negated);
+    f.usage |= lexicon::is_in(lexicon::USAGE, w) || (w == "much" && prev == Some("how"));
+    f.config |= lexicon::is_in(lexicon::CONFIG, w);
+    f.audit_word |= matches!(w, "audit" | "auditing" | "audited" | "audits");
+    match (w, prev) {
+        ("today", _) => f.period = Some(UsagePeriod::Today),
+        ("month", Some("this" | "current")) | ("mtd", _) => {
+            f.period = Some(UsagePeriod::ThisMonth);
+        }
+        ("month", Some("last" | "previous" | "prior")) => f.period = Some(UsagePeriod::LastMonth),
+        ("daily", _) => f.group_by = Some(UsageBy::Day),
+        (_, Some("by" | "per" | "each")) => f.group_by = UsageBy::parse(w).or(f.group_by),
+        _ => {}
+    }
     f.failed |= lexicon::is_in(lexicon::FAILED, w) || (w == "delivered" && prev == Some("not"));
     f.available |= matches!(w, "available" | "availability");
     if lexicon::is_in(lexicon::OUT_OF_SCOPE_VERBS, w) {
@@ -241,6 +269,22 @@ fn word(c: &Clause<'_>, i: usize, w: &str, f: &mut Features) {
             | "callbacks"
     ) {
         f.glue.insert(i);
+    }
+}
+
+/// Whether a word asks whether services work: a health word ("status", "healthy"; "working"
+/// unless negated), or "up"/"down" right after a service or "it"/"apis" ("is stripe down").
+fn health_word(w: &str, prev: Option<&str>, negated: bool) -> bool {
+    match w {
+        "working" => !negated,
+        "up" | "down" => prev.is_some_and(|p| {
+            lexicon::lookup(lexicon::SERVICES, p).is_some()
+                || matches!(
+                    p,
+                    "it" | "api" | "apis" | "everything" | "they" | "services"
+                )
+        }),
+        _ => lexicon::is_in(lexicon::HEALTH, w),
     }
 }
 

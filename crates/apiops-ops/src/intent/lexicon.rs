@@ -143,6 +143,11 @@ pub(super) const VERBS: &[(&str, Verb)] = &[
     ("review", Verb::Check),
     ("analyze", Verb::Check),
     ("analyse", Verb::Check),
+    ("monitor", Verb::Check),
+    ("monitoring", Verb::Check),
+    ("track", Verb::Check),
+    ("tracking", Verb::Check),
+    ("watch", Verb::Check),
 ];
 
 /// Nouns of the catalog, with the service they imply (`None`: several have them).
@@ -204,6 +209,76 @@ pub(super) const SERVICE_HINTS: &[(&str, Service)] = &[
     ("chatgpt", Service::Openai),
     ("llm", Service::Openai),
     ("llms", Service::Openai),
+];
+
+/// Words that ask whether a service works: the health check ("is stripe working", "API
+/// health", "check status"). "up" and "down" count only next to a service or "it"/"apis".
+pub(super) const HEALTH: &[&str] = &[
+    "health",
+    "healthy",
+    "unhealthy",
+    "healthcheck",
+    "status",
+    "statuses",
+    "uptime",
+    "operational",
+    "alive",
+    "reachable",
+    "responsive",
+    "working",
+    "outage",
+    "outages",
+    "heartbeat",
+];
+
+/// Words that ask about usage or money: the usage report. A question with one never plans a
+/// change ("how much did we spend on openai" must not send a paid completion).
+pub(super) const USAGE: &[&str] = &[
+    "usage",
+    "spend",
+    "spent",
+    "spending",
+    "cost",
+    "costs",
+    "costing",
+    "costly",
+    "bill",
+    "bills",
+    "billed",
+    "billing",
+    "money",
+    "expense",
+    "expenses",
+    "expensive",
+    "paying",
+    "paid",
+    "fee",
+    "fees",
+    "revenue",
+    "volume",
+    "volumes",
+    "tokens",
+    "consumption",
+    "consumed",
+    "invoiced",
+];
+
+/// Words that ask about configuration: the configuration audit ("audit API config", "list
+/// resources").
+pub(super) const CONFIG: &[&str] = &[
+    "config",
+    "configs",
+    "configuration",
+    "configurations",
+    "configured",
+    "misconfigured",
+    "misconfiguration",
+    "misconfigurations",
+    "settings",
+    "setup",
+    "setups",
+    "resources",
+    "inventory",
 ];
 
 /// Words that make a request a question about errors.
@@ -300,7 +375,6 @@ pub(super) const OUT_OF_SCOPE_NOUNS: &[(&str, Option<Service>)] = &[
     ("team", None),
     ("organization", None),
     ("project", None),
-    ("billing", None),
     ("invoicing", None),
     ("credits", None),
 ];
@@ -615,6 +689,16 @@ pub(super) const DOUBTS: &[&str] = &[
 
 /// Common words no rule uses: known, so never corrected into a rule's word.
 const COMMON: &[&str] = &[
+    "api",
+    "apis",
+    "daily",
+    "category",
+    "categories",
+    "service",
+    "services",
+    "integration",
+    "integrations",
+    "mtd",
     "the",
     "to",
     "for",
@@ -934,6 +1018,9 @@ pub(super) fn vocabulary() -> impl Iterator<Item = &'static str> {
         .chain(SERVICES.iter().map(|(w, _)| *w))
         .chain(SERVICE_HINTS.iter().map(|(w, _)| *w))
         .chain(QUESTION.iter().copied())
+        .chain(HEALTH.iter().copied())
+        .chain(USAGE.iter().copied())
+        .chain(CONFIG.iter().copied())
         .chain(FAILING.iter().copied())
         .chain(FAILED.iter().copied())
         .chain(OUT_OF_SCOPE_VERBS.iter().copied())

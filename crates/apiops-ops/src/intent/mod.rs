@@ -19,6 +19,7 @@ mod features;
 mod fuzzy;
 mod lexicon;
 mod mood;
+pub mod phrases;
 mod text;
 mod values;
 

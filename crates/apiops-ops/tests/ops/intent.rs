@@ -123,6 +123,13 @@ fn audit(services: &[Service], since: Duration, resource: Option<&str>) -> Expec
     })
 }
 
+fn webhook_issues(services: &[Service]) -> Expect {
+    Run(Operation::AuditWebhooks {
+        services: services.to_vec(),
+        since: DEFAULT_SINCE,
+    })
+}
+
 fn day() -> Duration {
     DEFAULT_SINCE
 }
@@ -226,7 +233,13 @@ fn table() -> Vec<(&'static str, Expect)> {
         // --- Services and aliases.
         ("why are payments failing", audit(&[Stripe], day(), None)),
         ("what's wrong with stripe", audit(&[Stripe], day(), None)),
-        ("is twilio down", audit(&[Twilio], day(), None)),
+        // Whether a service works is the health check (issue 19).
+        (
+            "is twilio down",
+            Run(Operation::HealthCheck {
+                services: vec![Twilio],
+            }),
+        ),
         (
             "what is happening with openai",
             audit(&[Openai], day(), None),
@@ -237,8 +250,9 @@ fn table() -> Vec<(&'static str, Expect)> {
             audit(&[Twilio], day(), Some("alert")),
         ),
         (
+            // Webhook errors are webhook issues: errors and the webhook audit (issue 19).
             "show errors for webhook endpoints",
-            audit(&[Stripe], day(), Some("webhook_endpoint")),
+            webhook_issues(&[Stripe]),
         ),
         ("check errors", audit(&[], day(), None)),
         ("what\u{2019}s broken?", audit(&[], day(), None)),
@@ -454,19 +468,13 @@ fn table() -> Vec<(&'static str, Expect)> {
         ("show failed messages", failed_messages(DEFAULT_SINCE)),
         ("undelivered messages", failed_messages(DEFAULT_SINCE)),
         ("show failed calls", audit(&[Twilio], day(), Some("call"))),
-        ("twilio webhooks failing", audit(&[Twilio], day(), None)),
-        (
-            "why are stripe webhooks failing",
-            audit(&[Stripe], day(), Some("webhook_endpoint")),
-        ),
+        ("twilio webhooks failing", webhook_issues(&[Twilio])),
+        ("why are stripe webhooks failing", webhook_issues(&[Stripe])),
         (
             "what happened to my text messages today",
             audit(&[Twilio], hours(24), Some("message")),
         ),
-        (
-            "find the failing endpoint",
-            audit(&[Stripe], day(), Some("webhook_endpoint")),
-        ),
+        ("find the failing endpoint", webhook_issues(&[Stripe])),
         (
             "why can\u{2019}t I buy a number in 415?",
             audit(&[Twilio], day(), None),

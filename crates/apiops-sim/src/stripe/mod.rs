@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `GET /v1/balance` | `stripe.balance.retrieve` |
 //! | `GET /v1/account` | `stripe.account.retrieve` |
+//! | `GET /v1/balance_transactions` | `stripe.balance_transactions.list` |
 //! | `GET /v1/events` | `stripe.events.list` |
 //! | `GET /v1/events/{id}` | `stripe.events.retrieve` |
 //! | `GET /v1/webhook_endpoints` | `stripe.webhook_endpoints.list` |
@@ -25,9 +26,11 @@
 //! Layout: `params` (form parameters and error documents), `list` (cursor pagination),
 //! `idempotency` (the `Idempotency-Key` store), `data` (the generated account and the
 //! scenarios run time events come from), `events` and `webhook_endpoints` (the resources),
-//! `live` (events happening at run time and their delivery); under test, `spec_check` (a small OpenAPI
+//! `live` (events happening at run time and their delivery), `balance` (balance transactions
+//! derived from the events, and history added at run time); under test, `spec_check` (a small OpenAPI
 //! response checker, shared with the OpenAI tests) and `tests`.
 
+mod balance;
 mod data;
 mod events;
 mod idempotency;
@@ -53,6 +56,7 @@ use serde_json::Value;
 use crate::config::SimConfig;
 use crate::server::{Credentials, SimState};
 
+pub(crate) use balance::history_route as balance_history_route;
 pub use data::API_VERSION;
 pub(crate) use live::{happen_route, redeliver_route};
 
@@ -79,6 +83,13 @@ pub struct StripeState {
     idempotency: Mutex<idempotency::Store>,
     /// Ids and secrets of objects created at run time (seeded, so a replayed run gets the same).
     ids: Mutex<fastrand::Rng>,
+    /// Balance transactions, newest first: those the generated events imply, then history
+    /// added at run time (older).
+    balance_transactions: RwLock<Vec<balance::Txn>>,
+    /// Salts the balance transactions' ids (from the seed).
+    balance_salt: u64,
+    /// The seed, for history added at run time.
+    seed: u64,
     /// The run's anchor (unix seconds): "now" for the generated data.
     anchor: i64,
 }
@@ -87,10 +98,14 @@ impl StripeState {
     /// Generates the account for `config` (deterministic for its seed and anchor).
     pub fn generate(config: &SimConfig, creds: &Credentials) -> Self {
         let anchor = config.anchor.as_second();
+        let events = data::events(config.seed, anchor);
         StripeState {
             account: data::account(config.seed, anchor),
             balance: data::balance(config.seed),
-            events: RwLock::new(data::events(config.seed, anchor)),
+            balance_transactions: RwLock::new(balance::from_events(&events)),
+            balance_salt: crate::rng::for_purpose(config.seed, "stripe.balance_ids").u64(..),
+            seed: config.seed,
+            events: RwLock::new(events),
             live: data::LiveEvents::new(config.seed),
             live_scenarios: AtomicU64::new(0),
             webhook_secret: creds.stripe_webhook_secret.clone(),
@@ -124,6 +139,58 @@ impl StripeState {
         self.events.write().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The balance transactions, newest first.
+    pub(crate) fn balance_transactions(&self) -> RwLockReadGuard<'_, Vec<balance::Txn>> {
+        self.balance_transactions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn balance_salt(&self) -> u64 {
+        self.balance_salt
+    }
+
+    /// Adds `count` older charges and refunds over `span` seconds before the oldest
+    /// transaction; the new total.
+    fn add_balance_history(&self, count: usize, span: i64) -> usize {
+        let mut txns = self
+            .balance_transactions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let oldest = txns.last().map_or(self.anchor, |t| t.created);
+        let round = txns.len() as u64;
+        txns.extend(balance::history(
+            self.seed ^ round.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            oldest,
+            span,
+            count,
+        ));
+        txns.len()
+    }
+
+    /// Totals of the balance transactions created in `[from, to)`, per type: (type, count,
+    /// gross cents, fee cents), sorted by type. What a usage report must add up to.
+    pub fn balance_totals(&self, from: i64, to: i64) -> Vec<(&'static str, u64, i64, i64)> {
+        let mut m: std::collections::BTreeMap<&'static str, (u64, i64, i64)> =
+            std::collections::BTreeMap::new();
+        for t in self
+            .balance_transactions()
+            .iter()
+            .filter(|t| t.created >= from && t.created < to)
+        {
+            let e = m.entry(t.kind_name()).or_default();
+            e.0 += 1;
+            e.1 += t.amount;
+            e.2 += t.fee;
+        }
+        m.into_iter().map(|(k, (n, a, f))| (k, n, a, f)).collect()
+    }
+
+    /// How many balance transactions there are.
+    pub fn balance_transaction_count(&self) -> usize {
+        self.balance_transactions().len()
+    }
+
     /// How many webhook endpoints exist now.
     pub fn webhook_endpoint_count(&self) -> usize {
         self.endpoints
@@ -144,6 +211,7 @@ pub fn routes() -> Router<Arc<SimState>> {
     Router::new()
         .route("/v1/balance", get(balance))
         .route("/v1/account", get(account))
+        .route("/v1/balance_transactions", get(balance::list))
         .route("/v1/events", get(events::list))
         .route("/v1/events/{id}", get(events::retrieve))
         .route(

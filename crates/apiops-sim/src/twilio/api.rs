@@ -29,7 +29,10 @@ pub(crate) fn error_response(e: &TwilioError) -> Response {
     crate::faults::twilio_error(e.status, e.code, &e.message)
 }
 
-fn answer<T: serde::Serialize>(status: StatusCode, r: Result<T, TwilioError>) -> Response {
+pub(crate) fn answer<T: serde::Serialize>(
+    status: StatusCode,
+    r: Result<T, TwilioError>,
+) -> Response {
     match r {
         Ok(v) => (status, Json(v)).into_response(),
         Err(e) => error_response(&e),
@@ -65,7 +68,7 @@ struct Party {
 }
 
 impl TwilioState {
-    fn check_account(&self, account: &str, path: &str) -> Result<(), TwilioError> {
+    pub(crate) fn check_account(&self, account: &str, path: &str) -> Result<(), TwilioError> {
         if account == self.account_sid {
             Ok(())
         } else {

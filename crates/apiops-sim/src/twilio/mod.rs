@@ -14,13 +14,15 @@
 //!   operations that change it.
 //! - `render`: the JSON views, every property the spec lists.
 //! - `paging`: query parameters, page tokens, date windows, page envelopes.
-//! - `api`: the 2010-04-01 handlers; `v1`: Monitor, Messaging and Pricing.
+//! - `api`: the 2010-04-01 handlers; `v1`: Monitor, Messaging and Pricing; `usage`: Usage
+//!   Records summed from the generated messages, calls and numbers.
 //!
 //! Routes, relative to the `/twilio` prefix the server nests this under:
 //!
 //! | route | imitates |
 //! |---|---|
 //! | `/api/2010-04-01/Accounts/{Sid}.json` (+ `/Balance.json`, `/Messages.json`, `/Messages/{Sid}.json`, `/Calls.json`, `/Calls/{Sid}.json`, `/IncomingPhoneNumbers.json`, `/IncomingPhoneNumbers/{Sid}.json`, `/AvailablePhoneNumbers/{Country}/Local.json`) | `api.twilio.com` |
+//! | `/api/2010-04-01/Accounts/{Sid}/Usage/Records.json` (+ `/Usage/Records/{Today,Yesterday,ThisMonth,LastMonth,Daily,Monthly,Yearly,AllTime}.json`): usage derived from the generated traffic (`usage`) | `api.twilio.com` |
 //! | `/monitor/v1/Alerts`, `/monitor/v1/Alerts/{Sid}` | `monitor.twilio.com` |
 //! | `/messaging/v1/Services`, `/messaging/v1/Services/{Sid}` (+ `/PhoneNumbers`) | `messaging.twilio.com` |
 //! | `/pricing/v1/PhoneNumbers/Countries/{IsoCountry}` | `pricing.twilio.com` |
@@ -34,6 +36,7 @@ mod data;
 mod paging;
 mod render;
 mod state;
+mod usage;
 mod v1;
 
 #[cfg(test)]
@@ -79,6 +82,8 @@ pub fn routes() -> Router<Arc<SimState>> {
             &at("/AvailablePhoneNumbers/{country}/Local.json"),
             get(api::list_available),
         )
+        .route(&at("/Usage/Records.json"), get(usage::list_records))
+        .route(&at("/Usage/Records/{sub}"), get(usage::list_sub_records))
         .route("/monitor/v1/Alerts", get(v1::list_alerts))
         .route("/monitor/v1/Alerts/{sid}", get(v1::fetch_alert))
         .route("/messaging/v1/Services", get(v1::list_services))

@@ -22,9 +22,23 @@ pub(crate) fn run(
     probe: bool,
     format: Format,
 ) -> anyhow::Result<Exit> {
+    run_scoped(loaded, services, probe, false, format)
+}
+
+/// Runs the configuration audit, or only its webhook part (`apiops do "check webhooks"`).
+pub(crate) fn run_scoped(
+    loaded: &LoadedConfig,
+    services: &[Service],
+    probe: bool,
+    webhooks_only: bool,
+    format: Format,
+) -> anyhow::Result<Exit> {
     let selected = checks::select(&loaded.settings, services)?;
     let rt = checks::runtime()?;
-    let (findings, failures) = rt.block_on(checks::audit(&selected));
+    let (mut findings, failures) = rt.block_on(checks::audit(&selected));
+    if webhooks_only {
+        findings.retain(apiops_providers::webhook_url::about_webhooks);
+    }
     let probes = if probe {
         rt.block_on(probe_all(&selected, &Prober::new()))
     } else {

@@ -18,6 +18,8 @@ pub(crate) mod notes;
 pub(crate) mod ops;
 pub(crate) mod serve;
 pub(crate) mod sim;
+pub(crate) mod usage;
+pub(crate) mod webhooks;
 
 use crate::cli::{Cli, Command, ConfigCommand};
 use crate::config::{self as settings, Environment, LoadedConfig, Locations, Sources, UserFile};
@@ -99,6 +101,10 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
         }
         Command::Completions { shell } => completions::completions(*shell),
         Command::Man { dir } => completions::man(dir.as_deref()),
+        Command::Usage(args) => {
+            let loaded = load()?;
+            usage::run(&loaded, args, loaded.settings.output.format)
+        }
         Command::Demo(args) => demo::run(args, flags, flags.format.unwrap_or(Format::Human)),
         // Works without loading, so that it still helps when the config file is broken: it is
         // how one finds the file to fix. Its format therefore comes from the flags alone.

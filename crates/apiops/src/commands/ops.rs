@@ -492,6 +492,19 @@ fn run_read(loaded: &LoadedConfig, op: Operation, format: Format) -> anyhow::Res
         Operation::TwilioListFailedMessages { since } => {
             errors::run(loaded, &[Service::Twilio], since, Some("message"), format)
         }
+        Operation::HealthCheck { services } => super::health::run(loaded, &services, format),
+        Operation::AuditConfig {
+            services,
+            webhooks_only,
+        } => super::audit::run_scoped(loaded, &services, false, webhooks_only, format),
+        Operation::AuditWebhooks { services, since } => {
+            super::webhooks::run(loaded, &services, since, format)
+        }
+        Operation::UsageReport {
+            services,
+            period,
+            by,
+        } => super::usage::run_op(loaded, &services, period, by, format),
         other => {
             let rt = checks::runtime()?;
             let services = checks::services(settings);
