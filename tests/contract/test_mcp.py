@@ -32,6 +32,7 @@ TOOLS = {
     "health_check": (True, False, True, True),
     "error_audit": (True, False, True, True),
     "config_audit": (True, False, True, True),
+    "usage_report": (True, False, True, True),
     "list_events": (True, False, True, False),
     "list_operations": (True, False, True, False),
     "plan_operation": (True, False, True, True),
@@ -207,6 +208,14 @@ def test_health_check_and_error_audit_against_the_simulator(sim, tmp_path):
             assert r.structured_content["services"] == ["twilio", "stripe"]
             for f in r.structured_content["findings"]:
                 assert f["category"] in CATEGORIES and f["remediation"]
+
+            r = await client.call_tool("usage_report", {"services": ["twilio", "stripe"], "period": "this-month"})
+            assert not r.is_error, text(r)
+            u = r.structured_content
+            assert [s["service"] for s in u["services"]] == ["twilio", "stripe"]
+            assert "this month" in u["period"]["label"]
+            assert all(m["currency"] == "USD" for m in u["spend"]) and u["spend"]
+            assert "spend" in text(r)
 
             r = await client.call_tool("list_events", {"limit": 5})
             assert not r.is_error

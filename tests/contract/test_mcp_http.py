@@ -36,6 +36,7 @@ TOOLS = {
     "health_check",
     "error_audit",
     "config_audit",
+    "usage_report",
     "list_events",
     "list_operations",
     "plan_operation",

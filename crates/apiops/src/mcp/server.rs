@@ -48,7 +48,7 @@ pub(crate) const REPORT_URI: &str = "apiops://report/latest";
 pub(crate) const EVENTS_URI: &str = "apiops://events/recent";
 pub(crate) const CATALOG_URI: &str = "apiops://operations/catalog";
 
-const INSTRUCTIONS: &str = "apiops operates Twilio, Stripe and OpenAI integrations. Read tools: credentials_status, health_check, error_audit, config_audit, list_events, list_operations. To change anything: plan_operation (plain words or a structured catalog operation) returns a plan_id with steps, side effects, risks, cost, the policy gate's verdict and the trust class; execute_plan runs it through the same gate and journal as the CLI. An agent never confirms: purchases, deletions, credential changes, money-spending sends, URL redirections and over-cap batches wait for a person (over HTTP out of the agent's channel: `apiops confirm PLAN_ID` or the dashboard); on stdio the person answers through MCP elicitation. Secrets are always masked. Resources: apiops://report/latest (Markdown report), apiops://events/recent (event log, JSON), apiops://operations/catalog (JSON).";
+const INSTRUCTIONS: &str = "apiops operates Twilio, Stripe and OpenAI integrations. Read tools: credentials_status, health_check, error_audit, config_audit, usage_report, list_events, list_operations. To change anything: plan_operation (plain words or a structured catalog operation) returns a plan_id with steps, side effects, risks, cost, the policy gate's verdict and the trust class; execute_plan runs it through the same gate and journal as the CLI. An agent never confirms: purchases, deletions, credential changes, money-spending sends, URL redirections and over-cap batches wait for a person (over HTTP out of the agent's channel: `apiops confirm PLAN_ID` or the dashboard); on stdio the person answers through MCP elicitation. Secrets are always masked. Resources: apiops://report/latest (Markdown report), apiops://events/recent (event log, JSON), apiops://operations/catalog (JSON).";
 
 /// What the server was started with.
 #[derive(Debug, Clone, Copy, Default)]
@@ -334,6 +334,11 @@ impl State {
                     .await
             }
             ToolCall::ConfigAudit { services } => self.config_audit(&services).await,
+            ToolCall::UsageReport {
+                services,
+                period,
+                by,
+            } => self.usage_report(&services, period, by).await,
             ToolCall::ListEvents {
                 since,
                 service,
@@ -470,6 +475,27 @@ impl State {
                 format!("the error audit failed for every service: {}", first.error),
             )
             .with_details(value));
+        }
+        Ok(success(summary, value))
+    }
+
+    async fn usage_report(
+        &self,
+        services: &[Service],
+        period: apiops_providers::usage::UsagePeriod,
+        by: Option<apiops_providers::usage::UsageBy>,
+    ) -> Result<CallToolResult, ToolError> {
+        let view = crate::commands::usage::report(&self.loaded.settings, services, period, by)
+            .await
+            .map_err(|e| selection_error(&e))?;
+        let value = serde_json::to_value(&view).unwrap_or(Value::Null);
+        let mut summary = view.summary();
+        for s in view.report.services.iter().filter(|s| s.missing.is_some()) {
+            summary.push_str(&format!(
+                "; {}: {}",
+                s.service.display_name(),
+                s.missing.as_deref().unwrap_or_default()
+            ));
         }
         Ok(success(summary, value))
     }
@@ -667,6 +693,16 @@ impl State {
                 self.error_audit(&[Service::Twilio], since, Some("message"))
                     .await
             }
+            Operation::HealthCheck { services } => self.health_check(&services).await,
+            Operation::AuditConfig { services, .. } => self.config_audit(&services).await,
+            Operation::AuditWebhooks { services, since } => {
+                self.error_audit(&services, since, None).await
+            }
+            Operation::UsageReport {
+                services,
+                period,
+                by,
+            } => self.usage_report(&services, period, by).await,
             other => {
                 let name = other.kind().name();
                 let view = ops::read_view(&self.services, &other)

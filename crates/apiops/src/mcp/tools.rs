@@ -18,6 +18,7 @@ pub(crate) const CREDENTIALS_STATUS: &str = "credentials_status";
 pub(crate) const HEALTH_CHECK: &str = "health_check";
 pub(crate) const ERROR_AUDIT: &str = "error_audit";
 pub(crate) const CONFIG_AUDIT: &str = "config_audit";
+pub(crate) const USAGE_REPORT: &str = "usage_report";
 pub(crate) const LIST_EVENTS: &str = "list_events";
 pub(crate) const LIST_OPERATIONS: &str = "list_operations";
 pub(crate) const PLAN_OPERATION: &str = "plan_operation";
@@ -169,6 +170,21 @@ pub(crate) fn definitions(read_only: bool, allow_execute: bool) -> Vec<ToolDef> 
             hints: READ_PROVIDERS,
         },
         ToolDef {
+            name: USAGE_REPORT,
+            title: "Usage and spend",
+            description: "Usage and spend per service in each provider's own units, with totals per currency and the period stated: Twilio spend and volume by category (Usage Records), OpenAI tokens and requests by model or project and costs by line item (needs the admin key; without it the answer says what to set), Stripe volume and fees by transaction type (balance transactions). Reads only.".into(),
+            input_schema: object(
+                json!({
+                    "services": services_schema("report"),
+                    "since": {"type": "string", "minLength": 2, "maxLength": 16, "description": "How far back, up to now (e.g. 7d; default 30d). Not with period."},
+                    "period": {"type": "string", "enum": ["today", "this-month", "last-month"], "description": "A calendar period in UTC instead of since."},
+                    "by": {"type": "string", "enum": ["day", "category", "model", "project"], "description": "How rows are grouped (default: Twilio and Stripe by category, OpenAI by model)."},
+                }),
+                &[],
+            ),
+            hints: READ_PROVIDERS,
+        },
+        ToolDef {
             name: LIST_EVENTS,
             title: "Event log",
             description: "The event log: normalized failures seen by error audits, webhooks and polls, and the actions apiops took (operations executed), newest first. Each event: timestamp, service, error_code, category, severity, resource_type, resource_id, context, action_taken, result.".into(),
@@ -268,6 +284,11 @@ pub(crate) enum ToolCall {
     },
     ConfigAudit {
         services: Vec<Service>,
+    },
+    UsageReport {
+        services: Vec<Service>,
+        period: apiops_providers::usage::UsagePeriod,
+        by: Option<apiops_providers::usage::UsageBy>,
     },
     ListEvents {
         since: Duration,
@@ -532,6 +553,46 @@ pub(crate) fn parse(
                 services: a.services("services")?,
             })
         }),
+        USAGE_REPORT => args(USAGE_REPORT, &["services", "since", "period", "by"]).and_then(|a| {
+            use apiops_providers::usage::{UsageBy, UsagePeriod};
+            let since = a.text("since", 16)?;
+            let period = a.text("period", 16)?;
+            let period = match (period, since) {
+                (Some(_), Some(_)) => {
+                    return Err(ArgError("give since or period, not both".into()));
+                }
+                (Some(p), None) => UsagePeriod::parse_named(&p).ok_or_else(|| {
+                    ArgError(format!(
+                        "period {p:?} is not today, this-month or last-month"
+                    ))
+                })?,
+                (None, Some(d)) => {
+                    let d = humantime::parse_duration(&d)
+                        .ok()
+                        .filter(|d| !d.is_zero())
+                        .ok_or_else(|| {
+                            ArgError(format!(
+                                "since {d:?} is not a duration above zero (e.g. 7d)"
+                            ))
+                        })?;
+                    UsagePeriod::last(d)
+                }
+                (None, None) => UsagePeriod::DEFAULT,
+            };
+            let by = a
+                .text("by", 16)?
+                .map(|b| {
+                    UsageBy::parse(&b).ok_or_else(|| {
+                        ArgError(format!("by {b:?} is not day, category, model or project"))
+                    })
+                })
+                .transpose()?;
+            Ok(ToolCall::UsageReport {
+                services: a.services("services")?,
+                period,
+                by,
+            })
+        }),
         LIST_EVENTS => args(LIST_EVENTS, &["since", "service", "limit"]).and_then(|a| {
             Ok(ToolCall::ListEvents {
                 since: a.since("since")?,
@@ -586,6 +647,7 @@ mod tests {
                 HEALTH_CHECK,
                 ERROR_AUDIT,
                 CONFIG_AUDIT,
+                USAGE_REPORT,
                 LIST_EVENTS,
                 LIST_OPERATIONS,
                 PLAN_OPERATION,
