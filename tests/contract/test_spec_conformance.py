@@ -78,6 +78,7 @@ def cases(env):
     admin = "Bearer " + env["OPENAI_ADMIN_KEY"]
     api = env["APIOPS_TWILIO_API_URL"]
     acc = f"{api}/2010-04-01/Accounts/{sid}"
+    month_ago = int(time.time()) - 30 * 86400
     # (spec, template, method, status, url, auth)
     return [
         ("twilio_api", "/2010-04-01/Accounts/{Sid}.json", "GET", 200, f"{acc}.json", tw),
@@ -86,6 +87,12 @@ def cases(env):
         ("twilio_api", "/2010-04-01/Accounts/{AccountSid}/Calls.json", "GET", 200, f"{acc}/Calls.json?Status=failed", tw),
         ("twilio_api", "/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json", "GET", 200, f"{acc}/IncomingPhoneNumbers.json", tw),
         ("twilio_api", "/2010-04-01/Accounts/{AccountSid}/AvailablePhoneNumbers/{CountryCode}/Local.json", "GET", 200, f"{acc}/AvailablePhoneNumbers/US/Local.json?AreaCode=415", tw),
+        ("twilio_api", "/2010-04-01/Accounts/{AccountSid}/Usage/Records.json", "GET", 200, f"{acc}/Usage/Records.json?PageSize=5", tw),
+        ("twilio_api", "/2010-04-01/Accounts/{AccountSid}/Usage/Records/Today.json", "GET", 200, f"{acc}/Usage/Records/Today.json", tw),
+        ("twilio_api", "/2010-04-01/Accounts/{AccountSid}/Usage/Records/ThisMonth.json", "GET", 200, f"{acc}/Usage/Records/ThisMonth.json?Category=sms", tw),
+        ("twilio_api", "/2010-04-01/Accounts/{AccountSid}/Usage/Records/LastMonth.json", "GET", 200, f"{acc}/Usage/Records/LastMonth.json", tw),
+        ("twilio_api", "/2010-04-01/Accounts/{AccountSid}/Usage/Records/Daily.json", "GET", 200, f"{acc}/Usage/Records/Daily.json?Category=totalprice", tw),
+        ("twilio_api", "/2010-04-01/Accounts/{AccountSid}/Usage/Records/Monthly.json", "GET", 200, f"{acc}/Usage/Records/Monthly.json", tw),
         ("twilio_monitor", "/v1/Alerts", "GET", 200, env["APIOPS_TWILIO_MONITOR_URL"] + "/v1/Alerts", tw),
         ("twilio_messaging", "/v1/Services", "GET", 200, env["APIOPS_TWILIO_MESSAGING_URL"] + "/v1/Services", tw),
         ("twilio_pricing", "/v1/PhoneNumbers/Countries/{IsoCountry}", "GET", 200, env["APIOPS_TWILIO_PRICING_URL"] + "/v1/PhoneNumbers/Countries/US", tw),
@@ -94,10 +101,14 @@ def cases(env):
         ("stripe", "/v1/events", "GET", 200, env["APIOPS_STRIPE_API_URL"] + "/v1/events?limit=100", st),
         ("stripe", "/v1/events", "GET", 200, env["APIOPS_STRIPE_API_URL"] + "/v1/events?delivery_success=false&limit=100", st),
         ("stripe", "/v1/webhook_endpoints", "GET", 200, env["APIOPS_STRIPE_API_URL"] + "/v1/webhook_endpoints", st),
+        ("stripe", "/v1/balance_transactions", "GET", 200, env["APIOPS_STRIPE_API_URL"] + "/v1/balance_transactions?limit=100", st),
+        ("stripe", "/v1/balance_transactions", "GET", 200, env["APIOPS_STRIPE_API_URL"] + "/v1/balance_transactions?type=refund&limit=10", st),
         ("openai", "/models", "GET", 200, env["OPENAI_BASE_URL"] + "/models", oa),
         ("openai", "/batches", "GET", 200, env["OPENAI_BASE_URL"] + "/batches?limit=100", oa),
         ("openai", "/fine_tuning/jobs", "GET", 200, env["OPENAI_BASE_URL"] + "/fine_tuning/jobs?limit=100", oa),
         ("openai", "/organization/projects", "GET", 200, env["OPENAI_BASE_URL"] + "/organization/projects", admin),
+        ("openai", "/organization/usage/completions", "GET", 200, env["OPENAI_BASE_URL"] + f"/organization/usage/completions?start_time={month_ago}&bucket_width=1d&limit=31&group_by=model", admin),
+        ("openai", "/organization/costs", "GET", 200, env["OPENAI_BASE_URL"] + f"/organization/costs?start_time={month_ago}&bucket_width=1d&limit=31&group_by=line_item", admin),
     ]
 
 
