@@ -151,6 +151,9 @@ pub(crate) async fn report(
     })
 }
 
+/// One service's table: title, columns, rows, notes.
+type Table = (String, Vec<String>, Vec<Vec<String>>, Vec<String>);
+
 /// The report as printed.
 #[derive(Debug, Serialize)]
 pub(crate) struct UsageView {
@@ -202,7 +205,7 @@ impl UsageView {
         )
     }
 
-    fn tables(&self) -> Vec<(String, Vec<String>, Vec<Vec<String>>, Vec<String>)> {
+    fn tables(&self) -> Vec<Table> {
         self.report
             .services
             .iter()
