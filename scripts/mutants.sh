@@ -7,7 +7,7 @@
 #
 # Usage: bash scripts/mutants.sh            one shard (CI: bounded, rotates daily over all)
 #        MUTANTS_SHARD=all bash scripts/mutants.sh   every mutant (about 40 minutes on 2 cores)
-#        MUTANTS_SHARD=3/8 bash scripts/mutants.sh   a given shard
+#        MUTANTS_SHARD=3/32 bash scripts/mutants.sh  a given shard
 #
 # In CI (CI set) it mutates the checkout in place and reuses the target directory the tests
 # just built; elsewhere it works on a copy, so a working tree is never touched.
@@ -19,7 +19,7 @@ if ! cargo mutants --version >/dev/null 2>&1; then
   exit 1
 fi
 
-shards=8
+shards=32
 shard=${MUTANTS_SHARD:-$(( $(date -u +%j | sed 's/^0*//') % shards ))/$shards}
 args=(
   --test-tool nextest
