@@ -120,6 +120,6 @@ mod tests {
             );
             assert!(seen.insert(*name), "{name} listed twice");
         }
-        assert_eq!(seen.len(), 26);
+        assert_eq!(seen.len(), 28);
     }
 }
