@@ -2,8 +2,8 @@
 //!
 //! Layout (thin on top of the library crates, which never print; the engine is in them):
 //! - [`cli`]: the command line as clap parses it (low-level arguments);
-//! - [`config`]: the layered configuration (embedded defaults, user file, environment, flags),
-//!   validated once into typed [`config::Settings`];
+//! - `config`: the `apiops-config` crate under its short name (the layered configuration:
+//!   embedded defaults, user file, environment, flags, validated once into typed settings);
 //! - [`commands`]: one file per command, and the dispatch; `commands::checks` builds the
 //!   providers from the settings for `apiops_providers::scan`;
 //! - [`report`]: the health, errors, audit and report views;
@@ -18,7 +18,6 @@
 
 mod cli;
 mod commands;
-mod config;
 mod dashboard;
 mod exit;
 mod logging;
@@ -31,6 +30,8 @@ mod server;
 
 use std::process::ExitCode;
 
+use apiops_config as config;
+
 fn main() -> ExitCode {
     // Only aws-lc-rs is compiled in, but rustls still wants it installed as the process default
     // before any TLS client is built. An error means it is already installed.
@@ -41,7 +42,7 @@ fn main() -> ExitCode {
         Err(e) => return exit::from_clap(&e),
     };
     if let Some(color) = cli.global.color {
-        color.apply();
+        output::apply_color(color);
     }
     let env = config::Environment::capture();
     logging::init(cli.global.verbose, cli.global.quiet, &env);

@@ -38,7 +38,7 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             flags,
         })
         .map_err(AppError::from)?;
-        loaded.settings.output.color.apply();
+        crate::output::apply_color(loaded.settings.output.color);
         Ok(loaded)
     };
     match &cli.command {
