@@ -2,6 +2,8 @@
 //!
 //! Layout (thin on top of the library crates, which never print; the engine is in them):
 //! - [`cli`]: the command line as clap parses it (low-level arguments);
+//! - `dashboard`: the `apiops-dashboard` crate under its short name (the server-rendered
+//!   dashboard of `apiops serve`, its `/metrics` route and the Prometheus recorder);
 //! - `config`: the `apiops-config` crate under its short name (the layered configuration:
 //!   embedded defaults, user file, environment, flags, validated once into typed settings);
 //! - [`commands`]: one file per command, and the dispatch; `commands::checks` builds the
@@ -11,18 +13,14 @@
 //! - [`exit`]: the one mapping from outcomes and errors to documented exit codes;
 //! - [`logging`]: `tracing` to stderr, from `-v`/`-q` or `APIOPS_LOG`;
 //! - [`server`]: `apiops serve`'s router and accept loop (limits, timeouts, load shedding);
-//! - [`dashboard`]: the server-rendered dashboard of `apiops serve`;
 //! - [`mcp`]: the MCP server (stdio and streamable HTTP) over the same engine calls;
-//! - [`metrics`]: the Prometheus recorder behind `/metrics`;
 //! - [`monitor`]: `[monitor]` and `[retention]` wired onto the `apiops-monitor` crate.
 
 mod cli;
 mod commands;
-mod dashboard;
 mod exit;
 mod logging;
 mod mcp;
-mod metrics;
 mod monitor;
 mod output;
 mod report;
@@ -31,6 +29,7 @@ mod server;
 use std::process::ExitCode;
 
 use apiops_config as config;
+use apiops_dashboard as dashboard;
 
 fn main() -> ExitCode {
     // Only aws-lc-rs is compiled in, but rustls still wants it installed as the process default

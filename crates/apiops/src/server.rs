@@ -20,7 +20,6 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -186,13 +185,6 @@ pub(crate) async fn serve(
         tracing::warn!("connections still open after {drain:?}: closing them");
     }
     Ok(())
-}
-
-/// The peer of a request, when it came through [`serve`].
-pub(crate) fn peer<B>(req: &Request<B>) -> Option<SocketAddr> {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| *a)
 }
 
 #[cfg(test)]
