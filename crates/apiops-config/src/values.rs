@@ -418,6 +418,21 @@ pub mod sink_urls {
     }
 }
 
+/// Parses a humantime duration flag that may be zero ("0s" turns a periodic task off).
+pub fn parse_duration_or_zero(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration {s:?}: {e}"))
+}
+
+/// Parses a humantime duration flag ("24h", "6h", "30m", "7d").
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d =
+        humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration {s:?}: {e}"))?;
+    if d.is_zero() {
+        return Err("the duration must be above zero".into());
+    }
+    Ok(d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

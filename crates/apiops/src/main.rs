@@ -2,19 +2,19 @@
 //!
 //! Layout (thin on top of the library crates, which never print; the engine is in them):
 //! - [`cli`]: the command line as clap parses it (low-level arguments);
-//! - `dashboard`: the `apiops-dashboard` crate under its short name (the server-rendered
-//!   dashboard of `apiops serve`, its `/metrics` route and the Prometheus recorder);
-//! - `config`: the `apiops-config` crate under its short name (the layered configuration:
-//!   embedded defaults, user file, environment, flags, validated once into typed settings);
-//! - [`commands`]: one file per command, and the dispatch; `commands::checks` builds the
-//!   providers from the settings for `apiops_providers::scan`;
+//! - [`commands`]: one file per command, and the dispatch; `commands::checks` wires the
+//!   providers built by `apiops_config::providers` into `apiops_providers::scan`;
 //! - [`report`]: the health, errors, audit and report views;
 //! - [`output`]: the renderers (`human`, `md`, `json`) every command prints through;
 //! - [`exit`]: the one mapping from outcomes and errors to documented exit codes;
 //! - [`logging`]: `tracing` to stderr, from `-v`/`-q` or `APIOPS_LOG`;
 //! - [`server`]: `apiops serve`'s router and accept loop (limits, timeouts, load shedding);
-//! - [`mcp`]: the MCP server (stdio and streamable HTTP) over the same engine calls;
-//! - [`monitor`]: `[monitor]` and `[retention]` wired onto the `apiops-monitor` crate.
+//! - [`mcp`]: the MCP tool handler and the `/mcp` route, over the same engine calls (the
+//!   protocol side is the `apiops-mcp` crate);
+//! - [`monitor`]: `[monitor]` and `[retention]` wired onto the `apiops-monitor` crate;
+//! - `config` and `dashboard`: the `apiops-config` crate (the layered configuration, validated
+//!   once into typed settings) and the `apiops-dashboard` crate (the dashboard of `apiops
+//!   serve`, its `/metrics` route and the Prometheus recorder), under their short names.
 
 mod cli;
 mod commands;
