@@ -15,10 +15,12 @@
 //! Layout: [`env`](mod@env) maps environment variables to keys; [`values`] reads and shows each kind of
 //! value; [`settings`] holds the typed result; [`Format`] and [`ColorMode`] are the output
 //! choices (the binary renders them); [`Limits`] are `apiops serve`'s limits as the server
-//! applies them; [`providers`] builds the provider clients and `Services` from the settings.
+//! applies them; [`creds`] builds the credentials report;
+//! [`providers`] builds the provider clients and `Services` from the settings.
 //! This crate only reads the user file; it prints nothing, and it depends on no
 //! face: the binary, the MCP server and the dashboard read their settings from it.
 
+pub mod creds;
 pub mod env;
 mod limits;
 mod output;
