@@ -9,12 +9,12 @@
 //! headroom, API clients, breakers). Free text from the store passes through the redactor of the
 //! configured secrets before it is shown, and askama escapes everything it inserts.
 //!
-//! The Pending confirmations page ([`confirmations`]) is the one page that acts: a person says
+//! The Pending confirmations page (`confirmations`) is the one page that acts: a person says
 //! yes or no there to plans agents asked for over MCP HTTP.
 //!
 //! Access: see [`access`]. The routes here are guarded; the receiver's are not.
 //!
-//! Layout: [`access`] (the token, the session cookie, what counts as local); [`confirmations`]
+//! Layout: [`access`] (the token, the session cookie, what counts as local); `confirmations`
 //! (the Pending confirmations page and its form, and [`execute_confirmed`]); `view` (the pages' data and charts);
 //! [`svg`] (the charts drawn); [`metrics`] (the Prometheus recorder behind `/metrics`, and the
 //! reading of its text for the live figures). It depends on the engine crates and
