@@ -5,7 +5,7 @@
 //! alerting rules parse them): change one only on purpose.
 //!
 //! What each series means, its type and its labels are described where the recorder is
-//! installed (`apiops/src/metrics.rs`); this module holds only the names.
+//! installed (`apiops-dashboard/src/metrics.rs`); this module holds only the names.
 
 // The HTTP client (`apiops-client`).
 

@@ -2,34 +2,34 @@
 //!
 //! Layout (thin on top of the library crates, which never print; the engine is in them):
 //! - [`cli`]: the command line as clap parses it (low-level arguments);
-//! - [`config`]: the layered configuration (embedded defaults, user file, environment, flags),
-//!   validated once into typed [`config::Settings`];
-//! - [`commands`]: one file per command, and the dispatch; `commands::checks` builds the
-//!   providers from the settings for `apiops_providers::scan`;
+//! - [`commands`]: one file per command, and the dispatch; `commands::checks` wires the
+//!   providers built by `apiops_config::providers` into `apiops_providers::scan`;
 //! - [`report`]: the health, errors, audit and report views;
 //! - [`output`]: the renderers (`human`, `md`, `json`) every command prints through;
 //! - [`exit`]: the one mapping from outcomes and errors to documented exit codes;
 //! - [`logging`]: `tracing` to stderr, from `-v`/`-q` or `APIOPS_LOG`;
 //! - [`server`]: `apiops serve`'s router and accept loop (limits, timeouts, load shedding);
-//! - [`dashboard`]: the server-rendered dashboard of `apiops serve`;
-//! - [`mcp`]: the MCP server (stdio and streamable HTTP) over the same engine calls;
-//! - [`metrics`]: the Prometheus recorder behind `/metrics`;
-//! - [`monitor`]: `[monitor]` and `[retention]` wired onto the `apiops-monitor` crate.
+//! - [`mcp`]: the MCP tool handler and the `/mcp` route, over the same engine calls (the
+//!   protocol side is the `apiops-mcp` crate);
+//! - [`monitor`]: `[monitor]` and `[retention]` wired onto the `apiops-monitor` crate;
+//! - `config` and `dashboard`: the `apiops-config` crate (the layered configuration, validated
+//!   once into typed settings) and the `apiops-dashboard` crate (the dashboard of `apiops
+//!   serve`, its `/metrics` route and the Prometheus recorder), under their short names.
 
 mod cli;
 mod commands;
-mod config;
-mod dashboard;
 mod exit;
 mod logging;
 mod mcp;
-mod metrics;
 mod monitor;
 mod output;
 mod report;
 mod server;
 
 use std::process::ExitCode;
+
+use apiops_config as config;
+use apiops_dashboard as dashboard;
 
 fn main() -> ExitCode {
     // Only aws-lc-rs is compiled in, but rustls still wants it installed as the process default
@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         Err(e) => return exit::from_clap(&e),
     };
     if let Some(color) = cli.global.color {
-        color.apply();
+        output::apply_color(color);
     }
     let env = config::Environment::capture();
     logging::init(cli.global.verbose, cli.global.quiet, &env);

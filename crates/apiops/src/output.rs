@@ -16,44 +16,18 @@ use std::io::{self, IsTerminal as _, Write};
 
 use anstyle::{AnsiColor, Style};
 use comfy_table::{ContentArrangement, Table, presets};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// How results are printed (`--format`, `output.format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Format {
-    /// Plain tables for a terminal.
-    Human,
-    /// Markdown, for tickets, chat and reports.
-    #[serde(alias = "markdown")]
-    #[value(alias = "markdown")]
-    Md,
-    /// One JSON document, for programs and agents.
-    Json,
-}
+pub(crate) use apiops_config::{ColorMode, Format};
 
-/// When to color output (`--color`, `output.color`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum ColorMode {
-    /// Color when writing to a terminal and `NO_COLOR` is unset.
-    Auto,
-    /// Always color, even into a pipe.
-    Always,
-    /// Never color.
-    Never,
-}
-
-impl ColorMode {
-    /// Makes every later `anstream` write follow this choice.
-    pub(crate) fn apply(self) {
-        let choice = match self {
-            ColorMode::Auto => anstream::ColorChoice::Auto,
-            ColorMode::Always => anstream::ColorChoice::Always,
-            ColorMode::Never => anstream::ColorChoice::Never,
-        };
-        choice.write_global();
-    }
+/// Makes every later `anstream` write follow this color choice.
+pub(crate) fn apply_color(mode: ColorMode) {
+    let choice = match mode {
+        ColorMode::Auto => anstream::ColorChoice::Auto,
+        ColorMode::Always => anstream::ColorChoice::Always,
+        ColorMode::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
 }
 
 /// The style of a warning line.

@@ -20,7 +20,6 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,35 +37,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::{BoxError, ServiceBuilder, ServiceExt as _};
 
-/// The server's limits (`[serve]` in the configuration).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Limits {
-    /// A request head must arrive within this.
-    pub(crate) header_read_timeout: Duration,
-    /// A whole request (body and answer included) must finish within this.
-    pub(crate) request_timeout: Duration,
-    /// A keep-alive connection with no request in progress is closed after this.
-    pub(crate) idle_timeout: Duration,
-    /// Connections open at once.
-    pub(crate) max_connections: usize,
-    /// Webhook requests handled at once; more get 503 with `Retry-After`.
-    pub(crate) max_webhook_requests: usize,
-    /// Other requests (dashboard, `/metrics`, `/mcp`, `/healthz`) handled at once.
-    pub(crate) max_other_requests: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            header_read_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(60),
-            max_connections: 1_024,
-            max_webhook_requests: 512,
-            max_other_requests: 64,
-        }
-    }
-}
+pub(crate) use apiops_config::Limits;
 
 /// How long a shed request is told to wait before retrying.
 pub(crate) const RETRY_AFTER_SECS: u64 = 5;
@@ -214,13 +185,6 @@ pub(crate) async fn serve(
         tracing::warn!("connections still open after {drain:?}: closing them");
     }
     Ok(())
-}
-
-/// The peer of a request, when it came through [`serve`].
-pub(crate) fn peer<B>(req: &Request<B>) -> Option<SocketAddr> {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| *a)
 }
 
 #[cfg(test)]

@@ -6,115 +6,14 @@
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
-use apiops_client::breaker::BreakerConfig;
-use apiops_client::reads::ReadPolicy;
 use apiops_core::{ErrorEvent, Finding, Health, HealthStatus, Service};
-use apiops_providers::openai::{OpenAi, OpenAiConfig};
 use apiops_providers::scan::{self, EventSink, ScanFailure, ScanOptions, SelectError, SinkError};
-use apiops_providers::stripe::{Stripe, StripeConfig};
-use apiops_providers::twilio::{Twilio, TwilioConfig};
-use apiops_providers::{ClientTuning, Progress, Provider, ProviderError, TimeWindow};
+use apiops_providers::{Progress, TimeWindow};
 use apiops_store::Store;
 
 use crate::config::Settings;
 
-/// The shared client settings, from `[client]` and `[breaker]`.
-pub(crate) fn tuning(settings: &Settings) -> ClientTuning {
-    let c = &settings.client;
-    let b = &settings.breaker;
-    ClientTuning {
-        connect_timeout: c.connect_timeout,
-        timeout: c.timeout,
-        max_attempts: c.max_attempts.get(),
-        base_delay: c.base_delay,
-        max_delay: c.max_delay,
-        retry_budget_ratio: c.retry_budget_ratio,
-        retry_budget_min: c.retry_budget_min,
-        breaker: BreakerConfig {
-            failure_rate: b.failure_rate,
-            minimum_calls: b.minimum_calls.get() as usize,
-            window: b.window.get() as usize,
-            cool_down: b.cool_down,
-            half_open_probes: b.half_open_probes.get(),
-        },
-        reads: ReadPolicy {
-            timeout_multiplier: c.read_timeout_multiplier,
-            timeout_floor: c.read_timeout_floor,
-            hedge_share: c.hedge_share,
-            hedge_min_delay: c.hedge_min_delay,
-            read_budget_ratio: c.read_retry_budget_ratio,
-            read_budget_min: c.read_retry_budget_min,
-            ..ReadPolicy::default()
-        },
-        clock: Default::default(),
-    }
-}
-
-/// Builds one provider from the settings.
-pub(crate) fn build(
-    service: Service,
-    settings: &Settings,
-) -> Result<Box<dyn Provider>, ProviderError> {
-    Ok(match service {
-        Service::Twilio => Box::new(twilio(settings)?),
-        Service::Stripe => Box::new(stripe(settings)?),
-        Service::Openai => Box::new(openai(settings)?),
-    })
-}
-
-/// Twilio from the settings.
-pub(crate) fn twilio(settings: &Settings) -> Result<Twilio, ProviderError> {
-    let t = &settings.twilio;
-    Twilio::new(TwilioConfig {
-        api_url: t.api_url.clone(),
-        monitor_url: t.monitor_url.clone(),
-        messaging_url: t.messaging_url.clone(),
-        pricing_url: t.pricing_url.clone(),
-        account_sid: t.account_sid.clone(),
-        auth_token: t.auth_token.clone(),
-        api_key: t.api_key.clone(),
-        api_secret: t.api_secret.clone(),
-        max_concurrency: t.max_concurrency.get() as usize,
-        tuning: tuning(settings),
-    })
-}
-
-/// Stripe from the settings.
-pub(crate) fn stripe(settings: &Settings) -> Result<Stripe, ProviderError> {
-    let s = &settings.stripe;
-    Stripe::new(StripeConfig {
-        api_url: s.api_url.clone(),
-        secret_key: s.secret_key.clone(),
-        api_version: s.api_version.clone(),
-        requests_per_second: s.requests_per_second.get(),
-        tuning: tuning(settings),
-    })
-}
-
-/// OpenAI from the settings.
-pub(crate) fn openai(settings: &Settings) -> Result<OpenAi, ProviderError> {
-    let o = &settings.openai;
-    OpenAi::new(OpenAiConfig {
-        base_url: o.base_url.clone(),
-        api_key: o.api_key.clone(),
-        admin_key: o.admin_key.clone(),
-        organization: o.organization.clone(),
-        project: o.project.clone(),
-        requests_per_minute: o.requests_per_minute.map(|n| n.get()),
-        tuning: tuning(settings),
-    })
-}
-
-/// The providers operations use, built once from the settings (each one's reason when it is
-/// not configured): the one place `Services` is made.
-pub(crate) fn services(settings: &Settings) -> apiops_ops::Services {
-    apiops_ops::Services::new(
-        twilio(settings),
-        stripe(settings),
-        openai(settings),
-        settings.stripe.webhook_secret.clone(),
-    )
-}
+pub(crate) use apiops_config::providers::{build, openai, services, stripe, twilio};
 
 pub(crate) use apiops_providers::scan::{ErrorsOutcome, Selected};
 

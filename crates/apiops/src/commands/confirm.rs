@@ -7,16 +7,14 @@
 use std::io::{self, IsTerminal as _, Write};
 
 use anyhow::Context as _;
-use apiops_core::ActionTaken;
-use apiops_ops::exec::Outcome;
 use apiops_ops::journal::Prepared;
-use apiops_ops::{Executor, Origin, Plan};
+use apiops_ops::{Origin, Plan};
 use apiops_store::{Confirmation, ConfirmationState, Store};
 use clap::Args;
 use serde::Serialize;
 
 use crate::commands::checks;
-use crate::commands::ops::{OpView, confirm_prompt, outcome_exit, services_for};
+use crate::commands::ops::{OpView, confirm_prompt, outcome_exit};
 use crate::config::{LoadedConfig, Settings};
 use crate::exit::{AppError, Exit};
 use crate::output::{self, Format, Render};
@@ -174,23 +172,8 @@ pub(crate) fn view_of(settings: &Settings, plan: Plan) -> OpView {
     }
 }
 
-/// Runs a plan a person confirmed (here or on the dashboard): the executor's lease, journal and
-/// state-first checks make a second call (the agent's `execute_plan`, a retry) repeat nothing.
-pub(crate) async fn execute_confirmed(
-    settings: &Settings,
-    store: &dyn Store,
-    plan: &Plan,
-) -> Result<Outcome, String> {
-    let services = services_for(settings, false).map_err(|e| e.to_string())?;
-    let clock = jiff::Timestamp::now;
-    let executor = Executor {
-        services: &services,
-        store,
-        now: &clock,
-        action: ActionTaken::Executed,
-    };
-    executor.execute(plan).await.map_err(|e| e.to_string())
-}
+/// Runs a plan a person confirmed, here or on the dashboard (one function for both).
+pub(crate) use apiops_dashboard::execute_confirmed;
 
 /// One pending confirmation in the listing.
 #[derive(Debug, Serialize)]

@@ -38,7 +38,7 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             flags,
         })
         .map_err(AppError::from)?;
-        loaded.settings.output.color.apply();
+        crate::output::apply_color(loaded.settings.output.color);
         Ok(loaded)
     };
     match &cli.command {
@@ -115,17 +115,4 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
     }
 }
 
-/// Parses a humantime duration flag that may be zero ("0s" turns a periodic task off).
-pub(crate) fn parse_duration_or_zero(s: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration {s:?}: {e}"))
-}
-
-/// Parses a humantime duration flag ("24h", "6h", "30m", "7d").
-pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let d =
-        humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration {s:?}: {e}"))?;
-    if d.is_zero() {
-        return Err("the duration must be above zero".into());
-    }
-    Ok(d)
-}
+pub(crate) use apiops_config::values::{parse_duration, parse_duration_or_zero};

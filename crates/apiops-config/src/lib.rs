@@ -13,12 +13,20 @@
 //! [`Origins`] keep, for each key, which layer set it (for `apiops creds`).
 //!
 //! Layout: [`env`](mod@env) maps environment variables to keys; [`values`] reads and shows each kind of
-//! value; [`settings`] holds the typed result. This module only reads the user file; it prints
-//! nothing.
+//! value; [`settings`] holds the typed result; [`Format`] and [`ColorMode`] are the output
+//! choices (the binary renders them); [`Limits`] are `apiops serve`'s limits as the server
+//! applies them; [`creds`] builds the credentials report;
+//! [`providers`] builds the provider clients and `Services` from the settings.
+//! This crate only reads the user file; it prints nothing, and it depends on no
+//! face: the binary, the MCP server and the dashboard read their settings from it.
 
-pub(crate) mod env;
-pub(crate) mod settings;
-pub(crate) mod values;
+pub mod creds;
+pub mod env;
+mod limits;
+mod output;
+pub mod providers;
+pub mod settings;
+pub mod values;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -29,16 +37,16 @@ use figment::{Figment, Metadata, Profile, Provider};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub(crate) use env::Environment;
-pub(crate) use settings::{Settings, TwilioAuth};
-
-use crate::output::{ColorMode, Format};
+pub use env::Environment;
+pub use limits::Limits;
+pub use output::{ColorMode, Format};
+pub use settings::{Settings, TwilioAuth};
 
 /// The embedded defaults: every key, commented.
-pub(crate) const DEFAULTS: &str = include_str!("../../../../config.default.toml");
+pub const DEFAULTS: &str = include_str!("../../../config.default.toml");
 
 /// The file name looked for in the user config directory.
-pub(crate) const FILE_NAME: &str = "config.toml";
+pub const FILE_NAME: &str = "config.toml";
 
 const DEFAULTS_LAYER: &str = "built-in defaults";
 const ENV_LAYER: &str = "environment variable";
@@ -46,17 +54,17 @@ const FLAGS_LAYER: &str = "command-line flag";
 
 /// Where apiops looks for its files on this machine.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Locations {
+pub struct Locations {
     /// The user config file looked for when `--config` is not given; `None` when the platform
     /// has no home directory.
-    pub(crate) config_file: Option<PathBuf>,
+    pub config_file: Option<PathBuf>,
     /// The directory the default SQLite database lives in.
-    pub(crate) data_dir: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Locations {
     /// The platform's directories for "apiops" (XDG on Linux).
-    pub(crate) fn discover() -> Self {
+    pub fn discover() -> Self {
         match directories::ProjectDirs::from("", "", "apiops") {
             Some(dirs) => Locations {
                 config_file: Some(dirs.config_dir().join(FILE_NAME)),
@@ -68,7 +76,7 @@ impl Locations {
 
     /// The database URL used when none is configured: a SQLite file in the data directory (the
     /// current directory when there is none), created on first use.
-    pub(crate) fn default_database_url(&self) -> String {
+    pub fn default_database_url(&self) -> String {
         let path = self
             .data_dir
             .as_deref()
@@ -80,42 +88,42 @@ impl Locations {
 
 /// Settings given as flags; they override every other layer.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
-pub(crate) struct FlagOverrides {
+pub struct FlagOverrides {
     /// `--format`, or `json` for `--json`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) format: Option<Format>,
+    pub format: Option<Format>,
     /// `--color`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) color: Option<ColorMode>,
+    pub color: Option<ColorMode>,
 }
 
 /// Everything loading reads, gathered by the caller so that loading itself is deterministic.
 #[derive(Debug)]
-pub(crate) struct Sources<'a> {
+pub struct Sources<'a> {
     /// The platform's directories.
-    pub(crate) locations: &'a Locations,
+    pub locations: &'a Locations,
     /// A config file named explicitly (`--config`); it must exist.
-    pub(crate) explicit_file: Option<&'a Path>,
+    pub explicit_file: Option<&'a Path>,
     /// The process environment.
-    pub(crate) env: &'a Environment,
+    pub env: &'a Environment,
     /// Flag overrides.
-    pub(crate) flags: FlagOverrides,
+    pub flags: FlagOverrides,
 }
 
 /// The user config file of a load: where it is, and whether it was read.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct UserFile {
+pub struct UserFile {
     /// The path looked at; `None` when there is no home directory and no `--config`.
-    pub(crate) path: Option<PathBuf>,
+    pub path: Option<PathBuf>,
     /// True when named by `--config`/`APIOPS_CONFIG` rather than the default location.
-    pub(crate) explicit: bool,
+    pub explicit: bool,
     /// True when the file exists (and was therefore read).
-    pub(crate) exists: bool,
+    pub exists: bool,
 }
 
 impl UserFile {
     /// The file `sources` designate, without reading it.
-    pub(crate) fn locate(locations: &Locations, explicit: Option<&Path>) -> Self {
+    pub fn locate(locations: &Locations, explicit: Option<&Path>) -> Self {
         let path = explicit
             .map(Path::to_path_buf)
             .or_else(|| locations.config_file.clone());
@@ -129,19 +137,19 @@ impl UserFile {
 
 /// The result of loading: the settings, and where each value came from.
 #[derive(Debug)]
-pub(crate) struct LoadedConfig {
+pub struct LoadedConfig {
     /// The validated settings.
-    pub(crate) settings: Settings,
+    pub settings: Settings,
     /// Which layer set each key.
-    pub(crate) origins: Origins,
+    pub origins: Origins,
     /// The user file of this load.
-    pub(crate) user_file: UserFile,
+    pub user_file: UserFile,
 }
 
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub(crate) enum Origin {
+pub enum Origin {
     /// The embedded defaults.
     Default,
     /// A config file.
@@ -196,13 +204,13 @@ impl Origin {
 
 /// Which layer set each key. Holds the merged layers, values included, so its `Debug` shows
 /// nothing of them.
-pub(crate) struct Origins {
+pub struct Origins {
     figment: Figment,
 }
 
 impl Origins {
     /// Where the value of `key` ("twilio.auth_token") came from; `None` when no layer set it.
-    pub(crate) fn of(&self, key: &str) -> Option<Origin> {
+    pub fn of(&self, key: &str) -> Option<Origin> {
         Origin::of(self.figment.find_metadata(key)?, key)
     }
 }
@@ -215,13 +223,13 @@ impl fmt::Debug for Origins {
 
 /// One thing wrong with the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Problem {
+pub struct Problem {
     /// The key ("client.timeout"); `None` for a file that does not parse at all.
-    pub(crate) key: Option<String>,
+    pub key: Option<String>,
     /// What is wrong, never including a secret value.
-    pub(crate) message: String,
+    pub message: String,
     /// Where the offending value came from, when known.
-    pub(crate) origin: Option<Origin>,
+    pub origin: Option<Origin>,
 }
 
 impl fmt::Display for Problem {
@@ -239,7 +247,7 @@ impl fmt::Display for Problem {
 
 /// Why the configuration could not be loaded. Exit code 7.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ConfigError {
+pub enum ConfigError {
     /// `--config PATH` named a file that is not there.
     #[error("config file {} does not exist (named by --config or APIOPS_CONFIG)", .0.display())]
     FileNotFound(PathBuf),
@@ -293,7 +301,7 @@ fn defaults_layer<P: Provider>(provider: P) -> Layer<P> {
 }
 
 /// Loads and validates the configuration from `sources`.
-pub(crate) fn load(sources: &Sources<'_>) -> Result<LoadedConfig, ConfigError> {
+pub fn load(sources: &Sources<'_>) -> Result<LoadedConfig, ConfigError> {
     let user_file = UserFile::locate(sources.locations, sources.explicit_file);
     if let (true, Some(path)) = (user_file.explicit, &user_file.path) {
         if !path.exists() {
@@ -516,15 +524,17 @@ fn without_source_excerpt(message: &str) -> String {
         .join(": ")
 }
 
-/// Settings from the embedded defaults and `env` only (no file): for unit tests elsewhere.
-#[cfg(test)]
-pub(crate) fn test_settings(env: &[(&str, &str)]) -> Settings {
+/// Settings from the embedded defaults and `env` only (no file): for unit tests
+/// here and, with the `test-support` feature, in the crates above.
+#[cfg(any(test, feature = "test-support"))]
+pub fn test_settings(env: &[(&str, &str)]) -> Settings {
     test_loaded(env).settings
 }
 
-/// A whole load from the embedded defaults and `env` only (no file): for unit tests elsewhere.
-#[cfg(test)]
-pub(crate) fn test_loaded(env: &[(&str, &str)]) -> LoadedConfig {
+/// A whole load from the embedded defaults and `env` only (no file): for unit tests
+/// here and, with the `test-support` feature, in the crates above.
+#[cfg(any(test, feature = "test-support"))]
+pub fn test_loaded(env: &[(&str, &str)]) -> LoadedConfig {
     let env: Environment = env.iter().copied().collect();
     let locations = Locations::default();
     match load(&Sources {

@@ -13,10 +13,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// The prefix of apiops' own variables.
-pub(crate) const PREFIX: &str = "APIOPS_";
+pub const PREFIX: &str = "APIOPS_";
 
 /// The top-level config tables; only these may be set through `APIOPS_<SECTION>_<KEY>`.
-pub(crate) const SECTIONS: &[&str] = &[
+pub const SECTIONS: &[&str] = &[
     "output",
     "client",
     "breaker",
@@ -33,7 +33,7 @@ pub(crate) const SECTIONS: &[&str] = &[
 /// Variables with the apiops prefix that configure something other than the config file's keys;
 /// listed so the intent is explicit (most are skipped because their "section" is not in
 /// [`SECTIONS`]; `apiops serve`'s token variables are flags' variables, not `[serve]` keys).
-pub(crate) const NOT_CONFIG_KEYS: &[&str] = &[
+pub const NOT_CONFIG_KEYS: &[&str] = &[
     "APIOPS_CASSETTE",
     "APIOPS_LOG",
     "APIOPS_CONFIG",
@@ -41,10 +41,10 @@ pub(crate) const NOT_CONFIG_KEYS: &[&str] = &[
 ];
 
 /// The variable holding the log filter (`tracing_subscriber::EnvFilter` syntax).
-pub(crate) const LOG_FILTER: &str = "APIOPS_LOG";
+pub const LOG_FILTER: &str = "APIOPS_LOG";
 
 /// The conventional variables of DESIGN.md §4, with the config key each sets.
-pub(crate) const CONVENTIONAL: &[(&str, &str)] = &[
+pub const CONVENTIONAL: &[(&str, &str)] = &[
     ("TWILIO_ACCOUNT_SID", "twilio.account_sid"),
     ("TWILIO_AUTH_TOKEN", "twilio.auth_token"),
     ("TWILIO_API_KEY", "twilio.api_key"),
@@ -62,24 +62,24 @@ pub(crate) const CONVENTIONAL: &[(&str, &str)] = &[
 /// Values per section and key, as the env layers hand them to figment (always strings; figment's
 /// lossy extraction turns `"3"` into a number where a number is expected, and never touches a
 /// secret).
-pub(crate) type SectionValues = BTreeMap<String, BTreeMap<String, String>>;
+pub type SectionValues = BTreeMap<String, BTreeMap<String, String>>;
 
 /// A snapshot of the process environment. Its `Debug` lists names only, never values.
 #[derive(Clone, Default)]
-pub(crate) struct Environment {
+pub struct Environment {
     vars: BTreeMap<String, String>,
 }
 
 impl Environment {
     /// Captures the process environment, skipping variables whose name or value is not UTF-8.
-    pub(crate) fn capture() -> Self {
+    pub fn capture() -> Self {
         std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect()
     }
 
     /// The value of `name`, trimmed; `None` when unset or empty (empty counts as unset).
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+    pub fn get(&self, name: &str) -> Option<&str> {
         self.vars
             .get(name)
             .map(|v| v.trim())
@@ -113,7 +113,7 @@ impl fmt::Debug for Environment {
 }
 
 /// The `(section, key)` an `APIOPS_*` variable sets, if it names a known section.
-pub(crate) fn prefixed_key(name: &str) -> Option<(&'static str, String)> {
+pub fn prefixed_key(name: &str) -> Option<(&'static str, String)> {
     let rest = name.strip_prefix(PREFIX)?;
     let (section, key) = rest.split_once('_')?;
     let section = SECTIONS.iter().find(|s| s.eq_ignore_ascii_case(section))?;
@@ -124,12 +124,12 @@ pub(crate) fn prefixed_key(name: &str) -> Option<(&'static str, String)> {
 }
 
 /// The `APIOPS_*` variable that sets a config key path (`["client", "timeout"]`).
-pub(crate) fn prefixed_name(keys: &[&str]) -> String {
+pub fn prefixed_name(keys: &[&str]) -> String {
     format!("{PREFIX}{}", keys.join("_").to_ascii_uppercase())
 }
 
 /// The conventional variable that sets `key` ("twilio.auth_token"), if there is one.
-pub(crate) fn conventional_name(key: &str) -> Option<&'static str> {
+pub fn conventional_name(key: &str) -> Option<&'static str> {
     CONVENTIONAL
         .iter()
         .find(|(_, k)| *k == key)
@@ -137,7 +137,7 @@ pub(crate) fn conventional_name(key: &str) -> Option<&'static str> {
 }
 
 /// The values the conventional credential variables set.
-pub(crate) fn conventional_values(env: &Environment) -> SectionValues {
+pub fn conventional_values(env: &Environment) -> SectionValues {
     let mut values = SectionValues::new();
     for (name, key) in CONVENTIONAL {
         if let (Some(value), Some((section, field))) = (env.get(name), key.split_once('.')) {
@@ -151,7 +151,7 @@ pub(crate) fn conventional_values(env: &Environment) -> SectionValues {
 }
 
 /// The values the `APIOPS_<SECTION>_<KEY>` variables set.
-pub(crate) fn prefixed_values(env: &Environment) -> SectionValues {
+pub fn prefixed_values(env: &Environment) -> SectionValues {
     let mut values = SectionValues::new();
     for (name, value) in env.iter() {
         if let Some((section, key)) = prefixed_key(name) {

@@ -82,36 +82,36 @@ fn text<'de, D: Deserializer<'de>>(d: D, expecting: &'static str) -> Result<Stri
 }
 
 /// A humantime duration: `"250ms"`, `"30s"`, `"1h 30m"`.
-pub(crate) mod duration {
+pub mod duration {
     use super::*;
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let value = text(d, "a duration such as \"30s\" or \"250ms\"")?;
         humantime::parse_duration(value.trim())
             .map_err(|e| de::Error::custom(format_args!("invalid duration {value:?}: {e}")))
     }
 
-    pub(crate) fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(&humantime::format_duration(*value))
     }
 }
 
 /// A service base URL: http or https, with a host, no embedded credentials; normalized to end
 /// with `/` so that `Url::join("path")` appends instead of replacing the last segment.
-pub(crate) mod http_url {
+pub mod http_url {
     use super::*;
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
         let value = text(d, "an http(s) URL")?;
         parse(value.trim()).map_err(de::Error::custom)
     }
 
-    pub(crate) fn serialize<S: Serializer>(value: &Url, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(value: &Url, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(value.as_str())
     }
 
     /// Parses and normalizes; the error never repeats a value that may hold a password.
-    pub(crate) fn parse(value: &str) -> Result<Url, String> {
+    pub fn parse(value: &str) -> Result<Url, String> {
         let shown = if value.contains('@') {
             "(value hidden: it may hold credentials)".to_owned()
         } else {
@@ -140,21 +140,16 @@ pub(crate) mod http_url {
 }
 
 /// An optional secret: the empty string counts as absent; shown masked.
-pub(crate) mod secret {
+pub mod secret {
     use super::*;
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<SecretString>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
         let value = text(d, "a string")?;
         let value = value.trim();
         Ok((!value.is_empty()).then(|| SecretString::from(value)))
     }
 
-    pub(crate) fn serialize<S: Serializer>(
-        value: &Option<SecretString>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
         match value {
             Some(secret) => s.serialize_str(&mask(secret.expose_secret())),
             None => s.serialize_none(),
@@ -163,10 +158,10 @@ pub(crate) mod secret {
 }
 
 /// An optional identifier that is not secret (organization, project): empty counts as absent.
-pub(crate) mod optional_text {
+pub mod optional_text {
     use super::*;
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         let value = text(d, "a string")?;
         let value = value.trim();
         Ok((!value.is_empty()).then(|| value.to_owned()))
@@ -174,10 +169,10 @@ pub(crate) mod optional_text {
 }
 
 /// An optional http(s) URL (a provider's status page): empty counts as absent.
-pub(crate) mod optional_http_url {
+pub mod optional_http_url {
     use super::*;
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
         let value = text(d, "an http(s) URL")?;
         let value = value.trim();
         if value.is_empty() {
@@ -186,7 +181,7 @@ pub(crate) mod optional_http_url {
         http_url::parse(value).map(Some).map_err(de::Error::custom)
     }
 
-    pub(crate) fn serialize<S: Serializer>(value: &Option<Url>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(value: &Option<Url>, s: S) -> Result<S::Ok, S::Error> {
         match value {
             Some(url) => s.serialize_str(url.as_str()),
             None => s.serialize_none(),
@@ -196,12 +191,12 @@ pub(crate) mod optional_http_url {
 
 /// The database URL: `sqlite:...`, `postgres://...` or `postgresql://...`. Kept secret because a
 /// PostgreSQL URL usually carries a password; shown with the password masked.
-pub(crate) mod database_url {
+pub mod database_url {
     use super::*;
 
     const SCHEMES: &[&str] = &["sqlite:", "postgres:", "postgresql:"];
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SecretString, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SecretString, D::Error> {
         let value = text(d, "a database URL")?;
         let value = value.trim();
         if SCHEMES.iter().any(|s| value.starts_with(s)) {
@@ -213,32 +208,30 @@ pub(crate) mod database_url {
         }
     }
 
-    pub(crate) fn serialize<S: Serializer>(value: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(value: &SecretString, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&shown(value.expose_secret()))
     }
 
     /// The URL with its passwords masked (user part and `password=` parameters); a URL that
     /// does not parse is not shown at all (the store's rendering, the one place for it).
-    pub(crate) fn shown(value: &str) -> String {
+    pub fn shown(value: &str) -> String {
         apiops_store::shown_url(value)
     }
 }
 
 /// The categories `policy.auto_fix` lists: a list, or a comma-separated string (from the
 /// environment). Only categories that policy may ever fix alone are accepted.
-pub(crate) mod auto_fix {
+pub mod auto_fix {
     use super::*;
 
     const ALLOWED: &str = "only config, rate_limit and bad_params may be fixed automatically; auth problems, purchases and deletions are never automatic, whatever the configuration";
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeSet<Category>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeSet<Category>, D::Error> {
         d.deserialize_any(CategoriesVisitor)
     }
 
     /// Checks one listed name.
-    pub(crate) fn category(name: &str) -> Result<Category, String> {
+    pub fn category(name: &str) -> Result<Category, String> {
         match name.parse::<Category>() {
             Ok(c) if c.auto_fixable() => Ok(c),
             Ok(c) => Err(format!("{:?} cannot be listed: {ALLOWED}", c.as_str())),
@@ -277,20 +270,20 @@ pub(crate) mod auto_fix {
 
 /// `monitor.error_thresholds`: a table `{ auth = 1, rate_limit = 50 }`, or from the environment
 /// a string `"auth=1,rate_limit=50"`. Every key must be a category; every value a count.
-pub(crate) mod error_thresholds {
+pub mod error_thresholds {
     use std::collections::BTreeMap;
 
     use serde::de::MapAccess;
 
     use super::*;
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+    pub fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<BTreeMap<Category, u64>, D::Error> {
         d.deserialize_any(ThresholdsVisitor)
     }
 
-    pub(crate) fn serialize<S: Serializer>(
+    pub fn serialize<S: Serializer>(
         value: &BTreeMap<Category, u64>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
@@ -362,29 +355,24 @@ pub(crate) mod error_thresholds {
 /// environment a comma-separated string. Each must be http(s) with a host and no user name or
 /// password. Secret: an incoming-webhook URL is itself the credential, so errors never repeat
 /// one and `config show` shows only its scheme and host.
-pub(crate) mod sink_urls {
+pub mod sink_urls {
     use super::*;
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Vec<SecretString>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
         d.deserialize_any(UrlsVisitor)
     }
 
-    pub(crate) fn serialize<S: Serializer>(
-        value: &[SecretString],
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(value: &[SecretString], s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(value.iter().map(|u| shown(u.expose_secret())))
     }
 
     /// `scheme://host[:port]/...`: where it goes, without the path or query that hold the token.
-    pub(crate) fn shown(url: &str) -> String {
+    pub fn shown(url: &str) -> String {
         apiops_monitor::shown_url(url)
     }
 
     /// Checks one URL (`n` counts from 1, for the message).
-    pub(crate) fn check(n: usize, value: &str) -> Result<SecretString, String> {
+    pub fn check(n: usize, value: &str) -> Result<SecretString, String> {
         let url = Url::parse(value.trim()).map_err(|e| {
             format!("URL #{n} does not parse ({e}); value hidden: it may hold a token")
         })?;
@@ -428,6 +416,21 @@ pub(crate) mod sink_urls {
             Ok(out)
         }
     }
+}
+
+/// Parses a humantime duration flag that may be zero ("0s" turns a periodic task off).
+pub fn parse_duration_or_zero(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration {s:?}: {e}"))
+}
+
+/// Parses a humantime duration flag ("24h", "6h", "30m", "7d").
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d =
+        humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration {s:?}: {e}"))?;
+    if d.is_zero() {
+        return Err("the duration must be above zero".into());
+    }
+    Ok(d)
 }
 
 #[cfg(test)]

@@ -14,47 +14,47 @@ use apiops_ops::{CATALOG, OpKind};
 use serde_json::{Map, Value, json};
 
 /// Tool names.
-pub(crate) const CREDENTIALS_STATUS: &str = "credentials_status";
-pub(crate) const HEALTH_CHECK: &str = "health_check";
-pub(crate) const ERROR_AUDIT: &str = "error_audit";
-pub(crate) const CONFIG_AUDIT: &str = "config_audit";
-pub(crate) const USAGE_REPORT: &str = "usage_report";
-pub(crate) const LIST_EVENTS: &str = "list_events";
-pub(crate) const LIST_OPERATIONS: &str = "list_operations";
-pub(crate) const PLAN_OPERATION: &str = "plan_operation";
-pub(crate) const EXECUTE_PLAN: &str = "execute_plan";
+pub const CREDENTIALS_STATUS: &str = "credentials_status";
+pub const HEALTH_CHECK: &str = "health_check";
+pub const ERROR_AUDIT: &str = "error_audit";
+pub const CONFIG_AUDIT: &str = "config_audit";
+pub const USAGE_REPORT: &str = "usage_report";
+pub const LIST_EVENTS: &str = "list_events";
+pub const LIST_OPERATIONS: &str = "list_operations";
+pub const PLAN_OPERATION: &str = "plan_operation";
+pub const EXECUTE_PLAN: &str = "execute_plan";
 
 /// The longest look-back a tool accepts.
-pub(crate) const MAX_SINCE: Duration = Duration::from_secs(90 * 24 * 3600);
+pub const MAX_SINCE: Duration = Duration::from_secs(90 * 24 * 3600);
 /// The default look-back of `error_audit` and `list_events`.
-pub(crate) const DEFAULT_SINCE: Duration = Duration::from_secs(24 * 3600);
+pub const DEFAULT_SINCE: Duration = Duration::from_secs(24 * 3600);
 /// The default and largest `limit` of `list_events`.
-pub(crate) const DEFAULT_EVENT_LIMIT: u32 = 100;
-pub(crate) const MAX_EVENT_LIMIT: u32 = 1000;
+pub const DEFAULT_EVENT_LIMIT: u32 = 100;
+pub const MAX_EVENT_LIMIT: u32 = 1000;
 /// The longest plain-words request (the intent parser's own limit is larger).
-pub(crate) const MAX_REQUEST_CHARS: usize = 1000;
+pub const MAX_REQUEST_CHARS: usize = 1000;
 
 /// The MCP tool annotations (hints), as the spec names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Hints {
+pub struct Hints {
     /// It does not modify its environment.
-    pub(crate) read_only: bool,
+    pub read_only: bool,
     /// It may destroy or irreversibly change something (meaningful when not read-only).
-    pub(crate) destructive: bool,
+    pub destructive: bool,
     /// Calling it again with the same arguments has no additional effect.
-    pub(crate) idempotent: bool,
+    pub idempotent: bool,
     /// It talks to entities outside apiops (the providers' APIs).
-    pub(crate) open_world: bool,
+    pub open_world: bool,
 }
 
 /// One tool as `tools/list` shows it.
 #[derive(Debug, Clone)]
-pub(crate) struct ToolDef {
-    pub(crate) name: &'static str,
-    pub(crate) title: &'static str,
-    pub(crate) description: String,
-    pub(crate) input_schema: Value,
-    pub(crate) hints: Hints,
+pub struct ToolDef {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: String,
+    pub input_schema: Value,
+    pub hints: Hints,
 }
 
 const READ_LOCAL: Hints = Hints {
@@ -127,7 +127,7 @@ fn request_schema() -> Value {
 
 /// Every tool, in the order `tools/list` gives them; `read_only` leaves out those that change
 /// anything (`execute_plan`).
-pub(crate) fn definitions(read_only: bool, allow_execute: bool) -> Vec<ToolDef> {
+pub fn definitions(read_only: bool, allow_execute: bool) -> Vec<ToolDef> {
     let execution = if allow_execute {
         "This server was started with --allow-execute: plans that need confirmation run without asking, EXCEPT purchases, deletions and credential changes, which run only after the person confirms through MCP elicitation."
     } else {
@@ -250,7 +250,7 @@ pub(crate) fn definitions(read_only: bool, allow_execute: bool) -> Vec<ToolDef> 
 
 /// A plan request: plain words or a catalog operation with parameters.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum PlanRequest {
+pub enum PlanRequest {
     Text(String),
     Structured {
         kind: OpKind,
@@ -260,7 +260,7 @@ pub(crate) enum PlanRequest {
 
 impl PlanRequest {
     /// The request as the journal and messages show it.
-    pub(crate) fn display(&self) -> String {
+    pub fn display(&self) -> String {
         match self {
             PlanRequest::Text(t) => t.clone(),
             PlanRequest::Structured { kind, params } => {
@@ -272,7 +272,7 @@ impl PlanRequest {
 
 /// A tool call with its arguments checked.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum ToolCall {
+pub enum ToolCall {
     CredentialsStatus,
     HealthCheck {
         services: Vec<Service>,
@@ -309,11 +309,11 @@ pub(crate) enum ToolCall {
 
 /// Why a call's arguments were refused (a tool error with category `bad_params`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ArgError(pub(crate) String);
+pub struct ArgError(pub String);
 
 /// What is wrong with a call before its arguments are even looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum CallError {
+pub enum CallError {
     /// No such tool (on this server: `execute_plan` does not exist under `--read-only`).
     UnknownTool(String),
     /// The arguments do not fit the tool.
@@ -401,7 +401,7 @@ impl<'a> Args<'a> {
                 self.tool
             ));
         };
-        let d = crate::commands::parse_duration(text)
+        let d = apiops_config::values::parse_duration(text)
             .map_err(|e| ArgError(format!("{}: {key}: {e}", self.tool)))?;
         if d > MAX_SINCE {
             return err(format!(
@@ -513,7 +513,7 @@ impl<'a> Args<'a> {
 }
 
 /// Whether `s` has the shape of a plan id (`plan_` and 16 lowercase hex digits).
-pub(crate) fn is_plan_id(s: &str) -> bool {
+pub fn is_plan_id(s: &str) -> bool {
     s.strip_prefix("plan_").is_some_and(|hex| {
         hex.len() == 32
             && hex
@@ -523,7 +523,7 @@ pub(crate) fn is_plan_id(s: &str) -> bool {
 }
 
 /// Checks a call's name and arguments.
-pub(crate) fn parse(
+pub fn parse(
     name: &str,
     arguments: Option<&Map<String, Value>>,
     read_only: bool,

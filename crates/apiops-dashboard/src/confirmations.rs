@@ -34,7 +34,24 @@ use subtle::ConstantTimeEq;
 use super::access::{host_and_port, unbracket};
 use super::view::{Layout, ago, clean, duration, layout};
 use super::{CSP_FORMS, DashboardState, WINDOWS, page_with};
-use crate::commands::confirm::execute_confirmed;
+
+/// Runs a plan a person confirmed (here or in a terminal): the executor's lease, journal and
+/// state-first checks make a second call (the agent's `execute_plan`, a retry) repeat nothing.
+pub async fn execute_confirmed(
+    settings: &apiops_config::Settings,
+    store: &dyn apiops_store::Store,
+    plan: &Plan,
+) -> Result<Outcome, String> {
+    let services = apiops_config::providers::services(settings).allowing_private_targets(false);
+    let clock = jiff::Timestamp::now;
+    let executor = apiops_ops::Executor {
+        services: &services,
+        store,
+        now: &clock,
+        action: apiops_core::ActionTaken::Executed,
+    };
+    executor.execute(plan).await.map_err(|e| e.to_string())
+}
 
 /// Largest decision form accepted, in bytes (it holds a token and a word).
 pub(super) const FORM_LIMIT: usize = 4 * 1024;
@@ -50,7 +67,7 @@ const DECIDED_BY: &str = "dashboard";
 
 /// The key of the confirmation forms' CSRF tokens: random, this process's own, never shown.
 /// A restart draws a new one, so a form left open across it has to be reloaded.
-pub(crate) struct CsrfKey {
+pub struct CsrfKey {
     key: Vec<u8>,
 }
 
@@ -62,7 +79,7 @@ impl std::fmt::Debug for CsrfKey {
 
 impl CsrfKey {
     /// A key from the operating system's CSPRNG (256 bits).
-    pub(crate) fn generate() -> Self {
+    pub fn generate() -> Self {
         CsrfKey {
             key: apiops_ops::ids::random_hex(32).into_bytes(),
         }
@@ -78,7 +95,7 @@ impl CsrfKey {
     }
 
     /// The token of the form deciding `id` (lower-case hex).
-    pub(crate) fn token(&self, id: &str) -> String {
+    pub fn token(&self, id: &str) -> String {
         self.mac(id)
             .finalize()
             .into_bytes()
@@ -88,7 +105,7 @@ impl CsrfKey {
     }
 
     /// Whether `presented` is the token of `id`, compared in constant time.
-    pub(crate) fn verify(&self, id: &str, presented: &str) -> bool {
+    pub fn verify(&self, id: &str, presented: &str) -> bool {
         self.token(id)
             .as_bytes()
             .ct_eq(presented.trim().as_bytes())
@@ -120,75 +137,75 @@ fn same_origin(origin: &str, host: &str) -> bool {
 #[derive(Debug, Template)]
 #[template(path = "dashboard/confirmations.html")]
 pub(crate) struct PendingPage {
-    pub(crate) layout: Layout,
-    pub(crate) items: Vec<PendingRow>,
+    pub layout: Layout,
+    pub items: Vec<PendingRow>,
     /// Whether the forms decide here (see [`DashboardState::people_only`]).
-    pub(crate) decide_here: bool,
+    pub decide_here: bool,
 }
 
 /// One plan waiting.
 #[derive(Debug)]
 pub(crate) struct PendingRow {
-    pub(crate) id: String,
-    pub(crate) asked: String,
-    pub(crate) asked_ago: String,
-    pub(crate) expires: String,
-    pub(crate) expires_in: String,
-    pub(crate) summary: String,
-    pub(crate) session: String,
-    pub(crate) csrf: String,
+    pub id: String,
+    pub asked: String,
+    pub asked_ago: String,
+    pub expires: String,
+    pub expires_in: String,
+    pub summary: String,
+    pub session: String,
+    pub csrf: String,
     /// The plan, or `None` when this version cannot read it ([`PendingRow::unreadable`] says
     /// why): then it can only be refused.
-    pub(crate) plan: Option<PlanView>,
-    pub(crate) unreadable: String,
+    pub plan: Option<PlanView>,
+    pub unreadable: String,
 }
 
 /// A plan as a person reads it before saying yes.
 #[derive(Debug)]
 pub(crate) struct PlanView {
-    pub(crate) name: String,
-    pub(crate) operation: &'static str,
-    pub(crate) request: String,
-    pub(crate) steps: Vec<StepRow>,
-    pub(crate) batch: bool,
-    pub(crate) side_effects: &'static str,
-    pub(crate) flags: String,
-    pub(crate) risks: Vec<String>,
-    pub(crate) cost: String,
-    pub(crate) trust: &'static str,
-    pub(crate) trust_class: &'static str,
-    pub(crate) why: String,
+    pub name: String,
+    pub operation: &'static str,
+    pub request: String,
+    pub steps: Vec<StepRow>,
+    pub batch: bool,
+    pub side_effects: &'static str,
+    pub flags: String,
+    pub risks: Vec<String>,
+    pub cost: String,
+    pub trust: &'static str,
+    pub trust_class: &'static str,
+    pub why: String,
 }
 
 /// One step of a plan.
 #[derive(Debug)]
 pub(crate) struct StepRow {
-    pub(crate) n: u32,
-    pub(crate) text: String,
+    pub n: u32,
+    pub text: String,
     /// Why nothing will be sent for it, when its effect is already in place.
-    pub(crate) already: String,
+    pub already: String,
 }
 
 /// The answer to a decision.
 #[derive(Debug, Template)]
 #[template(path = "dashboard/decision.html")]
 pub(crate) struct DecisionPage {
-    pub(crate) layout: Layout,
-    pub(crate) heading: String,
-    pub(crate) class: &'static str,
-    pub(crate) id: String,
-    pub(crate) lines: Vec<String>,
-    pub(crate) items: Vec<OutcomeRow>,
+    pub layout: Layout,
+    pub heading: String,
+    pub class: &'static str,
+    pub id: String,
+    pub lines: Vec<String>,
+    pub items: Vec<OutcomeRow>,
 }
 
 /// One step of a confirmed plan's run.
 #[derive(Debug)]
 pub(crate) struct OutcomeRow {
-    pub(crate) mark: &'static str,
-    pub(crate) class: &'static str,
-    pub(crate) n: u32,
-    pub(crate) text: String,
-    pub(crate) resources: String,
+    pub mark: &'static str,
+    pub class: &'static str,
+    pub n: u32,
+    pub text: String,
+    pub resources: String,
 }
 
 /// The decision form.

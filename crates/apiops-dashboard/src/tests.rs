@@ -28,12 +28,12 @@ struct App {
 
 /// Serves the receiver and the dashboard as `apiops serve` does, with `access`.
 async fn app(access: Access) -> App {
-    app_with(access, crate::config::test_loaded(&[]), true).await
+    app_with(access, apiops_config::test_loaded(&[]), true).await
 }
 
 /// [`app`] with the configuration the confirmed plans run with, and whether agents hold a
 /// token of their own (`people_only`).
-async fn app_with(access: Access, loaded: crate::config::LoadedConfig, people_only: bool) -> App {
+async fn app_with(access: Access, loaded: apiops_config::LoadedConfig, people_only: bool) -> App {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}/d.db", dir.path().display());
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url).await.expect("store"));
@@ -390,7 +390,7 @@ async fn each_half_of_a_rotated_webhook_secret_is_masked_on_the_pages() {
     const OA_NEW: &str = "whsec_oa_rotation_canary_new_24680";
     let rotated = format!("{OLD},{NEW}");
     let oa_rotated = format!("whsec_oa_rotation_canary_old_13579, {OA_NEW}");
-    let loaded = crate::config::test_loaded(&[
+    let loaded = apiops_config::test_loaded(&[
         ("STRIPE_WEBHOOK_SECRET", rotated.as_str()),
         ("OPENAI_WEBHOOK_SECRET", oa_rotated.as_str()),
     ]);
@@ -901,7 +901,7 @@ async fn a_confirmed_purchase_runs_once_against_the_simulator() {
     let env = sim.env_vars();
     let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     vars.push(("APIOPS_CLIENT_MAX_ATTEMPTS", "1"));
-    let a = app_with(open(), crate::config::test_loaded(&vars), true).await;
+    let a = app_with(open(), apiops_config::test_loaded(&vars), true).await;
     let bought = || {
         sim.stats()
             .side_effects
@@ -911,7 +911,7 @@ async fn a_confirmed_purchase_runs_once_against_the_simulator() {
     };
     // Planned as the MCP server plans it, and left waiting for a person.
     let settings = &a.dashboard.config.settings;
-    let services = crate::commands::ops::services_for(settings, false).expect("services");
+    let services = apiops_config::providers::services(settings).allowing_private_targets(false);
     let op = Operation::TwilioBuyNumber {
         number: None,
         area_code: Some(415),
@@ -953,7 +953,7 @@ async fn a_confirmed_purchase_runs_once_against_the_simulator() {
     assert_eq!(status, 409);
     assert_eq!(bought(), 1);
     // The agent's execute_plan afterwards finds it done and repeats nothing.
-    let again = crate::commands::confirm::execute_confirmed(settings, a.store.as_ref(), &plan)
+    let again = execute_confirmed(settings, a.store.as_ref(), &plan)
         .await
         .expect("again");
     assert_eq!(again.status, OutcomeStatus::NothingToDo);
@@ -962,7 +962,7 @@ async fn a_confirmed_purchase_runs_once_against_the_simulator() {
 
 #[tokio::test]
 async fn when_agents_hold_the_dashboard_token_the_page_lists_but_never_decides() {
-    let a = app_with(guarded(), crate::config::test_loaded(&[]), false).await;
+    let a = app_with(guarded(), apiops_config::test_loaded(&[]), false).await;
     let c = http();
     let json = serde_json::to_string(&buy_plan()).expect("json");
     let id = put(a.store.as_ref(), &json, 10, 600).await;

@@ -29,14 +29,14 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// The session cookie's name.
-pub(crate) const COOKIE: &str = "apiops_session";
+pub const COOKIE: &str = "apiops_session";
 
 /// The shortest token accepted.
-pub(crate) const MIN_TOKEN_LEN: usize = 16;
+pub const MIN_TOKEN_LEN: usize = 16;
 
 /// The access rule in force.
 #[derive(Clone)]
-pub(crate) struct Access {
+pub struct Access {
     /// SHA-256 of the token and of the session value; `None`: open (loopback only).
     digests: Option<([u8; 32], [u8; 32])>,
     /// Peers whose forwarded headers are believed (`--trusted-proxy`).
@@ -60,7 +60,7 @@ fn sha256(parts: &[&[u8]]) -> [u8; 32] {
 }
 
 /// The session cookie's value for `token`.
-pub(crate) fn session_value(token: &str) -> String {
+pub fn session_value(token: &str) -> String {
     sha256(&[b"apiops-dashboard-session\0", token.as_bytes()])
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -69,10 +69,7 @@ pub(crate) fn session_value(token: &str) -> String {
 
 impl Access {
     /// The rule for a server listening on `listen` with `token` (empty counts as none).
-    pub(crate) fn for_listen(
-        listen: SocketAddr,
-        token: Option<&SecretString>,
-    ) -> Result<Access, String> {
+    pub fn for_listen(listen: SocketAddr, token: Option<&SecretString>) -> Result<Access, String> {
         let token = token
             .map(|t| t.expose_secret().trim())
             .filter(|t| !t.is_empty());
@@ -100,19 +97,29 @@ impl Access {
     }
 
     /// Believes forwarded headers from peers in `proxies`.
-    pub(crate) fn with_trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
+    pub fn with_trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
         self.trusted_proxies = std::sync::Arc::new(proxies);
         self
     }
 
     /// Whether requests must present the token.
-    pub(crate) fn required(&self) -> bool {
+    pub fn required(&self) -> bool {
         self.digests.is_some()
     }
+}
 
+/// The peer of a request, when it came through `apiops serve`'s accept loop (which puts its
+/// `ConnectInfo` in the extensions).
+pub fn peer<B>(req: &axum::http::Request<B>) -> Option<SocketAddr> {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(a)| *a)
+}
+
+impl Access {
     /// Whether `req` may pass without a token: it is local by the rule of the module docs.
     fn local(&self, req: &Request) -> bool {
-        let peer = crate::server::peer(req).map(|a| a.ip());
+        let peer = peer(req).map(|a| a.ip());
         let trusted = peer.is_some_and(|ip| self.trusted_proxies.iter().any(|n| n.contains(&ip)));
         is_local_request(req.headers(), req.uri(), trusted)
     }
@@ -200,7 +207,7 @@ fn without_token(query: &str) -> String {
 }
 
 /// The middleware guarding the dashboard and `/metrics`.
-pub(crate) async fn guard(State(access): State<Access>, req: Request, next: Next) -> Response {
+pub async fn guard(State(access): State<Access>, req: Request, next: Next) -> Response {
     if !access.required() {
         return if access.local(&req) {
             next.run(req).await
@@ -250,11 +257,7 @@ pub(crate) async fn guard(State(access): State<Access>, req: Request, next: Next
 /// only as `Authorization: Bearer <token>`. Its clients are agents' HTTP clients, not browsers:
 /// no `?token=` (it would end up in URLs and logs) and no dashboard cookie (a page in the
 /// person's browser must not be able to call tools on the strength of their dashboard session).
-pub(crate) async fn guard_bearer(
-    State(access): State<Access>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub async fn guard_bearer(State(access): State<Access>, req: Request, next: Next) -> Response {
     if !access.required() {
         return if access.local(&req) {
             next.run(req).await
@@ -368,7 +371,7 @@ fn forwarded_client_is_loopback(headers: &HeaderMap) -> bool {
 
 /// The host (lower case, IPv6 without brackets) and port of a `Host` value (`name`,
 /// `name:port`, `[v6]`, `[v6]:port`); `None` when it is none of these.
-pub(crate) fn host_and_port(value: &str) -> Option<(String, Option<u16>)> {
+pub fn host_and_port(value: &str) -> Option<(String, Option<u16>)> {
     let v = value.trim();
     let (host, port) = if let Some(rest) = v.strip_prefix('[') {
         let (h, after) = rest.split_once(']')?;
@@ -394,7 +397,7 @@ pub(crate) fn host_and_port(value: &str) -> Option<(String, Option<u16>)> {
 }
 
 /// A host as [`url::Url::host_str`] gives it, without the brackets of an IPv6 address.
-pub(crate) fn unbracket(host: &str) -> String {
+pub fn unbracket(host: &str) -> String {
     host.trim_start_matches('[')
         .trim_end_matches(']')
         .to_ascii_lowercase()

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use jiff::Timestamp;
 
 /// Escapes text for SVG/HTML content and attribute values.
-pub(crate) fn esc(s: &str) -> String {
+pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -25,7 +25,7 @@ pub(crate) fn esc(s: &str) -> String {
 
 /// A time as the axes show it (UTC): `HH:MM:SS` within 10 minutes, `HH:MM` within a day, else
 /// `MM-DD HH:MM`.
-pub(crate) fn axis_time(t: Timestamp, span_secs: i64) -> String {
+pub fn axis_time(t: Timestamp, span_secs: i64) -> String {
     if span_secs <= 600 {
         t.strftime("%H:%M:%S").to_string()
     } else if span_secs <= 86_400 {
@@ -37,7 +37,7 @@ pub(crate) fn axis_time(t: Timestamp, span_secs: i64) -> String {
 
 /// The verdict of one check, as colored in the timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Level {
+pub enum Level {
     /// No check in that slot.
     Unknown,
     Ok,
@@ -56,7 +56,7 @@ impl Level {
     }
 
     /// From a check's status text.
-    pub(crate) fn of(status: &str) -> Level {
+    pub fn of(status: &str) -> Level {
         match status {
             "operational" | "ok" | "passed" | "success" => Level::Ok,
             "degraded" | "warning" | "partial" => Level::Warn,
@@ -68,30 +68,30 @@ impl Level {
 
 /// One check on a timeline row.
 #[derive(Debug, Clone)]
-pub(crate) struct Mark {
-    pub(crate) at: Timestamp,
-    pub(crate) level: Level,
+pub struct Mark {
+    pub at: Timestamp,
+    pub level: Level,
     /// Tooltip text (escaped here).
-    pub(crate) note: String,
+    pub note: String,
 }
 
 /// One row of the timeline: a label and its checks in any order.
 #[derive(Debug, Clone)]
-pub(crate) struct Row {
-    pub(crate) label: String,
-    pub(crate) marks: Vec<Mark>,
+pub struct Row {
+    pub label: String,
+    pub marks: Vec<Mark>,
 }
 
 /// Drawing widths (viewBox units ≈ CSS pixels at the usual sizes): a full-width card, and a
 /// half-width one.
-pub(crate) const WIDE: f64 = 1000.0;
-pub(crate) const HALF: f64 = 560.0;
+pub const WIDE: f64 = 1000.0;
+pub const HALF: f64 = 560.0;
 const LABEL_W: f64 = 70.0;
 const COLUMNS: usize = 120;
 
 /// A status timeline: one row per service, the window cut into columns colored by the worst
 /// check in each (gray where none ran).
-pub(crate) fn timeline(rows: &[Row], start: Timestamp, end: Timestamp) -> String {
+pub fn timeline(rows: &[Row], start: Timestamp, end: Timestamp) -> String {
     let span = (end.as_second() - start.as_second()).max(1);
     let row_h = 24.0;
     let top = 6.0;
@@ -150,14 +150,14 @@ pub(crate) fn timeline(rows: &[Row], start: Timestamp, end: Timestamp) -> String
 
 /// One series of a stacked bar chart.
 #[derive(Debug, Clone)]
-pub(crate) struct Series {
-    pub(crate) name: String,
-    pub(crate) color: &'static str,
+pub struct Series {
+    pub name: String,
+    pub color: &'static str,
 }
 
 /// Stacked bars over time, `width` wide: `values[bucket][series]`, buckets evenly spaced from
 /// `start` to `end`.
-pub(crate) fn stacked_bars(
+pub fn stacked_bars(
     width: f64,
     id: &str,
     title: &str,
@@ -222,7 +222,7 @@ pub(crate) fn stacked_bars(
 }
 
 /// A horizontal gauge per item: `ratio` in 0..=1, red under 10 %, amber under 25 %.
-pub(crate) fn gauges(id: &str, title: &str, items: &[(String, f64)]) -> String {
+pub fn gauges(id: &str, title: &str, items: &[(String, f64)]) -> String {
     let row_h = 26.0;
     let height = items.len().max(1) as f64 * row_h + 8.0;
     let left = 170.0;

@@ -23,66 +23,66 @@ use crate::output::{ColorMode, Format};
 /// Everything apiops is configured with. (Deserialized section by section by the loader, so
 /// that each section's problems are reported.)
 #[derive(Debug, Serialize)]
-pub(crate) struct Settings {
+pub struct Settings {
     /// How results are printed.
-    pub(crate) output: OutputSettings,
+    pub output: OutputSettings,
     /// The resilient HTTP client every provider uses.
-    pub(crate) client: ClientSettings,
+    pub client: ClientSettings,
     /// The circuit breaker each provider host gets.
-    pub(crate) breaker: BreakerSettings,
+    pub breaker: BreakerSettings,
     /// Twilio: endpoints, credentials, concurrency.
-    pub(crate) twilio: TwilioSettings,
+    pub twilio: TwilioSettings,
     /// Stripe: endpoint, credentials, version pin, rate.
-    pub(crate) stripe: StripeSettings,
+    pub stripe: StripeSettings,
     /// OpenAI (or a compatible server): endpoint, credentials, rate.
-    pub(crate) openai: OpenAiSettings,
+    pub openai: OpenAiSettings,
     /// Where events, journals and webhooks are stored.
-    pub(crate) database: DatabaseSettings,
+    pub database: DatabaseSettings,
     /// What apiops may do without asking.
-    pub(crate) policy: PolicySettings,
+    pub policy: PolicySettings,
     /// `apiops serve`'s scheduled checks, alert rules, sinks and auto-fix.
-    pub(crate) monitor: MonitorSettings,
+    pub monitor: MonitorSettings,
     /// `apiops serve`'s server limits and store health.
-    pub(crate) serve: ServeSettings,
+    pub serve: ServeSettings,
     /// How long `apiops serve` keeps raw webhook payloads and the event log.
-    pub(crate) retention: RetentionSettings,
+    pub retention: RetentionSettings,
 }
 
 /// `[serve]`: the limits `apiops serve` holds every connection and request to, and how long a
 /// webhook waits for the store before it is answered 503.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ServeSettings {
+pub struct ServeSettings {
     /// A request's head (request line and headers) must arrive within this.
     #[serde(with = "values::duration")]
-    pub(crate) header_read_timeout: Duration,
+    pub header_read_timeout: Duration,
     /// A whole request, body and answer included, must finish within this (408 otherwise).
     #[serde(with = "values::duration")]
-    pub(crate) request_timeout: Duration,
+    pub request_timeout: Duration,
     /// A keep-alive connection with no request is closed after this (or header_read_timeout,
     /// whichever is shorter).
     #[serde(with = "values::duration")]
-    pub(crate) idle_timeout: Duration,
+    pub idle_timeout: Duration,
     /// Connections open at once; more are closed as they arrive.
-    pub(crate) max_connections: usize,
+    pub max_connections: usize,
     /// Webhook requests handled at once; more are answered 503 with Retry-After.
-    pub(crate) max_webhook_requests: usize,
+    pub max_webhook_requests: usize,
     /// Dashboard, /metrics, /mcp and /healthz requests handled at once; more get 503.
-    pub(crate) max_other_requests: usize,
+    pub max_other_requests: usize,
     /// How long a webhook waits for its commit before it is answered 503 (the provider
     /// retries; an event committed after that is a duplicate then).
     #[serde(with = "values::duration")]
-    pub(crate) commit_timeout: Duration,
+    pub commit_timeout: Duration,
     /// Largest Twilio callback body accepted (Twilio's callbacks are a few KiB).
-    pub(crate) max_twilio_body: usize,
+    pub max_twilio_body: usize,
     /// Most form parameters in a Twilio callback.
-    pub(crate) max_form_params: usize,
+    pub max_form_params: usize,
 }
 
 impl ServeSettings {
     /// The server's limits.
-    pub(crate) fn limits(&self) -> crate::server::Limits {
-        crate::server::Limits {
+    pub fn limits(&self) -> crate::Limits {
+        crate::Limits {
             header_read_timeout: self.header_read_timeout,
             request_timeout: self.request_timeout,
             idle_timeout: self.idle_timeout,
@@ -133,75 +133,75 @@ impl ServeSettings {
 /// `[output]`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct OutputSettings {
+pub struct OutputSettings {
     /// The renderer commands use unless a flag says otherwise.
-    pub(crate) format: Format,
+    pub format: Format,
     /// Whether stdout is colored; `auto` also honors `NO_COLOR`.
-    pub(crate) color: ColorMode,
+    pub color: ColorMode,
 }
 
 /// `[client]`: timeouts and retries, shared by all providers.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ClientSettings {
+pub struct ClientSettings {
     /// Bounds TCP + TLS setup, so a black-holed host fails fast instead of eating `timeout`.
     #[serde(with = "values::duration")]
-    pub(crate) connect_timeout: Duration,
+    pub connect_timeout: Duration,
     /// Bounds one whole attempt, so a stalled response cannot hang a command.
     #[serde(with = "values::duration")]
-    pub(crate) timeout: Duration,
+    pub timeout: Duration,
     /// Attempts per request including the first; 1 disables retries.
-    pub(crate) max_attempts: NonZeroU32,
+    pub max_attempts: NonZeroU32,
     /// The scale of full-jitter exponential backoff.
     #[serde(with = "values::duration")]
-    pub(crate) base_delay: Duration,
+    pub base_delay: Duration,
     /// Caps each backoff delay and any `Retry-After` the client agrees to wait.
     #[serde(with = "values::duration")]
-    pub(crate) max_delay: Duration,
+    pub max_delay: Duration,
     /// Share of recent traffic retries may add (0..=1), so an outage never becomes a storm.
-    pub(crate) retry_budget_ratio: f64,
+    pub retry_budget_ratio: f64,
     /// Retries always allowed per budget window, so a quiet client can still retry.
-    pub(crate) retry_budget_min: u32,
+    pub retry_budget_min: u32,
     /// A read attempt gets this many times the recent p99 latency (0: adaptive timeouts off).
-    pub(crate) read_timeout_multiplier: f64,
+    pub read_timeout_multiplier: f64,
     /// The shortest adaptive read attempt timeout.
     #[serde(with = "values::duration")]
-    pub(crate) read_timeout_floor: Duration,
+    pub read_timeout_floor: Duration,
     /// The most hedged reads, as a share of reads (0..=1; 0: no hedging).
-    pub(crate) hedge_share: f64,
+    pub hedge_share: f64,
     /// Never hedge a read sooner than this.
     #[serde(with = "values::duration")]
-    pub(crate) hedge_min_delay: Duration,
+    pub hedge_min_delay: Duration,
     /// Share of reads that may be retried once the general budget is spent (0..=1).
-    pub(crate) read_retry_budget_ratio: f64,
+    pub read_retry_budget_ratio: f64,
     /// Read retries always allowed beyond the general budget.
-    pub(crate) read_retry_budget_min: u32,
+    pub read_retry_budget_min: u32,
 }
 
 /// `[breaker]`: when a provider host is considered down and for how long.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct BreakerSettings {
+pub struct BreakerSettings {
     /// Failure share of the window (in (0, 1]) that opens the breaker.
-    pub(crate) failure_rate: f64,
+    pub failure_rate: f64,
     /// Calls needed before the rate is judged, so two early failures do not open it.
-    pub(crate) minimum_calls: NonZeroU32,
+    pub minimum_calls: NonZeroU32,
     /// How many recent calls the rate is computed over (at least `minimum_calls`).
-    pub(crate) window: NonZeroU32,
+    pub window: NonZeroU32,
     /// How long an open breaker refuses calls before admitting probes.
     #[serde(with = "values::duration")]
-    pub(crate) cool_down: Duration,
+    pub cool_down: Duration,
     /// Probes admitted while half-open; all must succeed to close.
-    pub(crate) half_open_probes: NonZeroU32,
+    pub half_open_probes: NonZeroU32,
 }
 
 /// `[twilio]`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct TwilioSettings {
+pub struct TwilioSettings {
     /// The core REST API (messages, calls, numbers owned, accounts). Ends with `/`.
     #[serde(with = "values::http_url")]
-    pub(crate) api_url: Url,
+    pub api_url: Url,
     /// The provider's public status page (Statuspage's `api/v2/status.json` under it). Unset,
     /// the provider's own page is read only while the API URL is the provider's real one.
     #[serde(
@@ -209,58 +209,54 @@ pub(crate) struct TwilioSettings {
         with = "values::optional_http_url",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) status_url: Option<Url>,
+    pub status_url: Option<Url>,
     /// The Monitor API (alerts, events). Ends with `/`.
     #[serde(with = "values::http_url")]
-    pub(crate) monitor_url: Url,
+    pub monitor_url: Url,
     /// The Messaging API (services, A2P registrations). Ends with `/`.
     #[serde(with = "values::http_url")]
-    pub(crate) messaging_url: Url,
+    pub messaging_url: Url,
     /// The Numbers API (regulatory bundles, hosted numbers). Ends with `/`.
     #[serde(with = "values::http_url")]
-    pub(crate) numbers_url: Url,
+    pub numbers_url: Url,
     /// The Pricing API. Ends with `/`.
     #[serde(with = "values::http_url")]
-    pub(crate) pricing_url: Url,
+    pub pricing_url: Url,
     /// The account every request is scoped to (`AC` + 32 hex digits); masked when shown.
     #[serde(
         default,
         with = "values::secret",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) account_sid: Option<SecretString>,
+    pub account_sid: Option<SecretString>,
     /// Basic-auth password when no API key pair is configured.
     #[serde(
         default,
         with = "values::secret",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) auth_token: Option<SecretString>,
+    pub auth_token: Option<SecretString>,
     /// API key SID (`SK...`), the Basic-auth user of the preferred credential.
     #[serde(
         default,
         with = "values::secret",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) api_key: Option<SecretString>,
+    pub api_key: Option<SecretString>,
     /// The API key's secret.
     #[serde(
         default,
         with = "values::secret",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) api_secret: Option<SecretString>,
+    pub api_secret: Option<SecretString>,
     /// Requests in flight at once, below the account's concurrency limit.
-    pub(crate) max_concurrency: NonZeroU32,
+    pub max_concurrency: NonZeroU32,
 }
 
 /// How apiops authenticates to Twilio, decided in one place.
 #[derive(Debug, Clone, Copy)]
-#[expect(
-    dead_code,
-    reason = "the credentials are read by the Twilio client, wired in the health issue"
-)]
-pub(crate) enum TwilioAuth<'a> {
+pub enum TwilioAuth<'a> {
     /// An API key pair: user = key SID, password = secret. Preferred: revocable and scoped.
     ApiKey {
         key: &'a SecretString,
@@ -273,7 +269,7 @@ pub(crate) enum TwilioAuth<'a> {
 impl TwilioSettings {
     /// The credential to use: the API key pair when both halves are set, else the auth token.
     /// `None` when neither is complete. (The account SID is needed in both cases, separately.)
-    pub(crate) fn auth(&self) -> Option<TwilioAuth<'_>> {
+    pub fn auth(&self) -> Option<TwilioAuth<'_>> {
         match (&self.api_key, &self.api_secret, &self.auth_token) {
             (Some(key), Some(secret), _) => Some(TwilioAuth::ApiKey { key, secret }),
             (_, _, Some(token)) => Some(TwilioAuth::AuthToken(token)),
@@ -285,10 +281,10 @@ impl TwilioSettings {
 /// `[stripe]`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct StripeSettings {
+pub struct StripeSettings {
     /// The API. Ends with `/`.
     #[serde(with = "values::http_url")]
-    pub(crate) api_url: Url,
+    pub api_url: Url,
     /// The provider's public status page (Statuspage's `api/v2/status.json` under it). Unset,
     /// the provider's own page is read only while the API URL is the provider's real one.
     #[serde(
@@ -296,35 +292,35 @@ pub(crate) struct StripeSettings {
         with = "values::optional_http_url",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) status_url: Option<Url>,
+    pub status_url: Option<Url>,
     /// Secret (`sk_`) or restricted (`rk_`) key, Bearer auth.
     #[serde(
         default,
         with = "values::secret",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) secret_key: Option<SecretString>,
+    pub secret_key: Option<SecretString>,
     /// Verifies `Stripe-Signature` on incoming webhooks.
     #[serde(
         default,
         with = "values::secret",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) webhook_secret: Option<SecretString>,
+    pub webhook_secret: Option<SecretString>,
     /// Sent as `Stripe-Version`, so an account upgrade cannot change the responses we parse.
-    pub(crate) api_version: String,
+    pub api_version: String,
     /// Request rate kept under Stripe's limit.
-    pub(crate) requests_per_second: NonZeroU32,
+    pub requests_per_second: NonZeroU32,
 }
 
 /// `[openai]`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct OpenAiSettings {
+pub struct OpenAiSettings {
     /// The API root including `/v1` (the SDKs' `OPENAI_BASE_URL`). Ends with `/`, so
     /// `base_url.join("models")` is `.../v1/models`.
     #[serde(with = "values::http_url")]
-    pub(crate) base_url: Url,
+    pub base_url: Url,
     /// The provider's public status page (Statuspage's `api/v2/status.json` under it). Unset,
     /// the provider's own page is read only while the API URL is the provider's real one.
     #[serde(
@@ -332,80 +328,80 @@ pub(crate) struct OpenAiSettings {
         with = "values::optional_http_url",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) status_url: Option<Url>,
+    pub status_url: Option<Url>,
     /// Project or user key, Bearer auth.
     #[serde(
         default,
         with = "values::secret",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) api_key: Option<SecretString>,
+    pub api_key: Option<SecretString>,
     /// Admin key, the only credential the usage and costs endpoints accept.
     #[serde(
         default,
         with = "values::secret",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) admin_key: Option<SecretString>,
+    pub admin_key: Option<SecretString>,
     /// Verifies `webhook-signature` on incoming webhooks.
     #[serde(
         default,
         with = "values::secret",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) webhook_secret: Option<SecretString>,
+    pub webhook_secret: Option<SecretString>,
     /// Sent as `OpenAI-Organization` when set; not secret.
     #[serde(
         default,
         deserialize_with = "values::optional_text::deserialize",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) organization: Option<String>,
+    pub organization: Option<String>,
     /// Sent as `OpenAI-Project` when set; not secret.
     #[serde(
         default,
         deserialize_with = "values::optional_text::deserialize",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) project: Option<String>,
+    pub project: Option<String>,
     /// A fixed pace to keep; `None` leaves pacing to the `x-ratelimit-*` headers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) requests_per_minute: Option<NonZeroU32>,
+    pub requests_per_minute: Option<NonZeroU32>,
 }
 
 /// `[database]`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct DatabaseSettings {
+pub struct DatabaseSettings {
     /// `sqlite:...` or `postgres://...`. Always set: when the user sets nothing it is a SQLite
     /// file in the user data directory (`sqlite://<data dir>/apiops.db?mode=rwc`; the directory
     /// may not exist yet). Secret because a PostgreSQL URL carries a password.
     #[serde(with = "values::database_url")]
-    pub(crate) url: SecretString,
+    pub url: SecretString,
 }
 
 /// `[policy]`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct PolicySettings {
+pub struct PolicySettings {
     /// Categories apiops may fix without confirmation; validated to a subset of
     /// `config`, `rate_limit`, `bad_params`.
     #[serde(deserialize_with = "values::auto_fix::deserialize")]
-    pub(crate) auto_fix: BTreeSet<Category>,
+    pub auto_fix: BTreeSet<Category>,
     /// The most items (recipients, numbers, events) one plan may have before it needs a
     /// person's yes even where `--allow-execute` would stand in; 0: every change needs a person.
-    pub(crate) batch_cap: usize,
+    pub batch_cap: usize,
 }
 
 impl PolicySettings {
     /// Whether a fix in `category` may run without a person confirming it.
     #[cfg(test)]
-    pub(crate) fn may_auto_fix(&self, category: Category) -> bool {
+    pub fn may_auto_fix(&self, category: Category) -> bool {
         category.auto_fixable() && self.auto_fix.contains(&category)
     }
 
     /// The operations gate's policy.
-    pub(crate) fn policy(&self) -> apiops_ops::Policy {
+    pub fn policy(&self) -> apiops_ops::Policy {
         apiops_ops::Policy::new(self.auto_fix.iter().copied()).0
     }
 }
@@ -414,59 +410,59 @@ impl PolicySettings {
 /// how it backs off. Flat keys (so every one can be set as `APIOPS_MONITOR_<KEY>`).
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct MonitorSettings {
+pub struct MonitorSettings {
     /// Whether `apiops serve` runs the scheduled jobs at all.
-    pub(crate) enabled: bool,
+    pub enabled: bool,
     /// Health check of each configured service; zero turns the job off.
     #[serde(with = "values::duration")]
-    pub(crate) health_every: Duration,
+    pub health_every: Duration,
     /// Error audit of each service over the last interval; zero turns it off.
     #[serde(with = "values::duration")]
-    pub(crate) errors_every: Duration,
+    pub errors_every: Duration,
     /// Configuration audit of each service; zero turns it off.
     #[serde(with = "values::duration")]
-    pub(crate) audit_every: Duration,
+    pub audit_every: Duration,
     /// Consecutive `down` health checks before `service_down` fires.
-    pub(crate) down_after: NonZeroU32,
+    pub down_after: NonZeroU32,
     /// Consecutive non-operational checks (the last one not down) before `service_degraded`.
-    pub(crate) degraded_after: NonZeroU32,
+    pub degraded_after: NonZeroU32,
     /// Errors of a category in one error-audit window at or above which `errors` fires; a
     /// category left out (or 0) never alerts.
     #[serde(with = "values::error_thresholds")]
-    pub(crate) error_thresholds: std::collections::BTreeMap<Category, u64>,
+    pub error_thresholds: std::collections::BTreeMap<Category, u64>,
     /// Rate-limit headroom (percent of the limit left) under which `rate_limit_headroom` fires.
-    pub(crate) headroom_below_percent: f64,
+    pub headroom_below_percent: f64,
     /// Account balance (in its currency) under which `balance_low` fires; 0 turns it off.
-    pub(crate) balance_floor: f64,
+    pub balance_floor: f64,
     /// Webhook requests rejected for their signature within `signature_window`, across
     /// instances, at or above which `signature_rejects` fires; 0 turns it off.
-    pub(crate) signature_rejects: u64,
+    pub signature_rejects: u64,
     /// The window of `signature_rejects`.
     #[serde(with = "values::duration")]
-    pub(crate) signature_window: Duration,
+    pub signature_window: Duration,
     /// Whether a deprecation signal on a provider response raises `deprecation`.
-    pub(crate) deprecations: bool,
+    pub deprecations: bool,
     /// Whether a disabled webhook endpoint (from the config audit) raises `endpoint_disabled`.
-    pub(crate) endpoint_disabled: bool,
+    pub endpoint_disabled: bool,
     /// Whether alerts are written to the log.
-    pub(crate) log_alerts: bool,
+    pub log_alerts: bool,
     /// Generic webhooks: each alert POSTed as JSON. Secret (the URL may carry a token).
     #[serde(with = "values::sink_urls")]
-    pub(crate) webhook_urls: Vec<SecretString>,
+    pub webhook_urls: Vec<SecretString>,
     /// Slack-compatible incoming webhooks (`{"text": ...}`). Secret.
     #[serde(with = "values::sink_urls")]
-    pub(crate) slack_urls: Vec<SecretString>,
+    pub slack_urls: Vec<SecretString>,
     /// Lets sinks resolve to loopback, private or link-local addresses (off: a sink URL must not
     /// make apiops reach internal hosts).
-    pub(crate) allow_private_sinks: bool,
+    pub allow_private_sinks: bool,
     /// Attempts per notification and sink, the first included.
-    pub(crate) sink_attempts: NonZeroU32,
+    pub sink_attempts: NonZeroU32,
     /// The first retry delay of a sink; doubled each attempt.
     #[serde(with = "values::duration")]
-    pub(crate) sink_backoff: Duration,
+    pub sink_backoff: Duration,
     /// How long scheduled requests to a service pause when `rate_limit` auto-fix backs it off.
     #[serde(with = "values::duration")]
-    pub(crate) rate_limit_backoff: Duration,
+    pub rate_limit_backoff: Duration,
 }
 
 impl MonitorSettings {
@@ -539,18 +535,18 @@ impl MonitorSettings {
 /// small batches (see `crate::retention`).
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RetentionSettings {
+pub struct RetentionSettings {
     /// How long the raw payload of a processed webhook or polled event is kept (it may hold
     /// SMS bodies, phone numbers, e-mail addresses); its row and dedup key stay, so a late
     /// re-delivery is still a duplicate. Zero keeps payloads forever.
     #[serde(with = "values::duration")]
-    pub(crate) payloads: Duration,
+    pub payloads: Duration,
     /// How long the event log keeps an event, counted from the event's own time. Zero keeps
     /// events forever.
     #[serde(with = "values::duration")]
-    pub(crate) events: Duration,
+    pub events: Duration,
     /// Rows per pruning statement: small, so the store's writer is never held for long.
-    pub(crate) batch: NonZeroU32,
+    pub batch: NonZeroU32,
 }
 
 impl RetentionSettings {
@@ -595,7 +591,7 @@ impl Settings {
     /// redactor built from it scrubs the new key too.
     ///
     /// [`Redactor`]: apiops_client::redact::Redactor
-    pub(crate) fn secrets(&self) -> Vec<SecretString> {
+    pub fn secrets(&self) -> Vec<SecretString> {
         let (t, s, o) = (&self.twilio, &self.stripe, &self.openai);
         let single = [
             t.account_sid.as_ref(),
@@ -631,7 +627,7 @@ impl Settings {
 
     /// What is wrong beyond single values: ranges and relations between keys, as
     /// `(key, message)` pairs. Empty when the settings are usable.
-    pub(crate) fn problems(&self) -> Vec<(&'static str, String)> {
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut problems = Vec::new();
         let mut check = |ok: bool, key: &'static str, message: String| {
             if !ok {
@@ -726,7 +722,7 @@ fn is_stripe_version(v: &str) -> bool {
 /// The secrets of a webhook secret setting: during a rotation several are configured,
 /// comma-separated, and a signature made with any of them is accepted. Blank parts are skipped;
 /// `None` has none.
-pub(crate) fn rotation_parts(value: Option<&SecretString>) -> Vec<SecretString> {
+pub fn rotation_parts(value: Option<&SecretString>) -> Vec<SecretString> {
     value
         .map(|s| {
             s.expose_secret()

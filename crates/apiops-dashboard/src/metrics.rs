@@ -27,7 +27,7 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Installs the Prometheus recorder (the first call; later calls return the same handle) and
 /// starts its upkeep. The handle renders the text exposition format.
-pub(crate) fn install() -> PrometheusHandle {
+pub fn install() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
             let recorder = builder().build_recorder();
@@ -55,7 +55,7 @@ pub(crate) fn install() -> PrometheusHandle {
 
 /// The recorder's configuration: histograms with buckets (real Prometheus histograms, not
 /// summaries, so they aggregate across instances).
-pub(crate) fn builder() -> PrometheusBuilder {
+pub fn builder() -> PrometheusBuilder {
     let b = PrometheusBuilder::new();
     let b = b
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS)
@@ -68,7 +68,7 @@ pub(crate) fn builder() -> PrometheusBuilder {
 }
 
 /// The series recorded by this workspace, with their help text (shown as `# HELP`).
-pub(crate) const SERIES: &[(&str, Kind, &str)] = &[
+pub const SERIES: &[(&str, Kind, &str)] = &[
     (
         metric_names::BUILD_INFO,
         Kind::Gauge,
@@ -154,7 +154,7 @@ pub(crate) const SERIES: &[(&str, Kind, &str)] = &[
         Kind::Counter,
         "Provider failures recorded from webhooks and polls, by service, category and code",
     ),
-    // Recorded by the monitor (`crate::monitor`), described here with the rest.
+    // Recorded by the monitor (`apiops-monitor`), described here with the rest.
     (
         metric_names::CHECK_RUNS_TOTAL,
         Kind::Counter,
@@ -185,13 +185,13 @@ pub(crate) const SERIES: &[(&str, Kind, &str)] = &[
         Kind::Counter,
         "Automatic fixes attempted within policy, by operation and result",
     ),
-    // Recorded by retention (`crate::retention`).
+    // Recorded by retention (`apiops_monitor::retention`).
     (
         metric_names::RETENTION_PRUNED_TOTAL,
         Kind::Counter,
         "Rows pruned by retention, by kind: payloads (raw webhook payloads emptied, rows kept) or events (event-log rows deleted)",
     ),
-    // Recorded by the accept loop and its layers (`crate::server`).
+    // Recorded by the accept loop and its layers (the binary's `server.rs`).
     (
         metric_names::HTTP_REQUEST_TIMEOUTS_TOTAL,
         Kind::Counter,
@@ -216,7 +216,7 @@ pub(crate) const SERIES: &[(&str, Kind, &str)] = &[
 
 /// A series' type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
     Counter,
     Gauge,
     Histogram,
@@ -240,15 +240,15 @@ fn describe() {
 
 /// One sample of the text exposition format.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Sample {
-    pub(crate) name: String,
-    pub(crate) labels: Vec<(String, String)>,
-    pub(crate) value: f64,
+pub struct Sample {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
 }
 
 impl Sample {
     /// A label's value.
-    pub(crate) fn label(&self, name: &str) -> Option<&str> {
+    pub fn label(&self, name: &str) -> Option<&str> {
         self.labels
             .iter()
             .find(|(k, _)| k == name)
@@ -258,7 +258,7 @@ impl Sample {
 
 /// Reads the samples of a text exposition (what [`PrometheusHandle::render`] writes), for the
 /// dashboard's live figures. Comment lines and lines that do not parse are skipped.
-pub(crate) fn parse(text: &str) -> Vec<Sample> {
+pub fn parse(text: &str) -> Vec<Sample> {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .filter_map(parse_line)

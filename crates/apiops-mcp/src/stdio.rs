@@ -24,7 +24,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt as _, AsyncWrite, AsyncWriteExt as
 use tokio::sync::mpsc;
 
 /// The longest message accepted.
-pub(crate) const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 const PIPE_BYTES: usize = 256 * 1024;
 
 /// What reading one line found.
@@ -208,7 +208,7 @@ async fn write_out<W: AsyncWrite + Unpin>(
 }
 
 /// Serves `handler` over `input`/`output` until the input ends or the client goes away.
-pub(crate) async fn serve<H, R, W>(handler: H, input: R, output: W) -> anyhow::Result<()>
+pub async fn serve<H, R, W>(handler: H, input: R, output: W) -> anyhow::Result<()>
 where
     H: ServerHandler,
     R: tokio::io::AsyncRead + Unpin + Send + 'static,

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 /// Why a tool call failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum Kind {
+pub enum Kind {
     /// The arguments do not fit the tool.
     InvalidArguments,
     /// The request is ambiguous or incomplete: a question.
@@ -40,20 +40,20 @@ pub(crate) enum Kind {
 
 /// A tool error.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub(crate) struct ToolError {
-    pub(crate) kind: Kind,
+pub struct ToolError {
+    pub kind: Kind,
     /// The normalized category (auth, config, rate_limit, bad_params, transient...), when one
     /// applies.
-    pub(crate) category: Option<Category>,
+    pub category: Option<Category>,
     /// One or two sentences for the agent and the person.
-    pub(crate) message: String,
+    pub message: String,
     /// Anything structured worth keeping (variables to set, the question's candidates...).
     #[serde(skip_serializing_if = "Value::is_null")]
-    pub(crate) details: Value,
+    pub details: Value,
 }
 
 impl ToolError {
-    pub(crate) fn new(kind: Kind, category: Option<Category>, message: impl Into<String>) -> Self {
+    pub fn new(kind: Kind, category: Option<Category>, message: impl Into<String>) -> Self {
         ToolError {
             kind,
             category,
@@ -62,19 +62,19 @@ impl ToolError {
         }
     }
 
-    pub(crate) fn with_details(mut self, details: Value) -> Self {
+    pub fn with_details(mut self, details: Value) -> Self {
         self.details = details;
         self
     }
 
     /// A provider failure with the category of the typed error it came from.
-    pub(crate) fn provider(message: impl Into<String>, category: Category) -> Self {
+    pub fn provider(message: impl Into<String>, category: Category) -> Self {
         ToolError::new(Kind::ProviderError, Some(category), message)
     }
 
     /// As a tool result: `isError`, the error in structured content; as text, the message
     /// then the same JSON.
-    pub(crate) fn into_result(self) -> CallToolResult {
+    pub fn into_result(self) -> CallToolResult {
         let text = match self.category {
             Some(c) => format!("error ({c}): {}", self.message),
             None => format!("error: {}", self.message),
@@ -96,7 +96,7 @@ fn content(summary: String, structured: Option<&Value>) -> Vec<ContentBlock> {
 }
 
 /// A successful result: `value` as structured content, `summary` as the first text block.
-pub(crate) fn success(summary: impl Into<String>, value: impl Serialize) -> CallToolResult {
+pub fn success(summary: impl Into<String>, value: impl Serialize) -> CallToolResult {
     let value = serde_json::to_value(value)
         .unwrap_or_else(|e| json!({"serialization_error": e.to_string()}));
     let mut result = CallToolResult::structured(value);

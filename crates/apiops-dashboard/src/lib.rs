@@ -1,7 +1,7 @@
 //! The dashboard of `apiops serve` (`/`, `/errors`, `/alerts`, `/confirmations`) and its
 //! `/metrics` route.
 //!
-//! Server-rendered HTML (askama templates in `crates/apiops/templates/dashboard/`), charts drawn
+//! Server-rendered HTML (askama templates in `crates/apiops-dashboard/templates/dashboard/`), charts drawn
 //! as inline SVG in Rust ([`svg`]), no script and no external asset: it works offline, and
 //! reloads itself with a meta refresh. What it shows comes from the store (scheduled check
 //! results, events, alerts, inbox counts), from the receiver's counters and a small in-memory
@@ -9,14 +9,21 @@
 //! headroom, API clients, breakers). Free text from the store passes through the redactor of the
 //! configured secrets before it is shown, and askama escapes everything it inserts.
 //!
-//! The Pending confirmations page ([`confirmations`]) is the one page that acts: a person says
+//! The Pending confirmations page (`confirmations`) is the one page that acts: a person says
 //! yes or no there to plans agents asked for over MCP HTTP.
 //!
 //! Access: see [`access`]. The routes here are guarded; the receiver's are not.
+//!
+//! Layout: [`access`] (the token, the session cookie, what counts as local); `confirmations`
+//! (the Pending confirmations page and its form, and [`execute_confirmed`]); `view` (the pages' data and charts);
+//! [`svg`] (the charts drawn); [`metrics`] (the Prometheus recorder behind `/metrics`, and the
+//! reading of its text for the live figures). It depends on the engine crates and
+//! `apiops-config` only; `apiops serve` mounts it.
 
-pub(crate) mod access;
+pub mod access;
 mod confirmations;
-pub(crate) mod svg;
+pub mod metrics;
+pub mod svg;
 mod view;
 
 use std::collections::VecDeque;
@@ -37,38 +44,38 @@ use jiff::Timestamp;
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
 
-pub(crate) use access::Access;
-pub(crate) use confirmations::CsrfKey;
+pub use access::Access;
+pub use confirmations::{CsrfKey, execute_confirmed};
 
-use crate::config::LoadedConfig;
+use apiops_config::LoadedConfig;
 
 /// What the pages read.
-pub(crate) struct DashboardState {
+pub struct DashboardState {
     /// The store (checks, events, alerts, inbox).
-    pub(crate) store: Arc<dyn Store>,
+    pub store: Arc<dyn Store>,
     /// The recorder's handle: `/metrics`, and the live figures.
-    pub(crate) metrics: PrometheusHandle,
+    pub metrics: PrometheusHandle,
     /// The receiver's counters.
-    pub(crate) receiver: Arc<ReceiverMetrics>,
+    pub receiver: Arc<ReceiverMetrics>,
     /// The providers whose webhooks are verified here.
-    pub(crate) receivers: Vec<Service>,
+    pub receivers: Vec<Service>,
     /// Recent webhook counts, sampled.
-    pub(crate) traffic: Arc<Traffic>,
+    pub traffic: Arc<Traffic>,
     /// Scrubs configured secrets from the text shown.
-    pub(crate) redactor: Redactor,
+    pub redactor: Redactor,
     /// When this instance started.
-    pub(crate) started: Timestamp,
+    pub started: Timestamp,
     /// Seconds between reloads of a page (0: never).
-    pub(crate) refresh_secs: u32,
+    pub refresh_secs: u32,
     /// The configuration the confirmed plans are judged and run with (`apiops serve`'s own).
-    pub(crate) config: Arc<LoadedConfig>,
+    pub config: Arc<LoadedConfig>,
     /// Signs the confirmation forms; drawn at start, never shown.
-    pub(crate) csrf: CsrfKey,
+    pub csrf: CsrfKey,
     /// Whether a person's dashboard session is a credential agents do not hold: `/mcp` has its
     /// own token (`--mcp-token`), distinct from the dashboard's. Otherwise an agent with the
     /// token could confirm its own plan here, so the page only lists, and people confirm in a
     /// terminal.
-    pub(crate) people_only: bool,
+    pub people_only: bool,
 }
 
 impl std::fmt::Debug for DashboardState {
@@ -83,17 +90,17 @@ impl std::fmt::Debug for DashboardState {
 /// Webhook counts of this instance over time: cumulative totals sampled every few seconds (the
 /// last hour), charted as the traffic per interval.
 #[derive(Debug, Default)]
-pub(crate) struct Traffic {
+pub struct Traffic {
     points: Mutex<VecDeque<TrafficPoint>>,
 }
 
 /// Cumulative counts at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TrafficPoint {
-    pub(crate) at: Timestamp,
-    pub(crate) new: u64,
-    pub(crate) duplicate: u64,
-    pub(crate) rejected: u64,
+pub struct TrafficPoint {
+    pub at: Timestamp,
+    pub new: u64,
+    pub duplicate: u64,
+    pub rejected: u64,
 }
 
 /// How often [`Traffic`] samples, and how many samples it keeps (an hour).
@@ -102,7 +109,7 @@ const SAMPLES: usize = 720;
 
 impl Traffic {
     /// The receiver's totals now.
-    pub(crate) fn now(receiver: &ReceiverMetrics, at: Timestamp) -> TrafficPoint {
+    pub fn now(receiver: &ReceiverMetrics, at: Timestamp) -> TrafficPoint {
         let mut p = TrafficPoint {
             at,
             new: 0,
@@ -121,7 +128,7 @@ impl Traffic {
     }
 
     /// Records a sample, dropping the oldest beyond the hour.
-    pub(crate) fn push(&self, p: TrafficPoint) {
+    pub fn push(&self, p: TrafficPoint) {
         let mut q = self.points.lock().unwrap_or_else(|e| e.into_inner());
         if q.len() == SAMPLES {
             q.pop_front();
@@ -130,7 +137,7 @@ impl Traffic {
     }
 
     /// The samples, oldest first.
-    pub(crate) fn points(&self) -> Vec<TrafficPoint> {
+    pub fn points(&self) -> Vec<TrafficPoint> {
         self.points
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -140,7 +147,7 @@ impl Traffic {
     }
 
     /// Samples `receiver` until the `Traffic` is dropped (the server stopped).
-    pub(crate) fn spawn_sampler(traffic: &Arc<Traffic>, receiver: Arc<ReceiverMetrics>) {
+    pub fn spawn_sampler(traffic: &Arc<Traffic>, receiver: Arc<ReceiverMetrics>) {
         traffic.push(Traffic::now(&receiver, Timestamp::now()));
         let weak: Weak<Traffic> = Arc::downgrade(traffic);
         tokio::spawn(async move {
@@ -156,20 +163,29 @@ impl Traffic {
 }
 
 /// What `apiops serve` hands over to mount the dashboard.
-pub(crate) struct Mount<'a> {
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) receiver: Arc<ReceiverMetrics>,
-    pub(crate) receivers: Vec<Service>,
-    pub(crate) config: Arc<LoadedConfig>,
-    pub(crate) token: Option<&'a SecretString>,
-    pub(crate) access: Access,
+pub struct Mount<'a> {
+    pub store: Arc<dyn Store>,
+    pub receiver: Arc<ReceiverMetrics>,
+    pub receivers: Vec<Service>,
+    pub config: Arc<LoadedConfig>,
+    pub token: Option<&'a SecretString>,
+    pub access: Access,
     /// See [`DashboardState::people_only`].
-    pub(crate) people_only: bool,
+    pub people_only: bool,
+}
+
+impl std::fmt::Debug for Mount<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mount")
+            .field("receivers", &self.receivers)
+            .field("people_only", &self.people_only)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Installs the metrics recorder and returns the guarded routes, with the traffic sampler
 /// running (call from within the runtime).
-pub(crate) fn mount(m: Mount<'_>) -> Router {
+pub fn mount(m: Mount<'_>) -> Router {
     let traffic = Arc::new(Traffic::default());
     Traffic::spawn_sampler(&traffic, Arc::clone(&m.receiver));
     let state = Arc::new(DashboardState {
@@ -191,14 +207,14 @@ pub(crate) fn mount(m: Mount<'_>) -> Router {
 /// A redactor of every secret the configuration holds ([`Settings::secrets`], each half of a
 /// rotated webhook secret included) and the dashboard's token.
 ///
-/// [`Settings::secrets`]: crate::config::Settings::secrets
-fn redactor(s: &crate::config::Settings, token: Option<&SecretString>) -> Redactor {
+/// [`Settings::secrets`]: apiops_config::Settings::secrets
+fn redactor(s: &apiops_config::Settings, token: Option<&SecretString>) -> Redactor {
     Redactor::new(s.secrets().into_iter().chain(token.cloned()))
 }
 
 /// The guarded routes: the pages and `/metrics` (held to local requests when no token is set,
 /// see [`access`]); the confirmations' form is held to a small body.
-pub(crate) fn router(state: Arc<DashboardState>, access: Access) -> Router {
+pub fn router(state: Arc<DashboardState>, access: Access) -> Router {
     let confirmations = Router::new()
         .route("/confirmations", get(confirmations::list))
         .route(
@@ -219,12 +235,12 @@ type St = State<Arc<DashboardState>>;
 
 /// `?window=` of the pages.
 #[derive(Debug, Default, serde::Deserialize)]
-pub(crate) struct Params {
+pub struct Params {
     window: Option<String>,
 }
 
 /// The windows offered, and the default.
-pub(crate) const WINDOWS: &[(&str, i64)] = &[
+pub const WINDOWS: &[(&str, i64)] = &[
     ("1h", 3_600),
     ("6h", 21_600),
     ("24h", 86_400),

@@ -27,17 +27,17 @@ use apiops_ops::{Gate, OpSpec, Plan, Trust};
 use serde_json::{Value, json};
 
 /// How long a question waits for its answer.
-pub(crate) const QUESTION_TTL: Duration = Duration::from_secs(10 * 60);
+pub const QUESTION_TTL: Duration = Duration::from_secs(10 * 60);
 /// The key of the question in an `InputRequiredResult`'s `inputRequests`.
-pub(crate) const INPUT_KEY: &str = "confirm";
+pub const INPUT_KEY: &str = "confirm";
 /// The boolean field the person sets.
-pub(crate) const FIELD: &str = "confirm";
+pub const FIELD: &str = "confirm";
 /// At most this many questions wait at once (the oldest are forgotten first).
 const MAX_PENDING: usize = 64;
 
 /// How the server is reached: the trust boundary of elicitation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum Transport {
+pub enum Transport {
     /// `apiops mcp`: the client is the person's own app, started by the person; its
     /// elicitation form is shown to that person.
     #[default]
@@ -49,7 +49,7 @@ pub(crate) enum Transport {
 
 /// What `execute_plan` must do with a plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Decision {
+pub enum Decision {
     /// Run it now; `via` says why no question is needed.
     Run { via: Via },
     /// Ask the person through elicitation; `always` when `--allow-execute` cannot stand in.
@@ -62,7 +62,7 @@ pub(crate) enum Decision {
 /// Why a plan ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum Via {
+pub enum Via {
     /// The gate needs no confirmation (or nothing is left to do).
     NotNeeded,
     /// The server was started with `--allow-execute` and the plan is an in-account change.
@@ -76,7 +76,7 @@ pub(crate) enum Via {
 /// The rules: reads and plans with nothing left run; `--allow-execute` stands in only for
 /// in-account changes; over HTTP what needs a person is confirmed out of band; otherwise the
 /// person is asked through elicitation.
-pub(crate) fn decide(
+pub fn decide(
     gate: &Gate,
     trust: &Trust,
     nothing_to_do: bool,
@@ -108,7 +108,7 @@ pub(crate) fn decide(
 }
 
 /// How `execute_plan` would treat an operation on this server, for plans and the catalog.
-pub(crate) fn how(
+pub fn how(
     spec: &OpSpec,
     gate: &Gate,
     trust: &Trust,
@@ -153,7 +153,7 @@ pub(crate) fn how(
 }
 
 /// The question: "Proceed with `operation`: `steps`? ...".
-pub(crate) fn question(plan: &Plan, spec: &OpSpec) -> String {
+pub fn question(plan: &Plan, spec: &OpSpec) -> String {
     let steps: Vec<String> = plan.to_do().map(|s| s.action.describe()).collect();
     let mut q = format!("Proceed with {}: {}?", plan.name, steps.join("; "));
     let mut notes = Vec::new();
@@ -181,7 +181,7 @@ pub(crate) fn question(plan: &Plan, spec: &OpSpec) -> String {
 }
 
 /// The form: one required boolean, no default (an untouched form is not a yes).
-pub(crate) fn schema() -> serde_json::Map<String, Value> {
+pub fn schema() -> serde_json::Map<String, Value> {
     let v = json!({
         "type": "object",
         "properties": {
@@ -201,7 +201,7 @@ pub(crate) fn schema() -> serde_json::Map<String, Value> {
 
 /// The person's answer, from an `ElicitResult` as JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Answer {
+pub enum Answer {
     Yes,
     /// Anything else, with what it was (for the refusal message).
     No(String),
@@ -209,7 +209,7 @@ pub(crate) enum Answer {
 
 /// Reads an `ElicitResult` (`{"action": "accept", "content": {"confirm": true}}`): only an
 /// accepted form with `confirm` exactly `true` is a yes.
-pub(crate) fn answer(result: &Value) -> Answer {
+pub fn answer(result: &Value) -> Answer {
     match result.get("action").and_then(Value::as_str) {
         Some("accept") => match result.get("content").and_then(|c| c.get(FIELD)) {
             Some(Value::Bool(true)) => Answer::Yes,
@@ -227,18 +227,18 @@ pub(crate) fn answer(result: &Value) -> Answer {
 /// Questions asked through `InputRequiredResult`, waiting for the retried call: each bound to
 /// the plan and the session it was asked in.
 #[derive(Debug, Default)]
-pub(crate) struct Pending {
+pub struct Pending {
     questions: HashMap<String, (String, Instant)>,
 }
 
 /// The key a question is kept under: the plan and the session it belongs to.
-pub(crate) fn question_key(plan_id: &str, session: &str) -> String {
+pub fn question_key(plan_id: &str, session: &str) -> String {
     format!("{session}\n{plan_id}")
 }
 
 impl Pending {
     /// Records a question about `plan_id`; returns its handle (the `requestState`).
-    pub(crate) fn ask(&mut self, plan_id: &str, now: Instant) -> String {
+    pub fn ask(&mut self, plan_id: &str, now: Instant) -> String {
         self.questions
             .retain(|_, (_, at)| now.duration_since(*at) < QUESTION_TTL);
         while self.questions.len() >= MAX_PENDING {
@@ -260,7 +260,7 @@ impl Pending {
 
     /// Takes the question `handle` names if it was asked about `plan_id` and is still fresh.
     /// Single use: a handle answers once.
-    pub(crate) fn take(&mut self, handle: &str, plan_id: &str, now: Instant) -> Result<(), String> {
+    pub fn take(&mut self, handle: &str, plan_id: &str, now: Instant) -> Result<(), String> {
         match self.questions.remove(handle) {
             None => Err(
                 "the requestState is not a question this server asked (or it was already answered)"
