@@ -191,9 +191,17 @@ fn describes_a_state(tokens: &[Token], i: usize) -> bool {
     let next = (i + 1..tokens.len())
         .take(4)
         .find(|&j| !word(tokens, j).is_some_and(|w| lexicon::is_in(lexicon::STATE_ADVERBS, w)));
-    next.and_then(|j| tokens.get(j)).is_some_and(|t| {
-        t.word()
-            .is_some_and(|w| is_state(w) || is_state(&t.raw.to_lowercase()))
+    // A state word with an action after it in the same clause ("never failing disable",
+    // "never failing A disable") does not describe a state: the negation is read as a
+    // refusal, which is the safe reading ("not delivered, resend it" still describes one).
+    next.is_some_and(|j| {
+        tokens.get(j).is_some_and(|t| {
+            t.word()
+                .is_some_and(|w| is_state(w) || is_state(&t.raw.to_lowercase()))
+        }) && !tokens[j + 1..]
+            .iter()
+            .take_while(|t| t.tok != Tok::Sep)
+            .any(|t| t.word().is_some_and(is_verb_form))
     })
 }
 
