@@ -468,19 +468,30 @@ fn numbers_read(f: &Features) -> Option<Decision> {
         ));
     }
     if where_ {
+        // Every candidate offered must run as written: a purchase takes an area code's first
+        // available number, but in a country (without an area code) it needs the number, so
+        // there the only runnable answer is a search.
+        if let Some(area) = f.area_codes.first() {
+            return Some(Decision::Done(Intent::Ask {
+                kind: None,
+                question: format!("Should I search numbers in {area}, or buy one?"),
+                candidates: vec![
+                    format!("search numbers in {area}"),
+                    format!("buy a phone number in {area}"),
+                ],
+            }));
+        }
         let place = f
-            .area_codes
+            .countries
             .first()
-            .map(u16::to_string)
-            .or_else(|| f.countries.first().map(|c| (*c).to_owned()))
+            .map(|c| format!(" in {c}"))
             .unwrap_or_default();
         return Some(Decision::Done(Intent::Ask {
             kind: None,
-            question: format!("Should I search numbers in {place}, or buy one?"),
-            candidates: vec![
-                format!("search numbers in {place}"),
-                format!("buy a phone number in {place}"),
-            ],
+            question: format!(
+                "A purchase needs an area code or the number itself: should I search numbers{place} first?"
+            ),
+            candidates: vec![format!("search numbers{place}")],
         }));
     }
     None
@@ -503,13 +514,20 @@ fn values_only(f: &Features) -> Decision {
             candidates: vec!["show failed messages".into()],
         });
     }
-    if let Some(n) = f.recipients.first().or(f.sids.first()) {
+    if let Some(n) = f.recipients.first() {
         return ask(
             format!("What should I do with {n}?"),
             vec![
                 format!("send a test message to {n}"),
                 format!("release {n}"),
             ],
+        );
+    }
+    // A number's SID is not somewhere a message can go: releasing it is the one operation.
+    if let Some(sid) = f.sids.first() {
+        return ask(
+            format!("What should I do with {sid}?"),
+            vec![format!("release {sid}")],
         );
     }
     if let Some(id) = f.endpoint_ids.first() {
