@@ -15,4 +15,5 @@ pub mod ingest;
 pub mod process;
 pub mod receiver;
 pub mod reconcile;
+pub mod scheme;
 pub mod signature;

@@ -205,7 +205,7 @@ impl Reject {
 
     fn signature(e: &SignatureError) -> Self {
         match e {
-            SignatureError::MissingHeader(_) => {
+            SignatureError::MissingHeader(_) | SignatureError::MissingNamedHeader(_) => {
                 Reject::new(StatusCode::BAD_REQUEST, "missing_signature", e.to_string())
             }
             SignatureError::TimestampOutsideTolerance { .. } => Reject::new(
