@@ -517,6 +517,39 @@ impl WebhookScheme {
         }
     }
 
+    /// The headers a sender of this scheme sends with `body`, signed with `secret` at `now` as
+    /// delivery `id`: the signature, and the timestamp and id headers the scheme reads (what
+    /// the simulator and the tests send; each provider's own signer agrees, see the contract
+    /// vectors).
+    pub fn sign<S: WebhookSecret + ?Sized>(
+        &self,
+        body: &[u8],
+        secret: &S,
+        now: Timestamp,
+        id: &str,
+    ) -> Result<Vec<(String, String)>, SignatureError> {
+        let mut out = Vec::new();
+        match &self.verifier {
+            Verifier::Standard { prefixes, .. } => {
+                let p = prefixes.first().copied().unwrap_or("webhook");
+                let sig = standard::sign(body, id, now, secret)?;
+                out.push((format!("{p}-id"), id.to_owned()));
+                out.push((format!("{p}-timestamp"), now.as_second().to_string()));
+                out.push((format!("{p}-signature"), sig));
+            }
+            Verifier::Hmac(h) => {
+                out.push((h.header.clone(), h.sign(body, now, id, secret)));
+                if let Some(t) = &h.timestamp_header {
+                    out.push((t.clone(), now.as_second().to_string()));
+                }
+                if let Some(Field::Header(name)) = &self.id {
+                    out.push((name.clone(), id.to_owned()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The id header's value, when the id comes from a header (checked before the body).
     pub fn id_header_value<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
         match (&self.verifier, &self.id) {

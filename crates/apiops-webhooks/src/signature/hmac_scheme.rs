@@ -46,7 +46,7 @@ impl Algorithm {
     }
 
     /// The MAC's length in bytes.
-    pub fn len(self) -> usize {
+    pub fn mac_len(self) -> usize {
         match self {
             Algorithm::Sha1 => 20,
             Algorithm::Sha256 => 32,
@@ -261,7 +261,7 @@ impl HmacScheme {
             .ok_or(SignatureError::Malformed(
                 "the signature header lacks its prefix",
             ))?;
-        let provided = self.encoding.decode(encoded, self.algorithm.len()).ok_or(
+        let provided = self.encoding.decode(encoded, self.algorithm.mac_len()).ok_or(
             SignatureError::Malformed(
                 "the signature is not a MAC of the configured algorithm and encoding",
             ),
@@ -433,11 +433,11 @@ mod tests {
         assert_eq!(Encoding::Base64.decode(&b64, 20), None);
         assert_eq!(Encoding::Base64.decode("", 20), None);
         for alg in [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512] {
-            assert_eq!(alg.mac(b"k", &[b"x"]).len(), alg.len());
-            let b = Encoding::Base64.encode(&vec![7u8; alg.len()]);
+            assert_eq!(alg.mac(b"k", &[b"x"]).len(), alg.mac_len());
+            let b = Encoding::Base64.encode(&vec![7u8; alg.mac_len()]);
             assert_eq!(
-                Encoding::Base64.decode(&b, alg.len()).map(|v| v.len()),
-                Some(alg.len())
+                Encoding::Base64.decode(&b, alg.mac_len()).map(|v| v.len()),
+                Some(alg.mac_len())
             );
         }
     }
