@@ -11,5 +11,7 @@ mod parsers_total;
 mod receiver;
 #[path = "webhooks/relay.rs"]
 mod relay;
+#[path = "webhooks/scheme_vectors.rs"]
+mod scheme_vectors;
 #[path = "webhooks/vectors.rs"]
 mod vectors;

@@ -261,11 +261,12 @@ impl HmacScheme {
             .ok_or(SignatureError::Malformed(
                 "the signature header lacks its prefix",
             ))?;
-        let provided = self.encoding.decode(encoded, self.algorithm.mac_len()).ok_or(
-            SignatureError::Malformed(
+        let provided = self
+            .encoding
+            .decode(encoded, self.algorithm.mac_len())
+            .ok_or(SignatureError::Malformed(
                 "the signature is not a MAC of the configured algorithm and encoding",
-            ),
-        )?;
+            ))?;
         if let Some(name) = &self.timestamp_header {
             super::parse_unix_seconds(required(headers, name)?).ok_or(
                 SignatureError::Malformed("the timestamp header is not unix seconds"),
