@@ -285,3 +285,43 @@ fn ids_and_types() {
         Ok("sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     );
 }
+
+/// The README's tables ("Webhooks from any API"), parsed from TOML as `[apis.NAME]` will be.
+#[test]
+fn the_readme_tables_parse_from_toml() {
+    let readme = include_str!("../../../README.md");
+    let section = readme
+        .split("### Webhooks from any API")
+        .nth(1)
+        .and_then(|s| s.split("```toml").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("the README's example");
+    #[derive(serde::Deserialize)]
+    struct Api {
+        webhooks: WebhookScheme,
+    }
+    let apis: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Api>> =
+        toml::from_str(section).expect("the README's example parses");
+    let names: Vec<(&str, &str)> = apis["apis"]
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.webhooks.name.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [("acme", "hmac"), ("gh", "github"), ("mail", "standard")]
+    );
+    // A secret written in the file is refused by name, in TOML too, and our message does not
+    // echo it (toml's Display adds the source line: the configuration's loader must show the
+    // message alone, as it does for the other keys).
+    let e = toml::from_str::<Api>(
+        "webhooks = { scheme = \"github\", secret_env = \"S\", secret = \"canary-file-secret\" }",
+    )
+    .err()
+    .map(|e| e.message().to_owned())
+    .unwrap_or_default();
+    assert!(
+        e.contains("webhooks.secret: a secret is never written in the file"),
+        "{e}"
+    );
+    assert!(!e.contains("canary-file-secret"), "{e}");
+}
