@@ -359,7 +359,12 @@ def dump(doc: dict) -> str:
 
 
 def main(argv: list[str]) -> int:
-    out = pathlib.Path(argv[1]) if len(argv) > 1 else OUT
+    return write(argv, OUT, generate, policy_violations)
+
+
+def write(argv: list[str], default_out: pathlib.Path, generate, policy_violations) -> int:
+    """Generates the vectors into argv[1] (else `default_out`); 1 when one breaks the policy."""
+    out = pathlib.Path(argv[1]) if len(argv) > 1 else default_out
     doc = generate()
     bad = policy_violations(doc)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -110,41 +110,48 @@ impl ReceiverConfig {
     }
 }
 
+/// Counts by (key, label), for the receivers' outcomes.
+#[derive(Debug)]
+pub(crate) struct Tally<K>(Mutex<BTreeMap<(K, &'static str), u64>>);
+
+impl<K> Default for Tally<K> {
+    fn default() -> Self {
+        Tally(Mutex::new(BTreeMap::new()))
+    }
+}
+
+impl<K: Ord + Clone> Tally<K> {
+    pub(crate) fn add(&self, key: K, label: &'static str) {
+        if let Ok(mut m) = self.0.lock() {
+            *m.entry((key, label)).or_default() += 1;
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<(K, &'static str, u64)> {
+        self.0
+            .lock()
+            .map(|m| m.iter().map(|((k, l), n)| (k.clone(), *l, *n)).collect())
+            .unwrap_or_default()
+    }
+}
+
 /// Requests counted by outcome.
 #[derive(Debug, Default)]
 pub struct ReceiverMetrics {
-    accepted: Mutex<BTreeMap<(Service, &'static str), u64>>,
-    rejected: Mutex<BTreeMap<(Service, &'static str), u64>>,
+    accepted: Tally<Service>,
+    rejected: Tally<Service>,
     in_flight: AtomicU64,
 }
 
 impl ReceiverMetrics {
-    fn accept(&self, service: Service, what: &'static str) {
-        if let Ok(mut m) = self.accepted.lock() {
-            *m.entry((service, what)).or_default() += 1;
-        }
-    }
-
-    fn reject(&self, service: Service, reason: &'static str) {
-        if let Ok(mut m) = self.rejected.lock() {
-            *m.entry((service, reason)).or_default() += 1;
-        }
-    }
-
     /// `(service, "new" | "duplicate", count)`.
     pub fn accepted(&self) -> Vec<(Service, &'static str, u64)> {
-        self.accepted
-            .lock()
-            .map(|m| m.iter().map(|((s, w), n)| (*s, *w, *n)).collect())
-            .unwrap_or_default()
+        self.accepted.snapshot()
     }
 
     /// `(service, reason, count)`.
     pub fn rejected(&self) -> Vec<(Service, &'static str, u64)> {
-        self.rejected
-            .lock()
-            .map(|m| m.iter().map(|((s, w), n)| (*s, *w, *n)).collect())
-            .unwrap_or_default()
+        self.rejected.snapshot()
     }
 
     /// Requests being handled right now.
@@ -183,19 +190,19 @@ pub fn router(state: Arc<ReceiverState>) -> Router {
 type St = State<Arc<ReceiverState>>;
 
 /// A rejection: status, the reason's label (for counters), the message (for the sender).
-struct Reject {
-    status: StatusCode,
-    label: &'static str,
-    message: String,
+pub(crate) struct Reject {
+    pub(crate) status: StatusCode,
+    pub(crate) label: &'static str,
+    pub(crate) message: String,
 }
 
 /// Whether a rejection asks the sender to come back later (`Retry-After`).
-fn retry_later(status: StatusCode) -> bool {
+pub(crate) fn retry_later(status: StatusCode) -> bool {
     status == StatusCode::SERVICE_UNAVAILABLE
 }
 
 impl Reject {
-    fn new(status: StatusCode, label: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, label: &'static str, message: impl Into<String>) -> Self {
         Reject {
             status,
             label,
@@ -203,9 +210,9 @@ impl Reject {
         }
     }
 
-    fn signature(e: &SignatureError) -> Self {
+    pub(crate) fn signature(e: &SignatureError) -> Self {
         match e {
-            SignatureError::MissingHeader(_) => {
+            SignatureError::MissingHeader(_) | SignatureError::MissingNamedHeader(_) => {
                 Reject::new(StatusCode::BAD_REQUEST, "missing_signature", e.to_string())
             }
             SignatureError::TimestampOutsideTolerance { .. } => Reject::new(
@@ -233,13 +240,27 @@ impl Reject {
 /// Counts the outcome, logs a rejection (reason only: never a header value or secret), and
 /// answers.
 fn answer(state: &ReceiverState, service: Service, r: Result<bool, Reject>) -> Response {
+    let tally = match &r {
+        Ok(_) => &state.metrics.accepted,
+        Err(_) => &state.metrics.rejected,
+    };
+    respond(service.as_str(), r, |label| tally.add(service, label))
+}
+
+/// Counts the outcome under `provider` (`count` gets "new", "duplicate" or the rejection's
+/// label), logs a rejection, and answers.
+pub(crate) fn respond(
+    provider: &str,
+    r: Result<bool, Reject>,
+    count: impl FnOnce(&'static str),
+) -> Response {
     match r {
         Ok(new) => {
             let outcome = if new { "new" } else { "duplicate" };
-            state.metrics.accept(service, outcome);
+            count(outcome);
             metrics::counter!(
                 metric_names::WEBHOOKS_RECEIVED_TOTAL,
-                "provider" => service.as_str(),
+                "provider" => provider.to_owned(),
                 "outcome" => outcome
             )
             .increment(1);
@@ -250,15 +271,15 @@ fn answer(state: &ReceiverState, service: Service, r: Result<bool, Reject>) -> R
                 .into_response()
         }
         Err(reject) => {
-            state.metrics.reject(service, reject.label);
+            count(reject.label);
             metrics::counter!(
                 metric_names::WEBHOOKS_REJECTED_TOTAL,
-                "provider" => service.as_str(),
+                "provider" => provider.to_owned(),
                 "reason" => reject.label
             )
             .increment(1);
             tracing::warn!(
-                provider = %service,
+                provider,
                 status = reject.status.as_u16(),
                 reason = reject.label,
                 "webhook rejected: {}",
@@ -278,7 +299,7 @@ fn answer(state: &ReceiverState, service: Service, r: Result<bool, Reject>) -> R
     }
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -350,7 +371,11 @@ async fn store(state: &ReceiverState, event: InboxEvent) -> Result<bool, Reject>
 
 /// Reads the body, at most `limit` bytes: a declared `Content-Length` over it is refused before
 /// reading, a body that grows over it while read is cut off.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Reject> {
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, Reject> {
     let too_large = || {
         Reject::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -382,7 +407,7 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
 }
 
 /// Refuses an identity longer than the store keeps.
-fn key_len(key: &str, what: &str) -> Result<(), Reject> {
+pub(crate) fn key_len(key: &str, what: &str) -> Result<(), Reject> {
     if key.len() > MAX_KEY_LEN {
         return Err(Reject::new(
             StatusCode::BAD_REQUEST,

@@ -4,6 +4,9 @@
 //!   whole `whsec_...` string over `"{t}.{body}"`.
 //! - [`twilio`]: `X-Twilio-Signature`, base64 HMAC-SHA1 keyed with the Auth Token over the URL
 //!   and the sorted form parameters (or, for JSON bodies, over the URL carrying `bodySHA256`).
+//! - [`hmac_scheme`]: the configurable HMAC scheme of any API (GitHub, Shopify, Slack and
+//!   the like): one header with a hex or base64 HMAC-SHA1/256/512 of a signed-content template
+//!   over the raw body and, optionally, a timestamp and an id header.
 //! - [`standard`]: Standard Webhooks (OpenAI, Svix): `webhook-id`, `webhook-timestamp`,
 //!   `webhook-signature: v1,<base64> ...`, HMAC-SHA256 keyed with the base64-decoded part of the
 //!   `whsec_...` secret over `"{id}.{timestamp}.{body}"`.
@@ -30,6 +33,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use secrecy::ExposeSecret;
 use subtle::{Choice, ConstantTimeEq};
 
+pub mod hmac_scheme;
 pub mod standard;
 pub mod stripe;
 pub mod twilio;
@@ -47,6 +51,10 @@ pub enum SignatureError {
     /// A required header is absent or empty; the value is the header's name.
     #[error("missing or empty {0} header")]
     MissingHeader(&'static str),
+    /// A required header named by the configuration (a configured API's scheme) is absent or
+    /// empty; the value is the header's name.
+    #[error("missing or empty {0} header")]
+    MissingNamedHeader(String),
     /// A header (or the URL, for Twilio JSON bodies) could not be parsed; the reason names what
     /// was wrong without quoting the input.
     #[error("malformed webhook signature input: {0}")]

@@ -118,3 +118,62 @@ proptest! {
         prop_assert_eq!(twilio::verify(&url, &params, &sig, "token"), Ok(()));
     }
 }
+
+/// Configured APIs' schemes: each preset and an `hmac` with a signed timestamp and id.
+fn schemes() -> Vec<apiops_webhooks::scheme::WebhookScheme> {
+    let tables = [
+        serde_json::json!({"scheme": "github", "secret_env": "S"}),
+        serde_json::json!({"scheme": "shopify", "secret_env": "S"}),
+        serde_json::json!({"scheme": "slack", "secret_env": "S"}),
+        serde_json::json!({"scheme": "svix", "secret_env": "S"}),
+        serde_json::json!({"scheme": "hmac", "secret_env": "S", "header": "x-sig", "algorithm": "sha512",
+                           "encoding": "base64", "prefix": "v1=", "signed": "{id}.{timestamp}.{body}",
+                           "timestamp_header": "x-ts", "id_header": "x-id"}),
+    ];
+    tables
+        .into_iter()
+        .map(|t| serde_json::from_value(t).expect("scheme"))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever the headers and body, a scheme answers with an error or (only with the
+    /// secret's own signature, which these are not) an acceptance, and never panics.
+    #[test]
+    fn scheme_verifiers_are_total(sig in headerish(), ts in headerish(), id in headerish(),
+                                  body in any::<Vec<u8>>()) {
+        for scheme in schemes() {
+            let mut h = axum::http::HeaderMap::new();
+            for name in ["x-hub-signature-256", "x-shopify-hmac-sha256", "x-slack-signature", "svix-signature", "x-sig"] {
+                if let Ok(v) = sig.parse() { h.insert(name, v); }
+            }
+            for name in ["x-slack-request-timestamp", "svix-timestamp", "x-ts"] {
+                if let Ok(v) = ts.parse() { h.insert(name, v); }
+            }
+            for name in ["x-github-delivery", "svix-id", "x-id"] {
+                if let Ok(v) = id.parse() { h.insert(name, v); }
+            }
+            let _ = scheme.check_headers(&h);
+            let verdict = scheme.verify(&body, &h, &["whsec_dGVzdA=="], now());
+            prop_assert!(verdict.is_err());
+            let json = serde_json::from_slice::<serde_json::Value>(&body).ok();
+            let _ = scheme.delivery_id(&h, &body, json.as_ref());
+            let _ = scheme.event_type(&h, json.as_ref());
+        }
+    }
+
+    /// Any value of any key gives a scheme or a configuration error, never a panic.
+    #[test]
+    fn scheme_tables_are_total(scheme in prop_oneof![Just("hmac".to_owned()), Just("slack".to_owned()), any::<String>()],
+                               header in headerish(), algorithm in headerish(), encoding in headerish(),
+                               signed in headerish(), pointer in headerish(), tolerance in headerish()) {
+        let table = serde_json::json!({
+            "scheme": scheme, "secret_env": "S", "header": header, "algorithm": algorithm,
+            "encoding": encoding, "signed": signed, "id_pointer": pointer, "tolerance": tolerance,
+        });
+        let _ = serde_json::from_value::<apiops_webhooks::scheme::WebhookScheme>(table);
+        let _ = apiops_webhooks::signature::hmac_scheme::Template::parse(&signed);
+    }
+}
