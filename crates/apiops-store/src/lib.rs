@@ -16,6 +16,7 @@
 //! Events are deduplicated on a key derived from their identity (service, resource, code,
 //! time, action), so fetching an overlapping window twice stores each failure once.
 
+mod backend;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(feature = "test-support")]
