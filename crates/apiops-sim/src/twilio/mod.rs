@@ -35,6 +35,7 @@ mod api;
 mod data;
 mod paging;
 mod render;
+mod request;
 mod state;
 mod usage;
 mod v1;
