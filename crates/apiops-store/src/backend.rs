@@ -1,7 +1,7 @@
-//! The one `impl Store` both backends share: each method of [`Store`] forwards to the function
-//! of the same name in the backend's module for that group of tables (`events`, `journal`,
-//! `confirmations`, `inbox`, `monitor`), so both backends are laid out the same way and a
-//! method missing from either is a compile error, not a silent gap.
+//! The one `impl Store` both backends share: each method of [`crate::Store`] forwards to the
+//! function of the same name in the backend's module for that group of tables (`events`,
+//! `journal`, `confirmations`, `inbox`, `monitor`), so both backends are laid out the same way
+//! and a method missing from either is a compile error, not a silent gap.
 //!
 //! It holds no SQL: the statements live in `sqlite/` and `postgres/`.
 

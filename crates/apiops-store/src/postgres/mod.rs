@@ -15,7 +15,7 @@
 //! Ids are ascending in insertion order within a batch; across concurrent transactions they
 //! are ascending in the order the rows were inserted, which need not be commit order, so a row
 //! with a smaller id may become visible after one with a larger id (it is still returned by
-//! [`Store::inbox_unprocessed`] once committed, as that reads every unprocessed row).
+//! [`crate::Store::inbox_unprocessed`] once committed, as that reads every unprocessed row).
 //!
 //! TLS (rustls), as the URL's `sslmode` asks, with libpq's meanings: `disable` (plain),
 //! `prefer` (the default: TLS when the server offers it, unverified, else plain), `require`
