@@ -12,11 +12,12 @@
 //! Every failure is a [`ConfigError`] naming the key and where its value came from. The loaded
 //! [`Origins`] keep, for each key, which layer set it (for `apiops creds`).
 //!
-//! Layout: [`env`](mod@env) maps environment variables to keys; [`values`] reads and shows each kind of
-//! value; [`settings`] holds the typed result; [`Format`] and [`ColorMode`] are the output
-//! choices (the binary renders them); [`Limits`] are `apiops serve`'s limits as the server
-//! applies them; [`creds`] builds the credentials report;
-//! [`providers`] builds the provider clients and `Services` from the settings.
+//! Layout: [`env`](mod@env) maps environment variables to keys; [`values`] reads and shows each
+//! kind of value; [`settings`] holds the typed result; `output` holds [`Format`] and
+//! [`ColorMode`], the output choices (the binary renders them); `limits` holds [`Limits`],
+//! `apiops serve`'s limits as the server applies them; [`creds`] builds the credentials report;
+//! [`providers`] builds the provider clients and `Services` from the settings; `tests` covers the
+//! layers, validation and that no secret leaks.
 //! This crate only reads the user file; it prints nothing, and it depends on no
 //! face: the binary, the MCP server and the dashboard read their settings from it.
 

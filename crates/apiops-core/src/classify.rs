@@ -1,7 +1,8 @@
 //! What classifying a provider error yields, and the fallback for codes no table knows.
 //!
-//! Each provider's `classify.rs` (in `apiops-providers`) holds its table; this module holds the
-//! shared result type and the HTTP-status fallback so that an unknown code still classifies.
+//! Each provider's `classify.rs` (in `apiops-providers`; Stripe's tables in `stripe/classify/`)
+//! holds its table; this module holds the shared result type and the HTTP-status fallback so
+//! that an unknown code still classifies.
 
 use serde::{Deserialize, Serialize};
 

@@ -17,7 +17,8 @@
 //! Layout: [`access`] (the token, the session cookie, what counts as local); `confirmations`
 //! (the Pending confirmations page and its form, and [`execute_confirmed`]); `view` (the pages' data and charts);
 //! [`svg`] (the charts drawn); [`metrics`] (the Prometheus recorder behind `/metrics`, and the
-//! reading of its text for the live figures). It depends on the engine crates and
+//! reading of its text for the live figures); `tests` (the pages, the token rules and the
+//! confirmations over real HTTP). It depends on the engine crates and
 //! `apiops-config` only; `apiops serve` mounts it.
 
 pub mod access;

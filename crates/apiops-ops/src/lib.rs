@@ -2,6 +2,7 @@
 //! (DESIGN.md §5).
 //!
 //! Layout:
+//! - [`error`]: [`OpsError`], why an operation could not be planned or run.
 //! - [`catalog`]: every operation, typed, with its risk, reversibility, purchase/deletion flags.
 //! - [`intent`]: the deterministic offline parser of plain-words requests.
 //! - [`plan`]: an operation resolved against the account into steps (reads only);

@@ -15,8 +15,15 @@
 //! - [`wait`]: when to retry after a rate limit, from the headers seen.
 //! - [`status_page`]: the providers' public Statuspage-style status pages.
 //! - [`probe`]: reachability of webhook URLs, one guarded request each (`audit --probe`).
+//! - [`outbound`]: the SSRF guard for requests apiops itself sends to a URL it was given
+//!   (test events, re-deliveries, alert sinks).
+//! - [`webhook_events`]: failures in webhook payloads, normalized like the error scans.
+//! - `wire`: small pieces the typed clients share (secrets scrubbed from a `ClientError`, ids
+//!   checked before they become a path segment, a scan's stream ended at its first error).
 //! - [`twilio`], [`stripe`], [`openai`]: one folder per provider with the same file roles:
-//!   `mod.rs` (config and construction), `classify.rs`, `health.rs`, `errors.rs`, `audit.rs`.
+//!   `mod.rs` (config and construction), `client.rs` (the typed client), `classify.rs` (the
+//!   error dictionary and its lookups; Stripe's tables in `classify/`), `errors.rs` (the error
+//!   scan), `health.rs`, `audit.rs`; Twilio adds `records.rs` and `paging.rs`.
 //! - [`usage`]: usage and spend per provider (Twilio Usage Records, OpenAI organization usage
 //!   and costs, Stripe balance transactions), in each provider's own units.
 //!

@@ -18,7 +18,27 @@
 //!   and `/_sim/twilio/alerts`.
 //! - [`stats`]: requests and side effects per operation, served at `/_sim/stats`.
 //! - [`rng`]: the seeded generator and id helpers, so the same seed gives byte-identical data.
-//! - [`twilio`], [`stripe`], [`openai`]: each provider's data and routes.
+//! - [`status`]: the providers' Statuspage-style status pages (`/status/{provider}/api/v2/...`),
+//!   operational, degraded or failing as a test sets it.
+//! - [`twilio`], [`stripe`], [`openai`]: each provider, in a folder whose files have the same
+//!   roles in all three (a role a provider does not need is left out, and its `mod.rs` says
+//!   why):
+//!   - `mod.rs`: `routes()`, the table of routes and what each imitates, and the provider's
+//!     answer to a path it does not serve;
+//!   - `state.rs`: [`twilio::TwilioState`], [`stripe::StripeState`], [`openai::OpenAiState`]:
+//!     the run's data and what changes at run time, with the operations that change it; no
+//!     HTTP;
+//!   - `data.rs`: the data generated from the seed and the anchor (Twilio, Stripe; OpenAI's
+//!     resource files generate their own);
+//!   - `request.rs`: the provider's request conventions (parameters, forms, error documents);
+//!   - `paging.rs`: its list mechanics (Twilio, Stripe; OpenAI's cursor lists are in
+//!     `request.rs`);
+//!   - `render.rs`: JSON views built per request (Twilio, whose records are compact; Stripe
+//!     and OpenAI keep their objects as JSON);
+//!   - one file per resource group, holding its handlers (Twilio `api`, `v1`, `usage`; Stripe
+//!     `events`, `webhook_endpoints`, `balance`, `idempotency`, `live`; OpenAI `models`,
+//!     `chat`, `tools`, `jobs`, `organization`);
+//!   - `tests.rs`: the provider's tests over HTTP.
 //! - [`signing`] and [`emit`]: webhook signatures (Stripe, Twilio, Standard Webhooks) and the
 //!   sender behind `apiops sim emit`.
 

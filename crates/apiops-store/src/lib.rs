@@ -9,6 +9,10 @@
 //!   committed event survives a crash.
 //! - [`postgres`]: for several instances sharing the work; the same tables and semantics,
 //!   one statement per batch, commits durable (`synchronous_commit` on).
+//! - Both backends are folders with the same files, one per group of tables (`events.rs`,
+//!   `journal.rs`, `confirmations.rs`, `inbox.rs`, `monitor.rs`) beside `mod.rs` (opening the
+//!   database) and `tests.rs`; `backend` forwards each [`Store`] method to them, for both.
+//! - `test_support` (feature `test-support`): a throwaway PostgreSQL schema per test.
 //! - [`open`]: picks the backend from a database URL (`sqlite://PATH`, `postgres://...`);
 //!   [`shown_url`] is how any database URL is displayed (passwords masked, an unparseable URL
 //!   not at all).
@@ -16,6 +20,7 @@
 //! Events are deduplicated on a key derived from their identity (service, resource, code,
 //! time, action), so fetching an overlapping window twice stores each failure once.
 
+mod backend;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(feature = "test-support")]

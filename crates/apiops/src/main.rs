@@ -2,14 +2,18 @@
 //!
 //! Layout (thin on top of the library crates, which never print; the engine is in them):
 //! - [`cli`]: the command line as clap parses it (low-level arguments);
-//! - [`commands`]: one file per command, and the dispatch; `commands::checks` wires the
-//!   providers built by `apiops_config::providers` into `apiops_providers::scan`;
+//! - [`commands`]: the dispatch (`commands/mod.rs`) and one file per command (`audit`,
+//!   `completions`, `config`, `confirm`, `creds`, `demo`, `errors`, `events`, `health`, `mcp`,
+//!   `notes`, `ops` with `ops/args.rs` and `ops/views.rs`, `serve`, `sim`, `usage`,
+//!   `webhooks`); `commands::checks` wires the providers built by `apiops_config::providers`
+//!   into `apiops_providers::scan`;
 //! - [`report`]: the health, errors, audit and report views;
-//! - [`output`]: the renderers (`human`, `md`, `json`) every command prints through;
+//! - [`output`]: the renderers (human, Markdown, JSON) every command prints through;
 //! - [`exit`]: the one mapping from outcomes and errors to documented exit codes;
 //! - [`logging`]: `tracing` to stderr, from `-v`/`-q` or `APIOPS_LOG`;
 //! - [`server`]: `apiops serve`'s router and accept loop (limits, timeouts, load shedding);
-//! - [`mcp`]: the MCP tool handler and the `/mcp` route, over the same engine calls (the
+//! - [`mcp`]: the MCP tool handler (`mcp/server.rs`, with `server/plans.rs` and
+//!   `server/json.rs`) and the `/mcp` route (`mcp/http.rs`), over the same engine calls (the
 //!   protocol side is the `apiops-mcp` crate);
 //! - [`monitor`]: `[monitor]` and `[retention]` wired onto the `apiops-monitor` crate;
 //! - `config` and `dashboard`: the `apiops-config` crate (the layered configuration, validated

@@ -17,95 +17,40 @@
 //! limit with its `x-ratelimit-*` headers, latency and faults are the edge's
 //! ([`crate::faults`]). Any other path gets OpenAI's "Invalid URL" 404.
 //!
-//! Layout: `request` (query parameters, cursor pages, error documents), `models` (the
-//! catalog and [`DEPRECATED_MODELS`]), `chat` (chat completions), `tools` (tool calling in
-//! chat completions), `jobs` (batches and
-//! fine-tuning jobs), `organization` (projects, rate limits, usage, costs).
+//! Layout (the roles every simulated provider shares are in the crate's Layout):
+//! - `state`: [`OpenAiState`], the run's organization, catalog, jobs and projects.
+//! - `request`: query parameters, cursor pages (OpenAI's lists are short: no `paging` file),
+//!   error documents.
+//! - the resources, each generating its own data from the seed (so there is no `data` file):
+//!   `models` (the catalog and [`DEPRECATED_MODELS`]), `chat` (chat completions), `tools`
+//!   (tool calling in chat completions), `jobs` (batches and fine-tuning jobs), `organization`
+//!   (projects, rate limits, usage, costs).
+//! - `tests`.
 
 mod chat;
 mod jobs;
 mod models;
 mod organization;
 mod request;
+
+mod state;
+
 #[cfg(test)]
 mod tests;
 mod tools;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::config::SimConfig;
-use crate::server::{Credentials, SimState};
+use crate::server::SimState;
 
 pub use models::{DEPRECATED_MODELS, DeprecatedModel};
 
-/// OpenAI's data and state for one simulator run.
-#[derive(Debug)]
-pub struct OpenAiState {
-    /// The run's seed (usage is computed from it on demand).
-    seed: u64,
-    /// The run's anchor (unix seconds): "now" for the generated data.
-    anchor: i64,
-    /// `org-...`, owner of the fine-tuned models.
-    organization_id: String,
-    /// The catalog, fine-tuned models last.
-    models: Vec<models::Model>,
-    /// `GET /models`, serialized once.
-    models_body: Bytes,
-    /// Batches, newest first.
-    batches: Vec<jobs::Job>,
-    /// Fine-tuning jobs, newest first.
-    fine_tuning_jobs: Vec<jobs::Job>,
-    /// Projects, oldest first.
-    projects: Vec<organization::Project>,
-    /// Ids of completions created at run time (seeded).
-    ids: Mutex<fastrand::Rng>,
-}
-
-impl OpenAiState {
-    /// Generates the organization for `config` (deterministic for its seed and anchor).
-    pub fn generate(config: &SimConfig, _creds: &Credentials) -> Self {
-        let seed = config.seed;
-        let anchor = config.anchor.as_second();
-        let organization_id = {
-            let mut r = crate::rng::for_purpose(seed, "openai.organization");
-            format!("org-{}", &crate::rng::stripe_id("x", &mut r)[2..])
-        };
-        let (fine_tuning_jobs, fine_tuned) = jobs::fine_tuning_jobs(seed, anchor, &organization_id);
-        let models = models::catalog(&organization_id, &fine_tuned);
-        OpenAiState {
-            seed,
-            anchor,
-            models_body: models::list_body(&models),
-            models,
-            batches: jobs::batches(seed, anchor, &organization_id),
-            fine_tuning_jobs,
-            projects: organization::projects(seed, anchor),
-            organization_id,
-            ids: Mutex::new(crate::rng::for_purpose(seed, "openai.runtime")),
-        }
-    }
-
-    /// The organization id (`org-...`).
-    pub fn organization_id(&self) -> &str {
-        &self.organization_id
-    }
-
-    /// The ids of the models `GET /models` lists.
-    pub fn model_ids(&self) -> Vec<&str> {
-        self.models.iter().map(|m| m.id.as_str()).collect()
-    }
-
-    /// The project ids (`proj_...`), oldest first, archived ones included.
-    pub fn project_ids(&self) -> Vec<&str> {
-        self.projects.iter().map(|p| p.id.as_str()).collect()
-    }
-}
+pub use state::OpenAiState;
 
 /// The routes, relative to `/openai/v1`.
 pub fn routes() -> Router<Arc<SimState>> {

@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::Simulator;
+use crate::config::SimConfig;
+use crate::server::Credentials;
 
 fn config(seed: u64) -> SimConfig {
     SimConfig {

@@ -19,8 +19,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::events::Event;
-use super::list::{self, Cursor, PageRequest};
-use super::params::{self, Params, StripeError};
+use super::paging::{self, Cursor, PageRequest};
+use super::request::{self, Params, StripeError};
 use crate::server::SimState;
 
 /// A transaction's type, as Stripe names it.
@@ -272,7 +272,7 @@ pub(crate) fn list_page(txns: &[Txn], salt: u64, p: &Params) -> Result<Value, St
         position_of(salt, c)
             .filter(|p| *p < txns.len())
             .ok_or_else(|| {
-                params::invalid(
+                request::invalid(
                     param,
                     Some("resource_missing"),
                     &format!("No such balance transaction: '{c}'"),
@@ -302,7 +302,7 @@ pub(crate) fn list_page(txns: &[Txn], salt: u64, p: &Params) -> Result<Value, St
         .into_iter()
         .map(|i| render(&txns[i], id_of(salt, i), i))
         .collect();
-    Ok(list::envelope("/v1/balance_transactions", data, has_more))
+    Ok(paging::envelope("/v1/balance_transactions", data, has_more))
 }
 
 /// The first position whose time is before `bound` (binary search: newest first).

@@ -12,8 +12,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::list::{self, PageRequest};
-use super::params::{self, Params, StripeError};
+use super::paging::{self, PageRequest};
+use super::request::{self, Params, StripeError};
 use crate::server::SimState;
 
 /// One event: the fields the filters read, and the event object as served.
@@ -104,7 +104,7 @@ impl EventFilter {
             if part.is_none() && value.is_empty() {
                 continue;
             }
-            let t = params::parse_integer(&name, value)?;
+            let t = request::parse_integer(&name, value)?;
             match part {
                 None => {
                     f.gte = Some(t);
@@ -114,14 +114,14 @@ impl EventFilter {
                 Some("gte") => f.gte = Some(t),
                 Some("lt") => f.lt = Some(t),
                 Some("lte") => f.lte = Some(t),
-                Some(_) => return Err(params::unknown(&name)),
+                Some(_) => return Err(request::unknown(&name)),
             }
         }
         let one = p.scalar("type")?.filter(|t| !t.is_empty());
         let many = p.array("types")?;
         f.types = match (one, many) {
             (Some(_), Some(_)) => {
-                return Err(params::invalid(
+                return Err(request::invalid(
                     "type",
                     None,
                     "You may only specify one of these parameters: type, types.",
@@ -133,7 +133,7 @@ impl EventFilter {
                 None => TypeFilter::Exact(t.to_owned()),
             },
             (None, Some(ts)) if ts.len() > MAX_TYPES => {
-                return Err(params::invalid(
+                return Err(request::invalid(
                     "types",
                     Some("parameter_invalid_array"),
                     &format!("Invalid array: types may contain at most {MAX_TYPES} items"),
@@ -177,8 +177,8 @@ pub(crate) fn list_events(events: &[Event], p: &Params) -> Result<Value, StripeE
     p.array("expand")?;
     let filter = EventFilter::parse(p)?;
     let req = PageRequest::parse(p)?;
-    let (data, has_more) = list::page(events, |e| &e.id, |e| filter.matches(e), &req, "event")?;
-    Ok(list::envelope(
+    let (data, has_more) = paging::page(events, |e| &e.id, |e| filter.matches(e), &req, "event")?;
+    Ok(paging::envelope(
         "/v1/events",
         data.into_iter().map(|e| e.body.clone()).collect(),
         has_more,
@@ -217,7 +217,7 @@ pub(crate) async fn retrieve(
         .map(|e| e.body.clone());
     match found {
         Some(body) => axum::Json(body).into_response(),
-        None => params::no_such("event", &id, "id").into_response(),
+        None => request::no_such("event", &id, "id").into_response(),
     }
 }
 

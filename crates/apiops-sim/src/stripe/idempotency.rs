@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::params::{self, Params, StripeError};
+use super::request::{self, Params, StripeError};
 
 /// How many keys the store remembers.
 pub(crate) const CAPACITY: usize = 10_000;
@@ -81,7 +81,7 @@ impl Store {
         let fingerprint = p.fingerprint();
         if let Some(saved) = self.saved.get(&key) {
             if saved.endpoint != endpoint {
-                return params::error(
+                return request::error(
                     StatusCode::BAD_REQUEST,
                     "invalid_request_error",
                     None,
@@ -142,7 +142,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, StripeError> {
         return Ok(None);
     };
     let Ok(text) = raw.to_str() else {
-        return Err(params::error(
+        return Err(request::error(
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
             None,
@@ -155,7 +155,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, StripeError> {
         return Ok(None);
     }
     if key.len() > MAX_KEY_LEN {
-        return Err(params::error(
+        return Err(request::error(
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
             None,

@@ -8,9 +8,11 @@ use serde_json::{Value, json};
 
 use super::data;
 use super::events::list_events;
-use super::params::Params;
+use super::request::Params;
 use super::*;
 use crate::Simulator;
+use crate::config::SimConfig;
+use crate::server::Credentials;
 
 fn config(seed: u64) -> SimConfig {
     SimConfig {

@@ -21,8 +21,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::list::{self, PageRequest};
-use super::params::{self, Params, StripeError};
+use super::paging::{self, PageRequest};
+use super::request::{self, Params, StripeError};
 use crate::server::SimState;
 
 /// One webhook endpoint as Stripe stores it.
@@ -95,8 +95,8 @@ pub(crate) async fn list(State(state): State<Arc<SimState>>, RawQuery(q): RawQue
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
     let ordered = newest_first(&endpoints);
-    match list::page(&ordered, |e| &e.id, |_| true, &req, "webhook endpoint") {
-        Ok((data, has_more)) => axum::Json(list::envelope(
+    match paging::page(&ordered, |e| &e.id, |_| true, &req, "webhook endpoint") {
+        Ok((data, has_more)) => axum::Json(paging::envelope(
             "/v1/webhook_endpoints",
             data.iter().map(|e| e.to_json(None)).collect(),
             has_more,
@@ -127,7 +127,7 @@ pub(crate) async fn retrieve(
         .unwrap_or_else(PoisonError::into_inner);
     match endpoints.iter().find(|e| e.id == id) {
         Some(e) => axum::Json(e.to_json(None)).into_response(),
-        None => params::no_such("webhook endpoint", &id, "id").into_response(),
+        None => request::no_such("webhook endpoint", &id, "id").into_response(),
     }
 }
 
@@ -186,7 +186,7 @@ pub(crate) async fn update(
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let Some(endpoint) = endpoints.iter_mut().find(|e| e.id == id) else {
-            return Err(params::no_such("webhook endpoint", &id, "id"));
+            return Err(request::no_such("webhook endpoint", &id, "id"));
         };
         change.apply(endpoint);
         state.stats.side_effect("stripe.webhook_endpoints.update");
@@ -210,7 +210,7 @@ pub(crate) async fn delete(
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
     let Some(pos) = endpoints.iter().position(|e| e.id == id) else {
-        return params::no_such("webhook endpoint", &id, "id").into_response();
+        return request::no_such("webhook endpoint", &id, "id").into_response();
     };
     endpoints.remove(pos);
     state.stats.side_effect("stripe.webhook_endpoints.delete");
@@ -297,10 +297,10 @@ fn parse_create(p: &Params) -> Result<Endpoint, StripeError> {
     ])?;
     p.array("expand")?;
     p.boolean("connect")?;
-    let url = valid_url(p.scalar("url")?.ok_or_else(|| params::missing("url"))?)?;
+    let url = valid_url(p.scalar("url")?.ok_or_else(|| request::missing("url"))?)?;
     let enabled_events = valid_events(
         p.array("enabled_events")?
-            .ok_or_else(|| params::missing("enabled_events"))?,
+            .ok_or_else(|| request::missing("enabled_events"))?,
     )?;
     let api_version = p
         .scalar("api_version")?
@@ -308,7 +308,7 @@ fn parse_create(p: &Params) -> Result<Endpoint, StripeError> {
             if is_api_version(v) {
                 Ok(v.to_owned())
             } else {
-                Err(params::invalid(
+                Err(request::invalid(
                     "api_version",
                     Some("parameter_invalid_string"),
                     &format!("Invalid api_version: {v}"),
@@ -343,7 +343,7 @@ fn valid_url(u: &str) -> Result<String, StripeError> {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
             Ok(u.to_owned())
         }
-        _ => Err(params::invalid(
+        _ => Err(request::invalid(
             "url",
             Some("url_invalid"),
             &format!("Invalid URL: {u}"),
@@ -354,7 +354,7 @@ fn valid_url(u: &str) -> Result<String, StripeError> {
 /// `*`, or names shaped like Stripe's event types (`charge.failed`, `charge.dispute.created`).
 fn valid_events(events: Vec<String>) -> Result<Vec<String>, StripeError> {
     if events.is_empty() {
-        return Err(params::invalid(
+        return Err(request::invalid(
             "enabled_events",
             Some("parameter_invalid_empty"),
             "Invalid array: enabled_events must contain at least one event type",
@@ -370,7 +370,7 @@ fn valid_events(events: Vec<String>) -> Result<Vec<String>, StripeError> {
                             .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
                 }));
         if !shaped {
-            return Err(params::invalid(
+            return Err(request::invalid(
                 &format!("enabled_events[{i}]"),
                 Some("parameter_invalid_string"),
                 &format!("Invalid enabled_events[{i}]: {e} is not a valid event type"),

@@ -19,9 +19,8 @@ use axum::response::{IntoResponse, Response};
 use super::data::{self, Direction};
 use super::paging::{self, Links, ListPage, PageLinks, PageRequest, Params, Window};
 use super::render::{AvailableView, CallView, MessageView, NumberView};
-use super::state::{
-    CreatedMessage, NumberUpdate, SendRequest, TwilioError, TwilioState, form_get, parse_bool,
-};
+use super::request::{NumberUpdate, SendRequest, form_get, parse_bool};
+use super::state::{CreatedMessage, TwilioError, TwilioState};
 use crate::server::SimState;
 
 /// Twilio's error body for `e`.
@@ -787,6 +786,6 @@ mod tests {
         assert!(digit_pattern("  ").is_err());
         assert_eq!(partition(10, |i| i < 4), 4);
         assert_eq!(partition(0, |_| true), 0);
-        assert!(super::super::state::is_e164("+14155550100"));
+        assert!(super::super::request::is_e164("+14155550100"));
     }
 }

@@ -7,15 +7,18 @@
 //! It is not the edge: credentials, the account SID in the path, rate limits, latency and
 //! injected faults are handled by `faults` before any handler here runs.
 //!
-//! Layout:
-//! - `data`: fixed tables and the compact generated records (messages, calls, alerts, numbers,
-//!   services, the numbers for sale), with the share of misconfigurations the audit must find.
+//! Layout (the roles every simulated provider shares are in the crate's Layout):
 //! - `state`: [`TwilioState`], SID lookups, the mutable part (behind one lock) and the
 //!   operations that change it.
-//! - `render`: the JSON views, every property the spec lists.
+//! - `data`: the compact generated records (messages, calls; `data/alerts.rs`: Monitor
+//!   alerts) and the fixed tables (`data/tables.rs`: area codes, error codes, bodies, the seeds
+//!   of numbers and services with the share of misconfigurations the audit must find).
+//! - `request`: the forms of the operations (send, buy, update), validated with Twilio's 400s.
 //! - `paging`: query parameters, page tokens, date windows, page envelopes.
-//! - `api`: the 2010-04-01 handlers; `v1`: Monitor, Messaging and Pricing; `usage`: Usage
-//!   Records summed from the generated messages, calls and numbers.
+//! - `render`: the JSON views, every property the spec lists (`render/v1.rs`: the v1 APIs').
+//! - the resources: `api` (the 2010-04-01 handlers), `v1` (Monitor, Messaging and Pricing),
+//!   `usage` (Usage Records summed from the generated messages, calls and numbers).
+//! - `tests`.
 //!
 //! Routes, relative to the `/twilio` prefix the server nests this under:
 //!
@@ -35,6 +38,7 @@ mod api;
 mod data;
 mod paging;
 mod render;
+mod request;
 mod state;
 mod usage;
 mod v1;

@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use super::data::{self, MessageStatus};
 use super::paging::Params;
-use super::state::{NumberUpdate, SendRequest, TwilioState};
+use super::request::{NumberUpdate, SendRequest};
+use super::state::TwilioState;
 use crate::config::SimConfig;
 use crate::server::Credentials;
 

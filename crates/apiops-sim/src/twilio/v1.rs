@@ -21,7 +21,8 @@ use super::paging::{self, Links, MetaPage, PageLinks, PageRequest, Params};
 use super::render::{
     AlertView, NUMBER_PRICES, NumberPrice, NumberPricingView, ServiceNumberView, ServiceView,
 };
-use super::state::{ServiceUpdate, TwilioError, TwilioState};
+use super::request::ServiceUpdate;
+use super::state::{TwilioError, TwilioState};
 use crate::server::SimState;
 
 /// Where the server nests the Twilio routes (see `server`): absolute URLs need it, and the

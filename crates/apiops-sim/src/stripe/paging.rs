@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use super::params::{self, Params, StripeError};
+use super::request::{self, Params, StripeError};
 
 /// Where a page starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,14 +35,14 @@ impl PageRequest {
         let limit = match p.integer("limit")? {
             None => 10,
             Some(n) if n < 1 => {
-                return Err(params::invalid(
+                return Err(request::invalid(
                     "limit",
                     Some("parameter_invalid_integer"),
                     "This value must be greater than or equal to 1.",
                 ));
             }
             Some(n) if n > 100 => {
-                return Err(params::invalid(
+                return Err(request::invalid(
                     "limit",
                     Some("parameter_invalid_integer"),
                     "This value must be less than or equal to 100.",
@@ -54,7 +54,7 @@ impl PageRequest {
         let before = p.scalar("ending_before")?.filter(|s| !s.is_empty());
         let cursor = match (after, before) {
             (Some(_), Some(_)) => {
-                return Err(params::invalid(
+                return Err(request::invalid(
                     "starting_after",
                     None,
                     "You may only specify one of these parameters: ending_before, starting_after.",
@@ -83,7 +83,7 @@ pub(crate) fn page<'a, T>(
             .iter()
             .position(|item| id(item) == cursor)
             .ok_or_else(|| {
-                params::invalid(
+                request::invalid(
                     param,
                     Some("resource_missing"),
                     &format!("No such {what}: '{cursor}'"),

@@ -1,0 +1,237 @@
+//! The webhook inbox in PostgreSQL: group-committed appends in one statement, deduplicated by
+//! provider event id, the processor's reads and marks, payload pruning, and the pollers'
+//! cursors.
+use std::collections::HashSet;
+
+use apiops_core::{ErrorEvent, Service};
+use jiff::Timestamp;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::events::insert_events;
+use super::{PostgresStore, no_nul};
+use crate::{InboxEvent, Source, StoreError, StoredInboxEvent, parse_field};
+fn inbox_row(row: &PgRow) -> Result<StoredInboxEvent, StoreError> {
+    let id: i64 = row.try_get("id")?;
+    let service: String = row.try_get("service")?;
+    let source: String = row.try_get("source")?;
+    let received: i64 = row.try_get("received_at")?;
+    Ok(StoredInboxEvent {
+        id,
+        event: InboxEvent {
+            service: parse_field(id, "service", &service)?,
+            dedup_key: row.try_get("dedup_key")?,
+            event_type: row.try_get("event_type")?,
+            source: Source::parse(&source).ok_or_else(|| StoreError::Corrupt {
+                id,
+                reason: format!("source {source:?}"),
+            })?,
+            received_at: Timestamp::from_millisecond(received).map_err(|_| {
+                StoreError::Corrupt {
+                    id,
+                    reason: format!("received_at {received}"),
+                }
+            })?,
+            payload: row.try_get("payload")?,
+        },
+    })
+}
+
+/// Inserts a batch of inbox events (arrays `$1`..`$6`, one element per event, no identity
+/// twice) and returns the identities of those that were new. Ids and insertion order as in
+/// [`INSERT_EVENTS`]: ids ascend in batch order, rows go in in identity order (no deadlock
+/// between concurrent group commits with overlapping events).
+const INSERT_INBOX: &str = "WITH ids AS (SELECT nextval(pg_get_serial_sequence('inbox', 'id')) AS id FROM generate_series(1, cardinality($1::text[]))), \
+     numbered AS (SELECT id, row_number() OVER (ORDER BY id) AS ord FROM ids) \
+     INSERT INTO inbox (id, service, dedup_key, event_type, source, received_at, payload) \
+     SELECT n.id, u.s, u.k, u.et, u.src, u.ra, u.p \
+     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[]) \
+     WITH ORDINALITY AS u(s, k, et, src, ra, p, ord) \
+     JOIN numbered n ON n.ord = u.ord \
+     ORDER BY u.s, u.k \
+     ON CONFLICT (service, dedup_key) DO NOTHING \
+     RETURNING service, dedup_key";
+
+pub(super) async fn inbox_append(
+    store: &PostgresStore,
+    events: &[InboxEvent],
+) -> Result<Vec<bool>, StoreError> {
+    // Repeats inside the batch are settled here: the first is sent, later ones are
+    // duplicates. What the database reports as inserted then decides the first ones.
+    let mut first = Vec::with_capacity(events.len());
+    let mut seen = HashSet::with_capacity(events.len());
+    let mut batch = Vec::with_capacity(events.len());
+    for e in events {
+        let is_first = seen.insert((e.service, e.dedup_key.as_str()));
+        first.push(is_first);
+        if is_first {
+            batch.push(e);
+        }
+    }
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    no_nul(
+        "an inbox event",
+        batch.iter().flat_map(|e| {
+            [
+                e.dedup_key.as_str(),
+                e.event_type.as_str(),
+                e.payload.as_str(),
+            ]
+        }),
+    )?;
+    // One statement: atomic and durable on its own (autocommit).
+    let rows = sqlx::query(INSERT_INBOX)
+        .bind(batch.iter().map(|e| e.service.as_str()).collect::<Vec<_>>())
+        .bind(
+            batch
+                .iter()
+                .map(|e| e.dedup_key.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batch
+                .iter()
+                .map(|e| e.event_type.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(batch.iter().map(|e| e.source.as_str()).collect::<Vec<_>>())
+        .bind(
+            batch
+                .iter()
+                .map(|e| e.received_at.as_millisecond())
+                .collect::<Vec<i64>>(),
+        )
+        .bind(batch.iter().map(|e| e.payload.as_str()).collect::<Vec<_>>())
+        .fetch_all(&store.pool)
+        .await?;
+    let mut inserted = HashSet::with_capacity(rows.len());
+    for row in &rows {
+        let service: String = row.try_get("service")?;
+        let key: String = row.try_get("dedup_key")?;
+        inserted.insert((service, key));
+    }
+    Ok(events
+        .iter()
+        .zip(first)
+        .map(|(e, is_first)| {
+            is_first && inserted.contains(&(e.service.as_str().to_owned(), e.dedup_key.clone()))
+        })
+        .collect())
+}
+
+pub(super) async fn inbox_count(
+    store: &PostgresStore,
+    service: Option<Service>,
+) -> Result<u64, StoreError> {
+    let n: i64 = match service {
+        Some(s) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE service = $1")
+                .bind(s.as_str())
+                .fetch_one(&store.pool)
+                .await?
+        }
+        None => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
+                .fetch_one(&store.pool)
+                .await?
+        }
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+pub(super) async fn inbox_has(
+    store: &PostgresStore,
+    service: Service,
+    dedup_key: &str,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM inbox WHERE service = $1 AND dedup_key = $2)",
+    )
+    .bind(service.as_str())
+    .bind(dedup_key)
+    .fetch_one(&store.pool)
+    .await?)
+}
+
+pub(super) async fn inbox_unprocessed(
+    store: &PostgresStore,
+    limit: u32,
+) -> Result<Vec<StoredInboxEvent>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, service, dedup_key, event_type, source, received_at, payload FROM inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter().map(inbox_row).collect()
+}
+
+pub(super) async fn inbox_processed(
+    store: &PostgresStore,
+    ids: &[i64],
+    events: &[ErrorEvent],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut tx = store.pool.begin().await?;
+    insert_events(&mut tx, events).await?;
+    if !ids.is_empty() {
+        sqlx::query("UPDATE inbox SET processed_at = $1 WHERE id = ANY($2::int8[])")
+            .bind(now.as_millisecond())
+            .bind(ids)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn inbox_prune_payloads(
+    store: &PostgresStore,
+    before: Timestamp,
+    limit: u32,
+) -> Result<u64, StoreError> {
+    // Reads `inbox_prunable` (the subquery repeats its condition). Rows another instance
+    // is pruning at the same moment are skipped, not waited for: it prunes them.
+    Ok(sqlx::query(
+        "UPDATE inbox SET payload = '' WHERE id IN (SELECT id FROM inbox \
+         WHERE processed_at IS NOT NULL AND payload <> '' AND received_at < $1 \
+         ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind(before.as_millisecond())
+    .bind(i64::from(limit))
+    .execute(&store.pool)
+    .await?
+    .rows_affected())
+}
+
+pub(super) async fn cursor(
+    store: &PostgresStore,
+    name: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM cursors WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&store.pool)
+            .await?,
+    )
+}
+
+pub(super) async fn set_cursor(
+    store: &PostgresStore,
+    name: &str,
+    value: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    no_nul("a cursor", [name, value])?;
+    sqlx::query(
+        "INSERT INTO cursors (name, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(name)
+    .bind(value)
+    .bind(now.as_second())
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}
