@@ -16,7 +16,8 @@
 //! value; [`settings`] holds the typed result; [`Format`] and [`ColorMode`] are the output
 //! choices (the binary renders them); [`Limits`] are `apiops serve`'s limits as the server
 //! applies them; [`creds`] builds the credentials report;
-//! [`providers`] builds the provider clients and `Services` from the settings.
+//! [`providers`] builds the provider clients and `Services` from the settings and selects the
+//! services a check runs on; [`usage`] builds the usage report.
 //! This crate only reads the user file; it prints nothing, and it depends on no
 //! face: the binary, the MCP server and the dashboard read their settings from it.
 
@@ -26,6 +27,7 @@ mod limits;
 mod output;
 pub mod providers;
 pub mod settings;
+pub mod usage;
 pub mod values;
 
 use std::fmt;

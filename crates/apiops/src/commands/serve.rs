@@ -208,7 +208,12 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
             transport: crate::mcp::confirm::Transport::Http,
         };
         let mcp = crate::mcp::http::router(
-            crate::mcp::ApiopsMcp::new(Arc::clone(&loaded), mcp_options, Ok(Arc::clone(&store))),
+            crate::mcp::ApiopsMcp::new(
+                Arc::clone(&loaded),
+                mcp_options,
+                Ok(Arc::clone(&store)),
+                crate::mcp::TerminalViews::shared(),
+            ),
             mcp_access,
             args.listen.ip(),
             mcp_stop.clone(),
