@@ -6,9 +6,9 @@ use apiops_client::breaker::BreakerConfig;
 use apiops_client::reads::ReadPolicy;
 use apiops_core::Service;
 use apiops_providers::openai::{OpenAi, OpenAiConfig};
+use apiops_providers::scan::{self, SelectError, Selected};
 use apiops_providers::stripe::{Stripe, StripeConfig};
 use apiops_providers::twilio::{Twilio, TwilioConfig};
-use apiops_providers::scan::{self, SelectError, Selected};
 use apiops_providers::{ClientTuning, Provider, ProviderError};
 
 use crate::Settings;

@@ -50,24 +50,23 @@ pub async fn report(
     let mut missing: Vec<ServiceUsage> = Vec::new();
     let mut skipped: Vec<String> = Vec::new();
     let by_or = by.unwrap_or(UsageBy::Category);
-    let mut absent =
-        |service: Service, e: ProviderError| -> Result<(), UsageError> {
-            match e {
-                ProviderError::MissingCredentials { variables, .. } => {
-                    let why = format!("not configured: set {}", variables.join(", "));
-                    if explicit {
-                        missing.push(ServiceUsage::unavailable(service, "", by_or, why));
-                    } else {
-                        skipped.push(format!("{}: {why}", service.display_name()));
-                    }
-                    Ok(())
+    let mut absent = |service: Service, e: ProviderError| -> Result<(), UsageError> {
+        match e {
+            ProviderError::MissingCredentials { variables, .. } => {
+                let why = format!("not configured: set {}", variables.join(", "));
+                if explicit {
+                    missing.push(ServiceUsage::unavailable(service, "", by_or, why));
+                } else {
+                    skipped.push(format!("{}: {why}", service.display_name()));
                 }
-                other => Err(UsageError::Setup {
-                    service,
-                    source: other,
-                }),
+                Ok(())
             }
-        };
+            other => Err(UsageError::Setup {
+                service,
+                source: other,
+            }),
+        }
+    };
     let twilio = if wanted.contains(&Service::Twilio) {
         crate::providers::twilio(settings)
             .map(Some)

@@ -17,7 +17,6 @@ async fn server(vars: &[(&str, &str)], dir: &tempfile::TempDir) -> Arc<State> {
     let db = format!("sqlite://{}/m.db", dir.path().display());
     let mut vars = vars.to_vec();
     vars.push(("APIOPS_DATABASE_URL", db.as_str()));
-    vars.push(("APIOPS_CLIENT_MAX_ATTEMPTS", "1"));
     let loaded = apiops_config::test_loaded(&vars);
     let store = apiops_store::open(&db).await.map(Arc::from);
     ApiopsMcp::new(Arc::new(loaded), Options::default(), store, views()).state
@@ -48,12 +47,16 @@ fn assert_error(r: &CallToolResult, kind: &str, category: &str) -> Value {
     e
 }
 
+/// The simulator, with room for the concurrent scans of a report (no rate limit in the way).
 async fn sim() -> apiops_sim::RunningSim {
-    apiops_sim::Simulator::new(apiops_sim::SimConfig::default())
-        .expect("sim")
-        .start()
-        .await
-        .expect("start")
+    apiops_sim::Simulator::new(apiops_sim::SimConfig {
+        stripe_rate: 10_000,
+        ..apiops_sim::SimConfig::default()
+    })
+    .expect("sim")
+    .start()
+    .await
+    .expect("start")
 }
 
 #[tokio::test]
