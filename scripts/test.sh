@@ -21,6 +21,27 @@ if cargo tree --workspace -i openssl-sys >/dev/null 2>&1; then
   exit 1
 fi
 
+# cargo-deny (deny.toml): licenses, banned crates and duplicate versions (warnings), sources
+# (crates.io only). Advisories need the RustSec database, fetched from GitHub: the machines this
+# runs on reach only package registries, so `advisories` is checked only when the database can
+# be fetched (it says so when it cannot). .ci/run installs cargo-deny; under CI=1 its absence
+# fails the suite, elsewhere the check is skipped with a message.
+echo "== cargo deny check"
+if cargo deny --version >/dev/null 2>&1; then
+  checks=(licenses bans sources)
+  if timeout 60 cargo deny fetch db >/dev/null 2>&1; then
+    checks+=(advisories)
+  else
+    echo "note: the advisory database (github.com/rustsec/advisory-db) cannot be fetched here; advisories are not checked"
+  fi
+  cargo deny --all-features --locked check "${checks[@]}"
+elif [[ ${CI:-} == 1 || ${CI:-} == true ]]; then
+  echo "error: cargo-deny is not installed (CI installs it: cargo install cargo-deny --locked)" >&2
+  exit 1
+else
+  echo "warning: cargo-deny is not installed; skipping the dependency check (cargo install cargo-deny --locked)" >&2
+fi
+
 echo "== contract tests (official specs and SDKs)"
 bash scripts/contract.sh
 

@@ -16,8 +16,9 @@
 //! kind of value; [`settings`] holds the typed result; `output` holds [`Format`] and
 //! [`ColorMode`], the output choices (the binary renders them); `limits` holds [`Limits`],
 //! `apiops serve`'s limits as the server applies them; [`creds`] builds the credentials report;
-//! [`providers`] builds the provider clients and `Services` from the settings; `tests` covers the
-//! layers, validation and that no secret leaks.
+//! [`providers`] builds the provider clients and `Services` from the settings and selects the
+//! services a check runs on; [`usage`] builds the usage report; `tests` covers the layers,
+//! validation and that no secret leaks.
 //! This crate only reads the user file; it prints nothing, and it depends on no
 //! face: the binary, the MCP server and the dashboard read their settings from it.
 
@@ -27,6 +28,7 @@ mod limits;
 mod output;
 pub mod providers;
 pub mod settings;
+pub mod usage;
 pub mod values;
 
 use std::fmt;

@@ -6,6 +6,7 @@ use apiops_client::breaker::BreakerConfig;
 use apiops_client::reads::ReadPolicy;
 use apiops_core::Service;
 use apiops_providers::openai::{OpenAi, OpenAiConfig};
+use apiops_providers::scan::{self, SelectError, Selected};
 use apiops_providers::stripe::{Stripe, StripeConfig};
 use apiops_providers::twilio::{Twilio, TwilioConfig};
 use apiops_providers::{ClientTuning, Provider, ProviderError};
@@ -51,6 +52,26 @@ pub fn build(service: Service, settings: &Settings) -> Result<Box<dyn Provider>,
         Service::Stripe => Box::new(stripe(settings)?),
         Service::Openai => Box::new(openai(settings)?),
     })
+}
+
+/// What to do when no service is configured: the end of every "nothing configured" message.
+pub const NOTHING_CONFIGURED_HINT: &str =
+    "`apiops creds` shows what is set, `apiops demo` runs against the built-in simulator";
+
+/// The services a check runs on (all configured ones when none is named), built from the
+/// settings: see [`scan::select`].
+pub fn select(settings: &Settings, requested: &[Service]) -> Result<Selected, SelectError> {
+    scan::select(requested, |s| build(s, settings))
+}
+
+/// What a failed selection says, as the CLI and the MCP tools word it: "nothing configured"
+/// ends with [`NOTHING_CONFIGURED_HINT`]; a setup error names its cause.
+pub fn selection_message(e: &SelectError) -> String {
+    match e {
+        SelectError::NothingConfigured { .. } => format!("{e}; {NOTHING_CONFIGURED_HINT}"),
+        SelectError::MissingCredentials { .. } => e.to_string(),
+        SelectError::Setup { source, .. } => format!("{e}: {source}"),
+    }
 }
 
 /// Twilio from the settings.

@@ -59,6 +59,22 @@ fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// Why no access rule can be made for a server.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessError {
+    /// The token is too short to guess at.
+    #[error("the dashboard token is too short: use at least {MIN_TOKEN_LEN} random characters")]
+    TokenTooShort,
+    /// No token, and the address is not loopback.
+    #[error(
+        "refusing to serve the dashboard, /metrics and /mcp on {listen}, which is not a loopback address, without a token: set --token or APIOPS_SERVE_TOKEN (at least {MIN_TOKEN_LEN} characters), or listen on 127.0.0.1"
+    )]
+    NoToken {
+        /// Where the server would listen.
+        listen: SocketAddr,
+    },
+}
+
 /// The session cookie's value for `token`.
 pub fn session_value(token: &str) -> String {
     sha256(&[b"apiops-dashboard-session\0", token.as_bytes()])
@@ -69,14 +85,15 @@ pub fn session_value(token: &str) -> String {
 
 impl Access {
     /// The rule for a server listening on `listen` with `token` (empty counts as none).
-    pub fn for_listen(listen: SocketAddr, token: Option<&SecretString>) -> Result<Access, String> {
+    pub fn for_listen(
+        listen: SocketAddr,
+        token: Option<&SecretString>,
+    ) -> Result<Access, AccessError> {
         let token = token
             .map(|t| t.expose_secret().trim())
             .filter(|t| !t.is_empty());
         match token {
-            Some(t) if t.chars().count() < MIN_TOKEN_LEN => Err(format!(
-                "the dashboard token is too short: use at least {MIN_TOKEN_LEN} random characters"
-            )),
+            Some(t) if t.chars().count() < MIN_TOKEN_LEN => Err(AccessError::TokenTooShort),
             Some(t) => Ok(Access {
                 digests: Some((
                     sha256(&[t.as_bytes()]),
@@ -88,11 +105,7 @@ impl Access {
                 digests: None,
                 trusted_proxies: std::sync::Arc::default(),
             }),
-            None => Err(format!(
-                "refusing to serve the dashboard, /metrics and /mcp on {listen}, which is not a loopback \
-                 address, without a token: set --token or APIOPS_SERVE_TOKEN (at least \
-                 {MIN_TOKEN_LEN} characters), or listen on 127.0.0.1"
-            )),
+            None => Err(AccessError::NoToken { listen }),
         }
     }
 
@@ -459,7 +472,8 @@ mod tests {
         );
         for a in ["0.0.0.0:8080", "[::]:8080", "192.0.2.10:80"] {
             let e = Access::for_listen(addr(a), None).expect_err(a);
-            assert!(e.contains("APIOPS_SERVE_TOKEN"), "{e}");
+            assert_eq!(e, AccessError::NoToken { listen: addr(a) });
+            assert!(e.to_string().contains("APIOPS_SERVE_TOKEN"), "{e}");
             // An empty token is no token.
             assert!(Access::for_listen(addr(a), Some(&secret("  "))).is_err());
             assert!(
@@ -468,7 +482,10 @@ mod tests {
                     .required()
             );
         }
-        assert!(Access::for_listen(addr("0.0.0.0:1"), Some(&secret("short"))).is_err());
+        assert_eq!(
+            Access::for_listen(addr("0.0.0.0:1"), Some(&secret("short"))).expect_err("short"),
+            AccessError::TokenTooShort
+        );
         // A token given on loopback is enforced too.
         assert!(
             Access::for_listen(addr("127.0.0.1:1"), Some(&secret(TOKEN)))

@@ -41,7 +41,7 @@ pub async fn execute_confirmed(
     settings: &apiops_config::Settings,
     store: &dyn apiops_store::Store,
     plan: &Plan,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, apiops_ops::OpsError> {
     let services = apiops_config::providers::services(settings).allowing_private_targets(false);
     let clock = jiff::Timestamp::now;
     let executor = apiops_ops::Executor {
@@ -50,7 +50,7 @@ pub async fn execute_confirmed(
         now: &clock,
         action: apiops_core::ActionTaken::Executed,
     };
-    executor.execute(plan).await.map_err(|e| e.to_string())
+    executor.execute(plan).await
 }
 
 /// Largest decision form accepted, in bytes (it holds a token and a word).
@@ -521,9 +521,10 @@ pub(super) async fn decide(
             execute_confirmed(&state.config.settings, state.store.as_ref(), &plan).await
         })
     };
-    let result = run
-        .await
-        .unwrap_or_else(|e| Err(format!("the run stopped: {e}")));
+    let result = match run.await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("the run stopped: {e}")),
+    };
     match result {
         Ok(outcome) => {
             let (heading, class, lines) = outcome_summary(&id, &outcome);

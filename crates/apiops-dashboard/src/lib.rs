@@ -45,7 +45,7 @@ use jiff::Timestamp;
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
 
-pub use access::Access;
+pub use access::{Access, AccessError};
 pub use confirmations::{CsrfKey, execute_confirmed};
 
 use apiops_config::LoadedConfig;

@@ -67,9 +67,10 @@ impl ToolError {
         self
     }
 
-    /// A provider failure with the category of the typed error it came from.
-    pub fn provider(message: impl Into<String>, category: Category) -> Self {
-        ToolError::new(Kind::ProviderError, Some(category), message)
+    /// A provider failure: its message as the typed error displays (already scrubbed by the
+    /// clients), its category from the error's type, never from its text.
+    pub fn provider(e: &apiops_providers::ProviderError) -> Self {
+        ToolError::new(Kind::ProviderError, Some(e.category()), e.to_string())
     }
 
     /// As a tool result: `isError`, the error in structured content; as text, the message
@@ -109,10 +110,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_provider_error_keeps_the_category_it_was_given_whatever_its_text_says() {
-        // A 401's text inside a rate-limit error's message must not make it `auth`.
-        let e = ToolError::provider("upstream said: HTTP 401 earlier", Category::RateLimit);
-        assert_eq!(e.category, Some(Category::RateLimit));
+    fn a_provider_error_keeps_the_category_of_its_type_whatever_its_text_says() {
+        // A 401's text inside a rate limit's body must not make it `auth`.
+        let e = apiops_providers::ProviderError::Client(apiops_client::ClientError::Status {
+            method: "GET".into(),
+            target: "api.example/v1".into(),
+            status: 429,
+            body: "upstream said: HTTP 401 earlier".into(),
+            retry_after: None,
+        });
+        let t = ToolError::provider(&e);
+        assert_eq!(t.category, Some(Category::RateLimit));
+        assert_eq!(t.kind, Kind::ProviderError);
+        assert!(t.message.contains("HTTP 429"), "{}", t.message);
     }
 
     #[test]

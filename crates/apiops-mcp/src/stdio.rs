@@ -207,6 +207,12 @@ async fn write_out<W: AsyncWrite + Unpin>(
     Ok(())
 }
 
+/// Serves `handler` on the process's stdin and stdout (`apiops mcp`) until stdin ends.
+pub async fn serve_process<H: ServerHandler>(handler: H) -> anyhow::Result<()> {
+    let (input, output) = rmcp::transport::stdio_pipes();
+    serve(handler, input, output).await
+}
+
 /// Serves `handler` over `input`/`output` until the input ends or the client goes away.
 pub async fn serve<H, R, W>(handler: H, input: R, output: W) -> anyhow::Result<()>
 where

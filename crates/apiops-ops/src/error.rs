@@ -22,14 +22,10 @@ pub enum OpsError {
     /// The service has no credentials; the message names the variables.
     #[error("{0}")]
     NotConfigured(String),
-    /// A provider call failed.
-    #[error("{message}")]
-    Provider {
-        /// What failed (already scrubbed by the clients).
-        message: String,
-        /// Its category in the taxonomy, from the typed error it came from.
-        category: apiops_core::Category,
-    },
+    /// A provider call failed: the typed error (already scrubbed by the clients), its category
+    /// from its type.
+    #[error(transparent)]
+    Provider(ProviderError),
     /// Another runner holds the plan's lease (another terminal, an agent's call, an instance
     /// of `apiops serve`): nothing was run here, so no step can run twice.
     #[error(
@@ -50,10 +46,7 @@ pub enum OpsError {
 
 impl From<ClientError> for OpsError {
     fn from(e: ClientError) -> Self {
-        OpsError::Provider {
-            category: e.category(),
-            message: e.to_string(),
-        }
+        OpsError::Provider(ProviderError::Client(e))
     }
 }
 
@@ -61,10 +54,7 @@ impl From<ProviderError> for OpsError {
     fn from(e: ProviderError) -> Self {
         match e {
             ProviderError::MissingCredentials { .. } => OpsError::NotConfigured(e.to_string()),
-            other => OpsError::Provider {
-                category: other.category(),
-                message: other.to_string(),
-            },
+            other => OpsError::Provider(other),
         }
     }
 }

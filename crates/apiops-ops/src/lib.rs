@@ -18,6 +18,7 @@
 //! - [`registry`]: plans made and not yet executed (MCP's `plan_operation` → `execute_plan`),
 //!   per session, for an hour.
 //! - [`services`]: the providers and the outbound HTTP client operations use.
+//! - [`sink`]: the event log as the error scan's sink (the CLI's and MCP's error audits).
 //! - [`params`]: an operation from named parameters (tool calls, MCP requests).
 //! - [`llm`]: the optional LLM planner (tool calling over the catalog; same gate).
 
@@ -36,6 +37,7 @@ pub mod read;
 pub mod registry;
 mod resolve;
 pub mod services;
+pub mod sink;
 
 pub use catalog::{CATALOG, OpKind, OpSpec, Operation, Risk};
 pub use error::OpsError;

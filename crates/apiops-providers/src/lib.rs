@@ -8,7 +8,10 @@
 //! - [`aggregate`]: pure grouping and ranking of events into [`ErrorGroup`]s with fixes and
 //!   recommendations, in memory proportional to the number of distinct codes.
 //! - [`scan`]: health, the error scan and the audit across services (which providers, run
-//!   concurrently, results merged and ranked), events recorded through an [`scan::EventSink`].
+//!   concurrently, results merged and ranked), events recorded through an [`scan::EventSink`];
+//!   a failed service is a [`scan::ScanFailure`] holding the typed [`ProviderError`].
+//! - [`views`]: those results as every face shows them (health, errors, audit, the whole
+//!   report) — data only, the binary renders them, MCP answers with their JSON.
 //! - [`webhook_url`]: static, SSRF-safe checks of webhook URLs (scheme, private and loopback
 //!   addresses) that never connect anywhere.
 //! - [`normalize`]: provider text made fit to keep (personal data scrubbed from messages).
@@ -45,6 +48,7 @@ pub mod stripe;
 pub mod tuning;
 pub mod twilio;
 pub mod usage;
+pub mod views;
 pub mod wait;
 pub mod webhook_events;
 pub mod webhook_url;

@@ -6,6 +6,7 @@
 //! stays free of any database.
 
 use std::error::Error as StdError;
+use std::sync::Arc;
 
 use apiops_core::{Category, ErrorEvent, ErrorGroup, Finding, Health, Service};
 use futures::StreamExt;
@@ -108,24 +109,39 @@ pub fn select(
     Ok(Selected { providers, skipped })
 }
 
-/// A service whose scan or audit could not finish.
-#[derive(Debug, Clone, Serialize)]
+/// A service whose scan or audit could not finish: the typed error itself (its category comes
+/// from its type). Serializes as `{"service", "error" (as it displays), "category"}`.
+#[derive(Debug, Clone)]
 pub struct ScanFailure {
     /// Which service.
     pub service: Service,
-    /// What went wrong, as the provider error displays.
-    pub error: String,
-    /// The category of the typed error it came from.
-    pub category: Category,
+    /// What went wrong (shared: the views that show it are built from clones).
+    pub error: Arc<ProviderError>,
 }
 
 impl ScanFailure {
-    fn new(service: Service, e: &ProviderError) -> Self {
+    /// `service`'s scan or audit failed with `error`.
+    pub fn new(service: Service, error: ProviderError) -> Self {
         Self {
             service,
-            category: e.category(),
-            error: e.to_string(),
+            error: Arc::new(error),
         }
+    }
+
+    /// The category of the error in the taxonomy, from its type.
+    pub fn category(&self) -> Category {
+        self.error.category()
+    }
+}
+
+impl Serialize for ScanFailure {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut s = serializer.serialize_struct("ScanFailure", 3)?;
+        s.serialize_field("service", &self.service)?;
+        s.serialize_field("error", &self.error.to_string())?;
+        s.serialize_field("category", &self.category())?;
+        s.end()
     }
 }
 
@@ -231,7 +247,7 @@ pub async fn errors(
                     }
                     // A provider reports a failed source and goes on with the next one; a
                     // fatal error (rejected credentials) ends its stream by itself.
-                    Err(e) => failures.push(ScanFailure::new(service, &e)),
+                    Err(e) => failures.push(ScanFailure::new(service, e)),
                 }
             }
             batch.flush().await;
@@ -312,7 +328,7 @@ pub async fn audit(providers: &[Box<dyn Provider>]) -> (Vec<Finding>, Vec<ScanFa
     for (service, r) in results {
         match r {
             Ok(f) => findings.extend(f),
-            Err(e) => failures.push(ScanFailure::new(service, &e)),
+            Err(e) => failures.push(ScanFailure::new(service, e)),
         }
     }
     findings.sort_by(|a, b| {

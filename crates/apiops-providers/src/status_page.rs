@@ -121,7 +121,7 @@ pub fn used_components(service: Service) -> &'static [&'static str] {
 }
 
 /// The HTTP client status pages are read with: 5 s, no redirects, no cookies, apiops' agent.
-pub fn http_client() -> Result<reqwest::Client, String> {
+pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .connect_timeout(Duration::from_secs(5))
@@ -132,7 +132,6 @@ pub fn http_client() -> Result<reqwest::Client, String> {
             " (status page)"
         ))
         .build()
-        .map_err(|e| e.to_string())
 }
 
 #[derive(Deserialize)]
@@ -263,7 +262,7 @@ pub async fn read_all(pages: &[(Service, Url)]) -> Vec<StatusPage> {
                     description: None,
                     components: vec![],
                     incidents: vec![],
-                    error: Some(e.clone()),
+                    error: Some(e.to_string()),
                 })
                 .collect();
         }

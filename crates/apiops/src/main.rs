@@ -7,14 +7,14 @@
 //!   `notes`, `ops` with `ops/args.rs` and `ops/views.rs`, `serve`, `sim`, `usage`,
 //!   `webhooks`); `commands::checks` wires the providers built by `apiops_config::providers`
 //!   into `apiops_providers::scan`;
-//! - [`report`]: the health, errors, audit and report views;
-//! - [`output`]: the renderers (human, Markdown, JSON) every command prints through;
+//! - [`report`]: the health, errors, audit and report views rendered (the views are data in
+//!   `apiops_providers::views`);
+//! - [`output`]: the renderers (`human`, `md`, `json`) every command prints through;
 //! - [`exit`]: the one mapping from outcomes and errors to documented exit codes;
 //! - [`logging`]: `tracing` to stderr, from `-v`/`-q` or `APIOPS_LOG`;
 //! - [`server`]: `apiops serve`'s router and accept loop (limits, timeouts, load shedding);
-//! - [`mcp`]: the MCP tool handler (`mcp/server.rs`, with `server/plans.rs` and
-//!   `server/json.rs`) and the `/mcp` route (`mcp/http.rs`), over the same engine calls (the
-//!   protocol side is the `apiops-mcp` crate);
+//! - [`mcp`]: the binary's renderers handed to the MCP server (`TerminalViews`); the server,
+//!   its tool handler and the `/mcp` route are the `apiops-mcp` crate;
 //! - [`monitor`]: `[monitor]` and `[retention]` wired onto the `apiops-monitor` crate;
 //! - `config` and `dashboard`: the `apiops-config` crate (the layered configuration, validated
 //!   once into typed settings) and the `apiops-dashboard` crate (the dashboard of `apiops

@@ -1,12 +1,20 @@
-//! The report views: health, error audit, config audit, and the whole [`Report`] in the seed's
-//! Markdown format (per service: **Health**, **Period**, a table of Code / Category / Count /
-//! Severity / Suggested Fix; then numbered recommendations). Human output is the same content
-//! as terminal tables; JSON is the `apiops_core` types as they serialize.
+//! The report views rendered: health, error audit, config audit, and the whole report in the
+//! seed's Markdown format (per service: **Health**, **Period**, a table of Code / Category /
+//! Count / Severity / Suggested Fix; then numbered recommendations). Human output is the same
+//! content as terminal tables; JSON is the views as they serialize. The views themselves are
+//! data in `apiops_providers::views` (the MCP server answers with the same JSON); the
+//! terminal's additions (rate-limit waits and status pages beside the errors, probes beside
+//! the audit) are here.
 
 use std::io::{self, Write};
 
-use apiops_core::{ErrorGroup, Finding, Health, HealthStatus, Report, Service};
+use apiops_core::{ErrorGroup, Finding, Health, Service};
 use serde::Serialize;
+
+pub(crate) use apiops_providers::scan::ScanFailure;
+pub(crate) use apiops_providers::views::{
+    AuditView, ErrorsView, HealthView, ReportView, period_label,
+};
 
 use apiops_providers::status_page::StatusPage;
 
@@ -74,39 +82,6 @@ pub(crate) fn health_facts(h: &Health) -> Vec<(&'static str, String)> {
         facts.push(("warning", w.clone()));
     }
     facts
-}
-
-/// `apiops health`.
-#[derive(Debug, Serialize)]
-pub(crate) struct HealthView {
-    /// The overall status (the worst of the services).
-    pub(crate) overall: HealthStatus,
-    /// One entry per service checked.
-    pub(crate) services: Vec<Health>,
-    /// What each provider's public status page says (context: never part of the verdict).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) status_pages: Vec<StatusPage>,
-}
-
-impl HealthView {
-    pub(crate) fn new(services: Vec<Health>) -> Self {
-        let overall = services
-            .iter()
-            .map(|h| h.status)
-            .max()
-            .unwrap_or(HealthStatus::Operational);
-        HealthView {
-            overall,
-            services,
-            status_pages: vec![],
-        }
-    }
-
-    /// With the providers' status pages.
-    pub(crate) fn with_status_pages(mut self, pages: Vec<StatusPage>) -> Self {
-        self.status_pages = pages;
-        self
-    }
 }
 
 /// The lines a status page adds to a service's short list.
@@ -212,28 +187,6 @@ fn health_markdown(out: &mut dyn Write, services: &[Health]) -> io::Result<()> {
         output::markdown_table(&["Service", "Health", "Details", "Notes"], &rows)
     )
 }
-
-/// `apiops errors`.
-#[derive(Debug, Serialize)]
-pub(crate) struct ErrorsView {
-    /// "Last 24 hours".
-    pub(crate) period: String,
-    /// Services scanned.
-    pub(crate) services: Vec<Service>,
-    /// Events found in all.
-    pub(crate) total_events: u64,
-    /// Groups, ranked.
-    pub(crate) groups: Vec<ErrorGroup>,
-    /// Services whose scan failed, with the reason.
-    pub(crate) failures: Vec<ScanFailure>,
-    /// Numbered recommendations.
-    pub(crate) recommendations: Vec<String>,
-    /// The events themselves (JSON only; capped).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) events: Vec<apiops_core::ErrorEvent>,
-}
-
-pub(crate) use apiops_providers::scan::ScanFailure;
 
 fn group_rows(groups: &[&ErrorGroup]) -> Vec<Vec<String>> {
     groups
@@ -422,14 +375,6 @@ fn finding_rows(findings: &[&Finding]) -> Vec<Vec<String>> {
 
 const FINDING_HEADER: [&str; 4] = ["Severity", "Resource", "Finding", "Fix"];
 
-/// `apiops audit`.
-#[derive(Debug, Serialize)]
-pub(crate) struct AuditView {
-    pub(crate) services: Vec<Service>,
-    pub(crate) findings: Vec<Finding>,
-    pub(crate) failures: Vec<ScanFailure>,
-}
-
 impl Render for AuditView {
     fn human(&self, out: &mut dyn Write) -> io::Result<()> {
         for s in &self.services {
@@ -555,14 +500,6 @@ impl Render for AuditReport {
     }
 }
 
-/// The whole report (`apiops demo`, `apiops report`): per service the seed's format.
-#[derive(Debug, Serialize)]
-pub(crate) struct ReportView {
-    #[serde(flatten)]
-    pub(crate) report: Report,
-    pub(crate) failures: Vec<ScanFailure>,
-}
-
 impl Render for ReportView {
     fn human(&self, out: &mut dyn Write) -> io::Result<()> {
         self.markdown(out)
@@ -627,25 +564,6 @@ impl Render for ReportView {
     }
 }
 
-/// "Last 24 hours", "Last 6 hours", "Last 30 minutes", "Last 7 days".
-pub(crate) fn period_label(span: std::time::Duration) -> String {
-    let secs = span.as_secs();
-    let (n, unit) = if secs.is_multiple_of(86_400) && secs >= 2 * 86_400 {
-        (secs / 86_400, "days")
-    } else if secs.is_multiple_of(3600) && secs >= 3600 {
-        (secs / 3600, if secs == 3600 { "hour" } else { "hours" })
-    } else if secs >= 60 {
-        (secs / 60, "minutes")
-    } else {
-        (secs, "seconds")
-    };
-    if n == 1 {
-        format!("Last {unit}")
-    } else {
-        format!("Last {n} {unit}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -707,17 +625,5 @@ mod tests {
         let json = serde_json::to_value(&report).expect("json");
         assert_eq!(json["rate_limits"][0]["resets_in_s"], 42, "{json}");
         assert_eq!(json["period"], "Last hour", "{json}");
-    }
-
-    #[test]
-    fn periods_read_naturally() {
-        assert_eq!(period_label(Duration::from_secs(86_400)), "Last 24 hours");
-        assert_eq!(period_label(Duration::from_secs(6 * 3600)), "Last 6 hours");
-        assert_eq!(period_label(Duration::from_secs(3600)), "Last hour");
-        assert_eq!(period_label(Duration::from_secs(7 * 86_400)), "Last 7 days");
-        assert_eq!(
-            period_label(Duration::from_secs(30 * 60)),
-            "Last 30 minutes"
-        );
     }
 }

@@ -190,7 +190,9 @@ pub(crate) async fn serve(
 #[cfg(test)]
 mod tests {
     //! The composed application in-process (`tower::ServiceExt::oneshot`), one route group at
-    //! a time: its guard, its limit and its shedding.
+    //! a time: its guard, its limit and its shedding; then the real routers `apiops serve`
+    //! composes — the dashboard's pages, `/confirmations`, `/metrics` and `/mcp` — each reached
+    //! through the whole application, behind the token.
 
     use std::net::SocketAddr;
 
@@ -349,5 +351,155 @@ mod tests {
         tokio::time::pause();
         let r = f.get("/slow", "localhost").await;
         assert_eq!(r.status(), StatusCode::REQUEST_TIMEOUT);
+    }
+
+    const TOKEN: &str = "router-test-token-0123456789abcdef";
+
+    /// The application as `apiops serve` composes it: the real dashboard (pages,
+    /// `/confirmations`, `/metrics`) and the real `/mcp`, behind [`TOKEN`].
+    async fn served() -> (Router, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("dir");
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&format!("sqlite://{}/s.db", dir.path().display()))
+                .await
+                .expect("store"),
+        );
+        let (ingest, _writer) =
+            Ingest::start(Arc::clone(&store), IngestConfig::default(), Arc::default());
+        let metrics = Arc::new(ReceiverMetrics::default());
+        let receiver = Arc::new(ReceiverState {
+            config: ReceiverConfig {
+                stripe_secrets: vec![SecretString::from(SECRET.to_owned())],
+                ..ReceiverConfig::default()
+            },
+            ingest,
+            metrics: Arc::clone(&metrics),
+            now: Arc::new(jiff::Timestamp::now),
+            reconciler: None,
+        });
+        let listen: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
+        let token = SecretString::from(TOKEN.to_owned());
+        let access = Access::for_listen(listen, Some(&token)).expect("access");
+        let loaded = Arc::new(crate::config::test_loaded(&[]));
+        let dashboard = crate::dashboard::mount(crate::dashboard::Mount {
+            store: Arc::clone(&store),
+            receiver: metrics,
+            receivers: vec![apiops_core::Service::Stripe],
+            config: Arc::clone(&loaded),
+            token: Some(&token),
+            access: access.clone(),
+            people_only: false,
+        });
+        let mcp = crate::mcp::http::router(
+            crate::mcp::ApiopsMcp::new(
+                loaded,
+                crate::mcp::Options::default(),
+                Ok(store),
+                crate::mcp::TerminalViews::shared(),
+            ),
+            access.clone(),
+            listen.ip(),
+            tokio_util::sync::CancellationToken::new(),
+        );
+        let app = app(Parts {
+            receiver,
+            dashboard,
+            mcp,
+            access,
+            limits: Limits::default(),
+        });
+        (app, dir)
+    }
+
+    /// `req` with `Host: localhost`, with or without the bearer token, answered in-process.
+    async fn send(
+        app: &Router,
+        req: axum::http::request::Builder,
+        body: Body,
+        bearer: bool,
+    ) -> Response {
+        let mut req = req.header("host", "localhost");
+        if bearer {
+            req = req.header("authorization", format!("Bearer {TOKEN}"));
+        }
+        app.clone()
+            .oneshot(req.body(body).expect("request"))
+            .await
+            .expect("answer")
+    }
+
+    /// The body as text, read until it holds `until` (an SSE stream stays open after its first
+    /// event) or ends.
+    async fn text(r: Response, until: &str) -> String {
+        use futures::StreamExt as _;
+        let mut stream = r.into_body().into_data_stream();
+        let mut out = String::new();
+        while let Some(Ok(chunk)) = stream.next().await {
+            out.push_str(&String::from_utf8_lossy(&chunk));
+            if out.contains(until) {
+                break;
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn the_dashboard_pages_answer_behind_the_token() {
+        let (app, _dir) = served().await;
+        for path in ["/", "/errors", "/alerts"] {
+            let r = send(&app, Request::get(path), Body::empty(), false).await;
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+            let r = send(&app, Request::get(path), Body::empty(), true).await;
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+            let page = text(r, "</html>").await;
+            assert!(page.contains("<html"), "{path}: {page}");
+            assert!(!page.contains(TOKEN), "{path} shows the token");
+        }
+    }
+
+    #[tokio::test]
+    async fn confirmations_are_listed_and_decided_only_where_a_person_decides() {
+        let (app, _dir) = served().await;
+        let r = send(&app, Request::get("/confirmations"), Body::empty(), false).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let r = send(&app, Request::get("/confirmations"), Body::empty(), true).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        // Agents share this token (no --mcp-token): nobody decides here.
+        let form = Request::post("/confirmations/plan_0123456789abcdef")
+            .header("content-type", "application/x-www-form-urlencoded");
+        let r = send(&app, form, Body::from("decision=confirm&csrf=x"), true).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn metrics_are_exposed_behind_the_token() {
+        let (app, _dir) = served().await;
+        let r = send(&app, Request::get("/metrics"), Body::empty(), false).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let r = send(&app, Request::get("/metrics"), Body::empty(), true).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let body = text(r, apiops_core::metric_names::BUILD_INFO).await;
+        assert!(
+            body.contains(apiops_core::metric_names::BUILD_INFO),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn mcp_initializes_behind_the_token() {
+        let (app, _dir) = served().await;
+        let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"test","version":"0"}}}"#;
+        let post = || {
+            Request::post(crate::mcp::http::PATH)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+        };
+        let r = send(&app, post(), Body::from(initialize), false).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let r = send(&app, post(), Body::from(initialize), true).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.headers().contains_key("mcp-session-id"));
+        let body = text(r, "serverInfo").await;
+        assert!(body.contains(r#""name":"apiops""#), "{body}");
     }
 }

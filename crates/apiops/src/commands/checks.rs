@@ -6,28 +6,27 @@
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
-use apiops_core::{ErrorEvent, Finding, Health, HealthStatus, Service};
-use apiops_providers::scan::{self, EventSink, ScanFailure, ScanOptions, SelectError, SinkError};
+use apiops_core::{Finding, Health, HealthStatus, Service};
+use apiops_providers::scan::{self, EventSink, ScanFailure, ScanOptions, SelectError};
 use apiops_providers::{Progress, TimeWindow};
-use apiops_store::Store;
+use apiops_store::{Store, StoreError};
 
 use crate::config::Settings;
 
-pub(crate) use apiops_config::providers::{build, openai, services, stripe, twilio};
+pub(crate) use apiops_config::providers::{openai, services, stripe, twilio};
 
 pub(crate) use apiops_providers::scan::{ErrorsOutcome, Selected};
 
 /// Builds the requested services (all when none is named) from the settings: see
 /// [`scan::select`]; its errors become the command's (exit codes, the hint to `apiops creds`).
 pub(crate) fn select(settings: &Settings, requested: &[Service]) -> anyhow::Result<Selected> {
-    scan::select(requested, |s| build(s, settings)).map_err(|e| match e {
+    apiops_config::providers::select(settings, requested).map_err(|e| match e {
         SelectError::MissingCredentials { service, variables } => {
             crate::exit::AppError::MissingCredentials { service, variables }.into()
         }
-        SelectError::NothingConfigured { missing } => crate::exit::AppError::NothingConfigured(format!(
-            "no service is configured: set credentials for at least one ({}); `apiops creds` shows what is set, `apiops demo` runs against the built-in simulator",
-            missing.join(", ")
-        ))
+        SelectError::NothingConfigured { .. } => crate::exit::AppError::NothingConfigured(
+            apiops_config::providers::selection_message(&e),
+        )
         .into(),
         SelectError::Setup { service, source } => {
             anyhow::Error::new(source).context(format!("setting up {}", service.display_name()))
@@ -47,16 +46,6 @@ pub(crate) fn health_exit(health: &[Health]) -> crate::exit::Exit {
         Some(HealthStatus::Down) => crate::exit::Exit::Down,
         Some(HealthStatus::Degraded) => crate::exit::Exit::Degraded,
         _ => crate::exit::Exit::Ok,
-    }
-}
-
-/// The event log as the scan's sink.
-struct StoreSink<'a>(&'a dyn Store);
-
-#[async_trait::async_trait]
-impl EventSink for StoreSink<'_> {
-    async fn append(&self, events: &[ErrorEvent]) -> Result<u64, SinkError> {
-        Ok(self.0.append_events(events).await?)
     }
 }
 
@@ -89,7 +78,7 @@ pub(crate) async fn errors(
             }
         })
     });
-    let sink = store.map(StoreSink);
+    let sink = store.map(apiops_ops::sink::StoreSink);
     let options = ScanOptions {
         sink: sink.as_ref().map(|s| s as &dyn EventSink),
         keep,
@@ -112,11 +101,9 @@ pub(crate) async fn audit(selected: &Selected) -> (Vec<Finding>, Vec<ScanFailure
 }
 
 /// Opens the store the settings name, or says why not (the caller warns and goes on).
-pub(crate) async fn open_store(settings: &Settings) -> Result<Box<dyn Store>, String> {
+pub(crate) async fn open_store(settings: &Settings) -> Result<Box<dyn Store>, StoreError> {
     use secrecy::ExposeSecret;
-    apiops_store::open(settings.database.url.expose_secret())
-        .await
-        .map_err(|e| e.to_string())
+    apiops_store::open(settings.database.url.expose_secret()).await
 }
 
 /// A tokio runtime for one command.

@@ -101,7 +101,7 @@ pub(crate) fn run(
     view.confirmed = true;
     let outcome = rt
         .block_on(execute_confirmed(settings, store.as_ref(), &plan))
-        .map_err(|e| anyhow::anyhow!(e))?;
+        .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     let exit = outcome_exit(outcome.status);
     view.outcome = Some(outcome);
     output::emit(format, &view).context("writing the outcome")?;

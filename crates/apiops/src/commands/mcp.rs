@@ -1,6 +1,6 @@
 //! `apiops mcp [--read-only] [--allow-execute]`: serves the Model Context Protocol on stdio
-//! until the client closes stdin. See [`crate::mcp`] for the tools, resources and the rules of
-//! confirmation.
+//! until the client closes stdin. The tools, resources and the rules of confirmation are the
+//! `apiops-mcp` crate's ([`crate::mcp`]).
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use clap::Args;
 use crate::commands::checks;
 use crate::config::LoadedConfig;
 use crate::exit::Exit;
-use crate::mcp::{ApiopsMcp, Options};
+use crate::mcp::{ApiopsMcp, Options, TerminalViews};
 
 /// `apiops mcp` flags.
 #[derive(Debug, Clone, Args)]
@@ -34,14 +34,13 @@ pub(crate) fn run(loaded: LoadedConfig, args: &McpArgs) -> anyhow::Result<Exit> 
         transport: crate::mcp::confirm::Transport::Stdio,
     };
     let result = rt.block_on(async {
-        let server = ApiopsMcp::start(loaded, options).await;
+        let server = ApiopsMcp::start(loaded, options, TerminalViews::shared()).await;
         tracing::info!(
             read_only = options.read_only,
             allow_execute = options.allow_execute,
             "apiops mcp: serving on stdio"
         );
-        let (input, output) = rmcp::transport::stdio_pipes();
-        crate::mcp::stdio::serve(server, input, output).await
+        crate::mcp::stdio::serve_process(server).await
     });
     // A blocking stdin read (when stdin is not a pipe) must not hold the exit up.
     rt.shutdown_timeout(Duration::from_secs(1));

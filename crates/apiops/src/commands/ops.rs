@@ -26,7 +26,7 @@ pub(crate) use args::{
     StripeCommand, StripeEventsCommand, TwilioCommand,
 };
 use views::*;
-pub(crate) use views::{ListView, OpView};
+pub(crate) use views::{OpView, list_view};
 
 use crate::commands::{checks, errors};
 use crate::config::{LoadedConfig, Settings};
@@ -519,7 +519,7 @@ fn run_read(loaded: &LoadedConfig, op: Operation, format: Format) -> anyhow::Res
 
 /// A read's error as the command's: missing credentials keep their exit code; a provider's
 /// typed error stays in the chain.
-pub(crate) fn read_error(e: ReadError) -> anyhow::Error {
+fn read_error(e: ReadError) -> anyhow::Error {
     match e {
         ReadError::Unavailable(p) => match &*p {
             apiops_providers::ProviderError::MissingCredentials { service, variables } => {
@@ -536,9 +536,9 @@ pub(crate) fn read_error(e: ReadError) -> anyhow::Error {
     }
 }
 
-/// Runs a listing read (also for the MCP `plan_operation` tool): [`apiops_ops::read`], shown
-/// as a table.
-pub(crate) async fn read_view(services: &Services, op: &Operation) -> Result<ListView, ReadError> {
+/// Runs a listing read: [`apiops_ops::read`], shown as a table (the MCP `plan_operation` tool
+/// shows the same table, through `crate::mcp::TerminalViews`).
+async fn read_view(services: &Services, op: &Operation) -> Result<views::ListView, ReadError> {
     apiops_ops::read::read(services, op)
         .await
         .map(|answer| list_view(op, answer))

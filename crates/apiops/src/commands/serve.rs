@@ -126,7 +126,7 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
     // The dashboard, /metrics and /mcp need a token anywhere but on loopback: checked before
     // binding.
     let access = crate::dashboard::Access::for_listen(args.listen, args.token.as_ref())
-        .map_err(AppError::Usage)?
+        .map_err(|e| AppError::Usage(e.to_string()))?
         .with_trusted_proxies(args.trusted_proxies.clone());
     if args.public_url.is_some() && args.token.is_none() {
         anstream::eprintln!(
@@ -147,7 +147,7 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
         }
         (Some(m), t) => (
             crate::dashboard::Access::for_listen(args.listen, Some(m))
-                .map_err(AppError::Usage)?
+                .map_err(|e| AppError::Usage(e.to_string()))?
                 .with_trusted_proxies(args.trusted_proxies.clone()),
             t.is_some(),
         ),
@@ -208,7 +208,12 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
             transport: crate::mcp::confirm::Transport::Http,
         };
         let mcp = crate::mcp::http::router(
-            crate::mcp::ApiopsMcp::new(Arc::clone(&loaded), mcp_options, Ok(Arc::clone(&store))),
+            crate::mcp::ApiopsMcp::new(
+                Arc::clone(&loaded),
+                mcp_options,
+                Ok(Arc::clone(&store)),
+                crate::mcp::TerminalViews::shared(),
+            ),
             mcp_access,
             args.listen.ip(),
             mcp_stop.clone(),

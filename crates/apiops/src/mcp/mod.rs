@@ -1,21 +1,39 @@
-//! `apiops mcp`: the Model Context Protocol server — the same capabilities as the CLI for AI
-//! agents, with the same safety rules (DESIGN.md, issue 8).
-//!
-//! Layout:
-//! - the `apiops-mcp` crate (re-exported here as `tools`, `confirm`, `result`, `stdio`): the
-//!   tools' schemas and argument checks, who may say yes, the shape of results and tool errors,
-//!   the stdio transport;
-//! - [`server`]: the rmcp server handler over the engine (checks, operations, the store), which
-//!   renders through the binary's report views;
-//! - [`http`]: the streamable HTTP transport `apiops serve` mounts at `/mcp`, behind the
-//!   dashboard's token.
-//!
-//! Built on rmcp (the official Rust SDK), which negotiates the protocol version with the client
-//! (2024-11-05 up to 2026-07-28). On stdio, stdout carries the protocol only; logs go to stderr.
+//! `apiops mcp` and `/mcp`: the MCP server is the `apiops-mcp` crate (re-exported here as
+//! `confirm`, `http`, `stdio`, [`ApiopsMcp`], [`Options`]); this module gives it the binary's
+//! renderers ([`TerminalViews`]): the whole report as the Markdown `apiops report` prints, a
+//! read's answer as the table `apiops twilio|stripe|openai ...` prints.
 
-pub(crate) mod http;
-pub(crate) mod server;
+use std::sync::Arc;
 
-pub(crate) use apiops_mcp::{confirm, result, stdio, tools};
+use apiops_ops::{Operation, ReadAnswer};
+use apiops_providers::views::ReportView;
+use serde_json::Value;
 
-pub(crate) use server::{ApiopsMcp, Options};
+pub(crate) use apiops_mcp::{ApiopsMcp, Options, confirm, http, stdio};
+
+use crate::output::{self, Format};
+
+/// The binary's report views and tables, as the MCP server shows them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TerminalViews;
+
+impl TerminalViews {
+    /// Shared by every session of the server.
+    pub(crate) fn shared() -> Arc<dyn apiops_mcp::Views> {
+        Arc::new(TerminalViews)
+    }
+}
+
+impl apiops_mcp::Views for TerminalViews {
+    fn report_markdown(&self, report: &ReportView) -> String {
+        let mut out = Vec::new();
+        if let Err(e) = output::write_to(&mut out, Format::Md, report) {
+            return format!("# apiops report\n\nrendering failed: {e}\n");
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn read_table(&self, op: &Operation, answer: ReadAnswer) -> Value {
+        serde_json::to_value(crate::commands::ops::list_view(op, answer)).unwrap_or(Value::Null)
+    }
+}

@@ -335,7 +335,7 @@ impl Render for ListView {
 }
 
 /// A read's answer as a table.
-pub(super) fn list_view(op: &Operation, answer: ReadAnswer) -> ListView {
+pub(crate) fn list_view(op: &Operation, answer: ReadAnswer) -> ListView {
     let operation = op.kind().name();
     match answer {
         ReadAnswer::Numbers {

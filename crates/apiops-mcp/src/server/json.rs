@@ -1,21 +1,63 @@
-//! How the MCP tools answer: engine errors as tool errors (with their category from the typed
-//! error), and the engine's views and outcomes as JSON and one-line summaries.
+//! How the MCP tools answer: engine errors as tool errors (each typed error matched
+//! exhaustively, its category from its type), and the engine's views and outcomes as JSON and
+//! one-line summaries.
 
 use super::*;
 
-/// A selection error from `checks::select` as a tool error.
-pub(super) fn selection_error(e: &anyhow::Error) -> ToolError {
-    match e.downcast_ref::<AppError>() {
-        Some(AppError::MissingCredentials { service, variables }) => ToolError::new(
-            Kind::MissingCredentials,
+/// A failed selection of services as a tool error: missing credentials name the service and
+/// the variables; nothing configured says how to configure one.
+pub(super) fn selection_error(e: &SelectError) -> ToolError {
+    let message = apiops_config::providers::selection_message(e);
+    match e {
+        SelectError::MissingCredentials { service, variables } => {
+            ToolError::new(Kind::MissingCredentials, Some(Category::Config), message)
+                .with_details(json!({"service": service, "variables": variables}))
+        }
+        SelectError::NothingConfigured { .. } => {
+            ToolError::new(Kind::NothingConfigured, Some(Category::Config), message)
+        }
+        SelectError::Setup { .. } => {
+            ToolError::new(Kind::Internal, Some(Category::Config), message)
+        }
+    }
+}
+
+/// A usage report's error as a tool error, worded like [`selection_error`]'s.
+pub(super) fn usage_error(e: &apiops_config::usage::UsageError) -> ToolError {
+    use apiops_config::usage::UsageError;
+    match e {
+        UsageError::NothingConfigured { .. } => ToolError::new(
+            Kind::NothingConfigured,
             Some(Category::Config),
             e.to_string(),
-        )
-        .with_details(json!({"service": service, "variables": variables})),
-        Some(AppError::NothingConfigured(m)) => {
-            ToolError::new(Kind::NothingConfigured, Some(Category::Config), m.clone())
+        ),
+        UsageError::Setup { source, .. } => ToolError::new(
+            Kind::Internal,
+            Some(Category::Config),
+            format!("{e}: {source}"),
+        ),
+    }
+}
+
+/// A read's error as a tool error: missing credentials name the service and the variables; a
+/// provider's failure keeps the category of its type.
+pub(super) fn read_error(e: ReadError) -> ToolError {
+    match e {
+        ReadError::Unavailable(p) => match &*p {
+            apiops_providers::ProviderError::MissingCredentials { service, variables } => {
+                ToolError::new(
+                    Kind::MissingCredentials,
+                    Some(Category::Config),
+                    p.to_string(),
+                )
+                .with_details(json!({"service": service, "variables": variables}))
+            }
+            other => ToolError::provider(other),
+        },
+        ReadError::Client(c) => ToolError::provider(&apiops_providers::ProviderError::Client(c)),
+        ReadError::NotARead(_) => {
+            ToolError::new(Kind::Internal, Some(Category::Config), e.to_string())
         }
-        _ => ToolError::new(Kind::Internal, Some(Category::Config), format!("{e:#}")),
     }
 }
 
@@ -37,7 +79,7 @@ pub(super) fn ops_error(e: OpsError) -> ToolError {
             question,
         )
         .with_details(json!({"candidates": candidates})),
-        OpsError::Provider { message, category } => ToolError::provider(message, category),
+        OpsError::Provider(e) => ToolError::provider(&e),
         OpsError::Store(e) => store_error(e),
         busy @ OpsError::Busy { .. } => ToolError::new(
             Kind::ExecutionFailed,
@@ -55,28 +97,9 @@ pub(super) fn store_error(e: apiops_store::StoreError) -> ToolError {
     )
 }
 
-/// The category of the typed provider or client error inside `e` (never read from its text);
-/// `transient` when there is none.
-pub(super) fn typed_category(e: &anyhow::Error) -> Category {
-    e.chain()
-        .find_map(|c| {
-            c.downcast_ref::<apiops_providers::ProviderError>()
-                .map(apiops_providers::ProviderError::category)
-                .or_else(|| {
-                    c.downcast_ref::<apiops_client::ClientError>()
-                        .map(apiops_client::ClientError::category)
-                })
-                .or_else(|| {
-                    c.downcast_ref::<apiops_ops::ReadError>()
-                        .map(apiops_ops::ReadError::category)
-                })
-        })
-        .unwrap_or(Category::Transient)
-}
-
 /// A scan failure with its normalized category.
 pub(super) fn failure_json(f: &ScanFailure) -> Value {
-    json!({"service": f.service, "error": f.error, "category": f.category})
+    json!({"service": f.service, "error": f.error.to_string(), "category": f.category()})
 }
 
 pub(super) fn services_list(services: &[Service]) -> String {

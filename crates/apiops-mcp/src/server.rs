@@ -1,5 +1,11 @@
-//! The MCP server: the tools of [`super::tools`] over the same engine as the CLI, and the
+//! The MCP server: the tools of [`crate::tools`] over the same engine as the CLI, and the
 //! resources (the latest report as Markdown, the event log and the catalog as JSON).
+//!
+//! The engine calls are the CLI's: `apiops_config::providers::select` and
+//! `apiops_providers::scan` for health, errors and audit, `apiops_config::usage` for usage,
+//! `apiops_ops::read` for reads, the operations pipeline for changes. What the terminal shows
+//! too — the whole report as Markdown, a read's answer as a table — comes through [`Views`],
+//! which the binary passes in.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -9,10 +15,15 @@ use apiops_ops::exec::{ItemResult, Outcome, OutcomeStatus};
 use apiops_ops::plan::Planned;
 use apiops_ops::registry::{Missing, PLAN_TTL, PlanEntry, PlanRegistry};
 use apiops_ops::{
-    CATALOG, Executor, Gate, Intent, Operation, OpsError, Origin, Prepared, Services,
+    CATALOG, Executor, Gate, Intent, Operation, OpsError, Origin, Prepared, ReadAnswer, ReadError,
+    Services,
 };
 use apiops_providers::TimeWindow;
-use apiops_store::{EventFilter, Store};
+use apiops_providers::scan::{
+    self, ErrorsOutcome, ScanFailure, ScanOptions, SelectError, Selected,
+};
+use apiops_providers::views::{AuditView, ErrorsView, HealthView, ReportView, period_label};
+use apiops_store::{EventFilter, Store, StoreError};
 use rmcp::ErrorData as McpError;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
@@ -27,39 +38,48 @@ use serde_json::{Map, Value, json};
 
 mod json;
 mod plans;
+mod resources;
+#[cfg(test)]
+mod tests;
 
 use json::*;
 
-use super::confirm::{self, Answer, Decision, Transport, Via};
-use super::result::{Kind, ToolError, success};
-use super::tools::{self, CallError, PlanRequest, ToolCall};
-use crate::commands::{checks, creds, ops};
-use crate::config::LoadedConfig;
-use crate::exit::AppError;
-use crate::output::{self, Format};
-use crate::report::{AuditView, ErrorsView, HealthView, ReportView, ScanFailure, period_label};
+use crate::confirm::{self, Answer, Decision, Transport, Via};
+use crate::result::{Kind, ToolError, success};
+use crate::tools::{self, CallError, PlanRequest, ToolCall};
+use apiops_config::LoadedConfig;
+use apiops_config::creds::CredsReport;
 
 /// How long `execute_plan` waits for a legacy client's answer to the confirmation question.
 const ELICITATION_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// The events `apiops://events/recent` holds.
 const RECENT_EVENTS: u32 = 200;
 
-pub(crate) const REPORT_URI: &str = "apiops://report/latest";
-pub(crate) const EVENTS_URI: &str = "apiops://events/recent";
-pub(crate) const CATALOG_URI: &str = "apiops://operations/catalog";
+pub const REPORT_URI: &str = "apiops://report/latest";
+pub const EVENTS_URI: &str = "apiops://events/recent";
+pub const CATALOG_URI: &str = "apiops://operations/catalog";
 
 const INSTRUCTIONS: &str = "apiops operates Twilio, Stripe and OpenAI integrations. Read tools: credentials_status, health_check, error_audit, config_audit, usage_report, list_events, list_operations. To change anything: plan_operation (plain words or a structured catalog operation) returns a plan_id with steps, side effects, risks, cost, the policy gate's verdict and the trust class; execute_plan runs it through the same gate and journal as the CLI. An agent never confirms: purchases, deletions, credential changes, money-spending sends, URL redirections and over-cap batches wait for a person (over HTTP out of the agent's channel: `apiops confirm PLAN_ID` or the dashboard); on stdio the person answers through MCP elicitation. Secrets are always masked. Resources: apiops://report/latest (Markdown report), apiops://events/recent (event log, JSON), apiops://operations/catalog (JSON).";
 
 /// What the server was started with.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Options {
+pub struct Options {
     /// Only the tools that read.
-    pub(crate) read_only: bool,
+    pub read_only: bool,
     /// In-account changes run without asking (never purchases, deletions, credential changes,
     /// money-spending sends, URL redirections or over-cap batches).
-    pub(crate) allow_execute: bool,
+    pub allow_execute: bool,
     /// How clients reach this server: whose answer an elicitation is.
-    pub(crate) transport: Transport,
+    pub transport: Transport,
+}
+
+/// What the server shows the way the terminal shows it too, passed in by the face that starts
+/// it (the binary owns those renderers; this crate does not depend on it).
+pub trait Views: Send + Sync + 'static {
+    /// The whole report as Markdown (the resource `apiops://report/latest`).
+    fn report_markdown(&self, report: &ReportView) -> String;
+    /// A read's answer as the table the terminal prints, as JSON (`plan_operation` of a read).
+    fn read_table(&self, op: &Operation, answer: ReadAnswer) -> Value;
 }
 
 /// The session a call belongs to: the streamable HTTP session id (`Mcp-Session-Id`), one name
@@ -85,9 +105,10 @@ pub(crate) struct State {
     /// The providers operations use, built once (each one's reason when not configured).
     services: Services,
     /// The event log and journal (or why it could not be opened).
-    store: Result<Arc<dyn Store>, String>,
+    store: Result<Arc<dyn Store>, StoreError>,
     plans: PlanRegistry,
     pending: Mutex<confirm::Pending>,
+    views: Arc<dyn Views>,
 }
 
 impl std::fmt::Debug for State {
@@ -100,7 +121,7 @@ impl std::fmt::Debug for State {
 
 /// The server handler rmcp runs.
 #[derive(Debug, Clone)]
-pub(crate) struct ApiopsMcp {
+pub struct ApiopsMcp {
     state: Arc<State>,
 }
 
@@ -110,22 +131,26 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl ApiopsMcp {
     /// Builds the providers and opens the store once, for the whole session (`apiops mcp`).
-    pub(crate) async fn start(loaded: LoadedConfig, options: Options) -> Self {
-        let store = checks::open_store(&loaded.settings).await.map(Arc::from);
-        Self::new(Arc::new(loaded), options, store)
+    pub async fn start(loaded: LoadedConfig, options: Options, views: Arc<dyn Views>) -> Self {
+        use secrecy::ExposeSecret as _;
+        let store = apiops_store::open(loaded.settings.database.url.expose_secret())
+            .await
+            .map(Arc::from);
+        Self::new(Arc::new(loaded), options, store, views)
     }
 
     /// The server over a store already open (or why it could not be): builds the providers
     /// once. Every clone shares the providers, the store, the plans and the pending questions —
     /// `apiops serve` hands one clone to each streamable HTTP session (and to each stateless
     /// request), so a plan made in one request can be executed in the next.
-    pub(crate) fn new(
+    pub fn new(
         loaded: Arc<LoadedConfig>,
         options: Options,
-        store: Result<Arc<dyn Store>, String>,
+        store: Result<Arc<dyn Store>, StoreError>,
+        views: Arc<dyn Views>,
     ) -> Self {
         let settings = &loaded.settings;
-        let services = checks::services(settings);
+        let services = apiops_config::providers::services(settings);
         if let Err(e) = &store {
             tracing::warn!("the event log and journal are unavailable: {e}");
         }
@@ -137,6 +162,7 @@ impl ApiopsMcp {
                 store,
                 plans: PlanRegistry::new(),
                 pending: Mutex::new(confirm::Pending::default()),
+                views,
             }),
         }
     }
@@ -320,6 +346,12 @@ impl State {
         Ok(&self.services)
     }
 
+    /// The services a check runs on (all configured ones when none is named).
+    fn select(&self, services: &[Service]) -> Result<Selected, ToolError> {
+        apiops_config::providers::select(&self.loaded.settings, services)
+            .map_err(|e| selection_error(&e))
+    }
+
     /// Runs one tool that is not `execute_plan`.
     async fn run(&self, call: ToolCall, session: &str) -> CallToolResult {
         let r = match call {
@@ -358,7 +390,7 @@ impl State {
     }
 
     fn credentials_status(&self) -> CallToolResult {
-        let report = creds::CredsReport::build(&self.loaded);
+        let report = CredsReport::build(&self.loaded);
         let value = serde_json::to_value(&report).unwrap_or(Value::Null);
         let summary = value["services"]
             .as_array()
@@ -380,9 +412,8 @@ impl State {
     }
 
     async fn health_check(&self, services: &[Service]) -> Result<CallToolResult, ToolError> {
-        let selected =
-            checks::select(&self.loaded.settings, services).map_err(|e| selection_error(&e))?;
-        let health = checks::health(&selected).await;
+        let selected = self.select(services)?;
+        let health = scan::health(&selected.providers).await;
         let view = HealthView::new(health);
         Ok(success(
             health_summary(&view),
@@ -396,8 +427,7 @@ impl State {
         since: Duration,
         resource: Option<&str>,
     ) -> Result<(ErrorsView, u64, usize, Vec<(Service, String)>), ToolError> {
-        let selected =
-            checks::select(&self.loaded.settings, services).map_err(|e| selection_error(&e))?;
+        let selected = self.select(services)?;
         let span = jiff::SignedDuration::try_from(since).map_err(|e| {
             ToolError::new(
                 Kind::InvalidArguments,
@@ -407,7 +437,7 @@ impl State {
         })?;
         let window = TimeWindow::last(span, jiff::Timestamp::now());
         let store = self.store.as_deref().ok();
-        let outcome = checks::errors(&selected, window, store, 0, false, resource).await;
+        let outcome = scan_errors(&selected, window, store, resource).await;
         if let Some(e) = &outcome.store_error {
             tracing::warn!("the event log could not record every event: {e}");
         }
@@ -471,7 +501,7 @@ impl State {
             let first = &view.failures[0];
             return Err(ToolError::new(
                 Kind::ProviderError,
-                Some(first.category),
+                Some(first.category()),
                 format!("the error audit failed for every service: {}", first.error),
             )
             .with_details(value));
@@ -485,9 +515,9 @@ impl State {
         period: apiops_providers::usage::UsagePeriod,
         by: Option<apiops_providers::usage::UsageBy>,
     ) -> Result<CallToolResult, ToolError> {
-        let view = crate::commands::usage::report(&self.loaded.settings, services, period, by)
+        let view = apiops_config::usage::report(&self.loaded.settings, services, period, by)
             .await
-            .map_err(|e| selection_error(&e))?;
+            .map_err(|e| usage_error(&e))?;
         let value = serde_json::to_value(&view).unwrap_or(Value::Null);
         let mut summary = view.summary();
         for s in view.report.services.iter().filter(|s| s.missing.is_some()) {
@@ -501,9 +531,8 @@ impl State {
     }
 
     async fn config_audit(&self, services: &[Service]) -> Result<CallToolResult, ToolError> {
-        let selected =
-            checks::select(&self.loaded.settings, services).map_err(|e| selection_error(&e))?;
-        let (findings, failures) = checks::audit(&selected).await;
+        let selected = self.select(services)?;
+        let (findings, failures) = scan::audit(&selected.providers).await;
         let view = AuditView {
             services: selected.providers.iter().map(|p| p.service()).collect(),
             findings,
@@ -539,7 +568,7 @@ impl State {
             let first = &view.failures[0];
             return Err(ToolError::new(
                 Kind::ProviderError,
-                Some(first.category),
+                Some(first.category()),
                 format!(
                     "the configuration audit failed for every service: {}",
                     first.error
@@ -705,13 +734,10 @@ impl State {
             } => self.usage_report(&services, period, by).await,
             other => {
                 let name = other.kind().name();
-                let view = ops::read_view(&self.services, &other)
+                let answer = apiops_ops::read::read(&self.services, &other)
                     .await
-                    .map_err(ops::read_error)
-                    .map_err(|e| match e.downcast_ref::<AppError>() {
-                        Some(_) => selection_error(&e),
-                        None => ToolError::provider(format!("{e:#}"), typed_category(&e)),
-                    })?;
+                    .map_err(read_error)?;
+                let view = self.views.read_table(&other, answer);
                 let value = json!({"operation": name, "read": true, "result": view});
                 let rows = value["result"]["rows"].as_array().map_or(0, Vec::len);
                 Ok(success(
@@ -721,57 +747,22 @@ impl State {
             }
         }
     }
+}
 
-    async fn report_markdown(&self) -> String {
-        let settings = &self.loaded.settings;
-        let selected = match checks::select(settings, &[]) {
-            Ok(s) => s,
-            Err(e) => return format!("# apiops report\n\n{e:#}\n"),
-        };
-        let since = tools::DEFAULT_SINCE;
-        let now = jiff::Timestamp::now();
-        let window = TimeWindow::last(
-            jiff::SignedDuration::try_from(since).unwrap_or(jiff::SignedDuration::ZERO),
-            now,
-        );
-        let store = self.store.as_deref().ok();
-        let (health, errors, (findings, audit_failures)) = tokio::join!(
-            checks::health(&selected),
-            checks::errors(&selected, window, store, 0, false, None),
-            checks::audit(&selected),
-        );
-        let recommendations =
-            apiops_providers::aggregate::recommendations(&health, &errors.groups, &findings, 10);
-        let mut failures = errors.failures;
-        failures.extend(audit_failures);
-        let view = ReportView {
-            report: Report {
-                generated_at: Some(now),
-                period: period_label(since),
-                health,
-                groups: errors.groups,
-                findings,
-                recommendations,
-            },
-            failures,
-        };
-        let mut out = Vec::new();
-        if let Err(e) = output::write_to(&mut out, Format::Md, &view) {
-            return format!("# apiops report\n\nrendering failed: {e}\n");
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    async fn recent_events(&self) -> Result<String, McpError> {
-        let events = self
-            .events(tools::DEFAULT_SINCE, None, RECENT_EVENTS)
-            .await
-            .map_err(|e| McpError::internal_error(e.message, None))?;
-        Ok(serde_json::to_string_pretty(&json!({
-            "period": period_label(tools::DEFAULT_SINCE),
-            "count": events.len(),
-            "events": events,
-        }))
-        .unwrap_or_default())
-    }
+/// Scans the selected services for errors in `window`, recording every event in the event log
+/// when there is one; nothing kept, no progress shown.
+async fn scan_errors(
+    selected: &Selected,
+    window: TimeWindow,
+    store: Option<&dyn Store>,
+    resource: Option<&str>,
+) -> ErrorsOutcome {
+    let sink = store.map(apiops_ops::sink::StoreSink);
+    let options = ScanOptions {
+        sink: sink.as_ref().map(|s| s as &dyn scan::EventSink),
+        keep: 0,
+        resource,
+        progress: Default::default(),
+    };
+    scan::errors(&selected.providers, window, options).await
 }

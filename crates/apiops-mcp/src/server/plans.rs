@@ -120,7 +120,7 @@ impl State {
         self.plans.remember(prepared, gate, in_words, session)
     }
 
-    fn plan(&self, plan_id: &str, session: &str) -> Result<PlanEntry, ToolError> {
+    pub(super) fn plan(&self, plan_id: &str, session: &str) -> Result<PlanEntry, ToolError> {
         // Another session's plan is answered like a plan that does not exist.
         self.plans
             .get(plan_id, session)

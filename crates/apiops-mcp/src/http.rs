@@ -9,7 +9,7 @@
 //!   stateless, as that version wants. Either way every session and request is served by a
 //!   clone of the one server, which shares the plans and pending questions: a plan made in
 //!   one request can be executed in the next.
-//! - Access is the dashboard's token ([`crate::dashboard::access::guard_bearer`]), presented as
+//! - Access is the dashboard's token ([`apiops_dashboard::access::guard_bearer`]), presented as
 //!   `Authorization: Bearer <token>` only; none is needed on a loopback bind without one.
 //! - On a loopback bind without a token nothing but the address guards the endpoint, so the
 //!   `Host` must be a loopback name (no DNS rebinding) and a browser's `Origin`, when there is
@@ -26,15 +26,16 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
-use super::ApiopsMcp;
-use crate::dashboard::Access;
-use crate::dashboard::access::guard_bearer;
+use apiops_dashboard::Access;
+use apiops_dashboard::access::guard_bearer;
+
+use crate::ApiopsMcp;
 
 /// Where `apiops serve` mounts the endpoint.
-pub(crate) const PATH: &str = "/mcp";
+pub const PATH: &str = "/mcp";
 
 /// The `/mcp` route: `server` over the streamable HTTP transport behind `access`, until `stop`.
-pub(crate) fn router(
+pub fn router(
     server: ApiopsMcp,
     access: Access,
     listen: IpAddr,
@@ -87,7 +88,7 @@ mod tests {
     use secrecy::SecretString;
 
     use super::*;
-    use crate::mcp::Options;
+    use crate::Options;
 
     const TOKEN: &str = "mcp-test-token-0123456789abcdef";
 
@@ -109,7 +110,7 @@ mod tests {
     async fn serve(token: Option<&str>) -> Served {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = format!("sqlite://{}/m.db", dir.path().display());
-        let loaded = crate::config::test_loaded(&[("APIOPS_DATABASE_URL", db.as_str())]);
+        let loaded = apiops_config::test_loaded(&[("APIOPS_DATABASE_URL", db.as_str())]);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -119,7 +120,10 @@ mod tests {
         let server = ApiopsMcp::new(
             Arc::new(loaded),
             Options::default(),
-            Err("no store in this test".into()),
+            Err(apiops_store::StoreError::Url(
+                "no store in this test".into(),
+            )),
+            crate::test_support::views(),
         );
         let stop = CancellationToken::new();
         let app = router(server, access, addr.ip(), stop.clone());
@@ -184,8 +188,8 @@ mod tests {
         let bearer = format!("Bearer {TOKEN}");
         let cookie = format!(
             "{}={}",
-            crate::dashboard::access::COOKIE,
-            crate::dashboard::access::session_value(TOKEN)
+            apiops_dashboard::access::COOKIE,
+            apiops_dashboard::access::session_value(TOKEN)
         );
         let query = format!("{}?token={TOKEN}", s.url);
         for (url, headers) in [

@@ -1,0 +1,320 @@
+//! The tool handler over the engine, called as rmcp calls it once the arguments are parsed:
+//! against the loopback simulator, with nothing configured, and with a rejected (canary) key.
+//! Each answer is checked as an agent reads it: `isError`, the kind and the category of the
+//! tool error (from the typed error), the structured content.
+
+use std::sync::Arc;
+
+use apiops_client::ClientError;
+use apiops_providers::ProviderError;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::test_support::views;
+
+/// A server over `vars` and an SQLite store in `dir`.
+async fn server(vars: &[(&str, &str)], dir: &tempfile::TempDir) -> Arc<State> {
+    let db = format!("sqlite://{}/m.db", dir.path().display());
+    let mut vars = vars.to_vec();
+    vars.push(("APIOPS_DATABASE_URL", db.as_str()));
+    let loaded = apiops_config::test_loaded(&vars);
+    let store = apiops_store::open(&db).await.map(Arc::from);
+    ApiopsMcp::new(Arc::new(loaded), Options::default(), store, views()).state
+}
+
+/// Calls `tool` with `args` as a client would (parsed by `tools::parse`).
+async fn call(state: &State, tool: &str, args: Value) -> CallToolResult {
+    let Value::Object(map) = args else {
+        panic!("arguments are an object")
+    };
+    let call = match tools::parse(tool, Some(&map), false) {
+        Ok(c) => c,
+        Err(e) => panic!("{tool}: {e:?}"),
+    };
+    state.run(call, "test").await
+}
+
+/// The structured content: the result, or `{"error": ...}`.
+fn content(r: &CallToolResult) -> Value {
+    r.structured_content.clone().unwrap_or(Value::Null)
+}
+
+fn assert_error(r: &CallToolResult, kind: &str, category: &str) -> Value {
+    assert_eq!(r.is_error, Some(true), "{:#}", content(r));
+    let e = content(r)["error"].clone();
+    assert_eq!(e["kind"], kind, "{e:#}");
+    assert_eq!(e["category"], category, "{e:#}");
+    e
+}
+
+/// The simulator, with room for the concurrent scans of a report (no rate limit in the way).
+async fn sim() -> apiops_sim::RunningSim {
+    apiops_sim::Simulator::new(apiops_sim::SimConfig {
+        stripe_rate: 10_000,
+        ..apiops_sim::SimConfig::default()
+    })
+    .expect("sim")
+    .start()
+    .await
+    .expect("start")
+}
+
+#[tokio::test]
+async fn health_errors_audit_and_reports_answer_from_the_simulator() {
+    let sim = sim().await;
+    let env = sim.env_vars();
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let dir = tempfile::tempdir().expect("dir");
+    let s = server(&vars, &dir).await;
+
+    let r = call(&s, "health_check", json!({"services": ["stripe"]})).await;
+    assert_ne!(r.is_error, Some(true), "{:#}", content(&r));
+    let v = content(&r);
+    assert_eq!(v["services"][0]["service"], "stripe", "{v:#}");
+    assert!(v["overall"].is_string(), "{v:#}");
+
+    let r = call(
+        &s,
+        "error_audit",
+        json!({"services": ["stripe"], "since": "7d"}),
+    )
+    .await;
+    assert_ne!(r.is_error, Some(true), "{:#}", content(&r));
+    let v = content(&r);
+    assert_eq!(v["period"], "Last 7 days", "{v:#}");
+    assert_eq!(v["failures"], json!([]), "{v:#}");
+    assert!(v["recorded_events"].is_u64(), "{v:#}");
+
+    let r = call(&s, "config_audit", json!({"services": ["openai"]})).await;
+    assert_ne!(r.is_error, Some(true), "{:#}", content(&r));
+    assert_eq!(content(&r)["services"], json!(["openai"]));
+
+    // The report resource comes through the views the face passed in.
+    let md = s.report_markdown().await;
+    assert!(md.starts_with("# apiops report\n\n{"), "{md}");
+    let report: Value = serde_json::from_str(md.trim_start_matches("# apiops report\n\n").trim())
+        .expect("the plain views' JSON");
+    assert_eq!(report["period"], "Last 24 hours", "{report:#}");
+    assert_eq!(report["health"].as_array().map(Vec::len), Some(3));
+}
+
+#[tokio::test]
+async fn a_read_asked_through_plan_operation_is_answered_through_the_views() {
+    let sim = sim().await;
+    let env = sim.env_vars();
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let dir = tempfile::tempdir().expect("dir");
+    let s = server(&vars, &dir).await;
+    let r = call(
+        &s,
+        "plan_operation",
+        json!({"request": {"operation": "stripe.endpoints.list"}}),
+    )
+    .await;
+    assert_ne!(r.is_error, Some(true), "{:#}", content(&r));
+    let v = content(&r);
+    assert_eq!(v["read"], true, "{v:#}");
+    assert_eq!(v["result"]["operation"], "stripe.endpoints.list", "{v:#}");
+}
+
+#[tokio::test]
+async fn with_nothing_configured_each_tool_says_what_to_set() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = server(&[], &dir).await;
+    for tool in [
+        "health_check",
+        "error_audit",
+        "config_audit",
+        "usage_report",
+    ] {
+        let r = call(&s, tool, json!({})).await;
+        let e = assert_error(&r, "nothing_configured", "config");
+        let m = e["message"].as_str().unwrap_or_default();
+        assert!(m.contains("no service is configured"), "{tool}: {m}");
+        assert!(
+            m.contains("`apiops creds` shows what is set"),
+            "{tool}: {m}"
+        );
+    }
+    let r = call(&s, "health_check", json!({"services": ["twilio"]})).await;
+    let e = assert_error(&r, "missing_credentials", "config");
+    assert_eq!(e["details"]["service"], "twilio", "{e:#}");
+    assert!(
+        e["details"]["variables"]
+            .as_array()
+            .is_some_and(|v| v.contains(&json!("TWILIO_ACCOUNT_SID"))),
+        "{e:#}"
+    );
+    // A read of an unconfigured service names it too.
+    let r = call(
+        &s,
+        "plan_operation",
+        json!({"request": {"operation": "stripe.endpoints.list"}}),
+    )
+    .await;
+    assert_error(&r, "missing_credentials", "config");
+    let md = s.report_markdown().await;
+    assert!(
+        md.starts_with("# apiops report\n\nno service is configured"),
+        "{md}"
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_key_is_an_auth_error_from_its_type_and_the_key_never_shows() {
+    let sim = sim().await;
+    let canary = "sk_test_canary_mcp_0123456789abcdef";
+    let base = format!("{}/stripe", sim.base_url());
+    let vars = [
+        ("APIOPS_STRIPE_API_URL", base.as_str()),
+        ("STRIPE_SECRET_KEY", canary),
+    ];
+    let dir = tempfile::tempdir().expect("dir");
+    let s = server(&vars, &dir).await;
+    for (tool, kind) in [
+        ("error_audit", "provider_error"),
+        ("config_audit", "provider_error"),
+    ] {
+        let r = call(&s, tool, json!({"services": ["stripe"]})).await;
+        let e = assert_error(&r, kind, "auth");
+        assert_eq!(e["details"]["failures"][0]["category"], "auth", "{e:#}");
+        let text = format!("{:?}", r);
+        assert!(!text.contains(canary), "{tool}: {text}");
+        assert!(!text.contains("canary_mcp_0123"), "{tool}: {text}");
+    }
+    let r = call(&s, "health_check", json!({"services": ["stripe"]})).await;
+    let v = content(&r);
+    assert_eq!(v["services"][0]["category"], "auth", "{v:#}");
+    assert!(!format!("{r:?}").contains(canary));
+    let r = call(&s, "credentials_status", json!({})).await;
+    let text = format!("{r:?}");
+    assert!(!text.contains(canary), "{text}");
+    assert!(text.contains("sk_t...cdef"), "{text}");
+}
+
+#[tokio::test]
+async fn plans_events_and_the_catalog_need_no_provider() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = server(&[], &dir).await;
+    let r = call(&s, "list_events", json!({"since": "1h"})).await;
+    assert_ne!(r.is_error, Some(true), "{:#}", content(&r));
+    assert_eq!(content(&r)["count"], 0);
+    assert_eq!(content(&r)["period"], "Last hour");
+    let events: Value =
+        serde_json::from_str(&s.recent_events().await.expect("events")).expect("json");
+    assert_eq!(events["count"], 0);
+    let r = call(&s, "list_operations", json!({"service": "stripe"})).await;
+    let ops = content(&r)["operations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!ops.is_empty());
+    assert!(ops.iter().all(|o| o["service"] == "stripe"), "{ops:?}");
+    let r = call(
+        &s,
+        "plan_operation",
+        json!({"request": "make the coffee stronger"}),
+    )
+    .await;
+    assert_error(&r, "not_understood", "bad_params");
+    let e = s.plan("plan_nope", "test").expect_err("no such plan");
+    assert_eq!(e.kind, Kind::UnknownPlan);
+}
+
+#[test]
+fn every_operations_error_is_a_tool_error_of_its_own_kind() {
+    let status = |status: u16| ClientError::Status {
+        method: "GET".into(),
+        target: "api.example/v1/x".into(),
+        status,
+        body: "HTTP 401 mentioned in a body".into(),
+        retry_after: None,
+    };
+    let cases = [
+        (
+            OpsError::Invalid("bad".into()),
+            Kind::InvalidArguments,
+            Some(Category::BadParams),
+        ),
+        (
+            OpsError::Ambiguous {
+                question: "which?".into(),
+                candidates: vec!["a".into()],
+            },
+            Kind::NeedsClarification,
+            Some(Category::BadParams),
+        ),
+        (
+            OpsError::NotConfigured("set X".into()),
+            Kind::MissingCredentials,
+            Some(Category::Config),
+        ),
+        (
+            OpsError::from(status(429)),
+            Kind::ProviderError,
+            Some(Category::RateLimit),
+        ),
+        (
+            OpsError::from(status(503)),
+            Kind::ProviderError,
+            Some(Category::Transient),
+        ),
+        (
+            OpsError::from(ProviderError::Config("bad URL".into())),
+            Kind::ProviderError,
+            Some(Category::Config),
+        ),
+        (
+            OpsError::Busy {
+                key: "k".into(),
+                holder: "h".into(),
+                until: jiff::Timestamp::UNIX_EPOCH,
+            },
+            Kind::ExecutionFailed,
+            Some(Category::Transient),
+        ),
+        (
+            OpsError::Store(StoreError::Database("gone".into())),
+            Kind::StoreUnavailable,
+            None,
+        ),
+    ];
+    for (e, kind, category) in cases {
+        let shown = e.to_string();
+        let t = ops_error(e);
+        assert_eq!((t.kind.clone(), t.category), (kind, category), "{shown}");
+    }
+    // Missing credentials from a provider are a configuration matter, not a provider failure.
+    let t = ops_error(OpsError::from(ProviderError::MissingCredentials {
+        service: Service::Stripe,
+        variables: vec!["STRIPE_SECRET_KEY"],
+    }));
+    assert_eq!(t.kind, Kind::MissingCredentials);
+}
+
+#[test]
+fn read_errors_keep_the_category_of_their_type() {
+    let t = read_error(ReadError::Client(ClientError::Status {
+        method: "GET".into(),
+        target: "api.example/v1/x".into(),
+        status: 429,
+        body: "your HTTP 401 was earlier".into(),
+        retry_after: None,
+    }));
+    assert_eq!(
+        (t.kind.clone(), t.category),
+        (Kind::ProviderError, Some(Category::RateLimit))
+    );
+    let t = read_error(ReadError::Unavailable(Arc::new(ProviderError::Config(
+        "bad URL".into(),
+    ))));
+    assert_eq!(
+        (t.kind.clone(), t.category),
+        (Kind::ProviderError, Some(Category::Config))
+    );
+    let t = read_error(ReadError::NotARead(
+        apiops_ops::OpKind::StripeDisableEndpoint,
+    ));
+    assert_eq!(t.kind, Kind::Internal);
+    assert!(t.message.ends_with("is not a read"), "{}", t.message);
+}
