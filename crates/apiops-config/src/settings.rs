@@ -422,6 +422,20 @@ pub struct MonitorSettings {
     /// Configuration audit of each service; zero turns it off.
     #[serde(with = "values::duration")]
     pub audit_every: Duration,
+    /// The usage job of each service whose spend can be read; zero turns it off.
+    #[serde(with = "values::duration")]
+    pub usage_every: Duration,
+    /// Spend budgets per service (`"200 USD/month"`): `budget` fires when the current period's
+    /// spend passes one.
+    #[serde(with = "values::budgets")]
+    pub budgets: std::collections::BTreeMap<apiops_core::Service, apiops_monitor::Budget>,
+    /// `usage_anomaly` fires when today's spend is more than this many times the daily average
+    /// of the previous `usage_anomaly_days`; 0 turns the rule off.
+    pub usage_anomaly_factor: f64,
+    /// The trailing window of `usage_anomaly`, in days before today.
+    pub usage_anomaly_days: NonZeroU32,
+    /// Today's spend under this never raises `usage_anomaly`.
+    pub usage_anomaly_min_spend: f64,
     /// Consecutive `down` health checks before `service_down` fires.
     pub down_after: NonZeroU32,
     /// Consecutive non-operational checks (the last one not down) before `service_degraded`.
@@ -473,6 +487,7 @@ impl MonitorSettings {
             ("monitor.health_every", self.health_every),
             ("monitor.errors_every", self.errors_every),
             ("monitor.audit_every", self.audit_every),
+            ("monitor.usage_every", self.usage_every),
         ] {
             if !d.is_zero() && d < Duration::from_secs(1) {
                 out.push((
@@ -505,6 +520,31 @@ impl MonitorSettings {
             out.push((
                 "monitor.balance_floor",
                 format!("{} is not an amount of 0 or more", self.balance_floor),
+            ));
+        }
+        let factor = self.usage_anomaly_factor;
+        if !(factor == 0.0 || (factor > 1.0 && factor.is_finite())) {
+            out.push((
+                "monitor.usage_anomaly_factor",
+                format!("{factor} is not 0 (off) or a factor above 1"),
+            ));
+        }
+        if self.usage_anomaly_days.get() > 90 {
+            out.push((
+                "monitor.usage_anomaly_days",
+                format!(
+                    "{} days is more than the limit of 90",
+                    self.usage_anomaly_days
+                ),
+            ));
+        }
+        if !(self.usage_anomaly_min_spend >= 0.0 && self.usage_anomaly_min_spend.is_finite()) {
+            out.push((
+                "monitor.usage_anomaly_min_spend",
+                format!(
+                    "{} is not an amount of 0 or more",
+                    self.usage_anomaly_min_spend
+                ),
             ));
         }
         if self.signature_rejects > 0 && self.signature_window.is_zero() {

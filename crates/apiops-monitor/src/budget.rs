@@ -108,9 +108,9 @@ impl Budget {
             && amount.bytes().all(|b| b.is_ascii_digit() || b == b'.')
             && amount.bytes().filter(|b| *b == b'.').count() <= 1
             && amount.bytes().any(|b| b.is_ascii_digit());
-        let value = Decimal::parse(amount)
-            .filter(|_| plain)
-            .ok_or_else(|| format!("{t:?}: the amount {amount:?} is not a number like 200 or 49.99"))?;
+        let value = Decimal::parse(amount).filter(|_| plain).ok_or_else(|| {
+            format!("{t:?}: the amount {amount:?} is not a number like 200 or 49.99")
+        })?;
         if value <= Decimal::ZERO {
             return Err(format!("{t:?}: the amount must be more than zero"));
         }
@@ -128,8 +128,7 @@ impl Budget {
 
     /// When the period containing `now` began (midnight UTC of its first day).
     pub fn period_start(&self, now: Timestamp) -> Date {
-        self.period
-            .first_day(now.to_zoned(TimeZone::UTC).date())
+        self.period.first_day(now.to_zoned(TimeZone::UTC).date())
     }
 }
 
@@ -147,7 +146,10 @@ mod tests {
     fn budgets_parse_strictly() {
         let b = Budget::parse("200 USD/month").expect("parse");
         assert_eq!(b.amount.to_string(), "200");
-        assert_eq!((b.currency.as_str(), b.period), ("USD", BudgetPeriod::Month));
+        assert_eq!(
+            (b.currency.as_str(), b.period),
+            ("USD", BudgetPeriod::Month)
+        );
         assert_eq!(b.to_string(), "200 USD/month");
         let b = Budget::parse("  49.99 eur / Day ").expect("parse");
         assert_eq!(b.to_string(), "49.99 EUR/day");

@@ -73,7 +73,13 @@ pub(crate) async fn run(shared: &Shared, job: &Job, slot: i64, started: Timestam
 }
 
 /// Records a run (the summary redacted once more).
-pub(crate) async fn record(shared: &Shared, job: &Job, started: Timestamp, status: &str, summary: &Value) {
+pub(crate) async fn record(
+    shared: &Shared,
+    job: &Job,
+    started: Timestamp,
+    status: &str,
+    summary: &Value,
+) {
     let check = CheckRecord {
         job: job.kind.as_str().to_owned(),
         service: job.service,

@@ -27,10 +27,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use apiops_core::{Service, Severity, metric_names};
-use apiops_store::AlertChange;
 use apiops_providers::usage::{
     self, Decimal, ServiceUsage, Sources, Span, UsageBy, UsagePeriod, openai::COSTS_SOURCE,
 };
+use apiops_store::AlertChange;
 use futures::future::BoxFuture;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -150,10 +150,7 @@ pub(crate) fn daily_spend(
         return Err(why.clone());
     }
     if money.is_empty() {
-        return Err(format!(
-            "no spend figures from {}",
-            service.display_name()
-        ));
+        return Err(format!("no spend figures from {}", service.display_name()));
     }
     let mut days = DailySpend::new();
     let mut d = span.start_date();
@@ -230,9 +227,13 @@ pub(crate) fn budget_eval(
         Severity::Warning,
         over,
         if over {
-            format!("{name} spent {spent} {cur} {period} (since {since}), over its budget of {budget}")
+            format!(
+                "{name} spent {spent} {cur} {period} (since {since}), over its budget of {budget}"
+            )
         } else {
-            format!("{name} spent {spent} {cur} {period} (since {since}), within its budget of {budget}")
+            format!(
+                "{name} spent {spent} {cur} {period} (since {since}), within its budget of {budget}"
+            )
         },
     )
 }
@@ -360,13 +361,7 @@ fn publish(service: Service, f: &Figures) {
     }
 }
 
-fn summary(
-    slot: i64,
-    span: &Span,
-    days: &DailySpend,
-    f: &Figures,
-    trailing_days: u32,
-) -> Value {
+fn summary(slot: i64, span: &Span, days: &DailySpend, f: &Figures, trailing_days: u32) -> Value {
     json!({
         "slot": slot,
         "span": {"start": span.start, "end": span.end, "label": span.label},

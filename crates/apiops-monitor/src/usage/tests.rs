@@ -224,7 +224,10 @@ fn spend_per_day_comes_from_each_providers_money_figure() {
     let days = daily_spend(Service::Twilio, &[tw], &span).expect("days");
     assert_eq!(days[&date("2026-03-02")]["USD"], usd("2.5"));
     assert_eq!(days[&date("2026-03-03")]["USD"], usd("0.75"));
-    assert!(days[&date("2026-03-01")].is_empty(), "a day without usage is zero");
+    assert!(
+        days[&date("2026-03-01")].is_empty(),
+        "a day without usage is zero"
+    );
     assert_eq!(days.len(), 30, "every day of the span is present");
     assert_eq!(spend_since(&days, date("2026-03-01"), "USD"), usd("3.25"));
 
@@ -268,8 +271,7 @@ fn spend_per_day_comes_from_each_providers_money_figure() {
         }],
         ..costs.clone()
     };
-    let days =
-        daily_spend(Service::Openai, &[tokens.clone(), costs.clone()], &span).expect("days");
+    let days = daily_spend(Service::Openai, &[tokens.clone(), costs.clone()], &span).expect("days");
     assert_eq!(days[&date("2026-03-03")]["USD"], usd("0.42"));
     let refused = ServiceUsage::unavailable(
         Service::Openai,
@@ -296,11 +298,15 @@ fn the_rules_judge_the_current_period_and_the_trailing_average() {
     let e = budget_eval(Service::Twilio, &budget, &days, today);
     assert!(!e.firing, "{}", e.message);
     assert_eq!(e.key, "budget:twilio");
-    days.insert(today, [("USD".to_owned(), usd("10.01"))].into_iter().collect());
+    days.insert(
+        today,
+        [("USD".to_owned(), usd("10.01"))].into_iter().collect(),
+    );
     let e = budget_eval(Service::Twilio, &budget, &days, today);
     assert!(e.firing, "{}", e.message);
     assert!(
-        e.message.contains("spent 100.01 USD this month (since 2026-03-01)")
+        e.message
+            .contains("spent 100.01 USD this month (since 2026-03-01)")
             && e.message.contains("budget of 100 USD/month"),
         "{}",
         e.message
@@ -314,7 +320,10 @@ fn the_rules_judge_the_current_period_and_the_trailing_average() {
     let e = anomaly_evals(Service::Twilio, &r, &days, today, &[]);
     assert_eq!(e.len(), 1);
     assert!(!e[0].firing, "{}", e[0].message);
-    days.insert(today, [("USD".to_owned(), usd("30.01"))].into_iter().collect());
+    days.insert(
+        today,
+        [("USD".to_owned(), usd("30.01"))].into_iter().collect(),
+    );
     let e = anomaly_evals(Service::Twilio, &r, &days, today, &[]);
     assert!(e[0].firing, "{}", e[0].message);
     assert_eq!(e[0].key, "usage_anomaly:twilio:USD");
@@ -332,11 +341,17 @@ fn the_rules_judge_the_current_period_and_the_trailing_average() {
         &r,
         &days,
         today,
-        &["usage_anomaly:twilio:EUR".into(), "usage_anomaly:stripe:GBP".into()],
+        &[
+            "usage_anomaly:twilio:EUR".into(),
+            "usage_anomaly:stripe:GBP".into(),
+        ],
     );
     let eur = e.iter().find(|e| e.key == "usage_anomaly:twilio:EUR");
     assert_eq!(eur.map(|e| e.firing), Some(false));
-    assert!(!e.iter().any(|e| e.key.contains("GBP")), "another service's key");
+    assert!(
+        !e.iter().any(|e| e.key.contains("GBP")),
+        "another service's key"
+    );
 }
 
 /// $10 a day against "200 USD/month", the job every 6 hours from March 1 to April 5: the budget alert fires once (when March passes 200) and resolves once (April 1),
@@ -368,8 +383,15 @@ async fn a_budget_fires_exactly_once_and_resolves_exactly_once_over_many_runs() 
     assert_eq!(*resolved, AlertChange::Resolved);
     assert_eq!(*resolved_at, at("2026-04-01T00:00:00Z"));
     let stored = h.store.alerts(false, 10).await.expect("alerts");
-    let b = stored.iter().find(|a| a.key == "budget:twilio").expect("stored");
-    assert!(!b.firing && b.message.contains("within its budget"), "{}", b.message);
+    let b = stored
+        .iter()
+        .find(|a| a.key == "budget:twilio")
+        .expect("stored");
+    assert!(
+        !b.firing && b.message.contains("within its budget"),
+        "{}",
+        b.message
+    );
     // Every run was recorded, with the budget and the days in its summary.
     let checks = h
         .store
@@ -423,11 +445,7 @@ async fn the_anomaly_rule_fires_on_a_spike_and_never_on_steady_traffic() {
         .await;
     assert!(quiet.is_empty(), "steady traffic alerted: {quiet:?}");
     let spike = h
-        .run_every(
-            at("2026-03-12T00:00:00Z"),
-            at("2026-03-14T00:00:00Z"),
-            3600,
-        )
+        .run_every(at("2026-03-12T00:00:00Z"), at("2026-03-14T00:00:00Z"), 3600)
         .await;
     let key = of_key(&spike, "usage_anomaly:twilio:USD");
     assert_eq!(spike.len(), 2, "{spike:?}");
