@@ -701,6 +701,30 @@ fn budgets_from_file_and_environment() {
     assert_eq!(m.budgets[&Service::Stripe].to_string(), "10 EUR/week");
 }
 
+/// The README's budgets example is a configuration that loads, meaning what it says.
+#[test]
+fn the_readme_budgets_example_loads() {
+    use apiops_core::Service;
+    let readme = include_str!("../../../README.md");
+    let example = readme
+        .split("- Usage (`usage_every`")
+        .nth(1)
+        .and_then(|s| s.split("```toml").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("the README's usage example");
+    let m = Scratch::with_file(example).settings(&[]).monitor;
+    assert_eq!(m.budgets[&Service::Twilio].to_string(), "200 USD/month");
+    assert_eq!(m.budgets[&Service::Openai].to_string(), "50 USD/day");
+    assert_eq!(
+        (
+            m.usage_anomaly_factor,
+            m.usage_anomaly_days.get(),
+            m.usage_anomaly_min_spend
+        ),
+        (3.0, 7, 5.0)
+    );
+}
+
 #[test]
 fn bad_budgets_and_usage_keys_are_named() {
     let scratch = Scratch::new();
