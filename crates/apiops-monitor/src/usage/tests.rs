@@ -566,3 +566,77 @@ fn the_rules_read_the_configuration() {
     let names: Vec<String> = jobs.iter().map(Job::claim_name).collect();
     assert_eq!(names, ["usage:twilio", "usage:openai"]);
 }
+
+/// OpenAI's spend needs its admin key: without one its usage job is not scheduled (it could
+/// only fail, every hour); with one it is.
+#[tokio::test]
+async fn openai_gets_a_usage_job_only_with_its_admin_key() {
+    use apiops_providers::ClientTuning;
+    use apiops_providers::openai::{OpenAi, OpenAiConfig};
+    use tokio_util::sync::CancellationToken;
+
+    fn missing<T>(service: Service) -> Result<T, apiops_providers::ProviderError> {
+        Err(apiops_providers::ProviderError::MissingCredentials {
+            service,
+            variables: Vec::new(),
+        })
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&format!("sqlite://{}/s.db", dir.path().display()))
+            .await
+            .expect("store"),
+    );
+    for admin in [None, Some("sk-admin-test-0123456789abcdef")] {
+        let mut oc = OpenAiConfig::official(Some(SecretString::from(
+            "sk-test-0123456789abcdef".to_owned(),
+        )))
+        .expect("config");
+        // Nothing listens there: a run fails at once, and none is awaited.
+        oc.base_url = url::Url::parse("http://127.0.0.1:9/v1").expect("url");
+        oc.admin_key = admin.map(|k| SecretString::from(k.to_owned()));
+        oc.tuning = ClientTuning {
+            max_attempts: 1,
+            ..ClientTuning::default()
+        };
+        let stop = CancellationToken::new();
+        let started = crate::start(crate::Start {
+            config: MonitorConfig {
+                usage_every: Duration::from_secs(3600),
+                ..test_support::config()
+            },
+            policy: apiops_ops::Policy::new([]).0,
+            redactor: apiops_client::redact::Redactor::new(Vec::new()),
+            twilio: missing(Service::Twilio),
+            stripe: missing(Service::Stripe),
+            openai: OpenAi::new(oc),
+            services: apiops_ops::Services::new(
+                missing(Service::Twilio),
+                missing(Service::Stripe),
+                missing(Service::Openai),
+                None,
+            ),
+            store: Arc::clone(&store),
+            receiver: None,
+            public_url: None,
+            instance: Some("test".into()),
+            clock: Arc::new(|| at("2026-03-02T12:00:00Z")),
+            stop: stop.clone(),
+        })
+        .expect("start");
+        match (admin, started) {
+            (None, None) => {}
+            (Some(_), Some(m)) => {
+                assert!(m.description.contains("openai"), "{}", m.description);
+                assert!(
+                    m.description.contains("usage every 1h"),
+                    "{}",
+                    m.description
+                );
+                stop.cancel();
+                m.join().await;
+            }
+            (admin, m) => panic!("admin key {admin:?}: {m:?}"),
+        }
+    }
+}
