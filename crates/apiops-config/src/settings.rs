@@ -7,6 +7,8 @@
 //! several keys.
 //! `Serialize` renders the effective config for `apiops config show` with every secret masked,
 //! so it is safe to print by construction.
+//!
+//! `[monitor]`, the longest section, is in `monitor` ([`MonitorSettings`]).
 
 use std::collections::BTreeSet;
 use std::num::NonZeroU32;
@@ -19,6 +21,10 @@ use url::Url;
 
 use super::values;
 use crate::output::{ColorMode, Format};
+
+mod monitor;
+
+pub use monitor::MonitorSettings;
 
 /// Everything apiops is configured with. (Deserialized section by section by the loader, so
 /// that each section's problems are reported.)
@@ -403,131 +409,6 @@ impl PolicySettings {
     /// The operations gate's policy.
     pub fn policy(&self) -> apiops_ops::Policy {
         apiops_ops::Policy::new(self.auto_fix.iter().copied()).0
-    }
-}
-
-/// `[monitor]`: what `apiops serve` checks on a schedule, when it alerts, where alerts go, and
-/// how it backs off. Flat keys (so every one can be set as `APIOPS_MONITOR_<KEY>`).
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct MonitorSettings {
-    /// Whether `apiops serve` runs the scheduled jobs at all.
-    pub enabled: bool,
-    /// Health check of each configured service; zero turns the job off.
-    #[serde(with = "values::duration")]
-    pub health_every: Duration,
-    /// Error audit of each service over the last interval; zero turns it off.
-    #[serde(with = "values::duration")]
-    pub errors_every: Duration,
-    /// Configuration audit of each service; zero turns it off.
-    #[serde(with = "values::duration")]
-    pub audit_every: Duration,
-    /// Consecutive `down` health checks before `service_down` fires.
-    pub down_after: NonZeroU32,
-    /// Consecutive non-operational checks (the last one not down) before `service_degraded`.
-    pub degraded_after: NonZeroU32,
-    /// Errors of a category in one error-audit window at or above which `errors` fires; a
-    /// category left out (or 0) never alerts.
-    #[serde(with = "values::error_thresholds")]
-    pub error_thresholds: std::collections::BTreeMap<Category, u64>,
-    /// Rate-limit headroom (percent of the limit left) under which `rate_limit_headroom` fires.
-    pub headroom_below_percent: f64,
-    /// Account balance (in its currency) under which `balance_low` fires; 0 turns it off.
-    pub balance_floor: f64,
-    /// Webhook requests rejected for their signature within `signature_window`, across
-    /// instances, at or above which `signature_rejects` fires; 0 turns it off.
-    pub signature_rejects: u64,
-    /// The window of `signature_rejects`.
-    #[serde(with = "values::duration")]
-    pub signature_window: Duration,
-    /// Whether a deprecation signal on a provider response raises `deprecation`.
-    pub deprecations: bool,
-    /// Whether a disabled webhook endpoint (from the config audit) raises `endpoint_disabled`.
-    pub endpoint_disabled: bool,
-    /// Whether alerts are written to the log.
-    pub log_alerts: bool,
-    /// Generic webhooks: each alert POSTed as JSON. Secret (the URL may carry a token).
-    #[serde(with = "values::sink_urls")]
-    pub webhook_urls: Vec<SecretString>,
-    /// Slack-compatible incoming webhooks (`{"text": ...}`). Secret.
-    #[serde(with = "values::sink_urls")]
-    pub slack_urls: Vec<SecretString>,
-    /// Lets sinks resolve to loopback, private or link-local addresses (off: a sink URL must not
-    /// make apiops reach internal hosts).
-    pub allow_private_sinks: bool,
-    /// Attempts per notification and sink, the first included.
-    pub sink_attempts: NonZeroU32,
-    /// The first retry delay of a sink; doubled each attempt.
-    #[serde(with = "values::duration")]
-    pub sink_backoff: Duration,
-    /// How long scheduled requests to a service pause when `rate_limit` auto-fix backs it off.
-    #[serde(with = "values::duration")]
-    pub rate_limit_backoff: Duration,
-}
-
-impl MonitorSettings {
-    /// Ranges and relations of `[monitor]`, as `(key, message)`.
-    fn problems(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        for (key, d) in [
-            ("monitor.health_every", self.health_every),
-            ("monitor.errors_every", self.errors_every),
-            ("monitor.audit_every", self.audit_every),
-        ] {
-            if !d.is_zero() && d < Duration::from_secs(1) {
-                out.push((
-                    key,
-                    format!(
-                        "{} is too short: use \"0s\" to turn the job off, or at least \"1s\"",
-                        humantime::format_duration(d)
-                    ),
-                ));
-            }
-        }
-        for (key, n) in [
-            ("monitor.down_after", self.down_after),
-            ("monitor.degraded_after", self.degraded_after),
-        ] {
-            if n.get() > 100 {
-                out.push((key, format!("{n} checks is more than the limit of 100")));
-            }
-        }
-        if !(0.0..=100.0).contains(&self.headroom_below_percent) {
-            out.push((
-                "monitor.headroom_below_percent",
-                format!(
-                    "{} is not a percentage between 0 and 100",
-                    self.headroom_below_percent
-                ),
-            ));
-        }
-        if !(self.balance_floor >= 0.0 && self.balance_floor.is_finite()) {
-            out.push((
-                "monitor.balance_floor",
-                format!("{} is not an amount of 0 or more", self.balance_floor),
-            ));
-        }
-        if self.signature_rejects > 0 && self.signature_window.is_zero() {
-            out.push((
-                "monitor.signature_window",
-                "must be longer than zero while monitor.signature_rejects is set".into(),
-            ));
-        }
-        if self.sink_attempts.get() > 20 {
-            out.push((
-                "monitor.sink_attempts",
-                format!("{} is more than the limit of 20", self.sink_attempts),
-            ));
-        }
-        for (key, d) in [
-            ("monitor.sink_backoff", self.sink_backoff),
-            ("monitor.rate_limit_backoff", self.rate_limit_backoff),
-        ] {
-            if d.is_zero() {
-                out.push((key, "must be longer than zero".into()));
-            }
-        }
-        out
     }
 }
 

@@ -671,6 +671,137 @@ fn monitor_defaults_are_the_documented_ones() {
     assert!(m.webhook_urls.is_empty() && m.slack_urls.is_empty());
     assert!(!m.allow_private_sinks);
     assert_eq!(m.sink_attempts.get(), 5);
+    assert_eq!(m.usage_every, Duration::from_secs(3600));
+    assert!(m.budgets.is_empty());
+    assert_eq!(m.usage_anomaly_factor, 3.0);
+    assert_eq!(m.usage_anomaly_days.get(), 7);
+    assert_eq!(m.usage_anomaly_min_spend, 5.0);
+}
+
+#[test]
+fn budgets_from_file_and_environment() {
+    use apiops_core::Service;
+    let scratch = Scratch::with_file(
+        r#"
+        [monitor]
+        budgets = { twilio = "200 USD/month", openai = "49.99 usd/day" }
+        "#,
+    );
+    let m = scratch.settings(&[]).monitor;
+    assert_eq!(m.budgets.len(), 2);
+    assert_eq!(m.budgets[&Service::Twilio].to_string(), "200 USD/month");
+    assert_eq!(m.budgets[&Service::Openai].to_string(), "49.99 USD/day");
+    let shown = serde_json::to_value(&m).expect("serialize");
+    assert_eq!(shown["budgets"]["openai"], "49.99 USD/day");
+    let m = scratch
+        .settings(&[("APIOPS_MONITOR_BUDGETS", "stripe=10 EUR/week")])
+        .monitor;
+    // The variable replaces the file's table, as for every other key.
+    assert_eq!(m.budgets.len(), 1, "{:?}", m.budgets);
+    assert_eq!(m.budgets[&Service::Stripe].to_string(), "10 EUR/week");
+}
+
+/// The README's budgets example is a configuration that loads, meaning what it says.
+#[test]
+fn the_readme_budgets_example_loads() {
+    use apiops_core::Service;
+    let readme = include_str!("../../../README.md");
+    let example = readme
+        .split("- Usage (`usage_every`")
+        .nth(1)
+        .and_then(|s| s.split("```toml").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("the README's usage example");
+    let m = Scratch::with_file(example).settings(&[]).monitor;
+    assert_eq!(m.budgets[&Service::Twilio].to_string(), "200 USD/month");
+    assert_eq!(m.budgets[&Service::Openai].to_string(), "50 USD/day");
+    assert_eq!(
+        (
+            m.usage_anomaly_factor,
+            m.usage_anomaly_days.get(),
+            m.usage_anomaly_min_spend
+        ),
+        (3.0, 7, 5.0)
+    );
+}
+
+#[test]
+fn bad_budgets_and_usage_keys_are_named() {
+    let scratch = Scratch::new();
+    let cases = [
+        (
+            "APIOPS_MONITOR_BUDGETS",
+            "twilio=200 USD",
+            "monitor.budgets: twilio: \"200 USD\" has no period",
+        ),
+        (
+            "APIOPS_MONITOR_BUDGETS",
+            "twilio=200 USD/year",
+            "monitor.budgets: twilio: \"200 USD/year\": the period \"year\" is not day, week or month",
+        ),
+        (
+            "APIOPS_MONITOR_BUDGETS",
+            "openai=-5 USD/day",
+            "monitor.budgets: openai: \"-5 USD/day\": the amount \"-5\" is not a number",
+        ),
+        (
+            "APIOPS_MONITOR_BUDGETS",
+            "stripe=5 dollars/day",
+            "monitor.budgets: stripe: \"5 dollars/day\": the currency \"dollars\" is not a three-letter code",
+        ),
+        (
+            "APIOPS_MONITOR_BUDGETS",
+            "sendgrid=5 USD/day",
+            "monitor.budgets: unknown service \"sendgrid\"",
+        ),
+        (
+            "APIOPS_MONITOR_BUDGETS",
+            "twilio",
+            "monitor.budgets: \"twilio\" is not service=budget",
+        ),
+        (
+            "APIOPS_MONITOR_BUDGETS",
+            "twilio=5 USD/day, twilio=6 USD/day",
+            "monitor.budgets: twilio: more than one budget",
+        ),
+        (
+            "APIOPS_MONITOR_USAGE_EVERY",
+            "10ms",
+            "monitor.usage_every: 10ms is too short",
+        ),
+        (
+            "APIOPS_MONITOR_USAGE_ANOMALY_FACTOR",
+            "0.5",
+            "monitor.usage_anomaly_factor: 0.5 is not 0 (off) or a factor above 1",
+        ),
+        (
+            "APIOPS_MONITOR_USAGE_ANOMALY_DAYS",
+            "0",
+            "monitor.usage_anomaly_days:",
+        ),
+        (
+            "APIOPS_MONITOR_USAGE_ANOMALY_DAYS",
+            "365",
+            "monitor.usage_anomaly_days: 365 days is more than the limit of 90",
+        ),
+        (
+            "APIOPS_MONITOR_USAGE_ANOMALY_MIN_SPEND",
+            "-1",
+            "monitor.usage_anomaly_min_spend: -1 is not an amount",
+        ),
+    ];
+    for (var, value, want) in cases {
+        let err = scratch.error(&[(var, value)]);
+        assert!(err.contains(want), "{var}={value}: {err}");
+        assert!(err.contains(var), "{var}: the source is named: {err}");
+    }
+    // In a file, a budget that is not text is named too.
+    let scratch = Scratch::with_file("[monitor]\nbudgets = { twilio = 200 }\n");
+    let err = scratch.error(&[]);
+    assert!(
+        err.contains("monitor.budgets: twilio: expected a budget in quotes"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -351,6 +351,94 @@ pub mod error_thresholds {
     }
 }
 
+/// `monitor.budgets`: a table `{ twilio = "200 USD/month", openai = "50 USD/day" }`, or from the
+/// environment a string `"twilio=200 USD/month, openai=50 USD/day"`. Every key must be a
+/// service whose spend apiops reads; every value a budget ([`apiops_monitor::Budget::parse`]).
+pub mod budgets {
+    use std::collections::BTreeMap;
+
+    use apiops_core::Service;
+    use apiops_monitor::Budget;
+    use serde::de::MapAccess;
+
+    use super::*;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<Service, Budget>, D::Error> {
+        d.deserialize_any(BudgetsVisitor)
+    }
+
+    pub fn serialize<S: Serializer>(
+        value: &BTreeMap<Service, Budget>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(value.len()))?;
+        for (k, v) in value {
+            m.serialize_entry(k.as_str(), &v.to_string())?;
+        }
+        m.end()
+    }
+
+    fn service(name: &str) -> Result<Service, String> {
+        let name = name.trim();
+        name.parse::<Service>().map_err(|_| {
+            let shown = if name.chars().count() > 40 {
+                format!("{}…", name.chars().take(40).collect::<String>())
+            } else {
+                name.to_owned()
+            };
+            format!("unknown service {shown:?}: budgets are for twilio, stripe or openai")
+        })
+    }
+
+    fn budget(service: Service, text: &str) -> Result<Budget, String> {
+        Budget::parse(text).map_err(|e| format!("{service}: {e}"))
+    }
+
+    struct BudgetsVisitor;
+
+    impl<'de> Visitor<'de> for BudgetsVisitor {
+        type Value = BTreeMap<Service, Budget>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a table of budgets per service, such as { twilio = \"200 USD/month\" }")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            let mut out = BTreeMap::new();
+            for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (k, b) = part.split_once('=').ok_or_else(|| {
+                    E::custom(format_args!(
+                        "{part:?} is not service=budget (e.g. \"twilio=200 USD/month\")"
+                    ))
+                })?;
+                let s = service(k).map_err(E::custom)?;
+                if out.insert(s, budget(s, b).map_err(E::custom)?).is_some() {
+                    return Err(E::custom(format_args!("{s}: more than one budget")));
+                }
+            }
+            Ok(out)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(k) = map.next_key::<String>()? {
+                let s = service(&k).map_err(de::Error::custom)?;
+                let v: serde_json::Value = map.next_value()?;
+                let serde_json::Value::String(t) = &v else {
+                    return Err(de::Error::custom(format_args!(
+                        "{s}: expected a budget in quotes such as \"200 USD/month\", found {v}"
+                    )));
+                };
+                out.insert(s, budget(s, t).map_err(de::Error::custom)?);
+            }
+            Ok(out)
+        }
+    }
+}
+
 /// A list of sink URLs (`monitor.webhook_urls`, `monitor.slack_urls`): a list, or from the
 /// environment a comma-separated string. Each must be http(s) with a host and no user name or
 /// password. Secret: an incoming-webhook URL is itself the credential, so errors never repeat

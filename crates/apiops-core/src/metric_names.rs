@@ -71,6 +71,12 @@ pub const ALERTS_FIRING: &str = "apiops_alerts_firing";
 pub const AUTOFIX_TOTAL: &str = "apiops_autofix_total";
 /// Rows pruned by retention, by kind.
 pub const RETENTION_PRUNED_TOTAL: &str = "apiops_retention_pruned_total";
+/// Spend in the current period, by service, currency and period (day, week, month).
+pub const USAGE_SPEND: &str = "apiops_usage_spend";
+/// Daily spend averaged over the anomaly rule's trailing days, by service and currency.
+pub const USAGE_DAILY_AVERAGE: &str = "apiops_usage_daily_average";
+/// Spend in the budget's current period over the budget, by service, currency and period.
+pub const USAGE_BUDGET_RATIO: &str = "apiops_usage_budget_ratio";
 
 /// Every name above, for checks that each is described and spelled `apiops_...`.
 pub const ALL: &[&str] = &[
@@ -102,6 +108,9 @@ pub const ALL: &[&str] = &[
     ALERTS_FIRING,
     AUTOFIX_TOTAL,
     RETENTION_PRUNED_TOTAL,
+    USAGE_SPEND,
+    USAGE_DAILY_AVERAGE,
+    USAGE_BUDGET_RATIO,
 ];
 
 #[cfg(test)]
@@ -120,6 +129,6 @@ mod tests {
             );
             assert!(seen.insert(*name), "{name} listed twice");
         }
-        assert_eq!(seen.len(), 28);
+        assert_eq!(seen.len(), 31);
     }
 }

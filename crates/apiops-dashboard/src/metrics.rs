@@ -185,6 +185,21 @@ pub const SERIES: &[(&str, Kind, &str)] = &[
         Kind::Counter,
         "Automatic fixes attempted within policy, by operation and result",
     ),
+    (
+        metric_names::USAGE_SPEND,
+        Kind::Gauge,
+        "Spend the last usage job read for the current period, by service, currency and period (day, week, month; UTC)",
+    ),
+    (
+        metric_names::USAGE_DAILY_AVERAGE,
+        Kind::Gauge,
+        "Daily spend averaged over the days before today that the usage anomaly rule compares with, by service and currency",
+    ),
+    (
+        metric_names::USAGE_BUDGET_RATIO,
+        Kind::Gauge,
+        "Spend in the budget's current period divided by the budget (over 1: over budget), by service, currency and period",
+    ),
     // Recorded by retention (`apiops_monitor::retention`).
     (
         metric_names::RETENTION_PRUNED_TOTAL,

@@ -257,6 +257,90 @@ pub fn gauges(id: &str, title: &str, items: &[(String, f64)]) -> String {
     s
 }
 
+/// One line of a [`daily_lines`] chart: a name, its color, and a value per day.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub name: String,
+    pub color: &'static str,
+    pub values: Vec<f64>,
+}
+
+/// Lines over days, full width: `days` label the x axis (evenly spaced), every line has one
+/// value per day, `unit` follows each value in the tooltips and the y scale.
+pub fn daily_lines(id: &str, title: &str, days: &[String], lines: &[Line], unit: &str) -> String {
+    let height = 200.0;
+    let (top, bottom, left) = (12.0, 22.0, 70.0);
+    let plot_w = WIDE - left - 14.0;
+    let plot_h = height - top - bottom;
+    let max = lines
+        .iter()
+        .flat_map(|l| l.values.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, f64::max);
+    let max = if max > 0.0 { max } else { 1.0 };
+    let n = days.len().max(1);
+    let x = |i: usize| {
+        if n == 1 {
+            left + plot_w / 2.0
+        } else {
+            left + plot_w * i as f64 / (n - 1) as f64
+        }
+    };
+    let y = |v: f64| top + plot_h * (1.0 - (v.max(0.0) / max).min(1.0));
+    let mut s = open(id, title, WIDE, height);
+    for frac in [0.0, 0.5, 1.0] {
+        let gy = top + plot_h * (1.0 - frac);
+        let _ = write!(
+            s,
+            r##"<line x1="{left:.1}" x2="{:.1}" y1="{gy:.1}" y2="{gy:.1}" stroke="#e3e6ea"/><text class="axis" x="{:.1}" y="{:.1}" text-anchor="end">{:.2} {}</text>"##,
+            left + plot_w,
+            left - 6.0,
+            gy + 4.0,
+            max * frac,
+            esc(unit)
+        );
+    }
+    for line in lines {
+        let points: Vec<String> = line
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
+            .collect();
+        let _ = write!(
+            s,
+            r#"<polyline class="line" fill="none" stroke="{}" stroke-width="2" points="{}"/>"#,
+            line.color,
+            points.join(" ")
+        );
+        for (i, v) in line.values.iter().enumerate() {
+            let day = days.get(i).map_or("", String::as_str);
+            let _ = write!(
+                s,
+                r#"<circle class="point" cx="{:.1}" cy="{:.1}" r="2.5" fill="{}"><title>{} {}: {v:.2} {}</title></circle>"#,
+                x(i),
+                y(*v),
+                line.color,
+                esc(&line.name),
+                esc(day),
+                esc(unit)
+            );
+        }
+    }
+    for (i, anchor) in [(0, "start"), (n / 2, "middle"), (n - 1, "end")] {
+        let Some(day) = days.get(i) else { continue };
+        let _ = write!(
+            s,
+            r#"<text class="axis" x="{:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
+            x(i),
+            height - 6.0,
+            esc(day)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 fn open(id: &str, title: &str, width: f64, height: f64) -> String {
     format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-chart="{}" viewBox="0 0 {width:.0} {height:.0}" role="img" aria-label="{}"><title>{}</title>"#,
@@ -358,6 +442,47 @@ mod tests {
         assert!(
             svg.contains(">5</text>"),
             "the y scale tops at the tallest stack"
+        );
+    }
+
+    #[test]
+    fn lines_draw_a_point_per_day_and_escape_names() {
+        let days: Vec<String> = ["2026-03-01", "2026-03-02", "2026-03-03"]
+            .iter()
+            .map(|d| (*d).to_owned())
+            .collect();
+        let svg = daily_lines(
+            "usage",
+            "Spend",
+            &days,
+            &[
+                Line {
+                    name: "<b>twilio</b>".into(),
+                    color: "#f00",
+                    values: vec![1.0, 4.0, 2.0],
+                },
+                Line {
+                    name: "stripe".into(),
+                    color: "#00f",
+                    values: vec![0.0, 0.5, f64::NAN],
+                },
+            ],
+            "USD",
+        );
+        assert_eq!(svg.matches("class=\"line\"").count(), 2);
+        assert_eq!(svg.matches("class=\"point\"").count(), 6);
+        assert!(
+            svg.contains("4.00 USD</text>"),
+            "the scale tops at the highest day"
+        );
+        assert!(
+            svg.contains("&lt;b&gt;twilio") && !svg.contains("<b>"),
+            "{svg}"
+        );
+        assert!(svg.contains(">2026-03-01</text>") && svg.contains(">2026-03-03</text>"));
+        assert!(
+            !svg.contains("cy=\"NaN"),
+            "an unknown value is drawn at zero: {svg}"
         );
     }
 

@@ -995,3 +995,5 @@ async fn when_agents_hold_the_dashboard_token_the_page_lists_but_never_decides()
         ConfirmationState::Pending
     );
 }
+
+mod usage;

@@ -16,6 +16,7 @@ use super::{DashboardState, Traffic, WINDOWS};
 use crate::metrics::{Sample, parse};
 
 mod charts;
+mod usage;
 
 use charts::*;
 
@@ -212,6 +213,7 @@ pub(crate) struct Overview {
     pub(crate) operations: Vec<EventRow>,
     pub(crate) alerts: Vec<AlertRow>,
     pub(crate) clients: Vec<ClientRow>,
+    pub(crate) usage: usage::UsagePanel,
 }
 
 /// `/errors`.
@@ -285,6 +287,7 @@ pub(crate) async fn overview(
             .collect(),
         alerts: alert_rows,
         clients: clients(&samples),
+        usage: usage::usage_panel(state, now).await?,
     })
 }
 

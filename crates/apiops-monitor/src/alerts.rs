@@ -14,6 +14,8 @@
 //! - `signature_rejects:<service>`: at least `signature_rejects` webhook requests rejected for
 //!   their signature within `signature_window`, summed over every instance's reports.
 //! - `deprecation:<service>:<endpoint>`: a recent health check saw a deprecation signal.
+//! - `budget:<service>` and `usage_anomaly:<service>:<currency>`: the usage job's spend rules
+//!   (`usage.rs`).
 //!
 //! A rule that cannot judge (the check failed, the figure is unknown) makes no observation, so
 //! a failed scan never resolves an alert by accident.
@@ -27,6 +29,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::MonitorConfig;
+use crate::usage::UsageRules;
 
 /// How many recent health checks the deprecation rule looks at: a deprecation stays firing
 /// while any of them reported it (each instance's client sees signals on its own requests).
@@ -47,6 +50,7 @@ pub(crate) struct Rules {
     pub(crate) signature_window: Duration,
     pub(crate) deprecations: bool,
     pub(crate) endpoint_disabled: bool,
+    pub(crate) usage: UsageRules,
 }
 
 impl Rules {
@@ -61,6 +65,12 @@ impl Rules {
             signature_window: m.signature_window,
             deprecations: m.deprecations,
             endpoint_disabled: m.endpoint_disabled,
+            usage: UsageRules {
+                budgets: m.budgets.clone(),
+                anomaly_factor: m.usage_anomaly_factor,
+                anomaly_days: m.usage_anomaly_days.get(),
+                anomaly_min_spend: m.usage_anomaly_min_spend,
+            },
         }
     }
 
@@ -130,7 +140,7 @@ impl HealthView {
     }
 }
 
-fn eval(
+pub(crate) fn eval(
     rule: &'static str,
     subject: &str,
     service: Option<Service>,
@@ -474,6 +484,8 @@ pub(crate) const RULES: &[&str] = &[
     "endpoint_disabled",
     "signature_rejects",
     "deprecation",
+    "budget",
+    "usage_anomaly",
 ];
 
 #[cfg(test)]
@@ -493,6 +505,7 @@ mod tests {
             signature_window: Duration::from_secs(300),
             deprecations: true,
             endpoint_disabled: true,
+            usage: UsageRules::default(),
         }
     }
 

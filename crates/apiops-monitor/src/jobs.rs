@@ -13,6 +13,7 @@
 //! - `webhooks` (each instance, only when something was rejected): `rejected` per service and
 //!   reason, `signature_rejected` per service.
 //! - `signatures`: `window_secs`, `signature_rejected` per service over every instance.
+//! - `usage`: spend per day and period, the trailing average, the budget (see `usage.rs`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -60,6 +61,7 @@ pub(crate) async fn run(shared: &Shared, job: &Job, slot: i64, started: Timestam
         (JobKind::Audit, Some(s)) => audit(shared, job, s, slot, started).await,
         (JobKind::Webhooks, _) => webhooks(shared, job, slot, started).await,
         (JobKind::Signatures, _) => signatures(shared, job, slot, started).await,
+        (JobKind::Usage, Some(s)) => super::usage::run(shared, job, s, slot, started).await,
         _ => None,
     };
     let Some(status) = status else { return };
@@ -71,7 +73,13 @@ pub(crate) async fn run(shared: &Shared, job: &Job, slot: i64, started: Timestam
 }
 
 /// Records a run (the summary redacted once more).
-async fn record(shared: &Shared, job: &Job, started: Timestamp, status: &str, summary: &Value) {
+pub(crate) async fn record(
+    shared: &Shared,
+    job: &Job,
+    started: Timestamp,
+    status: &str,
+    summary: &Value,
+) {
     let check = CheckRecord {
         job: job.kind.as_str().to_owned(),
         service: job.service,
@@ -86,10 +94,10 @@ async fn record(shared: &Shared, job: &Job, started: Timestamp, status: &str, su
 }
 
 /// Observes evaluations; notifies the sinks of changes; triggers auto-fixes on alerts that
-/// fired; publishes the firing gauges.
-async fn evaluate(shared: &Shared, evals: Vec<Eval>) {
+/// fired; publishes the firing gauges. Returns the changes (alert key and what changed).
+pub(crate) async fn evaluate(shared: &Shared, evals: Vec<Eval>) -> Vec<(AlertChange, String)> {
     if evals.is_empty() {
-        return;
+        return Vec::new();
     }
     let now = (shared.clock)();
     let evals = evals
@@ -103,7 +111,7 @@ async fn evaluate(shared: &Shared, evals: Vec<Eval>) {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!("recording alert states: {e}");
-            return;
+            return Vec::new();
         }
     };
     for (change, e) in &changed {
@@ -130,6 +138,7 @@ async fn evaluate(shared: &Shared, evals: Vec<Eval>) {
         }
     }
     alerts::publish_firing(&*shared.store).await;
+    changed.into_iter().map(|(c, e)| (c, e.key)).collect()
 }
 
 /// The lowest headroom a provider's health details report (`..._headroom = "12.5% ..."`).

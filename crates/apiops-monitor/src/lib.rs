@@ -13,6 +13,9 @@
 //! - `sinks`: log, JSON webhook, Slack-compatible webhook; SSRF-guarded, retried, never
 //!   blocking.
 //! - `autofix`: what may be fixed without a person, through the operations gate.
+//! - `usage`: the usage job (spend by day through the providers' usage engine), its
+//!   `apiops_usage_*` gauges and its rules (`budget`, `usage_anomaly`); [`budget`]: what a
+//!   budget says and its strict parsing.
 //! - [`retention`]: old payloads and events pruned in small batches.
 //!
 //! Many instances: each job's slot is claimed in the store by exactly one instance
@@ -26,10 +29,12 @@
 
 mod alerts;
 mod autofix;
+pub mod budget;
 mod jobs;
 pub mod retention;
 pub mod schedule;
 mod sinks;
+mod usage;
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
@@ -59,6 +64,7 @@ use autofix::AutoFixer;
 use schedule::{Job, JobKind};
 use sinks::{SinkConfig, SinkKind, SinkTarget, Sinks};
 
+pub use budget::{Budget, BudgetPeriod};
 pub use retention::RetentionConfig;
 pub use sinks::shown_url;
 
@@ -77,6 +83,18 @@ pub struct MonitorConfig {
     pub errors_every: Duration,
     /// Configuration audit of each service; zero turns it off.
     pub audit_every: Duration,
+    /// The usage job of each service whose spend can be read (spend by day, budgets, the
+    /// anomaly rule); zero turns it off.
+    pub usage_every: Duration,
+    /// Spend budgets per service: `budget` fires when the current period's spend passes one.
+    pub budgets: BTreeMap<Service, Budget>,
+    /// `usage_anomaly` fires when today's spend is more than this many times the daily average
+    /// of the previous `usage_anomaly_days`; 0 turns the rule off.
+    pub usage_anomaly_factor: f64,
+    /// The trailing window of `usage_anomaly`, in days before today.
+    pub usage_anomaly_days: NonZeroU32,
+    /// Today's spend under this (in the currency's units) never raises `usage_anomaly`.
+    pub usage_anomaly_min_spend: f64,
     /// Consecutive `down` health checks before `service_down` fires.
     pub down_after: NonZeroU32,
     /// Consecutive non-operational checks (the last one not down) before `service_degraded`.
@@ -140,6 +158,14 @@ impl Target {
             Target::Openai(o) => o.client().api().deprecations(),
         }
     }
+
+    /// Whether its spend can be read (OpenAI's needs the admin key).
+    pub(crate) fn reads_usage(&self) -> bool {
+        match self {
+            Target::Openai(o) => o.admin_client().is_some(),
+            Target::Twilio(_) | Target::Stripe(_) => true,
+        }
+    }
 }
 
 /// What every job shares.
@@ -147,7 +173,7 @@ pub(crate) struct Shared {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) instance: String,
     pub(crate) clock: Clock,
-    pub(crate) targets: BTreeMap<Service, Target>,
+    pub(crate) targets: Arc<BTreeMap<Service, Target>>,
     pub(crate) rules: Rules,
     pub(crate) sinks: Sinks,
     pub(crate) fixer: AutoFixer,
@@ -157,6 +183,8 @@ pub(crate) struct Shared {
     pub(crate) last_rejected: Mutex<BTreeMap<(Service, String), u64>>,
     /// Services this instance backs off from, until when.
     pub(crate) backoff: Mutex<BTreeMap<Service, Timestamp>>,
+    /// Where the usage job reads spend (the targets' usage engine).
+    pub(crate) usage: Arc<dyn usage::UsageSource>,
     /// Every configured secret, redacted from every summary and alert once more.
     redactor: Redactor,
 }
@@ -297,6 +325,7 @@ pub fn plan_jobs(m: &MonitorConfig, services: &[Service], receiver: bool) -> Vec
         (JobKind::Health, m.health_every),
         (JobKind::Errors, m.errors_every),
         (JobKind::Audit, m.audit_every),
+        (JobKind::Usage, m.usage_every),
     ] {
         if every.is_zero() {
             continue;
@@ -352,7 +381,14 @@ pub fn start(s: Start) -> Result<Option<Monitor>, StartError> {
         }
     }
     let services: Vec<Service> = targets.keys().copied().collect();
-    let jobs = plan_jobs(m, &services, s.receiver.is_some());
+    let mut jobs = plan_jobs(m, &services, s.receiver.is_some());
+    // OpenAI's spend needs the admin key: without it the job would only fail, every time.
+    jobs.retain(|j| {
+        j.kind != JobKind::Usage
+            || j.service
+                .and_then(|s| targets.get(&s))
+                .is_some_and(Target::reads_usage)
+    });
     if jobs.is_empty() {
         return Ok(None);
     }
@@ -401,7 +437,7 @@ pub fn start(s: Start) -> Result<Option<Monitor>, StartError> {
         }
     };
     let description = format!(
-        "monitor {instance}: {} — health {}, errors {}, audit {}; alerts to {}; auto-fix {}",
+        "monitor {instance}: {} — health {}, errors {}, audit {}, usage {}{}; alerts to {}; auto-fix {}",
         services
             .iter()
             .map(|s| s.as_str())
@@ -410,6 +446,19 @@ pub fn start(s: Start) -> Result<Option<Monitor>, StartError> {
         every(m.health_every),
         every(m.errors_every),
         every(m.audit_every),
+        every(m.usage_every),
+        if m.budgets.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (budgets: {})",
+                m.budgets
+                    .iter()
+                    .map(|(s, b)| format!("{s} {b}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
         {
             let mut to = Vec::new();
             if m.log_alerts {
@@ -433,10 +482,12 @@ pub fn start(s: Start) -> Result<Option<Monitor>, StartError> {
             auto_fix.join(", ")
         }
     );
+    let targets = Arc::new(targets);
     let shared = Arc::new(Shared {
         store: s.store,
         instance: instance.clone(),
         clock: s.clock,
+        usage: Arc::new(usage::ProviderUsage(Arc::clone(&targets))),
         targets,
         rules: Rules::from_config(m),
         sinks,
@@ -539,6 +590,96 @@ pub(crate) async fn run_loop(shared: Arc<Shared>, jobs: Vec<Job>, stop: Cancella
     })
     .await;
     tasks.abort_all();
+}
+
+/// A monitor's parts without a loop, for the tests of the jobs.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// `[monitor]` as the embedded defaults set it, every job off, no budget, no sink.
+    pub(crate) fn config() -> MonitorConfig {
+        MonitorConfig {
+            enabled: true,
+            health_every: Duration::ZERO,
+            errors_every: Duration::ZERO,
+            audit_every: Duration::ZERO,
+            usage_every: Duration::ZERO,
+            budgets: BTreeMap::new(),
+            usage_anomaly_factor: 3.0,
+            usage_anomaly_days: NonZeroU32::MIN.saturating_add(6),
+            usage_anomaly_min_spend: 5.0,
+            down_after: NonZeroU32::MIN.saturating_add(1),
+            degraded_after: NonZeroU32::MIN.saturating_add(2),
+            error_thresholds: BTreeMap::new(),
+            headroom_below_percent: 10.0,
+            balance_floor: 0.0,
+            signature_rejects: 0,
+            signature_window: Duration::from_secs(300),
+            deprecations: false,
+            endpoint_disabled: false,
+            log_alerts: false,
+            webhook_urls: Vec::new(),
+            slack_urls: Vec::new(),
+            allow_private_sinks: false,
+            sink_attempts: NonZeroU32::MIN,
+            sink_backoff: Duration::from_secs(1),
+            rate_limit_backoff: Duration::from_secs(60),
+        }
+    }
+
+    /// What the jobs share, with no provider: the usage job reads `usage`.
+    pub(crate) fn shared(
+        config: &MonitorConfig,
+        store: Arc<dyn Store>,
+        clock: Clock,
+        usage: Arc<dyn usage::UsageSource>,
+        secrets: Vec<SecretString>,
+    ) -> Shared {
+        fn missing<T>(service: Service) -> Result<T, ProviderError> {
+            Err(ProviderError::MissingCredentials {
+                service,
+                variables: Vec::new(),
+            })
+        }
+        let (sinks, _) = Sinks::start(
+            SinkConfig {
+                targets: Vec::new(),
+                log: false,
+                allow_private: false,
+                attempts: 1,
+                backoff: Duration::from_secs(1),
+                timeout: Duration::from_secs(1),
+            },
+            CancellationToken::new(),
+        );
+        Shared {
+            store: Arc::clone(&store),
+            instance: "test-instance".to_owned(),
+            clock: Arc::clone(&clock),
+            targets: Arc::new(BTreeMap::new()),
+            rules: Rules::from_config(config),
+            sinks,
+            fixer: AutoFixer {
+                policy: Policy::new([]).0,
+                services: Arc::new(Services::new(
+                    missing(Service::Twilio),
+                    missing(Service::Stripe),
+                    missing(Service::Openai),
+                    None,
+                )),
+                store,
+                clock,
+                public_url: None,
+                backoff: Duration::from_secs(60),
+            },
+            receiver: None,
+            last_rejected: Mutex::new(BTreeMap::new()),
+            backoff: Mutex::new(BTreeMap::new()),
+            usage,
+            redactor: Redactor::new(secrets),
+        }
+    }
 }
 
 #[cfg(test)]

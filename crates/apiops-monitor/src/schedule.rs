@@ -27,6 +27,8 @@ pub enum JobKind {
     Webhooks,
     /// The signature-rejection rule over every instance's reports.
     Signatures,
+    /// One service's spend by day, its budget and its anomaly rule.
+    Usage,
 }
 
 impl JobKind {
@@ -38,6 +40,7 @@ impl JobKind {
             JobKind::Audit => "audit",
             JobKind::Webhooks => "webhooks",
             JobKind::Signatures => "signatures",
+            JobKind::Usage => "usage",
         }
     }
 

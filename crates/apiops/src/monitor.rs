@@ -24,6 +24,11 @@ pub(crate) fn config(m: &MonitorSettings) -> MonitorConfig {
         health_every: m.health_every,
         errors_every: m.errors_every,
         audit_every: m.audit_every,
+        usage_every: m.usage_every,
+        budgets: m.budgets.clone(),
+        usage_anomaly_factor: m.usage_anomaly_factor,
+        usage_anomaly_days: m.usage_anomaly_days,
+        usage_anomaly_min_spend: m.usage_anomaly_min_spend,
         down_after: m.down_after,
         degraded_after: m.degraded_after,
         error_thresholds: m.error_thresholds.clone(),
@@ -126,6 +131,8 @@ mod tests {
                 "health:stripe",
                 "audit:twilio",
                 "audit:stripe",
+                "usage:twilio",
+                "usage:stripe",
                 "webhooks",
                 "signatures"
             ]
@@ -133,7 +140,7 @@ mod tests {
         assert_eq!(jobs[0].every, Duration::from_secs(30));
         assert_eq!(jobs[2].every, Duration::from_secs(86_400));
         let no_receiver = plan_jobs(&m, &[Service::Openai], false);
-        assert_eq!(no_receiver.len(), 2);
+        assert_eq!(no_receiver.len(), 3);
     }
 
     #[test]

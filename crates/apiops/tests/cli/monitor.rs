@@ -3,7 +3,8 @@
 //! webhook and a Slack-compatible one) and resolve them when the failures clear; a spike of
 //! badly signed webhooks raises `signature_rejects`; and three instances on one PostgreSQL
 //! database run each scheduled check exactly once per interval, a killed instance's jobs being
-//! taken over within one interval.
+//! taken over within one interval; and the usage job reads the simulator's spend, records it,
+//! publishes it on `/metrics` and raises a passed budget once.
 //!
 //! Intervals are 1 s and every wait is for a condition, with a deadline.
 
@@ -91,6 +92,7 @@ fn health_checks_every_second(monitor: &str) -> String {
 health_every = "1s"
 errors_every = "0s"
 audit_every = "0s"
+usage_every = "0s"
 {monitor}"#
     )
 }
@@ -455,4 +457,123 @@ fn three_instances_on_postgres_run_each_check_once_per_interval_and_take_over_a_
     drop(instances);
     drop(store);
     rt.block_on(pg.drop_schema());
+}
+
+/// The simulator's traffic (all of it in the last minute, so all of it this month) costs more
+/// than a budget of 1 USD a month: the usage job, every second, records Twilio's spend per day,
+/// publishes it on `/metrics`, and `budget:twilio` reaches the sink once however many runs
+/// follow. Stripe's spend (its fees) is read and recorded too; no budget, no alert.
+#[test]
+fn the_usage_job_records_the_simulators_spend_and_a_passed_budget_alerts_once() {
+    let s = sim(apiops_sim::SimConfig {
+        messages: 400,
+        history: std::time::Duration::from_secs(60),
+        ..base()
+    });
+    let sb = Sandbox::new();
+    let sinks = Receiver::start();
+    sb.write_config(&format!(
+        r#"{FAST_CLIENT}
+[monitor]
+health_every = "0s"
+errors_every = "0s"
+audit_every = "0s"
+usage_every = "1s"
+budgets = {{ twilio = "1 USD/month" }}
+usage_anomaly_factor = 0.0
+webhook_urls = ["{base}/hook"]
+allow_private_sinks = true
+sink_backoff = "100ms"
+"#,
+        base = sinks.base
+    ));
+    let db = sb.sqlite_url("usage.db");
+    let served = serve(&sb, &s, &db, "usage", &[]);
+    let rt = runtime();
+    let store = rt
+        .block_on(apiops_store::SqliteStore::open(&db))
+        .expect("store");
+    let usage_checks = |service: &str| {
+        rt.block_on(store.checks(Some("usage"), jiff::Timestamp::UNIX_EPOCH, 10_000))
+            .expect("checks")
+            .into_iter()
+            .filter(|c| c.service.map(|s| s.as_str()) == Some(service))
+            .collect::<Vec<_>>()
+    };
+    let context = || {
+        format!(
+            "sinks:\n{}\nserve stderr:\n{}",
+            sinks.all(),
+            served.stderr()
+        )
+    };
+    wait_for(
+        "four Twilio usage runs and two of Stripe",
+        60,
+        || usage_checks("twilio").len() >= 4 && usage_checks("stripe").len() >= 2,
+        &context,
+    );
+    let twilio = &usage_checks("twilio")[0];
+    assert_eq!(twilio.status, "ok", "{twilio:?}");
+    let summary: Value = serde_json::from_str(&twilio.summary).expect("summary");
+    let month: f64 = summary["periods"]["month"]["spend"]["USD"]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .expect("this month's spend in USD");
+    assert!(month > 1.0, "{summary}");
+    assert_eq!(summary["budget"]["budget"], "1 USD/month");
+    assert!(
+        summary["days"].as_array().is_some_and(|d| d.len() >= 30),
+        "{summary}"
+    );
+    let stripe = &usage_checks("stripe")[0];
+    assert_eq!(stripe.status, "ok", "{stripe:?}");
+    wait_for(
+        "budget:twilio to reach the sink",
+        20,
+        || !statuses(&sinks, "budget:twilio").is_empty(),
+        &context,
+    );
+    let fired = notifications(&sinks, "budget:twilio");
+    assert!(
+        fired[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("over its budget of 1 USD/month")),
+        "{fired:?}"
+    );
+    // More runs: still one notification.
+    let before = usage_checks("twilio").len();
+    wait_for(
+        "three more Twilio usage runs",
+        30,
+        || usage_checks("twilio").len() >= before + 3,
+        &context,
+    );
+    assert_eq!(
+        statuses(&sinks, "budget:twilio"),
+        ["firing"],
+        "{}",
+        sinks.all()
+    );
+    assert!(statuses(&sinks, "budget:stripe").is_empty());
+    // The gauges, labelled by service, currency and period.
+    let text = crate::util::block(async {
+        reqwest::Client::new()
+            .get(format!("{}/metrics", served.url))
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("body")
+    });
+    for series in [
+        r#"apiops_usage_spend{service="twilio",currency="USD",period="month"}"#,
+        r#"apiops_usage_spend{service="stripe",currency="USD",period="day"}"#,
+        r#"apiops_usage_budget_ratio{service="twilio",currency="USD",period="month"}"#,
+        r#"apiops_usage_daily_average{service="twilio",currency="USD"}"#,
+    ] {
+        assert!(text.contains(series), "{series} not in /metrics:\n{text}");
+    }
+    assert_no_secret(&s, &sinks.all());
 }
