@@ -342,7 +342,7 @@ impl Api {
         &self,
         op: &Operation,
         req: PreparedRequest,
-        on_item: &mut (dyn FnMut(Value) -> Result<(), CallError> + Send),
+        on_item: &mut dyn FnMut(Value) -> Result<(), CallError>,
     ) -> Result<u64, CallError> {
         if op.class != OpClass::Read {
             return Err(CallError::Config(format!(

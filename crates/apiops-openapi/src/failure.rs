@@ -262,7 +262,16 @@ mod tests {
 
     #[test]
     fn every_body_shape_is_read() {
-        let table: &[(Option<u16>, &str, BodyShape, Category, Option<&str>, &str)] = &[
+        /// status, body, shape, category, code, message
+        type Case<'a> = (
+            Option<u16>,
+            &'a str,
+            BodyShape,
+            Category,
+            Option<&'a str>,
+            &'a str,
+        );
+        let table: &[Case] = &[
             (
                 Some(404),
                 r#"{"type":"https://example.com/probs/no-such-domain","title":"Not found","status":404,"detail":"domain d_1 does not exist"}"#,

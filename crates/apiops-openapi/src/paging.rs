@@ -284,14 +284,16 @@ mod tests {
 
     #[test]
     fn every_style_finds_its_next_page() {
-        let table: Vec<(
+        /// hint, body, Link header, page number, items, next
+        type Case<'a> = (
             PagingHint,
             Value,
-            Option<&str>,
+            Option<&'a str>,
             Option<u64>,
             usize,
             Option<NextPage>,
-        )> = vec![
+        );
+        let table: Vec<Case> = vec![
             // Stripe: has_more + starting_after the last id.
             (
                 hint(Some("starting_after"), None),

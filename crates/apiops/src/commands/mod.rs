@@ -3,6 +3,7 @@
 //! own file (`creds.rs`, `config.rs`, ...). New commands add a variant to `cli::Command` and an
 //! arm below.
 
+pub(crate) mod api;
 pub(crate) mod audit;
 pub(crate) mod checks;
 pub(crate) mod completions;
@@ -76,6 +77,14 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
         Command::Do(args) => {
             let loaded = load()?;
             ops::run_do(&loaded, args, loaded.settings.output.format)
+        }
+        Command::Api(c) => {
+            let loaded = load()?;
+            api::run(&loaded, locations, c, loaded.settings.output.format)
+        }
+        Command::Call(args) => {
+            let loaded = load()?;
+            api::call(&loaded, locations, args, loaded.settings.output.format)
         }
         Command::Twilio(c) => {
             let loaded = load()?;
