@@ -158,7 +158,7 @@ async fn all(items: usize) {
             count += 1;
             let _ = serde_json::to_writer(&mut sink, &item);
             let _ = sink.write_all(b"\n");
-            if count % 10_000 == 0 {
+            if count.is_multiple_of(10_000) {
                 samples.push((count, rss_mib()));
             }
             Ok(())

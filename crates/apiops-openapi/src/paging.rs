@@ -1,6 +1,6 @@
 //! Reading one page of a listing, whatever paging the API uses: its items, and how to ask for
 //! the next page. Pure: a page's body and `Link` header in, a [`PageRead`] out; the engine
-//! ([`crate::call`]) fetches and streams.
+//! ([`crate::api`]) fetches and streams.
 //!
 //! Styles recognized, in this order (the first that speaks decides):
 //! 1. a `Link: <url>; rel="next"` header (GitHub, RFC 8288);
