@@ -16,6 +16,7 @@ use apiops_openapi::{Api, CallError, OpClass, Spec, SpecError};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
+mod journal;
 mod views;
 
 use views::{AnswerView, ApiListView, ApiRow, OpsView, PlanView};
@@ -188,6 +189,7 @@ pub(crate) fn call(
         plan,
         confirmed: false,
         answer: None,
+        already_done: None,
     };
     if args.dry_run {
         output::emit(format, &view).context("writing the plan")?;
@@ -214,8 +216,17 @@ pub(crate) fn call(
         }
     }
     view.confirmed = true;
-    let answer = rt.block_on(api.execute(&view.plan)).map_err(call_error)?;
-    view.answer = Some(answer);
+    let store = rt
+        .block_on(checks::open_store(&loaded.settings))
+        .map_err(|e| anyhow::anyhow!("the operations journal is required: {e}"))?;
+    match rt.block_on(journal::execute(&api, &view.plan, store.as_ref()))? {
+        journal::Journaled::Sent(answer) => view.answer = Some(answer),
+        journal::Journaled::AlreadyDone { at, detail } => {
+            view.already_done = Some(format!(
+                "the journal shows this exact write done at {at} ({detail}); not sent again (--new sends it anew)"
+            ));
+        }
+    }
     output::emit(format, &view).context("writing the answer")?;
     Ok(Exit::Ok)
 }

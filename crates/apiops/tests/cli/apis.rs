@@ -38,10 +38,14 @@ paths:
       responses: {"204": {description: gone}}
 "#;
 
-/// A loopback server paging 5 pets by twos; counts the requests it gets.
-fn server(rt: &tokio::runtime::Runtime) -> (String, Arc<AtomicUsize>) {
+/// A loopback server paging 5 pets by twos, and creating pets; counts the requests it gets
+/// and keeps the idempotency keys of the creations.
+fn server(rt: &tokio::runtime::Runtime) -> (String, Arc<AtomicUsize>, Keys) {
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
+    let keys = Keys::default();
+    let seen = keys.clone();
+    let created = hits.clone();
     let app = axum::Router::new().route(
         "/pets",
         axum::routing::get(
@@ -62,15 +66,34 @@ fn server(rt: &tokio::runtime::Runtime) -> (String, Arc<AtomicUsize>) {
                     axum::Json(serde_json::json!({"data": data, "has_more": end < 5}))
                 }
             },
-        ),
+        )
+        .post(move |headers: axum::http::HeaderMap| {
+            created.fetch_add(1, Ordering::SeqCst);
+            let key = headers
+                .get("idempotency-key")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            seen.0.lock().expect("lock").push(key);
+            async move {
+                (
+                    axum::http::StatusCode::CREATED,
+                    axum::Json(serde_json::json!({"id": "pet_new"})),
+                )
+            }
+        }),
     );
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     rt.spawn(async move { axum::serve(listener, app).await });
-    (base, hits)
+    (base, hits, keys)
 }
+
+/// The idempotency keys the server saw, in order.
+#[derive(Clone, Default)]
+struct Keys(Arc<std::sync::Mutex<Vec<String>>>);
 
 fn sandbox(base: &str) -> Sandbox {
     let sb = Sandbox::new();
@@ -91,7 +114,7 @@ fn sandbox(base: &str) -> Sandbox {
 #[test]
 fn reads_page_and_writes_wait_for_a_yes() {
     let rt = super::util::runtime();
-    let (base, hits) = server(&rt);
+    let (base, hits, _) = server(&rt);
     let sb = sandbox(&base);
     let apiops = |args: &[&str]| run(sb.apiops().env("PETS_KEY", CANARY).args(args));
 
@@ -185,4 +208,41 @@ fn credentials_come_from_the_named_variable_and_are_never_printed() {
         "{}",
         r.stdout
     );
+}
+
+#[test]
+fn a_confirmed_write_is_journaled_sent_once_and_again_only_with_new() {
+    let rt = super::util::runtime();
+    let (base, hits, keys) = server(&rt);
+    let sb = sandbox(&base);
+    let create = |extra: &[&str]| {
+        let mut args = vec![
+            "call",
+            "pets",
+            "pets/create",
+            "--body",
+            r#"{"name":"Rex"}"#,
+            "--yes",
+        ];
+        args.extend_from_slice(extra);
+        run(sb.apiops().env("PETS_KEY", CANARY).args(&args))
+    };
+    let r = create(&[]);
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(r.stdout.contains("Sent: HTTP 201"), "{}", r.stdout);
+    let r = create(&[]);
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(r.stdout.contains("Not sent"), "{}", r.stdout);
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "the same write is sent once"
+    );
+    let r = create(&["--new"]);
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    let keys = keys.0.lock().expect("lock").clone();
+    assert_eq!(keys.len(), 2);
+    assert!(keys.iter().all(|k| k.starts_with("apiops-")), "{keys:?}");
+    assert_ne!(keys[0], keys[1], "--new is a new key");
 }

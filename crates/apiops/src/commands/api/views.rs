@@ -211,6 +211,9 @@ pub(crate) struct PlanView {
     pub(crate) plan: WritePlan,
     pub(crate) confirmed: bool,
     pub(crate) answer: Option<Answer>,
+    /// Set when the journal shows the write done already (and it was not sent again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) already_done: Option<String>,
 }
 
 impl PlanView {
@@ -273,6 +276,9 @@ impl Render for PlanView {
         if let Some(b) = self.body() {
             writeln!(out, "  body:\n{b}")?;
         }
+        if let Some(note) = &self.already_done {
+            writeln!(out, "\nNot sent: {note}")?;
+        }
         if let Some(a) = &self.answer {
             writeln!(out, "\nSent: {}", answer_line(a))?;
             if !a.body.is_null() {
@@ -288,6 +294,9 @@ impl Render for PlanView {
         }
         if let Some(b) = self.body() {
             writeln!(out, "\n```json\n{b}\n```")?;
+        }
+        if let Some(note) = &self.already_done {
+            writeln!(out, "\n**Not sent**: {note}")?;
         }
         if let Some(a) = &self.answer {
             writeln!(
