@@ -76,9 +76,10 @@ pub(crate) enum Command {
     /// Check each service: credentials, latency, quota, rate-limit headroom, warnings
     /// (exit 0 operational, 3 degraded, 4 down)
     Health {
-        /// Services to check (default: every configured one): twilio, openai, stripe
+        /// Services to check (default: every configured one): twilio, openai, stripe; or the
+        /// name of one API configured under [apis.NAME]
         #[arg(value_name = "SERVICE")]
-        services: Vec<apiops_core::Service>,
+        services: Vec<String>,
     },
     /// Audit recent errors: fetch, normalize, group, rank, and suggest fixes
     Errors {

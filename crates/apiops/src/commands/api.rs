@@ -136,17 +136,42 @@ pub(crate) fn run(
             Ok(Exit::Ok)
         }
         ApiCommand::Health { name, spec } => {
-            let api = rt.block_on(open(loaded, locations, name, spec))?;
-            let health = rt.block_on(api.health()).map_err(call_error)?;
-            let exit = match health.status {
-                "ok" => Exit::Ok,
-                "degraded" => Exit::Degraded,
-                _ => Exit::Down,
-            };
-            output::emit(format, &views::HealthView(health)).context("writing")?;
-            Ok(exit)
+            check_health(&rt, loaded, locations, name, spec, format)
         }
     }
+}
+
+/// `apiops health NAME` for a configured API.
+pub(crate) fn health(
+    loaded: &LoadedConfig,
+    locations: &Locations,
+    name: &str,
+    format: Format,
+) -> anyhow::Result<Exit> {
+    let flags = SpecFlags {
+        refresh: false,
+        allow_private_targets: false,
+    };
+    check_health(&checks::runtime()?, loaded, locations, name, &flags, format)
+}
+
+fn check_health(
+    rt: &tokio::runtime::Runtime,
+    loaded: &LoadedConfig,
+    locations: &Locations,
+    name: &str,
+    flags: &SpecFlags,
+    format: Format,
+) -> anyhow::Result<Exit> {
+    let api = rt.block_on(open(loaded, locations, name, flags))?;
+    let health = rt.block_on(api.health()).map_err(call_error)?;
+    let exit = match health.status {
+        "ok" => Exit::Ok,
+        "degraded" => Exit::Degraded,
+        _ => Exit::Down,
+    };
+    output::emit(format, &views::HealthView(health)).context("writing")?;
+    Ok(exit)
 }
 
 /// `apiops call ...`

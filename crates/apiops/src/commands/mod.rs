@@ -54,7 +54,11 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
         Command::Sim(args) => sim::run(args, flags.format.unwrap_or(Format::Human)),
         Command::Health { services } => {
             let loaded = load()?;
-            health::run(&loaded, services, loaded.settings.output.format)
+            let format = loaded.settings.output.format;
+            match health::targets(&loaded, services)? {
+                health::Targets::Services(services) => health::run(&loaded, &services, format),
+                health::Targets::Api(name) => api::health(&loaded, locations, &name, format),
+            }
         }
         Command::Errors {
             services,

@@ -202,6 +202,13 @@ fn credentials_come_from_the_named_variable_and_are_never_printed() {
         assert_eq!(r.code, Some(0), "{args:?}: {}", r.all());
         assert!(!r.all().contains(CANARY), "{args:?}: {}", r.all());
     }
+    // `apiops health NAME` checks a configured API (nothing listens on port 9: down, exit 4).
+    let r = run(sb.apiops().env("PETS_KEY", CANARY).args(["health", "pets"]));
+    assert_eq!(r.code, Some(4), "{}", r.all());
+    assert!(r.stdout.contains("pets: down (pets/list"), "{}", r.stdout);
+    let r = run(sb.apiops().args(["health", "bogus"]));
+    assert_eq!(r.code, Some(2), "{}", r.all());
+    assert!(r.stderr.contains("twilio, openai, stripe, broken, pets"), "{}", r.stderr);
     let r = run(sb.apiops().env("PETS_KEY", CANARY).args(["creds"]));
     assert!(
         r.stdout.contains("api pets") && r.stdout.contains("cana...6789"),
