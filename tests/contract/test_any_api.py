@@ -13,7 +13,8 @@ which refuses (422, and logs) any request that violates the document. The front 
 Prism cannot: the OAuth2 token endpoint PayPal's document names (a relative `tokenUrl` with no
 path in the document), and the pages of the paged listings (Prism answers one static example;
 the front answers pages shaped like it, PayPal's checked against the document's schema, with
-the next link in the body or in a `Link` header). Bad input (an unknown operation, a parameter
+the next link in the body or in a `Link` header). A cassette recorded from GitHub replays with
+no request sent. Bad input (an unknown operation, a parameter
 of the wrong type, a body missing a required property, a 50 MB document, a `$ref` cycle, a
 `$ref` to another file, a document that does not parse) is refused with exit 2 or 7 and sends
 no request at all.
@@ -368,3 +369,17 @@ def test_bad_calls_are_usage_errors_and_send_nothing(apis):
         assert r.returncode == 2, (args, r.returncode, r.stderr)
         assert message in r.stderr, (args, r.stderr)
     assert {n: len(f.seen) for n, f in apis["fronts"].items()} == before
+
+
+def test_a_github_cassette_replays_with_no_network(apis):
+    front = apis["fronts"]["gh"]
+    cassette = str(apis["tmp"] / "gh.cassette.json")
+    args = ["call", "gh", "repos/list-for-org", "-p", "org=octo", "-p", "per_page=3", "--all"]
+    recorded = apiops(apis, *args, "--record", cassette)
+    assert recorded.returncode == 0, recorded.stderr
+    before = len(front.seen)
+    replayed = apiops(apis, *args, "--replay", cassette)
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout == recorded.stdout and len(replayed.stdout.splitlines()) == 9
+    assert len(front.seen) == before, "the replay sent nothing"
+    no_secret_in(pathlib.Path(cassette).read_text())

@@ -9,6 +9,7 @@
 use std::io::{self, IsTerminal as _, Write};
 
 use anyhow::Context as _;
+use apiops_client::cassette::{Cassette, CassetteMode};
 use apiops_config::apis::ApiSettings;
 use apiops_config::spec_fetch::{SpecOptions, load_spec};
 use apiops_config::{ConfigError, LoadedConfig, Locations, Origin, Problem};
@@ -93,6 +94,13 @@ pub(crate) struct CallArgs {
     /// A new idempotency key: a deliberate second run of the same write
     #[arg(long)]
     pub(crate) new: bool,
+    /// Record the exchanges into this cassette (secrets and hosts redacted)
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    pub(crate) record: Option<std::path::PathBuf>,
+    /// Answer from this cassette instead of the network (the credentials must still be set;
+    /// an OAuth2 token is still fetched)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) replay: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub(crate) spec: SpecFlags,
 }
@@ -185,8 +193,17 @@ pub(crate) fn call(
         None => None,
         Some(text) => Some(read_body(text)?),
     };
+    let cassette = match (&args.record, &args.replay) {
+        (Some(path), _) => Some(Cassette::open(path, CassetteMode::Record)),
+        (None, Some(path)) => Some(Cassette::open(path, CassetteMode::Replay)),
+        (None, None) => None,
+    }
+    .transpose()
+    .map_err(|e| AppError::Usage(e.to_string()))?;
     let rt = checks::runtime()?;
-    let api = rt.block_on(open(loaded, locations, &args.name, &args.spec))?;
+    let api = rt.block_on(open_with(
+        loaded, locations, &args.name, &args.spec, cassette,
+    ))?;
     let (op, req) = api
         .prepare(&args.operation, &args.params, body)
         .map_err(call_error)?;
@@ -304,6 +321,17 @@ pub(crate) async fn open(
     name: &str,
     flags: &SpecFlags,
 ) -> anyhow::Result<Api> {
+    open_with(loaded, locations, name, flags, None).await
+}
+
+/// [`open`], recording to or replaying from `cassette`.
+async fn open_with(
+    loaded: &LoadedConfig,
+    locations: &Locations,
+    name: &str,
+    flags: &SpecFlags,
+    cassette: Option<Cassette>,
+) -> anyhow::Result<Api> {
     let settings = &loaded.settings;
     let api = settings.apis.get(name).ok_or_else(|| {
         let names: Vec<&str> = settings.apis.keys().map(String::as_str).collect();
@@ -327,7 +355,12 @@ pub(crate) async fn open(
             variables,
         })?;
     let tuning = apiops_config::providers::tuning(settings);
-    Api::new(config, spec, |b| tuning.apply(b).map_err(|e| e.to_string())).map_err(call_error)
+    Api::new(config, spec, |b| {
+        tuning
+            .apply(b.cassette(cassette))
+            .map_err(|e| e.to_string())
+    })
+    .map_err(call_error)
 }
 
 async fn spec_of(

@@ -208,7 +208,11 @@ fn credentials_come_from_the_named_variable_and_are_never_printed() {
     assert!(r.stdout.contains("pets: down (pets/list"), "{}", r.stdout);
     let r = run(sb.apiops().args(["health", "bogus"]));
     assert_eq!(r.code, Some(2), "{}", r.all());
-    assert!(r.stderr.contains("twilio, openai, stripe, broken, pets"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("twilio, openai, stripe, broken, pets"),
+        "{}",
+        r.stderr
+    );
     let r = run(sb.apiops().env("PETS_KEY", CANARY).args(["creds"]));
     assert!(
         r.stdout.contains("api pets") && r.stdout.contains("cana...6789"),
@@ -252,4 +256,35 @@ fn a_confirmed_write_is_journaled_sent_once_and_again_only_with_new() {
     assert_eq!(keys.len(), 2);
     assert!(keys.iter().all(|k| k.starts_with("apiops-")), "{keys:?}");
     assert_ne!(keys[0], keys[1], "--new is a new key");
+}
+
+#[test]
+fn a_recorded_cassette_replays_with_no_network() {
+    let rt = super::util::runtime();
+    let (base, hits, _) = server(&rt);
+    let sb = sandbox(&base);
+    let cassette = sb.root().join("pets.cassette.json");
+    let cassette_arg = cassette.to_str().expect("utf-8 path");
+    let list = |flag: &str| {
+        run(sb.apiops().env("PETS_KEY", CANARY).args([
+            "call",
+            "pets",
+            "pets/list",
+            "--all",
+            flag,
+            cassette_arg,
+        ]))
+    };
+    let recorded = list("--record");
+    assert_eq!(recorded.code, Some(0), "{}", recorded.all());
+    assert_eq!(hits.load(Ordering::SeqCst), 3);
+    let text = std::fs::read_to_string(&cassette).expect("cassette written");
+    assert!(
+        !text.contains(CANARY),
+        "the key is redacted in the cassette"
+    );
+    let replayed = list("--replay");
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(replayed.stdout, recorded.stdout);
+    assert_eq!(hits.load(Ordering::SeqCst), 3, "the replay used no network");
 }
