@@ -25,6 +25,11 @@ if [ ! -f .tools/node_modules/@octokit/webhooks-methods/package.json ]; then
   mkdir -p .tools
   npm install --prefix .tools --no-audit --no-fund --silent @octokit/webhooks-methods@6.0.0
 fi
+# GitHub's REST description (about 13 MB) for the any-API contract tests (test_any_api.py).
+if [ ! -f .tools/node_modules/@octokit/openapi/generated/api.github.com.json ]; then
+  mkdir -p .tools
+  npm install --prefix .tools --no-audit --no-fund --silent @octokit/openapi@23.0.2
+fi
 # playwright-core drives Debian's chromium (apt-get install chromium; .ci/run does) for the
 # dashboard's browser test; it downloads no browser of its own.
 if [ ! -f .tools/node_modules/playwright-core/package.json ]; then

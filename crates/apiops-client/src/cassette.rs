@@ -269,8 +269,9 @@ pub struct Interaction {
 /// Whether a response header is kept in a cassette: `content-type`, the retry signals
 /// (`retry-after`, `retry-after-ms`, `x-should-retry`, `stripe-should-retry`), the rate-limit
 /// signals (`x-ratelimit-*`, `ratelimit*`, `x-rate-limit-*`, `twilio-concurrent-requests`) and
-/// the deprecation signals (`deprecation`, `sunset`) — the headers the client's policies react
-/// to — and never a sensitive one ([`is_sensitive_header`]).
+/// the deprecation signals (`deprecation`, `sunset`), `link` (next pages, `rel="deprecation"`;
+/// its URLs get the origin placeholders like bodies) — the headers the client and its callers
+/// react to — and never a sensitive one ([`is_sensitive_header`]).
 pub fn is_recorded_header(name: &str) -> bool {
     const KEPT: &[&str] = &[
         "content-type",
@@ -281,6 +282,7 @@ pub fn is_recorded_header(name: &str) -> bool {
         "twilio-concurrent-requests",
         "deprecation",
         "sunset",
+        "link",
     ];
     let name = name.to_ascii_lowercase();
     (KEPT.contains(&name.as_str()) || is_rate_limit_header(&name)) && !is_sensitive_header(&name)
@@ -797,6 +799,7 @@ mod tests {
             ("x-ratelimit-remaining-requests", true),
             ("x-ratelimit-reset-tokens", true),
             ("twilio-concurrent-requests", true),
+            ("Link", true),
             ("set-cookie", false),
             ("authorization", false),
             ("x-request-id", false),

@@ -20,6 +20,23 @@ use crate::{LoadedConfig, Origin, Origins, TwilioAuth};
 pub struct CredsReport {
     /// One entry per service, in a fixed order.
     pub services: Vec<ServiceCreds>,
+    /// One entry per `[apis.NAME]` table, by name.
+    pub apis: Vec<ApiCreds>,
+}
+
+/// The credentials of one `[apis.NAME]` API.
+#[derive(Debug, Serialize)]
+pub struct ApiCreds {
+    /// The API's name.
+    pub api: String,
+    /// The auth scheme (`bearer`, `basic`, `header`, `query`, `oauth2`, `none`).
+    pub scheme: &'static str,
+    /// True when every variable the table names is set.
+    pub ready: bool,
+    /// `(variable, masked value)` of the variables that are set.
+    pub present: Vec<(String, String)>,
+    /// The variables named but not set.
+    pub missing: Vec<String>,
 }
 
 /// The credentials of one service.
@@ -161,6 +178,22 @@ impl CredsReport {
                 openai(&s.openai, o),
                 stripe(&s.stripe, o),
             ],
+            apis: s
+                .apis
+                .iter()
+                .map(|(name, api)| ApiCreds {
+                    api: name.clone(),
+                    scheme: api.scheme(),
+                    ready: api.ready(),
+                    present: api
+                        .credentials
+                        .present
+                        .iter()
+                        .map(|(v, secret)| (v.clone(), mask(secret.expose_secret())))
+                        .collect(),
+                    missing: api.credentials.missing.clone(),
+                })
+                .collect(),
         }
     }
 }
@@ -416,6 +449,34 @@ impl CredsReport {
                     ]
                 })
             })
+            .chain(self.apis.iter().flat_map(|a| {
+                let service = format!("api {}", a.api);
+                let note = format!("{} auth", a.scheme);
+                let set = a.present.iter().map({
+                    let (service, note) = (service.clone(), note.clone());
+                    move |(var, value)| {
+                        vec![
+                            service.clone(),
+                            var.clone(),
+                            Status::Set.label().to_owned(),
+                            value.clone(),
+                            format!("env {var}"),
+                            note.clone(),
+                        ]
+                    }
+                });
+                let unset = a.missing.iter().map(move |var| {
+                    vec![
+                        service.clone(),
+                        var.clone(),
+                        Status::Missing.label().to_owned(),
+                        String::new(),
+                        String::new(),
+                        note.clone(),
+                    ]
+                });
+                set.chain(unset).collect::<Vec<_>>()
+            }))
             .collect()
     }
 }

@@ -86,7 +86,7 @@ impl Environment {
             .filter(|v| !v.is_empty())
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.vars
             .keys()
             .filter_map(|k| Some((k.as_str(), self.get(k)?)))

@@ -22,12 +22,14 @@
 //! This crate only reads the user file; it prints nothing, and it depends on no
 //! face: the binary, the MCP server and the dashboard read their settings from it.
 
+pub mod apis;
 pub mod creds;
 pub mod env;
 mod limits;
 mod output;
 pub mod providers;
 pub mod settings;
+pub mod spec_fetch;
 pub mod usage;
 pub mod values;
 
@@ -63,6 +65,8 @@ pub struct Locations {
     pub config_file: Option<PathBuf>,
     /// The directory the default SQLite database lives in.
     pub data_dir: Option<PathBuf>,
+    /// The directory remote OpenAPI documents are cached in.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Locations {
@@ -72,6 +76,7 @@ impl Locations {
             Some(dirs) => Locations {
                 config_file: Some(dirs.config_dir().join(FILE_NAME)),
                 data_dir: Some(dirs.data_dir().to_path_buf()),
+                cache_dir: Some(dirs.cache_dir().to_path_buf()),
             },
             None => Locations::default(),
         }
@@ -345,6 +350,13 @@ pub fn load(sources: &Sources<'_>) -> Result<LoadedConfig, ConfigError> {
                 .interpolater(|_, keys: &[&str]| env::prefixed_name(keys)),
         })
         .merge(Layer {
+            provider: Serialized::default("apis", apis::env_values(sources.env)),
+            metadata: Metadata::named(ENV_LAYER).interpolater(|_, keys: &[&str]| match keys {
+                ["apis", api, key, ..] => apis::env_name(api, key),
+                _ => env::prefixed_name(keys),
+            }),
+        })
+        .merge(Layer {
             provider: Serialized::default("output", sources.flags),
             metadata: Metadata::named(FLAGS_LAYER).interpolater(|_, keys: &[&str]| {
                 match keys.last().copied() {
@@ -355,9 +367,9 @@ pub fn load(sources: &Sources<'_>) -> Result<LoadedConfig, ConfigError> {
             }),
         });
 
-    let settings = extract(&figment).map_err(ConfigError::Invalid)?;
+    let mut settings = extract(&figment).map_err(ConfigError::Invalid)?;
     let origins = Origins { figment };
-    let problems: Vec<Problem> = settings
+    let mut problems: Vec<Problem> = settings
         .problems()
         .into_iter()
         .map(|(key, message)| Problem {
@@ -366,6 +378,22 @@ pub fn load(sources: &Sources<'_>) -> Result<LoadedConfig, ConfigError> {
             origin: origins.of(key),
         })
         .collect();
+    for (name, api) in &mut settings.apis {
+        let spec_key = format!("apis.{name}.spec");
+        let config_dir = match origins.of(&spec_key) {
+            Some(Origin::File { path }) => path.parent().map(Path::to_path_buf),
+            _ => None,
+        };
+        api.resolve(sources.env, config_dir.as_deref());
+        for (key, message) in api.problems() {
+            let key = format!("apis.{name}.{key}");
+            problems.push(Problem {
+                origin: origins.of(&key),
+                key: Some(key),
+                message,
+            });
+        }
+    }
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
     }
@@ -396,7 +424,12 @@ fn extract(figment: &Figment) -> Result<Settings, Vec<Problem>> {
         .map_err(|e| problems_from(figment, e, None))?;
     let mut problems = Vec::new();
     for (name, value) in &root {
-        let message = if !env::SECTIONS.contains(&name.as_str()) {
+        let message = if name == "apis" {
+            if value.as_dict().is_some() {
+                continue;
+            }
+            "expected tables ([apis.NAME]), found a single value".to_owned()
+        } else if !env::SECTIONS.contains(&name.as_str()) {
             format!(
                 "unknown section; the sections are: {}",
                 env::SECTIONS.join(", ")
@@ -428,9 +461,10 @@ fn extract(figment: &Figment) -> Result<Settings, Vec<Problem>> {
     let monitor = section(figment, "monitor", &mut problems);
     let serve = section(figment, "serve", &mut problems);
     let retention = section(figment, "retention", &mut problems);
+    let apis = section(figment, "apis", &mut problems);
     match (
         output, client, breaker, twilio, stripe, openai, database, policy, monitor, serve,
-        retention,
+        retention, apis,
     ) {
         (
             Some(output),
@@ -444,6 +478,7 @@ fn extract(figment: &Figment) -> Result<Settings, Vec<Problem>> {
             Some(monitor),
             Some(serve),
             Some(retention),
+            Some(apis),
         ) => Ok(Settings {
             output,
             client,
@@ -456,6 +491,7 @@ fn extract(figment: &Figment) -> Result<Settings, Vec<Problem>> {
             monitor,
             serve,
             retention,
+            apis,
         }),
         _ => Err(problems),
     }

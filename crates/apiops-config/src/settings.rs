@@ -52,6 +52,8 @@ pub struct Settings {
     pub serve: ServeSettings,
     /// How long `apiops serve` keeps raw webhook payloads and the event log.
     pub retention: RetentionSettings,
+    /// `[apis.NAME]`: any API described by an OpenAPI document, by name.
+    pub apis: std::collections::BTreeMap<String, crate::apis::ApiSettings>,
 }
 
 /// `[serve]`: the limits `apiops serve` holds every connection and request to, and how long a

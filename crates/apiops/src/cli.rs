@@ -76,9 +76,10 @@ pub(crate) enum Command {
     /// Check each service: credentials, latency, quota, rate-limit headroom, warnings
     /// (exit 0 operational, 3 degraded, 4 down)
     Health {
-        /// Services to check (default: every configured one): twilio, openai, stripe
+        /// Services to check (default: every configured one): twilio, openai, stripe; or the
+        /// name of one API configured under [apis.NAME]
         #[arg(value_name = "SERVICE")]
-        services: Vec<apiops_core::Service>,
+        services: Vec<String>,
     },
     /// Audit recent errors: fetch, normalize, group, rank, and suggest fixes
     Errors {
@@ -116,6 +117,13 @@ pub(crate) enum Command {
     /// Confirm (or refuse) a plan an agent asked for that only a person can approve; without
     /// PLAN_ID, list the ones waiting
     Confirm(crate::commands::confirm::ConfirmArgs),
+    /// Any API described by an OpenAPI document ([apis.NAME] in the config): list the APIs,
+    /// their operations, their health
+    #[command(subcommand)]
+    Api(crate::commands::api::ApiCommand),
+    /// Call one operation of a configured API: reads run at once (--all pages through every
+    /// item as JSON Lines); writes are planned and confirmed
+    Call(crate::commands::api::CallArgs),
     /// Twilio operations: numbers and messages
     #[command(subcommand)]
     Twilio(crate::commands::ops::TwilioCommand),

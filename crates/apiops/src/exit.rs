@@ -115,6 +115,14 @@ pub(crate) enum AppError {
         /// The variables to set.
         variables: Vec<&'static str>,
     },
+    /// An `[apis.NAME]` API names credential variables that are not set.
+    #[error("{api} credentials missing: set {}", .variables.join(", "))]
+    ApiCredentialsMissing {
+        /// The API's name.
+        api: String,
+        /// The variables to set.
+        variables: Vec<String>,
+    },
     /// No service has credentials configured.
     #[error("{0}")]
     NothingConfigured(String),
@@ -136,7 +144,9 @@ impl AppError {
     fn exit(&self) -> Exit {
         match self {
             AppError::Config(_) => Exit::Config,
-            AppError::MissingCredentials { .. } => Exit::MissingCredentials,
+            AppError::MissingCredentials { .. } | AppError::ApiCredentialsMissing { .. } => {
+                Exit::MissingCredentials
+            }
             AppError::ConfirmationRequired { .. } | AppError::PersonRequired(_) => {
                 Exit::ConfirmationRequired
             }

@@ -458,3 +458,6 @@ mod terminal;
 
 #[path = "cli/status.rs"]
 mod status;
+
+#[path = "cli/apis.rs"]
+mod apis;

@@ -3,6 +3,7 @@
 //! own file (`creds.rs`, `config.rs`, ...). New commands add a variant to `cli::Command` and an
 //! arm below.
 
+pub(crate) mod api;
 pub(crate) mod audit;
 pub(crate) mod checks;
 pub(crate) mod completions;
@@ -53,7 +54,11 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
         Command::Sim(args) => sim::run(args, flags.format.unwrap_or(Format::Human)),
         Command::Health { services } => {
             let loaded = load()?;
-            health::run(&loaded, services, loaded.settings.output.format)
+            let format = loaded.settings.output.format;
+            match health::targets(&loaded, services)? {
+                health::Targets::Services(services) => health::run(&loaded, &services, format),
+                health::Targets::Api(name) => api::health(&loaded, locations, &name, format),
+            }
         }
         Command::Errors {
             services,
@@ -76,6 +81,14 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
         Command::Do(args) => {
             let loaded = load()?;
             ops::run_do(&loaded, args, loaded.settings.output.format)
+        }
+        Command::Api(c) => {
+            let loaded = load()?;
+            api::run(&loaded, locations, c, loaded.settings.output.format)
+        }
+        Command::Call(args) => {
+            let loaded = load()?;
+            api::call(&loaded, locations, args, loaded.settings.output.format)
         }
         Command::Twilio(c) => {
             let loaded = load()?;

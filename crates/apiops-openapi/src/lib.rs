@@ -1,0 +1,38 @@
+//! Any API described by an OpenAPI 3.0 or 3.1 document (JSON or YAML), called through
+//! apiops-client's resilient layer with no code written for it.
+//!
+//! Layout:
+//! - [`spec`]: loading a document: size cap, JSON or YAML, version check, every `$ref` checked
+//!   (local only, resolvable, no cycle).
+//! - [`index`]: the operations: id, method, path, summary, parameters, body, read or write,
+//!   paging hints, deprecation, declared idempotency header; lookup and word search.
+//! - [`request`]: parameters and body checked against their schemas and built into a request,
+//!   before anything is sent.
+//! - [`auth`]: the configured credentials, mapped onto apiops-client's auth schemes.
+//! - [`paging`]: reading one page in any of the common paging styles.
+//! - [`failure`]: reading an error body of any of the common shapes into the taxonomy.
+//! - [`headroom`]: rate-limit headroom from whatever rate-limit headers the API sends.
+//! - [`api`]: one configured API: prepare, plan, send, page through, health.
+//! - [`error`]: the typed errors.
+//!
+//! Not here: the configuration file (apiops-config builds [`ApiConfig`]), fetching a remote
+//! document (the caller fetches through its SSRF guard and hands the bytes to
+//! [`Spec::parse`]), confirmation prompts and output (the binary).
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod failure;
+pub mod headroom;
+pub mod index;
+pub mod paging;
+pub mod request;
+pub mod spec;
+
+pub use api::{Answer, Api, ApiConfig, ApiHealth, WritePlan};
+pub use auth::ApiAuth;
+pub use error::{CallError, SpecError};
+pub use failure::ApiFailure;
+pub use index::{Index, OpClass, Operation};
+pub use request::PreparedRequest;
+pub use spec::{DEFAULT_MAX_SPEC_BYTES, Spec};
