@@ -16,6 +16,7 @@
 //! the pollers' cursors), `monitor` (checks, slots, alerts); `tests` beyond the conformance
 //! suite.
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Weak};
 
@@ -98,11 +99,20 @@ fn is_busy(e: &dyn sqlx::error::DatabaseError) -> bool {
         .is_some_and(|c| c & 0xff == 5)
 }
 
-/// Applies the migrations. SQLite migrations take no lock, so two processes opening a new file
-/// at once may both apply one: the second then fails on `_sqlx_migrations`' unique version, or
-/// finds the file busy without waiting (a read transaction cannot become a write one after
-/// another connection wrote), and is simply run again (it then finds the migration applied).
-async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+/// Applies the migrations, one process at a time. sqlx's SQLite migrator takes no lock: two
+/// processes opening a new file at once would both read "migration 8 not applied" and both run
+/// it, and the second fails ("table inbox_keys already exists"; seen in a loaded test run). So
+/// the migrations run under an exclusive advisory lock on a file beside the database
+/// (`<file>.migrate.lock`): the second process waits, then finds every migration applied. The
+/// lock is not taken on the database file itself: closing another descriptor of that file would
+/// drop SQLite's own POSIX locks. In-memory databases are private to their connection and need
+/// none. The retries below remain for a file shared with a process that does not take the lock
+/// (an older apiops).
+async fn migrate(pool: &SqlitePool, file: Option<&Path>) -> Result<(), StoreError> {
+    let _lock = match file {
+        Some(file) => Some(migration_lock(file).await?),
+        None => None,
+    };
     let mut attempt = 0u64;
     loop {
         attempt += 1;
@@ -117,6 +127,26 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
             Err(e) => return Err(StoreError::Database(format!("migrating: {e}"))),
         }
     }
+}
+
+/// Takes the exclusive lock beside `file` (waiting for another process to release it); it is
+/// released when the returned handle is dropped (or the process exits).
+async fn migration_lock(file: &Path) -> Result<std::fs::File, StoreError> {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".migrate.lock");
+    let path = PathBuf::from(name);
+    tokio::task::spawn_blocking(move || {
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        lock.lock()?;
+        Ok::<_, std::io::Error>(lock)
+    })
+    .await
+    .map_err(|e| StoreError::Database(format!("locking for migrations: {e}")))?
+    .map_err(|e| StoreError::Database(format!("locking for migrations: {e}")))
 }
 
 /// An event store in one SQLite file.
@@ -171,7 +201,7 @@ impl SqliteStore {
                 Err(e) => return Err(e.into()),
             }
         };
-        migrate(&pool).await?;
+        migrate(&pool, (!in_memory).then_some(file.as_path())).await?;
         let alive = Arc::new(());
         let writer = if in_memory {
             // One in-memory database per connection: the same single connection for both.
