@@ -130,7 +130,7 @@ impl Api {
             .idempotency_header
             .clone()
             .unwrap_or_else(|| IDEMPOTENCY_KEY.to_owned());
-        let index = Index::build(&spec, Some(&idempotency_header))
+        let index = Api::index_of(&spec, config.idempotency_header.as_deref())
             .map_err(|e| CallError::Config(e.to_string()))?;
         let base = match (&config.base_url, spec.first_server()) {
             (Some(b), _) => b.clone(),
@@ -183,6 +183,16 @@ impl Api {
             query_auth,
             idempotency_header,
         })
+    }
+
+    /// The operations of `spec` as [`Api::new`] indexes them (`idempotency_header`: the
+    /// configured header, else `Idempotency-Key`), without building a client: listing the
+    /// operations needs neither credentials nor the network.
+    pub fn index_of(
+        spec: &Spec,
+        idempotency_header: Option<&str>,
+    ) -> Result<Index, crate::SpecError> {
+        Index::build(spec, Some(idempotency_header.unwrap_or(IDEMPOTENCY_KEY)))
     }
 
     /// The configured name.

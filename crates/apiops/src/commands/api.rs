@@ -131,8 +131,11 @@ pub(crate) fn run(
             Ok(Exit::Ok)
         }
         ApiCommand::Ops { name, words, spec } => {
-            let api = rt.block_on(open(loaded, locations, name, spec))?;
-            let ops = api.index().search(words).cloned().collect();
+            // The document alone: listing operations needs no credentials.
+            let (api, spec) = rt.block_on(configured(loaded, locations, name, spec))?;
+            let index = Api::index_of(&spec, api.idempotency_header.as_deref())
+                .map_err(|e| spec_error(loaded, name, e))?;
+            let ops = index.search(words).cloned().collect();
             output::emit(
                 format,
                 &OpsView {
@@ -332,6 +335,30 @@ async fn open_with(
     flags: &SpecFlags,
     cassette: Option<Cassette>,
 ) -> anyhow::Result<Api> {
+    let (api, spec) = configured(loaded, locations, name, flags).await?;
+    let config = api
+        .api_config(name)
+        .map_err(|variables| AppError::ApiCredentialsMissing {
+            api: name.to_owned(),
+            variables,
+        })?;
+    let tuning = apiops_config::providers::tuning(&loaded.settings);
+    Api::new(config, spec, |b| {
+        tuning
+            .apply(b.cassette(cassette))
+            .map_err(|e| e.to_string())
+    })
+    .map_err(call_error)
+}
+
+/// The settings of the configured API `name` and its document (loaded, or read from the
+/// cache): a usage error names the configured ones when `name` is not one of them.
+async fn configured<'a>(
+    loaded: &'a LoadedConfig,
+    locations: &Locations,
+    name: &str,
+    flags: &SpecFlags,
+) -> anyhow::Result<(&'a ApiSettings, Spec)> {
     let settings = &loaded.settings;
     let api = settings.apis.get(name).ok_or_else(|| {
         let names: Vec<&str> = settings.apis.keys().map(String::as_str).collect();
@@ -348,19 +375,7 @@ async fn open_with(
                 "{name} is a GraphQL endpoint: its operations are not listed (no OpenAPI document)"
             ))
         })?;
-    let config = api
-        .api_config(name)
-        .map_err(|variables| AppError::ApiCredentialsMissing {
-            api: name.to_owned(),
-            variables,
-        })?;
-    let tuning = apiops_config::providers::tuning(settings);
-    Api::new(config, spec, |b| {
-        tuning
-            .apply(b.cassette(cassette))
-            .map_err(|e| e.to_string())
-    })
-    .map_err(call_error)
+    Ok((api, spec))
 }
 
 async fn spec_of(

@@ -192,6 +192,10 @@ fn credentials_come_from_the_named_variable_and_are_never_printed() {
     let r = run(sb.apiops().args(["call", "pets", "pets/list"]));
     assert_eq!(r.code, Some(8), "{}", r.all());
     assert!(r.stderr.contains("PETS_KEY"), "{}", r.stderr);
+    // Listing the operations reads the document only: no credentials needed.
+    let r = run(sb.apiops().args(["api", "ops", "pets"]));
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(r.stdout.contains("pets/list"), "{}", r.stdout);
     for args in [
         &["creds"][..],
         &["config", "show"],
