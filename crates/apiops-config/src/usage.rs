@@ -4,7 +4,7 @@
 
 use apiops_core::Service;
 use apiops_providers::ProviderError;
-use apiops_providers::usage::{self, ServiceUsage, Sources, UsageBy, UsagePeriod, UsageReport};
+use apiops_providers::usage::{self, NoFigures, ServiceUsage, Sources, UsageBy, UsagePeriod, UsageReport};
 use serde::Serialize;
 
 use crate::Settings;
@@ -53,7 +53,7 @@ pub async fn report(
     let mut absent = |service: Service, e: ProviderError| -> Result<(), UsageError> {
         match e {
             ProviderError::MissingCredentials { variables, .. } => {
-                let why = format!("not configured: set {}", variables.join(", "));
+                let why = NoFigures::NotConfigured { variables };
                 if explicit {
                     missing.push(ServiceUsage::unavailable(service, "", by_or, why));
                 } else {

@@ -147,7 +147,7 @@ pub(crate) fn daily_spend(
         .find_map(|u| u.missing.as_ref())
         .or_else(|| usage.iter().find_map(|u| u.missing.as_ref()))
     {
-        return Err(why.clone());
+        return Err(why.to_string());
     }
     if money.is_empty() {
         return Err(format!("no spend figures from {}", service.display_name()));

@@ -11,7 +11,7 @@ use std::time::Duration;
 use apiops_providers::usage::openai::USAGE_SOURCE;
 use apiops_providers::usage::stripe::{BalanceTransaction, Fold};
 use apiops_providers::usage::twilio::{UsageRecord, summarize};
-use apiops_providers::usage::{Figure, UsageRow};
+use apiops_providers::usage::{Figure, NoFigures, UsageRow};
 use apiops_store::{SqliteStore, Store};
 use secrecy::SecretString;
 
@@ -66,7 +66,7 @@ impl UsageSource for Scripted {
                     service,
                     "scripted",
                     UsageBy::Day,
-                    why,
+                    NoFigures::Failed(why),
                 )]);
             }
             let mut rows = Vec::new();
@@ -277,7 +277,7 @@ fn spend_per_day_comes_from_each_providers_money_figure() {
         Service::Openai,
         COSTS_SOURCE,
         UsageBy::Day,
-        "/organization/costs: HTTP 403".into(),
+        NoFigures::Failed("/organization/costs: HTTP 403".into()),
     );
     let err = daily_spend(Service::Openai, &[tokens, refused], &span).expect_err("unknown");
     assert!(err.contains("403"), "{err}");

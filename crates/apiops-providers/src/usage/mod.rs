@@ -411,8 +411,44 @@ impl Totals {
     }
 }
 
+/// Why a service's usage has no figures. Serialized as its sentence, so the JSON report reads
+/// the same as before the reason was typed; callers decide on the variant, never on the words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NoFigures {
+    /// The service's credentials are not set: the variables to set.
+    #[error("not configured: set {}", variables.join(", "))]
+    NotConfigured {
+        /// The conventional variables.
+        variables: Vec<&'static str>,
+    },
+    /// OpenAI's usage and costs need an organization admin key, and none is set.
+    #[error("{}", openai::MISSING_ADMIN_KEY)]
+    NoAdminKey,
+    /// The provider failed or refused the request (a rejected key included): what it said,
+    /// already redacted, after what was being read.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl NoFigures {
+    /// Whether a credential to set would bring the figures (not a failure of the provider).
+    pub fn needs_credentials(&self) -> bool {
+        match self {
+            NoFigures::NotConfigured { .. } | NoFigures::NoAdminKey => true,
+            NoFigures::Failed(_) => false,
+        }
+    }
+}
+
+impl Serialize for NoFigures {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// The usage of one service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServiceUsage {
     /// Which service.
     pub service: Service,
@@ -428,13 +464,13 @@ pub struct ServiceUsage {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// Why there are no figures (a missing key, a refused request), when there are none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub missing: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<NoFigures>,
 }
 
 impl ServiceUsage {
     /// A service without figures, and why.
-    pub fn unavailable(service: Service, source: &str, by: UsageBy, why: String) -> Self {
+    pub fn unavailable(service: Service, source: &str, by: UsageBy, why: NoFigures) -> Self {
         ServiceUsage {
             service,
             source: source.to_owned(),
@@ -628,5 +664,24 @@ mod tests {
             spend,
             vec![("EUR".into(), "2".into()), ("USD".into(), "4.75".into())]
         );
+    }
+
+    #[test]
+    fn a_reason_without_figures_reads_and_serializes_as_its_sentence() {
+        let unset = NoFigures::NotConfigured {
+            variables: vec!["STRIPE_SECRET_KEY", "STRIPE_API_KEY"],
+        };
+        assert_eq!(
+            unset.to_string(),
+            "not configured: set STRIPE_SECRET_KEY, STRIPE_API_KEY"
+        );
+        assert_eq!(NoFigures::NoAdminKey.to_string(), openai::MISSING_ADMIN_KEY);
+        let failed = NoFigures::Failed("Usage Records: HTTP 500".into());
+        for (why, credential) in [(unset, true), (NoFigures::NoAdminKey, true), (failed, false)] {
+            assert_eq!(why.needs_credentials(), credential, "{why}");
+            let u = ServiceUsage::unavailable(Service::Stripe, "", UsageBy::Day, why.clone());
+            let json = serde_json::to_value(&u).expect("json");
+            assert_eq!(json["missing"], why.to_string());
+        }
     }
 }

@@ -11,7 +11,7 @@ use apiops_core::Service;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Decimal, Figure, ServiceUsage, Span, Totals, UsageBy, UsageRow, day_of, sort_rows};
+use super::{Decimal, Figure, NoFigures, ServiceUsage, Span, Totals, UsageBy, UsageRow, day_of, sort_rows};
 use crate::openai::OpenAi;
 use crate::openai::client::OpenAiClient;
 use crate::provider::ProviderError;
@@ -101,7 +101,7 @@ pub async fn fetch(openai: &OpenAi, span: &Span, by: UsageBy) -> Vec<ServiceUsag
             Service::Openai,
             USAGE_SOURCE,
             by,
-            MISSING_ADMIN_KEY.to_owned(),
+            NoFigures::NoAdminKey,
         )];
     };
     let by = match by {
@@ -124,7 +124,7 @@ pub async fn fetch(openai: &OpenAi, span: &Span, by: UsageBy) -> Vec<ServiceUsag
             Service::Openai,
             USAGE_SOURCE,
             by,
-            format!("/organization/usage/completions: {e}"),
+            NoFigures::Failed(format!("/organization/usage/completions: {e}")),
         ),
     };
     let cost_by = if by == UsageBy::Model {
@@ -138,7 +138,7 @@ pub async fn fetch(openai: &OpenAi, span: &Span, by: UsageBy) -> Vec<ServiceUsag
             Service::Openai,
             COSTS_SOURCE,
             cost_by,
-            format!("/organization/costs: {e}"),
+            NoFigures::Failed(format!("/organization/costs: {e}")),
         ),
     };
     vec![usage, costs]

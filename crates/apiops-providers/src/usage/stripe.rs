@@ -12,7 +12,9 @@ use apiops_core::Service;
 use futures::{Stream, StreamExt, TryStreamExt};
 use serde::Deserialize;
 
-use super::{Decimal, Figure, ServiceUsage, Span, Totals, UsageBy, UsageRow, day_of, sort_rows};
+use super::{
+    Decimal, Figure, NoFigures, ServiceUsage, Span, Totals, UsageBy, UsageRow, day_of, sort_rows,
+};
 use crate::provider::ProviderError;
 use crate::stripe::client::{MAX_PAGE_SIZE, StripeClient};
 
@@ -186,11 +188,11 @@ pub async fn fetch(client: &StripeClient, span: &Span, by: UsageBy) -> ServiceUs
                     Service::Stripe,
                     SOURCE,
                     by,
-                    format!(
+                    NoFigures::Failed(format!(
                         "balance transactions (after {} read): {}",
                         fold.count(),
                         ProviderError::from(e)
-                    ),
+                    )),
                 );
             }
         }

@@ -13,7 +13,7 @@ use futures::TryStreamExt;
 use serde::Deserialize;
 
 use super::{
-    Decimal, Figure, ServiceUsage, Span, Totals, UsageBy, UsagePeriod, UsageRow, decimal_of,
+    Decimal, Figure, NoFigures, ServiceUsage, Span, Totals, UsageBy, UsagePeriod, UsageRow, decimal_of,
     sort_rows,
 };
 use crate::provider::ProviderError;
@@ -132,7 +132,7 @@ pub async fn fetch(client: &TwilioClient, span: &Span, by: UsageBy) -> ServiceUs
                     Service::Twilio,
                     SOURCE,
                     by,
-                    format!("Usage Records: {}", ProviderError::from(e)),
+                    NoFigures::Failed(format!("Usage Records: {}", ProviderError::from(e))),
                 );
             }
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use apiops_config::usage::{UsageError, UsageView, report};
 use apiops_core::Service;
-use apiops_providers::usage::{UsageBy, UsagePeriod};
+use apiops_providers::usage::{NoFigures, UsageBy, UsagePeriod};
 use clap::Args;
 
 use crate::commands::checks;
@@ -85,18 +85,15 @@ type Table = (String, Vec<String>, Vec<Vec<String>>, Vec<String>);
 /// 0 when every service answered; 8 when one lacks a credential (the OpenAI admin key
 /// too); 1 when one failed otherwise.
 fn exit(view: &UsageView) -> Exit {
-    let missing: Vec<&str> = view
+    let missing: Vec<&NoFigures> = view
         .report
         .services
         .iter()
-        .filter_map(|s| s.missing.as_deref())
+        .filter_map(|s| s.missing.as_ref())
         .collect();
     if missing.is_empty() {
         Exit::Ok
-    } else if missing
-        .iter()
-        .all(|m| m.starts_with("not configured") || m.contains("admin key"))
-    {
+    } else if missing.iter().all(|m| m.needs_credentials()) {
         Exit::MissingCredentials
     } else {
         Exit::Failure
@@ -208,5 +205,52 @@ impl Render for UsageView {
             writeln!(out, "\nSkipped {s}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use apiops_providers::usage::{ServiceUsage, UsageReport};
+
+    use super::*;
+
+    fn view(missing: Vec<(Service, NoFigures)>) -> UsageView {
+        let entries = missing
+            .into_iter()
+            .map(|(s, why)| ServiceUsage::unavailable(s, "", UsageBy::Category, why))
+            .collect();
+        UsageView {
+            report: UsageReport::new(
+                UsagePeriod::Today.resolve(jiff::Timestamp::UNIX_EPOCH),
+                entries,
+            ),
+            skipped: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_exit_code_comes_from_the_reason_not_its_words() {
+        assert_eq!(exit(&view(vec![])), Exit::Ok);
+        let unset = NoFigures::NotConfigured {
+            variables: vec!["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"],
+        };
+        let credentials = vec![
+            (Service::Twilio, unset.clone()),
+            (Service::Openai, NoFigures::NoAdminKey),
+        ];
+        assert_eq!(exit(&view(credentials)), Exit::MissingCredentials);
+        // A rejected admin key (OpenAI's 401) is a failure, not a credential to set, even when
+        // the answer it quotes speaks of an admin key or of something not configured.
+        let refused = NoFigures::Failed(
+            "/organization/costs: GET api.openai.com/v1/organization/costs: HTTP 401: not configured: the admin key is wrong".into(),
+        );
+        assert_eq!(
+            exit(&view(vec![(Service::Openai, refused.clone())])),
+            Exit::Failure
+        );
+        assert_eq!(
+            exit(&view(vec![(Service::Twilio, unset), (Service::Openai, refused)])),
+            Exit::Failure
+        );
     }
 }
