@@ -462,6 +462,98 @@ mod tests {
         })
     }
 
+    /// A provider whose scan is a fixed list of items.
+    struct Scripted(std::sync::Mutex<Vec<ScanItem>>);
+
+    #[async_trait::async_trait]
+    impl Provider for Scripted {
+        fn service(&self) -> Service {
+            Service::Stripe
+        }
+        async fn health(&self) -> Health {
+            unreachable!("not checked")
+        }
+        fn scan(&self, _: ScanRequest, _: crate::Progress) -> ScanStream {
+            let items = std::mem::take(&mut *self.0.lock().expect("items"));
+            futures::stream::iter(items).boxed()
+        }
+        async fn audit(&self) -> Result<Vec<Finding>, ProviderError> {
+            Ok(vec![])
+        }
+        fn classify(&self, code: &str, status: Option<u16>) -> apiops_core::Classification {
+            crate::stripe::classify::classify(code, status)
+        }
+    }
+
+    /// Records what it is handed.
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<Vec<ErrorEvent>>);
+
+    #[async_trait::async_trait]
+    impl EventSink for Recorded {
+        async fn append(&self, events: &[ErrorEvent]) -> Result<u64, SinkError> {
+            self.0.lock().expect("sink").extend_from_slice(events);
+            Ok(events.len() as u64)
+        }
+    }
+
+    #[tokio::test]
+    async fn only_windows_read_to_their_end_count_and_unread_ones_are_named() {
+        let at = |h: i64| jiff::Timestamp::from_second(h * 3600).expect("ts");
+        let w = |h: i64| WindowRef {
+            source: "events",
+            start: at(h),
+            end: at(h + 1),
+        };
+        let event = |id: &str, h: i64| -> ErrorEvent {
+            serde_json::from_value(serde_json::json!({
+                "timestamp": at(h), "service": "stripe", "error_code": "card_declined",
+                "category": "bad_params", "severity": "info", "resource_type": "charge",
+                "resource_id": id, "context": "", "action_taken": "none", "result": "failed"
+            }))
+            .expect("event")
+        };
+        let items = vec![
+            ScanItem::Event(w(0), event("ch_1", 0)),
+            ScanItem::Event(w(1), event("ch_2", 1)),
+            ScanItem::Event(w(0), event("ch_3", 0)),
+            ScanItem::Read(w(0)),
+            ScanItem::Unread(w(1), ProviderError::Config("HTTP 500".into())),
+            ScanItem::Memo(serde_json::json!({"m": 1})),
+        ];
+        let providers: Vec<Box<dyn Provider>> =
+            vec![Box::new(Scripted(std::sync::Mutex::new(items)))];
+        let sink = Recorded::default();
+        let options = ScanOptions {
+            sink: Some(&sink),
+            keep: 10,
+            ..Default::default()
+        };
+        let window = TimeWindow {
+            since: at(0),
+            until: at(2),
+        };
+        let out = errors(&providers, window, options).await;
+        assert_eq!(out.total, 2, "the unread window's event does not count");
+        assert_eq!(out.groups.len(), 1);
+        assert_eq!(out.groups[0].count, 2);
+        let kept: Vec<&str> = out.events.iter().map(|e| e.resource_id.as_str()).collect();
+        assert_eq!(kept, ["ch_1", "ch_3"]);
+        assert_eq!(sink.0.lock().expect("sink").len(), 3, "every event is recorded");
+        assert_eq!(
+            out.unread,
+            [UnreadWindow {
+                service: Service::Stripe,
+                source: "events".into(),
+                from: at(1),
+                to: at(2),
+                reason: "configuration: HTTP 500".into(),
+            }]
+        );
+        assert_eq!(out.memos, [(Service::Stripe, serde_json::json!({"m": 1}))]);
+        assert!(out.failures.is_empty());
+    }
+
     #[test]
     fn with_none_named_the_unconfigured_are_skipped_with_their_variables() {
         let selected = select(&[], |s| match s {
