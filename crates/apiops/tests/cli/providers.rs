@@ -294,6 +294,24 @@ fn storms_faults_and_malformed_bodies_end_clearly_never_in_a_panic() {
                     "{g:?} counted beyond {want:?}"
                 );
             }
+            // --resume reads the missing windows (through the same faults) until none is left,
+            // and the groups are then exactly the calm scan's.
+            let mut resumed = None;
+            for _ in 0..5 {
+                let r = run(apiops(&sb, &s, &services)
+                    .env("APIOPS_CLIENT_TIMEOUT", "2s")
+                    .args(["errors", "--resume", "--json"]));
+                assert_no_secret(&s, &r.all());
+                match r.code {
+                    Some(0) => {
+                        resumed = Some(groups(&r.stdout));
+                        break;
+                    }
+                    Some(6) => {}
+                    other => panic!("--resume exit {other:?}: {}", r.all()),
+                }
+            }
+            assert_eq!(resumed, Some(want.clone()), "resumed to the calm groups");
         }
         other => panic!("exit {other:?}: {}", r.all()),
     }
