@@ -1,6 +1,8 @@
 //! Time windows: [`split`] cuts a time range into half-open windows, and [`scan_in_windows`]
 //! scans several windows at once, yielding results in window order or as they arrive — the only way to approach a provider's rate
-//! limit when reading a long history.
+//! limit when reading a long history. [`scan_windows_settled`] does the same but carries on past
+//! a window that fails, and says of each window whether it was read to its end, so a scan can
+//! name the windows it could not read and read only those again.
 //!
 //! Memory stays bounded by the concurrency times [`WINDOW_CHANNEL_CAPACITY`], never by the size
 //! of the history. This module knows nothing of HTTP or of any provider's filters: the caller's
@@ -162,6 +164,71 @@ where
     F: Fn(Window) -> S + Send + 'static,
     S: Stream<Item = Result<T, E>> + Send + 'static,
 {
+    until_first_error(windows_in(windows, concurrency, order, per_window)).boxed()
+}
+
+/// What [`scan_windows_settled`] yields: a window's items, then how the window ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WindowItem<T, E> {
+    /// An item of the window.
+    Item(Window, T),
+    /// The window was read to its end: every item it holds came before this.
+    Read(Window),
+    /// The window ended at this error: the items it yielded are only part of it.
+    Unread(Window, E),
+}
+
+/// Like [`scan_in_windows`], but a window that fails does not end the scan: each window's
+/// items come tagged with it, and each window ends with one [`WindowItem::Read`] or one
+/// [`WindowItem::Unread`] (its first error; nothing of it follows). The other windows carry
+/// on, so a caller can count the windows read, name the ones that were not, and read those
+/// again later. Same concurrency, order, memory bound and cancellation as [`scan_in_windows`].
+pub fn scan_windows_settled<T, E, F, S>(
+    windows: Vec<Window>,
+    concurrency: usize,
+    order: Order,
+    per_window: F,
+) -> BoxStream<'static, WindowItem<T, E>>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    F: Fn(Window) -> S + Send + 'static,
+    S: Stream<Item = Result<T, E>> + Send + 'static,
+{
+    windows_in(windows, concurrency, order, move |w| settle(w, per_window(w)))
+}
+
+/// One window's stream as [`WindowItem`]s: its items until the end or the first error, then
+/// how it ended.
+fn settle<T, E, S>(w: Window, source: S) -> impl Stream<Item = WindowItem<T, E>> + Send + 'static
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    S: Stream<Item = Result<T, E>> + Send + 'static,
+{
+    stream::unfold(Some(Box::pin(source)), move |source| async move {
+        let mut source = source?;
+        match source.next().await {
+            Some(Ok(item)) => Some((WindowItem::Item(w, item), Some(source))),
+            Some(Err(e)) => Some((WindowItem::Unread(w, e), None)),
+            None => Some((WindowItem::Read(w), None)),
+        }
+    })
+}
+
+/// The machinery of both scans: `per_window`'s streams pumped by tasks, at most
+/// `concurrency` at once, merged in `order`.
+fn windows_in<I, F, S>(
+    windows: Vec<Window>,
+    concurrency: usize,
+    order: Order,
+    per_window: F,
+) -> BoxStream<'static, I>
+where
+    I: Send + 'static,
+    F: Fn(Window) -> S + Send + 'static,
+    S: Stream<Item = I> + Send + 'static,
+{
     let concurrency = concurrency.max(1);
     let turns = Arc::new(Semaphore::new(concurrency));
     // Spawning as each window is taken: `buffered` pulls up to `concurrency` windows ahead but
@@ -170,7 +237,7 @@ where
     // one of its slots is free, so its producer's turn is always available.
     let producers = stream::iter(windows)
         .map(move |window| spawn_producer(per_window(window), Arc::clone(&turns)));
-    let items = match order {
+    match order {
         Order::Windows => producers
             .map(futures::future::ready)
             .buffered(concurrency)
@@ -180,8 +247,7 @@ where
             .map(|(rx, task)| receiver_stream(rx, task).boxed())
             .flatten_unordered(concurrency)
             .boxed(),
-    };
-    until_first_error(items).boxed()
+    }
 }
 
 /// Ends `items` after the first error, which it yields.
@@ -575,6 +641,33 @@ mod tests {
         .collect()
         .await;
         assert_eq!(got, vec![Ok(0), Ok(1), Err("window 1 failed".to_owned())]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_settled_scan_carries_on_past_a_failed_window_and_names_it() {
+        let windows = hours(4);
+        let second = windows[1];
+        let got: Vec<WindowItem<u32, String>> =
+            scan_windows_settled(windows.clone(), 2, Order::Windows, move |w| {
+                if w == second {
+                    stream::iter(vec![Ok(1), Err("window 1 failed".to_owned()), Ok(2)]).boxed()
+                } else {
+                    stream::iter(vec![Ok(0)]).boxed()
+                }
+            })
+            .collect()
+            .await;
+        let want = vec![
+            WindowItem::Item(windows[0], 0),
+            WindowItem::Read(windows[0]),
+            WindowItem::Item(second, 1),
+            WindowItem::Unread(second, "window 1 failed".to_owned()),
+            WindowItem::Item(windows[2], 0),
+            WindowItem::Read(windows[2]),
+            WindowItem::Item(windows[3], 0),
+            WindowItem::Read(windows[3]),
+        ];
+        assert_eq!(got, want, "nothing of a window after its error; the rest read");
     }
 
     #[tokio::test]

@@ -449,6 +449,8 @@ impl State {
             total_events: outcome.total,
             groups: outcome.groups,
             failures: outcome.failures,
+            partial: !outcome.unread.is_empty(),
+            unread: outcome.unread,
             recommendations,
             events: Vec::new(),
         };
@@ -492,6 +494,12 @@ impl State {
                 "; {} scan failed: {}",
                 f.service.display_name(),
                 f.error
+            ));
+        }
+        if view.partial {
+            summary.push_str(&format!(
+                "; partial: {} time window(s) could not be read (listed in `unread`)",
+                view.unread.len()
             ));
         }
         // Every service failed: nothing was audited, which is a failure of the call.

@@ -66,6 +66,27 @@ impl Aggregator {
         }
     }
 
+    /// An aggregator holding `groups` (a finished result, stored and read back) and their
+    /// `total`, so a scan of the windows an earlier scan could not read adds to it exactly as
+    /// if both had been one scan.
+    pub fn from_groups(groups: impl IntoIterator<Item = ErrorGroup>, total: u64) -> Self {
+        let mut a = Aggregator::new();
+        a.total = total;
+        for g in groups {
+            a.groups.insert(
+                (g.service, g.error_code),
+                Acc {
+                    category: g.category,
+                    severity: g.severity,
+                    count: g.count,
+                    fix: g.suggested_fix,
+                    unknown: g.unknown,
+                },
+            );
+        }
+        a
+    }
+
     /// Events counted.
     pub fn total(&self) -> u64 {
         self.total
@@ -204,6 +225,26 @@ mod tests {
                 (Service::Stripe, "c"),
             ]
         );
+    }
+
+    #[test]
+    fn groups_read_back_merge_like_one_scan() {
+        let events = [
+            ev(Service::Twilio, "30007", Category::SpamBlocked),
+            ev(Service::Twilio, "30008", Category::Transient),
+            ev(Service::Stripe, "card_declined", Category::BadParams),
+            ev(Service::Twilio, "30007", Category::SpamBlocked),
+        ];
+        let mut one = Aggregator::new();
+        events.iter().for_each(|e| one.push(e, "fix", true));
+        let (mut first, mut second) = (Aggregator::new(), Aggregator::new());
+        events[..2].iter().for_each(|e| first.push(e, "fix", true));
+        events[2..].iter().for_each(|e| second.push(e, "fix", true));
+        let stored = first.finish();
+        let mut merged = Aggregator::from_groups(stored, 2);
+        merged.merge(second);
+        assert_eq!(merged.total(), 4);
+        assert_eq!(merged.finish(), one.finish());
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! Layout:
 //! - [`provider`]: the [`Provider`] trait every service implements, and [`ProviderError`].
 //! - [`tuning`]: the shared client settings (timeouts, retry, breaker) applied to every client.
+//! - [`partial`]: the resumable form of an error scan: events tagged with their time window,
+//!   windows that could not be read named ([`partial::UnreadWindow`]) and read again later.
 //! - [`aggregate`]: pure grouping and ranking of events into [`ErrorGroup`]s with fixes and
 //!   recommendations, in memory proportional to the number of distinct codes.
 //! - [`scan`]: health, the error scan and the audit across services (which providers, run
@@ -26,7 +28,8 @@
 //! - [`twilio`], [`stripe`], [`openai`]: one folder per provider with the same file roles:
 //!   `mod.rs` (config and construction), `client.rs` (the typed client), `classify.rs` (the
 //!   error dictionary and its lookups; Stripe's tables in `classify/`), `errors.rs` (the error
-//!   scan), `health.rs`, `audit.rs`; Twilio adds `records.rs` and `paging.rs`.
+//!   scan), `health.rs`, `audit.rs`; Twilio adds `records.rs`, `paging.rs` and `sources.rs`
+//!   (its error sources read window by window).
 //! - [`usage`]: usage and spend per provider (Twilio Usage Records, OpenAI organization usage
 //!   and costs, Stripe balance transactions), in each provider's own units.
 //!
@@ -40,6 +43,7 @@ pub mod aggregate;
 pub mod normalize;
 pub mod openai;
 pub mod outbound;
+pub mod partial;
 pub mod probe;
 pub mod provider;
 pub mod scan;

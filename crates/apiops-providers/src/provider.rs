@@ -112,8 +112,21 @@ pub trait Provider: Send + Sync {
     /// Never fails: a failure is a `down` or `degraded` health with a reason.
     async fn health(&self) -> Health;
 
-    /// Every failure the provider records in `window`, normalized, from every source it offers.
-    fn errors(&self, window: TimeWindow, progress: Progress) -> EventStream;
+    /// Every failure the provider records in `window`, normalized, from every source it
+    /// offers: the events of [`Provider::scan`] over the period, and each window it could not
+    /// read (or the scan's failure) as an error.
+    fn errors(&self, window: TimeWindow, progress: Progress) -> EventStream {
+        crate::partial::events_of(self.scan(crate::partial::ScanRequest::period(window), progress))
+    }
+
+    /// The error scan `request` asks for, window by window: each event tagged with its window,
+    /// each window ending read or unread (see [`crate::partial`]), so a caller can count only
+    /// the windows read, name the others, and read just those later.
+    fn scan(
+        &self,
+        request: crate::partial::ScanRequest,
+        progress: Progress,
+    ) -> crate::partial::ScanStream;
 
     /// Enumerates resources and flags what is misconfigured, insecure, deprecated or orphaned.
     async fn audit(&self) -> Result<Vec<Finding>, ProviderError>;

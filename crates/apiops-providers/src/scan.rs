@@ -2,9 +2,14 @@
 //! every one of them concurrently, and the results merged and ranked. What `apiops health`,
 //! `errors`, `audit`, `demo` and the MCP tools of the same names call; they only render.
 //!
+//! The error scan counts a window's events only once the window is read to its end; a window
+//! that cannot be read is named in [`ErrorsOutcome::unread`] and [`resume`] reads just those
+//! later (see [`crate::partial`]).
+//!
 //! Storing the events is left to an [`EventSink`] (the binary passes the store), so this crate
 //! stays free of any database.
 
+use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::sync::Arc;
 
@@ -13,6 +18,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::aggregate::Aggregator;
+use crate::partial::{ScanItem, ScanPlan, ScanRequest, ScanStream, UnreadWindow, WindowRef};
 use crate::{Progress, Provider, ProviderError, TimeWindow};
 
 /// The providers a check runs on.
@@ -192,13 +198,18 @@ impl std::fmt::Debug for dyn EventSink + '_ {
 /// What an error scan found.
 #[derive(Debug, Default)]
 pub struct ErrorsOutcome {
-    /// The groups of every service, ranked together.
+    /// The groups of every service, ranked together: only the windows read to their end count.
     pub groups: Vec<ErrorGroup>,
     /// Matching events counted.
     pub total: u64,
     /// Services or sources whose scan failed.
     pub failures: Vec<ScanFailure>,
-    /// The events, when asked to keep them (capped).
+    /// The windows that could not be read (by service, source and start): while any is listed
+    /// the groups and the total are partial.
+    pub unread: Vec<UnreadWindow>,
+    /// What each provider needs to read its unread windows later ([`ScanItem::Memo`]).
+    pub memos: Vec<(Service, serde_json::Value)>,
+    /// The events, when asked to keep them (capped; none of an unread window).
     pub events: Vec<ErrorEvent>,
     /// How many events the sink newly recorded.
     pub stored: u64,
@@ -209,12 +220,62 @@ pub struct ErrorsOutcome {
 /// Events handed to the sink at a time.
 pub const STORE_BATCH: usize = 500;
 
-/// Scans every provider for errors in `window`, concurrently; aggregates them into groups
-/// ranked across services; records every event in the sink in batches; keeps up to
+/// Scans every provider for errors in `window`, concurrently; aggregates the events of the
+/// windows read to their end into groups ranked across services, and names the windows that
+/// could not be read; records every event seen in the sink in batches; keeps up to
 /// `options.keep` matching events.
 pub async fn errors(
     providers: &[Box<dyn Provider>],
     window: TimeWindow,
+    options: ScanOptions<'_>,
+) -> ErrorsOutcome {
+    scan_all(providers, |_| Some(ScanRequest::period(window)), options).await
+}
+
+/// Reads only `unread` — the windows an earlier scan could not read — with the memos it left,
+/// on the providers that have some; the outcome holds what those windows add (merge it into
+/// the earlier groups with [`Aggregator::from_groups`]) and the windows still unread.
+pub async fn resume(
+    providers: &[Box<dyn Provider>],
+    unread: &[UnreadWindow],
+    memos: &[(Service, serde_json::Value)],
+    options: ScanOptions<'_>,
+) -> ErrorsOutcome {
+    scan_all(
+        providers,
+        |service| {
+            let windows: Vec<UnreadWindow> = unread
+                .iter()
+                .filter(|w| w.service == service)
+                .cloned()
+                .collect();
+            (!windows.is_empty()).then(|| ScanRequest {
+                plan: ScanPlan::Windows(windows),
+                memo: memos
+                    .iter()
+                    .find(|(s, _)| *s == service)
+                    .map(|(_, m)| m.clone()),
+            })
+        },
+        options,
+    )
+    .await
+}
+
+/// What one service's scan gathered.
+struct ServiceScan<'a> {
+    agg: Aggregator,
+    kept: Vec<(WindowRef, ErrorEvent)>,
+    batch: Batch<'a>,
+    failures: Vec<ScanFailure>,
+    unread: Vec<UnreadWindow>,
+    memo: Option<serde_json::Value>,
+}
+
+/// Runs the scan `request_for` asks of each provider (none when it says `None`), concurrently.
+async fn scan_all(
+    providers: &[Box<dyn Provider>],
+    request_for: impl Fn(Service) -> Option<ScanRequest>,
     options: ScanOptions<'_>,
 ) -> ErrorsOutcome {
     let ScanOptions {
@@ -223,53 +284,92 @@ pub async fn errors(
         resource,
         progress,
     } = options;
-    let scans = providers.iter().map(|p| {
+    let scans = providers.iter().filter_map(|p| {
         let service = p.service();
-        let mut stream = p.errors(window, progress.clone());
-        async move {
-            let mut agg = Aggregator::new();
-            let mut kept = Vec::new();
-            let mut batch = Batch::new(sink);
-            let mut failures = Vec::new();
-            while let Some(item) = stream.next().await {
-                match item {
-                    // Every failure is recorded; only those of the resource asked about count.
-                    Ok(event) if resource.is_some_and(|r| event.resource_type != r) => {
-                        batch.push(event).await;
-                    }
-                    Ok(event) => {
-                        let c = p.classify(&event.error_code, None);
-                        agg.push(&event, &c.remediation, c.known);
-                        if kept.len() < keep {
-                            kept.push(event.clone());
-                        }
-                        batch.push(event).await;
-                    }
-                    // A provider reports a failed source and goes on with the next one; a
-                    // fatal error (rejected credentials) ends its stream by itself.
-                    Err(e) => failures.push(ScanFailure::new(service, e)),
-                }
-            }
-            batch.flush().await;
-            (agg, kept, batch, failures)
-        }
+        let stream = p.scan(request_for(service)?, progress.clone());
+        Some(scan_one(p.as_ref(), stream, sink, keep, resource))
     });
     let results = futures::future::join_all(scans).await;
 
     let mut all = Aggregator::new();
     let mut out = ErrorsOutcome::default();
-    for (agg, kept, batch, failures) in results {
-        all.merge(agg);
-        out.events.extend(kept);
-        out.stored += batch.stored;
+    for (service, r) in results {
+        all.merge(r.agg);
+        out.events.extend(r.kept.into_iter().map(|(_, e)| e));
+        out.stored += r.batch.stored;
         if out.store_error.is_none() {
-            out.store_error = batch.error;
+            out.store_error = r.batch.error;
         }
-        out.failures.extend(failures);
+        out.failures.extend(r.failures);
+        out.unread.extend(r.unread);
+        out.memos.extend(r.memo.map(|m| (service, m)));
     }
+    out.unread.sort_by(|a, b| {
+        (a.service, &a.source, a.from).cmp(&(b.service, &b.source, b.from))
+    });
     out.total = all.total();
     out.groups = all.finish();
     out
+}
+
+/// Consumes one provider's scan: events count per window, and a window's count joins the
+/// service's only once the window is read to its end; an unread window's events are dropped
+/// from the count and the kept events (reading it again finds them) but stay recorded.
+async fn scan_one<'a>(
+    p: &dyn Provider,
+    mut stream: ScanStream,
+    sink: Option<&'a dyn EventSink>,
+    keep: usize,
+    resource: Option<&str>,
+) -> (Service, ServiceScan<'a>) {
+    let service = p.service();
+    let mut open: HashMap<WindowRef, Aggregator> = HashMap::new();
+    let mut r = ServiceScan {
+        agg: Aggregator::new(),
+        kept: Vec::new(),
+        batch: Batch::new(sink),
+        failures: Vec::new(),
+        unread: Vec::new(),
+        memo: None,
+    };
+    while let Some(item) = stream.next().await {
+        match item {
+            // Every failure is recorded; only those of the resource asked about count.
+            ScanItem::Event(_, event) if resource.is_some_and(|x| event.resource_type != x) => {
+                r.batch.push(event).await;
+            }
+            ScanItem::Event(w, event) => {
+                let c = p.classify(&event.error_code, None);
+                open.entry(w)
+                    .or_default()
+                    .push(&event, &c.remediation, c.known);
+                if r.kept.len() < keep {
+                    r.kept.push((w, event.clone()));
+                }
+                r.batch.push(event).await;
+            }
+            ScanItem::Read(w) => {
+                if let Some(a) = open.remove(&w) {
+                    r.agg.merge(a);
+                }
+            }
+            ScanItem::Unread(w, e) => {
+                open.remove(&w);
+                r.kept.retain(|(k, _)| *k != w);
+                r.unread.push(UnreadWindow::new(service, w, &e));
+            }
+            // A fatal error (rejected credentials) ends the provider's scan by itself.
+            ScanItem::Failed(e) => r.failures.push(ScanFailure::new(service, e)),
+            ScanItem::Memo(m) => r.memo = Some(m),
+        }
+    }
+    // Windows neither read nor unread were cut short by the scan's failure, which the report
+    // shows: what they held still counts (partial results with a clear error beat none).
+    for a in open.into_values() {
+        r.agg.merge(a);
+    }
+    r.batch.flush().await;
+    (service, r)
 }
 
 /// Events waiting for the sink.
@@ -360,6 +460,98 @@ mod tests {
             service,
             variables: vec![variable],
         })
+    }
+
+    /// A provider whose scan is a fixed list of items.
+    struct Scripted(std::sync::Mutex<Vec<ScanItem>>);
+
+    #[async_trait::async_trait]
+    impl Provider for Scripted {
+        fn service(&self) -> Service {
+            Service::Stripe
+        }
+        async fn health(&self) -> Health {
+            unreachable!("not checked")
+        }
+        fn scan(&self, _: ScanRequest, _: crate::Progress) -> ScanStream {
+            let items = std::mem::take(&mut *self.0.lock().expect("items"));
+            futures::stream::iter(items).boxed()
+        }
+        async fn audit(&self) -> Result<Vec<Finding>, ProviderError> {
+            Ok(vec![])
+        }
+        fn classify(&self, code: &str, status: Option<u16>) -> apiops_core::Classification {
+            crate::stripe::classify::classify(code, status)
+        }
+    }
+
+    /// Records what it is handed.
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<Vec<ErrorEvent>>);
+
+    #[async_trait::async_trait]
+    impl EventSink for Recorded {
+        async fn append(&self, events: &[ErrorEvent]) -> Result<u64, SinkError> {
+            self.0.lock().expect("sink").extend_from_slice(events);
+            Ok(events.len() as u64)
+        }
+    }
+
+    #[tokio::test]
+    async fn only_windows_read_to_their_end_count_and_unread_ones_are_named() {
+        let at = |h: i64| jiff::Timestamp::from_second(h * 3600).expect("ts");
+        let w = |h: i64| WindowRef {
+            source: "events",
+            start: at(h),
+            end: at(h + 1),
+        };
+        let event = |id: &str, h: i64| -> ErrorEvent {
+            serde_json::from_value(serde_json::json!({
+                "timestamp": at(h), "service": "stripe", "error_code": "card_declined",
+                "category": "bad_params", "severity": "info", "resource_type": "charge",
+                "resource_id": id, "context": "", "action_taken": "none", "result": "failed"
+            }))
+            .expect("event")
+        };
+        let items = vec![
+            ScanItem::Event(w(0), event("ch_1", 0)),
+            ScanItem::Event(w(1), event("ch_2", 1)),
+            ScanItem::Event(w(0), event("ch_3", 0)),
+            ScanItem::Read(w(0)),
+            ScanItem::Unread(w(1), ProviderError::Config("HTTP 500".into())),
+            ScanItem::Memo(serde_json::json!({"m": 1})),
+        ];
+        let providers: Vec<Box<dyn Provider>> =
+            vec![Box::new(Scripted(std::sync::Mutex::new(items)))];
+        let sink = Recorded::default();
+        let options = ScanOptions {
+            sink: Some(&sink),
+            keep: 10,
+            ..Default::default()
+        };
+        let window = TimeWindow {
+            since: at(0),
+            until: at(2),
+        };
+        let out = errors(&providers, window, options).await;
+        assert_eq!(out.total, 2, "the unread window's event does not count");
+        assert_eq!(out.groups.len(), 1);
+        assert_eq!(out.groups[0].count, 2);
+        let kept: Vec<&str> = out.events.iter().map(|e| e.resource_id.as_str()).collect();
+        assert_eq!(kept, ["ch_1", "ch_3"]);
+        assert_eq!(sink.0.lock().expect("sink").len(), 3, "every event is recorded");
+        assert_eq!(
+            out.unread,
+            [UnreadWindow {
+                service: Service::Stripe,
+                source: "events".into(),
+                from: at(1),
+                to: at(2),
+                reason: "configuration: HTTP 500".into(),
+            }]
+        );
+        assert_eq!(out.memos, [(Service::Stripe, serde_json::json!({"m": 1}))]);
+        assert!(out.failures.is_empty());
     }
 
     #[test]

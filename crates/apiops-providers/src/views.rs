@@ -6,6 +6,7 @@
 use apiops_core::{ErrorGroup, Finding, Health, HealthStatus, Report, Service};
 use serde::Serialize;
 
+use crate::partial::UnreadWindow;
 use crate::scan::ScanFailure;
 use crate::status_page::StatusPage;
 
@@ -56,6 +57,11 @@ pub struct ErrorsView {
     pub groups: Vec<ErrorGroup>,
     /// Services whose scan failed, with the reason.
     pub failures: Vec<ScanFailure>,
+    /// Whether the totals and groups are partial: some time windows could not be read (they
+    /// are listed in `unread`; `apiops errors --resume` reads them).
+    pub partial: bool,
+    /// The windows that could not be read: service, source, time range and reason.
+    pub unread: Vec<UnreadWindow>,
     /// Numbered recommendations.
     pub recommendations: Vec<String>,
     /// The events themselves (JSON only; capped).

@@ -1,7 +1,8 @@
 //! Small pieces the typed clients share: scrubbing every registered secret out of a
 //! [`ClientError`], checking an id before it becomes a path segment, decoding a response
 //! body after its headers have been read (for calls whose headers matter, such as OpenAI's
-//! `x-ratelimit-*`), and ending a scan's stream at its first error.
+//! `x-ratelimit-*`), ending a scan's stream at its first error, and how a client's reads stand
+//! (for health).
 
 use apiops_client::redact::{Redactor, display_target};
 use apiops_client::{ClientError, TransportKind};
@@ -13,6 +14,26 @@ use serde::de::DeserializeOwned;
 /// (see [`ClientError::redacted`]).
 pub(crate) fn scrub(redactor: &Redactor, e: ClientError) -> ClientError {
     e.redacted(redactor)
+}
+
+/// How a client's reads stand now, for health (issue 17's "both stay observable"): the attempt
+/// timeout a read gets from the recent latency, the hedges sent and won, and what the general
+/// and the read retry budgets still allow — "attempt timeout 1s; hedges 2 sent, 1 won; retry
+/// budget 10.0 left; read retry budget 50.0 left".
+pub(crate) fn reads_detail(api: &apiops_client::ApiClient) -> String {
+    use std::sync::atomic::Ordering;
+    let stats = api.stats();
+    let mut text = format!(
+        "attempt timeout {:?}; hedges {} sent, {} won; retry budget {:.1} left",
+        api.reads().current_attempt_timeout(),
+        stats.hedges.load(Ordering::Relaxed),
+        stats.hedges_won.load(Ordering::Relaxed),
+        api.retry_budget_balance(),
+    );
+    if let Some(read) = api.read_retry_budget_balance() {
+        text.push_str(&format!("; read retry budget {read:.1} left"));
+    }
+    text
 }
 
 /// `id` when it is safe as one path segment: 1 to 200 letters, digits, `_` or `-`. A value

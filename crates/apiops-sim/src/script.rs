@@ -2,15 +2,15 @@
 //! and crash recovery ("the second purchase returns 500", "the message to +14155550102 resets
 //! the connection", "every Stripe update hangs").
 //!
-//! A [`FaultRule`] matches a request by method, a substring of its path and optionally a
-//! substring of its body; it lets the first `skip` matching requests through, then applies its
+//! A [`FaultRule`] matches a request by method, a substring of its path and optionally
+//! substrings of its query and of its body; it lets the first `skip` matching requests through, then applies its
 //! fault to the next `times` of them (all of them when `times` is absent). Rules are set from
 //! Rust ([`crate::server::SimState::script_fault`], [`crate::RunningSim::script_fault`]) or over
 //! HTTP:
 //!
 //! | route | effect |
 //! |---|---|
-//! | `POST /_sim/faults` | adds a rule (JSON body, see [`FaultRule`]); 201 with its index; 400 with a reason for a bad body; 403 when the simulator was allowed to listen beyond loopback |
+//! | `POST /_sim/faults` | adds a rule (JSON body, see [`FaultRule`]; `query_contains` picks requests by their query, e.g. the pages of one time window); 201 with its index; 400 with a reason for a bad body; 403 when the simulator was allowed to listen beyond loopback |
 //! | `GET /_sim/faults` | `{"rules": [...]}`: every rule with `matched` and `fired` counts |
 //! | `DELETE /_sim/faults` | removes every rule: `{"cleared": n}` |
 //!
@@ -63,6 +63,10 @@ pub struct FaultRule {
     /// A substring of the raw or form-decoded request body; `None` matches any body.
     #[serde(default)]
     pub body_contains: Option<String>,
+    /// A substring of the raw or decoded query string (`DateSent>=2026-11-24`, say: the
+    /// requests of chosen time windows); `None` matches any query.
+    #[serde(default)]
+    pub query_contains: Option<String>,
     /// The fault to apply.
     pub kind: Fault,
     /// How many matching requests to let through before applying the fault.
@@ -81,6 +85,7 @@ impl FaultRule {
             method: Some(method.to_owned()),
             path_contains: path_contains.to_owned(),
             body_contains: None,
+            query_contains: None,
             kind,
             skip: 0,
             times: None,
@@ -108,6 +113,13 @@ impl FaultRule {
         self
     }
 
+    /// Matches only requests whose query contains `needle` (raw or decoded).
+    #[must_use]
+    pub fn query_contains(mut self, needle: &str) -> Self {
+        self.query_contains = Some(needle.to_owned());
+        self
+    }
+
     /// Why the rule cannot work, if it cannot.
     pub fn check(&self) -> Result<(), String> {
         if let Some(m) = &self.method
@@ -121,15 +133,22 @@ impl FaultRule {
         if self.body_contains.as_deref() == Some("") {
             return Err("body_contains must not be empty (omit it to match any body)".into());
         }
+        if self.query_contains.as_deref() == Some("") {
+            return Err("query_contains must not be empty (omit it to match any query)".into());
+        }
         Ok(())
     }
 
-    /// Whether the method and path match (the body is checked separately).
-    fn matches_head(&self, method: &Method, path: &str) -> bool {
+    /// Whether the method, path and query match (the body is checked separately).
+    fn matches_head(&self, method: &Method, path: &str, query: &BodyText) -> bool {
         self.method
             .as_deref()
             .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
             && path.contains(self.path_contains.as_str())
+            && self
+                .query_contains
+                .as_deref()
+                .is_none_or(|q| query.raw.contains(q) || query.decoded.contains(q))
     }
 
     /// Whether the body matches, given its texts (`None` when it was not buffered).
@@ -167,7 +186,7 @@ pub struct Script {
     rules: Mutex<Vec<ScriptedFault>>,
 }
 
-/// A buffered body as text: raw (lossy UTF-8) and form-decoded.
+/// A buffered body (or a query string) as text: raw (lossy UTF-8) and form-decoded.
 #[derive(Debug)]
 struct BodyText {
     raw: String,
@@ -221,11 +240,12 @@ impl Script {
     pub(crate) async fn check(&self, req: Request) -> Result<(Request, Option<Fault>), Response> {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
+        let query = BodyText::of(req.uri().query().unwrap_or("").as_bytes());
         let needs_body = {
             let rules = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
             let mut heads = rules
                 .iter()
-                .filter(|r| r.rule.matches_head(&method, &path))
+                .filter(|r| r.rule.matches_head(&method, &path, &query))
                 .peekable();
             if heads.peek().is_none() {
                 return Ok((req, None));
@@ -249,7 +269,8 @@ impl Script {
         let mut rules = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
         let mut fault = None;
         for r in rules.iter_mut() {
-            if !(r.rule.matches_head(&method, &path) && r.rule.matches_body(body.as_ref())) {
+            if !(r.rule.matches_head(&method, &path, &query) && r.rule.matches_body(body.as_ref()))
+            {
                 continue;
             }
             r.matched += 1;
@@ -383,6 +404,36 @@ mod tests {
             )
             .await,
             Some(Fault::Hang)
+        );
+    }
+
+    #[tokio::test]
+    async fn queries_match_raw_or_decoded() {
+        let s = Script::default();
+        s.add(
+            FaultRule::new(Fault::ServerError, "GET", "/Messages.json")
+                .query_contains("DateSent>=2026-11-24"),
+        )
+        .expect("valid");
+        let path = "/twilio/api/2010-04-01/Accounts/AC1/Messages.json";
+        let hit = format!("{path}?DateSent%3E=2026-11-24T06%3A00%3A00Z&PageSize=1000");
+        let miss = format!("{path}?DateSent%3E=2026-11-25T06%3A00%3A00Z&PageSize=1000");
+        assert_eq!(fault_of(&s, "GET", &miss, "").await, None);
+        assert_eq!(fault_of(&s, "GET", path, "").await, None, "no query");
+        assert_eq!(
+            fault_of(&s, "GET", &hit, "").await,
+            Some(Fault::ServerError)
+        );
+        assert_eq!(s.list()[0].matched, 1);
+        let raw = Script::default();
+        raw.add(FaultRule::new(Fault::Reset, "GET", "").query_contains("PageSize=1000"))
+            .expect("valid");
+        assert_eq!(fault_of(&raw, "GET", &miss, "").await, Some(Fault::Reset));
+        assert!(
+            FaultRule::new(Fault::Hang, "GET", "")
+                .query_contains("")
+                .check()
+                .is_err()
         );
     }
 

@@ -476,7 +476,7 @@ async fn faults_are_scripted_over_http_and_method_and_path_must_match() {
     assert_eq!(
         listed["rules"][0],
         json!({"method": "POST", "path_contains": "/IncomingPhoneNumbers.json", "body_contains": null,
-               "kind": "unavailable", "skip": 0, "times": 1, "matched": 2, "fired": 1})
+               "query_contains": null, "kind": "unavailable", "skip": 0, "times": 1, "matched": 2, "fired": 1})
     );
     assert_eq!(listed["rules"][1]["matched"], 0);
     assert_eq!(listed["rules"][1]["times"], Value::Null, "forever");

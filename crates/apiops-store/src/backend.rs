@@ -1,6 +1,6 @@
 //! The one `impl Store` both backends share: each method of [`crate::Store`] forwards to the
 //! function of the same name in the backend's module for that group of tables (`events`,
-//! `journal`, `confirmations`, `inbox`, `monitor`), so both backends are laid out the same way
+//! `journal`, `confirmations`, `inbox`, `monitor`, `scans`), so both backends are laid out the same way
 //! and a method missing from either is a compile error, not a silent gap.
 //!
 //! It holds no SQL: the statements live in `sqlite/` and `postgres/`.
@@ -257,6 +257,17 @@ macro_rules! store_by_table_group {
                 limit: u32,
             ) -> Result<Vec<$crate::AlertRecord>, $crate::StoreError> {
                 monitor::alerts(self, firing_only, limit).await
+            }
+
+            async fn partial_scan_put(
+                &self,
+                scan: &$crate::PartialScan,
+            ) -> Result<(), $crate::StoreError> {
+                scans::partial_scan_put(self, scan).await
+            }
+
+            async fn partial_scan(&self) -> Result<Option<$crate::PartialScan>, $crate::StoreError> {
+                scans::partial_scan(self).await
             }
         }
     };

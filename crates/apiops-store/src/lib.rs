@@ -10,7 +10,8 @@
 //! - [`postgres`]: for several instances sharing the work; the same tables and semantics,
 //!   one statement per batch, commits durable (`synchronous_commit` on).
 //! - Both backends are folders with the same files, one per group of tables (`events.rs`,
-//!   `journal.rs`, `confirmations.rs`, `inbox.rs`, `monitor.rs`) beside `mod.rs` (opening the
+//!   `journal.rs`, `confirmations.rs`, `inbox.rs`, `monitor.rs`, `scans.rs` for the partial
+//!   error scan that `apiops errors --resume` completes) beside `mod.rs` (opening the
 //!   database) and `tests.rs`; `backend` forwards each [`Store`] method to them, for both.
 //! - `test_support` (feature `test-support`): a throwaway PostgreSQL schema per test.
 //! - [`open`]: picks the backend from a database URL (`sqlite://PATH`, `postgres://...`);
@@ -295,6 +296,33 @@ pub enum AlertChange {
     Unchanged,
 }
 
+/// A time window an error scan could not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadWindowRecord {
+    /// Whose.
+    pub service: Service,
+    /// Which of its sources (`messages`, `events`...).
+    pub source: String,
+    /// The first instant of the window (stored to the millisecond).
+    pub from: Timestamp,
+    /// The first instant after it.
+    pub to: Timestamp,
+    /// Why it could not be read (secrets already scrubbed).
+    pub reason: String,
+}
+
+/// An error scan that could not read every window (`apiops errors` exits 6), kept so
+/// `apiops errors --resume` reads only those and merges the result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartialScan {
+    /// When it was recorded.
+    pub recorded_at: Timestamp,
+    /// What was read so far and what the providers need to merge (JSON, opaque to the store).
+    pub state: String,
+    /// The windows still unread, in order.
+    pub windows: Vec<UnreadWindowRecord>,
+}
+
 /// What every backend offers.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
@@ -469,6 +497,13 @@ pub trait Store: Send + Sync {
 
     /// Alerts, most recently updated first (only firing ones when `firing_only`).
     async fn alerts(&self, firing_only: bool, limit: u32) -> Result<Vec<AlertRecord>, StoreError>;
+
+    /// Keeps `scan` as THE partial error scan, replacing any kept before, in one transaction;
+    /// a scan without windows clears it (nothing is left to resume).
+    async fn partial_scan_put(&self, scan: &PartialScan) -> Result<(), StoreError>;
+
+    /// The partial error scan kept, if any, with its windows in the order given.
+    async fn partial_scan(&self) -> Result<Option<PartialScan>, StoreError>;
 }
 
 /// Opens the store a database URL names: `sqlite://PATH` (created with its folder if missing,
@@ -550,6 +585,23 @@ pub fn dedup_key(e: &ErrorEvent) -> String {
         e.error_code,
         e.action_taken
     )
+}
+
+/// An unread window as both backends read it: `service, source, from_at, to_at, reason`
+/// (times in Unix milliseconds).
+pub(crate) type UnreadWindowRow = (String, String, i64, i64, String);
+
+pub(crate) fn unread_window_from(
+    seq: i64,
+    (service, source, from, to, reason): UnreadWindowRow,
+) -> Result<UnreadWindowRecord, StoreError> {
+    Ok(UnreadWindowRecord {
+        service: parse_field(seq, "service", &service)?,
+        source,
+        from: ms(seq, from)?,
+        to: ms(seq, to)?,
+        reason,
+    })
 }
 
 /// A confirmation as both backends read it: `id, session, plan_json, summary, created_at,

@@ -21,8 +21,8 @@ use std::time::Instant;
 use apiops_core::{ActionTaken, Category, ErrorEvent, EventResult, Service, Severity};
 use apiops_store::test_support::PgSchema;
 use apiops_store::{
-    Confirmation, ConfirmationState, EventFilter, InboxEvent, JournalStep, Source, StepStatus,
-    Store, StoredInboxEvent,
+    Confirmation, ConfirmationState, EventFilter, InboxEvent, JournalStep, PartialScan, Source,
+    StepStatus, Store, StoredInboxEvent, UnreadWindowRecord,
 };
 use jiff::{SignedDuration, Timestamp};
 
@@ -163,12 +163,15 @@ conformance! {
         checks_are_recorded_and_read_newest_first,
         each_slot_is_claimed_once_even_under_contention,
         alerts_fire_once_and_resolve_once,
+        partial_scans_are_replaced_read_in_order_and_cleared,
+        partial_scans_written_at_once_leave_one_whole,
     ],
     backend: [
         everything_survives_reopening,
         two_handles_share_one_store,
         retention_empties_old_processed_payloads_only,
         event_keys_stored_before_migration_7_stay_duplicates,
+        a_partial_scan_survives_reopening,
     ],
 }
 
@@ -2008,4 +2011,134 @@ async fn alerts_fire_once_and_resolve_once(store: &dyn Store) {
     );
     let again = store.alerts(true, 10).await.expect("alerts");
     assert_eq!((again[0].fired_at, again[0].resolved_at), (at(50), None));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The partial error scan
+
+fn unread(service: Service, source: &str, from: &str, to: &str, reason: &str) -> UnreadWindowRecord {
+    UnreadWindowRecord {
+        service,
+        source: source.to_owned(),
+        from: ts(from),
+        to: ts(to),
+        reason: reason.to_owned(),
+    }
+}
+
+fn partial(state: &str, windows: Vec<UnreadWindowRecord>) -> PartialScan {
+    PartialScan {
+        recorded_at: ts("2026-11-26T10:00:00.123Z"),
+        state: state.to_owned(),
+        windows,
+    }
+}
+
+async fn partial_scans_are_replaced_read_in_order_and_cleared(store: &dyn Store) {
+    assert_eq!(store.partial_scan().await.expect("read"), None);
+    // Listed out of time order on purpose: the order given is the order read.
+    let first = partial(
+        "{\"groups\":[]}",
+        vec![
+            unread(
+                Service::Twilio,
+                "messages",
+                "2026-11-26T06:00:00.5Z",
+                "2026-11-26T07:30:00Z",
+                "HTTP 500 from api.twilio.com",
+            ),
+            unread(
+                Service::Stripe,
+                "events",
+                "2026-11-25T00:00:00Z",
+                "2026-11-25T06:00:00Z",
+                "circuit open",
+            ),
+            unread(
+                Service::Twilio,
+                "alerts",
+                "2026-11-26T00:00:00Z",
+                "2026-11-26T01:00:00Z",
+                "connection reset",
+            ),
+        ],
+    );
+    store.partial_scan_put(&first).await.expect("put");
+    assert_eq!(store.partial_scan().await.expect("read"), Some(first));
+
+    // A resume that completed two windows keeps only the third, with the merged state.
+    let second = partial(
+        "{\"groups\":[1]}",
+        vec![unread(
+            Service::Twilio,
+            "alerts",
+            "2026-11-26T00:00:00Z",
+            "2026-11-26T01:00:00Z",
+            "timed out",
+        )],
+    );
+    store.partial_scan_put(&second).await.expect("replace");
+    assert_eq!(store.partial_scan().await.expect("read"), Some(second));
+
+    // Nothing left unread: nothing to resume.
+    store
+        .partial_scan_put(&partial("{}", vec![]))
+        .await
+        .expect("clear");
+    assert_eq!(store.partial_scan().await.expect("read"), None);
+}
+
+async fn partial_scans_written_at_once_leave_one_whole(store: &dyn Store) {
+    let scans: Vec<PartialScan> = (0..8)
+        .map(|i| {
+            partial(
+                &format!("{{\"writer\":{i}}}"),
+                (0..=i)
+                    .map(|j| {
+                        unread(
+                            Service::Openai,
+                            "batches",
+                            "2026-11-26T00:00:00Z",
+                            "2026-11-26T01:00:00Z",
+                            &format!("writer {i} window {j}"),
+                        )
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let writes = scans.iter().map(|scan| store.partial_scan_put(scan));
+    for r in futures::future::join_all(writes).await {
+        r.expect("put");
+    }
+    let kept = store
+        .partial_scan()
+        .await
+        .expect("read")
+        .expect("one is kept");
+    assert!(
+        scans.contains(&kept),
+        "one writer's scan whole, never a mix: {kept:?}"
+    );
+}
+
+async fn a_partial_scan_survives_reopening(backend: &Backend) {
+    let scan = partial(
+        "{\"total\":3}",
+        vec![unread(
+            Service::Stripe,
+            "events",
+            "2026-11-25T00:00:00Z",
+            "2026-11-25T06:00:00Z",
+            "HTTP 503",
+        )],
+    );
+    backend
+        .open()
+        .await
+        .partial_scan_put(&scan)
+        .await
+        .expect("put");
+    let store = backend.open().await;
+    assert_eq!(store.partial_scan().await.expect("read"), Some(scan));
 }

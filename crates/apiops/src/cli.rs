@@ -92,6 +92,10 @@ pub(crate) enum Command {
         /// Only failures of this resource type (message, call, alert, event, batch, ...)
         #[arg(long, value_name = "TYPE")]
         resource: Option<String>,
+        /// Read only the time windows the last scan could not read (it exited 6), merge them
+        /// into its groups, and report the whole period (exit 6 again while any is missing)
+        #[arg(long, conflicts_with_all = ["services", "since", "resource"])]
+        resume: bool,
     },
     /// Audit configuration: numbers, messaging services, webhook endpoints, models, projects
     Audit {

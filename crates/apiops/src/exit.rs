@@ -30,7 +30,8 @@ pub(crate) enum Exit {
     Down,
     /// An action needs confirmation and none could be given (no terminal, no `--yes`).
     ConfirmationRequired,
-    /// A batch finished with some items failed; the output lists which.
+    /// A batch finished with some items failed, or an error scan could not read some time
+    /// windows; the output lists which.
     PartialBatch,
     /// The configuration is invalid, or `--config` names a missing file.
     Config,
@@ -78,7 +79,9 @@ impl Exit {
             Exit::ConfirmationRequired => {
                 "confirmation required but not given (no terminal and no --yes)"
             }
-            Exit::PartialBatch => "partial batch: some items failed",
+            Exit::PartialBatch => {
+                "partial: some batch items failed, or some time windows of an error scan could not be read (see `errors --resume`)"
+            }
             Exit::Config => "configuration error",
             Exit::MissingCredentials => "missing credentials",
         }

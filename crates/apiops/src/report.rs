@@ -16,6 +16,7 @@ pub(crate) use apiops_providers::views::{
     AuditView, ErrorsView, HealthView, ReportView, period_label,
 };
 
+use apiops_providers::partial::UnreadWindow;
 use apiops_providers::status_page::StatusPage;
 
 use crate::commands::notes::ServiceNotes;
@@ -266,12 +267,46 @@ fn service_notes(
     lines
 }
 
+/// What the totals say when windows are missing: "partial: 3 time windows unread".
+fn partial_note(view: &ErrorsView) -> Option<String> {
+    view.partial.then(|| {
+        let n = view.unread.len();
+        format!(
+            "partial: {n} time window{} unread",
+            if n == 1 { "" } else { "s" }
+        )
+    })
+}
+
+/// One unread window as a line: "Twilio messages 2026-12-06T10:00:00Z to 2026-12-06T11:30:00Z:
+/// reason".
+fn unread_line(w: &UnreadWindow) -> String {
+    format!(
+        "{} {} {} to {}: {}",
+        w.service.display_name(),
+        w.source,
+        w.from,
+        w.to,
+        w.reason
+    )
+}
+
+/// How to read the missing windows.
+const RESUME_HINT: &str = "run `apiops errors --resume` to read only these and complete the totals";
+
 fn errors_human(out: &mut dyn Write, view: &ErrorsView, notes: &ServiceNotes) -> io::Result<()> {
-    writeln!(
-        out,
-        "Period: {}   events: {}",
-        view.period, view.total_events
-    )?;
+    match partial_note(view) {
+        Some(note) => writeln!(
+            out,
+            "Period: {}   events: {} ({note})",
+            view.period, view.total_events
+        )?,
+        None => writeln!(
+            out,
+            "Period: {}   events: {}",
+            view.period, view.total_events
+        )?,
+    }
     for s in &view.services {
         let groups: Vec<&ErrorGroup> = view.groups.iter().filter(|g| g.service == *s).collect();
         writeln!(out, "\n{}", s.display_name())?;
@@ -296,11 +331,24 @@ fn errors_human(out: &mut dyn Write, view: &ErrorsView, notes: &ServiceNotes) ->
         let line = format!("{} scan failed: {}", f.service.display_name(), f.error);
         writeln!(out, "\n{}", output::wrap(&line, "", "  "))?;
     }
+    if !view.unread.is_empty() {
+        writeln!(out, "\nUnread time windows ({RESUME_HINT}):")?;
+        for w in &view.unread {
+            writeln!(out, "{}", output::wrap(&unread_line(w), "  ", "    "))?;
+        }
+    }
     recommendations_text(out, &view.recommendations)
 }
 
 fn errors_markdown(out: &mut dyn Write, view: &ErrorsView, notes: &ServiceNotes) -> io::Result<()> {
     writeln!(out, "**Period**: {}\n", view.period)?;
+    if let Some(note) = partial_note(view) {
+        writeln!(
+            out,
+            "**Events**: {} ({note}; the counts below are partial)\n",
+            view.total_events
+        )?;
+    }
     for s in &view.services {
         let groups: Vec<&ErrorGroup> = view.groups.iter().filter(|g| g.service == *s).collect();
         writeln!(out, "### {}\n", s.display_name())?;
@@ -328,6 +376,13 @@ fn errors_markdown(out: &mut dyn Write, view: &ErrorsView, notes: &ServiceNotes)
             f.service.display_name(),
             f.error
         )?;
+    }
+    if !view.unread.is_empty() {
+        writeln!(out, "**Unread time windows** ({RESUME_HINT}):\n")?;
+        for w in &view.unread {
+            writeln!(out, "- {}", unread_line(w).replace('\n', " "))?;
+        }
+        writeln!(out)?;
     }
     recommendations_markdown(out, &view.recommendations)
 }
@@ -586,6 +641,8 @@ mod tests {
             total_events: 3,
             groups: vec![group],
             failures: vec![],
+            partial: false,
+            unread: vec![],
             recommendations: vec![],
             events: vec![],
         };

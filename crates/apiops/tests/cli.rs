@@ -390,7 +390,7 @@ fn help_documents_the_exit_codes() {
         "3  a checked service is degraded",
         "4  a checked service is down",
         "5  confirmation required but not given",
-        "6  partial batch",
+        "6  partial: some batch items failed, or some time windows",
         "7  configuration error",
         "8  missing credentials",
     ] {
@@ -461,3 +461,5 @@ mod status;
 
 #[path = "cli/apis.rs"]
 mod apis;
+#[path = "cli/resume.rs"]
+mod resume;

@@ -11,6 +11,7 @@
 //! long-number-like removed — never the requests' content.
 
 use apiops_client::ClientError;
+use apiops_client::windows::Window;
 use apiops_core::text::truncate;
 use apiops_core::{ActionTaken, ErrorEvent, EventResult, Service};
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
@@ -19,8 +20,11 @@ use jiff::{SignedDuration, Timestamp};
 use super::classify::{BATCH_EXPIRED, BATCH_FAILED, FINE_TUNING_FAILED, classify};
 use super::client::{Batch, FineTuningJob, OpenAiClient};
 use crate::normalize::scrub_personal_data;
-use crate::provider::{EventStream, Progress, ProviderError, TimeWindow};
-use crate::wire::end_at_first_error;
+use crate::partial::{
+    ScanItem, ScanPlan, ScanRequest, ScanStream, client_windows, read_windows, unknown_sources,
+    until_fatal,
+};
+use crate::provider::{Progress, ProviderError, TimeWindow};
 
 /// How long before the window a batch may have been created and still fail or expire inside
 /// it: twice the only completion window OpenAI offers (24 h).
@@ -32,44 +36,94 @@ pub const FINE_TUNING_LOOKBACK: SignedDuration = SignedDuration::from_hours(14 *
 /// Longest context kept from provider text.
 const MAX_CONTEXT: usize = 300;
 
-/// Streams the failed and expired batches, then the failed fine-tuning jobs, of `window`.
-pub(crate) fn scan(client: OpenAiClient, window: TimeWindow, progress: Progress) -> EventStream {
-    if window.until <= window.since {
-        return stream::empty().boxed();
+/// The source names: each list is one window, the whole period (neither can be filtered by
+/// time).
+pub(crate) const BATCHES: &str = "batches";
+/// See [`BATCHES`].
+pub(crate) const FINE_TUNING_JOBS: &str = "fine_tuning_jobs";
+
+/// The scan `request` asks for: the failed and expired batches, then the failed fine-tuning
+/// jobs. A list that fails is an unread window and the other is still read; rejected
+/// credentials end the scan.
+pub(crate) fn scan(client: OpenAiClient, request: ScanRequest, progress: Progress) -> ScanStream {
+    let (batch_windows, job_windows) = match &request.plan {
+        ScanPlan::Period(window) if window.until <= window.since => return stream::empty().boxed(),
+        ScanPlan::Period(window) => {
+            let whole = vec![Window {
+                start: window.since,
+                end: window.until,
+            }];
+            (whole.clone(), whole)
+        }
+        ScanPlan::Windows(w) => {
+            if let Some(e) = unknown_sources(Service::Openai, w, &[BATCHES, FINE_TUNING_JOBS]) {
+                return stream::once(async move { ScanItem::Failed(e) }).boxed();
+            }
+            (
+                client_windows(w, BATCHES),
+                client_windows(w, FINE_TUNING_JOBS),
+            )
+        }
+    };
+    let (c1, p1) = (client.clone(), progress.clone());
+    let batches = read_windows(BATCHES, batch_windows, 1, move |w| {
+        batch_events(c1.clone(), period(w), p1.clone())
+    });
+    let jobs = read_windows(FINE_TUNING_JOBS, job_windows, 1, move |w| {
+        job_events(client.clone(), period(w), progress.clone())
+    });
+    until_fatal(batches.chain(jobs))
+}
+
+fn period(w: Window) -> TimeWindow {
+    TimeWindow {
+        since: w.start,
+        until: w.end,
     }
+}
+
+/// The failed and expired batches of `window`, page by page.
+fn batch_events(
+    client: OpenAiClient,
+    window: TimeWindow,
+    progress: Progress,
+) -> impl Stream<Item = Result<Vec<ErrorEvent>, ProviderError>> + Send + 'static {
     let batch_cutoff = cutoff(window.since, BATCH_LOOKBACK);
-    let job_cutoff = cutoff(window.since, FINE_TUNING_LOOKBACK);
-    let p1 = progress.clone();
-    let p2 = progress;
-    let batches = until_past(client.batch_pages(), move |b: &Batch| {
+    until_past(client.batch_pages(), move |b: &Batch| {
         b.created_at < batch_cutoff
     })
     .map_err(ProviderError::from)
     .map_ok(move |page| {
-        p1.page(page.len() as u64);
+        progress.page(page.len() as u64);
         let events: Vec<ErrorEvent> = page
             .iter()
             .flat_map(|b| normalize_batch(b, window))
             .collect();
-        events.iter().for_each(|_| p1.matched());
-        stream::iter(events.into_iter().map(Ok))
+        events.iter().for_each(|_| progress.matched());
+        events
     })
-    .try_flatten();
-    let jobs = until_past(client.fine_tuning_job_pages(), move |j: &FineTuningJob| {
+}
+
+/// The failed fine-tuning jobs of `window`, page by page.
+fn job_events(
+    client: OpenAiClient,
+    window: TimeWindow,
+    progress: Progress,
+) -> impl Stream<Item = Result<Vec<ErrorEvent>, ProviderError>> + Send + 'static {
+    let job_cutoff = cutoff(window.since, FINE_TUNING_LOOKBACK);
+    until_past(client.fine_tuning_job_pages(), move |j: &FineTuningJob| {
         j.created_at < job_cutoff
     })
     .map_err(ProviderError::from)
     .map_ok(move |page| {
-        p2.page(page.len() as u64);
+        progress.page(page.len() as u64);
         let events: Vec<ErrorEvent> = page
             .iter()
             .filter_map(|j| normalize_job(j, window))
             .collect();
-        events.iter().for_each(|_| p2.matched());
-        stream::iter(events.into_iter().map(Ok))
+        events.iter().for_each(|_| progress.matched());
+        events
     })
-    .try_flatten();
-    end_at_first_error(batches.chain(jobs)).boxed()
 }
 
 /// Unix seconds `span` before `since`.

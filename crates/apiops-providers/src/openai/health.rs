@@ -33,6 +33,7 @@ pub(crate) async fn check(openai: &OpenAi) -> Health {
     let api = client.api();
 
     let mut details = BTreeMap::new();
+    details.insert("reads".to_owned(), crate::wire::reads_detail(api));
     let mut warnings: Vec<String> = api.deprecations().iter().map(|d| d.message()).collect();
     let (mut status, mut reason, mut category) = match &result {
         Ok(models) => {

@@ -4,7 +4,8 @@
 //!
 //! The window is cut into sub-windows (`created[gte]`/`created[lt]` in whole seconds) scanned
 //! concurrently under the client's rate gate and yielded as they arrive, one page of at most 100
-//! events in memory per running sub-window. Normalization ([`normalize_failure`],
+//! events in memory per running sub-window; a sub-window that cannot be read is named (source
+//! `events`) and can be read again alone (see [`crate::partial`]). Normalization ([`normalize_failure`],
 //! [`normalize_undelivered`]) is pure: it picks the most specific code Stripe gives
 //! (decline code, then error or failure code, namespaced for payouts and disputes), names the
 //! resource, and writes a context without personal data — no emails, names or card digits,
@@ -21,7 +22,11 @@ use jiff::{SignedDuration, Timestamp};
 use super::classify::{DISPUTE_PREFIX, PAYOUT_PREFIX, WEBHOOK_DELIVERY_FAILING, classify};
 use super::client::{Event, EventQuery, FailureObject, MAX_PAGE_SIZE, ObjectRef, StripeClient};
 use crate::normalize::scrub_personal_data;
-use crate::provider::{EventStream, Progress, ProviderError, TimeWindow};
+use crate::partial::{
+    ScanItem, ScanPlan, ScanRequest, ScanStream, client_windows, read_windows, unknown_sources,
+    until_fatal,
+};
+use crate::provider::{Progress, ProviderError, TimeWindow};
 use crate::wire::end_at_first_error;
 
 /// The event types that report a failure worth auditing.
@@ -46,22 +51,31 @@ const MAX_CONCURRENT_WINDOWS: usize = 4;
 /// Longest context kept from provider text.
 const MAX_CONTEXT: usize = 300;
 
-/// Streams the failures of `window`: each sub-window's failure events, then its undelivered
-/// events. Progress counts pages, events read, and events reported. The scan ends at its first
-/// error, which it yields.
-pub(crate) fn scan(client: StripeClient, window: TimeWindow, progress: Progress) -> EventStream {
-    let windows = match plan(window) {
+/// The source name of Stripe's windows.
+pub(crate) const SOURCE: &str = "events";
+
+/// The scan `request` asks for: each sub-window's failure events, then its undelivered
+/// events. Progress counts pages, events read, and events reported. A sub-window that fails is
+/// unread and the others carry on; rejected credentials end the scan.
+pub(crate) fn scan(client: StripeClient, request: ScanRequest, progress: Progress) -> ScanStream {
+    let windows = match &request.plan {
+        ScanPlan::Period(window) => plan(*window).map_err(ProviderError::from),
+        ScanPlan::Windows(w) => match unknown_sources(Service::Stripe, w, &[SOURCE]) {
+            Some(e) => Err(e),
+            None => Ok(client_windows(w, SOURCE)),
+        },
+    };
+    let windows = match windows {
         Ok(w) => w,
-        Err(e) => return stream::once(async move { Err(ProviderError::from(e)) }).boxed(),
+        Err(e) => return stream::once(async move { ScanItem::Failed(e) }).boxed(),
     };
     if windows.is_empty() {
         return stream::empty().boxed();
     }
     let concurrency = windows.len().min(MAX_CONCURRENT_WINDOWS);
-    windows::scan_in_windows(windows, concurrency, windows::Order::Arrival, move |w| {
-        scan_window(client.clone(), w, progress.clone())
-    })
-    .boxed()
+    until_fatal(read_windows(SOURCE, windows, concurrency, move |w| {
+        scan_window(client.clone(), w, progress.clone()).map_ok(|e| [e])
+    }))
 }
 
 /// The sub-windows of `window`, on whole seconds (Stripe's `created` resolution): bounds are

@@ -34,6 +34,7 @@ pub(crate) async fn check(stripe: &Stripe) -> Health {
     details.insert("api_version".to_owned(), stripe.api_version().to_owned());
     let breaker = api.breaker_state();
     details.insert("breaker".to_owned(), breaker.as_str().to_owned());
+    details.insert("reads".to_owned(), crate::wire::reads_detail(api));
     let mut warnings: Vec<String> = api.deprecations().iter().map(|d| d.message()).collect();
 
     let (status, reason, category) = match &result {

@@ -31,7 +31,8 @@ use apiops_core::{Classification, Finding, Health, Service};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::provider::{EventStream, Progress, Provider, ProviderError, TimeWindow};
+use crate::partial::{ScanRequest, ScanStream};
+use crate::provider::{Progress, Provider, ProviderError};
 use crate::tuning::ClientTuning;
 
 pub use client::StripeClient;
@@ -217,8 +218,8 @@ impl Provider for Stripe {
         health::check(self).await
     }
 
-    fn errors(&self, window: TimeWindow, progress: Progress) -> EventStream {
-        errors::scan(self.client.clone(), window, progress)
+    fn scan(&self, request: ScanRequest, progress: Progress) -> ScanStream {
+        errors::scan(self.client.clone(), request, progress)
     }
 
     async fn audit(&self) -> Result<Vec<Finding>, ProviderError> {

@@ -15,109 +15,31 @@
 //!    and an alert about a message or call already reported with the same code is skipped:
 //!    that failure is already counted once.
 //!
-//! The sources are read one after the other. A source ends at its first error, which the
-//! stream yields like any item, so a failure never leaves a silent gap; the next source is
-//! still read (Monitor is another host, and partial results with a clear error beat none),
-//! except after a 401/403, which would fail every source the same way and ends the scan.
-//! A consumer therefore sees at most one error per source.
-//!
-//! Each source splits the window into time windows scanned concurrently with
-//! [`scan_in_windows`] in arrival order (each window pages sequentially; windows start newest first
-//! and their failures arrive as found), so a long history approaches the concurrency cap
-//! instead of paging one request at a time, and a dense window never stalls the others. Windows are
-//! half-open: the date filters include both ends, so records are kept only when their time
-//! falls in `[start, end)` and no record is counted twice. Memory is bounded by the number of
-//! windows in flight, never by the history: pages are filtered as they arrive and only the
-//! failures travel on. The one set that grows is the keys of reported failures (SID and code),
-//! kept for the alert dedup — proportional to the failures, not to the messages scanned.
+//! How the sources are read, window by window, and what a scan that could not read some
+//! windows remembers to read them later, is in [`super::sources`]. Here: the plan of a source's
+//! windows and the normalization of its records. Windows are half-open: the date filters
+//! include both ends, so records are kept only when their time falls in `[start, end)` and no
+//! record is counted twice.
 //!
 //! Contexts are short and safe: phone numbers partially masked (`+1415***0100`), message
 //! bodies never decoded, URLs reduced to scheme, host and path.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
-
 use apiops_client::ClientError;
 use apiops_client::redact::try_display_url;
-use apiops_client::windows::{Order, Split, Window, scan_in_windows, split};
+use apiops_client::windows::{Split, Window, split};
 use apiops_core::text::truncate;
 use apiops_core::{ActionTaken, ErrorEvent, EventResult, Service, Severity};
-use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use jiff::{SignedDuration, Timestamp};
 
 use super::classify::{CALL_FAILED, classify, message_for};
-use super::client::{Alert, Call, MAX_PAGE_SIZE, Message, TwilioClient};
-use crate::provider::{EventStream, Progress, ProviderError, TimeWindow};
-
-/// Message windows per scan slot: more windows than slots, so a busy window does not leave
-/// the other slots idle at the end of a scan.
-const MESSAGE_WINDOWS_PER_SLOT: usize = 4;
+use super::client::{Alert, Call, Message};
+use crate::provider::TimeWindow;
 
 /// No window is shorter than this (tiny windows only add requests).
 const MIN_WINDOW: SignedDuration = SignedDuration::from_secs(60);
 
-/// How far back Monitor keeps alerts.
-const ALERT_RETENTION: SignedDuration = SignedDuration::from_hours(30 * 24);
-
 /// The longest context.
 const MAX_CONTEXT: usize = 160;
-
-/// Keys (`SID:code`) of the failures already reported by this scan.
-type Reported = Arc<Mutex<HashSet<String>>>;
-
-/// Every failure in `window`, from messages, then calls, then alerts.
-pub(crate) fn scan(
-    client: TwilioClient,
-    window: TimeWindow,
-    concurrency: usize,
-    progress: Progress,
-) -> EventStream {
-    let concurrency = concurrency.max(1);
-    let reported: Reported = Arc::default();
-    let messages = scan_messages(
-        client.clone(),
-        window,
-        concurrency,
-        progress.clone(),
-        Arc::clone(&reported),
-    );
-    let calls = scan_calls(
-        client.clone(),
-        window,
-        concurrency,
-        progress.clone(),
-        Arc::clone(&reported),
-    );
-    let alerts = scan_alerts(client, window, concurrency, progress, reported);
-    until_fatal_error(messages.chain(calls).chain(alerts))
-}
-
-/// Whether an error ends the whole scan: rejected credentials would fail every source the
-/// same way. Any other error ends only the source it came from.
-fn is_fatal(e: &ProviderError) -> bool {
-    match e {
-        ProviderError::Client(c) => matches!(c.status(), Some(401 | 403)),
-        ProviderError::MissingCredentials { .. } => true,
-        _ => false,
-    }
-}
-
-/// Ends `events` after its first fatal error (see [`is_fatal`]), which it yields.
-fn until_fatal_error(
-    events: impl futures::Stream<Item = Result<ErrorEvent, ProviderError>> + Send + 'static,
-) -> EventStream {
-    events
-        .scan(false, |stopped, item| {
-            let out = if *stopped {
-                None
-            } else {
-                *stopped = item.as_ref().err().is_some_and(is_fatal);
-                Some(item)
-            };
-            futures::future::ready(out)
-        })
-        .boxed()
-}
 
 /// Cuts `window` into about `slots` windows of at least [`MIN_WINDOW`], in whole seconds,
 /// newest first.
@@ -138,150 +60,12 @@ pub(crate) fn plan(window: TimeWindow, slots: usize) -> Result<Vec<Window>, Clie
 /// A date filter value: the instant, to the second (RFC 3339, what the spec's `date-time`
 /// means). Truncating is safe: the filters include both ends and the records are then kept
 /// only inside the window.
-fn filter_time(t: Timestamp) -> String {
+pub(crate) fn filter_time(t: Timestamp) -> String {
     let secs = t.as_second();
     Timestamp::from_second(secs)
         .unwrap_or(t)
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
-}
-
-/// The events of one source, window by window.
-fn scan_source<T, Q, N>(
-    windows: Result<Vec<Window>, ClientError>,
-    concurrency: usize,
-    progress: Progress,
-    fetch: Q,
-    normalize: N,
-) -> EventStream
-where
-    T: Send + 'static,
-    Q: Fn(Window) -> BoxStream<'static, Result<Vec<T>, ClientError>> + Send + 'static,
-    N: Fn(T, Window) -> Option<ErrorEvent> + Send + Sync + 'static,
-{
-    let windows = match windows {
-        Ok(w) => w,
-        Err(e) => return stream::once(async move { Err(ProviderError::Client(e)) }).boxed(),
-    };
-    let normalize = Arc::new(normalize);
-    scan_in_windows(windows, concurrency, Order::Arrival, move |w: Window| {
-        let progress = progress.clone();
-        let normalize = Arc::clone(&normalize);
-        fetch(w)
-            .map_err(ProviderError::Client)
-            .map_ok(move |page| {
-                progress.page(page.len() as u64);
-                let events: Vec<ErrorEvent> = page
-                    .into_iter()
-                    .filter_map(|item| (*normalize)(item, w))
-                    .collect();
-                for _ in &events {
-                    progress.matched();
-                }
-                stream::iter(events.into_iter().map(Ok))
-            })
-            .try_flatten()
-    })
-    .boxed()
-}
-
-fn scan_messages(
-    client: TwilioClient,
-    window: TimeWindow,
-    concurrency: usize,
-    progress: Progress,
-    reported: Reported,
-) -> EventStream {
-    let windows = plan(window, concurrency * MESSAGE_WINDOWS_PER_SLOT);
-    let fetch = move |w: Window| {
-        client.messages(vec![
-            ("DateSent>".to_owned(), filter_time(w.start)),
-            ("DateSent<".to_owned(), filter_time(w.end)),
-            ("PageSize".to_owned(), MAX_PAGE_SIZE.to_string()),
-        ])
-    };
-    let normalize = move |m: Message, w: Window| {
-        let event = message_event(&m, w)?;
-        remember(&reported, &event);
-        Some(event)
-    };
-    scan_source(windows, concurrency, progress, fetch, normalize)
-}
-
-fn scan_calls(
-    client: TwilioClient,
-    window: TimeWindow,
-    concurrency: usize,
-    progress: Progress,
-    reported: Reported,
-) -> EventStream {
-    let windows = plan(window, concurrency);
-    let fetch = move |w: Window| {
-        client.calls(vec![
-            ("Status".to_owned(), "failed".to_owned()),
-            ("StartTime>".to_owned(), filter_time(w.start)),
-            ("StartTime<".to_owned(), filter_time(w.end)),
-            ("PageSize".to_owned(), MAX_PAGE_SIZE.to_string()),
-        ])
-    };
-    let normalize = move |c: Call, w: Window| {
-        let event = call_event(&c, w)?;
-        remember(&reported, &event);
-        Some(event)
-    };
-    scan_source(windows, concurrency, progress, fetch, normalize)
-}
-
-fn scan_alerts(
-    client: TwilioClient,
-    window: TimeWindow,
-    concurrency: usize,
-    progress: Progress,
-    reported: Reported,
-) -> EventStream {
-    let since = window
-        .until
-        .checked_sub(ALERT_RETENTION)
-        .map_or(window.since, |oldest| window.since.max(oldest));
-    let windows = plan(
-        TimeWindow {
-            since: since.min(window.until),
-            until: window.until,
-        },
-        concurrency,
-    );
-    let fetch = move |w: Window| {
-        client.alerts(vec![
-            ("StartDate".to_owned(), filter_time(w.start)),
-            ("EndDate".to_owned(), filter_time(w.end)),
-            ("PageSize".to_owned(), MAX_PAGE_SIZE.to_string()),
-        ])
-    };
-    let seen: Reported = Arc::default();
-    let normalize = move |a: Alert, w: Window| {
-        let event = alert_event(&a, w)?;
-        let about = a
-            .resource_sid
-            .as_deref()
-            .map(|sid| key(sid, &event.error_code));
-        if about.is_some_and(|k| lock(&reported).contains(&k)) {
-            return None;
-        }
-        lock(&seen).insert(a.sid.clone()).then_some(event)
-    };
-    scan_source(windows, concurrency, progress, fetch, normalize)
-}
-
-fn lock(set: &Reported) -> std::sync::MutexGuard<'_, HashSet<String>> {
-    set.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn key(sid: &str, code: &str) -> String {
-    format!("{sid}:{code}")
-}
-
-fn remember(reported: &Reported, event: &ErrorEvent) {
-    lock(reported).insert(key(&event.resource_id, &event.error_code));
 }
 
 /// Parses a 2010-API date (RFC 2822), or an ISO 8601 one.
@@ -622,28 +406,6 @@ mod tests {
         assert_eq!(mask_phone("12345"), "***");
         assert_eq!(mask_phone("client:alice"), "client:***");
         assert_eq!(mask_phone(""), "***");
-    }
-
-    #[tokio::test]
-    async fn only_rejected_credentials_end_the_whole_scan() {
-        let status = |s: u16| {
-            Err(ProviderError::Client(ClientError::Status {
-                method: "GET".into(),
-                target: "h/p".into(),
-                status: s,
-                body: String::new(),
-                retry_after: None,
-            }))
-        };
-        let ok = |id: &str| {
-            let m = message(json!({"sid": id, "status": "failed", "error_code": 30008,
-                                   "date_sent": "Tue, 24 Nov 2026 10:00:00 +0000"}));
-            Ok(message_event(&m, day()).expect("event"))
-        };
-        let items = vec![ok("SM1"), status(500), ok("SM2"), status(401), ok("SM3")];
-        let got: Vec<_> = until_fatal_error(stream::iter(items)).collect().await;
-        assert_eq!(got.len(), 4);
-        assert!(got[1].is_err() && got[2].is_ok() && got[3].is_err());
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub(crate) async fn check(client: &TwilioClient, notes: &[&'static str]) -> Heal
         notes: notes.iter().map(|n| (*n).to_owned()).collect(),
     };
     let mut health = verdict(observed);
+    health.details.insert(
+        "reads".to_owned(),
+        crate::wire::reads_detail(client.host(Host::Api)),
+    );
     // Reasons come from error messages the client already scrubbed; scrub once more so that no
     // path can ever leak a registered secret.
     let r = client.host(Host::Api).redactor();

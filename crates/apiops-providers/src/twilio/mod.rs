@@ -28,12 +28,14 @@ pub(crate) mod errors;
 mod health;
 mod paging;
 mod records;
+mod sources;
 
 use apiops_core::{Classification, Finding, Health, Service};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::provider::{EventStream, Progress, Provider, ProviderError, TimeWindow};
+use crate::partial::{ScanRequest, ScanStream};
+use crate::provider::{Progress, Provider, ProviderError};
 use crate::tuning::ClientTuning;
 
 pub use client::TwilioClient;
@@ -246,8 +248,8 @@ impl Provider for Twilio {
         health::check(&self.client, &self.notes).await
     }
 
-    fn errors(&self, window: TimeWindow, progress: Progress) -> EventStream {
-        errors::scan(self.client.clone(), window, self.scan_concurrency, progress)
+    fn scan(&self, request: ScanRequest, progress: Progress) -> ScanStream {
+        sources::scan(self.client.clone(), request, self.scan_concurrency, progress)
     }
 
     async fn audit(&self) -> Result<Vec<Finding>, ProviderError> {

@@ -172,8 +172,9 @@ pub(crate) async fn assert_empty_windows_give_no_events(p: &impl Provider) {
 }
 
 /// Against a server whose JSON is cut short (a [`crate::recorder::Recorder`]): health is down,
-/// the scan over `w` ends with one clear error per source (`sources`) and the audit fails
-/// clearly; none of it panics or shows any of `secrets`.
+/// the scan over `w` gives one clear error per window it could not read — at least one per
+/// source (`sources`), and nothing else — and the audit fails clearly; none of it panics or
+/// shows any of `secrets`.
 pub(crate) async fn assert_malformed_json_is_a_clear_error(
     p: &impl Provider,
     w: TimeWindow,
@@ -187,7 +188,7 @@ pub(crate) async fn assert_malformed_json_is_a_clear_error(
     let reason = h.reason.expect("reason");
     assert!(clean(&reason), "{reason}");
     let (items, _) = scan(p, w).await;
-    assert_eq!(items.len(), sources, "one error per source: {items:?}");
+    assert!(items.len() >= sources, "an error per source: {items:?}");
     for item in &items {
         let text = item.as_ref().expect_err("an error").to_string();
         assert!(clean(&text), "{text}");

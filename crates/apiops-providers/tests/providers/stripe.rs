@@ -424,17 +424,20 @@ async fn stripe_429_storm_completes_or_fails_clearly() {
         within_planted(&got, &want),
         "only planted failures: {got:?}"
     );
-    match items.iter().position(Result::is_err) {
-        None => assert_eq!(got, want, "completed through backoff"),
-        Some(i) => {
-            assert_eq!(i, items.len() - 1, "the scan ends at its first error");
-            let text = items[i].as_ref().expect_err("error").to_string();
-            assert!(
-                text.contains("429") || text.contains("circuit open"),
-                "a clear rate-limit error: {text}"
-            );
-            assert!(!text.contains(&key), "{text}");
-        }
+    // Each sub-window that could not be read is one clear error; the others are read.
+    let errors: Vec<String> = items
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(ToString::to_string))
+        .collect();
+    if errors.is_empty() {
+        assert_eq!(got, want, "completed through backoff");
+    }
+    for text in errors {
+        assert!(
+            text.contains("429") || text.contains("circuit open"),
+            "a clear rate-limit error: {text}"
+        );
+        assert!(!text.contains(&key), "{text}");
     }
 }
 
@@ -456,8 +459,8 @@ async fn stripe_injected_faults_complete_or_fail_clearly() {
         let reason = h.reason.clone().expect("a reason when not operational");
         assert!(!reason.contains(&key), "{reason}");
     }
-    // Each run finds exactly the planted failures or ends at its first error, having found only
-    // planted ones; faults are random, so a few runs make at least one complete.
+    // Each run finds exactly the planted failures or names the sub-windows it could not read,
+    // having found only planted ones; faults are random, so a few runs make at least one complete.
     let mut completed = false;
     for _ in 0..12 {
         // A fresh client each run: a breaker opened by one run's faults must not fail the next.
@@ -477,10 +480,11 @@ async fn stripe_injected_faults_complete_or_fail_clearly() {
             within_planted(&got_undelivered, &want_undelivered),
             "{got_undelivered:?}"
         );
-        if let Some(i) = items.iter().position(Result::is_err) {
-            assert_eq!(i, items.len() - 1, "the scan ends at its first error");
-            let text = items[i].as_ref().expect_err("error").to_string();
-            assert!(!text.is_empty() && !text.contains(&key), "{text}");
+        if items.iter().any(Result::is_err) {
+            for e in items.iter().filter_map(|r| r.as_ref().err()) {
+                let text = e.to_string();
+                assert!(!text.is_empty() && !text.contains(&key), "{text}");
+            }
         } else {
             assert_eq!(
                 got_failures, want_failures,

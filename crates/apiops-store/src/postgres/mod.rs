@@ -47,6 +47,7 @@ mod inbox;
 mod journal;
 mod masking;
 mod monitor;
+mod scans;
 #[cfg(test)]
 mod tests;
 
@@ -111,6 +112,11 @@ fn migrator() -> Migrator {
             7,
             "event_keys_time_first",
             include_str!("../../migrations/postgres/0007_event_keys_time_first.sql"),
+        ),
+        migration(
+            8,
+            "partial_scans",
+            include_str!("../../migrations/postgres/0008_partial_scans.sql"),
         ),
     ])
 }

@@ -31,6 +31,7 @@ mod events;
 mod inbox;
 mod journal;
 mod monitor;
+mod scans;
 #[cfg(test)]
 mod tests;
 
@@ -88,6 +89,11 @@ fn migrator() -> Migrator {
             8,
             "inbox_keys",
             include_str!("../../migrations/sqlite/0008_inbox_keys.sql"),
+        ),
+        migration(
+            9,
+            "partial_scans",
+            include_str!("../../migrations/sqlite/0009_partial_scans.sql"),
         ),
     ])
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use apiops_core::{Finding, Health, HealthStatus, Service};
 use apiops_providers::scan::{self, EventSink, ScanFailure, ScanOptions, SelectError};
+use apiops_providers::partial::UnreadWindow;
 use apiops_providers::{Progress, TimeWindow};
 use apiops_store::{Store, StoreError};
 
@@ -60,8 +61,60 @@ pub(crate) async fn errors(
     show_progress: bool,
     resource: Option<&str>,
 ) -> ErrorsOutcome {
+    let sink = store.map(apiops_ops::sink::StoreSink);
+    with_progress(show_progress, |progress| {
+        scan::errors(
+            &selected.providers,
+            window,
+            options(sink.as_ref(), keep, resource, progress),
+        )
+    })
+    .await
+}
+
+/// Reads only `unread` (the windows an earlier scan could not read) with the providers' `memos`
+/// ([`scan::resume`]), recording every event in `store`, with a progress bar like [`errors`].
+pub(crate) async fn resume(
+    selected: &Selected,
+    unread: &[UnreadWindow],
+    memos: &[(Service, serde_json::Value)],
+    store: &dyn Store,
+    keep: usize,
+    resource: Option<&str>,
+) -> ErrorsOutcome {
+    let sink = apiops_ops::sink::StoreSink(store);
+    with_progress(true, |progress| {
+        scan::resume(
+            &selected.providers,
+            unread,
+            memos,
+            options(Some(&sink), keep, resource, progress),
+        )
+    })
+    .await
+}
+
+fn options<'a>(
+    sink: Option<&'a apiops_ops::sink::StoreSink<'a>>,
+    keep: usize,
+    resource: Option<&'a str>,
+    progress: Progress,
+) -> ScanOptions<'a> {
+    ScanOptions {
+        sink: sink.map(|s| s as &dyn EventSink),
+        keep,
+        resource,
+        progress,
+    }
+}
+
+/// Runs `scan` with a progress spinner on stderr when asked and stderr is a terminal.
+async fn with_progress<F: std::future::Future<Output = ErrorsOutcome>>(
+    show: bool,
+    scan: impl FnOnce(Progress) -> F,
+) -> ErrorsOutcome {
     let progress = Progress::default();
-    let bar = (show_progress && std::io::stderr().is_terminal()).then(|| {
+    let bar = (show && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
@@ -78,14 +131,7 @@ pub(crate) async fn errors(
             }
         })
     });
-    let sink = store.map(apiops_ops::sink::StoreSink);
-    let options = ScanOptions {
-        sink: sink.as_ref().map(|s| s as &dyn EventSink),
-        keep,
-        resource,
-        progress,
-    };
-    let outcome = scan::errors(&selected.providers, window, options).await;
+    let outcome = scan(progress).await;
     if let Some(t) = ticker {
         t.abort();
     }

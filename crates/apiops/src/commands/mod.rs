@@ -64,15 +64,14 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             services,
             since,
             resource,
+            resume,
         } => {
             let loaded = load()?;
-            errors::run(
-                &loaded,
-                services,
-                *since,
-                resource.as_deref(),
-                loaded.settings.output.format,
-            )
+            let format = loaded.settings.output.format;
+            if *resume {
+                return errors::resume(&loaded, format);
+            }
+            errors::run(&loaded, services, *since, resource.as_deref(), format)
         }
         Command::Confirm(args) => {
             let loaded = load()?;

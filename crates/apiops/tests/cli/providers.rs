@@ -223,8 +223,8 @@ fn storms_faults_and_malformed_bodies_end_clearly_never_in_a_panic() {
     assert_eq!(r.code, Some(0), "{}", r.all());
     assert_no_secret(&s, &r.all());
 
-    // Every answer a fault (5xx, hang, reset, malformed): each service's scan fails, named,
-    // and the command says so with exit 1.
+    // Every answer a fault (5xx, hang, reset, malformed): no window of any service can be
+    // read; each is named, and the command says the result is partial with exit 6.
     let s = sim(SimConfig {
         fault_rate: 1.0,
         seed: 9,
@@ -236,13 +236,12 @@ fn storms_faults_and_malformed_bodies_end_clearly_never_in_a_panic() {
         .env("APIOPS_CLIENT_TIMEOUT", "2s")
         .args(["errors", "--since", "30d"]));
     assert_no_secret(&s, &r.all());
-    assert_eq!(r.code, Some(1), "{}", r.all());
-    for service in ["Twilio", "Stripe", "OpenAI"] {
+    assert_eq!(r.code, Some(6), "{}", r.all());
+    assert!(r.stdout.contains("Unread time windows"), "{}", r.stdout);
+    for window in ["Twilio messages", "Stripe events", "OpenAI batches"] {
         assert!(
-            r.stdout
-                .lines()
-                .any(|l| l.contains(service) && l.contains("scan failed")),
-            "{service}'s failure is named:\n{}",
+            r.stdout.lines().any(|l| l.trim_start().starts_with(window)),
+            "{window} windows are named:\n{}",
             r.stdout
         );
     }
@@ -253,7 +252,7 @@ fn storms_faults_and_malformed_bodies_end_clearly_never_in_a_panic() {
     assert_no_secret(&s, &r.all());
     assert!(storm_and_faults(&s).1 > 0, "faults were injected");
 
-    // Some faults: whole and exact, or a named failure.
+    // Some faults: whole and exact, or partial with the missing windows named.
     let s = sim(SimConfig {
         fault_rate: 0.3,
         anchor,
@@ -275,17 +274,44 @@ fn storms_faults_and_malformed_bodies_end_clearly_never_in_a_panic() {
             assert!(failed.is_empty(), "{}", r.stdout);
             assert_eq!(groups(&r.stdout), want, "retried through the faults");
         }
-        Some(1) => {
-            assert!(
-                !failed.is_empty(),
-                "exit 1 names the failed scan: {}",
-                r.stdout
-            );
-            // What the services that did complete report is whole and exact.
-            let complete = |g: &(String, String, u64)| !failed.contains(g.0.as_str());
-            let got: Vec<_> = groups(&r.stdout).into_iter().filter(complete).collect();
-            let want: Vec<_> = want.iter().filter(|g| complete(g)).cloned().collect();
-            assert_eq!(got, want, "the completed services' counts");
+        Some(6) => {
+            assert!(failed.is_empty(), "{}", r.stdout);
+            assert_eq!(doc["partial"], true, "{}", r.stdout);
+            let unread: BTreeSet<&str> = doc["unread"]
+                .as_array()
+                .map(|u| u.iter().filter_map(|w| w["service"].as_str()).collect())
+                .unwrap_or_default();
+            assert!(!unread.is_empty(), "exit 6 names the missing windows");
+            // What the services read whole report is exact; the others never count more.
+            let complete = |g: &(String, String, u64)| !unread.contains(g.0.as_str());
+            let got = groups(&r.stdout);
+            let whole: Vec<_> = got.iter().filter(|g| complete(g)).cloned().collect();
+            let want_whole: Vec<_> = want.iter().filter(|g| complete(g)).cloned().collect();
+            assert_eq!(whole, want_whole, "the services read whole");
+            for g in got.iter().filter(|g| !complete(g)) {
+                assert!(
+                    want.iter().any(|w| w.0 == g.0 && w.1 == g.1 && w.2 >= g.2),
+                    "{g:?} counted beyond {want:?}"
+                );
+            }
+            // --resume reads the missing windows (through the same faults) until none is left,
+            // and the groups are then exactly the calm scan's.
+            let mut resumed = None;
+            for _ in 0..5 {
+                let r = run(apiops(&sb, &s, &services)
+                    .env("APIOPS_CLIENT_TIMEOUT", "2s")
+                    .args(["errors", "--resume", "--json"]));
+                assert_no_secret(&s, &r.all());
+                match r.code {
+                    Some(0) => {
+                        resumed = Some(groups(&r.stdout));
+                        break;
+                    }
+                    Some(6) => {}
+                    other => panic!("--resume exit {other:?}: {}", r.all()),
+                }
+            }
+            assert_eq!(resumed, Some(want.clone()), "resumed to the calm groups");
         }
         other => panic!("exit {other:?}: {}", r.all()),
     }

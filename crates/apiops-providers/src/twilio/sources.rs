@@ -1,0 +1,339 @@
+//! Twilio's error scan: messages, then calls, then Monitor alerts (see [`super::errors`] for
+//! what each source holds), each cut into time windows read concurrently, as the
+//! [`ScanItem`]s of a resumable scan.
+//!
+//! The sources are read one after the other, so every message and call is reported before the
+//! alerts that may be about them. Each source's windows are read with
+//! [`scan_windows_settled`] in arrival order (each window pages sequentially; windows start
+//! newest first), so a long history approaches the concurrency cap and a dense window never
+//! stalls the others. A window that fails after the client's retries is [`ScanItem::Unread`]
+//! and the others carry on; a 401/403 would fail every window the same way, so it ends the
+//! whole scan ([`ScanItem::Failed`]). Memory is bounded by the windows in flight, never by the
+//! history: pages are filtered as they arrive and only the failures travel on.
+//!
+//! The one state that grows is what the alert deduplication needs, proportional to the
+//! failures, not to the messages scanned: the keys (`SID:code`) of reported messages and calls,
+//! and the keys of the resources the counted alerts are about. An alert about a message or
+//! call already reported with the same code is skipped (that failure is counted once). When a
+//! window goes unread, both sets are sent at the end as the scan's [`ScanItem::Memo`]: reading
+//! the unread windows later with it, an alert skips a message reported by the first scan, and a
+//! message an alert of the first scan already stood for is skipped — so the merged result counts
+//! each failure once, as a scan without faults would.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use apiops_client::ClientError;
+use apiops_client::windows::Window;
+use apiops_core::ErrorEvent;
+use futures::stream::{self, BoxStream, StreamExt};
+use jiff::SignedDuration;
+
+use super::client::{Alert, Call, MAX_PAGE_SIZE, Message, TwilioClient};
+use super::errors::{alert_event, call_event, filter_time, message_event, plan};
+use crate::partial::{
+    ScanItem, ScanPlan, ScanRequest, ScanStream, client_windows, read_windows, until_fatal,
+};
+use crate::provider::{Progress, ProviderError, TimeWindow};
+
+/// The sources, in the order they are read.
+pub(crate) const SOURCES: [&str; 3] = [MESSAGES, CALLS, ALERTS];
+const MESSAGES: &str = "messages";
+const CALLS: &str = "calls";
+const ALERTS: &str = "alerts";
+
+/// Message windows per scan slot: more windows than slots, so a busy window does not leave
+/// the other slots idle at the end of a scan.
+const MESSAGE_WINDOWS_PER_SLOT: usize = 4;
+
+/// How far back Monitor keeps alerts.
+const ALERT_RETENTION: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// What the alert deduplication knows (see the module's documentation).
+#[derive(Debug, Default)]
+struct Dedup {
+    /// Keys (`SID:code`) of the messages and calls reported.
+    reported: Mutex<HashSet<String>>,
+    /// Keys (`SID:code`) of the resources the counted alerts are about.
+    alert_abouts: Mutex<HashSet<String>>,
+    /// Whether a window went unread (then the memo is sent).
+    unread: AtomicBool,
+}
+
+/// The memo's JSON form.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Memo {
+    reported: BTreeSet<String>,
+    alert_abouts: BTreeSet<String>,
+}
+
+impl Dedup {
+    fn from_memo(memo: Option<serde_json::Value>) -> Result<Self, ProviderError> {
+        let memo: Memo = match memo {
+            None => Memo::default(),
+            Some(v) => serde_json::from_value(v).map_err(|e| {
+                ProviderError::Config(format!("the stored Twilio scan memo does not parse: {e}"))
+            })?,
+        };
+        Ok(Dedup {
+            reported: Mutex::new(memo.reported.into_iter().collect()),
+            alert_abouts: Mutex::new(memo.alert_abouts.into_iter().collect()),
+            unread: AtomicBool::new(false),
+        })
+    }
+
+    fn memo(&self) -> serde_json::Value {
+        let memo = Memo {
+            reported: lock(&self.reported).iter().cloned().collect(),
+            alert_abouts: lock(&self.alert_abouts).iter().cloned().collect(),
+        };
+        serde_json::to_value(memo).unwrap_or_default()
+    }
+
+    /// A message or call `event`: `None` when an alert already stood for it.
+    fn report(&self, event: ErrorEvent) -> Option<ErrorEvent> {
+        let k = key(&event.resource_id, &event.error_code);
+        if lock(&self.alert_abouts).contains(&k) {
+            return None;
+        }
+        lock(&self.reported).insert(k);
+        Some(event)
+    }
+}
+
+fn lock(set: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    set.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn key(sid: &str, code: &str) -> String {
+    format!("{sid}:{code}")
+}
+
+/// The windows of each source: the whole period planned, or the windows asked for.
+type Plans = [Result<Vec<Window>, ClientError>; 3];
+
+fn plans(plan_of: &ScanPlan, concurrency: usize) -> Plans {
+    match plan_of {
+        ScanPlan::Period(window) => {
+            let since = window
+                .until
+                .checked_sub(ALERT_RETENTION)
+                .map_or(window.since, |oldest| window.since.max(oldest));
+            let alerts = TimeWindow {
+                since: since.min(window.until),
+                until: window.until,
+            };
+            [
+                plan(*window, concurrency * MESSAGE_WINDOWS_PER_SLOT),
+                plan(*window, concurrency),
+                plan(alerts, concurrency),
+            ]
+        }
+        ScanPlan::Windows(windows) => SOURCES.map(|source| Ok(client_windows(windows, source))),
+    }
+}
+
+/// The scan `request` asks for: messages, then calls, then alerts; the memo at the end when a
+/// window went unread.
+pub(crate) fn scan(
+    client: TwilioClient,
+    request: ScanRequest,
+    concurrency: usize,
+    progress: Progress,
+) -> ScanStream {
+    let concurrency = concurrency.max(1);
+    if let ScanPlan::Windows(w) = &request.plan
+        && let Some(e) = crate::partial::unknown_sources(apiops_core::Service::Twilio, w, &SOURCES)
+    {
+        return stream::once(async move { ScanItem::Failed(e) }).boxed();
+    }
+    let dedup = match Dedup::from_memo(request.memo) {
+        Ok(d) => Arc::new(d),
+        Err(e) => return stream::once(async move { ScanItem::Failed(e) }).boxed(),
+    };
+    let [messages, calls, alerts] = plans(&request.plan, concurrency);
+    let source = |name, windows: Result<Vec<Window>, ClientError>, fetch: Fetch| {
+        let windows = match windows {
+            Ok(w) => w,
+            Err(e) => return stream::once(async move { ScanItem::Failed(e.into()) }).boxed(),
+        };
+        let (dedup, progress) = (Arc::clone(&dedup), progress.clone());
+        read_windows(name, windows, concurrency, move |w| {
+            fetch(w, Arc::clone(&dedup), progress.clone())
+        })
+    };
+    let messages = source(MESSAGES, messages, messages_fetch(client.clone()));
+    let calls = source(CALLS, calls, calls_fetch(client.clone()));
+    let alerts = source(ALERTS, alerts, alerts_fetch(client));
+    let flag = Arc::clone(&dedup);
+    let items = messages.chain(calls).chain(alerts).inspect(move |item| {
+        if matches!(item, ScanItem::Unread(..)) {
+            flag.unread.store(true, Ordering::Relaxed);
+        }
+    });
+    let memo = stream::once(async move {
+        dedup
+            .unread
+            .load(Ordering::Relaxed)
+            .then(|| ScanItem::Memo(dedup.memo()))
+    })
+    .filter_map(futures::future::ready);
+    until_fatal(items).chain(memo).boxed()
+}
+
+/// A source's window as pages of failures, each already normalized and deduplicated.
+type Fetch = Box<
+    dyn Fn(Window, Arc<Dedup>, Progress) -> BoxStream<'static, Result<Vec<ErrorEvent>, ClientError>>
+        + Send
+        + Sync,
+>;
+
+/// Pages of `pages` normalized by `normalize`, counted in `progress`.
+fn normalized<T: Send + 'static>(
+    pages: BoxStream<'static, Result<Vec<T>, ClientError>>,
+    progress: Progress,
+    normalize: impl Fn(T) -> Option<ErrorEvent> + Send + 'static,
+) -> BoxStream<'static, Result<Vec<ErrorEvent>, ClientError>> {
+    pages
+        .map(move |page| {
+            page.map(|page| {
+                progress.page(page.len() as u64);
+                let events: Vec<ErrorEvent> = page.into_iter().filter_map(&normalize).collect();
+                events.iter().for_each(|_| progress.matched());
+                events
+            })
+        })
+        .boxed()
+}
+
+fn messages_fetch(client: TwilioClient) -> Fetch {
+    Box::new(move |w, dedup, progress| {
+        let pages = client.messages(vec![
+            ("DateSent>".to_owned(), filter_time(w.start)),
+            ("DateSent<".to_owned(), filter_time(w.end)),
+            ("PageSize".to_owned(), MAX_PAGE_SIZE.to_string()),
+        ]);
+        normalized(pages, progress, move |m: Message| {
+            dedup.report(message_event(&m, w)?)
+        })
+    })
+}
+
+fn calls_fetch(client: TwilioClient) -> Fetch {
+    Box::new(move |w, dedup, progress| {
+        let pages = client.calls(vec![
+            ("Status".to_owned(), "failed".to_owned()),
+            ("StartTime>".to_owned(), filter_time(w.start)),
+            ("StartTime<".to_owned(), filter_time(w.end)),
+            ("PageSize".to_owned(), MAX_PAGE_SIZE.to_string()),
+        ]);
+        normalized(pages, progress, move |c: Call| dedup.report(call_event(&c, w)?))
+    })
+}
+
+fn alerts_fetch(client: TwilioClient) -> Fetch {
+    // Alert SIDs seen by this scan (an alert lies in one window; this guards repeated pages).
+    let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
+    Box::new(move |w, dedup, progress| {
+        let pages = client.alerts(vec![
+            ("StartDate".to_owned(), filter_time(w.start)),
+            ("EndDate".to_owned(), filter_time(w.end)),
+            ("PageSize".to_owned(), MAX_PAGE_SIZE.to_string()),
+        ]);
+        let seen = Arc::clone(&seen);
+        normalized(pages, progress, move |a: Alert| {
+            let event = alert_event(&a, w)?;
+            let about = a
+                .resource_sid
+                .as_deref()
+                .map(|sid| key(sid, &event.error_code));
+            if about
+                .as_ref()
+                .is_some_and(|k| lock(&dedup.reported).contains(k))
+            {
+                return None;
+            }
+            if !lock(&seen).insert(a.sid.clone()) {
+                return None;
+            }
+            if let Some(k) = about {
+                lock(&dedup.alert_abouts).insert(k);
+            }
+            Some(event)
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::partial::WindowRef;
+    use apiops_core::{ActionTaken, Category, EventResult, Service, Severity};
+    use jiff::Timestamp;
+
+    fn w() -> WindowRef {
+        WindowRef {
+            source: MESSAGES,
+            start: Timestamp::UNIX_EPOCH,
+            end: Timestamp::from_second(60).expect("ts"),
+        }
+    }
+
+    fn event(sid: &str) -> ErrorEvent {
+        ErrorEvent {
+            timestamp: Timestamp::UNIX_EPOCH,
+            service: Service::Twilio,
+            error_code: "30008".into(),
+            category: Category::Carrier,
+            severity: Severity::Warning,
+            resource_type: "message".into(),
+            resource_id: sid.into(),
+            context: String::new(),
+            action_taken: ActionTaken::None,
+            result: EventResult::Failed,
+        }
+    }
+
+    fn status(s: u16) -> ProviderError {
+        ProviderError::Client(ClientError::Status {
+            method: "GET".into(),
+            target: "h/p".into(),
+            status: s,
+            body: String::new(),
+            retry_after: None,
+        })
+    }
+
+    #[tokio::test]
+    async fn only_rejected_credentials_end_the_whole_scan() {
+        let items = vec![
+            ScanItem::Event(w(), event("SM1")),
+            ScanItem::Unread(w(), status(500)),
+            ScanItem::Event(w(), event("SM2")),
+            ScanItem::Unread(w(), status(401)),
+            ScanItem::Event(w(), event("SM3")),
+        ];
+        let got: Vec<ScanItem> = until_fatal(stream::iter(items)).collect().await;
+        assert_eq!(got.len(), 4);
+        assert!(matches!(got[1], ScanItem::Unread(..)));
+        assert!(matches!(got[2], ScanItem::Event(..)));
+        assert!(matches!(got[3], ScanItem::Failed(_)));
+    }
+
+    #[test]
+    fn the_memo_carries_both_sides_of_the_alert_dedup() {
+        let first = Dedup::default();
+        assert!(first.report(event("SM1")).is_some());
+        lock(&first.alert_abouts).insert(key("SM2", "30008"));
+        let memo = first.memo();
+        let resumed = Dedup::from_memo(Some(memo)).expect("memo");
+        assert!(lock(&resumed.reported).contains("SM1:30008"));
+        assert!(
+            resumed.report(event("SM2")).is_none(),
+            "an alert of the first scan already stood for SM2"
+        );
+        assert!(resumed.report(event("SM3")).is_some());
+        assert!(Dedup::from_memo(Some(serde_json::json!({"reported": 3}))).is_err());
+    }
+}
