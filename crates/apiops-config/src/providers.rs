@@ -51,6 +51,12 @@ pub fn build(service: Service, settings: &Settings) -> Result<Box<dyn Provider>,
         Service::Twilio => Box::new(twilio(settings)?),
         Service::Stripe => Box::new(stripe(settings)?),
         Service::Openai => Box::new(openai(settings)?),
+        // A configured API is called through `apiops_openapi::Api`, not a `Provider`.
+        Service::Api(name) => {
+            return Err(ProviderError::Config(format!(
+                "{name} is a configured API ([apis.{name}]), not a built-in provider"
+            )));
+        }
     })
 }
 

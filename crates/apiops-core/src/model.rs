@@ -12,6 +12,8 @@ use std::str::FromStr;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub use crate::api_name::{ApiName, ApiNameError};
+
 /// A value that did not name a known variant; carries what was given and what is accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} {given:?}; expected one of: {expected}")]
@@ -65,41 +67,134 @@ macro_rules! string_enum {
     };
 }
 
-string_enum! {
-    /// A third-party service apiops operates.
-    Service, "service" {
-        Twilio => "twilio",
-        Openai => "openai",
-        Stripe => "stripe",
-    }
+/// A third-party service apiops operates: one of the three built in, or an API configured as
+/// `[apis.NAME]` (any API with an OpenAPI document).
+///
+/// Serialized as its name (`"twilio"`, `"mail"`). Built-in names win: no API may be called
+/// `twilio`, `openai` or `stripe`. [`FromStr`] accepts the built-in names only (what a
+/// command line means by a service); [`Service::from_stored`] and deserialization also accept
+/// an API's name, so a row or a JSON document holding one reads back as [`Service::Api`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Service {
+    /// Twilio.
+    Twilio,
+    /// OpenAI.
+    Openai,
+    /// Stripe.
+    Stripe,
+    /// A configured API, by its name.
+    Api(ApiName),
 }
 
+const BUILT_IN_NAMES: &str = "twilio openai stripe ";
+
 impl Service {
-    /// The name a person reads ("OpenAI", not "openai").
+    /// The three built-in services, in declaration order (configured APIs are not listed).
+    pub const ALL: &'static [Service] = &[Service::Twilio, Service::Openai, Service::Stripe];
+
+    /// The canonical spelling, as serialized: the built-in name or the API's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Twilio => "twilio",
+            Service::Openai => "openai",
+            Service::Stripe => "stripe",
+            Service::Api(name) => name.as_str(),
+        }
+    }
+
+    /// The built-in service called `name` exactly (lowercase), if any.
+    fn built_in(name: &str) -> Option<Service> {
+        Service::ALL.iter().copied().find(|s| s.as_str() == name)
+    }
+
+    /// Reads a stored or serialized name back: a built-in service, or else a configured API
+    /// (whose name must be valid, see [`ApiName::new`]).
+    pub fn from_stored(name: &str) -> Result<Service, ParseError> {
+        if let Some(s) = Service::built_in(name) {
+            return Ok(s);
+        }
+        ApiName::new(name)
+            .map(Service::Api)
+            .map_err(|_| ParseError {
+                what: "service",
+                given: name.to_owned(),
+                expected: "twilio openai stripe, or an API name (1 to 32 of a-z, 0-9, - and _)",
+            })
+    }
+
+    /// The configured API's name, when this is one.
+    pub fn api(self) -> Option<ApiName> {
+        match self {
+            Service::Api(name) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The name a person reads ("OpenAI", not "openai"; an API's configured name as is).
     pub fn display_name(self) -> &'static str {
         match self {
             Service::Twilio => "Twilio",
             Service::Openai => "OpenAI",
             Service::Stripe => "Stripe",
+            Service::Api(name) => name.as_str(),
         }
     }
 
-    /// The provider's console, for settings no public API exposes.
-    pub fn console_url(self) -> &'static str {
+    /// The provider's console, for settings no public API exposes; none for a configured API
+    /// (apiops knows its base URL, not where its settings are changed by hand).
+    pub fn console_url(self) -> Option<&'static str> {
         match self {
-            Service::Twilio => "https://console.twilio.com",
-            Service::Openai => "https://platform.openai.com/settings",
-            Service::Stripe => "https://dashboard.stripe.com",
+            Service::Twilio => Some("https://console.twilio.com"),
+            Service::Openai => Some("https://platform.openai.com/settings"),
+            Service::Stripe => Some("https://dashboard.stripe.com"),
+            Service::Api(_) => None,
         }
     }
 
     /// The sentence DESIGN.md §4 prescribes for a console-only setting.
     pub fn console_only_notice(self) -> String {
-        format!(
-            "This setting is not available via the public API. Please adjust manually in the {} Console at {}.",
-            self.display_name(),
-            self.console_url()
-        )
+        match self.console_url() {
+            Some(url) => format!(
+                "This setting is not available via the public API. Please adjust manually in the {} Console at {url}.",
+                self.display_name()
+            ),
+            None => format!(
+                "This setting is not available via the public API. Please adjust manually in {}'s console.",
+                self.display_name()
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Service {
+    type Err = ParseError;
+    /// A built-in service, in any case; an API's name is not accepted here (see
+    /// [`Service::from_stored`]).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Service::built_in(&s.trim().to_ascii_lowercase()).ok_or_else(|| ParseError {
+            what: "service",
+            given: s.to_owned(),
+            expected: BUILT_IN_NAMES,
+        })
+    }
+}
+
+impl Serialize for Service {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Service {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Service::from_stored(&name).map_err(serde::de::Error::custom)
     }
 }
 

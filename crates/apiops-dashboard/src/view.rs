@@ -488,6 +488,8 @@ fn fix_for(service: Service, code: &str) -> (String, bool) {
         Service::Twilio => apiops_providers::twilio::classify::classify(code, None),
         Service::Stripe => apiops_providers::stripe::classify::classify(code, None),
         Service::Openai => apiops_providers::openai::classify::classify(code, None),
+        // A configured API has no error dictionary: its codes are not known ones.
+        Service::Api(_) => return (String::new(), false),
     };
     (c.remediation, c.known)
 }

@@ -99,6 +99,8 @@ fn money_figure(service: Service) -> &'static str {
         Service::Twilio => "price",
         Service::Openai => "cost",
         Service::Stripe => "fee",
+        // Configured APIs report no usage; the name matches no row of theirs.
+        Service::Api(_) => "cost",
     }
 }
 

@@ -455,6 +455,7 @@ mod tests {
             Service::Twilio => "TWILIO_VAR",
             Service::Stripe => "STRIPE_VAR",
             Service::Openai => "OPENAI_VAR",
+            Service::Api(_) => "API_VAR",
         };
         Err(ProviderError::MissingCredentials {
             service,

@@ -107,6 +107,7 @@ pub fn default_url(service: Service) -> Option<Url> {
         Service::Twilio => "https://status.twilio.com/",
         Service::Stripe => "https://status.stripe.com/",
         Service::Openai => "https://status.openai.com/",
+        Service::Api(_) => return None,
     };
     Url::parse(text).ok()
 }
@@ -117,6 +118,7 @@ pub fn used_components(service: Service) -> &'static [&'static str] {
         Service::Twilio => &["REST API", "Messaging", "SMS", "Voice"],
         Service::Stripe => &["API", "Webhooks"],
         Service::Openai => &["API", "Batch", "Chat Completions", "Responses"],
+        Service::Api(_) => &[],
     }
 }
 

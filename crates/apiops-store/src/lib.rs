@@ -567,6 +567,14 @@ pub(crate) fn parse_field<T: FromStr>(id: i64, field: &str, value: &str) -> Resu
     })
 }
 
+/// A stored `service` column: a built-in service or a configured API's name.
+pub(crate) fn parse_service(id: i64, value: &str) -> Result<Service, StoreError> {
+    Service::from_stored(value).map_err(|_| StoreError::Corrupt {
+        id,
+        reason: format!("service {value:?}"),
+    })
+}
+
 /// The identity of an event, for deduplication: its time first, so a running system's new
 /// events append to the unique index rather than landing all over it (migration 0007 rewrote
 /// the keys stored before in the same form).

@@ -40,6 +40,8 @@ pub fn failure_of(e: &InboxEvent) -> Option<ErrorEvent> {
             let params = crate::signature::twilio::form_params(e.payload.as_bytes());
             webhook_events::twilio_callback_failure(&params, e.received_at)
         }
+        // A configured API's payloads have no known failure shape: they are kept, not read.
+        Service::Api(_) => None,
     }
 }
 

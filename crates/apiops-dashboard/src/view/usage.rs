@@ -51,6 +51,7 @@ fn color(s: Service) -> &'static str {
         Service::Twilio => "#d64545",
         Service::Stripe => "#635bff",
         Service::Openai => "#10a37f",
+        Service::Api(_) => "#6b7280",
     }
 }
 

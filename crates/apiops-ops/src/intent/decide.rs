@@ -575,6 +575,12 @@ fn service_examples(s: Service) -> Vec<String> {
             "resend undelivered stripe events",
         ],
         Service::Openai => &["check openai errors", "list models", "rate limit headroom"],
+        Service::Api(name) => {
+            return vec![
+                format!("apiops api ops {name}"),
+                format!("apiops errors {name}"),
+            ];
+        }
     };
     list.iter().map(|s| (*s).to_owned()).collect()
 }

@@ -2,7 +2,7 @@
 //! reading events back through an [`EventFilter`], counting them, and pruning the oldest.
 use std::collections::HashSet;
 
-use apiops_core::{ErrorEvent, Service};
+use apiops_core::ErrorEvent;
 use jiff::Timestamp;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -14,7 +14,7 @@ pub(super) fn event_row(row: &PgRow) -> Result<ErrorEvent, StoreError> {
     let text = |name: &str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(name)?) };
     Ok(ErrorEvent {
         timestamp: parse_field(id, "timestamp", &text("timestamp")?)?,
-        service: parse_field::<Service>(id, "service", &text("service")?)?,
+        service: crate::parse_service(id, &text("service")?)?,
         error_code: text("error_code")?,
         category: parse_field(id, "category", &text("category")?)?,
         severity: parse_field(id, "severity", &text("severity")?)?,

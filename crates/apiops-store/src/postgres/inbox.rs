@@ -10,7 +10,7 @@ use sqlx::postgres::PgRow;
 
 use super::events::insert_events;
 use super::{PostgresStore, no_nul};
-use crate::{InboxEvent, Source, StoreError, StoredInboxEvent, parse_field};
+use crate::{InboxEvent, Source, StoreError, StoredInboxEvent};
 fn inbox_row(row: &PgRow) -> Result<StoredInboxEvent, StoreError> {
     let id: i64 = row.try_get("id")?;
     let service: String = row.try_get("service")?;
@@ -19,7 +19,7 @@ fn inbox_row(row: &PgRow) -> Result<StoredInboxEvent, StoreError> {
     Ok(StoredInboxEvent {
         id,
         event: InboxEvent {
-            service: parse_field(id, "service", &service)?,
+            service: crate::parse_service(id, &service)?,
             dedup_key: row.try_get("dedup_key")?,
             event_type: row.try_get("event_type")?,
             source: Source::parse(&source).ok_or_else(|| StoreError::Corrupt {

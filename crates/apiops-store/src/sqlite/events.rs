@@ -1,7 +1,7 @@
 //! The event log in SQLite: appending events (duplicates skipped), reading them back through an
 //! [`EventFilter`], counting them, and pruning the oldest.
 
-use apiops_core::{ErrorEvent, Service};
+use apiops_core::ErrorEvent;
 use jiff::Timestamp;
 use sqlx::Row;
 
@@ -79,7 +79,7 @@ pub(super) async fn events(
             |name: &str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(name)?) };
         out.push(ErrorEvent {
             timestamp: parse(id, "timestamp", &text("timestamp")?)?,
-            service: parse::<Service>(id, "service", &text("service")?)?,
+            service: crate::parse_service(id, &text("service")?)?,
             error_code: text("error_code")?,
             category: parse(id, "category", &text("category")?)?,
             severity: parse(id, "severity", &text("severity")?)?,

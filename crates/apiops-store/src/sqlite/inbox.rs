@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use super::SqliteStore;
 use super::events::insert_events;
-use crate::{InboxEvent, Source, StoreError, StoredInboxEvent, parse_field as parse};
+use crate::{InboxEvent, Source, StoreError, StoredInboxEvent};
 /// The most inbox rows one `INSERT` carries (6 parameters each; SQLite allows 32766).
 const INBOX_MAX_ROWS_PER_STATEMENT: usize = 512;
 
@@ -131,7 +131,9 @@ pub(super) async fn inbox_append(
     let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await?;
     // Keys already swept into the archive (one statement per service and 500 keys).
     let mut archived = std::collections::HashSet::new();
-    for service in Service::ALL {
+    // Every service in the batch, configured APIs included (not only `Service::ALL`).
+    let services: std::collections::BTreeSet<Service> = batch.iter().map(|e| e.service).collect();
+    for service in &services {
         let keys: Vec<&str> = batch
             .iter()
             .filter(|e| e.service == *service)
@@ -285,7 +287,7 @@ pub(super) async fn inbox_unprocessed(
             Ok(StoredInboxEvent {
                 id,
                 event: InboxEvent {
-                    service: parse(id, "service", &service)?,
+                    service: crate::parse_service(id, &service)?,
                     dedup_key: row.try_get("dedup_key")?,
                     event_type: row.try_get("event_type")?,
                     source: Source::parse(&source).ok_or_else(|| StoreError::Corrupt {

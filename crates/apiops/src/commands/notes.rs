@@ -64,6 +64,7 @@ pub(crate) fn status_url(settings: &Settings, service: Service) -> Option<Url> {
             &settings.openai.base_url,
             "api.openai.com",
         ),
+        Service::Api(_) => return None,
     };
     match configured {
         Some(url) => Some(url.clone()),
