@@ -195,7 +195,9 @@ where
     F: Fn(Window) -> S + Send + 'static,
     S: Stream<Item = Result<T, E>> + Send + 'static,
 {
-    windows_in(windows, concurrency, order, move |w| settle(w, per_window(w)))
+    windows_in(windows, concurrency, order, move |w| {
+        settle(w, per_window(w))
+    })
 }
 
 /// One window's stream as [`WindowItem`]s: its items until the end or the first error, then
@@ -667,7 +669,10 @@ mod tests {
             WindowItem::Item(windows[3], 0),
             WindowItem::Read(windows[3]),
         ];
-        assert_eq!(got, want, "nothing of a window after its error; the rest read");
+        assert_eq!(
+            got, want,
+            "nothing of a window after its error; the rest read"
+        );
     }
 
     #[tokio::test]

@@ -4,7 +4,9 @@
 
 use apiops_core::Service;
 use apiops_providers::ProviderError;
-use apiops_providers::usage::{self, NoFigures, ServiceUsage, Sources, UsageBy, UsagePeriod, UsageReport};
+use apiops_providers::usage::{
+    self, NoFigures, ServiceUsage, Sources, UsageBy, UsagePeriod, UsageReport,
+};
 use serde::Serialize;
 
 use crate::Settings;

@@ -1,28 +1,30 @@
 //! The name of a configured API (`[apis.NAME]`), small enough to copy: validated once, then
-//! interned, so that [`crate::Service`] stays `Copy` and its `as_str` keeps returning a
-//! `&'static str`.
+//! interned, so that [`crate::Service`] stays `Copy` and four bytes wide, and its `as_str`
+//! keeps returning a `&'static str`.
 //!
 //! A name is 1 to 32 of `a-z`, `0-9`, `-` and `_` (a path segment of `/webhooks/{name}`, an
 //! environment-variable fragment, a row's `service` text) and not one of the built-in
-//! services' names. Each distinct name is leaked once into a global set; the set is capped
-//! ([`MAX_NAMES`]), so no input can grow it without bound.
+//! services' names. Each distinct name is leaked once into a global table and the name holds
+//! its slot; the table is capped ([`MAX_NAMES`]), so no input can grow it without bound.
 
-use std::collections::HashSet;
+use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, OnceLock};
 
 /// The longest name accepted.
 pub const MAX_LEN: usize = 32;
 
 /// How many distinct names one process may intern; more is an error, not memory growth.
-pub const MAX_NAMES: usize = 4096;
+pub const MAX_NAMES: usize = 1024;
 
 /// The names no API may take: the built-in services'.
 const RESERVED: &[&str] = &["twilio", "openai", "stripe"];
 
-/// A configured API's validated, interned name.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ApiName(&'static str);
+/// A configured API's validated, interned name: its slot in the process's table.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ApiName(u16);
 
 /// Why a text is not an API name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,9 +40,13 @@ pub enum ApiNameError {
     TooMany,
 }
 
-fn names() -> &'static Mutex<HashSet<&'static str>> {
-    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    NAMES.get_or_init(|| Mutex::new(HashSet::new()))
+/// Each slot's text, written once (under the lock of [`index`]) and read without a lock.
+static SLOTS: [OnceLock<&'static str>; MAX_NAMES] = [const { OnceLock::new() }; MAX_NAMES];
+
+/// From a name to its slot; the lock also makes "find or take the next slot" one step.
+fn index() -> &'static Mutex<HashMap<&'static str, u16>> {
+    static INDEX: OnceLock<Mutex<HashMap<&'static str, u16>>> = OnceLock::new();
+    INDEX.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
 impl ApiName {
@@ -59,34 +65,58 @@ impl ApiName {
         if RESERVED.contains(&name) {
             return Err(ApiNameError::BuiltIn(name.to_owned()));
         }
-        // A poisoned lock still holds a consistent set: inserting is the only write.
-        let mut set = names().lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(known) = set.get(name) {
-            return Ok(ApiName(known));
+        // A poisoned lock still holds a consistent map: a slot is filled before it is indexed.
+        let mut map = index().lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(&slot) = map.get(name) {
+            return Ok(ApiName(slot));
         }
-        if set.len() >= MAX_NAMES {
+        let slot = map.len();
+        if slot >= MAX_NAMES {
             return Err(ApiNameError::TooMany);
         }
         let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
-        set.insert(leaked);
-        Ok(ApiName(leaked))
+        // The slot is empty: slots are taken in order, only here, under the lock.
+        let _ = SLOTS[slot].set(leaked);
+        let slot = u16::try_from(slot).map_err(|_| ApiNameError::TooMany)?;
+        map.insert(leaked, slot);
+        Ok(ApiName(slot))
     }
 
     /// The name.
     pub fn as_str(self) -> &'static str {
-        self.0
+        // Only `new` makes an `ApiName`, after filling its slot.
+        SLOTS[usize::from(self.0)].get().copied().unwrap_or("")
+    }
+}
+
+impl Hash for ApiName {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+/// Names order by their text, as the built-in services do.
+impl Ord for ApiName {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for ApiName {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 
 impl fmt::Debug for ApiName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ApiName({:?})", self.0)
+        write!(f, "ApiName({:?})", self.as_str())
     }
 }
 
 impl fmt::Display for ApiName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -139,6 +169,7 @@ mod tests {
         assert_eq!(gh.as_str(), "gh");
         assert_eq!(gh.display_name(), "gh");
         assert_eq!(gh.to_string(), "gh");
+        assert_eq!(std::mem::size_of::<Service>(), 4, "Service stays small");
         assert_eq!(gh.console_url(), None);
         assert!(gh.console_only_notice().contains("gh's console"));
         let json = serde_json::to_string(&gh).expect("json");

@@ -22,7 +22,7 @@ pub mod text;
 
 pub use classify::Classification;
 pub use model::{
-    ActionTaken, ApiName, ApiNameError, Category, ErrorEvent, ErrorGroup, EventResult, Finding, Health, HealthStatus,
-    ParseError, Report, Service, Severity,
+    ActionTaken, ApiName, ApiNameError, Category, ErrorEvent, ErrorGroup, EventResult, Finding,
+    Health, HealthStatus, ParseError, Report, Service, Severity,
 };
 pub use secret::{Masked, mask};

@@ -532,7 +532,10 @@ impl State {
             summary.push_str(&format!(
                 "; {}: {}",
                 s.service.display_name(),
-                s.missing.as_ref().map(ToString::to_string).unwrap_or_default()
+                s.missing
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
             ));
         }
         Ok(success(summary, value))

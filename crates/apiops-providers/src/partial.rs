@@ -263,9 +263,11 @@ mod tests {
         let unread = UnreadWindow::new(Service::Stripe, w, &ProviderError::Config("no".into()));
         assert_eq!(unread.source, "events");
         assert_eq!(unread.reason, "configuration: no");
-        assert_eq!(windows_of(&[unread.clone()], "events"), [w]);
-        assert!(windows_of(&[unread.clone()], "other").is_empty());
-        assert!(unknown_sources(Service::Stripe, &[unread.clone()], &["events"]).is_none());
+        assert_eq!(windows_of(std::slice::from_ref(&unread), "events"), [w]);
+        assert!(windows_of(std::slice::from_ref(&unread), "other").is_empty());
+        assert!(
+            unknown_sources(Service::Stripe, std::slice::from_ref(&unread), &["events"]).is_none()
+        );
         assert!(unknown_sources(Service::Stripe, &[unread], &["batches"]).is_some());
     }
 }

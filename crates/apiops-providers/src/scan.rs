@@ -304,9 +304,8 @@ async fn scan_all(
         out.unread.extend(r.unread);
         out.memos.extend(r.memo.map(|m| (service, m)));
     }
-    out.unread.sort_by(|a, b| {
-        (a.service, &a.source, a.from).cmp(&(b.service, &b.source, b.from))
-    });
+    out.unread
+        .sort_by(|a, b| (a.service, &a.source, a.from).cmp(&(b.service, &b.source, b.from)));
     out.total = all.total();
     out.groups = all.finish();
     out
@@ -540,7 +539,11 @@ mod tests {
         assert_eq!(out.groups[0].count, 2);
         let kept: Vec<&str> = out.events.iter().map(|e| e.resource_id.as_str()).collect();
         assert_eq!(kept, ["ch_1", "ch_3"]);
-        assert_eq!(sink.0.lock().expect("sink").len(), 3, "every event is recorded");
+        assert_eq!(
+            sink.0.lock().expect("sink").len(),
+            3,
+            "every event is recorded"
+        );
         assert_eq!(
             out.unread,
             [UnreadWindow {

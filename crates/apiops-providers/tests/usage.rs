@@ -265,7 +265,10 @@ async fn openai_without_an_admin_key_says_what_to_set_and_with_one_reports_costs
     assert_eq!(entries.len(), 1);
     let missing = entries[0].missing.as_ref().expect("missing");
     assert_eq!(missing, &usage::NoFigures::NoAdminKey);
-    assert!(missing.to_string().contains("OPENAI_ADMIN_KEY"), "{missing}");
+    assert!(
+        missing.to_string().contains("OPENAI_ADMIN_KEY"),
+        "{missing}"
+    );
     // The JSON report still carries the sentence, as before the reason was typed.
     let json = serde_json::to_value(&entries[0]).expect("json");
     assert_eq!(json["missing"], usage::openai::MISSING_ADMIN_KEY);

@@ -266,7 +266,9 @@ macro_rules! store_by_table_group {
                 scans::partial_scan_put(self, scan).await
             }
 
-            async fn partial_scan(&self) -> Result<Option<$crate::PartialScan>, $crate::StoreError> {
+            async fn partial_scan(
+                &self,
+            ) -> Result<Option<$crate::PartialScan>, $crate::StoreError> {
                 scans::partial_scan(self).await
             }
         }

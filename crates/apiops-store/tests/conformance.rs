@@ -2016,7 +2016,13 @@ async fn alerts_fire_once_and_resolve_once(store: &dyn Store) {
 // ---------------------------------------------------------------------------------------------
 // The partial error scan
 
-fn unread(service: Service, source: &str, from: &str, to: &str, reason: &str) -> UnreadWindowRecord {
+fn unread(
+    service: Service,
+    source: &str,
+    from: &str,
+    to: &str,
+    reason: &str,
+) -> UnreadWindowRecord {
     UnreadWindowRecord {
         service,
         source: source.to_owned(),

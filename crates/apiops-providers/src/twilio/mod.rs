@@ -249,7 +249,12 @@ impl Provider for Twilio {
     }
 
     fn scan(&self, request: ScanRequest, progress: Progress) -> ScanStream {
-        sources::scan(self.client.clone(), request, self.scan_concurrency, progress)
+        sources::scan(
+            self.client.clone(),
+            request,
+            self.scan_concurrency,
+            progress,
+        )
     }
 
     async fn audit(&self) -> Result<Vec<Finding>, ProviderError> {

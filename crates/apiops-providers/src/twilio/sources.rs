@@ -228,7 +228,9 @@ fn calls_fetch(client: TwilioClient) -> Fetch {
             ("StartTime<".to_owned(), filter_time(w.end)),
             ("PageSize".to_owned(), MAX_PAGE_SIZE.to_string()),
         ]);
-        normalized(pages, progress, move |c: Call| dedup.report(call_event(&c, w)?))
+        normalized(pages, progress, move |c: Call| {
+            dedup.report(call_event(&c, w)?)
+        })
     })
 }
 

@@ -677,7 +677,11 @@ mod tests {
         );
         assert_eq!(NoFigures::NoAdminKey.to_string(), openai::MISSING_ADMIN_KEY);
         let failed = NoFigures::Failed("Usage Records: HTTP 500".into());
-        for (why, credential) in [(unset, true), (NoFigures::NoAdminKey, true), (failed, false)] {
+        for (why, credential) in [
+            (unset, true),
+            (NoFigures::NoAdminKey, true),
+            (failed, false),
+        ] {
             assert_eq!(why.needs_credentials(), credential, "{why}");
             let u = ServiceUsage::unavailable(Service::Stripe, "", UsageBy::Day, why.clone());
             let json = serde_json::to_value(&u).expect("json");

@@ -11,7 +11,9 @@ use apiops_core::Service;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Decimal, Figure, NoFigures, ServiceUsage, Span, Totals, UsageBy, UsageRow, day_of, sort_rows};
+use super::{
+    Decimal, Figure, NoFigures, ServiceUsage, Span, Totals, UsageBy, UsageRow, day_of, sort_rows,
+};
 use crate::openai::OpenAi;
 use crate::openai::client::OpenAiClient;
 use crate::provider::ProviderError;

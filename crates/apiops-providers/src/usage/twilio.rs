@@ -13,8 +13,8 @@ use futures::TryStreamExt;
 use serde::Deserialize;
 
 use super::{
-    Decimal, Figure, NoFigures, ServiceUsage, Span, Totals, UsageBy, UsagePeriod, UsageRow, decimal_of,
-    sort_rows,
+    Decimal, Figure, NoFigures, ServiceUsage, Span, Totals, UsageBy, UsagePeriod, UsageRow,
+    decimal_of, sort_rows,
 };
 use crate::provider::ProviderError;
 use crate::twilio::client::{Host, TwilioClient};

@@ -626,6 +626,12 @@ impl Store for Down {
     async fn cursor(&self, _: &str) -> Result<Option<String>, StoreError> {
         down()
     }
+    async fn partial_scan_put(&self, _: &apiops_store::PartialScan) -> Result<(), StoreError> {
+        down()
+    }
+    async fn partial_scan(&self) -> Result<Option<apiops_store::PartialScan>, StoreError> {
+        down()
+    }
     async fn set_cursor(&self, _: &str, _: &str, _: Timestamp) -> Result<(), StoreError> {
         down()
     }

@@ -7,8 +7,8 @@ use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use apiops_core::{Finding, Health, HealthStatus, Service};
-use apiops_providers::scan::{self, EventSink, ScanFailure, ScanOptions, SelectError};
 use apiops_providers::partial::UnreadWindow;
+use apiops_providers::scan::{self, EventSink, ScanFailure, ScanOptions, SelectError};
 use apiops_providers::{Progress, TimeWindow};
 use apiops_store::{Store, StoreError};
 

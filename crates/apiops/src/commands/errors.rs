@@ -99,96 +99,96 @@ pub(crate) fn run(
 /// Reads the windows the last scan could not read and reports the whole period.
 pub(crate) fn resume(loaded: &LoadedConfig, format: Format) -> anyhow::Result<Exit> {
     let rt = checks::runtime()?;
-    let resumed = rt.block_on(async {
-        let store = checks::open_store(&loaded.settings)
-            .await
-            .context("--resume reads the unread windows kept in the store")?;
-        let Some(partial) = store
-            .partial_scan()
-            .await
-            .context("reading the kept partial scan")?
-        else {
-            return anyhow::Ok(None);
-        };
-        let state: ResumeState = serde_json::from_str(&partial.state)
-            .context("the kept partial scan does not parse (written by another version?)")?;
-        let unread: Vec<UnreadWindow> = partial.windows.into_iter().map(window_of).collect();
-        let services: Vec<Service> = unread
-            .iter()
-            .map(|w| w.service)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let selected = checks::select(&loaded.settings, &services)?;
-        let keep_events = if format == Format::Json {
-            MAX_JSON_EVENTS
-        } else {
-            0
-        };
-        let mut outcome = checks::resume(
-            &selected,
-            &unread,
-            &state.memos,
-            &*store,
-            keep_events,
-            state.resource.as_deref(),
-        )
-        .await;
-        if let Some(e) = &outcome.store_error {
-            tracing::warn!("the event log could not record every event: {e}");
-        }
-        // A service whose scan failed as a whole read none of its windows for sure: they all
-        // stay unread, and nothing of it is merged.
-        let failed: BTreeSet<Service> = outcome.failures.iter().map(|f| f.service).collect();
-        outcome.groups.retain(|g| !failed.contains(&g.service));
-        outcome.unread.retain(|w| !failed.contains(&w.service));
-        outcome.memos.retain(|(s, _)| !failed.contains(s));
-        outcome.memos.extend(
-            state
-                .memos
+    let resumed =
+        rt.block_on(async {
+            let store = checks::open_store(&loaded.settings)
+                .await
+                .context("--resume reads the unread windows kept in the store")?;
+            let Some(partial) = store
+                .partial_scan()
+                .await
+                .context("reading the kept partial scan")?
+            else {
+                return anyhow::Ok(None);
+            };
+            let state: ResumeState = serde_json::from_str(&partial.state)
+                .context("the kept partial scan does not parse (written by another version?)")?;
+            let unread: Vec<UnreadWindow> = partial.windows.into_iter().map(window_of).collect();
+            let services: Vec<Service> = unread
                 .iter()
-                .filter(|(s, _)| failed.contains(s))
-                .cloned(),
-        );
-        let read_total: u64 = outcome.groups.iter().map(|g| g.count).sum();
-        for f in &outcome.failures {
-            outcome.unread.extend(
-                unread
+                .map(|w| w.service)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let selected = checks::select(&loaded.settings, &services)?;
+            let keep_events = if format == Format::Json {
+                MAX_JSON_EVENTS
+            } else {
+                0
+            };
+            let mut outcome = checks::resume(
+                &selected,
+                &unread,
+                &state.memos,
+                &*store,
+                keep_events,
+                state.resource.as_deref(),
+            )
+            .await;
+            if let Some(e) = &outcome.store_error {
+                tracing::warn!("the event log could not record every event: {e}");
+            }
+            // A service whose scan failed as a whole read none of its windows for sure: they all
+            // stay unread, and nothing of it is merged.
+            let failed: BTreeSet<Service> = outcome.failures.iter().map(|f| f.service).collect();
+            outcome.groups.retain(|g| !failed.contains(&g.service));
+            outcome.unread.retain(|w| !failed.contains(&w.service));
+            outcome.memos.retain(|(s, _)| !failed.contains(s));
+            outcome.memos.extend(
+                state
+                    .memos
                     .iter()
-                    .filter(|w| w.service == f.service)
-                    .map(|w| UnreadWindow {
-                        reason: f.error.to_string(),
-                        ..w.clone()
-                    }),
+                    .filter(|(s, _)| failed.contains(s))
+                    .cloned(),
             );
-        }
-        outcome
-            .unread
-            .sort_by(|a, b| (a.service, &a.source, a.from).cmp(&(b.service, &b.source, b.from)));
-        let mut merged = Aggregator::from_groups(state.groups, state.total);
-        merged.merge(Aggregator::from_groups(outcome.groups, read_total));
-        let total = merged.total();
-        let groups = merged.finish();
-        let next = ResumeState {
-            total,
-            groups: groups.clone(),
-            memos: outcome.memos,
-            ..state
-        };
-        keep(&*store, &next, &outcome.unread).await;
-        let view = ErrorsView {
-            period: next.period,
-            services: next.services,
-            total_events: total,
-            recommendations: recommendations(&[], &groups, &[], 10),
-            groups,
-            failures: outcome.failures,
-            partial: !outcome.unread.is_empty(),
-            unread: outcome.unread,
-            events: outcome.events,
-        };
-        anyhow::Ok(Some((selected, view)))
-    })?;
+            let read_total: u64 = outcome.groups.iter().map(|g| g.count).sum();
+            for f in &outcome.failures {
+                outcome
+                    .unread
+                    .extend(unread.iter().filter(|w| w.service == f.service).map(|w| {
+                        UnreadWindow {
+                            reason: f.error.to_string(),
+                            ..w.clone()
+                        }
+                    }));
+            }
+            outcome.unread.sort_by(|a, b| {
+                (a.service, &a.source, a.from).cmp(&(b.service, &b.source, b.from))
+            });
+            let mut merged = Aggregator::from_groups(state.groups, state.total);
+            merged.merge(Aggregator::from_groups(outcome.groups, read_total));
+            let total = merged.total();
+            let groups = merged.finish();
+            let next = ResumeState {
+                total,
+                groups: groups.clone(),
+                memos: outcome.memos,
+                ..state
+            };
+            keep(&*store, &next, &outcome.unread).await;
+            let view = ErrorsView {
+                period: next.period,
+                services: next.services,
+                total_events: total,
+                recommendations: recommendations(&[], &groups, &[], 10),
+                groups,
+                failures: outcome.failures,
+                partial: !outcome.unread.is_empty(),
+                unread: outcome.unread,
+                events: outcome.events,
+            };
+            anyhow::Ok(Some((selected, view)))
+        })?;
     let Some((selected, view)) = resumed else {
         anstream::eprintln!("Nothing to resume: the last error scan read every time window.");
         return Ok(Exit::Ok);
@@ -269,9 +269,11 @@ pub(crate) async fn scan(
     format: Format,
     resource: Option<&str>,
 ) -> anyhow::Result<ErrorsView> {
-    Ok(scan_keeping_memos(selected, since, now, store, format, resource)
-        .await?
-        .0)
+    Ok(
+        scan_keeping_memos(selected, since, now, store, format, resource)
+            .await?
+            .0,
+    )
 }
 
 /// [`scan`], with the providers' memos for reading its unread windows later.

@@ -249,7 +249,10 @@ mod tests {
             Exit::Failure
         );
         assert_eq!(
-            exit(&view(vec![(Service::Twilio, unset), (Service::Openai, refused)])),
+            exit(&view(vec![
+                (Service::Twilio, unset),
+                (Service::Openai, refused)
+            ])),
             Exit::Failure
         );
     }

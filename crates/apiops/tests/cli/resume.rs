@@ -86,7 +86,10 @@ fn unread_windows_are_named_with_exit_6_and_resume_completes_them() {
     assert!(!messages.is_empty(), "{unread:?}");
     for w in messages.iter().chain(&named("twilio", "alerts")) {
         let from = w["from"].as_str().expect("from");
-        assert!(from.starts_with(&format!("{day}T1")), "only the faulted windows: {w}");
+        assert!(
+            from.starts_with(&format!("{day}T1")),
+            "only the faulted windows: {w}"
+        );
         assert!(w["to"].as_str().expect("to") > from, "{w}");
         assert!(
             w["reason"].as_str().expect("reason").contains("500"),
@@ -117,7 +120,8 @@ fn unread_windows_are_named_with_exit_6_and_resume_completes_them() {
     let r = run(cmd.args(["errors", "--resume"]));
     assert_eq!(r.code, Some(6), "{}", r.all());
     assert!(
-        r.stdout.contains(&format!("partial: {} time windows unread", unread.len())),
+        r.stdout
+            .contains(&format!("partial: {} time windows unread", unread.len())),
         "{}",
         r.stdout
     );
@@ -128,7 +132,11 @@ fn unread_windows_are_named_with_exit_6_and_resume_completes_them() {
     quick(&mut cmd);
     let r = run(cmd.args(["errors", "--resume", "--format", "md"]));
     assert_eq!(r.code, Some(6), "{}", r.all());
-    assert!(r.stdout.contains("the counts below are partial"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("the counts below are partial"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("**Unread time windows**"), "{}", r.stdout);
 
     // The faults stop: --resume reads only the missing windows and completes the groups.
