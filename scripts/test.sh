@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The toolchain rust-toolchain.toml pins (linked to the installed stable where it cannot be fetched).
+bash scripts/toolchain.sh
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
