@@ -112,6 +112,57 @@ impl fmt::Display for Cursor {
     }
 }
 
+/// Why a page cannot be read, or its next page followed: the reason of a
+/// [`ClientError::Decode`] (the page's shape is wrong; asking again would not help).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PageError {
+    /// The body is not a JSON object.
+    #[error("expected a JSON object, got {0}")]
+    NotAnObject(&'static str),
+    /// A field the style reads is absent.
+    #[error("missing `{0}`")]
+    Missing(String),
+    /// A field the style reads has another JSON type.
+    #[error("`{field}` is {is}, not {want}")]
+    WrongType {
+        /// The field.
+        field: String,
+        /// The JSON type it has.
+        is: &'static str,
+        /// The type the style needs.
+        want: &'static str,
+    },
+    /// `has_more` is true, but nothing names where the next page starts.
+    #[error(
+        "has_more is true but nothing names where the next page starts (no last_id, no id on the last item)"
+    )]
+    NoIdToContinue,
+    /// A page number that is not one, or has no successor.
+    #[error("page number {0:?} is not a number that can be followed")]
+    PageNumber(String),
+    /// The server handed out the cursor it was asked with: paging would never end.
+    #[error("the server handed out the cursor {0} again; stopping instead of looping")]
+    CursorRepeated(String),
+    /// A next-page link that is not a URL.
+    #[error("next page link {link:?}: {source}")]
+    BadLink {
+        /// The link.
+        link: String,
+        /// Why it does not parse.
+        #[source]
+        source: url::ParseError,
+    },
+    /// A next-page link to another origin, which the client's credentials must not follow.
+    #[error("next page link points to {to}, away from {from}")]
+    OffOrigin {
+        /// The link's origin.
+        to: String,
+        /// The first page's origin.
+        from: String,
+    },
+}
+
 /// One page as read by [`read_page`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
@@ -127,16 +178,15 @@ pub struct Page {
 /// The error is the reason the body does not fit the style, for a [`ClientError::Decode`]. A
 /// next cursor equal to `cursor` is an error too: a server that hands out the same cursor
 /// forever would otherwise be paged forever.
-pub fn read_page(style: &PageStyle, cursor: &Cursor, body: Value) -> Result<Page, String> {
+pub fn read_page(style: &PageStyle, cursor: &Cursor, body: Value) -> Result<Page, PageError> {
     let Value::Object(mut body) = body else {
-        return Err(format!("expected a JSON object, got {}", json_kind(&body)));
+        return Err(PageError::NotAnObject(json_kind(&body)));
     };
     let (items, next) = match style {
         PageStyle::Stripe => {
             let items = take_items(&mut body, "data")?;
             let next = if has_more(&body)? {
-                let id = last_item_id(&items)
-                    .ok_or("has_more is true but the last item has no id to continue from")?;
+                let id = last_item_id(&items).ok_or(PageError::NoIdToContinue)?;
                 Some(Cursor::Param {
                     name: "starting_after".to_owned(),
                     value: id,
@@ -153,7 +203,7 @@ pub fn read_page(style: &PageStyle, cursor: &Cursor, body: Value) -> Result<Page
                     Some(Value::String(id)) if !id.is_empty() => Some(id.clone()),
                     _ => last_item_id(&items),
                 }
-                .ok_or("has_more is true but there is neither last_id nor a last item id")?;
+                .ok_or(PageError::NoIdToContinue)?;
                 Some(Cursor::Param {
                     name: "after".to_owned(),
                     value: id,
@@ -170,7 +220,9 @@ pub fn read_page(style: &PageStyle, cursor: &Cursor, body: Value) -> Result<Page
         }
         PageStyle::TwilioMeta { items_key } => {
             let items = take_items(&mut body, items_key)?;
-            let meta = body.get("meta").ok_or("missing `meta`")?;
+            let meta = body
+                .get("meta")
+                .ok_or_else(|| PageError::Missing("meta".to_owned()))?;
             let next = next_link(meta.get("next_page_url"), "meta.next_page_url")?;
             (items, next)
         }
@@ -183,14 +235,16 @@ pub fn read_page(style: &PageStyle, cursor: &Cursor, body: Value) -> Result<Page
             let current = match cursor {
                 Cursor::Param { name, value } if name == param => value
                     .parse::<u64>()
-                    .map_err(|_| format!("page number {value:?} is not a number"))?,
+                    .map_err(|_| PageError::PageNumber(value.clone()))?,
                 _ => *first,
             };
             let total = body.get("total_pages").and_then(Value::as_u64);
             let next = if items.is_empty() || total.is_some_and(|t| current >= t) {
                 None
             } else {
-                let following = current.checked_add(1).ok_or("page number overflowed u64")?;
+                let following = current
+                    .checked_add(1)
+                    .ok_or_else(|| PageError::PageNumber(current.to_string()))?;
                 Some(Cursor::Param {
                     name: param.clone(),
                     value: following.to_string(),
@@ -200,9 +254,7 @@ pub fn read_page(style: &PageStyle, cursor: &Cursor, body: Value) -> Result<Page
         }
     };
     if next.as_ref() == Some(cursor) {
-        return Err(format!(
-            "the server handed out the cursor {cursor} again; stopping instead of looping"
-        ));
+        return Err(PageError::CursorRepeated(cursor.to_string()));
     }
     Ok(Page { items, next })
 }
@@ -225,7 +277,7 @@ pub fn page_query(base: &[(String, String)], cursor: &Cursor) -> Vec<(String, St
 /// The URL a page is fetched from. `first` is the first page's URL: a server-provided URL must
 /// stay on its origin, so a forged `next_page_url` cannot lead the client (and its credentials)
 /// to another host. Host-relative URIs resolve against `first`.
-pub fn page_url(first: &Url, base: &Url, cursor: &Cursor) -> Result<Url, String> {
+pub fn page_url(first: &Url, base: &Url, cursor: &Cursor) -> Result<Url, PageError> {
     let Cursor::Url(link) = cursor else {
         return Ok(first.clone());
     };
@@ -240,13 +292,15 @@ pub fn page_url(first: &Url, base: &Url, cursor: &Cursor) -> Result<Url, String>
     } else {
         first.join(link)
     }
-    .map_err(|e| format!("next page link {link:?}: {e}"))?;
+    .map_err(|source| PageError::BadLink {
+        link: link.clone(),
+        source,
+    })?;
     if url.origin() != first.origin() {
-        return Err(format!(
-            "next page link points to {}, away from {}",
-            url.origin().ascii_serialization(),
-            first.origin().ascii_serialization()
-        ));
+        return Err(PageError::OffOrigin {
+            to: url.origin().ascii_serialization(),
+            from: first.origin().ascii_serialization(),
+        });
     }
     Ok(url)
 }
@@ -338,7 +392,7 @@ impl Listing {
             reason,
         };
         let url = page_url(&first, self.client.base_url(), cursor)
-            .map_err(|r| decode(display_target(&first), r))?;
+            .map_err(|r| decode(display_target(&first), r.to_string()))?;
         let target = display_target(&url);
         let query = page_query(&self.query, cursor);
         // A page named by its cursor can be asked for again: a body cut short (a 200 whose JSON
@@ -357,7 +411,8 @@ impl Listing {
                 Err(e) => return Err(e),
             }
         };
-        let page = read_page(&self.style, cursor, body).map_err(|r| decode(target.clone(), r))?;
+        let page = read_page(&self.style, cursor, body)
+            .map_err(|r| decode(target.clone(), r.to_string()))?;
         let items = page
             .items
             .into_iter()
@@ -372,21 +427,29 @@ impl Listing {
 }
 
 /// Removes and returns the array under `key`.
-fn take_items(body: &mut Map<String, Value>, key: &str) -> Result<Vec<Value>, String> {
+fn take_items(body: &mut Map<String, Value>, key: &str) -> Result<Vec<Value>, PageError> {
     match body.remove(key) {
         Some(Value::Array(items)) => Ok(items),
-        Some(other) => Err(format!("`{key}` is {}, not an array", json_kind(&other))),
-        None => Err(format!("missing `{key}`")),
+        Some(other) => Err(PageError::WrongType {
+            field: key.to_owned(),
+            is: json_kind(&other),
+            want: "an array",
+        }),
+        None => Err(PageError::Missing(key.to_owned())),
     }
 }
 
 /// Stripe's and OpenAI's `has_more`; missing is an error rather than "no more", so a changed
 /// shape never silently truncates a listing.
-fn has_more(body: &Map<String, Value>) -> Result<bool, String> {
+fn has_more(body: &Map<String, Value>) -> Result<bool, PageError> {
     match body.get("has_more") {
         Some(Value::Bool(b)) => Ok(*b),
-        Some(other) => Err(format!("`has_more` is {}, not a boolean", json_kind(other))),
-        None => Err("missing `has_more`".to_owned()),
+        Some(other) => Err(PageError::WrongType {
+            field: "has_more".to_owned(),
+            is: json_kind(other),
+            want: "a boolean",
+        }),
+        None => Err(PageError::Missing("has_more".to_owned())),
     }
 }
 
@@ -400,12 +463,16 @@ fn last_item_id(items: &[Value]) -> Option<String> {
 }
 
 /// A next-page link field: a non-empty string continues, `null`, absent or empty ends.
-fn next_link(field: Option<&Value>, name: &str) -> Result<Option<Cursor>, String> {
+fn next_link(field: Option<&Value>, name: &str) -> Result<Option<Cursor>, PageError> {
     match field {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(Cursor::Url(s.clone()))),
-        Some(other) => Err(format!("`{name}` is {}, not a string", json_kind(other))),
+        Some(other) => Err(PageError::WrongType {
+            field: name.to_owned(),
+            is: json_kind(other),
+            want: "a string",
+        }),
     }
 }
 
@@ -598,7 +665,7 @@ mod tests {
                 PageStyle::OpenAi,
                 Cursor::Start,
                 json!({"data": [], "has_more": true}),
-                "neither last_id",
+                "no last_id",
             ),
             (
                 "repeated stripe cursor",
@@ -634,7 +701,7 @@ mod tests {
         for (name, style, cursor, body, want) in cases {
             match read_page(&style, &cursor, body) {
                 Ok(page) => panic!("{name}: accepted, next {:?}", page.next),
-                Err(reason) => assert!(reason.contains(want), "{name}: {reason}"),
+                Err(reason) => assert!(reason.to_string().contains(want), "{name}: {reason}"),
             }
         }
     }
@@ -705,7 +772,7 @@ mod tests {
             let base = Url::parse("https://api.twilio.com").expect("url");
             match (page_url(&first, &base, &cursor), want) {
                 (Ok(url), Ok(w)) => assert_eq!(url.as_str(), w),
-                (Err(e), Err(w)) => assert!(e.contains(w), "{e}"),
+                (Err(e), Err(w)) => assert!(e.to_string().contains(w), "{e}"),
                 (got, want) => panic!("{cursor}: got {got:?}, want {want:?}"),
             }
         }
@@ -815,7 +882,7 @@ mod tests {
                 requests += 1;
                 prop_assert!(requests <= n / size + 2, "too many requests");
                 let body = simulate(&style, &items, size, &cursor, flag);
-                let page = read_page(&style, &cursor, body).map_err(TestCaseError::fail)?;
+                let page = read_page(&style, &cursor, body).map_err(|e| TestCaseError::fail(e.to_string()))?;
                 seen.extend(page.items);
                 match page.next {
                     Some(next) => cursor = next,

@@ -735,7 +735,7 @@ fn bad_budgets_and_usage_keys_are_named() {
         (
             "APIOPS_MONITOR_BUDGETS",
             "twilio=200 USD",
-            "monitor.budgets: twilio: \"200 USD\" has no period",
+            "monitor.budgets: twilio: \"200 USD\": it has no period",
         ),
         (
             "APIOPS_MONITOR_BUDGETS",

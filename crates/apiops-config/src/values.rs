@@ -506,17 +506,37 @@ pub mod sink_urls {
     }
 }
 
+/// A duration flag or argument that is refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DurationError {
+    /// Not a duration ("24h", "30m", "7d").
+    #[error("invalid duration {text:?}: {source}")]
+    Invalid {
+        /// The text given.
+        text: String,
+        /// Why it does not parse.
+        #[source]
+        source: humantime::DurationError,
+    },
+    /// Zero where a duration must be above it.
+    #[error("the duration must be above zero")]
+    Zero,
+}
+
 /// Parses a humantime duration flag that may be zero ("0s" turns a periodic task off).
-pub fn parse_duration_or_zero(s: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration {s:?}: {e}"))
+pub fn parse_duration_or_zero(s: &str) -> Result<std::time::Duration, DurationError> {
+    humantime::parse_duration(s.trim()).map_err(|source| DurationError::Invalid {
+        text: s.to_owned(),
+        source,
+    })
 }
 
 /// Parses a humantime duration flag ("24h", "6h", "30m", "7d").
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let d =
-        humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration {s:?}: {e}"))?;
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, DurationError> {
+    let d = parse_duration_or_zero(s)?;
     if d.is_zero() {
-        return Err("the duration must be above zero".into());
+        return Err(DurationError::Zero);
     }
     Ok(d)
 }

@@ -260,21 +260,28 @@ impl Pending {
 
     /// Takes the question `handle` names if it was asked about `plan_id` and is still fresh.
     /// Single use: a handle answers once.
-    pub fn take(&mut self, handle: &str, plan_id: &str, now: Instant) -> Result<(), String> {
+    pub fn take(&mut self, handle: &str, plan_id: &str, now: Instant) -> Result<(), Unasked> {
         match self.questions.remove(handle) {
-            None => Err(
-                "the requestState is not a question this server asked (or it was already answered)"
-                    .into(),
-            ),
-            Some((asked, _)) if asked != plan_id => {
-                Err("the requestState belongs to another plan or session".into())
-            }
-            Some((_, at)) if now.duration_since(at) >= QUESTION_TTL => {
-                Err("the question expired; call execute_plan again to be asked anew".into())
-            }
+            None => Err(Unasked::Unknown),
+            Some((asked, _)) if asked != plan_id => Err(Unasked::OtherPlan),
+            Some((_, at)) if now.duration_since(at) >= QUESTION_TTL => Err(Unasked::Expired),
             Some(_) => Ok(()),
         }
     }
+}
+
+/// Why an answer's `requestState` does not stand for a question this server asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unasked {
+    /// Never asked here, or already answered.
+    #[error("the requestState is not a question this server asked (or it was already answered)")]
+    Unknown,
+    /// Asked about another plan (or in another session).
+    #[error("the requestState belongs to another plan or session")]
+    OtherPlan,
+    /// Asked too long ago.
+    #[error("the question expired; call execute_plan again to be asked anew")]
+    Expired,
 }
 
 #[cfg(test)]
@@ -433,18 +440,27 @@ mod tests {
         let mut p = Pending::default();
         let t0 = Instant::now();
         let h = p.ask("plan_0000000000000001", t0);
-        assert!(p.take(&h, "plan_0000000000000002", t0).is_err());
+        assert_eq!(
+            p.take(&h, "plan_0000000000000002", t0),
+            Err(Unasked::OtherPlan)
+        );
         // A wrong plan consumed it: asked anew.
         let h = p.ask("plan_0000000000000001", t0);
         assert_eq!(p.take(&h, "plan_0000000000000001", t0), Ok(()));
-        assert!(p.take(&h, "plan_0000000000000001", t0).is_err());
-        assert!(
-            p.take("confirm_forged", "plan_0000000000000001", t0)
-                .is_err()
+        assert_eq!(
+            p.take(&h, "plan_0000000000000001", t0),
+            Err(Unasked::Unknown)
+        );
+        assert_eq!(
+            p.take("confirm_forged", "plan_0000000000000001", t0),
+            Err(Unasked::Unknown)
         );
         let h = p.ask("plan_0000000000000001", t0);
         let late = t0 + QUESTION_TTL + Duration::from_secs(1);
-        assert!(p.take(&h, "plan_0000000000000001", late).is_err());
+        assert_eq!(
+            p.take(&h, "plan_0000000000000001", late),
+            Err(Unasked::Expired)
+        );
     }
 
     #[test]

@@ -77,6 +77,40 @@ pub struct Budget {
 }
 
 /// What a budget must look like, for error messages.
+/// A budget text that does not parse: the text, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?}: {why}")]
+pub struct BudgetError {
+    /// The text, trimmed.
+    pub text: String,
+    /// What is wrong.
+    pub why: BudgetWhy,
+}
+
+/// What is wrong with a budget text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BudgetWhy {
+    /// No `/PERIOD`.
+    #[error("it has no period: {EXPECTED}")]
+    NoPeriod,
+    /// A period other than day, week or month.
+    #[error("the period {0:?} is not day, week or month")]
+    Period(String),
+    /// Not `AMOUNT CURRENCY` before the slash.
+    #[error("{EXPECTED}")]
+    Shape,
+    /// An amount that is not plain digits.
+    #[error("the amount {0:?} is not a number like 200 or 49.99")]
+    Amount(String),
+    /// Zero.
+    #[error("the amount must be more than zero")]
+    NotPositive,
+    /// Not a three-letter code.
+    #[error("the currency {0:?} is not a three-letter code such as USD")]
+    Currency(String),
+}
+
 const EXPECTED: &str =
     "expected \"AMOUNT CURRENCY/PERIOD\" such as \"200 USD/month\" (PERIOD: day, week or month)";
 
@@ -84,40 +118,36 @@ impl Budget {
     /// Parses `200 USD/month`, `50.5 eur / day`, `1000 USD/week`. Strict: a positive amount in
     /// plain digits (no sign, exponent or thousands separator), a three-letter currency, and a
     /// period of `day`, `week` or `month`. The error says what was wrong, never guessing.
-    pub fn parse(text: &str) -> Result<Budget, String> {
+    pub fn parse(text: &str) -> Result<Budget, BudgetError> {
         let t = text.trim();
-        let (money, period) = t
-            .split_once('/')
-            .ok_or_else(|| format!("{t:?} has no period: {EXPECTED}"))?;
+        let err = |why: BudgetWhy| BudgetError {
+            text: t.to_owned(),
+            why,
+        };
+        let (money, period) = t.split_once('/').ok_or_else(|| err(BudgetWhy::NoPeriod))?;
         let period = match period.trim().to_ascii_lowercase().as_str() {
             "day" => BudgetPeriod::Day,
             "week" => BudgetPeriod::Week,
             "month" => BudgetPeriod::Month,
-            other => {
-                return Err(format!(
-                    "{t:?}: the period {other:?} is not day, week or month"
-                ));
-            }
+            other => return Err(err(BudgetWhy::Period(other.to_owned()))),
         };
         let mut parts = money.split_whitespace();
         let (Some(amount), Some(currency), None) = (parts.next(), parts.next(), parts.next())
         else {
-            return Err(format!("{t:?}: {EXPECTED}"));
+            return Err(err(BudgetWhy::Shape));
         };
         let plain = !amount.is_empty()
             && amount.bytes().all(|b| b.is_ascii_digit() || b == b'.')
             && amount.bytes().filter(|b| *b == b'.').count() <= 1
             && amount.bytes().any(|b| b.is_ascii_digit());
-        let value = Decimal::parse(amount).filter(|_| plain).ok_or_else(|| {
-            format!("{t:?}: the amount {amount:?} is not a number like 200 or 49.99")
-        })?;
+        let value = Decimal::parse(amount)
+            .filter(|_| plain)
+            .ok_or_else(|| err(BudgetWhy::Amount(amount.to_owned())))?;
         if value <= Decimal::ZERO {
-            return Err(format!("{t:?}: the amount must be more than zero"));
+            return Err(err(BudgetWhy::NotPositive));
         }
         if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err(format!(
-                "{t:?}: the currency {currency:?} is not a three-letter code such as USD"
-            ));
+            return Err(err(BudgetWhy::Currency(currency.to_owned())));
         }
         Ok(Budget {
             amount: value,
@@ -175,8 +205,13 @@ mod tests {
             ("", "has no period"),
         ] {
             let err = Budget::parse(bad).expect_err(bad);
-            assert!(err.contains(why), "{bad:?}: {err}");
+            assert!(err.to_string().contains(why), "{bad:?}: {err}");
         }
+        // Callers decide on the variant, never on the words.
+        let why = |t: &str| Budget::parse(t).expect_err(t).why;
+        assert_eq!(why("200 USD/year"), BudgetWhy::Period("year".into()));
+        assert_eq!(why("0 USD/day"), BudgetWhy::NotPositive);
+        assert_eq!(why("5 US/day"), BudgetWhy::Currency("US".into()));
     }
 
     #[test]

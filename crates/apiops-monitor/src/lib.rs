@@ -64,7 +64,7 @@ use autofix::AutoFixer;
 use schedule::{Job, JobKind};
 use sinks::{SinkConfig, SinkKind, SinkTarget, Sinks};
 
-pub use budget::{Budget, BudgetPeriod};
+pub use budget::{Budget, BudgetError, BudgetPeriod, BudgetWhy};
 pub use retention::RetentionConfig;
 pub use sinks::shown_url;
 

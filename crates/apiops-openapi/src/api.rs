@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::auth::ApiAuth;
-use crate::error::CallError;
+use crate::error::{CallError, PagingError};
 use crate::headroom::Headroom;
 use crate::index::{IDEMPOTENCY_KEY, Index, OpClass, Operation};
 use crate::paging::{NextPage, read_page};
@@ -317,12 +317,12 @@ impl Api {
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| CallError::Paging(format!("reading the answer: {}", e.without_url())))?;
+            .map_err(|e| CallError::Paging(PagingError::Read(e.without_url())))?;
         if bytes.len() > MAX_BODY_BYTES {
-            return Err(CallError::Paging(format!(
-                "the answer is {} bytes, over the limit of {MAX_BODY_BYTES}",
-                bytes.len()
-            )));
+            return Err(CallError::Paging(PagingError::TooLarge {
+                bytes: bytes.len(),
+                limit: MAX_BODY_BYTES,
+            }));
         }
         let body = if bytes.is_empty() {
             Value::Null
@@ -384,15 +384,12 @@ impl Api {
                 return Ok(count);
             };
             if last.as_ref() == Some(&next) {
-                return Err(CallError::Paging(format!(
-                    "the server handed out the same next page again ({}); stopping instead of looping",
-                    show_next(&next)
-                )));
+                return Err(CallError::Paging(PagingError::Repeated(show_next(&next))));
             }
             match &next {
                 NextPage::Url(link) => {
                     let u = page_url(&first, self.client.base_url(), &Cursor::Url(link.clone()))
-                        .map_err(CallError::Paging)?;
+                        .map_err(|e| CallError::Paging(e.into()))?;
                     url = Some(u);
                     page_number = None;
                 }

@@ -137,7 +137,33 @@ pub enum CallError {
     Client(ClientError),
     /// A page of a paginated listing could not be followed.
     #[error("paging: {0}")]
-    Paging(String),
+    Paging(#[source] PagingError),
+}
+
+/// Why a paginated listing stopped before its last page.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PagingError {
+    /// The answer's body could not be read to its end.
+    #[error("reading the answer: {0}")]
+    Read(#[source] reqwest::Error),
+    /// The answer is larger than one page may be.
+    #[error("the answer is {bytes} bytes, over the limit of {limit}")]
+    TooLarge {
+        /// Its size.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The server handed out the next page it had already handed out.
+    #[error("the server handed out the same next page again ({0}); stopping instead of looping")]
+    Repeated(String),
+    /// A next-page link that cannot be followed (not a URL, or another origin).
+    #[error(transparent)]
+    Link(#[from] apiops_client::pagination::PageError),
+    /// The caller's item callback asked to stop (its own error is the caller's to keep).
+    #[error("stopped by the reader of the items")]
+    Stopped,
 }
 
 impl CallError {

@@ -31,7 +31,7 @@ pub mod spec;
 
 pub use api::{Answer, Api, ApiConfig, ApiHealth, WritePlan};
 pub use auth::ApiAuth;
-pub use error::{CallError, SpecError};
+pub use error::{CallError, PagingError, SpecError};
 pub use failure::ApiFailure;
 pub use index::{Index, OpClass, Operation};
 pub use request::PreparedRequest;

@@ -13,7 +13,7 @@ use apiops_client::cassette::{Cassette, CassetteMode};
 use apiops_config::apis::ApiSettings;
 use apiops_config::spec_fetch::{SpecOptions, load_spec};
 use apiops_config::{ConfigError, LoadedConfig, Locations, Origin, Problem};
-use apiops_openapi::{Api, CallError, OpClass, Spec, SpecError};
+use apiops_openapi::{Api, CallError, OpClass, PagingError, Spec, SpecError};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
@@ -289,9 +289,8 @@ async fn stream_all(
             .map_err(io::Error::from)
             .and_then(|()| out.write_all(b"\n"));
         written.map_err(|e| {
-            let message = e.to_string();
             write_error = Some(e);
-            CallError::Paging(format!("writing: {message}"))
+            CallError::Paging(PagingError::Stopped)
         })
     };
     let result = api.each_item(op, req, &mut on_item).await;

@@ -32,7 +32,7 @@ pub(crate) struct SimArgs {
     #[arg(long)]
     pub(crate) allow_non_loopback: bool,
     /// Added to every response, like a provider's round trip
-    #[arg(long, default_value = "0ms", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "0ms", value_parser = crate::commands::parse_duration_or_zero, value_name = "DURATION")]
     pub(crate) latency: Duration,
     /// Twilio: concurrent requests above this get 429 / 20429
     #[arg(long, default_value_t = 100, value_name = "N")]
@@ -53,7 +53,7 @@ pub(crate) struct SimArgs {
     #[arg(long, default_value_t = 2_000, value_name = "N")]
     pub(crate) messages: usize,
     /// How far back the generated Twilio traffic reaches (denser toward the anchor)
-    #[arg(long, default_value = "7d", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "7d", value_parser = crate::commands::parse_duration_or_zero, value_name = "DURATION")]
     pub(crate) history: Duration,
     /// The instant the data is generated around (RFC 3339; default: the current hour)
     #[arg(long, value_name = "TIMESTAMP")]
@@ -105,7 +105,7 @@ pub(crate) struct EmitArgs {
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub(crate) seed: u64,
     /// Per-request timeout
-    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "10s", value_parser = crate::commands::parse_duration_or_zero, value_name = "DURATION")]
     pub(crate) timeout: Duration,
     /// Permit a non-loopback target
     #[arg(long)]
@@ -113,10 +113,6 @@ pub(crate) struct EmitArgs {
     /// Append the id of every acknowledged event to this file as it is acknowledged
     #[arg(long, value_name = "PATH")]
     pub(crate) acked_log: Option<std::path::PathBuf>,
-}
-
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration {s:?}: {e}"))
 }
 
 fn parse_rate(s: &str) -> Result<u32, String> {
