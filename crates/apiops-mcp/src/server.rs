@@ -36,6 +36,7 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Map, Value, json};
 
+mod audits;
 mod json;
 mod plans;
 mod resources;
@@ -365,7 +366,7 @@ impl State {
                 self.error_audit(&services, since, resource.as_deref())
                     .await
             }
-            ToolCall::ConfigAudit { services } => self.config_audit(&services).await,
+            ToolCall::ConfigAudit { services } => self.config_audit(&services, false).await,
             ToolCall::UsageReport {
                 services,
                 period,
@@ -462,61 +463,6 @@ impl State {
         ))
     }
 
-    async fn error_audit(
-        &self,
-        services: &[Service],
-        since: Duration,
-        resource: Option<&str>,
-    ) -> Result<CallToolResult, ToolError> {
-        let (view, stored, scanned, skipped) = self.errors_view(services, since, resource).await?;
-        let mut value = serde_json::to_value(&view).unwrap_or(Value::Null);
-        value["failures"] = view.failures.iter().map(failure_json).collect();
-        value["recorded_events"] = json!(stored);
-        value["skipped"] = skipped_json(&skipped);
-        let top: Vec<String> = view
-            .groups
-            .iter()
-            .take(3)
-            .map(|g| format!("{} {} {} x{}", g.service, g.error_code, g.category, g.count))
-            .collect();
-        let mut summary = format!(
-            "{}: {} failure(s) in {} group(s) across {}",
-            view.period,
-            view.total_events,
-            view.groups.len(),
-            services_list(&view.services)
-        );
-        if !top.is_empty() {
-            summary.push_str(&format!("; top: {}", top.join(", ")));
-        }
-        for f in &view.failures {
-            summary.push_str(&format!(
-                "; {} scan failed: {}",
-                f.service.display_name(),
-                f.error
-            ));
-        }
-        if view.partial {
-            summary.push_str(&format!(
-                "; partial: {} time window(s) could not be read (listed in `unread`)",
-                view.unread.len()
-            ));
-        }
-        // Every service failed: nothing was audited, which is a failure of the call.
-        let distinct_failed: std::collections::BTreeSet<Service> =
-            view.failures.iter().map(|f| f.service).collect();
-        if scanned > 0 && distinct_failed.len() == scanned && view.total_events == 0 {
-            let first = &view.failures[0];
-            return Err(ToolError::new(
-                Kind::ProviderError,
-                Some(first.category()),
-                format!("the error audit failed for every service: {}", first.error),
-            )
-            .with_details(value));
-        }
-        Ok(success(summary, value))
-    }
-
     async fn usage_report(
         &self,
         services: &[Service],
@@ -537,55 +483,6 @@ impl State {
                     .map(ToString::to_string)
                     .unwrap_or_default()
             ));
-        }
-        Ok(success(summary, value))
-    }
-
-    async fn config_audit(&self, services: &[Service]) -> Result<CallToolResult, ToolError> {
-        let selected = self.select(services)?;
-        let (findings, failures) = scan::audit(&selected.providers).await;
-        let view = AuditView {
-            services: selected.providers.iter().map(|p| p.service()).collect(),
-            findings,
-            failures,
-        };
-        let mut value = serde_json::to_value(&view).unwrap_or(Value::Null);
-        value["failures"] = view.failures.iter().map(failure_json).collect();
-        value["skipped"] = skipped_json(&selected.skipped);
-        let mut by_severity: std::collections::BTreeMap<String, usize> = Default::default();
-        for f in &view.findings {
-            *by_severity.entry(f.severity.to_string()).or_default() += 1;
-        }
-        let counts: Vec<String> = by_severity
-            .iter()
-            .map(|(s, n)| format!("{n} {s}"))
-            .collect();
-        let mut summary = format!(
-            "{} finding(s) across {}",
-            view.findings.len(),
-            services_list(&view.services)
-        );
-        if !counts.is_empty() {
-            summary.push_str(&format!(" ({})", counts.join(", ")));
-        }
-        for f in &view.failures {
-            summary.push_str(&format!(
-                "; {} audit failed: {}",
-                f.service.display_name(),
-                f.error
-            ));
-        }
-        if !view.failures.is_empty() && view.failures.len() == view.services.len() {
-            let first = &view.failures[0];
-            return Err(ToolError::new(
-                Kind::ProviderError,
-                Some(first.category()),
-                format!(
-                    "the configuration audit failed for every service: {}",
-                    first.error
-                ),
-            )
-            .with_details(value));
         }
         Ok(success(summary, value))
     }
@@ -734,9 +631,12 @@ impl State {
                     .await
             }
             Operation::HealthCheck { services } => self.health_check(&services).await,
-            Operation::AuditConfig { services, .. } => self.config_audit(&services).await,
+            Operation::AuditConfig {
+                services,
+                webhooks_only,
+            } => self.config_audit(&services, webhooks_only).await,
             Operation::AuditWebhooks { services, since } => {
-                self.error_audit(&services, since, None).await
+                self.webhook_issues(&services, since).await
             }
             Operation::UsageReport {
                 services,

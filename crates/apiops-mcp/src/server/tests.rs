@@ -318,3 +318,63 @@ fn read_errors_keep_the_category_of_their_type() {
     assert_eq!(t.kind, Kind::Internal);
     assert!(t.message.ends_with("is not a read"), "{}", t.message);
 }
+
+/// Whether a finding (as JSON) is about webhooks, by the same rule as the CLI's.
+fn about_webhooks(f: &Value) -> bool {
+    let f: apiops_core::Finding = serde_json::from_value(f.clone()).expect("a finding");
+    apiops_providers::webhook_url::about_webhooks(&f)
+}
+
+#[tokio::test]
+async fn webhook_questions_over_mcp_get_the_webhook_part_of_the_audit_and_webhook_issues_the_errors_too()
+ {
+    let sim = sim().await;
+    let env = sim.env_vars();
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let dir = tempfile::tempdir().expect("dir");
+    let s = server(&vars, &dir).await;
+
+    let whole = content(&call(&s, "config_audit", json!({})).await);
+    let whole = whole["findings"].as_array().expect("findings").clone();
+    assert!(
+        whole.iter().any(|f| !about_webhooks(f)),
+        "the simulator's audit has findings beyond webhooks: {whole:#?}"
+    );
+
+    // "check webhooks": the configuration audit, its webhook part only.
+    let r = call(&s, "plan_operation", json!({"request": "check webhooks"})).await;
+    assert_ne!(r.is_error, Some(true), "{:#}", content(&r));
+    let hooks = content(&r)["findings"]
+        .as_array()
+        .expect("findings")
+        .clone();
+    assert!(!hooks.is_empty(), "the simulator plants webhook problems");
+    assert!(hooks.iter().all(about_webhooks), "{hooks:#?}");
+    let expected: Vec<&Value> = whole.iter().filter(|f| about_webhooks(f)).collect();
+    assert_eq!(hooks.iter().collect::<Vec<_>>(), expected);
+
+    // "stripe webhook issues": Stripe's errors and Stripe's webhook findings, side by side.
+    let r = call(
+        &s,
+        "plan_operation",
+        json!({"request": "stripe webhook issues"}),
+    )
+    .await;
+    assert_ne!(r.is_error, Some(true), "{:#}", content(&r));
+    let v = content(&r);
+    assert_eq!(v["errors"]["services"], json!(["stripe"]), "{v:#}");
+    assert!(v["errors"]["groups"].is_array(), "{v:#}");
+    let stripe_hooks = v["webhook_config"]["findings"]
+        .as_array()
+        .expect("findings");
+    assert!(
+        !stripe_hooks.is_empty(),
+        "a disabled endpoint is planted: {v:#}"
+    );
+    assert!(
+        stripe_hooks
+            .iter()
+            .all(|f| about_webhooks(f) && f["service"] == "stripe"),
+        "{v:#}"
+    );
+}
