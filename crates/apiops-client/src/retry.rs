@@ -308,6 +308,7 @@ impl Middleware for RetryMiddleware {
         if let Some(b) = read_budget {
             b.deposit();
         }
+        self.publish_budgets();
         let mut attempt: u32 = 1;
         let mut current = req;
         loop {
@@ -346,12 +347,26 @@ impl Middleware for RetryMiddleware {
                 return result;
             }
             drop(result);
+            self.publish_budgets();
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             metrics::counter!(metric_names::HTTP_RETRIES_TOTAL, "client" => Arc::clone(&self.client))
                 .increment(1);
             self.clock.sleep(wait).await;
             attempt += 1;
             current = spare;
+        }
+    }
+}
+
+impl RetryMiddleware {
+    /// Sets `apiops_http_retry_budget_tokens` to what the budgets hold now.
+    fn publish_budgets(&self) {
+        let client = metrics::SharedString::from(Arc::clone(&self.client));
+        metrics::gauge!(metric_names::HTTP_RETRY_BUDGET_TOKENS, "client" => client.clone(), "budget" => "general")
+            .set(self.budget.balance());
+        if let Some(read) = &self.read_budget {
+            metrics::gauge!(metric_names::HTTP_RETRY_BUDGET_TOKENS, "client" => client, "budget" => "read")
+                .set(read.balance());
         }
     }
 }

@@ -188,6 +188,40 @@ async fn retries_stop_at_the_budget() {
     );
 }
 
+/// The value of `apiops_http_retry_budget_tokens{budget=...}` in a Prometheus rendering.
+fn budget_gauge(text: &str, budget: &str) -> Option<f64> {
+    let label = format!("budget=\"{budget}\"");
+    text.lines()
+        .find(|l| l.starts_with("apiops_http_retry_budget_tokens{") && l.contains(&label))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn the_retry_budget_left_is_a_gauge_for_metrics() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    // This test's runtime runs on this thread only: the client records into `recorder`.
+    let _guard = metrics::set_default_local_recorder(&recorder);
+    let server = FaultServer::start(vec![]).await;
+    server.set_fallback(status(503));
+    let (_m, clock) = ManualClock::new();
+    let c = client(&server, clock)
+        .retry_budget(0.0, 3)
+        .reads(ReadPolicy::off())
+        .build()
+        .expect("client");
+    get(&c, "/x").await.expect_err("fails");
+    // Three tokens, two retries spent by the first request.
+    assert_eq!(budget_gauge(&handle.render(), "general"), Some(1.0));
+    for _ in 0..4 {
+        get(&c, "/x").await.expect_err("fails");
+    }
+    let text = handle.render();
+    assert_eq!(budget_gauge(&text, "general"), Some(0.0), "{text}");
+    assert_eq!(c.retry_budget_balance(), 0.0);
+}
+
 #[tokio::test]
 async fn the_breaker_opens_half_opens_and_closes() {
     let server = FaultServer::start(vec![]).await;

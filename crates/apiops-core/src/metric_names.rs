@@ -19,6 +19,9 @@ pub const HTTP_RETRIES_TOTAL: &str = "apiops_http_retries_total";
 pub const HTTP_HEDGES_TOTAL: &str = "apiops_http_hedges_total";
 /// Hedged copies whose answer was the one used, by client.
 pub const HTTP_HEDGES_WON_TOTAL: &str = "apiops_http_hedges_won_total";
+/// Retries a client's retry budget still allows, by client and budget (`general`, or `read`:
+/// what reads may spend once the general budget is empty).
+pub const HTTP_RETRY_BUDGET_TOKENS: &str = "apiops_http_retry_budget_tokens";
 /// Remaining share of a provider's rate limit from the last response headers, by client.
 pub const HTTP_RATE_LIMIT_HEADROOM_RATIO: &str = "apiops_http_rate_limit_headroom_ratio";
 /// Circuit breaker state by client and host.
@@ -85,6 +88,7 @@ pub const ALL: &[&str] = &[
     HTTP_RETRIES_TOTAL,
     HTTP_HEDGES_TOTAL,
     HTTP_HEDGES_WON_TOTAL,
+    HTTP_RETRY_BUDGET_TOKENS,
     HTTP_RATE_LIMIT_HEADROOM_RATIO,
     BREAKER_OPEN,
     BREAKER_OPENED_TOTAL,

@@ -100,6 +100,11 @@ pub const SERIES: &[(&str, Kind, &str)] = &[
         "Hedged copies whose answer was the one used, by client",
     ),
     (
+        metric_names::HTTP_RETRY_BUDGET_TOKENS,
+        Kind::Gauge,
+        "Retries the retry budget still allows, by client and budget (general; read: what reads may spend beyond it)",
+    ),
+    (
         metric_names::HTTP_RATE_LIMIT_HEADROOM_RATIO,
         Kind::Gauge,
         "Remaining share of the provider's rate limit (requests or tokens) from the last response headers, by client",
