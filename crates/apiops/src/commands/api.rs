@@ -18,6 +18,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 mod journal;
+pub(crate) mod monitor;
 pub(crate) mod record;
 pub(crate) mod scan;
 mod views;

@@ -108,7 +108,7 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             let loaded = load()?;
             ops::run_openai(&loaded, c, loaded.settings.output.format)
         }
-        Command::Serve(args) => serve::run(load()?, args),
+        Command::Serve(args) => serve::run(load()?, locations, args),
         Command::Mcp(args) => mcp::run(load()?, args),
         Command::Events(args) => {
             let loaded = load()?;

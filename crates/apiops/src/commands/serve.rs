@@ -99,7 +99,11 @@ fn parse_token(s: &str) -> Result<SecretString, String> {
 }
 
 /// Runs until SIGINT or SIGTERM.
-pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit> {
+pub(crate) fn run(
+    loaded: LoadedConfig,
+    locations: &crate::config::Locations,
+    args: &ServeArgs,
+) -> anyhow::Result<Exit> {
     // Shared with the MCP server, which keeps it for as long as it serves.
     let loaded = Arc::new(loaded);
     let settings = &loaded.settings;
@@ -284,6 +288,11 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
             instance: args.instance.clone(),
             clock: Arc::new(jiff::Timestamp::now),
             stop: stop.clone(),
+            apis: if settings.monitor.enabled {
+                crate::commands::api::monitor::checks(&loaded, locations).await
+            } else {
+                Vec::new()
+            },
         })?;
         if let Some(m) = &monitor {
             anstream::eprintln!("apiops serve: {}", m.description);
