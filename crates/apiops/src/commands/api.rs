@@ -22,6 +22,7 @@ pub(crate) mod monitor;
 pub(crate) mod record;
 pub(crate) mod scan;
 mod views;
+pub(crate) mod words;
 
 use views::{AnswerView, ApiListView, ApiRow, OpsView, PlanView};
 

@@ -86,7 +86,12 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
         }
         Command::Do(args) => {
             let loaded = load()?;
-            ops::run_do(&loaded, args, loaded.settings.output.format)
+            let format = loaded.settings.output.format;
+            // A request naming a configured API is matched against its operations first.
+            if let Some(exit) = api::words::run(&loaded, locations, args, format)? {
+                return Ok(exit);
+            }
+            ops::run_do(&loaded, args, format)
         }
         Command::Api(c) => {
             let loaded = load()?;

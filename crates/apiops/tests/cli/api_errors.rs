@@ -1,4 +1,5 @@
-//! `apiops errors NAME` and `apiops audit NAME` for a configured API, as a user runs them
+//! `apiops errors NAME`, `apiops audit NAME` and `apiops do "... on NAME"` for a configured
+//! API, as a user runs them
 //! against a loopback server: the failures of `apiops call` and `apiops health NAME` are kept
 //! in the event log (problem+json, `{"error":{}}`, `{"errors":[]}` bodies, each in its
 //! category, the key scrubbed from what the API echoed back) and read back grouped and ranked
@@ -253,4 +254,22 @@ fn failures_are_kept_and_read_back_grouped_and_the_audit_sees_deprecations() {
     assert!(r.stdout.contains("plain http"), "{}", r.stdout);
     let r = run(sb.apiops().args(["errors", "shop", "twilio"]));
     assert_eq!(r.code, Some(2), "{}", r.all());
+
+    // Plain words naming a configured API: one summary matches, it runs as `apiops call`.
+    let r = apiops(&["--json", "do", "the old listing on shop"]);
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(r.stderr.contains("shop legacy/get"), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(v["body"]["ok"], true, "{v}");
+    // Several match: the candidates are listed, nothing is sent (no new failure is recorded).
+    let r = apiops(&["do", "list on shop"]);
+    assert_eq!(r.code, Some(2), "{}", r.all());
+    assert!(
+        r.stderr.contains("widgets/list") && r.stderr.contains("orders/list"),
+        "{}",
+        r.stderr
+    );
+    let r = apiops(&["--json", "errors", "shop"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(v["total_events"], 5, "nothing was sent: {v}");
 }
