@@ -35,6 +35,9 @@ TOOLS = {
     "usage_report": (True, False, True, True),
     "list_events": (True, False, True, False),
     "list_operations": (True, False, True, False),
+    "list_apis": (True, False, True, True),
+    "api_operations": (True, False, True, True),
+    "call_api": (True, False, True, True),
     "plan_operation": (True, False, True, True),
     "execute_plan": (False, True, True, True),
 }

@@ -39,6 +39,9 @@ TOOLS = {
     "usage_report",
     "list_events",
     "list_operations",
+    "list_apis",
+    "api_operations",
+    "call_api",
     "plan_operation",
     "execute_plan",
 }

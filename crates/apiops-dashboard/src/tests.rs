@@ -255,6 +255,30 @@ fn event(
     }
 }
 
+/// A configured API the monitor checked gets its tile on the overview, after the three.
+#[tokio::test]
+async fn a_checked_api_gets_a_tile() {
+    let listen: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
+    let a = app(Access::for_listen(listen, None).expect("open")).await;
+    let mail = Service::Api(apiops_core::ApiName::new("mailer-x").expect("name"));
+    a.store
+        .record_check(&CheckRecord {
+            job: "health".into(),
+            service: Some(mail),
+            ran_at: ago(60),
+            status: "down".into(),
+            summary: r#"{"latency_ms":77,"reason":"HTTP 401 [auth] invalid_key","details":{}}"#
+                .into(),
+            instance: "test".into(),
+        })
+        .await
+        .expect("check");
+    let html = page(&http(), &format!("{}/", a.base)).await;
+    let at = html.find("mailer-x").expect("the API's tile");
+    assert!(html[at..].contains("invalid_key"), "its reason is shown");
+    assert!(html[at..].contains("77 ms"), "its latency is shown");
+}
+
 #[tokio::test]
 async fn pages_show_the_store_escaped_and_masked() {
     let listen: SocketAddr = "127.0.0.1:8080".parse().expect("addr");

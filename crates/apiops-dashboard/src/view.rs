@@ -247,8 +247,14 @@ pub(crate) async fn overview(
     let health = store.checks(Some("health"), since, MAX_CHECKS).await?;
     let events = read_events(state, since).await?;
     let alerts = store.alerts(false, 50).await?;
+    // The configured APIs the monitor checked in the window get a tile after the three.
+    let apis: std::collections::BTreeSet<Service> = health
+        .iter()
+        .filter_map(|c| c.service)
+        .filter(|s| s.api().is_some())
+        .collect();
     let mut inbox = BTreeMap::new();
-    for s in Service::ALL {
+    for s in Service::ALL.iter().chain(apis.iter()) {
         inbox.insert(*s, store.inbox_count(Some(*s)).await?);
     }
     let samples = parse(&state.metrics.render());
@@ -257,7 +263,11 @@ pub(crate) async fn overview(
 
     let tiles = Service::ALL
         .iter()
-        .map(|s| tile(state, *s, &health, &errors, inbox[s], now))
+        .chain(apis.iter())
+        .map(|s| {
+            let received = inbox.get(s).copied().unwrap_or(0);
+            tile(state, *s, &health, &errors, received, now)
+        })
         .collect();
     let firing = alerts.iter().filter(|a| a.firing).count();
     let (errors_chart, error_total) = errors_chart(&errors, since, now);

@@ -36,6 +36,7 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Map, Value, json};
 
+mod apis;
 mod audits;
 mod json;
 mod plans;
@@ -381,6 +382,14 @@ impl State {
             ToolCall::PlanOperation { request, fresh } => {
                 self.plan_operation(request, fresh, session).await
             }
+            ToolCall::ListApis => self.list_apis().await,
+            ToolCall::ApiOperations { api, words } => self.api_operations(&api, &words).await,
+            ToolCall::CallApi {
+                api,
+                operation,
+                params,
+                body,
+            } => self.call_api(&api, &operation, &params, body).await,
             ToolCall::ExecutePlan { .. } => Err(ToolError::new(
                 Kind::Internal,
                 None,

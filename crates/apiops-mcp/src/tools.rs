@@ -23,6 +23,12 @@ pub const LIST_EVENTS: &str = "list_events";
 pub const LIST_OPERATIONS: &str = "list_operations";
 pub const PLAN_OPERATION: &str = "plan_operation";
 pub const EXECUTE_PLAN: &str = "execute_plan";
+/// The configured APIs (`[apis.NAME]`).
+pub const LIST_APIS: &str = "list_apis";
+/// One configured API's operations, filtered by words.
+pub const API_OPERATIONS: &str = "api_operations";
+/// Calls one operation of a configured API (reads only; a write is answered with its plan).
+pub const CALL_API: &str = "call_api";
 
 /// The longest look-back a tool accepts.
 pub const MAX_SINCE: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -209,6 +215,42 @@ pub fn definitions(read_only: bool, allow_execute: bool) -> Vec<ToolDef> {
             hints: READ_LOCAL,
         },
         ToolDef {
+            name: LIST_APIS,
+            title: "Configured APIs",
+            description: "The APIs configured under [apis.NAME] (any API with an OpenAPI document, or a GraphQL endpoint): name, kind, auth scheme and whether its credential variables are set, base URL, spec version and operation count (or why the document does not load). Reads the configuration and the documents only.".into(),
+            input_schema: object(json!({}), &[]),
+            // A remote document may be fetched (once, then cached).
+            hints: READ_PROVIDERS,
+        },
+        ToolDef {
+            name: API_OPERATIONS,
+            title: "Operations of a configured API",
+            description: "The operations of one configured API from its OpenAPI document: operationId, method, path, summary, read or write, paginated or not, deprecated, parameters. words filters them (each word must appear in the id, path, summary or tags). Needs no credentials.".into(),
+            input_schema: object(
+                json!({
+                    "api": {"type": "string", "minLength": 1, "maxLength": 32, "description": "The API's name (see list_apis)."},
+                    "words": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 64}, "maxItems": 10, "description": "Words every listed operation contains."},
+                }),
+                &["api"],
+            ),
+            hints: READ_PROVIDERS,
+        },
+        ToolDef {
+            name: CALL_API,
+            title: "Call a configured API",
+            description: "Calls one operation of a configured API by operationId or \"METHOD /path\", its parameters and body checked against the document before anything is sent. A read (GET, HEAD, OPTIONS) is answered at once: status, body, rate-limit headroom; a failure is recorded in the event log. A write (POST, PUT, PATCH) or a deletion is NOT sent over MCP: the answer is its plan (the request, the idempotency key) and the terminal command a person runs to send it (isError, kind confirmation_required).".into(),
+            input_schema: object(
+                json!({
+                    "api": {"type": "string", "minLength": 1, "maxLength": 32, "description": "The API's name (see list_apis)."},
+                    "operation": {"type": "string", "minLength": 1, "maxLength": 256, "description": "operationId (e.g. repos/list-for-org) or \"METHOD /path\"."},
+                    "params": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}, "description": "Path, query and header parameters by name."},
+                    "body": {"description": "The JSON request body of a write."},
+                }),
+                &["api", "operation"],
+            ),
+            hints: READ_PROVIDERS,
+        },
+        ToolDef {
             name: PLAN_OPERATION,
             title: "Plan an operation",
             description: format!(
@@ -304,6 +346,17 @@ pub enum ToolCall {
     },
     ExecutePlan {
         plan_id: String,
+    },
+    ListApis,
+    ApiOperations {
+        api: String,
+        words: Vec<String>,
+    },
+    CallApi {
+        api: String,
+        operation: String,
+        params: Vec<(String, String)>,
+        body: Option<Value>,
     },
 }
 
@@ -425,6 +478,11 @@ impl<'a> Args<'a> {
             Some(s) => Ok(Some(s.to_owned())),
             None => err(format!("{}: {key} must be a string", self.tool)),
         }
+    }
+
+    fn required_text(&self, key: &str, max: usize) -> Result<String, ArgError> {
+        self.text(key, max)?
+            .ok_or_else(|| ArgError(format!("{} needs {key}", self.tool)))
     }
 
     fn limit(&self, key: &str) -> Result<u32, ArgError> {
@@ -616,6 +674,50 @@ pub fn parse(
                 plan_id: a.plan_id()?,
             })
         }),
+        LIST_APIS => {
+            args(LIST_APIS, &[]).map_err(CallError::Args)?;
+            Ok(ToolCall::ListApis)
+        }
+        API_OPERATIONS => args(API_OPERATIONS, &["api", "words"]).and_then(|a| {
+            let words = match a.get("words") {
+                None => Vec::new(),
+                Some(Value::Array(items)) if items.len() <= 10 => items
+                    .iter()
+                    .map(|w| match w.as_str() {
+                        Some(t) if !t.is_empty() && t.len() <= 64 => Ok(t.to_owned()),
+                        _ => err("words are strings of 1 to 64 characters"),
+                    })
+                    .collect::<Result<_, _>>()?,
+                Some(_) => return err("words is a list of at most 10 strings"),
+            };
+            Ok(ToolCall::ApiOperations {
+                api: a.required_text("api", 32)?,
+                words,
+            })
+        }),
+        CALL_API => args(CALL_API, &["api", "operation", "params", "body"]).and_then(|a| {
+            let params = match a.get("params") {
+                None => Vec::new(),
+                Some(Value::Object(m)) if m.len() <= 100 => m
+                    .iter()
+                    .map(|(k, v)| match v {
+                        Value::String(s) => Ok((k.clone(), s.clone())),
+                        Value::Number(n) => Ok((k.clone(), n.to_string())),
+                        Value::Bool(b) => Ok((k.clone(), b.to_string())),
+                        _ => err(format!(
+                            "parameter {k:?} is a string, a number or a boolean"
+                        )),
+                    })
+                    .collect::<Result<_, _>>()?,
+                Some(_) => return err("params is an object of at most 100 parameters"),
+            };
+            Ok(ToolCall::CallApi {
+                api: a.required_text("api", 32)?,
+                operation: a.required_text("operation", 256)?,
+                params,
+                body: a.get("body").cloned(),
+            })
+        }),
         other => return Err(CallError::UnknownTool(other.to_owned())),
     };
     call.map_err(CallError::Args)
@@ -650,6 +752,9 @@ mod tests {
                 USAGE_REPORT,
                 LIST_EVENTS,
                 LIST_OPERATIONS,
+                LIST_APIS,
+                API_OPERATIONS,
+                CALL_API,
                 PLAN_OPERATION,
                 EXECUTE_PLAN
             ]

@@ -169,37 +169,53 @@ fn service_up(status: HealthStatus) -> f64 {
     }
 }
 
-async fn health(
+pub(crate) async fn health(
     shared: &Shared,
     job: &Job,
     service: Service,
     slot: i64,
     started: Timestamp,
 ) -> Option<&'static str> {
-    let target = shared.targets.get(&service)?;
     let limit = job_timeout(job.every);
-    let h = match tokio::time::timeout(limit, target.provider().health()).await {
-        Ok(h) => h,
-        Err(_) => Health {
-            service,
-            status: HealthStatus::Down,
-            latency_ms: None,
-            details: BTreeMap::new(),
-            warnings: Vec::new(),
-            reason: Some(format!(
-                "no answer within {}",
-                humantime::format_duration(limit)
-            )),
-            category: Some(apiops_core::Category::Transient),
-        },
+    let timed_out = || Health {
+        service,
+        status: HealthStatus::Down,
+        latency_ms: None,
+        details: BTreeMap::new(),
+        warnings: Vec::new(),
+        reason: Some(format!(
+            "no answer within {}",
+            humantime::format_duration(limit)
+        )),
+        category: Some(apiops_core::Category::Transient),
+    };
+    let (h, notices) = if let Some(target) = shared.targets.get(&service) {
+        let h = tokio::time::timeout(limit, target.provider().health())
+            .await
+            .unwrap_or_else(|_| timed_out());
+        (h, target.deprecations())
+    } else {
+        let api = shared.apis.get(&service)?;
+        match tokio::time::timeout(limit, api.health()).await {
+            Ok(checked) => {
+                // A failure seen after sending goes to the event log (`apiops errors NAME`).
+                if let Some(mut event) = checked.event {
+                    event.context = shared.redact(&event.context);
+                    if let Err(e) = shared.store.append_events(&[event]).await {
+                        tracing::warn!(job = %job.claim_name(), "recording the failure: {e}");
+                    }
+                }
+                (checked.health, checked.deprecations)
+            }
+            Err(_) => (timed_out(), Vec::new()),
+        }
     };
     let headroom = headroom_ratio(&h.details);
     let balance = h
         .details
         .get("balance")
         .and_then(|b| b.trim().parse::<f64>().ok());
-    let deprecations: Vec<Value> = target
-        .deprecations()
+    let deprecations: Vec<Value> = notices
         .iter()
         .map(|d| json!({"endpoint": d.endpoint, "message": d.message(), "sunset": d.sunset}))
         .collect();

@@ -17,6 +17,8 @@
 //!   `apiops_usage_*` gauges and its rules (`budget`, `usage_anomaly`); [`budget`]: what a
 //!   budget says and its strict parsing.
 //! - [`retention`]: old payloads and events pruned in small batches.
+//! - [`apis`]: configured APIs (`[apis.NAME]`), health-checked through an [`apis::ApiCheck`]
+//!   the binary builds; recorded like the built-in services.
 //!
 //! Many instances: each job's slot is claimed in the store by exactly one instance
 //! (`store.claim_slot(job, slot, instance, now)`), so with several `apiops serve` processes
@@ -28,6 +30,7 @@
 //! Entry points: [`start`] with a [`Start`] (the monitor), [`retention::spawn`] (retention).
 
 mod alerts;
+pub mod apis;
 mod autofix;
 pub mod budget;
 mod jobs;
@@ -174,6 +177,8 @@ pub(crate) struct Shared {
     pub(crate) instance: String,
     pub(crate) clock: Clock,
     pub(crate) targets: Arc<BTreeMap<Service, Target>>,
+    /// The configured APIs the health job checks, by their service.
+    pub(crate) apis: BTreeMap<Service, Arc<dyn apis::ApiCheck>>,
     pub(crate) rules: Rules,
     pub(crate) sinks: Sinks,
     pub(crate) fixer: AutoFixer,
@@ -226,6 +231,8 @@ pub struct Start {
     pub stripe: Result<Stripe, ProviderError>,
     /// See `twilio`.
     pub openai: Result<OpenAi, ProviderError>,
+    /// The configured APIs to health-check (`[apis.NAME]`), each under its name.
+    pub apis: Vec<(apiops_core::ApiName, Arc<dyn apis::ApiCheck>)>,
     /// The providers auto-fix operates through (built apart from the checked ones: their own
     /// breakers and limits); the receiver URL is set here from `public_url`.
     pub services: Services,
@@ -380,8 +387,24 @@ pub fn start(s: Start) -> Result<Option<Monitor>, StartError> {
             Err(source) => return Err(StartError { service, source }),
         }
     }
-    let services: Vec<Service> = targets.keys().copied().collect();
+    let api_checks: BTreeMap<Service, Arc<dyn apis::ApiCheck>> = s
+        .apis
+        .into_iter()
+        .map(|(name, check)| (Service::Api(name), check))
+        .collect();
+    let mut services: Vec<Service> = targets.keys().copied().collect();
     let mut jobs = plan_jobs(m, &services, s.receiver.is_some());
+    // A configured API has the health job only (its errors come from apiops' own calls).
+    if !m.health_every.is_zero() {
+        for service in api_checks.keys() {
+            jobs.push(Job {
+                kind: JobKind::Health,
+                service: Some(*service),
+                every: m.health_every,
+            });
+            services.push(*service);
+        }
+    }
     // OpenAI's spend needs the admin key: without it the job would only fail, every time.
     jobs.retain(|j| {
         j.kind != JobKind::Usage
@@ -489,6 +512,7 @@ pub fn start(s: Start) -> Result<Option<Monitor>, StartError> {
         clock: s.clock,
         usage: Arc::new(usage::ProviderUsage(Arc::clone(&targets))),
         targets,
+        apis: api_checks,
         rules: Rules::from_config(m),
         sinks,
         fixer,
@@ -658,6 +682,7 @@ pub(crate) mod test_support {
             instance: "test-instance".to_owned(),
             clock: Arc::clone(&clock),
             targets: Arc::new(BTreeMap::new()),
+            apis: BTreeMap::new(),
             rules: Rules::from_config(config),
             sinks,
             fixer: AutoFixer {

@@ -105,6 +105,9 @@ pub struct ApiHealth {
     /// Deprecation or sunset notices seen.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub deprecations: Vec<String>,
+    /// The failure as the event log keeps it, when the check failed after sending.
+    #[serde(skip)]
+    pub event: Option<apiops_core::ErrorEvent>,
 }
 
 /// A configured API, ready to call.
@@ -435,6 +438,7 @@ impl Api {
             headroom: Headroom::default(),
             error: None,
             deprecations,
+            event: None,
         };
         match result {
             Ok(answer) => {
@@ -455,6 +459,7 @@ impl Api {
                     _ => "down",
                 };
                 health.error = Some(e.to_string());
+                health.event = self.failure_event(&op.id, &e, jiff::Timestamp::now());
             }
         }
         Ok(health)

@@ -13,6 +13,8 @@
 //! - [`failure`]: reading an error body of any of the common shapes into the taxonomy.
 //! - [`headroom`]: rate-limit headroom from whatever rate-limit headers the API sends.
 //! - [`api`]: one configured API: prepare, plan, send, page through, health.
+//! - [`events`]: a failed call as an `ErrorEvent`, the deprecation notices kept between runs,
+//!   and the audit's findings (deprecated operations, notices seen, an insecure base URL).
 //! - [`error`]: the typed errors.
 //!
 //! Not here: the configuration file (apiops-config builds [`ApiConfig`]), fetching a remote
@@ -22,6 +24,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod failure;
 pub mod headroom;
 pub mod index;

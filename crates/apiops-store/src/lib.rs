@@ -604,7 +604,7 @@ pub(crate) fn unread_window_from(
     (service, source, from, to, reason): UnreadWindowRow,
 ) -> Result<UnreadWindowRecord, StoreError> {
     Ok(UnreadWindowRecord {
-        service: parse_field(seq, "service", &service)?,
+        service: parse_service(seq, &service)?,
         source,
         from: ms(seq, from)?,
         to: ms(seq, to)?,

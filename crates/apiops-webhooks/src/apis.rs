@@ -12,10 +12,11 @@
 //! acknowledged, not processed twice). A sink slower than the commit timeout is answered 503
 //! with `Retry-After`.
 //!
-//! Named APIs are not yet an `apiops_core::Service`, so the store's inbox (keyed by `Service`)
-//! cannot hold their deliveries; [`MemorySink`] deduplicates in memory and hands new deliveries
-//! to a channel. A store-backed sink needs the inbox keyed by an origin that can be an API's
-//! name (ARCHITECTURE.md says what changes).
+//! [`StoreSink`] is what `apiops serve` uses: each delivery goes through the group-commit
+//! [`Ingest`] into the store's webhook inbox as `Service::Api(name)`, deduplicated by
+//! `(service, id)` in the store, so a replay is a duplicate across restarts and instances.
+//! [`MemorySink`] deduplicates in memory and hands new deliveries to a channel (tests, and
+//! embedders without a store).
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -33,6 +34,7 @@ use secrecy::SecretString;
 use serde_json::json;
 use tokio::sync::{Mutex, mpsc};
 
+use crate::ingest::{Ingest, IngestError};
 use crate::receiver::{Reject, Tally, key_len, read_body, respond};
 use crate::scheme::{SchemeError, WebhookScheme};
 use crate::signature::SignatureError;
@@ -63,23 +65,20 @@ pub const RESERVED_NAMES: &[&str] = &["stripe", "twilio", "openai"];
 
 impl ApiWebhook {
     /// The receiver of API `name`, its secrets read from `scheme.secret_env` through `env`.
-    /// The name must be a path segment: 1 to 64 of `a-z`, `0-9`, `-`, `_`, not one of
-    /// [`RESERVED_NAMES`].
+    /// The name must be an API's name ([`apiops_core::ApiName`]: 1 to 32 of `a-z`, `0-9`,
+    /// `-`, `_`, not one of [`RESERVED_NAMES`]), so that it is a path segment and the store
+    /// can key its deliveries.
     pub fn new(
         name: &str,
         scheme: WebhookScheme,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<ApiWebhook, SchemeError> {
-        let ok = !name.is_empty()
-            && name.len() <= 64
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if !ok || RESERVED_NAMES.contains(&name) {
+        if apiops_core::ApiName::new(name).is_err() || RESERVED_NAMES.contains(&name) {
+            let shown: String = name.chars().take(40).collect();
             return Err(SchemeError::Invalid {
                 key: "name",
                 reason: format!(
-                    "API name {name:?} cannot be the webhook path /webhooks/{{name}}: 1 to 64 of a-z, 0-9, - and _, and not stripe, twilio or openai"
+                    "API name {shown:?} cannot be the webhook path /webhooks/{{name}}: 1 to 32 of a-z, 0-9, - and _, and not stripe, twilio or openai"
                 ),
             });
         }
@@ -189,6 +188,45 @@ impl DeliverySink for MemorySink {
             seen.keys.insert(key.clone());
             seen.order.push_back(key);
             Ok(true)
+        })
+    }
+}
+
+/// Keeps deliveries durably in the store's webhook inbox, through the group-commit writer:
+/// `service = Service::Api(name)`, `dedup_key` the scheme's id, `source = webhook`. The
+/// inbox's `(service, dedup_key)` key settles duplicates, so a replay is acknowledged as one
+/// even after a restart or on another instance sharing the store.
+#[derive(Debug, Clone)]
+pub struct StoreSink {
+    ingest: Ingest,
+}
+
+impl StoreSink {
+    /// A sink submitting to `ingest` (the same writer the three services' receivers use).
+    pub fn new(ingest: Ingest) -> StoreSink {
+        StoreSink { ingest }
+    }
+}
+
+impl DeliverySink for StoreSink {
+    fn deliver(&self, delivery: Delivery) -> BoxFuture<'_, Result<bool, SinkError>> {
+        Box::pin(async move {
+            // `ApiWebhook::new` checked the name with the same rules: this cannot fail for a
+            // delivery of the router, but a sink is public, so it is not assumed.
+            let name = apiops_core::ApiName::new(&delivery.api)
+                .map_err(|e| SinkError::Store(e.to_string()))?;
+            let event = apiops_store::InboxEvent {
+                service: apiops_core::Service::Api(name),
+                dedup_key: delivery.id,
+                event_type: delivery.event_type,
+                source: apiops_store::Source::Webhook,
+                received_at: delivery.received_at,
+                payload: delivery.payload,
+            };
+            self.ingest.submit(event).await.map_err(|e| match e {
+                IngestError::Closed => SinkError::Closed,
+                IngestError::Store(m) => SinkError::Store(m),
+            })
         })
     }
 }

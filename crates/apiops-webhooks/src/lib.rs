@@ -7,7 +7,7 @@
 //! - [`scheme`]: the `webhooks = {...}` scheme of a configured API (`[apis.NAME]`): standard,
 //!   svix, hmac and the github, shopify and slack presets.
 //! - [`apis`]: `/webhooks/{name}` for each configured API, handing verified deliveries to a
-//!   [`apis::DeliverySink`].
+//!   [`apis::DeliverySink`] ([`apis::StoreSink`]: the store's inbox through [`ingest`]).
 //! - [`ingest`]: durable group commit into the store's inbox; 2xx only after commit.
 //! - [`process`]: inbox rows -> `ErrorEvent`s in the event log, after storage.
 //! - [`reconcile`]: the poll reconciler (Stripe events, Twilio Monitor alerts) into the inbox.

@@ -83,9 +83,11 @@ pub(crate) enum Command {
     },
     /// Audit recent errors: fetch, normalize, group, rank, and suggest fixes
     Errors {
-        /// Services to audit (default: every configured one)
+        /// Services to audit (default: every configured one): twilio, openai, stripe; or the
+        /// name of one API configured under [apis.NAME] (its failures apiops saw, from the
+        /// event log)
         #[arg(value_name = "SERVICE")]
-        services: Vec<apiops_core::Service>,
+        services: Vec<String>,
         /// How far back to look
         #[arg(long, default_value = "24h", value_parser = crate::commands::parse_duration, value_name = "DURATION")]
         since: std::time::Duration,
@@ -99,9 +101,11 @@ pub(crate) enum Command {
     },
     /// Audit configuration: numbers, messaging services, webhook endpoints, models, projects
     Audit {
-        /// Services to audit (default: every configured one)
+        /// Services to audit (default: every configured one): twilio, openai, stripe; or the
+        /// name of one API configured under [apis.NAME] (deprecated operations, Deprecation and
+        /// Sunset headers seen, an insecure base URL)
         #[arg(value_name = "SERVICE")]
-        services: Vec<apiops_core::Service>,
+        services: Vec<String>,
         /// Also send one request (HEAD, else GET; 5 s; no redirects) to every webhook URL found,
         /// public addresses only, and report whether the provider could reach it
         #[arg(long)]

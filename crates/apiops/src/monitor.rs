@@ -72,6 +72,11 @@ pub(crate) struct Start<'a> {
     pub(crate) instance: Option<String>,
     pub(crate) clock: Clock,
     pub(crate) stop: CancellationToken,
+    /// The configured APIs to health-check.
+    pub(crate) apis: Vec<(
+        apiops_core::ApiName,
+        Arc<dyn apiops_monitor::apis::ApiCheck>,
+    )>,
 }
 
 /// Starts the monitor when `[monitor]` enables it and there is something to check: the
@@ -85,6 +90,7 @@ pub(crate) fn start(s: Start<'_>) -> anyhow::Result<Option<Monitor>> {
         twilio: checks::twilio(settings),
         stripe: checks::stripe(settings),
         openai: checks::openai(settings),
+        apis: s.apis,
         services: checks::services(settings),
         store: s.store,
         receiver: s.receiver,

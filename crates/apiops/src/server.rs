@@ -91,6 +91,9 @@ pub(crate) fn limited(routes: Router, group: &'static str, max: usize, limits: &
 pub(crate) struct Parts {
     /// The webhook receivers and `/healthz`.
     pub(crate) receiver: Arc<apiops_webhooks::receiver::ReceiverState>,
+    /// `/webhooks/{name}` of the configured APIs with a `webhooks` scheme (in the webhook
+    /// group, under its cap and timeout).
+    pub(crate) apis: Router,
     /// The dashboard's pages, `/confirmations` and `/metrics` (already behind their guard).
     pub(crate) dashboard: Router,
     /// `/mcp` (already behind its guard).
@@ -110,7 +113,7 @@ pub(crate) fn app(p: Parts) -> Router {
         axum::middleware::from_fn_with_state(p.access, crate::dashboard::access::guard),
     );
     limited(
-        apiops_webhooks::receiver::router(p.receiver),
+        apiops_webhooks::receiver::router(p.receiver).merge(p.apis),
         "webhooks",
         p.limits.max_webhook_requests,
         &p.limits,
@@ -250,6 +253,7 @@ mod tests {
             .route("/fast", get(|| async { "ok" }));
         let listen: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
         let app = app(Parts {
+            apis: Router::new(),
             receiver,
             dashboard,
             mcp: Router::new(),
@@ -402,6 +406,7 @@ mod tests {
             tokio_util::sync::CancellationToken::new(),
         );
         let app = app(Parts {
+            apis: Router::new(),
             receiver,
             dashboard,
             mcp,

@@ -463,3 +463,6 @@ mod status;
 mod apis;
 #[path = "cli/resume.rs"]
 mod resume;
+
+#[path = "cli/api_errors.rs"]
+mod api_errors;

@@ -378,3 +378,162 @@ async fn webhook_questions_over_mcp_get_the_webhook_part_of_the_audit_and_webhoo
         "{v:#}"
     );
 }
+
+/// `list_apis`, `api_operations` and `call_api` over a configured API served on loopback:
+/// reads answered at once, a failure recorded in the event log, a write answered with its
+/// plan and nothing sent, bad input refused before anything is sent.
+#[tokio::test]
+async fn configured_apis_are_listed_searched_and_read_and_writes_are_not_sent() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let (h1, h2) = (Arc::clone(&hits), Arc::clone(&hits));
+    let app = axum::Router::new()
+        .route(
+            "/pets",
+            axum::routing::get(move || {
+                h1.fetch_add(1, Ordering::SeqCst);
+                async { axum::Json(json!({"data": [{"id": "pet_1"}], "has_more": false})) }
+            })
+            .post(move || {
+                h2.fetch_add(1, Ordering::SeqCst);
+                async { axum::http::StatusCode::CREATED }
+            }),
+        )
+        .route(
+            "/owners",
+            axum::routing::get(|| async {
+                (
+                    axum::http::StatusCode::FORBIDDEN,
+                    axum::Json(json!({"error": {"code": "forbidden", "message": "no"}})),
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().expect("dir");
+    let spec = dir.path().join("pets.yaml");
+    std::fs::write(
+        &spec,
+        r#"openapi: 3.0.3
+info: {title: Pets, version: "2"}
+paths:
+  /pets:
+    get:
+      operationId: pets/list
+      summary: List the pets
+      parameters: [{name: limit, in: query, schema: {type: integer}}]
+      responses: {"200": {description: ok}}
+    post:
+      operationId: pets/create
+      summary: Create a pet
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object}}}
+      responses: {"201": {description: created}}
+  /owners:
+    get:
+      operationId: owners/list
+      summary: List the owners
+      responses: {"200": {description: ok}}
+"#,
+    )
+    .expect("write");
+    let spec_text = spec.display().to_string();
+    let state = server(
+        &[
+            ("APIOPS_APIS_PETS_SPEC", spec_text.as_str()),
+            ("APIOPS_APIS_PETS_BASE_URL", base.as_str()),
+        ],
+        &dir,
+    )
+    .await;
+
+    let r = call(&state, "list_apis", json!({})).await;
+    assert_eq!(r.is_error, Some(false), "{:#}", content(&r));
+    let v = content(&r);
+    assert_eq!(v["apis"][0]["name"], "pets", "{v:#}");
+    assert_eq!(v["apis"][0]["operations"], 3, "{v:#}");
+
+    let r = call(
+        &state,
+        "api_operations",
+        json!({"api": "pets", "words": ["pets"]}),
+    )
+    .await;
+    let ops: Vec<String> = content(&r)["operations"]
+        .as_array()
+        .expect("ops")
+        .iter()
+        .map(|o| o["operation_id"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(ops, ["pets/list", "pets/create"]);
+
+    let r = call(
+        &state,
+        "call_api",
+        json!({"api": "pets", "operation": "pets/list", "params": {"limit": 5}}),
+    )
+    .await;
+    assert_eq!(r.is_error, Some(false), "{:#}", content(&r));
+    assert_eq!(content(&r)["status"], 200);
+    assert_eq!(content(&r)["body"]["data"][0]["id"], "pet_1");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+    // A write: its plan, nothing sent.
+    let r = call(
+        &state,
+        "call_api",
+        json!({"api": "pets", "operation": "pets/create", "body": {"name": "Rex"}}),
+    )
+    .await;
+    let e = content(&r)["error"].clone();
+    assert_eq!(r.is_error, Some(true));
+    assert_eq!(e["kind"], "confirmation_required", "{e:#}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("apiops call pets pets/create"),
+        "{e:#}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "the write was not sent");
+
+    // Bad input: refused before sending.
+    for (args, kind) in [
+        (
+            json!({"api": "pets", "operation": "pets/lst"}),
+            "invalid_arguments",
+        ),
+        (
+            json!({"api": "pets", "operation": "pets/list", "params": {"limit": "many"}}),
+            "invalid_arguments",
+        ),
+        (
+            json!({"api": "nope", "operation": "x"}),
+            "invalid_arguments",
+        ),
+    ] {
+        let r = call(&state, "call_api", args).await;
+        assert_error(&r, kind, "bad_params");
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+    // A failure after sending: a tool error with its category, and an event in the log.
+    let r = call(
+        &state,
+        "call_api",
+        json!({"api": "pets", "operation": "owners/list"}),
+    )
+    .await;
+    assert_error(&r, "provider_error", "auth");
+    let store = state.store().expect("store");
+    let events = store.events(&EventFilter::default()).await.expect("events");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        (events[0].service.as_str(), events[0].error_code.as_str()),
+        ("pets", "forbidden")
+    );
+}

@@ -610,6 +610,7 @@ async fn openai_gets_a_usage_job_only_with_its_admin_key() {
             twilio: missing(Service::Twilio),
             stripe: missing(Service::Stripe),
             openai: OpenAi::new(oc),
+            apis: Vec::new(),
             services: apiops_ops::Services::new(
                 missing(Service::Twilio),
                 missing(Service::Stripe),

@@ -12,9 +12,7 @@ fn check_row(row: &PgRow) -> Result<crate::CheckRecord, StoreError> {
     let service: Option<String> = row.try_get("service")?;
     Ok(crate::CheckRecord {
         job: row.try_get("job")?,
-        service: service
-            .map(|s| crate::parse_field(id, "service", &s))
-            .transpose()?,
+        service: service.map(|s| crate::parse_service(id, &s)).transpose()?,
         ran_at: crate::ms(id, row.try_get("ran_at")?)?,
         status: row.try_get("status")?,
         summary: row.try_get("summary")?,
@@ -29,9 +27,7 @@ fn alert_row(row: &PgRow) -> Result<crate::AlertRecord, StoreError> {
     Ok(crate::AlertRecord {
         key: row.try_get("alert_key")?,
         rule: row.try_get("rule")?,
-        service: service
-            .map(|s| crate::parse_field(0, "service", &s))
-            .transpose()?,
+        service: service.map(|s| crate::parse_service(0, &s)).transpose()?,
         severity: crate::parse_field(0, "severity", &severity)?,
         message: row.try_get("message")?,
         firing: row.try_get("firing")?,

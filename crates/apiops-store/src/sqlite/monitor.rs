@@ -13,7 +13,7 @@ fn check_row(row: &sqlx::sqlite::SqliteRow) -> Result<CheckRecord, StoreError> {
     let service: Option<String> = row.try_get("service")?;
     Ok(CheckRecord {
         job: row.try_get("job")?,
-        service: service.map(|s| parse(id, "service", &s)).transpose()?,
+        service: service.map(|s| crate::parse_service(id, &s)).transpose()?,
         ran_at: ms(id, row.try_get("ran_at")?)?,
         status: row.try_get("status")?,
         summary: row.try_get("summary")?,
@@ -28,7 +28,7 @@ fn alert_row(row: &sqlx::sqlite::SqliteRow) -> Result<AlertRecord, StoreError> {
     Ok(AlertRecord {
         key: row.try_get("alert_key")?,
         rule: row.try_get("rule")?,
-        service: service.map(|s| parse(0, "service", &s)).transpose()?,
+        service: service.map(|s| crate::parse_service(0, &s)).transpose()?,
         severity: parse(0, "severity", &severity)?,
         message: row.try_get("message")?,
         firing: row.try_get("firing")?,

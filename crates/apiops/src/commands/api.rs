@@ -18,7 +18,11 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 mod journal;
+pub(crate) mod monitor;
+pub(crate) mod record;
+pub(crate) mod scan;
 mod views;
+pub(crate) mod words;
 
 use views::{AnswerView, ApiListView, ApiRow, OpsView, PlanView};
 
@@ -175,7 +179,8 @@ fn check_health(
     format: Format,
 ) -> anyhow::Result<Exit> {
     let api = rt.block_on(open(loaded, locations, name, flags))?;
-    let health = rt.block_on(api.health()).map_err(call_error)?;
+    let mut health = rt.block_on(api.health()).map_err(call_error)?;
+    rt.block_on(record::keep(&loaded.settings, &api, health.event.take()));
     let exit = match health.status {
         "ok" => Exit::Ok,
         "degraded" => Exit::Degraded,
@@ -212,10 +217,15 @@ pub(crate) fn call(
         .map_err(call_error)?;
     if op.class == OpClass::Read {
         if args.all {
-            return rt.block_on(stream_all(&api, op, req));
+            return rt.block_on(stream_all(loaded, &api, op, req));
         }
-        let answer = rt.block_on(api.send(&req)).map_err(call_error)?;
-        output::emit(format, &AnswerView(answer)).context("writing")?;
+        let answer = rt.block_on(api.send(&req));
+        let failure = answer
+            .as_ref()
+            .err()
+            .and_then(|e| api.failure_event(&op.id, e, jiff::Timestamp::now()));
+        rt.block_on(record::keep(&loaded.settings, &api, failure));
+        output::emit(format, &AnswerView(answer.map_err(call_error)?)).context("writing")?;
         return Ok(Exit::Ok);
     }
     if args.all {
@@ -264,7 +274,15 @@ pub(crate) fn call(
     let store = rt
         .block_on(checks::open_store(&loaded.settings))
         .map_err(|e| anyhow::anyhow!("the operations journal is required: {e}"))?;
-    match rt.block_on(journal::execute(&api, &view.plan, store.as_ref()))? {
+    let journaled = rt.block_on(journal::execute(&api, &view.plan, store.as_ref()));
+    rt.block_on(record::keep_in(
+        store.as_ref(),
+        api.name(),
+        None,
+        api.notices(jiff::Timestamp::now()),
+        jiff::Timestamp::now(),
+    ));
+    match journaled? {
         journal::Journaled::Sent(answer) => view.answer = Some(answer),
         journal::Journaled::AlreadyDone { at, detail } => {
             view.already_done = Some(format!(
@@ -278,6 +296,7 @@ pub(crate) fn call(
 
 /// Every item of every page, one JSON line each, written as they come.
 async fn stream_all(
+    loaded: &LoadedConfig,
     api: &Api,
     op: &apiops_openapi::Operation,
     req: apiops_openapi::PreparedRequest,
@@ -294,6 +313,11 @@ async fn stream_all(
         })
     };
     let result = api.each_item(op, req, &mut on_item).await;
+    let failure = match (&result, &write_error) {
+        (Err(e), None) => api.failure_event(&op.id, e, jiff::Timestamp::now()),
+        _ => None,
+    };
+    record::keep(&loaded.settings, api, failure).await;
     if let Some(e) = write_error {
         return Err(anyhow::Error::new(e).context("writing"));
     }

@@ -71,7 +71,14 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             if *resume {
                 return errors::resume(&loaded, format);
             }
-            errors::run(&loaded, services, *since, resource.as_deref(), format)
+            match health::targets(&loaded, services)? {
+                health::Targets::Services(services) => {
+                    errors::run(&loaded, &services, *since, resource.as_deref(), format)
+                }
+                health::Targets::Api(name) => {
+                    api::scan::errors(&loaded, &name, *since, resource.as_deref(), format)
+                }
+            }
         }
         Command::Confirm(args) => {
             let loaded = load()?;
@@ -79,7 +86,12 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
         }
         Command::Do(args) => {
             let loaded = load()?;
-            ops::run_do(&loaded, args, loaded.settings.output.format)
+            let format = loaded.settings.output.format;
+            // A request naming a configured API is matched against its operations first.
+            if let Some(exit) = api::words::run(&loaded, locations, args, format)? {
+                return Ok(exit);
+            }
+            ops::run_do(&loaded, args, format)
         }
         Command::Api(c) => {
             let loaded = load()?;
@@ -101,7 +113,7 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             let loaded = load()?;
             ops::run_openai(&loaded, c, loaded.settings.output.format)
         }
-        Command::Serve(args) => serve::run(load()?, args),
+        Command::Serve(args) => serve::run(load()?, locations, args),
         Command::Mcp(args) => mcp::run(load()?, args),
         Command::Events(args) => {
             let loaded = load()?;
@@ -109,7 +121,13 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
         }
         Command::Audit { services, probe } => {
             let loaded = load()?;
-            audit::run(&loaded, services, *probe, loaded.settings.output.format)
+            let format = loaded.settings.output.format;
+            match health::targets(&loaded, services)? {
+                health::Targets::Services(services) => {
+                    audit::run(&loaded, &services, *probe, format)
+                }
+                health::Targets::Api(name) => api::scan::audit(&loaded, locations, &name, format),
+            }
         }
         Command::Completions { shell } => completions::completions(*shell),
         Command::Man { dir } => completions::man(dir.as_deref()),

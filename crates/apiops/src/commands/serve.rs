@@ -1,5 +1,6 @@
 //! `apiops serve`: the always-on half — the webhook receiver (`/webhooks/{stripe,twilio,openai}`,
-//! `/healthz`), the processor that turns stored failures into events, and the poll reconciler
+//! `/healthz`, and `/webhooks/{name}` of each `[apis.NAME]` with a `webhooks` table, in
+//! `serve/apis.rs`), the processor that turns stored failures into events, and the poll reconciler
 //! that backfills what webhooks missed; the monitor, `/metrics`, the dashboard, and the MCP
 //! server over the streamable HTTP transport at `/mcp` (the same tools and rules as
 //! `apiops mcp`, behind the dashboard's token).
@@ -23,6 +24,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::checks;
+
+mod apis;
 use crate::config::LoadedConfig;
 use crate::config::settings::rotation_parts;
 use crate::exit::{AppError, Exit};
@@ -96,7 +99,11 @@ fn parse_token(s: &str) -> Result<SecretString, String> {
 }
 
 /// Runs until SIGINT or SIGTERM.
-pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit> {
+pub(crate) fn run(
+    loaded: LoadedConfig,
+    locations: &crate::config::Locations,
+    args: &ServeArgs,
+) -> anyhow::Result<Exit> {
     // Shared with the MCP server, which keeps it for as long as it serves.
     let loaded = Arc::new(loaded);
     let settings = &loaded.settings;
@@ -116,9 +123,14 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
         commit_timeout: settings.serve.commit_timeout,
     };
     let enabled = config.enabled();
-    if enabled.is_empty() {
+    // `/webhooks/{name}` of each `[apis.NAME]` with a `webhooks` table; secrets from the
+    // environment only.
+    let api_hooks =
+        apis::receivers(settings, |v| std::env::var(v).ok()).map_err(AppError::Config)?;
+    let api_names: Vec<String> = api_hooks.iter().map(|a| a.name.clone()).collect();
+    if enabled.is_empty() && api_hooks.is_empty() {
         return Err(AppError::NothingConfigured(
-            "no webhook secret is configured: set STRIPE_WEBHOOK_SECRET, TWILIO_AUTH_TOKEN or OPENAI_WEBHOOK_SECRET"
+            "no webhook secret is configured: set STRIPE_WEBHOOK_SECRET, TWILIO_AUTH_TOKEN or OPENAI_WEBHOOK_SECRET, or give an [apis.NAME] a webhooks table"
                 .into(),
         )
         .into());
@@ -188,6 +200,13 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
                 tokio::spawn(r.run(args.reconcile_every, Arc::clone(&committed), stop.clone()))
             })
         };
+        let (api_router, _api_metrics) = apis::router(
+            api_hooks,
+            ingest.clone(),
+            args.max_body,
+            settings.serve.commit_timeout,
+            Arc::new(jiff::Timestamp::now),
+        );
         let receiver_metrics = Arc::new(ReceiverMetrics::default());
         // `/`, `/errors`, `/alerts`, `/confirmations` and `/metrics` (installs the Prometheus
         // recorder).
@@ -235,7 +254,8 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
             "apiops serve: receivers for {} at http://{addr}/webhooks/<provider>; store {}; reconciler {}",
             enabled
                 .iter()
-                .map(|s| s.as_str())
+                .map(|s| s.as_str().to_owned())
+                .chain(api_names.iter().cloned())
                 .collect::<Vec<_>>()
                 .join(", "),
             display_db(&db),
@@ -268,6 +288,11 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
             instance: args.instance.clone(),
             clock: Arc::new(jiff::Timestamp::now),
             stop: stop.clone(),
+            apis: if settings.monitor.enabled {
+                crate::commands::api::monitor::checks(&loaded, locations).await
+            } else {
+                Vec::new()
+            },
         })?;
         if let Some(m) = &monitor {
             anstream::eprintln!("apiops serve: {}", m.description);
@@ -283,6 +308,7 @@ pub(crate) fn run(loaded: LoadedConfig, args: &ServeArgs) -> anyhow::Result<Exit
         let limits = settings.serve.limits();
         let app = crate::server::app(crate::server::Parts {
             receiver: state,
+            apis: api_router,
             dashboard,
             mcp,
             access: access.clone(),

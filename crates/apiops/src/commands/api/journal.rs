@@ -69,8 +69,15 @@ pub(crate) async fn execute(
         Ok(a) => (StepStatus::Done, json!({"status": a.status})),
         Err(e) => (StepStatus::Failed, json!({"error": e.to_string()})),
     };
+    // A failure is stored as an event in the same transaction as the failed step.
+    let events: Vec<_> = result
+        .as_ref()
+        .err()
+        .and_then(|e| api.failure_event(&plan.operation, e, now()))
+        .into_iter()
+        .collect();
     store
-        .journal_step(&key, 0, status, &detail.to_string(), &[], now())
+        .journal_step(&key, 0, status, &detail.to_string(), &events, now())
         .await?;
     if status == StepStatus::Done {
         store.journal_finish(&key, now()).await?;

@@ -1,0 +1,187 @@
+//! Configured APIs (`[apis.NAME]`) in the monitor: each gets the health job, run through an
+//! [`ApiCheck`] the binary builds over `apiops_openapi::Api` (this crate does not load
+//! documents). The result is recorded as the three services' are — a `health` check record
+//! (`service` = the API's name), `apiops_service_up` and `apiops_rate_limit_headroom_ratio`
+//! with that `service` label, the `service_down` / `service_degraded` / `rate_limit_headroom`
+//! rules — and a failure seen after sending is appended to the event log, so that
+//! `apiops errors NAME` shows it.
+
+use apiops_client::version::DeprecationNotice;
+use apiops_core::{ErrorEvent, Health};
+use futures::future::BoxFuture;
+
+/// What one health check of a configured API found.
+#[derive(Debug, Clone)]
+pub struct ApiChecked {
+    /// The verdict in the built-in services' shape: `details` holds
+    /// `rate_limit_headroom = "12.5% left"` when the API sent rate-limit headers.
+    pub health: Health,
+    /// The failure as the event log keeps it, when the check failed after sending.
+    pub event: Option<ErrorEvent>,
+    /// The `Deprecation`/`Sunset` notices its client has seen.
+    pub deprecations: Vec<DeprecationNotice>,
+}
+
+/// A configured API the monitor can check.
+pub trait ApiCheck: Send + Sync {
+    /// Calls the API's health operation once.
+    fn health(&self) -> BoxFuture<'_, ApiChecked>;
+}
+
+#[cfg(test)]
+mod tests {
+    //! A configured API through the health job: its check recorded under its name, its
+    //! failure in the event log, its gauge labelled with its name, and `service_down` firing
+    //! after the configured run of down checks.
+
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use apiops_core::{
+        ActionTaken, ApiName, Category, EventResult, HealthStatus, Service, Severity,
+    };
+    use apiops_store::{EventFilter, SqliteStore, Store};
+    use jiff::Timestamp;
+    use metrics_exporter_prometheus::PrometheusBuilder;
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::schedule::{Job, JobKind};
+    use crate::test_support;
+
+    const KEY: &str = "canary_mail_key_0123456789";
+
+    /// Down, with the key echoed in its failure; each check one second after the last.
+    struct Down {
+        service: Service,
+        second: AtomicI64,
+    }
+
+    impl ApiCheck for Down {
+        fn health(&self) -> BoxFuture<'_, ApiChecked> {
+            Box::pin(async move {
+                let at = Timestamp::from_second(
+                    1_800_000_000 + self.second.fetch_add(1, Ordering::SeqCst),
+                )
+                .expect("ts");
+                ApiChecked {
+                    health: Health {
+                        service: self.service,
+                        status: HealthStatus::Down,
+                        latency_ms: Some(12),
+                        details: [("rate_limit_headroom".to_owned(), "40.0% left".to_owned())]
+                            .into_iter()
+                            .collect(),
+                        warnings: vec![],
+                        reason: Some("HTTP 401 [auth] invalid_key".to_owned()),
+                        category: Some(Category::Auth),
+                    },
+                    event: Some(ErrorEvent {
+                        timestamp: at,
+                        service: self.service,
+                        error_code: "invalid_key".to_owned(),
+                        category: Category::Auth,
+                        severity: Severity::Critical,
+                        resource_type: "operation".to_owned(),
+                        resource_id: "domains/list".to_owned(),
+                        context: format!("domains/list: key {KEY} revoked"),
+                        action_taken: ActionTaken::None,
+                        result: EventResult::Failed,
+                    }),
+                    deprecations: vec![],
+                }
+            })
+        }
+    }
+
+    #[test]
+    fn an_api_is_checked_recorded_and_alerted_like_a_service() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let dir = tempfile::tempdir().expect("dir");
+        let store: Arc<dyn Store> = Arc::new(
+            rt.block_on(SqliteStore::open(&format!(
+                "sqlite://{}/s.db",
+                dir.path().display()
+            )))
+            .expect("store"),
+        );
+        let mail = Service::Api(ApiName::new("mail").expect("name"));
+        let mut config = test_support::config();
+        config.health_every = Duration::from_secs(60);
+        let now = Arc::new(Mutex::new(
+            "2027-01-15T08:00:00Z".parse::<Timestamp>().expect("ts"),
+        ));
+        let clock_now = Arc::clone(&now);
+        let clock: crate::Clock = Arc::new(move || *clock_now.lock().expect("clock"));
+        let mut shared = test_support::shared(
+            &config,
+            Arc::clone(&store),
+            clock,
+            Arc::new(crate::usage::ProviderUsage(Arc::new(BTreeMap::new()))),
+            vec![SecretString::from(KEY.to_owned())],
+        );
+        shared.apis.insert(
+            mail,
+            Arc::new(Down {
+                service: mail,
+                second: AtomicI64::new(0),
+            }),
+        );
+        let job = Job {
+            kind: JobKind::Health,
+            service: Some(mail),
+            every: config.health_every,
+        };
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            for slot in 0..2 {
+                let started = *now.lock().expect("clock");
+                let status = rt.block_on(crate::jobs::health(&shared, &job, mail, slot, started));
+                assert_eq!(status, Some("down"));
+                *now.lock().expect("clock") = started + jiff::SignedDuration::from_secs(60);
+            }
+        });
+        let text = handle.render();
+        assert!(
+            text.contains(r#"apiops_service_up{service="mail"} 0"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"apiops_rate_limit_headroom_ratio{service="mail"} 0.4"#),
+            "{text}"
+        );
+        let checks = rt
+            .block_on(store.checks(Some("health"), Timestamp::UNIX_EPOCH, 10))
+            .expect("checks");
+        assert_eq!(checks.len(), 2);
+        assert!(
+            checks
+                .iter()
+                .all(|c| c.service == Some(mail) && c.status == "down")
+        );
+        let events = rt
+            .block_on(store.events(&EventFilter {
+                services: vec![mail],
+                ..EventFilter::default()
+            }))
+            .expect("events");
+        assert_eq!(events.len(), 2);
+        assert!(
+            events.iter().all(|e| !e.context.contains(KEY)),
+            "{events:?}"
+        );
+        let alerts = rt.block_on(store.alerts(true, 10)).expect("alerts");
+        assert!(
+            alerts
+                .iter()
+                .any(|a| a.key == "service_down:mail" && a.service == Some(mail)),
+            "{alerts:?}"
+        );
+    }
+}

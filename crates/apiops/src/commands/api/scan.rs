@@ -1,0 +1,151 @@
+//! `apiops errors NAME` and `apiops audit NAME` for a configured API: the failures apiops saw
+//! calling it (kept in the event log by `apiops call`, `apiops health NAME` and the monitor),
+//! grouped and ranked as the built-in services' are; and its audit — operations the document
+//! marks deprecated, `Deprecation`/`Sunset` headers the API sent (kept from calls), and a base
+//! URL that is plain http to a host other than loopback. Same views, same renderings, same
+//! exit codes as the built-in services.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use apiops_config::{LoadedConfig, Locations};
+use apiops_core::{ApiName, Service};
+use apiops_openapi::Api;
+use apiops_openapi::events::{audit as audit_findings, fix_for};
+use apiops_providers::aggregate::{Aggregator, recommendations};
+use apiops_store::{EventFilter, Store};
+
+use super::{SpecFlags, configured, record, spec_error};
+use crate::commands::checks;
+use crate::commands::errors::MAX_JSON_EVENTS;
+use crate::commands::notes::ServiceNotes;
+use crate::exit::{AppError, Exit};
+use crate::output::{self, Format};
+use crate::report::{AuditReport, AuditView, ErrorsReport, ErrorsView, period_label};
+
+fn service_of(name: &str) -> anyhow::Result<Service> {
+    ApiName::new(name)
+        .map(Service::Api)
+        .map_err(|e| AppError::Usage(e.to_string()).into())
+}
+
+/// The report of API `name`'s failures over the last `since`, read from `store` at `now`.
+pub(crate) async fn errors_view(
+    store: &dyn Store,
+    service: Service,
+    since: Duration,
+    now: jiff::Timestamp,
+    keep_events: usize,
+) -> anyhow::Result<ErrorsView> {
+    let span = jiff::SignedDuration::try_from(since).context("--since is too large")?;
+    let from = now.checked_sub(span).unwrap_or(jiff::Timestamp::MIN);
+    let events = store
+        .events(&EventFilter {
+            since: Some(from),
+            services: vec![service],
+            limit: None,
+        })
+        .await
+        .context("reading the event log")?;
+    let mut agg = Aggregator::new();
+    for e in &events {
+        agg.push(e, fix_for(e.category), true);
+    }
+    let total = agg.total();
+    let groups = agg.finish();
+    let mut kept: Vec<_> = events.into_iter().rev().take(keep_events).collect();
+    kept.reverse();
+    Ok(ErrorsView {
+        period: period_label(since),
+        services: vec![service],
+        total_events: total,
+        recommendations: recommendations(&[], &groups, &[], 10),
+        groups,
+        failures: vec![],
+        partial: false,
+        unread: vec![],
+        events: kept,
+    })
+}
+
+/// `apiops errors NAME --since ...`.
+pub(crate) fn errors(
+    loaded: &LoadedConfig,
+    name: &str,
+    since: Duration,
+    resource: Option<&str>,
+    format: Format,
+) -> anyhow::Result<Exit> {
+    let service = service_of(name)?;
+    let rt = checks::runtime()?;
+    let mut view = rt.block_on(async {
+        let store = checks::open_store(&loaded.settings)
+            .await
+            .context("the failures of a configured API are read from the event log")?;
+        let keep = if format == Format::Json {
+            MAX_JSON_EVENTS
+        } else {
+            0
+        };
+        errors_view(store.as_ref(), service, since, jiff::Timestamp::now(), keep).await
+    })?;
+    if let Some(r) = resource
+        && r != "operation"
+    {
+        // Every failure of a configured API is about an operation.
+        view.groups.clear();
+        view.events.clear();
+        view.total_events = 0;
+        view.recommendations.clear();
+    }
+    let report = ErrorsReport {
+        errors: view,
+        notes: ServiceNotes::default(),
+    };
+    output::emit(format, &report).context("writing the error report")?;
+    Ok(Exit::Ok)
+}
+
+/// `apiops audit NAME`: needs the document, not the credentials.
+pub(crate) fn audit(
+    loaded: &LoadedConfig,
+    locations: &Locations,
+    name: &str,
+    format: Format,
+) -> anyhow::Result<Exit> {
+    let service = service_of(name)?;
+    let api_name = service.api().context("an API's service")?;
+    let flags = SpecFlags {
+        refresh: false,
+        allow_private_targets: false,
+    };
+    let rt = checks::runtime()?;
+    let (settings, spec) = rt.block_on(configured(loaded, locations, name, &flags))?;
+    let index = Api::index_of(&spec, settings.idempotency_header.as_deref())
+        .map_err(|e| spec_error(loaded, name, e))?;
+    let base = settings
+        .base_url
+        .as_ref()
+        .map(|u| u.to_string())
+        .or_else(|| spec.first_server().map(str::to_owned));
+    let seen = rt.block_on(async {
+        match checks::open_store(&loaded.settings).await {
+            Ok(store) => record::seen(store.as_ref(), name).await,
+            Err(e) => {
+                tracing::warn!("the deprecation notices seen in calls are not read: {e}");
+                Vec::new()
+            }
+        }
+    });
+    let findings = audit_findings(api_name, &index, base.as_deref(), &seen);
+    let report = AuditReport {
+        audit: AuditView {
+            services: vec![service],
+            findings,
+            failures: vec![],
+        },
+        probes: vec![],
+    };
+    output::emit(format, &report).context("writing the audit report")?;
+    Ok(Exit::Ok)
+}
