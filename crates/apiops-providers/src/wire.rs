@@ -18,20 +18,20 @@ pub(crate) fn scrub(redactor: &Redactor, e: ClientError) -> ClientError {
 
 /// How a client's reads stand now, for health (issue 17's "both stay observable"): the attempt
 /// timeout a read gets from the recent latency, the hedges sent and won, and what the general
-/// and the read retry budgets still allow — "attempt timeout 1s; hedges 2 sent, 1 won; retry
-/// budget 10.0 left; read retry budget 50.0 left".
+/// and the read retry budgets still allow — "attempt timeout 1s, hedges 2 sent and 1 won, retry
+/// budget 10.0 left, read retry budget 50.0 left" (one detail: no `;` inside).
 pub(crate) fn reads_detail(api: &apiops_client::ApiClient) -> String {
     use std::sync::atomic::Ordering;
     let stats = api.stats();
     let mut text = format!(
-        "attempt timeout {:?}; hedges {} sent, {} won; retry budget {:.1} left",
+        "attempt timeout {:?}, hedges {} sent and {} won, retry budget {:.1} left",
         api.reads().current_attempt_timeout(),
         stats.hedges.load(Ordering::Relaxed),
         stats.hedges_won.load(Ordering::Relaxed),
         api.retry_budget_balance(),
     );
     if let Some(read) = api.read_retry_budget_balance() {
-        text.push_str(&format!("; read retry budget {read:.1} left"));
+        text.push_str(&format!(", read retry budget {read:.1} left"));
     }
     text
 }

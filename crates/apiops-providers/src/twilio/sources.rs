@@ -91,6 +91,20 @@ impl Dedup {
         serde_json::to_value(memo).unwrap_or_default()
     }
 
+    /// Whether an alert about `about` (the `SID:code` of its message or call) counts: not when
+    /// that failure was reported, nor when another alert already stood for it (Monitor may
+    /// raise several alerts about one failed message; the failure counts once, as it does when
+    /// the message itself is read).
+    fn alert_counts(&self, about: Option<String>) -> bool {
+        let Some(k) = about else {
+            return true;
+        };
+        if lock(&self.reported).contains(&k) {
+            return false;
+        }
+        lock(&self.alert_abouts).insert(k)
+    }
+
     /// A message or call `event`: `None` when an alert already stood for it.
     fn report(&self, event: ErrorEvent) -> Option<ErrorEvent> {
         let k = key(&event.resource_id, &event.error_code);
@@ -246,23 +260,14 @@ fn alerts_fetch(client: TwilioClient) -> Fetch {
         let seen = Arc::clone(&seen);
         normalized(pages, progress, move |a: Alert| {
             let event = alert_event(&a, w)?;
+            if !lock(&seen).insert(a.sid.clone()) {
+                return None;
+            }
             let about = a
                 .resource_sid
                 .as_deref()
                 .map(|sid| key(sid, &event.error_code));
-            if about
-                .as_ref()
-                .is_some_and(|k| lock(&dedup.reported).contains(k))
-            {
-                return None;
-            }
-            if !lock(&seen).insert(a.sid.clone()) {
-                return None;
-            }
-            if let Some(k) = about {
-                lock(&dedup.alert_abouts).insert(k);
-            }
-            Some(event)
+            dedup.alert_counts(about).then_some(event)
         })
     })
 }
@@ -337,5 +342,30 @@ mod tests {
         );
         assert!(resumed.report(event("SM3")).is_some());
         assert!(Dedup::from_memo(Some(serde_json::json!({"reported": 3}))).is_err());
+    }
+
+    #[test]
+    fn a_failure_counts_once_however_many_alerts_are_about_it() {
+        let d = Dedup::default();
+        assert!(d.report(event("SM1")).is_some());
+        assert!(
+            !d.alert_counts(Some(key("SM1", "30008"))),
+            "its message was reported"
+        );
+        // SM9's window went unread: its first alert stands for it, a second one does not.
+        assert!(d.alert_counts(Some(key("SM9", "30008"))));
+        assert!(!d.alert_counts(Some(key("SM9", "30008"))));
+        assert!(
+            d.alert_counts(Some(key("SM9", "30007"))),
+            "another code is another failure"
+        );
+        assert!(
+            d.alert_counts(None) && d.alert_counts(None),
+            "alerts about nothing each count"
+        );
+        assert!(
+            d.report(event("SM9")).is_none(),
+            "read later, SM9 is the failure its alert already counted"
+        );
     }
 }
