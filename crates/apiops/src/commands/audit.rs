@@ -59,35 +59,7 @@ pub(crate) fn run_scoped(
 
 /// Probes every webhook URL the selected providers have, each URL once.
 pub(crate) async fn probe_all(selected: &checks::Selected, prober: &Prober) -> Vec<Probed> {
-    let lists = futures::future::join_all(selected.providers.iter().map(|p| async move {
-        let service = p.service();
-        match p.webhook_urls().await {
-            Ok(urls) => urls,
-            Err(e) => {
-                tracing::warn!("{}: listing webhook URLs: {e}", service.display_name());
-                vec![]
-            }
-        }
-        .into_iter()
-        .map(move |(resource, url)| (format!("{} {resource}", service.display_name()), url))
-        .collect::<Vec<_>>()
-    }))
-    .await;
-    let mut order: Vec<String> = Vec::new();
-    let mut holders: std::collections::HashMap<String, Vec<String>> = Default::default();
-    for (resource, url) in lists.into_iter().flatten() {
-        if !holders.contains_key(&url) {
-            order.push(url.clone());
-        }
-        holders.entry(url).or_default().push(resource);
-    }
-    let results = prober.probe_all(&order).await;
-    order
-        .iter()
-        .zip(results)
-        .map(|(url, result)| Probed {
-            resources: holders.remove(url).unwrap_or_default(),
-            result,
-        })
-        .collect()
+    let providers: Vec<&dyn apiops_providers::Provider> =
+        selected.providers.iter().map(|p| &**p).collect();
+    apiops_providers::probe::probe_webhooks(&providers, prober).await
 }
