@@ -456,6 +456,9 @@ mod dashboard;
 #[path = "cli/terminal.rs"]
 mod terminal;
 
+#[path = "cli/probe.rs"]
+mod probe;
+
 #[path = "cli/status.rs"]
 mod status;
 

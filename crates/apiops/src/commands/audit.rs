@@ -2,7 +2,10 @@
 //! services, webhook endpoints, projects) and flags missing, insecure, unreachable-by-design,
 //! deprecated or orphaned settings. URLs are checked statically; with `--probe`, each webhook
 //! URL found also gets one guarded request ([`apiops_providers::probe`]): public addresses
-//! only, `HEAD` then `GET`, 5 s, no redirects followed.
+//! only, `HEAD` then `GET`, 5 s, no redirects followed. No setting lets it reach loopback or
+//! private addresses; only a debug build (the test suite's) honours
+//! `APIOPS_PROBE_LOOPBACK_FOR_TESTS=1`, the probe's test-only loopback allowance, so the
+//! end-to-end tests can probe the simulator's targets on 127.0.0.1.
 
 use anyhow::Context as _;
 use apiops_core::Service;
@@ -40,7 +43,7 @@ pub(crate) fn run_scoped(
         findings.retain(apiops_providers::webhook_url::about_webhooks);
     }
     let probes = if probe {
-        rt.block_on(probe_all(&selected, &Prober::new()))
+        rt.block_on(probe_all(&selected, &prober()))
     } else {
         vec![]
     };
@@ -55,6 +58,18 @@ pub(crate) fn run_scoped(
     };
     output::emit(format, &view).context("writing the audit report")?;
     Ok(if failed { Exit::Failure } else { Exit::Ok })
+}
+
+/// The probe: public targets only. A debug build (the test suite's) with
+/// `APIOPS_PROBE_LOOPBACK_FOR_TESTS=1` may also reach loopback (the tests' own targets, never private
+/// or link-local ones); release builds do not read the variable, and no configuration key
+/// exists for it.
+pub(crate) fn prober() -> Prober {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("APIOPS_PROBE_LOOPBACK_FOR_TESTS").is_some_and(|v| v == "1") {
+        return Prober::new().allowing_loopback_for_tests();
+    }
+    Prober::new()
 }
 
 /// Probes every webhook URL the selected providers have, each URL once.
