@@ -459,6 +459,9 @@ mod terminal;
 #[path = "cli/probe.rs"]
 mod probe;
 
+#[path = "cli/json_snapshots.rs"]
+mod json_snapshots;
+
 #[path = "cli/status.rs"]
 mod status;
 
