@@ -673,6 +673,7 @@ fn monitor_defaults_are_the_documented_ones() {
     assert_eq!(m.error_thresholds.len(), Category::ALL.len());
     assert!(m.webhook_urls.is_empty() && m.slack_urls.is_empty());
     assert!(!m.allow_private_sinks);
+    assert!(!m.probe_webhooks, "the webhook probe is off by default");
     assert_eq!(m.sink_attempts.get(), 5);
     assert_eq!(m.usage_every, Duration::from_secs(3600));
     assert!(m.budgets.is_empty());
@@ -840,9 +841,11 @@ fn monitor_keys_from_file_and_environment() {
             ),
             ("APIOPS_MONITOR_ENABLED", "false"),
             ("APIOPS_MONITOR_ALLOW_PRIVATE_SINKS", "true"),
+            ("APIOPS_MONITOR_PROBE_WEBHOOKS", "true"),
         ])
         .monitor;
     assert!(!m.enabled && m.allow_private_sinks);
+    assert!(m.probe_webhooks);
     assert_eq!(m.slack_urls.len(), 2);
     assert_eq!(
         m.error_thresholds,

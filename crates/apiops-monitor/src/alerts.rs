@@ -11,6 +11,8 @@
 //! - `rate_limit_headroom:<service>`: less than `headroom_below_percent` of a limit left.
 //! - `balance_low:<service>`: the balance is under `balance_floor`.
 //! - `endpoint_disabled:<service>:<id>`: the config audit found the endpoint disabled.
+//! - `webhook_unreachable:<service>:<url>`: with `probe_webhooks` on, the audit's probe found
+//!   that the provider cannot deliver to a webhook URL (`probes.rs`).
 //! - `signature_rejects:<service>`: at least `signature_rejects` webhook requests rejected for
 //!   their signature within `signature_window`, summed over every instance's reports.
 //! - `deprecation:<service>:<endpoint>`: a recent health check saw a deprecation signal.
@@ -482,6 +484,7 @@ pub(crate) const RULES: &[&str] = &[
     "rate_limit_headroom",
     "balance_low",
     "endpoint_disabled",
+    "webhook_unreachable",
     "signature_rejects",
     "deprecation",
     "budget",

@@ -9,7 +9,9 @@
 //! - `errors`: `window` (`since`, `until`), `total`, `stored`, `by_category`, `groups` (top 20:
 //!   `error_code`, `category`, `severity`, `count`, `suggested_fix`), `failures`.
 //! - `audit`: `findings`, `by_severity`, `by_category`, `items` (first 50), `failure`,
-//!   `fixes` (auto-fixes applied or refused).
+//!   `fixes` (auto-fixes applied or refused); with `probe_webhooks`, `probes` (what each
+//!   webhook URL answered, as `apiops audit --probe --json` shows it; its failures are
+//!   findings too) and `probe_failure`.
 //! - `webhooks` (each instance, only when something was rejected): `rejected` per service and
 //!   reason, `signature_rejected` per service.
 //! - `signatures`: `window_secs`, `signature_rejected` per service over every instance.
@@ -382,7 +384,8 @@ async fn audit(
 ) -> Option<&'static str> {
     let target = shared.targets.get(&service)?;
     let limit = job_timeout(job.every);
-    let (findings, failure) = match tokio::time::timeout(limit, target.provider().audit()).await {
+    let (mut findings, failure) = match tokio::time::timeout(limit, target.provider().audit()).await
+    {
         Ok(Ok(f)) => (f, None),
         Ok(Err(e)) => (Vec::new(), Some(e.to_string())),
         Err(_) => (
@@ -393,6 +396,14 @@ async fn audit(
             )),
         ),
     };
+    // The webhook probe (`probe_webhooks`): only after a complete audit.
+    let probed = match (&shared.prober, &failure) {
+        (Some(prober), None) => Some(super::probes::run(prober, target.provider(), limit).await),
+        _ => None,
+    };
+    if let Some(Ok(p)) = &probed {
+        findings.extend(p.iter().filter_map(|x| x.finding(service)));
+    }
     // `config` auto-fix: only after a complete audit, and only what is clearly right.
     let fixes = if service == Service::Stripe && failure.is_none() {
         shared.fixer.fix_stripe_endpoints().await
@@ -422,6 +433,8 @@ async fn audit(
             "console_only": f.console_only,
         })).collect::<Vec<_>>(),
         "failure": failure,
+        "probes": probed.as_ref().and_then(|p| p.as_ref().ok()),
+        "probe_failure": probed.as_ref().and_then(|p| p.as_ref().err()),
         "fixes": fixes.iter().map(|(id, r)| json!({
             "resource_id": id,
             "result": r.label(),
@@ -441,6 +454,12 @@ async fn audit(
             alerts::audit_evals(service, &shared.rules, &findings, &firing),
         )
         .await;
+    }
+    if let Some(Ok(p)) = &probed {
+        let firing = alerts::firing_keys(&*shared.store, super::probes::RULE, service)
+            .await
+            .unwrap_or_default();
+        evaluate(shared, super::probes::evals(service, p, &firing)).await;
     }
     Some(status)
 }

@@ -12,6 +12,8 @@
 //!   fires once and resolves once across instances).
 //! - `sinks`: log, JSON webhook, Slack-compatible webhook; SSRF-guarded, retried, never
 //!   blocking.
+//! - `probes`: the audit job's webhook reachability probe (`probe_webhooks`, off by default):
+//!   what each URL answered, its findings and the `webhook_unreachable` rule.
 //! - `autofix`: what may be fixed without a person, through the operations gate.
 //! - `usage`: the usage job (spend by day through the providers' usage engine), its
 //!   `apiops_usage_*` gauges and its rules (`budget`, `usage_anomaly`); [`budget`]: what a
@@ -34,6 +36,7 @@ pub mod apis;
 mod autofix;
 pub mod budget;
 mod jobs;
+mod probes;
 pub mod retention;
 pub mod schedule;
 mod sinks;
@@ -118,6 +121,10 @@ pub struct MonitorConfig {
     pub deprecations: bool,
     /// Whether a disabled webhook endpoint (from the config audit) raises `endpoint_disabled`.
     pub endpoint_disabled: bool,
+    /// Whether the config audit also probes each webhook URL it finds (one guarded request,
+    /// as `apiops audit --probe`; public addresses only), adding a finding and raising
+    /// `webhook_unreachable` for each URL the provider cannot deliver to.
+    pub probe_webhooks: bool,
     /// Whether alerts are written to the log.
     pub log_alerts: bool,
     /// Generic webhooks: each alert POSTed as JSON (the URL may carry a token).
@@ -190,6 +197,8 @@ pub(crate) struct Shared {
     pub(crate) backoff: Mutex<BTreeMap<Service, Timestamp>>,
     /// Where the usage job reads spend (the targets' usage engine).
     pub(crate) usage: Arc<dyn usage::UsageSource>,
+    /// The audit job's webhook probe; `None` when `probe_webhooks` is off.
+    pub(crate) prober: Option<apiops_providers::probe::Prober>,
     /// Every configured secret, redacted from every summary and alert once more.
     redactor: Redactor,
 }
@@ -460,7 +469,7 @@ pub fn start(s: Start) -> Result<Option<Monitor>, StartError> {
         }
     };
     let description = format!(
-        "monitor {instance}: {} — health {}, errors {}, audit {}, usage {}{}; alerts to {}; auto-fix {}",
+        "monitor {instance}: {} — health {}, errors {}, audit {}{}, usage {}{}; alerts to {}; auto-fix {}",
         services
             .iter()
             .map(|s| s.as_str())
@@ -469,6 +478,11 @@ pub fn start(s: Start) -> Result<Option<Monitor>, StartError> {
         every(m.health_every),
         every(m.errors_every),
         every(m.audit_every),
+        if m.probe_webhooks && !m.audit_every.is_zero() {
+            " (webhook URLs probed)"
+        } else {
+            ""
+        },
         every(m.usage_every),
         if m.budgets.is_empty() {
             String::new()
@@ -519,6 +533,8 @@ pub fn start(s: Start) -> Result<Option<Monitor>, StartError> {
         receiver: s.receiver,
         last_rejected: Mutex::new(BTreeMap::new()),
         backoff: Mutex::new(BTreeMap::new()),
+        // Public targets only: no setting lets the probe reach loopback or private addresses.
+        prober: m.probe_webhooks.then(apiops_providers::probe::Prober::new),
         redactor: s.redactor,
     });
     let task = tokio::spawn(run_loop(shared, jobs, s.stop));
@@ -642,6 +658,7 @@ pub(crate) mod test_support {
             signature_window: Duration::from_secs(300),
             deprecations: false,
             endpoint_disabled: false,
+            probe_webhooks: false,
             log_alerts: false,
             webhook_urls: Vec::new(),
             slack_urls: Vec::new(),
@@ -652,7 +669,9 @@ pub(crate) mod test_support {
         }
     }
 
-    /// What the jobs share, with no provider: the usage job reads `usage`.
+    /// What the jobs share, with no provider: the usage job reads `usage`. With
+    /// `probe_webhooks`, the probe may reach the tests' own loopback targets (the test-only
+    /// allowance; private and other addresses stay refused).
     pub(crate) fn shared(
         config: &MonitorConfig,
         store: Arc<dyn Store>,
@@ -702,6 +721,9 @@ pub(crate) mod test_support {
             last_rejected: Mutex::new(BTreeMap::new()),
             backoff: Mutex::new(BTreeMap::new()),
             usage,
+            prober: config
+                .probe_webhooks
+                .then(|| apiops_providers::probe::Prober::new().allowing_loopback_for_tests()),
             redactor: Redactor::new(secrets),
         }
     }

@@ -10,14 +10,19 @@
 //!   (and only loopback) for tests that run their own targets on 127.0.0.1.
 //! - Outcomes: reachable; TLS error with the certificate's problem; DNS failure; timeout; no
 //!   connection; or an HTTP status that would make the provider fail (4xx, 5xx, a redirect).
+//! - [`probe_webhooks`] probes every webhook URL some providers hold, each URL once, and
+//!   [`Probed::finding`] turns a URL the provider cannot use into an audit [`Finding`] (how
+//!   `apiops serve`'s monitor reports it; `apiops audit --probe` shows the table).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use apiops_client::redact::display_url;
+use apiops_core::{Category, Finding, Service, Severity};
 use serde::Serialize;
 use url::Url;
 
+use crate::Provider;
 use crate::outbound::{Refusal, pin_public};
 
 /// What one probe found.
@@ -257,14 +262,111 @@ impl Prober {
         done(Some(method), outcome)
     }
 
-    /// Probes every URL, at most 8 at a time, in the order given.
+    /// Probes every URL, at most 8 at a time, in the order given. (Batches built in a loop,
+    /// not a stream of closures, so the future stays `Send` for the monitor's tasks.)
     pub async fn probe_all(&self, urls: &[String]) -> Vec<ProbeResult> {
-        use futures::StreamExt as _;
-        futures::stream::iter(urls.iter().map(|u| self.probe(u)))
-            .buffered(8)
-            .collect()
-            .await
+        let mut out = Vec::with_capacity(urls.len());
+        for batch in urls.chunks(8) {
+            let mut probes = Vec::with_capacity(batch.len());
+            for url in batch {
+                probes.push(self.probe(url));
+            }
+            out.extend(futures::future::join_all(probes).await);
+        }
+        out
     }
+}
+
+/// One webhook URL probed, and the resources that use it ("Twilio phone_number PN…: sms_url").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Probed {
+    /// What the probe found.
+    #[serde(flatten)]
+    pub result: ProbeResult,
+    /// The resources holding this URL, each named with its service.
+    pub resources: Vec<String>,
+}
+
+impl Probed {
+    /// The audit finding of a URL `service`'s deliveries cannot reach; `None` when it is
+    /// reachable. The resource is the URL as shown (no credentials, no query).
+    pub fn finding(&self, service: Service) -> Option<Finding> {
+        let outcome = &self.result.outcome;
+        let severity = match outcome {
+            Outcome::Reachable { .. } => return None,
+            // Refused by policy or not a URL: the static audit names the address class and
+            // the format; the probe only adds that it was not contacted.
+            Outcome::UnreachableByPolicy { .. } | Outcome::Invalid { .. } => Severity::Warning,
+            _ => Severity::Critical,
+        };
+        let used_by = if self.resources.is_empty() {
+            String::new()
+        } else {
+            format!(" (used by {})", self.resources.join(", "))
+        };
+        Some(Finding {
+            service,
+            severity,
+            category: Category::Config,
+            resource_type: "webhook_url".to_owned(),
+            resource_id: self.result.url.clone(),
+            title: format!(
+                "Webhook URL {}{used_by}: {}",
+                self.result.url,
+                outcome.describe()
+            ),
+            remediation: match outcome {
+                Outcome::TlsError { .. } => "Serve a certificate from a trusted authority that names this host (the provider verifies it), or point the webhook at a URL that has one.".to_owned(),
+                Outcome::HttpStatus { location: Some(_), .. } => "Point the webhook at the final URL: the provider does not follow redirects.".to_owned(),
+                Outcome::UnreachableByPolicy { .. } => "Use a public https URL: the provider cannot reach a private, loopback or link-local address either.".to_owned(),
+                _ => "Make sure the receiver is running and answers at this URL from the internet (DNS, firewall, routing), or point the webhook at one that does.".to_owned(),
+            },
+            console_only: false,
+        })
+    }
+}
+
+/// The webhook URLs `p` holds, each with its resource named with the service; none (logged)
+/// when they cannot be listed.
+async fn webhook_urls_of(p: &dyn Provider) -> Vec<(String, String)> {
+    let service = p.service();
+    match p.webhook_urls().await {
+        Ok(urls) => urls,
+        Err(e) => {
+            tracing::warn!("{}: listing webhook URLs: {e}", service.display_name());
+            vec![]
+        }
+    }
+    .into_iter()
+    .map(|(resource, url)| (format!("{} {resource}", service.display_name()), url))
+    .collect()
+}
+
+/// Probes every webhook URL `providers` hold, each URL once (in the order first found), with
+/// the resources that use it. A provider whose URLs cannot be listed adds none (logged).
+pub async fn probe_webhooks(providers: &[&dyn Provider], prober: &Prober) -> Vec<Probed> {
+    let mut listing = Vec::with_capacity(providers.len());
+    for p in providers {
+        listing.push(webhook_urls_of(*p));
+    }
+    let lists = futures::future::join_all(listing).await;
+    let mut order: Vec<String> = Vec::new();
+    let mut holders: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for (resource, url) in lists.into_iter().flatten() {
+        if !holders.contains_key(&url) {
+            order.push(url.clone());
+        }
+        holders.entry(url).or_default().push(resource);
+    }
+    let results = prober.probe_all(&order).await;
+    order
+        .iter()
+        .zip(results)
+        .map(|(url, result)| Probed {
+            resources: holders.remove(url).unwrap_or_default(),
+            result,
+        })
+        .collect()
 }
 
 /// The outcome of a request that got no answer.

@@ -36,6 +36,10 @@ pub struct SimConfig {
     /// The "now" the data is generated around (messages over the days before it). Fixed in
     /// tests for byte-identical data; the current hour by default.
     pub anchor: Timestamp,
+    /// Also serves the webhook probe's loopback test targets ([`crate::probe_targets`]), each
+    /// added as a Stripe webhook endpoint when the simulator starts. Off by default: the data
+    /// is then what it always was.
+    pub probe_targets: bool,
 }
 
 impl Default for SimConfig {
@@ -52,6 +56,7 @@ impl Default for SimConfig {
             messages: 2_000,
             history: Duration::from_secs(7 * 86_400),
             anchor: current_hour(),
+            probe_targets: false,
         }
     }
 }

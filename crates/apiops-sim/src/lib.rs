@@ -18,6 +18,9 @@
 //!   and `/_sim/twilio/alerts`.
 //! - [`stats`]: requests and side effects per operation, served at `/_sim/stats`.
 //! - [`rng`]: the seeded generator and id helpers, so the same seed gives byte-identical data.
+//! - [`probe_targets`]: loopback targets for the webhook reachability probe's tests (200, 404,
+//!   500, a 301, a self-signed certificate, a server that never answers), each a Stripe
+//!   webhook endpoint when [`SimConfig::probe_targets`] is set.
 //! - [`status`]: the providers' Statuspage-style status pages (`/status/{provider}/api/v2/...`),
 //!   operational, degraded or failing as a test sets it.
 //! - [`twilio`], [`stripe`], [`openai`]: each provider, in a folder whose files have the same
@@ -47,6 +50,7 @@ pub mod emit;
 pub mod faults;
 pub mod live;
 pub mod openai;
+pub mod probe_targets;
 pub mod rng;
 pub mod script;
 pub mod server;

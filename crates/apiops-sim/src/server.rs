@@ -238,6 +238,13 @@ impl Simulator {
         self.state.edge.reopen();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let addr = listener.local_addr()?;
+        let probe_targets = if self.state.config.probe_targets {
+            let targets = crate::probe_targets::ProbeTargets::start().await?;
+            self.state.stripe.replace_endpoints(&targets.endpoints());
+            Some(targets)
+        } else {
+            None
+        };
         let app = self.router();
         let state = Arc::clone(&self.state);
         let task = tokio::spawn(async move {
@@ -253,6 +260,7 @@ impl Simulator {
             sim: self,
             shutdown: Some(tx),
             task,
+            probe_targets,
         })
     }
 
@@ -329,6 +337,7 @@ pub struct RunningSim {
     pub sim: Simulator,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
+    probe_targets: Option<crate::probe_targets::ProbeTargets>,
 }
 
 impl RunningSim {
@@ -340,6 +349,11 @@ impl RunningSim {
     /// The environment pointing clients here.
     pub fn env_vars(&self) -> Vec<(&'static str, String)> {
         self.sim.env_vars(self.addr)
+    }
+
+    /// The webhook probe's loopback targets, when [`SimConfig::probe_targets`] started them.
+    pub fn probe_targets(&self) -> Option<&crate::probe_targets::ProbeTargets> {
+        self.probe_targets.as_ref()
     }
 
     /// Adds a scripted fault rule: see [`SimState::script_fault`].

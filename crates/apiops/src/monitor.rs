@@ -38,6 +38,7 @@ pub(crate) fn config(m: &MonitorSettings) -> MonitorConfig {
         signature_window: m.signature_window,
         deprecations: m.deprecations,
         endpoint_disabled: m.endpoint_disabled,
+        probe_webhooks: m.probe_webhooks,
         log_alerts: m.log_alerts,
         webhook_urls: m.webhook_urls.clone(),
         slack_urls: m.slack_urls.clone(),

@@ -477,12 +477,7 @@ impl Render for AuditView {
 }
 
 /// One webhook URL probed, and the resources that use it.
-#[derive(Debug, Serialize)]
-pub(crate) struct Probed {
-    #[serde(flatten)]
-    pub(crate) result: apiops_providers::probe::ProbeResult,
-    pub(crate) resources: Vec<String>,
-}
+pub(crate) use apiops_providers::probe::Probed;
 
 /// `apiops audit [--probe]`: the audit, and what each webhook URL answered.
 #[derive(Debug, Serialize)]

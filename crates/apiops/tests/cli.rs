@@ -456,6 +456,12 @@ mod dashboard;
 #[path = "cli/terminal.rs"]
 mod terminal;
 
+#[path = "cli/probe.rs"]
+mod probe;
+
+#[path = "cli/json_snapshots.rs"]
+mod json_snapshots;
+
 #[path = "cli/status.rs"]
 mod status;
 

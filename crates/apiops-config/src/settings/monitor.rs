@@ -63,6 +63,10 @@ pub struct MonitorSettings {
     pub deprecations: bool,
     /// Whether a disabled webhook endpoint (from the config audit) raises `endpoint_disabled`.
     pub endpoint_disabled: bool,
+    /// Whether the config audit also probes each webhook URL (`apiops audit --probe`'s
+    /// request), raising `webhook_unreachable`. Off by default. Public addresses only: no
+    /// setting lets the probe reach loopback or private addresses.
+    pub probe_webhooks: bool,
     /// Whether alerts are written to the log.
     pub log_alerts: bool,
     /// Generic webhooks: each alert POSTed as JSON. Secret (the URL may carry a token).

@@ -150,6 +150,30 @@ impl StripeState {
             .len()
     }
 
+    /// Replaces every webhook endpoint with one enabled endpoint per `(url, description)`
+    /// (each subscribed to `charge.dispute.created` only), so nothing points outside the
+    /// machine: the probe targets' endpoints.
+    pub(crate) fn replace_endpoints(&self, endpoints: &[(String, String)]) {
+        let mut r = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut list = self
+            .endpoints
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *list = endpoints
+            .iter()
+            .map(|(url, description)| webhook_endpoints::Endpoint {
+                id: crate::rng::stripe_id("we", &mut r),
+                created: self.anchor,
+                url: url.clone(),
+                enabled_events: vec!["charge.dispute.created".to_owned()],
+                disabled: false,
+                api_version: None,
+                description: Some(description.clone()),
+                metadata: Default::default(),
+            })
+            .collect();
+    }
+
     /// The time stamped on objects created now: the wall clock, but never before the anchor, so
     /// new objects sort as the newest.
     pub(super) fn now(&self) -> i64 {

@@ -2,7 +2,10 @@
 //! services, webhook endpoints, projects) and flags missing, insecure, unreachable-by-design,
 //! deprecated or orphaned settings. URLs are checked statically; with `--probe`, each webhook
 //! URL found also gets one guarded request ([`apiops_providers::probe`]): public addresses
-//! only, `HEAD` then `GET`, 5 s, no redirects followed.
+//! only, `HEAD` then `GET`, 5 s, no redirects followed. No setting lets it reach loopback or
+//! private addresses; only a debug build (the test suite's) honours
+//! `APIOPS_PROBE_LOOPBACK_FOR_TESTS=1`, the probe's test-only loopback allowance, so the
+//! end-to-end tests can probe the simulator's targets on 127.0.0.1.
 
 use anyhow::Context as _;
 use apiops_core::Service;
@@ -40,7 +43,7 @@ pub(crate) fn run_scoped(
         findings.retain(apiops_providers::webhook_url::about_webhooks);
     }
     let probes = if probe {
-        rt.block_on(probe_all(&selected, &Prober::new()))
+        rt.block_on(probe_all(&selected, &prober()))
     } else {
         vec![]
     };
@@ -57,37 +60,21 @@ pub(crate) fn run_scoped(
     Ok(if failed { Exit::Failure } else { Exit::Ok })
 }
 
+/// The probe: public targets only. A debug build (the test suite's) with
+/// `APIOPS_PROBE_LOOPBACK_FOR_TESTS=1` may also reach loopback (the tests' own targets, never private
+/// or link-local ones); release builds do not read the variable, and no configuration key
+/// exists for it.
+pub(crate) fn prober() -> Prober {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("APIOPS_PROBE_LOOPBACK_FOR_TESTS").is_some_and(|v| v == "1") {
+        return Prober::new().allowing_loopback_for_tests();
+    }
+    Prober::new()
+}
+
 /// Probes every webhook URL the selected providers have, each URL once.
 pub(crate) async fn probe_all(selected: &checks::Selected, prober: &Prober) -> Vec<Probed> {
-    let lists = futures::future::join_all(selected.providers.iter().map(|p| async move {
-        let service = p.service();
-        match p.webhook_urls().await {
-            Ok(urls) => urls,
-            Err(e) => {
-                tracing::warn!("{}: listing webhook URLs: {e}", service.display_name());
-                vec![]
-            }
-        }
-        .into_iter()
-        .map(move |(resource, url)| (format!("{} {resource}", service.display_name()), url))
-        .collect::<Vec<_>>()
-    }))
-    .await;
-    let mut order: Vec<String> = Vec::new();
-    let mut holders: std::collections::HashMap<String, Vec<String>> = Default::default();
-    for (resource, url) in lists.into_iter().flatten() {
-        if !holders.contains_key(&url) {
-            order.push(url.clone());
-        }
-        holders.entry(url).or_default().push(resource);
-    }
-    let results = prober.probe_all(&order).await;
-    order
-        .iter()
-        .zip(results)
-        .map(|(url, result)| Probed {
-            resources: holders.remove(url).unwrap_or_default(),
-            result,
-        })
-        .collect()
+    let providers: Vec<&dyn apiops_providers::Provider> =
+        selected.providers.iter().map(|p| &**p).collect();
+    apiops_providers::probe::probe_webhooks(&providers, prober).await
 }

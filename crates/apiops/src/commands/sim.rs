@@ -146,6 +146,7 @@ pub(crate) fn run(args: &SimArgs, format: Format) -> anyhow::Result<Exit> {
         messages: args.messages,
         history: args.history,
         anchor: args.anchor.unwrap_or_else(apiops_sim::config::current_hour),
+        probe_targets: false,
     };
     let sim = Simulator::new(config).map_err(|e| AppError::Usage(e.to_string()))?;
     runtime()?.block_on(async move {
