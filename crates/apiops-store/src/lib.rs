@@ -11,7 +11,8 @@
 //!   one statement per batch, commits durable (`synchronous_commit` on).
 //! - The groups of tables whose statements are the same in both databases are written once in
 //!   `shared` (`journal.rs`, `confirmations.rs`, `scans.rs` for the partial error scan that
-//!   `apiops errors --resume` completes, `monitor.rs` for checks and job slots), against the
+//!   `apiops errors --resume` completes, `monitor.rs` for checks and job slots, `inbox.rs` for
+//!   reading unprocessed webhooks, pruning payloads and the cursors), against the
 //!   `Backend` and `Conn` traits each backend implements. The rest (`events.rs`, `inbox.rs`,
 //!   the alerts in `monitor.rs`) are in each backend's folder beside `mod.rs` (opening the
 //!   database) and `tests.rs`; `backend` forwards each [`Store`] method to them, for both.

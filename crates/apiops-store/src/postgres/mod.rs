@@ -259,6 +259,7 @@ impl crate::shared::Backend for PostgresStore {
     const BYTE_ORDER: &'static str = "COLLATE \"C\"";
     const LOCK_PARTIAL_SCANS: Option<&'static str> =
         Some("LOCK TABLE partial_scans IN EXCLUSIVE MODE");
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const SNAPSHOT: Option<&'static str> = Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
 
     async fn insert_events(

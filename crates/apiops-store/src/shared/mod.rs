@@ -2,8 +2,9 @@
 //!
 //! A group of tables whose SQL and row mapping are the same in SQLite and PostgreSQL lives
 //! here, one file each: `journal` (plans, steps, leases), `confirmations`, `scans` (the
-//! partial error scan) and `monitor` (checks and job slots; the alerts differ and stay in the
-//! backends). Placeholders are written `$N`, which both databases read.
+//! partial error scan), `monitor` (checks and job slots; the alerts differ and stay in the
+//! backends) and `inbox` (reading unprocessed events, pruning payloads, the cursors; appending
+//! and marking differ). Placeholders are written `$N`, which both databases read.
 //!
 //! What differs between the backends is asked of [`Backend`]: which pool reads and which
 //! writes, which text the database cannot store, how text is ordered by bytes, how events are
@@ -18,6 +19,7 @@ use sqlx::{Database, Pool, SqlStr};
 use crate::StoreError;
 
 pub(crate) mod confirmations;
+pub(crate) mod inbox;
 pub(crate) mod journal;
 pub(crate) mod monitor;
 pub(crate) mod scans;
@@ -122,6 +124,10 @@ pub(crate) trait Backend: Sync {
     /// The statement that begins a writer's exclusive hold on `partial_scans`, if a write
     /// transaction alone is not one.
     const LOCK_PARTIAL_SCANS: Option<&'static str>;
+
+    /// What ends a subquery that picks rows to update, so that rows another writer holds are
+    /// skipped rather than waited for ("" where there is one writer).
+    const SKIP_LOCKED: &'static str;
 
     /// The statement that makes a read transaction one snapshot, if it is not already.
     const SNAPSHOT: Option<&'static str>;

@@ -184,6 +184,8 @@ impl crate::shared::Backend for SqliteStore {
     const BYTE_ORDER: &'static str = "";
     /// Every write queues for the one writer connection.
     const LOCK_PARTIAL_SCANS: Option<&'static str> = None;
+    /// Every write queues for the one writer connection.
+    const SKIP_LOCKED: &'static str = "";
     /// A read transaction in WAL mode is a snapshot.
     const SNAPSHOT: Option<&'static str> = None;
 
