@@ -476,7 +476,8 @@ fn next_link(field: Option<&Value>, name: &str) -> Result<Option<Cursor>, PageEr
     }
 }
 
-fn json_kind(v: &Value) -> &'static str {
+/// What kind of JSON value `v` is, as an error message names it ("a string", "an array"...).
+pub fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

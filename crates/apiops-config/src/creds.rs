@@ -484,18 +484,10 @@ impl CredsReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Environment, FlagOverrides, Locations, Sources, env, load};
+    use crate::env;
 
     fn report(vars: &[(&str, &str)]) -> CredsReport {
-        let env: Environment = vars.iter().copied().collect();
-        let loaded = load(&Sources {
-            locations: &Locations::default(),
-            explicit_file: None,
-            env: &env,
-            flags: FlagOverrides::default(),
-        })
-        .expect("loads");
-        CredsReport::build(&loaded)
+        CredsReport::build(&crate::test_loaded(vars))
     }
 
     fn service(r: &CredsReport, s: Service) -> &ServiceCreds {

@@ -523,14 +523,7 @@ fn an_explicit_file_replaces_the_default_one() {
 
 #[test]
 fn no_home_directory_still_loads() {
-    let env = Environment::default();
-    let loaded = load(&Sources {
-        locations: &Locations::default(),
-        explicit_file: None,
-        env: &env,
-        flags: FlagOverrides::default(),
-    })
-    .expect("loads");
+    let loaded = crate::test_loaded(&[]);
     assert_eq!(
         loaded.settings.database.url.expose_secret(),
         "sqlite://./apiops.db?mode=rwc"

@@ -123,20 +123,25 @@ pub struct UsageView {
 impl UsageView {
     /// One line: the period and the spend per currency.
     pub fn summary(&self) -> String {
+        format!(
+            "usage for {}: spend {}",
+            self.report.period.label,
+            self.spend_text()
+        )
+    }
+
+    /// The spend per currency (`12.50 USD, 3.00 EUR`), or `none`.
+    pub fn spend_text(&self) -> String {
         let spend: Vec<String> = self
             .report
             .spend
             .iter()
             .map(|m| format!("{} {}", m.amount, m.currency))
             .collect();
-        format!(
-            "usage for {}: spend {}",
-            self.report.period.label,
-            if spend.is_empty() {
-                "none".to_owned()
-            } else {
-                spend.join(", ")
-            }
-        )
+        if spend.is_empty() {
+            "none".to_owned()
+        } else {
+            spend.join(", ")
+        }
     }
 }

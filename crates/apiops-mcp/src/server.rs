@@ -41,6 +41,25 @@ mod audits;
 mod json;
 mod plans;
 mod resources;
+
+/// `value` (an object) with what the operation `spec` does to the account, as the catalog and
+/// a plan both show it: side effects, risk, reversible, purchase, deletion, auth, costs money.
+fn with_effects(mut value: Value, spec: &apiops_ops::catalog::OpSpec) -> Value {
+    let effects = json!({
+        "side_effects": spec.side_effects,
+        "risk": spec.risk,
+        "reversible": spec.reversible,
+        "purchase": spec.purchase,
+        "deletion": spec.deletion,
+        "auth": spec.auth,
+        "costs_money": spec.costs_money,
+    });
+    if let (Value::Object(to), Value::Object(from)) = (&mut value, effects) {
+        to.extend(from);
+    }
+    value
+}
+
 #[cfg(test)]
 mod tests;
 
@@ -559,23 +578,17 @@ impl State {
             .map(|spec| {
                 let gate = apiops_ops::gate(spec, &policy, Origin::Requested);
                 let trust = apiops_ops::trust_of(spec.kind);
-                json!({
+                let value = json!({
                     "name": spec.name,
                     "service": spec.service,
                     "summary": spec.summary,
                     "params": apiops_ops::params::schema(spec.kind),
                     "read_only": spec.read_only(),
-                    "side_effects": spec.side_effects,
-                    "risk": spec.risk,
-                    "reversible": spec.reversible,
-                    "purchase": spec.purchase,
-                    "deletion": spec.deletion,
-                    "auth": spec.auth,
-                    "costs_money": spec.costs_money,
                     "gate": gate,
                     "trust": trust,
                     "execution": confirm::how(spec, &gate, &trust, o.allow_execute, o.read_only, o.transport),
-                })
+                });
+                with_effects(value, spec)
             })
             .collect();
         json!({"operations": ops})

@@ -6,6 +6,7 @@
 //! Pure: no I/O. Credentials are not added here (the client's auth middleware and
 //! [`crate::auth`] add them), so a [`PreparedRequest`] is safe to show in a plan.
 
+use apiops_client::pagination::json_kind;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -350,17 +351,6 @@ fn check_value(
         }
     }
     Ok(())
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// A form body from a JSON object: scalars as they are, arrays as repeated keys, nested

@@ -1,11 +1,12 @@
 //! Small pieces the typed clients share: scrubbing every registered secret out of a
 //! [`ClientError`], checking an id before it becomes a path segment, decoding a response
 //! body after its headers have been read (for calls whose headers matter, such as OpenAI's
-//! `x-ratelimit-*`), ending a scan's stream at its first error, and how a client's reads stand
-//! (for health).
+//! `x-ratelimit-*`), ending a scan's stream at its first error, how a client's reads stand
+//! (for health), and which code an error answer reports (`classify_answer`).
 
 use apiops_client::redact::{Redactor, display_target};
 use apiops_client::{ClientError, TransportKind};
+use apiops_core::{Classification, HealthStatus};
 use futures::stream::{self, Stream, StreamExt};
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
@@ -94,6 +95,48 @@ pub(crate) async fn json_with_headers<T: DeserializeOwned>(
         reason: e.to_string(),
     })?;
     Ok((headers, value))
+}
+
+/// The code to report for an error answer with `code` and `kind` (its `type`) at `status`, and
+/// its classification: the `code` when it has one, classified by `classify`; otherwise the
+/// `type` (`http_error` when it has none either), classified by `by_type`.
+pub(crate) fn classify_answer(
+    code: Option<&str>,
+    kind: Option<&str>,
+    status: u16,
+    classify: fn(&str, Option<u16>) -> Classification,
+    by_type: impl FnOnce(&str) -> Classification,
+) -> (String, Classification) {
+    if let Some(code) = code.filter(|c| !c.is_empty()) {
+        return (code.to_owned(), classify(code, Some(status)));
+    }
+    let kind = kind.filter(|k| !k.is_empty()).unwrap_or("http_error");
+    (kind.to_owned(), by_type(kind))
+}
+
+/// The health verdict for a probe that got no answer from `provider` it could use: down, with
+/// what went wrong.
+pub(crate) fn unanswered(provider: &str, err: &ClientError) -> (HealthStatus, String) {
+    let reason = match err {
+        ClientError::Decode { .. } => {
+            format!("{provider} answered with a body apiops cannot read: {err}")
+        }
+        ClientError::Transport { .. } => format!("no answer from {provider}: {err}"),
+        other => other.to_string(),
+    };
+    (HealthStatus::Down, reason)
+}
+
+/// An HTTP error answer from `target`, as a health probe's tests receive it.
+#[cfg(test)]
+pub(crate) fn status_error(target: &str, code: u16, body: &str) -> ClientError {
+    ClientError::Status {
+        method: "GET".into(),
+        target: target.into(),
+        status: code,
+        body: body.into(),
+        retry_after: None,
+    }
 }
 
 #[cfg(test)]

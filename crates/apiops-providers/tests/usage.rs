@@ -3,23 +3,25 @@
 //! simulator lists (and its numbers at their listed monthly price); Stripe's must equal the sum
 //! of the simulator's own balance transactions; OpenAI without an admin key says what to set.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use apiops_core::Service;
 use apiops_providers::ClientTuning;
 use apiops_providers::openai::{OpenAi, OpenAiConfig};
-use apiops_providers::stripe::{Stripe, StripeConfig};
-use apiops_providers::twilio::{Twilio, TwilioConfig};
+use apiops_providers::stripe::Stripe;
+use apiops_providers::twilio::Twilio;
 use apiops_providers::usage::{self, Decimal, Sources, UsageBy, UsagePeriod};
 use apiops_sim::{RunningSim, SimConfig, Simulator};
-use secrecy::SecretString;
 use serde_json::Value;
 use url::Url;
 
-fn secret(v: &str) -> Option<SecretString> {
-    Some(SecretString::from(v.to_owned()))
-}
+// The client settings the provider tests build for the simulator's accounts (only some of
+// what that module holds is used here).
+#[allow(dead_code)]
+#[path = "providers/common.rs"]
+mod common;
+
+use common::{env, secret, stripe_config, twilio_config};
 
 fn tuning() -> ClientTuning {
     ClientTuning {
@@ -41,34 +43,13 @@ async fn sim(seed: u64) -> RunningSim {
     .expect("start")
 }
 
-fn env(s: &RunningSim) -> BTreeMap<&'static str, String> {
-    s.env_vars().into_iter().collect()
-}
-
 fn twilio(s: &RunningSim) -> Twilio {
-    let e = env(s);
-    let url = |k: &str| Url::parse(&e[k]).expect("url");
-    Twilio::new(TwilioConfig {
-        api_url: url("APIOPS_TWILIO_API_URL"),
-        monitor_url: url("APIOPS_TWILIO_MONITOR_URL"),
-        messaging_url: url("APIOPS_TWILIO_MESSAGING_URL"),
-        pricing_url: url("APIOPS_TWILIO_PRICING_URL"),
-        account_sid: secret(&e["TWILIO_ACCOUNT_SID"]),
-        auth_token: secret(&e["TWILIO_AUTH_TOKEN"]),
-        api_key: None,
-        api_secret: None,
-        max_concurrency: 10,
-        tuning: tuning(),
-    })
-    .expect("twilio")
+    Twilio::new(twilio_config(s, 10, tuning())).expect("twilio")
 }
 
 fn stripe(s: &RunningSim) -> Stripe {
-    let e = env(s);
-    let mut c = StripeConfig::official(secret(&e["STRIPE_SECRET_KEY"])).expect("config");
-    c.api_url = Url::parse(&e["APIOPS_STRIPE_API_URL"]).expect("url");
+    let mut c = stripe_config(s, tuning());
     c.requests_per_second = 200;
-    c.tuning = tuning();
     Stripe::new(c).expect("stripe")
 }
 

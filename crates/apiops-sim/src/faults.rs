@@ -21,7 +21,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::config::SimConfig;
@@ -420,8 +420,31 @@ pub fn twilio_error(status: StatusCode, code: u32, message: &str) -> Response {
         .into_response()
 }
 
-/// Stripe's error document: `{error:{type, code, message, ...}}`.
-pub fn stripe_error(status: StatusCode, kind: &str, code: Option<&str>, message: &str) -> Response {
+/// A provider's error document with its status: what the edge or a handler answers when a
+/// request is refused.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ErrorDoc {
+    /// 400, 404...
+    pub(crate) status: StatusCode,
+    /// The provider's JSON document.
+    pub(crate) body: Value,
+}
+
+impl IntoResponse for ErrorDoc {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(self.body)).into_response()
+    }
+}
+
+/// Stripe's error document `{error: {type, code, message, param, doc_url}}`; `code` brings its
+/// `doc_url`, and `param` is there only when the error concerns one.
+pub(crate) fn stripe_error_doc(
+    status: StatusCode,
+    kind: &str,
+    code: Option<&str>,
+    param: Option<&str>,
+    message: &str,
+) -> ErrorDoc {
     let mut err = json!({"type": kind, "message": message});
     if let Some(c) = code {
         err["code"] = json!(c);
@@ -430,18 +453,38 @@ pub fn stripe_error(status: StatusCode, kind: &str, code: Option<&str>, message:
             c.replace('_', "-")
         ));
     }
-    (status, axum::Json(json!({ "error": err }))).into_response()
+    if let Some(p) = param {
+        err["param"] = json!(p);
+    }
+    ErrorDoc {
+        status,
+        body: json!({ "error": err }),
+    }
 }
 
-/// OpenAI's error document: `{error:{message, type, param, code}}`.
-pub fn openai_error(status: StatusCode, kind: &str, code: Option<&str>, message: &str) -> Response {
-    (
+/// Stripe's error document from the edge, which names no parameter.
+pub fn stripe_error(status: StatusCode, kind: &str, code: Option<&str>, message: &str) -> Response {
+    stripe_error_doc(status, kind, code, None, message).into_response()
+}
+
+/// OpenAI's error document `{error: {message, type, param, code}}` (`param` null when the
+/// error concerns none).
+pub(crate) fn openai_error_doc(
+    status: StatusCode,
+    kind: &str,
+    code: Option<&str>,
+    param: Option<&str>,
+    message: &str,
+) -> ErrorDoc {
+    ErrorDoc {
         status,
-        axum::Json(
-            json!({"error": {"message": message, "type": kind, "param": null, "code": code}}),
-        ),
-    )
-        .into_response()
+        body: json!({"error": {"message": message, "type": kind, "param": param, "code": code}}),
+    }
+}
+
+/// OpenAI's error document from the edge, which names no parameter.
+pub fn openai_error(status: StatusCode, kind: &str, code: Option<&str>, message: &str) -> Response {
+    openai_error_doc(status, kind, code, None, message).into_response()
 }
 
 /// Shows a presented key the way the providers do in their errors: a few characters only.

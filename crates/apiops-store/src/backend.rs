@@ -1,9 +1,11 @@
 //! The one `impl Store` both backends share: each method of [`crate::Store`] forwards to the
-//! function of the same name in the backend's module for that group of tables (`events`,
-//! `journal`, `confirmations`, `inbox`, `monitor`, `scans`), so both backends are laid out the same way
-//! and a method missing from either is a compile error, not a silent gap.
+//! function of the same name in the module for that group of tables (`events`, `journal`,
+//! `confirmations`, `inbox`, `monitor`, `scans`), the backend's own or the shared one, so both
+//! backends are laid out the same way and a method missing from either is a compile error, not
+//! a silent gap.
 //!
-//! It holds no SQL: the statements live in `sqlite/` and `postgres/`.
+//! It holds no SQL: the statements live in `shared/` (those both backends run alike),
+//! `sqlite/` and `postgres/`.
 
 /// Implements [`crate::Store`] for `$store` by forwarding each method to
 /// `<group>::<method>(store, args...)` at the call site.

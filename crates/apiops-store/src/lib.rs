@@ -9,9 +9,12 @@
 //!   committed event survives a crash.
 //! - [`postgres`]: for several instances sharing the work; the same tables and semantics,
 //!   one statement per batch, commits durable (`synchronous_commit` on).
-//! - Both backends are folders with the same files, one per group of tables (`events.rs`,
-//!   `journal.rs`, `confirmations.rs`, `inbox.rs`, `monitor.rs`, `scans.rs` for the partial
-//!   error scan that `apiops errors --resume` completes) beside `mod.rs` (opening the
+//! - The groups of tables whose statements are the same in both databases are written once in
+//!   `shared` (`journal.rs`, `confirmations.rs`, `scans.rs` for the partial error scan that
+//!   `apiops errors --resume` completes, `monitor.rs` for checks and job slots, `inbox.rs` for
+//!   reading unprocessed webhooks, pruning payloads and the cursors), against the
+//!   `Backend` and `Conn` traits each backend implements. The rest (`events.rs`, `inbox.rs`,
+//!   the alerts in `monitor.rs`) are in each backend's folder beside `mod.rs` (opening the
 //!   database) and `tests.rs`; `backend` forwards each [`Store`] method to them, for both.
 //! - `test_support` (feature `test-support`): a throwaway PostgreSQL schema per test.
 //! - [`open`]: picks the backend from a database URL (`sqlite://PATH`, `postgres://...`);
@@ -23,6 +26,7 @@
 
 mod backend;
 pub mod postgres;
+mod shared;
 pub mod sqlite;
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -593,59 +597,6 @@ pub fn dedup_key(e: &ErrorEvent) -> String {
         e.error_code,
         e.action_taken
     )
-}
-
-/// An unread window as both backends read it: `service, source, from_at, to_at, reason`
-/// (times in Unix milliseconds).
-pub(crate) type UnreadWindowRow = (String, String, i64, i64, String);
-
-pub(crate) fn unread_window_from(
-    seq: i64,
-    (service, source, from, to, reason): UnreadWindowRow,
-) -> Result<UnreadWindowRecord, StoreError> {
-    Ok(UnreadWindowRecord {
-        service: parse_service(seq, &service)?,
-        source,
-        from: ms(seq, from)?,
-        to: ms(seq, to)?,
-        reason,
-    })
-}
-
-/// A confirmation as both backends read it: `id, session, plan_json, summary, created_at,
-/// expires_at, state, decided_by, decided_at` (times in Unix milliseconds).
-pub(crate) type ConfirmationRow = (
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    String,
-    Option<String>,
-    Option<i64>,
-);
-
-/// The columns of a [`ConfirmationRow`], in order.
-pub(crate) const CONFIRMATION_COLUMNS: &str =
-    "id, session, plan_json, summary, created_at, expires_at, state, decided_by, decided_at";
-
-pub(crate) fn confirmation_from(row: ConfirmationRow) -> Result<Confirmation, StoreError> {
-    let (id, session, plan_json, summary, created, expires, state, decided_by, decided_at) = row;
-    Ok(Confirmation {
-        state: ConfirmationState::parse(&state).ok_or_else(|| StoreError::Corrupt {
-            id: 0,
-            reason: format!("confirmation state {state:?}"),
-        })?,
-        created_at: ms(0, created)?,
-        expires_at: ms(0, expires)?,
-        decided_at: decided_at.map(|t| ms(0, t)).transpose()?,
-        id,
-        session,
-        plan_json,
-        summary,
-        decided_by,
-    })
 }
 
 /// The key range of later runs of `base`: `base~...` (`~` is 0x7E; 0x7F bounds it).

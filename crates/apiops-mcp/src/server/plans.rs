@@ -55,13 +55,6 @@ impl State {
             "summary": spec.summary,
             "request": plan.request,
             "steps": plan.steps.iter().map(step_json).collect::<Vec<_>>(),
-            "side_effects": spec.side_effects,
-            "risk": spec.risk,
-            "reversible": spec.reversible,
-            "purchase": spec.purchase,
-            "deletion": spec.deletion,
-            "auth": spec.auth,
-            "costs_money": spec.costs_money,
             "risks": plan.risks,
             "cost": plan.cost,
             "gate": gate,
@@ -73,6 +66,7 @@ impl State {
             "planned_at": plan.planned_at,
             "expires_in_seconds": PLAN_TTL.as_secs(),
         });
+        let value = with_effects(value, spec);
         let steps: Vec<String> = plan.to_do().map(|s| s.action.describe()).collect();
         let mut flags = vec![spec.risk.as_str().to_owned()];
         if spec.purchase {

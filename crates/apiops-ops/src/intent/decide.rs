@@ -207,19 +207,12 @@ fn out_of_scope(f: &Features) -> Option<Decision> {
     None
 }
 
-/// Whether the clause asks for a change (or a test, which sends something).
+/// Whether the clause asks for a change (or a test, which sends something, unless it is only
+/// asked about).
 fn mutates(f: &Features) -> bool {
-    const CHANGES: &[Verb] = &[
-        Verb::Buy,
-        Verb::Release,
-        Verb::Delete,
-        Verb::Update,
-        Verb::Send,
-        Verb::Enable,
-        Verb::Disable,
-        Verb::Resend,
-    ];
-    CHANGES.iter().any(|v| f.says(*v)) || (f.says(Verb::Test) && !f.question)
+    super::mood::CHANGES
+        .iter()
+        .any(|&v| f.says(v) && (v != Verb::Test || !f.question))
 }
 
 /// A change: which one, from the verb, then the things named.

@@ -24,7 +24,7 @@ pub(super) enum Mood {
 }
 
 /// Verbs whose operations change something (or send something, a test included).
-const CHANGES: &[Verb] = &[
+pub(super) const CHANGES: &[Verb] = &[
     Verb::Buy,
     Verb::Release,
     Verb::Delete,

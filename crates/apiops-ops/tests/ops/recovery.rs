@@ -20,6 +20,19 @@ pub(crate) struct World {
     pub(crate) _dir: tempfile::TempDir,
 }
 
+/// What a run that died after the provider acted leaves: `plan` journaled at `at`, its first
+/// step `started` and never finished.
+pub(crate) async fn journal_started(store: &SqliteStore, plan: &apiops_ops::Plan, at: Timestamp) {
+    store
+        .journal_plan(&plan.key, &serde_json::to_string(plan).expect("json"), at)
+        .await
+        .expect("journal");
+    store
+        .journal_step(&plan.key, 0, StepStatus::Started, "{}", &[], at)
+        .await
+        .expect("journal");
+}
+
 pub(crate) async fn world() -> World {
     let sim = Simulator::new(SimConfig::default())
         .expect("config")
@@ -87,18 +100,7 @@ async fn an_interrupted_send_the_provider_completed_is_not_sent_again() {
     };
     // What an interrupted run leaves: the journal says started, the provider has the message.
     let started = Timestamp::now() - jiff::SignedDuration::from_secs(2);
-    w.store
-        .journal_plan(
-            &plan.key,
-            &serde_json::to_string(&plan).expect("json"),
-            started,
-        )
-        .await
-        .expect("journal");
-    w.store
-        .journal_step(&plan.key, 0, StepStatus::Started, "{}", &[], started)
-        .await
-        .expect("journal");
+    journal_started(&w.store, &plan, started).await;
     let sent = w
         .services
         .twilio
@@ -145,14 +147,7 @@ async fn an_interrupted_purchase_the_provider_completed_is_never_repeated() {
         panic!("a buy step: {plan:?}");
     };
     let now = Timestamp::now();
-    w.store
-        .journal_plan(&plan.key, &serde_json::to_string(&plan).expect("json"), now)
-        .await
-        .expect("journal");
-    w.store
-        .journal_step(&plan.key, 0, StepStatus::Started, "{}", &[], now)
-        .await
-        .expect("journal");
+    journal_started(&w.store, &plan, now).await;
     let client = w.services.twilio.as_ref().expect("twilio").client();
     let bought = client.buy_number(number, &[]).await.expect("buy");
     assert_eq!(side_effect(&w, "twilio.numbers.buy"), 1);

@@ -8,7 +8,7 @@ use apiops_ops::{Operation, OpsError, StepAction, catalog::NumberUrls, prepare};
 use apiops_store::{EventFilter, SqliteStore, StepStatus, Store};
 use jiff::Timestamp;
 
-use crate::recovery::{executor, side_effect, world};
+use crate::recovery::{executor, journal_started, side_effect, world};
 
 fn buy_415() -> Operation {
     Operation::TwilioBuyNumber {
@@ -259,18 +259,7 @@ async fn an_interrupted_send_is_recorded_once_when_resolved() {
     // The intent journaled, the provider acted, the process died before the outcome (and so
     // before the event, which is written with it).
     let started = Timestamp::now() - jiff::SignedDuration::from_secs(2);
-    w.store
-        .journal_plan(
-            &plan.key,
-            &serde_json::to_string(&plan).expect("json"),
-            started,
-        )
-        .await
-        .expect("journal");
-    w.store
-        .journal_step(&plan.key, 0, StepStatus::Started, "{}", &[], started)
-        .await
-        .expect("journal");
+    journal_started(&w.store, &plan, started).await;
     let client = w.services.twilio.as_ref().expect("twilio").client();
     client.send_message(from, to, body).await.expect("send");
     assert_eq!(w.store.event_count().await.expect("count"), 0);

@@ -383,20 +383,17 @@ pub fn classify(code: &str, http_status: Option<u16>) -> Classification {
 /// has one; otherwise its `type` when the table knows it (`requests`, `tokens`,
 /// `insufficient_quota`, `server_error`), else the HTTP fallback under the type's name.
 pub fn classify_api_error(error: &ApiError, status: u16) -> (String, Classification) {
-    if let Some(code) = error.code.as_deref().filter(|c| !c.is_empty()) {
-        return (code.to_owned(), classify(code, Some(status)));
-    }
-    let kind = error
-        .kind
-        .as_deref()
-        .filter(|k| !k.is_empty())
-        .unwrap_or("http_error");
-    let generic =
-        kind == "invalid_request_error" && (matches!(status, 401 | 403 | 429) || status >= 500);
-    if generic || lookup(kind).is_none() {
-        return (kind.to_owned(), Classification::fallback(Some(status)));
-    }
-    (kind.to_owned(), classify(kind, Some(status)))
+    let by_type = |kind: &str| {
+        let generic =
+            kind == "invalid_request_error" && (matches!(status, 401 | 403 | 429) || status >= 500);
+        if generic || lookup(kind).is_none() {
+            Classification::fallback(Some(status))
+        } else {
+            classify(kind, Some(status))
+        }
+    };
+    let (code, kind) = (error.code.as_deref(), error.kind.as_deref());
+    crate::wire::classify_answer(code, kind, status, classify, by_type)
 }
 
 /// Every code the table knows.

@@ -194,14 +194,7 @@ pub(crate) fn verdict(err: &ClientError) -> (HealthStatus, String) {
                 format!("HTTP {status} {code}: {}", class.remediation),
             )
         }
-        ClientError::Decode { .. } => (
-            HealthStatus::Down,
-            format!("OpenAI answered with a body apiops cannot read: {err}"),
-        ),
-        ClientError::Transport { .. } => {
-            (HealthStatus::Down, format!("no answer from OpenAI: {err}"))
-        }
-        other => (HealthStatus::Down, other.to_string()),
+        other => crate::wire::unanswered("OpenAI", other),
     }
 }
 
@@ -210,13 +203,7 @@ mod tests {
     use super::*;
 
     fn status(code: u16, body: &str) -> ClientError {
-        ClientError::Status {
-            method: "GET".into(),
-            target: "api.openai.com/v1/models".into(),
-            status: code,
-            body: body.into(),
-            retry_after: None,
-        }
+        crate::wire::status_error("api.openai.com/v1/models", code, body)
     }
 
     #[test]

@@ -103,23 +103,17 @@ pub fn classify(code: &str, http_status: Option<u16>) -> Classification {
 /// has one; otherwise, for statuses that say more than Stripe's broad error `type` (401, 403,
 /// 429, 5xx), the HTTP fallback under the type's name; otherwise the `type`.
 pub fn classify_api_error(error: &ApiErrors, status: u16) -> (String, Classification) {
-    if let Some(code) = error.code.as_deref().filter(|c| !c.is_empty()) {
-        return (code.to_owned(), classify(code, Some(status)));
-    }
-    let kind = error
-        .kind
-        .as_deref()
-        .filter(|k| !k.is_empty())
-        .unwrap_or("http_error");
-    if matches!(status, 401 | 403 | 429) || status >= 500 {
-        let mut c = Classification::fallback(Some(status));
+    let by_type = |kind: &str| {
         // A 5xx `api_error` is in the table; keep its more specific advice.
-        if status >= 500 && kind == "api_error" {
-            c = classify(kind, Some(status));
+        let broad = matches!(status, 401 | 403 | 429) || status >= 500;
+        if broad && !(status >= 500 && kind == "api_error") {
+            Classification::fallback(Some(status))
+        } else {
+            classify(kind, Some(status))
         }
-        return (kind.to_owned(), c);
-    }
-    (kind.to_owned(), classify(kind, Some(status)))
+    };
+    let (code, kind) = (error.code.as_deref(), error.kind.as_deref());
+    crate::wire::classify_answer(code, kind, status, classify, by_type)
 }
 
 /// Every code the tables know, namespaced codes with their prefix (for documentation and

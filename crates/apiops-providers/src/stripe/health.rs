@@ -119,15 +119,7 @@ pub(crate) fn verdict(err: &ClientError, kind: KeyKind) -> (HealthStatus, String
             };
             (health, format!("HTTP {status} {code}: {advice}"))
         }
-        ClientError::Decode { .. } => (
-            HealthStatus::Down,
-            format!("Stripe answered with a body apiops cannot read: {err}"),
-        ),
-        ClientError::CircuitOpen { .. } => (HealthStatus::Down, err.to_string()),
-        ClientError::Transport { .. } => {
-            (HealthStatus::Down, format!("no answer from Stripe: {err}"))
-        }
-        other => (HealthStatus::Down, other.to_string()),
+        other => crate::wire::unanswered("Stripe", other),
     }
 }
 
@@ -136,13 +128,7 @@ mod tests {
     use super::*;
 
     fn status(code: u16, body: &str) -> ClientError {
-        ClientError::Status {
-            method: "GET".into(),
-            target: "api.stripe.com/v1/balance".into(),
-            status: code,
-            body: body.into(),
-            retry_after: None,
-        }
+        crate::wire::status_error("api.stripe.com/v1/balance", code, body)
     }
 
     #[test]

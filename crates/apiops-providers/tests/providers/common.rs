@@ -1,4 +1,5 @@
-//! What the provider tests share: a simulator anchored at one instant, short client timeouts,
+//! What the provider tests share (`tests/usage.rs` too): a simulator anchored at one instant,
+//! clients' settings for its accounts, short client timeouts,
 //! time windows up to the anchor, scans, counters of the simulator, secret checks, listings
 //! read without apiops, and the checks every provider passes against a server that answers
 //! with JSON cut short.
@@ -7,12 +8,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use apiops_core::{ErrorEvent, HealthStatus};
+use apiops_providers::stripe::StripeConfig;
+use apiops_providers::twilio::TwilioConfig;
 use apiops_providers::{ClientTuning, Progress, Provider, ProviderError, TimeWindow};
 use apiops_sim::{RunningSim, SimConfig, Simulator};
 use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
 use secrecy::SecretString;
 use serde_json::Value;
+use url::Url;
 
 /// The instant the simulator's data ends at.
 pub(crate) fn anchor() -> Timestamp {
@@ -55,6 +59,39 @@ pub(crate) fn env(running: &RunningSim) -> HashMap<&'static str, String> {
 
 pub(crate) fn secret(v: &str) -> Option<SecretString> {
     Some(SecretString::from(v.to_owned()))
+}
+
+/// A Twilio client's settings for the simulator's account: its four hosts and credentials,
+/// `max_concurrency` calls at once, with `tuning`.
+pub(crate) fn twilio_config(
+    running: &RunningSim,
+    max_concurrency: usize,
+    tuning: ClientTuning,
+) -> TwilioConfig {
+    let e = env(running);
+    let url = |k: &str| Url::parse(&e[k]).expect("url");
+    TwilioConfig {
+        api_url: url("APIOPS_TWILIO_API_URL"),
+        monitor_url: url("APIOPS_TWILIO_MONITOR_URL"),
+        messaging_url: url("APIOPS_TWILIO_MESSAGING_URL"),
+        pricing_url: url("APIOPS_TWILIO_PRICING_URL"),
+        account_sid: secret(&e["TWILIO_ACCOUNT_SID"]),
+        auth_token: secret(&e["TWILIO_AUTH_TOKEN"]),
+        api_key: None,
+        api_secret: None,
+        max_concurrency,
+        tuning,
+    }
+}
+
+/// A Stripe client's settings for the simulator's account (its secret key and host), with
+/// `tuning`.
+pub(crate) fn stripe_config(running: &RunningSim, tuning: ClientTuning) -> StripeConfig {
+    let e = env(running);
+    let mut c = StripeConfig::official(secret(&e["STRIPE_SECRET_KEY"])).expect("config");
+    c.api_url = Url::parse(&e["APIOPS_STRIPE_API_URL"]).expect("url");
+    c.tuning = tuning;
+    c
 }
 
 /// The `hours` before [`anchor`], and the hour after it.

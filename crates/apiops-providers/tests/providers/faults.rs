@@ -8,13 +8,12 @@ use std::sync::atomic::Ordering;
 
 use apiops_core::ErrorEvent;
 use apiops_providers::ProviderError;
-use apiops_providers::stripe::{Stripe, StripeConfig};
+use apiops_providers::stripe::Stripe;
+use apiops_providers::twilio::Twilio;
 use apiops_providers::twilio::client::Host;
-use apiops_providers::twilio::{Twilio, TwilioConfig};
 use apiops_sim::{RunningSim, SimConfig};
-use url::Url;
 
-use crate::common::{env, scan, secret, seven_days, sim_config, start, tuning};
+use crate::common::{scan, seven_days, sim_config, start, stripe_config, tuning, twilio_config};
 
 /// `code/resource type` -> events, and the events' resources: what the report's groups are
 /// made of, plus which records they came from.
@@ -36,28 +35,11 @@ fn groups(items: Vec<Result<ErrorEvent, ProviderError>>) -> (BTreeMap<String, u6
 }
 
 fn twilio(running: &RunningSim) -> Twilio {
-    let e = env(running);
-    let url = |k: &str| Url::parse(&e[k]).expect("url");
-    Twilio::new(TwilioConfig {
-        api_url: url("APIOPS_TWILIO_API_URL"),
-        monitor_url: url("APIOPS_TWILIO_MONITOR_URL"),
-        messaging_url: url("APIOPS_TWILIO_MESSAGING_URL"),
-        pricing_url: url("APIOPS_TWILIO_PRICING_URL"),
-        account_sid: secret(&e["TWILIO_ACCOUNT_SID"]),
-        auth_token: secret(&e["TWILIO_AUTH_TOKEN"]),
-        api_key: None,
-        api_secret: None,
-        max_concurrency: 16,
-        tuning: tuning(),
-    })
-    .expect("twilio")
+    Twilio::new(twilio_config(running, 16, tuning())).expect("twilio")
 }
 
 fn stripe(running: &RunningSim) -> Stripe {
-    let e = env(running);
-    let mut c = StripeConfig::official(secret(&e["STRIPE_SECRET_KEY"])).expect("config");
-    c.api_url = Url::parse(&e["APIOPS_STRIPE_API_URL"]).expect("url");
-    c.tuning = tuning();
+    let mut c = stripe_config(running, tuning());
     c.requests_per_second = 25;
     Stripe::new(c).expect("stripe")
 }

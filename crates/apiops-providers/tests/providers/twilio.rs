@@ -17,7 +17,7 @@ use url::Url;
 
 use crate::common::{
     anchor, assert_malformed_json_is_a_clear_error, assert_no_secret, env, hours_to_anchor, page,
-    rate_limited, scan, secret, seven_days, sim_config, start, tuning,
+    rate_limited, scan, secret, seven_days, sim_config, start, tuning, twilio_config,
 };
 use crate::recorder::Recorder;
 
@@ -26,20 +26,7 @@ async fn sim(seed: u64, messages: usize) -> RunningSim {
 }
 
 fn config(running: &RunningSim, max_concurrency: usize) -> TwilioConfig {
-    let e = env(running);
-    let url = |k: &str| Url::parse(&e[k]).expect("url");
-    TwilioConfig {
-        api_url: url("APIOPS_TWILIO_API_URL"),
-        monitor_url: url("APIOPS_TWILIO_MONITOR_URL"),
-        messaging_url: url("APIOPS_TWILIO_MESSAGING_URL"),
-        pricing_url: url("APIOPS_TWILIO_PRICING_URL"),
-        account_sid: secret(&e["TWILIO_ACCOUNT_SID"]),
-        auth_token: secret(&e["TWILIO_AUTH_TOKEN"]),
-        api_key: None,
-        api_secret: None,
-        max_concurrency,
-        tuning: tuning(),
-    }
+    twilio_config(running, max_concurrency, tuning())
 }
 
 fn twilio(running: &RunningSim, max_concurrency: usize) -> Twilio {

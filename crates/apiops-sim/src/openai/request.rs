@@ -5,38 +5,12 @@
 //! minimum value...`), because clients and classifiers match on `code` and show `message`.
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
 /// OpenAI's error document with its status: what a handler answers when a request is refused.
-/// Built here because the edge's [`crate::faults::openai_error`] takes no `param`.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct OpenAiError {
-    /// 400, 404...
-    pub(crate) status: StatusCode,
-    /// `{error: {message, type, param, code}}`
-    pub(crate) body: Value,
-}
-
-impl IntoResponse for OpenAiError {
-    fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body)).into_response()
-    }
-}
+pub(crate) type OpenAiError = crate::faults::ErrorDoc;
 
 /// OpenAI's error document `{error: {message, type, param, code}}`.
-pub(crate) fn error(
-    status: StatusCode,
-    kind: &str,
-    code: Option<&str>,
-    param: Option<&str>,
-    message: &str,
-) -> OpenAiError {
-    OpenAiError {
-        status,
-        body: json!({"error": {"message": message, "type": kind, "param": param, "code": code}}),
-    }
-}
+pub(crate) use crate::faults::openai_error_doc as error;
 
 /// A 400 `invalid_request_error` about `param`.
 pub(crate) fn invalid(param: &str, code: &str, message: &str) -> OpenAiError {

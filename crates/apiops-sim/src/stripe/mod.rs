@@ -87,16 +87,10 @@ pub fn routes() -> Router<Arc<SimState>> {
         .method_not_allowed_fallback(unrecognized)
 }
 
-fn expand_only(q: Option<&str>) -> Result<(), request::StripeError> {
-    let p = request::Params::from_query(q);
-    p.check_allowed(&["expand"])?;
-    p.array("expand").map(|_| ())
-}
-
 /// `GET /v1/balance`
 async fn balance(State(state): State<Arc<SimState>>, RawQuery(q): RawQuery) -> Response {
     state.stats.request("stripe.balance.retrieve");
-    match expand_only(q.as_deref()) {
+    match request::expand_only(q.as_deref()) {
         Ok(()) => axum::Json(&state.stripe.balance).into_response(),
         Err(rejection) => rejection.into_response(),
     }
@@ -105,7 +99,7 @@ async fn balance(State(state): State<Arc<SimState>>, RawQuery(q): RawQuery) -> R
 /// `GET /v1/account`
 async fn account(State(state): State<Arc<SimState>>, RawQuery(q): RawQuery) -> Response {
     state.stats.request("stripe.account.retrieve");
-    match expand_only(q.as_deref()) {
+    match request::expand_only(q.as_deref()) {
         Ok(()) => axum::Json(&state.stripe.account).into_response(),
         Err(rejection) => rejection.into_response(),
     }

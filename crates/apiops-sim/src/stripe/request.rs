@@ -10,48 +10,18 @@
 //! This module does not know any endpoint; each handler names the parameters it accepts.
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
 /// A Stripe error document with its status: what a handler answers when a request is refused.
-/// Built here because the edge's [`crate::faults::stripe_error`] has no `param`.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct StripeError {
-    /// 400, 404...
-    pub(crate) status: StatusCode,
-    /// `{error: {type, code, message, param, doc_url}}`
-    pub(crate) body: Value,
-}
+pub(crate) type StripeError = crate::faults::ErrorDoc;
 
-impl IntoResponse for StripeError {
-    fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body)).into_response()
-    }
-}
+/// A Stripe error document, with the `param` it concerns.
+pub(crate) use crate::faults::stripe_error_doc as error;
 
-/// A Stripe error document.
-pub(crate) fn error(
-    status: StatusCode,
-    kind: &str,
-    code: Option<&str>,
-    param: Option<&str>,
-    message: &str,
-) -> StripeError {
-    let mut err = json!({"type": kind, "message": message});
-    if let Some(c) = code {
-        err["code"] = json!(c);
-        err["doc_url"] = json!(format!(
-            "https://stripe.com/docs/error-codes/{}",
-            c.replace('_', "-")
-        ));
-    }
-    if let Some(p) = param {
-        err["param"] = json!(p);
-    }
-    StripeError {
-        status,
-        body: json!({ "error": err }),
-    }
+/// Checks the query of a retrieve, which takes only `expand`.
+pub(crate) fn expand_only(q: Option<&str>) -> Result<(), StripeError> {
+    let p = Params::from_query(q);
+    p.check_allowed(&["expand"])?;
+    p.array("expand").map(|_| ())
 }
 
 /// A 400 `invalid_request_error` about one parameter.

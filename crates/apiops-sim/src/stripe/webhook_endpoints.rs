@@ -113,11 +113,7 @@ pub(crate) async fn retrieve(
     RawQuery(q): RawQuery,
 ) -> Response {
     state.stats.request("stripe.webhook_endpoints.retrieve");
-    let p = Params::from_query(q.as_deref());
-    if let Err(rejection) = p
-        .check_allowed(&["expand"])
-        .and_then(|()| p.array("expand"))
-    {
+    if let Err(rejection) = request::expand_only(q.as_deref()) {
         return rejection.into_response();
     }
     let endpoints = state

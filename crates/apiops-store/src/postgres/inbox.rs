@@ -1,41 +1,18 @@
 //! The webhook inbox in PostgreSQL: group-committed appends in one statement, deduplicated by
-//! provider event id, the processor's reads and marks, payload pruning, and the pollers'
-//! cursors.
+//! provider event id, counting, and the processor's marks. The processor's reads, payload
+//! pruning and the pollers' cursors are shared with SQLite (`crate::shared::inbox`).
 use std::collections::HashSet;
 
 use apiops_core::{ErrorEvent, Service};
 use jiff::Timestamp;
 use sqlx::Row;
-use sqlx::postgres::PgRow;
 
 use super::events::insert_events;
 use super::{PostgresStore, no_nul};
-use crate::{InboxEvent, Source, StoreError, StoredInboxEvent};
-fn inbox_row(row: &PgRow) -> Result<StoredInboxEvent, StoreError> {
-    let id: i64 = row.try_get("id")?;
-    let service: String = row.try_get("service")?;
-    let source: String = row.try_get("source")?;
-    let received: i64 = row.try_get("received_at")?;
-    Ok(StoredInboxEvent {
-        id,
-        event: InboxEvent {
-            service: crate::parse_service(id, &service)?,
-            dedup_key: row.try_get("dedup_key")?,
-            event_type: row.try_get("event_type")?,
-            source: Source::parse(&source).ok_or_else(|| StoreError::Corrupt {
-                id,
-                reason: format!("source {source:?}"),
-            })?,
-            received_at: Timestamp::from_millisecond(received).map_err(|_| {
-                StoreError::Corrupt {
-                    id,
-                    reason: format!("received_at {received}"),
-                }
-            })?,
-            payload: row.try_get("payload")?,
-        },
-    })
-}
+pub(super) use crate::shared::inbox::{
+    cursor, inbox_prune_payloads, inbox_unprocessed, set_cursor,
+};
+use crate::{InboxEvent, StoreError};
 
 /// Inserts a batch of inbox events (arrays `$1`..`$6`, one element per event, no identity
 /// twice) and returns the identities of those that were new. Ids and insertion order as in
@@ -155,19 +132,6 @@ pub(super) async fn inbox_has(
     .await?)
 }
 
-pub(super) async fn inbox_unprocessed(
-    store: &PostgresStore,
-    limit: u32,
-) -> Result<Vec<StoredInboxEvent>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, service, dedup_key, event_type, source, received_at, payload FROM inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1",
-    )
-    .bind(i64::from(limit))
-    .fetch_all(&store.pool)
-    .await?;
-    rows.iter().map(inbox_row).collect()
-}
-
 pub(super) async fn inbox_processed(
     store: &PostgresStore,
     ids: &[i64],
@@ -184,54 +148,5 @@ pub(super) async fn inbox_processed(
             .await?;
     }
     tx.commit().await?;
-    Ok(())
-}
-
-pub(super) async fn inbox_prune_payloads(
-    store: &PostgresStore,
-    before: Timestamp,
-    limit: u32,
-) -> Result<u64, StoreError> {
-    // Reads `inbox_prunable` (the subquery repeats its condition). Rows another instance
-    // is pruning at the same moment are skipped, not waited for: it prunes them.
-    Ok(sqlx::query(
-        "UPDATE inbox SET payload = '' WHERE id IN (SELECT id FROM inbox \
-         WHERE processed_at IS NOT NULL AND payload <> '' AND received_at < $1 \
-         ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
-    )
-    .bind(before.as_millisecond())
-    .bind(i64::from(limit))
-    .execute(&store.pool)
-    .await?
-    .rows_affected())
-}
-
-pub(super) async fn cursor(
-    store: &PostgresStore,
-    name: &str,
-) -> Result<Option<String>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT value FROM cursors WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&store.pool)
-            .await?,
-    )
-}
-
-pub(super) async fn set_cursor(
-    store: &PostgresStore,
-    name: &str,
-    value: &str,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    no_nul("a cursor", [name, value])?;
-    sqlx::query(
-        "INSERT INTO cursors (name, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-    )
-    .bind(name)
-    .bind(value)
-    .bind(now.as_second())
-    .execute(&store.pool)
-    .await?;
     Ok(())
 }

@@ -29,8 +29,9 @@
 //! Layout: this file connects (TLS, timeouts, durable commits, migrations); `masking` shows
 //! database URLs without their passwords; the statements are grouped by table as in
 //! [`crate::sqlite`] and [`crate::Store`] forwards to them (`crate::backend`): `events`,
-//! `journal`, `confirmations`, `inbox` (with the pollers' cursors), `monitor`; `tests` beyond
-//! the conformance suite.
+//! `inbox` (with the pollers' cursors), `monitor` (the alerts); `tests` beyond the conformance
+//! suite. The journal, confirmations, partial scans and the monitor's checks and slots are
+//! the statements both backends share (`crate::shared`), through `impl Backend` below.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -41,17 +42,16 @@ use sqlx::{Connection, PgConnection, PgPool, SqlSafeStr};
 
 use crate::StoreError;
 
-mod confirmations;
 mod events;
 mod inbox;
-mod journal;
 mod masking;
 mod monitor;
-mod scans;
 #[cfg(test)]
 mod tests;
 
 use masking::scrub;
+
+use crate::shared::{confirmations, journal, scans};
 pub use masking::{UNPARSEABLE_URL, shown_url, url_passwords};
 
 crate::backend::store_by_table_group!(PostgresStore);
@@ -236,6 +236,37 @@ fn connect_error(options: &PgConnectOptions, e: &sqlx::Error) -> StoreError {
              the host in the URL"
         )),
         None => StoreError::Database(format!("connecting: {e}")),
+    }
+}
+
+crate::shared::conn_for!(sqlx::Postgres, sqlx::PgConnection, sqlx::postgres::PgRow);
+
+impl crate::shared::Backend for PostgresStore {
+    type Db = sqlx::Postgres;
+
+    fn readers(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn storable<'a>(
+        what: &str,
+        values: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), StoreError> {
+        no_nul(what, values)
+    }
+
+    /// The database's collation may not order by bytes; `C` does.
+    const BYTE_ORDER: &'static str = "COLLATE \"C\"";
+    const LOCK_PARTIAL_SCANS: Option<&'static str> =
+        Some("LOCK TABLE partial_scans IN EXCLUSIVE MODE");
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    const SNAPSHOT: Option<&'static str> = Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+
+    async fn insert_events(
+        conn: &mut PgConnection,
+        events: &[apiops_core::ErrorEvent],
+    ) -> Result<u64, StoreError> {
+        events::insert_events(conn, events).await
     }
 }
 

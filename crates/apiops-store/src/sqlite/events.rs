@@ -9,7 +9,7 @@ use super::SqliteStore;
 use crate::{EventFilter, StoreError, dedup_key, parse_field as parse};
 /// Inserts events inside `tx`, skipping duplicates; returns how many were new.
 pub(super) async fn insert_events(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    conn: &mut sqlx::SqliteConnection,
     events: &[ErrorEvent],
 ) -> Result<u64, StoreError> {
     let now = jiff::Timestamp::now().as_second();
@@ -31,7 +31,7 @@ pub(super) async fn insert_events(
         .bind(e.action_taken.as_str())
         .bind(e.result.as_str())
         .bind(now)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
         inserted += r.rows_affected();
     }

@@ -1,6 +1,7 @@
 //! The webhook inbox in SQLite: group-committed appends deduplicated by provider event id (the
 //! keys kept in a small recent table the writer sweeps into an archive, see [`Sweep`]), the
-//! processor's reads and marks, payload pruning, and the pollers' cursors.
+//! count, and the processor's marks. The processor's reads, payload pruning and the pollers'
+//! cursors are shared with PostgreSQL (`crate::shared::inbox`).
 
 use apiops_core::{ErrorEvent, Service};
 use jiff::Timestamp;
@@ -8,7 +9,10 @@ use sqlx::Row;
 
 use super::SqliteStore;
 use super::events::insert_events;
-use crate::{InboxEvent, Source, StoreError, StoredInboxEvent};
+pub(super) use crate::shared::inbox::{
+    cursor, inbox_prune_payloads, inbox_unprocessed, set_cursor,
+};
+use crate::{InboxEvent, StoreError};
 /// The most inbox rows one `INSERT` carries (6 parameters each; SQLite allows 32766).
 const INBOX_MAX_ROWS_PER_STATEMENT: usize = 512;
 
@@ -268,45 +272,6 @@ pub(super) async fn inbox_has(
     Ok(n > 0)
 }
 
-pub(super) async fn inbox_unprocessed(
-    store: &SqliteStore,
-    limit: u32,
-) -> Result<Vec<StoredInboxEvent>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, service, dedup_key, event_type, source, received_at, payload FROM inbox WHERE processed_at IS NULL ORDER BY id LIMIT ?",
-    )
-    .bind(i64::from(limit))
-    .fetch_all(&store.pool)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let id: i64 = row.try_get("id")?;
-            let service: String = row.try_get("service")?;
-            let source: String = row.try_get("source")?;
-            let received: i64 = row.try_get("received_at")?;
-            Ok(StoredInboxEvent {
-                id,
-                event: InboxEvent {
-                    service: crate::parse_service(id, &service)?,
-                    dedup_key: row.try_get("dedup_key")?,
-                    event_type: row.try_get("event_type")?,
-                    source: Source::parse(&source).ok_or_else(|| StoreError::Corrupt {
-                        id,
-                        reason: format!("source {source:?}"),
-                    })?,
-                    received_at: Timestamp::from_millisecond(received).map_err(|_| {
-                        StoreError::Corrupt {
-                            id,
-                            reason: format!("received_at {received}"),
-                        }
-                    })?,
-                    payload: row.try_get("payload")?,
-                },
-            })
-        })
-        .collect()
-}
-
 pub(super) async fn inbox_processed(
     store: &SqliteStore,
     ids: &[i64],
@@ -329,50 +294,5 @@ pub(super) async fn inbox_processed(
         q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    Ok(())
-}
-
-pub(super) async fn inbox_prune_payloads(
-    store: &SqliteStore,
-    before: Timestamp,
-    limit: u32,
-) -> Result<u64, StoreError> {
-    // The subquery repeats the partial index's condition word for word, so SQLite reads
-    // `inbox_prunable` (only rows still to prune) instead of scanning the inbox.
-    Ok(sqlx::query(
-        "UPDATE inbox SET payload = '' WHERE id IN (SELECT id FROM inbox \
-         WHERE processed_at IS NOT NULL AND payload <> '' AND received_at < ? \
-         ORDER BY received_at LIMIT ?)",
-    )
-    .bind(before.as_millisecond())
-    .bind(i64::from(limit))
-    .execute(&store.writer)
-    .await?
-    .rows_affected())
-}
-
-pub(super) async fn cursor(store: &SqliteStore, name: &str) -> Result<Option<String>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT value FROM cursors WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&store.pool)
-            .await?,
-    )
-}
-
-pub(super) async fn set_cursor(
-    store: &SqliteStore,
-    name: &str,
-    value: &str,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-    )
-    .bind(name)
-    .bind(value)
-    .bind(now.as_second())
-    .execute(&store.writer)
-    .await?;
     Ok(())
 }

@@ -11,10 +11,11 @@
 //!
 //! Layout: this file opens the file (migrations, pragmas, the writer and the checkpointer);
 //! the statements are grouped by table, one file each, and [`crate::Store`] forwards to them
-//! (`crate::backend`): `events` (the event log), `journal` (plans, steps, leases),
-//! `confirmations` (plans waiting for a person), `inbox` (the webhook inbox, its key sweep,
-//! the pollers' cursors), `monitor` (checks, slots, alerts); `tests` beyond the conformance
-//! suite.
+//! (`crate::backend`): `events` (the event log), `inbox` (the webhook inbox, its key sweep,
+//! the pollers' cursors), `monitor` (the alerts); `tests` beyond the conformance suite. The
+//! journal (plans, steps, leases), confirmations, partial scans and the monitor's checks and
+//! slots are the statements both backends share (`crate::shared`), through `impl Backend`
+//! below.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -26,14 +27,13 @@ use sqlx::{SqlSafeStr, SqlitePool};
 
 use crate::StoreError;
 
-mod confirmations;
 mod events;
 mod inbox;
-mod journal;
 mod monitor;
-mod scans;
 #[cfg(test)]
 mod tests;
+
+use crate::shared::{confirmations, journal, scans};
 
 use inbox::Sweep;
 
@@ -153,6 +153,48 @@ async fn migration_lock(file: &Path) -> Result<std::fs::File, StoreError> {
     .await
     .map_err(|e| StoreError::Database(format!("locking for migrations: {e}")))?
     .map_err(|e| StoreError::Database(format!("locking for migrations: {e}")))
+}
+
+crate::shared::conn_for!(
+    sqlx::Sqlite,
+    sqlx::SqliteConnection,
+    sqlx::sqlite::SqliteRow
+);
+
+impl crate::shared::Backend for SqliteStore {
+    type Db = sqlx::Sqlite;
+
+    fn readers(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// SQLite text holds any string.
+    fn storable<'a>(
+        _what: &str,
+        _values: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// SQLite compares text by bytes already (`BINARY`).
+    const BYTE_ORDER: &'static str = "";
+    /// Every write queues for the one writer connection.
+    const LOCK_PARTIAL_SCANS: Option<&'static str> = None;
+    /// Every write queues for the one writer connection.
+    const SKIP_LOCKED: &'static str = "";
+    /// A read transaction in WAL mode is a snapshot.
+    const SNAPSHOT: Option<&'static str> = None;
+
+    async fn insert_events(
+        conn: &mut sqlx::SqliteConnection,
+        events: &[apiops_core::ErrorEvent],
+    ) -> Result<u64, StoreError> {
+        events::insert_events(conn, events).await
+    }
 }
 
 /// An event store in one SQLite file.

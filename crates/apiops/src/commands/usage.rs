@@ -152,19 +152,9 @@ fn tables(view: &UsageView) -> Vec<Table> {
 }
 
 fn spend_line(view: &UsageView) -> String {
-    let spend: Vec<String> = view
-        .report
-        .spend
-        .iter()
-        .map(|m| format!("{} {}", m.amount, m.currency))
-        .collect();
     format!(
         "Spend (what the providers charge: Twilio's price, OpenAI's costs, Stripe's fees): {}",
-        if spend.is_empty() {
-            "none".to_owned()
-        } else {
-            spend.join(", ")
-        }
+        view.spend_text()
     )
 }
 
