@@ -147,7 +147,7 @@ pub enum PageError {
     /// A next-page link that is not a URL.
     #[error("next page link {link:?}: {source}")]
     BadLink {
-        /// The link.
+        /// The link up to its query (a query may carry a token), at most 200 characters.
         link: String,
         /// Why it does not parse.
         #[source]
@@ -274,6 +274,17 @@ pub fn page_query(base: &[(String, String)], cursor: &Cursor) -> Vec<(String, St
     }
 }
 
+/// What an error may show of a link that does not parse: its path, no query or fragment (they
+/// may carry a token), capped.
+fn shown_link(link: &str) -> String {
+    let cut = link.find(['?', '#']).unwrap_or(link.len());
+    let mut shown: String = link[..cut].chars().take(200).collect();
+    if shown.len() < link.len() {
+        shown.push('…');
+    }
+    shown
+}
+
 /// The URL a page is fetched from. `first` is the first page's URL: a server-provided URL must
 /// stay on its origin, so a forged `next_page_url` cannot lead the client (and its credentials)
 /// to another host. Host-relative URIs resolve against `first`.
@@ -293,7 +304,7 @@ pub fn page_url(first: &Url, base: &Url, cursor: &Cursor) -> Result<Url, PageErr
         first.join(link)
     }
     .map_err(|source| PageError::BadLink {
-        link: link.clone(),
+        link: shown_link(link),
         source,
     })?;
     if url.origin() != first.origin() {
@@ -777,6 +788,19 @@ mod tests {
                 (got, want) => panic!("{cursor}: got {got:?}, want {want:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_bad_link_is_named_without_its_query() {
+        let first = Url::parse("https://api.example.com/v1/items").expect("url");
+        let canary = "tok_CANARY_0123456789";
+        let link = format!("http://[::1/v1/items?page_token={canary}");
+        let e = page_url(&first, &first, &Cursor::Url(link)).expect_err("bad link");
+        let text = e.to_string();
+        assert!(matches!(e, PageError::BadLink { .. }), "{e:?}");
+        assert!(text.contains("http://[::1/v1/items…"), "{text}");
+        assert!(!text.contains(canary), "{text}");
+        assert!(!format!("{e:?}").contains(canary), "{e:?}");
     }
 
     /// What a server of `style` answers for `cursor` over `items`, `size` per page.

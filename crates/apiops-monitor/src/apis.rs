@@ -1,13 +1,16 @@
 //! Configured APIs (`[apis.NAME]`) in the monitor: each gets the health job, run through an
-//! [`ApiCheck`] the binary builds over `apiops_openapi::Api` (this crate does not load
-//! documents). The result is recorded as the three services' are — a `health` check record
+//! [`ApiCheck`] — [`OpenApiCheck`] over an `apiops_openapi::Api` the caller loaded (this crate
+//! does not load documents). The result is recorded as the three services' are — a `health` check record
 //! (`service` = the API's name), `apiops_service_up` and `apiops_rate_limit_headroom_ratio`
 //! with that `service` label, the `service_down` / `service_degraded` / `rate_limit_headroom`
 //! rules — and a failure seen after sending is appended to the event log, so that
 //! `apiops errors NAME` shows it.
 
+use std::collections::BTreeMap;
+
 use apiops_client::version::DeprecationNotice;
-use apiops_core::{ErrorEvent, Health};
+use apiops_core::{ErrorEvent, Health, HealthStatus, Service};
+use apiops_openapi::Api;
 use futures::future::BoxFuture;
 
 /// What one health check of a configured API found.
@@ -26,6 +29,50 @@ pub struct ApiChecked {
 pub trait ApiCheck: Send + Sync {
     /// Calls the API's health operation once.
     fn health(&self) -> BoxFuture<'_, ApiChecked>;
+}
+
+/// A configured API's health operation, called as `apiops health NAME` calls it.
+pub struct OpenApiCheck {
+    /// The service the API is recorded as.
+    pub service: Service,
+    /// The API, its document loaded and its client built.
+    pub api: Api,
+}
+
+impl std::fmt::Debug for OpenApiCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenApiCheck")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiCheck for OpenApiCheck {
+    fn health(&self) -> BoxFuture<'_, ApiChecked> {
+        Box::pin(async move {
+            match self.api.health().await {
+                Ok(mut h) => ApiChecked {
+                    health: h.verdict(self.service),
+                    event: h.event.take(),
+                    deprecations: self.api.client().deprecations(),
+                },
+                // Before sending: the health operation cannot be called as configured.
+                Err(e) => ApiChecked {
+                    health: Health {
+                        service: self.service,
+                        status: HealthStatus::Down,
+                        latency_ms: None,
+                        details: BTreeMap::new(),
+                        warnings: Vec::new(),
+                        reason: Some(e.to_string()),
+                        category: Some(e.category()),
+                    },
+                    event: None,
+                    deprecations: Vec::new(),
+                },
+            }
+        })
+    }
 }
 
 #[cfg(test)]

@@ -110,6 +110,40 @@ pub struct ApiHealth {
     pub event: Option<apiops_core::ErrorEvent>,
 }
 
+impl ApiHealth {
+    /// The verdict in the built-in services' shape (the monitor's rules and the dashboard read
+    /// it): `details` holds the operation, the status code and `rate_limit_headroom = "12.5%
+    /// left"` when the API sent rate-limit headers.
+    pub fn verdict(&self, service: apiops_core::Service) -> apiops_core::Health {
+        use apiops_core::HealthStatus;
+        let status = match self.status {
+            "ok" => HealthStatus::Operational,
+            "degraded" => HealthStatus::Degraded,
+            _ => HealthStatus::Down,
+        };
+        let mut details = std::collections::BTreeMap::new();
+        details.insert("operation".to_owned(), self.operation.clone());
+        if let Some(s) = self.http_status {
+            details.insert("http_status".to_owned(), s.to_string());
+        }
+        if let Some(share) = self.headroom.share() {
+            details.insert(
+                "rate_limit_headroom".to_owned(),
+                format!("{:.1}% left", share * 100.0),
+            );
+        }
+        apiops_core::Health {
+            service,
+            status,
+            latency_ms: Some(self.latency_ms),
+            details,
+            warnings: self.deprecations.clone(),
+            category: self.event.as_ref().map(|e| e.category),
+            reason: self.error.clone(),
+        }
+    }
+}
+
 /// A configured API, ready to call.
 #[derive(Debug)]
 pub struct Api {
@@ -475,4 +509,48 @@ fn show_next(next: &NextPage) -> String {
 
 fn duration_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use apiops_core::{ApiName, HealthStatus, Service};
+
+    use super::*;
+
+    fn health(status: &'static str, remaining: Option<u64>) -> ApiHealth {
+        ApiHealth {
+            api: "mail".into(),
+            operation: "domains/list".into(),
+            status,
+            http_status: Some(200),
+            latency_ms: 42,
+            headroom: Headroom {
+                limit: remaining.map(|_| 200),
+                remaining,
+                ..Headroom::default()
+            },
+            error: None,
+            deprecations: vec!["Sunset 2027-01-01".into()],
+            event: None,
+        }
+    }
+
+    #[test]
+    fn the_verdict_carries_status_headroom_and_notices() {
+        let service = Service::Api(ApiName::new("mail").expect("name"));
+        let ok = health("ok", Some(25)).verdict(service);
+        assert_eq!(ok.status, HealthStatus::Operational);
+        assert_eq!(ok.latency_ms, Some(42));
+        assert_eq!(ok.details["operation"], "domains/list");
+        assert_eq!(ok.details["http_status"], "200");
+        assert_eq!(ok.details["rate_limit_headroom"], "12.5% left");
+        assert_eq!(ok.warnings, ["Sunset 2027-01-01"]);
+        let degraded = health("degraded", None).verdict(service);
+        assert_eq!(degraded.status, HealthStatus::Degraded);
+        assert!(!degraded.details.contains_key("rate_limit_headroom"));
+        assert_eq!(
+            health("down", None).verdict(service).status,
+            HealthStatus::Down
+        );
+    }
 }

@@ -15,6 +15,7 @@
 //! - [`api`]: one configured API: prepare, plan, send, page through, health.
 //! - [`events`]: a failed call as an `ErrorEvent`, the deprecation notices kept between runs,
 //!   and the audit's findings (deprecated operations, notices seen, an insecure base URL).
+//! - [`words`]: plain words onto one operation (the API a request names, then its operation).
 //! - [`error`]: the typed errors.
 //!
 //! Not here: the configuration file (apiops-config builds [`ApiConfig`]), fetching a remote
@@ -31,6 +32,7 @@ pub mod index;
 pub mod paging;
 pub mod request;
 pub mod spec;
+pub mod words;
 
 pub use api::{Answer, Api, ApiConfig, ApiHealth, WritePlan};
 pub use auth::ApiAuth;

@@ -69,6 +69,38 @@ pub struct ErrorsView {
     pub events: Vec<apiops_core::ErrorEvent>,
 }
 
+impl ErrorsView {
+    /// The view of failures already in the event log (a configured API's, which apiops saw
+    /// calling it): grouped and ranked as a scan's are, `fix` naming each category's fix, the
+    /// last `keep_events` events kept (oldest first). Never partial: the log is read whole.
+    pub fn of_logged(
+        service: Service,
+        span: std::time::Duration,
+        events: Vec<apiops_core::ErrorEvent>,
+        fix: impl Fn(apiops_core::Category) -> &'static str,
+        keep_events: usize,
+    ) -> Self {
+        let mut agg = crate::aggregate::Aggregator::new();
+        for e in &events {
+            agg.push(e, fix(e.category), true);
+        }
+        let total_events = agg.total();
+        let groups = agg.finish();
+        let skip = events.len().saturating_sub(keep_events);
+        ErrorsView {
+            period: period_label(span),
+            services: vec![service],
+            total_events,
+            recommendations: crate::aggregate::recommendations(&[], &groups, &[], 10),
+            groups,
+            failures: vec![],
+            partial: false,
+            unread: vec![],
+            events: events.into_iter().skip(skip).collect(),
+        }
+    }
+}
+
 /// `apiops audit`.
 #[derive(Debug, Serialize)]
 pub struct AuditView {

@@ -12,7 +12,6 @@ use apiops_config::{LoadedConfig, Locations};
 use apiops_core::{ApiName, Service};
 use apiops_openapi::Api;
 use apiops_openapi::events::{audit as audit_findings, fix_for};
-use apiops_providers::aggregate::{Aggregator, recommendations};
 use apiops_store::{EventFilter, Store};
 
 use super::{SpecFlags, configured, record, spec_error};
@@ -21,7 +20,7 @@ use crate::commands::errors::MAX_JSON_EVENTS;
 use crate::commands::notes::ServiceNotes;
 use crate::exit::{AppError, Exit};
 use crate::output::{self, Format};
-use crate::report::{AuditReport, AuditView, ErrorsReport, ErrorsView, period_label};
+use crate::report::{AuditReport, AuditView, ErrorsReport, ErrorsView};
 
 fn service_of(name: &str) -> anyhow::Result<Service> {
     ApiName::new(name)
@@ -38,34 +37,21 @@ pub(crate) async fn errors_view(
     keep_events: usize,
 ) -> anyhow::Result<ErrorsView> {
     let span = jiff::SignedDuration::try_from(since).context("--since is too large")?;
-    let from = now.checked_sub(span).unwrap_or(jiff::Timestamp::MIN);
     let events = store
         .events(&EventFilter {
-            since: Some(from),
+            since: Some(now.checked_sub(span).unwrap_or(jiff::Timestamp::MIN)),
             services: vec![service],
             limit: None,
         })
         .await
         .context("reading the event log")?;
-    let mut agg = Aggregator::new();
-    for e in &events {
-        agg.push(e, fix_for(e.category), true);
-    }
-    let total = agg.total();
-    let groups = agg.finish();
-    let mut kept: Vec<_> = events.into_iter().rev().take(keep_events).collect();
-    kept.reverse();
-    Ok(ErrorsView {
-        period: period_label(since),
-        services: vec![service],
-        total_events: total,
-        recommendations: recommendations(&[], &groups, &[], 10),
-        groups,
-        failures: vec![],
-        partial: false,
-        unread: vec![],
-        events: kept,
-    })
+    Ok(ErrorsView::of_logged(
+        service,
+        since,
+        events,
+        fix_for,
+        keep_events,
+    ))
 }
 
 /// `apiops errors NAME --since ...`.
