@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use apiops_client::clock::ManualClock;
 use apiops_core::{Category, ErrorEvent, HealthStatus};
 use apiops_providers::openai::{OpenAi, OpenAiConfig};
 use apiops_providers::{Provider, ProviderError, TimeWindow};
@@ -322,10 +323,21 @@ async fn openai_429_is_a_clear_error() {
         ..sim_config(58, 10)
     })
     .await;
-    // A first client uses the minute's two requests; a second one, unaware, is refused.
+    // A first client uses the minute's two requests; a second one, unaware, is refused. The
+    // second one's time is a manual clock: its rate gate's pause after the 429 is recorded, not
+    // waited out, so the simulator's minute cannot end in between.
     let (first, _) = scan(&openai(&running, false), month()).await;
     assert!(first.iter().all(Result::is_ok));
-    let (second, _) = scan(&openai(&running, false), month()).await;
+    let (manual, clock) = ManualClock::new();
+    let mut c = config(&running, &env(&running)["OPENAI_API_KEY"], None);
+    c.tuning.clock = clock;
+    let (second, _) = scan(&OpenAi::new(c).expect("openai"), month()).await;
+    // The gate paused for the Retry-After the 429 named (whole seconds, under the minute).
+    assert!(
+        manual.sleeps().iter().any(|d| *d >= Duration::from_secs(1)),
+        "{:?}",
+        manual.sleeps()
+    );
     // Each list is a window of its own: both are named unread, each with the 429.
     assert_eq!(second.len(), 2, "{second:?}");
     for item in &second {
