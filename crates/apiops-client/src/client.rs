@@ -431,16 +431,10 @@ impl ApiClient {
         rb: RequestBuilder,
     ) -> Result<T, ClientError> {
         let resp = self.send(rb).await?;
-        let method = "response".to_owned();
         let target = display_target(resp.url());
-        let bytes = resp.bytes().await.map_err(|e| ClientError::Transport {
-            method: method.clone(),
-            target: target.clone(),
-            kind: TransportKind::Body,
-            message: e.without_url().to_string(),
-        })?;
+        let bytes = read_body(resp, "response").await?;
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
-            method,
+            method: "response".to_owned(),
             target,
             reason: e.to_string(),
         })
@@ -454,6 +448,30 @@ impl ApiClient {
     ) -> Result<T, ClientError> {
         let rb = self.request(Method::GET, path_or_url)?.query(query);
         self.send_json(rb).await
+    }
+}
+
+/// The body of `resp`, read chunk by chunk into one buffer sized by its `Content-Length` (up to
+/// 64 MiB ahead): a page never sits in memory twice, as collecting the chunks and then joining
+/// them would leave it. A body that breaks off is a [`ClientError::Transport`] of kind
+/// [`TransportKind::Body`], named by `method` and the response's target.
+pub async fn read_body(mut resp: Response, method: &str) -> Result<Vec<u8>, ClientError> {
+    const MAX_AHEAD: u64 = 64 * 1024 * 1024;
+    let hint = resp.content_length().unwrap_or(0).min(MAX_AHEAD);
+    let mut body = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => return Ok(body),
+            Err(e) => {
+                return Err(ClientError::Transport {
+                    method: method.to_owned(),
+                    target: display_target(resp.url()),
+                    kind: TransportKind::Body,
+                    message: e.without_url().to_string(),
+                });
+            }
+        }
     }
 }
 

@@ -46,7 +46,7 @@ pub mod trace;
 pub mod version;
 pub mod windows;
 
-pub use client::{ApiClient, ClientBuilder, ClientStats};
+pub use client::{ApiClient, ClientBuilder, ClientStats, read_body};
 pub use error::{ClientError, TransportKind};
 pub use reqwest::Method;
 pub use secrecy::SecretString;

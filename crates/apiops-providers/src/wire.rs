@@ -5,7 +5,7 @@
 //! (for health), and which code an error answer reports (`classify_answer`).
 
 use apiops_client::redact::{Redactor, display_target};
-use apiops_client::{ClientError, TransportKind};
+use apiops_client::{ClientError, read_body};
 use apiops_core::{Classification, HealthStatus};
 use futures::stream::{self, Stream, StreamExt};
 use reqwest::header::HeaderMap;
@@ -83,12 +83,7 @@ pub(crate) async fn json_with_headers<T: DeserializeOwned>(
 ) -> Result<(HeaderMap, T), ClientError> {
     let headers = resp.headers().clone();
     let target = display_target(resp.url());
-    let bytes = resp.bytes().await.map_err(|e| ClientError::Transport {
-        method: method.to_owned(),
-        target: target.clone(),
-        kind: TransportKind::Body,
-        message: e.without_url().to_string(),
-    })?;
+    let bytes = read_body(resp, method).await?;
     let value = serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
         method: method.to_owned(),
         target,

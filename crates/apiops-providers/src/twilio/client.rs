@@ -32,7 +32,7 @@ use apiops_client::auth::Auth;
 use apiops_client::clock::Clock;
 use apiops_client::rate::{AdaptiveLimit, RateConfig};
 use apiops_client::{ApiClient, ClientError, Method};
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -518,6 +518,27 @@ impl TwilioClient {
     where
         T: DeserializeOwned + Send + 'static,
     {
+        self.pages_kept(host, path, query, items_key, Arc::new(Some))
+            .map_ok(|(items, _)| items)
+            .boxed()
+    }
+
+    /// [`Self::pages`], keeping of each item only what `keep` makes of it as the page is
+    /// decoded, with the number of items each page held: a scan that keeps the failures never
+    /// holds a page of decoded records. `keep` must not have side effects (a page cut short is
+    /// decoded again).
+    pub fn pages_kept<T, U>(
+        &self,
+        host: Host,
+        path: String,
+        query: Vec<(String, String)>,
+        items_key: &'static str,
+        keep: Arc<dyn Fn(T) -> Option<U> + Send + Sync>,
+    ) -> BoxStream<'static, Result<(Vec<U>, usize), ClientError>>
+    where
+        T: DeserializeOwned + Send + 'static,
+        U: Send + 'static,
+    {
         let url = match self.host(host).url(&path) {
             Ok(url) => url,
             Err(e) => return stream::once(futures::future::ready(Err(self.scrub(e)))).boxed(),
@@ -528,11 +549,14 @@ impl TwilioClient {
             let this = this.clone();
             let url = url.clone();
             let base_query = base_query.clone();
+            let keep = Arc::clone(&keep);
             async move {
                 let Some(query) = state else {
                     return Ok(None);
                 };
-                let page: Page<T> = this.fetch_page(host, &url, &query, items_key).await?;
+                let page = this
+                    .fetch_page(host, &url, &query, items_key, &*keep)
+                    .await?;
                 let next = match page.next {
                     None => None,
                     Some(link) => {
@@ -549,26 +573,27 @@ impl TwilioClient {
                         Some(next)
                     }
                 };
-                Ok(Some((page.items, next)))
+                Ok(Some(((page.items, page.read), next)))
             }
         })
         .boxed()
     }
 
     /// Fetches one page, again after transient failures and 429s (see the module docs).
-    async fn fetch_page<T: DeserializeOwned>(
+    async fn fetch_page<T: DeserializeOwned, U>(
         &self,
         host: Host,
         url: &Url,
         query: &[(String, String)],
         items_key: &'static str,
-    ) -> Result<Page<T>, ClientError> {
+        keep: &(dyn Fn(T) -> Option<U> + Send + Sync),
+    ) -> Result<Page<U>, ClientError> {
         let client = self.host(host);
         let mut attempt: u32 = 1;
         loop {
             let result = {
                 let _slot = self.limit.acquire().await;
-                fetch_page_once::<T>(client, url, query, items_key).await
+                fetch_page_once(client, url, query, items_key, keep).await
             };
             // The client retries 429s itself; a pause of its rate gate is how they show here.
             if client.rate_gate().paused_for().is_some() {

@@ -29,8 +29,9 @@ use apiops_client::windows::Window;
 use apiops_core::ErrorEvent;
 use futures::stream::{self, BoxStream, StreamExt};
 use jiff::SignedDuration;
+use serde::de::DeserializeOwned;
 
-use super::client::{Alert, Call, MAX_PAGE_SIZE, Message, TwilioClient};
+use super::client::{Alert, Call, Host, MAX_PAGE_SIZE, Message, TwilioClient};
 use super::errors::{alert_event, call_event, filter_time, message_event, plan};
 use crate::partial::{
     ScanItem, ScanPlan, ScanRequest, ScanStream, client_windows, read_windows, until_fatal,
@@ -203,17 +204,19 @@ type Fetch = Box<
         + Sync,
 >;
 
-/// Pages of `pages` normalized by `normalize`, counted in `progress`.
-fn normalized<T: Send + 'static>(
-    pages: BoxStream<'static, Result<Vec<T>, ClientError>>,
+/// Pages of `pages` (each the items kept as it was decoded, and how many it held) passed
+/// through `count` (the deduplication, which decides once the page is whole), counted in
+/// `progress`.
+fn normalized<K: Send + 'static>(
+    pages: BoxStream<'static, Result<(Vec<K>, usize), ClientError>>,
     progress: Progress,
-    normalize: impl Fn(T) -> Option<ErrorEvent> + Send + 'static,
+    count: impl Fn(K) -> Option<ErrorEvent> + Send + 'static,
 ) -> BoxStream<'static, Result<Vec<ErrorEvent>, ClientError>> {
     pages
         .map(move |page| {
-            page.map(|page| {
-                progress.page(page.len() as u64);
-                let events: Vec<ErrorEvent> = page.into_iter().filter_map(&normalize).collect();
+            page.map(|(kept, read)| {
+                progress.page(read as u64);
+                let events: Vec<ErrorEvent> = kept.into_iter().filter_map(&count).collect();
                 events.iter().for_each(|_| progress.matched());
                 events
             })
@@ -221,30 +224,54 @@ fn normalized<T: Send + 'static>(
         .boxed()
 }
 
+/// The pages of `list` (`Messages.json`, `Calls.json`) in `w`, keeping the failures only.
+fn account_list<T: DeserializeOwned + Send + 'static>(
+    client: &TwilioClient,
+    list: &str,
+    items_key: &'static str,
+    query: Vec<(String, String)>,
+    failure: impl Fn(&T) -> Option<ErrorEvent> + Send + Sync + 'static,
+) -> BoxStream<'static, Result<(Vec<ErrorEvent>, usize), ClientError>> {
+    let path = format!("{}/{list}", client.account_path());
+    client.pages_kept(
+        Host::Api,
+        path,
+        query,
+        items_key,
+        Arc::new(move |item: T| failure(&item)),
+    )
+}
+
 fn messages_fetch(client: TwilioClient) -> Fetch {
     Box::new(move |w, dedup, progress| {
-        let pages = client.messages(vec![
+        let query = vec![
             ("DateSent>".to_owned(), filter_time(w.start)),
             ("DateSent<".to_owned(), filter_time(w.end)),
             ("PageSize".to_owned(), MAX_PAGE_SIZE.to_string()),
-        ]);
-        normalized(pages, progress, move |m: Message| {
-            dedup.report(message_event(&m, w)?)
-        })
+        ];
+        let pages = account_list(
+            &client,
+            "Messages.json",
+            "messages",
+            query,
+            move |m: &Message| message_event(m, w),
+        );
+        normalized(pages, progress, move |e| dedup.report(e))
     })
 }
 
 fn calls_fetch(client: TwilioClient) -> Fetch {
     Box::new(move |w, dedup, progress| {
-        let pages = client.calls(vec![
+        let query = vec![
             ("Status".to_owned(), "failed".to_owned()),
             ("StartTime>".to_owned(), filter_time(w.start)),
             ("StartTime<".to_owned(), filter_time(w.end)),
             ("PageSize".to_owned(), MAX_PAGE_SIZE.to_string()),
-        ]);
-        normalized(pages, progress, move |c: Call| {
-            dedup.report(call_event(&c, w)?)
-        })
+        ];
+        let pages = account_list(&client, "Calls.json", "calls", query, move |c: &Call| {
+            call_event(c, w)
+        });
+        normalized(pages, progress, move |e| dedup.report(e))
     })
 }
 
@@ -252,21 +279,24 @@ fn alerts_fetch(client: TwilioClient) -> Fetch {
     // Alert SIDs seen by this scan (an alert lies in one window; this guards repeated pages).
     let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
     Box::new(move |w, dedup, progress| {
-        let pages = client.alerts(vec![
+        let query = vec![
             ("StartDate".to_owned(), filter_time(w.start)),
             ("EndDate".to_owned(), filter_time(w.end)),
             ("PageSize".to_owned(), MAX_PAGE_SIZE.to_string()),
-        ]);
+        ];
+        let pages = client.pages_kept(
+            Host::Monitor,
+            "/v1/Alerts".to_owned(),
+            query,
+            "alerts",
+            Arc::new(move |a: Alert| Some((alert_event(&a, w)?, a.sid, a.resource_sid))),
+        );
         let seen = Arc::clone(&seen);
-        normalized(pages, progress, move |a: Alert| {
-            let event = alert_event(&a, w)?;
-            if !lock(&seen).insert(a.sid.clone()) {
+        normalized(pages, progress, move |(event, sid, about)| {
+            if !lock(&seen).insert(sid) {
                 return None;
             }
-            let about = a
-                .resource_sid
-                .as_deref()
-                .map(|sid| key(sid, &event.error_code));
+            let about = about.as_deref().map(|sid| key(sid, &event.error_code));
             dedup.alert_counts(about).then_some(event)
         })
     })
