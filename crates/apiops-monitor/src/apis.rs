@@ -1,13 +1,16 @@
 //! Configured APIs (`[apis.NAME]`) in the monitor: each gets the health job, run through an
-//! [`ApiCheck`] the binary builds over `apiops_openapi::Api` (this crate does not load
-//! documents). The result is recorded as the three services' are — a `health` check record
+//! [`ApiCheck`]: [`OpenApiCheck`] over an `apiops_openapi::Api` the binary builds (this crate
+//! does not load documents). The result is recorded as the three services' are — a `health` check record
 //! (`service` = the API's name), `apiops_service_up` and `apiops_rate_limit_headroom_ratio`
 //! with that `service` label, the `service_down` / `service_degraded` / `rate_limit_headroom`
 //! rules — and a failure seen after sending is appended to the event log, so that
 //! `apiops errors NAME` shows it.
 
+use std::collections::BTreeMap;
+
 use apiops_client::version::DeprecationNotice;
-use apiops_core::{ErrorEvent, Health};
+use apiops_core::{ApiName, ErrorEvent, Health, HealthStatus, Service};
+use apiops_openapi::{Api, ApiHealth};
 use futures::future::BoxFuture;
 
 /// What one health check of a configured API found.
@@ -26,6 +29,80 @@ pub struct ApiChecked {
 pub trait ApiCheck: Send + Sync {
     /// Calls the API's health operation once.
     fn health(&self) -> BoxFuture<'_, ApiChecked>;
+}
+
+/// A configured API checked by calling its health operation, as `apiops health NAME` does.
+#[derive(Debug)]
+pub struct OpenApiCheck {
+    service: Service,
+    api: Api,
+}
+
+impl OpenApiCheck {
+    /// The check of `api`, configured as `name`.
+    pub fn new(name: ApiName, api: Api) -> OpenApiCheck {
+        OpenApiCheck {
+            service: Service::Api(name),
+            api,
+        }
+    }
+}
+
+impl ApiCheck for OpenApiCheck {
+    fn health(&self) -> BoxFuture<'_, ApiChecked> {
+        Box::pin(async move {
+            match self.api.health().await {
+                Ok(mut h) => ApiChecked {
+                    event: h.event.take(),
+                    health: health_of(self.service, h),
+                    deprecations: self.api.client().deprecations(),
+                },
+                // Before sending: the health operation cannot be called as configured.
+                Err(e) => ApiChecked {
+                    health: Health {
+                        service: self.service,
+                        status: HealthStatus::Down,
+                        latency_ms: None,
+                        details: BTreeMap::new(),
+                        warnings: Vec::new(),
+                        reason: Some(e.to_string()),
+                        category: Some(e.category()),
+                    },
+                    event: None,
+                    deprecations: Vec::new(),
+                },
+            }
+        })
+    }
+}
+
+/// An API's health in the built-in services' shape (the monitor's rules read it).
+pub fn health_of(service: Service, h: ApiHealth) -> Health {
+    let status = match h.status {
+        "ok" => HealthStatus::Operational,
+        "degraded" => HealthStatus::Degraded,
+        _ => HealthStatus::Down,
+    };
+    let mut details = BTreeMap::new();
+    details.insert("operation".to_owned(), h.operation.clone());
+    if let Some(s) = h.http_status {
+        details.insert("http_status".to_owned(), s.to_string());
+    }
+    if let Some(share) = h.headroom.share() {
+        details.insert(
+            "rate_limit_headroom".to_owned(),
+            format!("{:.1}% left", share * 100.0),
+        );
+    }
+    Health {
+        service,
+        status,
+        latency_ms: Some(h.latency_ms),
+        details,
+        warnings: h.deprecations,
+        category: h.event.as_ref().map(|e| e.category),
+        reason: h.error,
+    }
 }
 
 #[cfg(test)]
