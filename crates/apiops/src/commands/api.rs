@@ -117,8 +117,8 @@ pub(crate) struct CallArgs {
     /// Record the exchanges into this cassette (secrets and hosts redacted)
     #[arg(long, value_name = "FILE", conflicts_with = "replay")]
     pub(crate) record: Option<std::path::PathBuf>,
-    /// Answer from this cassette instead of the network (the credentials must still be set;
-    /// an OAuth2 token is still fetched)
+    /// Answer from this cassette instead of the network: nothing is sent, no OAuth2 token is
+    /// fetched (the credential variables must still be set)
     #[arg(long, value_name = "FILE")]
     pub(crate) replay: Option<std::path::PathBuf>,
     #[command(flatten)]
