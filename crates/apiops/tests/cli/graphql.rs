@@ -48,6 +48,17 @@ fn answer(body: &Value) -> Value {
             "errors": [{"message": format!("field failed for token {CANARY}"), "path": ["broken"]}],
         });
     }
+    if query.contains("flaky") {
+        return match after {
+            None => json!({
+                "data": {"flaky": {"nodes": [{"n": 1}], "pageInfo": {"hasNextPage": true, "endCursor": "f1"}}},
+                "errors": [{"message": "one item hidden", "path": ["flaky", "nodes", 1]}],
+            }),
+            _ => {
+                json!({"data": {"flaky": {"nodes": [{"n": 2}], "pageInfo": {"hasNextPage": false, "endCursor": null}}}})
+            }
+        };
+    }
     if query.contains("loop") {
         return json!({"data": {"loop": {"nodes": [{"n": 1}], "pageInfo": {"hasNextPage": true, "endCursor": "same"}}}});
     }
@@ -192,6 +203,23 @@ fn reads_partial_data_pages_and_gated_mutations() {
             json!({"first": 2, "after": "c1"}),
             json!({"first": 2, "after": "c2"})
         ]
+    );
+    outputs.push(r.all());
+
+    // Partial data on a page: its items stream, the errors go to stderr, exit 6.
+    let r = apiops(&[
+        "graphql",
+        "gh",
+        "--query",
+        "query($after: String) { flaky(after: $after) { nodes { n } pageInfo { hasNextPage endCursor } } }",
+        "--all",
+    ]);
+    assert_eq!(r.code, Some(6), "{}", r.all());
+    assert_eq!(r.stdout, "{\"n\":1}\n{\"n\":2}\n", "{}", r.all());
+    assert!(
+        r.stderr.contains("one item hidden (at flaky.nodes.1)"),
+        "{}",
+        r.all()
     );
     outputs.push(r.all());
 
