@@ -163,7 +163,8 @@ impl State {
         request_state: Option<&str>,
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        if self.plans.get_api(plan_id, session).is_ok() {
+        // An API write (kept or expired) is answered by its own path.
+        if !matches!(self.plans.get_api(plan_id, session), Err(Missing::Unknown)) {
             return self
                 .execute_api_plan(plan_id, session, input_responses, request_state, context)
                 .await;
