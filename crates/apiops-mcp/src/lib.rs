@@ -15,7 +15,8 @@
 //!   reads, the operations pipeline, the store), with `server/plans.rs` (`plan_operation`,
 //!   `execute_plan`, asking the person), `server/json.rs` (engine errors as tool errors,
 //!   views as JSON), `server/resources.rs` (the report and the recent events) and
-//!   `server/apis.rs` (`list_apis`, `api_operations`, `call_api`: configured APIs, reads only);
+//!   `server/apis.rs` (`list_apis`, `api_operations`, `call_api`: configured APIs; a read at
+//!   once, a write kept as a plan that `execute_plan` runs under a person's yes);
 //! - [`stdio`]: the stdio transport of `apiops mcp`, answering lines that are not JSON with
 //!   `-32700`;
 //! - [`http`]: the streamable HTTP transport `apiops serve` mounts at `/mcp`, behind the

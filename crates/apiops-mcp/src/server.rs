@@ -408,7 +408,10 @@ impl State {
                 operation,
                 params,
                 body,
-            } => self.call_api(&api, &operation, &params, body).await,
+            } => {
+                self.call_api(&api, &operation, &params, body, session)
+                    .await
+            }
             ToolCall::ExecutePlan { .. } => Err(ToolError::new(
                 Kind::Internal,
                 None,

@@ -238,7 +238,7 @@ pub fn definitions(read_only: bool, allow_execute: bool) -> Vec<ToolDef> {
         ToolDef {
             name: CALL_API,
             title: "Call a configured API",
-            description: "Calls one operation of a configured API by operationId or \"METHOD /path\", its parameters and body checked against the document before anything is sent. A read (GET, HEAD, OPTIONS) is answered at once: status, body, rate-limit headroom; a failure is recorded in the event log. A write (POST, PUT, PATCH) or a deletion is NOT sent over MCP: the answer is its plan (the request, the idempotency key) and the terminal command a person runs to send it (isError, kind confirmation_required).".into(),
+            description: "Calls one operation of a configured API by operationId or \"METHOD /path\", its parameters and body checked against the document before anything is sent. A read (GET, HEAD, OPTIONS) is answered at once: status, body, rate-limit headroom; a failure is recorded in the event log. A write (POST, PUT, PATCH) or a deletion is not sent: the answer is its plan (plan_id, the request, the idempotency key, the trust class) and the terminal command a person can run instead. execute_plan with that plan_id sends it through the journal (the same idempotency key on every retry) once a person said yes: every API write waits for a person (MCP elicitation on stdio; over HTTP an agent's yes never counts, and the person sends it from a terminal).".into(),
             input_schema: object(
                 json!({
                     "api": {"type": "string", "minLength": 1, "maxLength": 32, "description": "The API's name (see list_apis)."},

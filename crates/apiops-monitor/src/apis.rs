@@ -1,5 +1,5 @@
 //! Configured APIs (`[apis.NAME]`) in the monitor: each gets the health job, run through an
-//! [`ApiCheck`] — [`OpenApiCheck`] over an `apiops_openapi::Api` the caller loaded (this crate
+//! [`ApiCheck`]: [`OpenApiCheck`] over an `apiops_openapi::Api` the binary builds (this crate
 //! does not load documents). The result is recorded as the three services' are — a `health` check record
 //! (`service` = the API's name), `apiops_service_up` and `apiops_rate_limit_headroom_ratio`
 //! with that `service` label, the `service_down` / `service_degraded` / `rate_limit_headroom`
@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use apiops_client::version::DeprecationNotice;
-use apiops_core::{ErrorEvent, Health, HealthStatus, Service};
+use apiops_core::{ApiName, ErrorEvent, Health, HealthStatus, Service};
 use apiops_openapi::Api;
 use futures::future::BoxFuture;
 
@@ -31,19 +31,20 @@ pub trait ApiCheck: Send + Sync {
     fn health(&self) -> BoxFuture<'_, ApiChecked>;
 }
 
-/// A configured API's health operation, called as `apiops health NAME` calls it.
+/// A configured API checked by calling its health operation, as `apiops health NAME` does.
+#[derive(Debug)]
 pub struct OpenApiCheck {
-    /// The service the API is recorded as.
-    pub service: Service,
-    /// The API, its document loaded and its client built.
-    pub api: Api,
+    service: Service,
+    api: Api,
 }
 
-impl std::fmt::Debug for OpenApiCheck {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenApiCheck")
-            .field("service", &self.service)
-            .finish_non_exhaustive()
+impl OpenApiCheck {
+    /// The check of `api`, configured as `name`.
+    pub fn new(name: ApiName, api: Api) -> OpenApiCheck {
+        OpenApiCheck {
+            service: Service::Api(name),
+            api,
+        }
     }
 }
 
@@ -51,6 +52,7 @@ impl ApiCheck for OpenApiCheck {
     fn health(&self) -> BoxFuture<'_, ApiChecked> {
         Box::pin(async move {
             match self.api.health().await {
+                // The verdict first: its category comes from the event.
                 Ok(mut h) => ApiChecked {
                     health: h.verdict(self.service),
                     event: h.event.take(),

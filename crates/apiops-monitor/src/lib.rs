@@ -20,7 +20,8 @@
 //!   budget says and its strict parsing.
 //! - [`retention`]: old payloads and events pruned in small batches.
 //! - [`apis`]: configured APIs (`[apis.NAME]`), health-checked through an [`apis::ApiCheck`]
-//!   the binary builds; recorded like the built-in services.
+//!   ([`apis::OpenApiCheck`] over the `apiops_openapi::Api` the binary builds); recorded like
+//!   the built-in services.
 //!
 //! Many instances: each job's slot is claimed in the store by exactly one instance
 //! (`store.claim_slot(job, slot, instance, now)`), so with several `apiops serve` processes

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use apiops_client::pagination::{Cursor, page_url};
-use apiops_client::{ApiClient, ClientBuilder, Method};
+use apiops_client::{ApiClient, ClientBuilder, ClientError, Method};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::Value;
@@ -81,6 +81,9 @@ pub struct WritePlan {
     pub deprecated: bool,
     /// A stable id for this plan: the same call with the same inputs has the same id.
     pub plan_id: String,
+    /// A GraphQL mutation: its answer is read by GraphQL's rules (`errors[]` fail it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub graphql: bool,
 }
 
 /// The health check's result.
@@ -247,6 +250,11 @@ impl Api {
         &self.index
     }
 
+    /// The header idempotency keys go in.
+    pub fn idempotency_header(&self) -> &str {
+        &self.idempotency_header
+    }
+
     /// The client (its breaker, rate gate and deprecation notices).
     pub fn client(&self) -> &ApiClient {
         &self.client
@@ -301,6 +309,7 @@ impl Api {
             needs_person: op.class == OpClass::Delete,
             deprecated: op.deprecated,
             plan_id,
+            graphql: false,
         }
     }
 
@@ -312,7 +321,19 @@ impl Api {
                 .retain(|(name, _)| !name.eq_ignore_ascii_case(h));
             req.headers.push((h.clone(), k.clone()));
         }
-        self.send(&req).await
+        let answer = self.send(&req).await?;
+        if plan.graphql {
+            // Errors fail a mutation even beside partial data: the journal records it failed.
+            let (data, errors, messages) = self.read_graphql(answer.body.clone(), &req.path)?;
+            if !errors.is_empty() {
+                return Err(CallError::from_client(ClientError::GraphQl {
+                    messages,
+                    errors: Value::Array(errors),
+                    data: Some(data),
+                }));
+            }
+        }
+        Ok(answer)
     }
 
     /// Sends one request and reads its answer.

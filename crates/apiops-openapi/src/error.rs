@@ -161,6 +161,9 @@ pub enum PagingError {
     /// A next-page link that cannot be followed (not a URL, or another origin).
     #[error(transparent)]
     Link(#[from] apiops_client::pagination::PageError),
+    /// A GraphQL answer holds no connection to page through.
+    #[error("{0}")]
+    NoConnection(String),
     /// The caller's item callback asked to stop (its own error is the caller's to keep).
     #[error("stopped by the reader of the items")]
     Stopped,

@@ -1,29 +1,20 @@
-//! Plain words onto one operation (`apiops do "list domains on mail"`, and the MCP tools that
-//! take words): a request names a configured API by a word equal to its name, and its other
-//! words (bar a few connectives) must all appear in one operation's summary — or, failing
-//! that, in exactly one operation's id, method, path, summary or tags. Anything else is a list
-//! of candidates, for the caller to show; nothing here sends a request.
+//! Plain words onto one operation of a configured API (`apiops do "list domains on mail"`):
+//! the request names the API by a word equal to its name; the other words (bar a few
+//! connectives) must all appear in one operation's summary — or, failing that, in exactly one
+//! operation's id, path, summary or tags. Otherwise the candidates come back and the caller
+//! sends nothing.
 
-use crate::index::{Index, Operation};
+use crate::index::Operation;
 
-/// Words that only join a request together.
+/// Words that only join the request together.
 const CONNECTIVES: &[&str] = &[
     "a", "all", "an", "api", "at", "for", "from", "in", "my", "of", "on", "the", "to", "using",
     "via", "with",
 ];
 
-/// A request that names a configured API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Named {
-    /// The API's name, as configured.
-    pub api: String,
-    /// The request's other words: lower case, punctuation trimmed, connectives left out.
-    pub words: Vec<String>,
-}
-
-/// The configured API `request` names (the first word `is_api` accepts) and its other words;
-/// `None` when it names none.
-pub fn named(request: &str, is_api: impl Fn(&str) -> bool) -> Option<Named> {
+/// The configured API a request names (the first word `is_api` accepts), and its other words
+/// (lower case, connectives left out).
+pub fn target(request: &str, is_api: impl Fn(&str) -> bool) -> Option<(String, Vec<String>)> {
     let words: Vec<String> = request
         .split_whitespace()
         .map(|w| {
@@ -32,74 +23,73 @@ pub fn named(request: &str, is_api: impl Fn(&str) -> bool) -> Option<Named> {
         })
         .filter(|w| !w.is_empty())
         .collect();
-    let api = words.iter().find(|w| is_api(w))?.clone();
-    let words = words
+    let name = words.iter().find(|w| is_api(w.as_str()))?.clone();
+    let rest = words
         .into_iter()
-        .filter(|w| *w != api && !CONNECTIVES.contains(&w.as_str()))
+        .filter(|w| *w != name && !CONNECTIVES.contains(&w.as_str()))
         .collect();
-    Some(Named { api, words })
+    Some((name, rest))
 }
 
-impl Index {
-    /// The one operation `words` name, or the candidates: those whose summary has every word,
-    /// else those that have every word anywhere, else those that have any of them (empty when
-    /// none has).
-    pub fn choose<'a>(&'a self, words: &'a [String]) -> Result<&'a Operation, Vec<&'a Operation>> {
-        let by_summary: Vec<&Operation> = self
-            .operations()
+/// The one operation `words` name, or the candidates.
+pub fn choose<'a>(
+    ops: &'a [Operation],
+    words: &[String],
+) -> Result<&'a Operation, Vec<&'a Operation>> {
+    let all_in = |hay: &str| {
+        let hay = hay.to_lowercase();
+        !words.is_empty() && words.iter().all(|w| hay.contains(w.as_str()))
+    };
+    let by_summary: Vec<&Operation> = ops.iter().filter(|o| all_in(&o.summary)).collect();
+    if let [one] = by_summary.as_slice() {
+        return Ok(one);
+    }
+    let anywhere: Vec<&Operation> = ops
+        .iter()
+        .filter(|o| {
+            all_in(&format!(
+                "{} {} {} {} {}",
+                o.id,
+                o.method,
+                o.path,
+                o.summary,
+                o.tags.join(" ")
+            ))
+        })
+        .collect();
+    match anywhere.as_slice() {
+        [one] if by_summary.is_empty() => Ok(one),
+        _ if !by_summary.is_empty() => Err(by_summary),
+        _ if !anywhere.is_empty() => Err(anywhere),
+        // Nothing has every word: the operations with any of them.
+        _ => Err(ops
             .iter()
             .filter(|o| {
-                let summary = o.summary.to_lowercase();
-                !words.is_empty() && words.iter().all(|w| summary.contains(w.as_str()))
+                let hay = format!("{} {} {}", o.id, o.path, o.summary).to_lowercase();
+                words.iter().any(|w| hay.contains(w.as_str()))
             })
-            .collect();
-        if let [one] = by_summary.as_slice() {
-            return Ok(one);
-        }
-        if !by_summary.is_empty() {
-            return Err(by_summary);
-        }
-        let anywhere: Vec<&Operation> = if words.is_empty() {
-            Vec::new()
-        } else {
-            self.search(words).collect()
-        };
-        match anywhere.as_slice() {
-            [one] => Ok(one),
-            [] => Err(self
-                .operations()
-                .iter()
-                .filter(|o| {
-                    let hay = format!("{} {} {}", o.id, o.path, o.summary).to_lowercase();
-                    words.iter().any(|w| hay.contains(w.as_str()))
-                })
-                .collect()),
-            _ => Err(anywhere),
-        }
+            .collect()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Spec;
 
-    fn index(ops: &[(&str, &str)]) -> Index {
-        let paths: Vec<String> = ops
-            .iter()
-            .enumerate()
-            .map(|(i, (id, summary))| {
-                format!(
-                    r#""/p{i}":{{"get":{{"operationId":"{id}","summary":"{summary}","responses":{{"200":{{"description":"ok"}}}}}}}}"#
-                )
-            })
-            .collect();
-        let doc = format!(
-            r#"{{"openapi":"3.0.3","info":{{"title":"t","version":"1"}},"paths":{{{}}}}}"#,
-            paths.join(",")
-        );
-        let spec = Spec::parse(doc.as_bytes(), "t", 1 << 20).expect("spec");
-        Index::build(&spec, None).expect("index")
+    fn op(id: &str, summary: &str) -> Operation {
+        let spec = crate::Spec::parse(
+            format!(
+                r#"{{"openapi":"3.0.3","info":{{"title":"t","version":"1"}},"paths":{{"/x":{{"get":{{"operationId":"{id}","summary":"{summary}","responses":{{"200":{{"description":"ok"}}}}}}}}}}}}"#
+            )
+            .as_bytes(),
+            "t",
+            1 << 20,
+        )
+        .expect("spec");
+        crate::Api::index_of(&spec, None)
+            .expect("index")
+            .operations()[0]
+            .clone()
     }
 
     fn w(s: &str) -> Vec<String> {
@@ -107,36 +97,34 @@ mod tests {
     }
 
     #[test]
-    fn one_summary_wins_and_ambiguity_lists_the_candidates() {
-        let ix = index(&[
-            ("domains/list", "List domains"),
-            ("domains/get", "Retrieve a domain"),
-            ("emails/list", "List emails"),
-        ]);
-        let id = |words: &str| ix.choose(&w(words)).ok().map(|o| o.id.clone());
-        assert_eq!(id("list domains").as_deref(), Some("domains/list"));
-        assert_eq!(ix.choose(&w("list")).expect_err("ambiguous").len(), 2);
-        assert!(
-            ix.choose(&w("delete everything"))
-                .expect_err("none")
-                .is_empty()
+    fn the_api_is_the_word_that_names_it() {
+        let is_api = |w: &str| w == "mail";
+        assert_eq!(
+            target("List the Domains on mail!", is_api),
+            Some(("mail".to_owned(), w("list domains")))
         );
-        // Only the id says it: one operation, so it is that one.
-        assert_eq!(id("emails/list").as_deref(), Some("emails/list"));
-        // No words name nothing.
-        assert!(ix.choose(&[]).is_err());
+        assert_eq!(target("list domains", is_api), None);
     }
 
     #[test]
-    fn the_request_names_its_api_and_loses_its_connectives() {
-        let got = named("List all the Domains on mail.", |w| w == "mail").expect("named");
+    fn one_summary_wins_and_ambiguity_lists_the_candidates() {
+        let ops = vec![
+            op("domains/list", "List domains"),
+            op("domains/get", "Retrieve a domain"),
+            op("emails/list", "List emails"),
+        ];
         assert_eq!(
-            got,
-            Named {
-                api: "mail".into(),
-                words: w("list domains")
-            }
+            choose(&ops, &w("list domains")).ok().map(|o| o.id.as_str()),
+            Some("domains/list")
         );
-        assert_eq!(named("list domains", |w| w == "mail"), None);
+        let e = choose(&ops, &w("list")).expect_err("ambiguous");
+        assert_eq!(e.len(), 2);
+        let e = choose(&ops, &w("delete everything")).expect_err("none");
+        assert!(e.is_empty());
+        // Only the id says it: one operation, so it is that one.
+        assert_eq!(
+            choose(&ops, &w("emails/list")).ok().map(|o| o.id.as_str()),
+            Some("emails/list")
+        );
     }
 }

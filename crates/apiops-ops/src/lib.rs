@@ -2,6 +2,8 @@
 //! (DESIGN.md §5).
 //!
 //! Layout:
+//! - [`apis`]: a configured API's confirmed write run under the journal, and its failures and
+//!   deprecation notices kept in the store (`apiops call`, `apiops graphql`, MCP).
 //! - [`error`]: [`OpsError`], why an operation could not be planned or run.
 //! - [`catalog`]: every operation, typed, with its risk, reversibility, purchase/deletion flags.
 //! - [`intent`]: the deterministic offline parser of plain-words requests.
@@ -22,6 +24,7 @@
 //! - [`params`]: an operation from named parameters (tool calls, MCP requests).
 //! - [`llm`]: the optional LLM planner (tool calling over the catalog; same gate).
 
+pub mod apis;
 pub mod catalog;
 pub mod error;
 pub mod exec;

@@ -116,6 +116,9 @@ pub enum PersonRule {
     SendsSignedEvents,
     /// More items than the batch cap allows without a person.
     OverBatchCap,
+    /// A write to an API apiops has no catalog for: what it changes, spends or reaches is
+    /// not known, so it is not taken for an in-account change.
+    UnknownEffects,
 }
 
 /// An operation's trust class and why, in one sentence.
@@ -131,7 +134,7 @@ pub struct Trust {
 }
 
 impl Trust {
-    fn person(rule: PersonRule, why: impl Into<String>) -> Self {
+    pub(crate) fn person(rule: PersonRule, why: impl Into<String>) -> Self {
         Trust {
             class: TrustClass::Person,
             rule: Some(rule),

@@ -2,6 +2,9 @@
 //! stdio and HTTP alike). Each plan is kept under an unguessable id, bound to the session that
 //! made it, for [`PLAN_TTL`]; at most [`MAX_PLANS`] are kept, the oldest forgotten first.
 //!
+//! A configured API's write (`call_api` over MCP) is kept beside them as an [`ApiPlanEntry`]:
+//! the same ids, sessions, lifetime and cap, looked up with [`PlanRegistry::get_api`].
+//!
 //! In memory, per process: a plan that needs a person across processes is a pending
 //! confirmation in the store instead.
 
@@ -9,8 +12,10 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use apiops_openapi::WritePlan;
+
 use crate::journal::Prepared;
-use crate::policy::Gate;
+use crate::policy::{Gate, Trust};
 
 /// How long a plan stays executable.
 pub const PLAN_TTL: Duration = Duration::from_secs(3600);
@@ -32,6 +37,21 @@ pub struct PlanEntry {
     pub session: String,
 }
 
+/// A configured API's write waiting to be executed.
+#[derive(Debug, Clone)]
+pub struct ApiPlanEntry {
+    /// The write, its idempotency key included.
+    pub plan: WritePlan,
+    /// Who may say yes ([`crate::apis::trust_of_write`]).
+    pub trust: Trust,
+    /// The command a person runs in a terminal to send it instead.
+    pub terminal: String,
+    /// When it was made.
+    pub made: Instant,
+    /// The session that made it: only that session may execute it.
+    pub session: String,
+}
+
 /// Why a plan id found nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Missing {
@@ -45,6 +65,34 @@ pub enum Missing {
 #[derive(Debug, Default)]
 pub struct PlanRegistry {
     plans: Mutex<HashMap<String, PlanEntry>>,
+    api: Mutex<HashMap<String, ApiPlanEntry>>,
+}
+
+/// Forgets the expired entries of `map` and the oldest beyond the cap; a new id not in it
+/// nor in `other`.
+fn make_room<T>(
+    map: &mut HashMap<String, T>,
+    made: impl Fn(&T) -> Instant,
+    now: Instant,
+    taken: impl Fn(&str) -> bool,
+) -> String {
+    map.retain(|_, p| now.duration_since(made(p)) < PLAN_TTL);
+    while map.len() >= MAX_PLANS {
+        let Some(oldest) = map
+            .iter()
+            .min_by_key(|(_, p)| made(p))
+            .map(|(k, _)| k.clone())
+        else {
+            break;
+        };
+        map.remove(&oldest);
+    }
+    loop {
+        let candidate = crate::ids::plan_id();
+        if !map.contains_key(&candidate) && !taken(&candidate) {
+            return candidate;
+        }
+    }
 }
 
 impl PlanRegistry {
@@ -73,23 +121,8 @@ impl PlanRegistry {
         session: &str,
     ) -> String {
         let mut plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
-        plans.retain(|_, p| now.duration_since(p.made) < PLAN_TTL);
-        while plans.len() >= MAX_PLANS {
-            let Some(oldest) = plans
-                .iter()
-                .min_by_key(|(_, p)| p.made)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            plans.remove(&oldest);
-        }
-        let id = loop {
-            let candidate = crate::ids::plan_id();
-            if !plans.contains_key(&candidate) {
-                break candidate;
-            }
-        };
+        let api = self.api.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = make_room(&mut plans, |p| p.made, now, |id| api.contains_key(id));
         plans.insert(
             id.clone(),
             PlanEntry {
@@ -106,6 +139,54 @@ impl PlanRegistry {
     /// The plan `plan_id` of `session`, while it is kept.
     pub fn get(&self, plan_id: &str, session: &str) -> Result<PlanEntry, Missing> {
         self.get_at(Instant::now(), plan_id, session)
+    }
+
+    /// Keeps a configured API's write made by `session`; returns its new id.
+    pub fn remember_api(&self, plan: WritePlan, terminal: String, session: &str) -> String {
+        self.remember_api_at(Instant::now(), plan, terminal, session)
+    }
+
+    fn remember_api_at(
+        &self,
+        now: Instant,
+        plan: WritePlan,
+        terminal: String,
+        session: &str,
+    ) -> String {
+        let trust = crate::apis::trust_of_write(&plan);
+        let plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut api = self.api.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = make_room(&mut api, |p| p.made, now, |id| plans.contains_key(id));
+        api.insert(
+            id.clone(),
+            ApiPlanEntry {
+                plan,
+                trust,
+                terminal,
+                made: now,
+                session: session.to_owned(),
+            },
+        );
+        id
+    }
+
+    /// The configured API's write `plan_id` of `session`, while it is kept.
+    pub fn get_api(&self, plan_id: &str, session: &str) -> Result<ApiPlanEntry, Missing> {
+        self.get_api_at(Instant::now(), plan_id, session)
+    }
+
+    fn get_api_at(
+        &self,
+        now: Instant,
+        plan_id: &str,
+        session: &str,
+    ) -> Result<ApiPlanEntry, Missing> {
+        let api = self.api.lock().unwrap_or_else(PoisonError::into_inner);
+        match api.get(plan_id).filter(|p| p.session == session) {
+            Some(p) if now.duration_since(p.made) < PLAN_TTL => Ok(p.clone()),
+            Some(_) => Err(Missing::Expired),
+            None => Err(Missing::Unknown),
+        }
     }
 
     fn get_at(&self, now: Instant, plan_id: &str, session: &str) -> Result<PlanEntry, Missing> {

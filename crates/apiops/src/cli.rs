@@ -132,6 +132,9 @@ pub(crate) enum Command {
     /// Call one operation of a configured API: reads run at once (--all pages through every
     /// item as JSON Lines); writes are planned and confirmed
     Call(crate::commands::api::CallArgs),
+    /// Send a GraphQL query to a configured endpoint ([apis.NAME] graphql = URL): partial
+    /// data is shown beside its errors, --all pages through pageInfo, a mutation is a write
+    Graphql(crate::commands::api::graphql::GraphQlArgs),
     /// Twilio operations: numbers and messages
     #[command(subcommand)]
     Twilio(crate::commands::ops::TwilioCommand),

@@ -472,3 +472,6 @@ mod resume;
 
 #[path = "cli/api_errors.rs"]
 mod api_errors;
+
+#[path = "cli/graphql.rs"]
+mod graphql;

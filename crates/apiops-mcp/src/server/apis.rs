@@ -1,15 +1,30 @@
 //! The configured APIs over MCP (`[apis.NAME]`): `list_apis`, `api_operations` and
 //! `call_api`. Reads are answered at once, through the same `apiops_openapi::Api` the CLI
 //! calls, and a failure after sending is appended to the event log (as `apiops call` does). A
-//! write is not sent from here: its plan is answered as a refusal that names the command a
-//! person runs (`apiops call NAME OP ... --yes`), because its journal and confirmation live
-//! in the CLI, not in `execute_plan`'s registry.
+//! write is not sent at once: its plan (idempotency key included) is kept in the registry for
+//! `execute_plan`, which runs it through the journal `apiops call` uses
+//! (`apiops_ops::apis::execute`) once a person said yes: every API write needs a person
+//! (`apiops_ops::apis::trust_of_write`), so over stdio the person is asked through elicitation
+//! and over HTTP an agent's yes never counts: the person sends it from a terminal (the plan
+//! names the command). Not yet: the out-of-band `apiops confirm` / dashboard path for them.
 
 use apiops_config::apis::ApiSettings;
 use apiops_config::spec_fetch::{SpecOptions, load_spec};
 use apiops_openapi::{Api, CallError as ApiCallError, OpClass, Spec};
+use apiops_ops::apis::{Journaled, WriteError, gate_of_write};
+use apiops_ops::registry::ApiPlanEntry;
 
+use super::plans::{Asked, Subject};
 use super::*;
+
+/// What `execute_plan` does with an API write once the rules are applied.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum ApiNext {
+    /// Run it (never for an API write today: kept for the rules' sake).
+    Run(Via),
+    /// Ask the person through elicitation.
+    Ask { reason: String, always: bool },
+}
 
 impl State {
     fn api_settings(&self, name: &str) -> Result<&ApiSettings, ToolError> {
@@ -142,13 +157,8 @@ impl State {
         Ok(success(summary, json!({"api": name, "operations": ops})))
     }
 
-    pub(super) async fn call_api(
-        &self,
-        name: &str,
-        operation: &str,
-        params: &[(String, String)],
-        body: Option<Value>,
-    ) -> Result<CallToolResult, ToolError> {
+    /// The configured API `name`, its document loaded and its client built.
+    async fn open_api(&self, name: &str) -> Result<Api, ToolError> {
         let (settings, spec) = self.document(name).await?;
         let config = settings.api_config(name).map_err(|variables| {
             ToolError::new(
@@ -158,8 +168,18 @@ impl State {
             )
         })?;
         let tuning = apiops_config::providers::tuning(&self.loaded.settings);
-        let api = Api::new(config, spec, |b| tuning.apply(b).map_err(|e| e.to_string()))
-            .map_err(api_error)?;
+        Api::new(config, spec, |b| tuning.apply(b).map_err(|e| e.to_string())).map_err(api_error)
+    }
+
+    pub(super) async fn call_api(
+        &self,
+        name: &str,
+        operation: &str,
+        params: &[(String, String)],
+        body: Option<Value>,
+        session: &str,
+    ) -> Result<CallToolResult, ToolError> {
+        let api = self.open_api(name).await?;
         let (op, req) = api.prepare(operation, params, body).map_err(api_error)?;
         if op.class != OpClass::Read {
             let plan = api.plan(op, req, None);
@@ -171,20 +191,7 @@ impl State {
                 command.push_str(" --body @body.json");
             }
             command.push_str(" --dry-run   # then --yes to send it");
-            let who = if plan.needs_person {
-                "a deletion: only a person confirms it"
-            } else {
-                "a write"
-            };
-            return Err(ToolError::new(
-                Kind::ConfirmationRequired,
-                None,
-                format!(
-                    "{name} {} is {who}, and writes of configured APIs are not sent over MCP: nothing was sent. A person sends it from a terminal: {command}",
-                    plan.operation
-                ),
-            )
-            .with_details(json!({"plan": plan, "command": command})));
+            return Ok(self.api_plan(plan, command, session));
         }
         match api.send(&req).await {
             Ok(answer) => {
@@ -200,6 +207,186 @@ impl State {
                 }
                 Err(api_error(e))
             }
+        }
+    }
+
+    /// Keeps a write for `execute_plan` and answers its plan: nothing is sent.
+    fn api_plan(
+        &self,
+        plan: apiops_openapi::WritePlan,
+        command: String,
+        session: &str,
+    ) -> CallToolResult {
+        let o = self.options;
+        let gate = gate_of_write(&plan);
+        let plan_id = self
+            .plans
+            .remember_api(plan.clone(), command.clone(), session);
+        let trust = apiops_ops::apis::trust_of_write(&plan);
+        let how = if o.read_only {
+            "this server is read-only: execute_plan is not offered; a person sends it from a terminal"
+        } else if o.transport == Transport::Http {
+            "only a person can say yes, outside this agent's channel: a person sends it from a terminal with the command below"
+        } else {
+            "execute_plan asks the person through MCP elicitation; an agent's yes does not count"
+        };
+        let summary = format!(
+            "Plan {plan_id}: {} {} on {} ({}) — nothing was sent. Needs a person: {}. {how}.",
+            plan.request.method, plan.request.path, plan.api, plan.operation, trust.why
+        );
+        let value = json!({
+            "plan_id": plan_id,
+            "plan": plan,
+            "gate": gate,
+            "trust": trust,
+            "execution": {"confirmation": "person", "note": how},
+            "command": command,
+            "expires_in_seconds": apiops_ops::registry::PLAN_TTL.as_secs(),
+        });
+        success(summary, value)
+    }
+
+    /// The rules applied to the API write `plan_id` of `session`: run it, ask the person, or
+    /// (a refusal) only a person outside the agent's channel can send it.
+    pub(super) fn api_next(
+        &self,
+        plan_id: &str,
+        session: &str,
+    ) -> Result<(ApiPlanEntry, ApiNext), ToolError> {
+        let entry = self.plans.get_api(plan_id, session).map_err(|missing| {
+            let why = match missing {
+                apiops_ops::registry::Missing::Expired => "expired (plans are kept for an hour)",
+                apiops_ops::registry::Missing::Unknown => "is not a plan of this server session",
+            };
+            ToolError::new(
+                Kind::UnknownPlan,
+                Some(Category::BadParams),
+                format!("{plan_id} {why}: call call_api again"),
+            )
+        })?;
+        if self.options.read_only {
+            return Err(ToolError::new(
+                Kind::ConfirmationRequired,
+                None,
+                format!(
+                    "this server is read-only: nothing was sent. A person sends it from a terminal: {}",
+                    entry.terminal
+                ),
+            ));
+        }
+        let gate = gate_of_write(&entry.plan);
+        let o = self.options;
+        match confirm::decide(&gate, &entry.trust, false, o.allow_execute, o.transport) {
+            Decision::Run { via } => Ok((entry, ApiNext::Run(via))),
+            Decision::Ask { reason, always } => Ok((entry, ApiNext::Ask { reason, always })),
+            Decision::Person { reason } => Err(ToolError::new(
+                Kind::ConfirmationRequired,
+                None,
+                format!(
+                    "confirmation required: {reason}. Only a person can say yes to it, outside this agent's channel: over MCP HTTP neither confirm: true nor an elicitation answer counts. Nothing was sent. A person sends it from a terminal: {}",
+                    entry.terminal
+                ),
+            )
+            .with_details(json!({
+                "plan_id": plan_id,
+                "operation": entry.plan.operation,
+                "always_needs_a_person": true,
+                "deletion": entry.plan.needs_person,
+                "command": entry.terminal,
+            }))),
+        }
+    }
+
+    /// `execute_plan` of an API write.
+    pub(super) async fn execute_api_plan(
+        &self,
+        plan_id: &str,
+        session: &str,
+        input_responses: Option<&rmcp::model::InputResponses>,
+        request_state: Option<&str>,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let (entry, next) = match self.api_next(plan_id, session) {
+            Ok(n) => n,
+            Err(e) => return Ok(e.into_result().into()),
+        };
+        let via = match next {
+            ApiNext::Run(via) => via,
+            ApiNext::Ask { reason, always } => {
+                let subject = Subject {
+                    operation: entry.plan.operation.clone(),
+                    question: format!(
+                        "Send {} {} to {} ({})? {} Tick the box and accept only if you want this done.",
+                        entry.plan.request.method,
+                        entry.plan.request.path,
+                        entry.plan.api,
+                        entry.plan.operation,
+                        entry.trust.why
+                    ),
+                    terminal: Some(entry.terminal.clone()),
+                    purchase: entry.trust.rule == Some(apiops_ops::PersonRule::Purchase),
+                    deletion: entry.plan.needs_person,
+                };
+                let asked = self
+                    .ask(
+                        plan_id,
+                        session,
+                        &subject,
+                        &reason,
+                        always,
+                        input_responses,
+                        request_state,
+                        context,
+                    )
+                    .await;
+                match asked {
+                    Asked::Yes => Via::Elicitation,
+                    Asked::InputRequired(r) => return Ok(r.into()),
+                    Asked::Refused(e) => return Ok(e.into_result().into()),
+                }
+            }
+        };
+        Ok(self
+            .run_api_plan(plan_id, &entry, via)
+            .await
+            .unwrap_or_else(ToolError::into_result)
+            .into())
+    }
+
+    /// Sends an API write under the journal: the same plan, the same idempotency key, however
+    /// often `execute_plan` is called; a write the journal shows done is not sent again.
+    pub(super) async fn run_api_plan(
+        &self,
+        plan_id: &str,
+        entry: &ApiPlanEntry,
+        via: Via,
+    ) -> Result<CallToolResult, ToolError> {
+        let plan = &entry.plan;
+        let api = self.open_api(&plan.api).await?;
+        let store = self.store()?;
+        tracing::info!(
+            plan = plan_id,
+            operation = plan.operation,
+            ?via,
+            "executing an API write over MCP"
+        );
+        let journaled = apiops_ops::apis::execute(&api, plan, store).await;
+        let now = jiff::Timestamp::now();
+        apiops_ops::apis::keep(store, api.name(), None, api.notices(now), now).await;
+        match journaled {
+            Ok(Journaled::Sent(answer)) => {
+                let summary = format!("{} {}: HTTP {} (sent)", plan.api, plan.operation, answer.status);
+                Ok(success(summary, json!({"plan_id": plan_id, "confirmed_via": via, "status": "sent", "answer": answer})))
+            }
+            Ok(Journaled::AlreadyDone { at, detail }) => {
+                let summary = format!("{} {}: done already at {at} ({detail}); not sent again", plan.api, plan.operation);
+                Ok(success(summary, json!({"plan_id": plan_id, "confirmed_via": via, "status": "already_done", "done_at": at})))
+            }
+            Err(WriteError::Call(e)) => Err(api_error(e).with_details(json!({
+                "plan_id": plan_id,
+                "retry": "execute_plan with the same plan_id sends it again with the same idempotency key",
+            }))),
+            Err(e) => Err(ToolError::new(Kind::ExecutionFailed, None, e.to_string())),
         }
     }
 }

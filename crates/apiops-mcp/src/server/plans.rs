@@ -163,6 +163,12 @@ impl State {
         request_state: Option<&str>,
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        // An API write (kept or expired) is answered by its own path.
+        if !matches!(self.plans.get_api(plan_id, session), Err(Missing::Unknown)) {
+            return self
+                .execute_api_plan(plan_id, session, input_responses, request_state, context)
+                .await;
+        }
         let entry = match self.plan(plan_id, session) {
             Ok(e) => e,
             Err(e) => return Ok(e.into_result().into()),
@@ -190,7 +196,7 @@ impl State {
                     .ask(
                         plan_id,
                         session,
-                        &entry,
+                        &Subject::of(&entry),
                         &reason,
                         always,
                         input_responses,
@@ -225,32 +231,26 @@ impl State {
 
     /// Asks the person, the way the client's protocol version allows.
     #[allow(clippy::too_many_arguments)]
-    async fn ask(
+    pub(super) async fn ask(
         &self,
         plan_id: &str,
         session: &str,
-        entry: &PlanEntry,
+        subject: &Subject,
         reason: &str,
         always: bool,
         input_responses: Option<&rmcp::model::InputResponses>,
         request_state: Option<&str>,
         context: &RequestContext<RoleServer>,
     ) -> Asked {
-        let plan = &entry.prepared.plan;
-        let spec = plan.operation.spec();
         let refused = |why: String| {
             let mut how =
                 vec!["confirm it through MCP elicitation in a client that supports it".to_owned()];
             if !always {
                 how.push("start `apiops mcp --allow-execute` (in-account changes only)".into());
             }
-            if entry.in_words {
-                how.push(format!(
-                    "or run it in a terminal: apiops do {:?}",
-                    plan.request
-                ));
-            } else {
-                how.push("or run it from a terminal with the apiops CLI".into());
+            match &subject.terminal {
+                Some(command) => how.push(format!("or run it in a terminal: {command}")),
+                None => how.push("or run it from a terminal with the apiops CLI".into()),
             }
             Asked::Refused(
                 ToolError::new(
@@ -263,10 +263,10 @@ impl State {
                 )
                 .with_details(json!({
                     "plan_id": plan_id,
-                    "operation": plan.name,
+                    "operation": subject.operation,
                     "always_needs_a_person": always,
-                    "purchase": spec.purchase,
-                    "deletion": spec.deletion,
+                    "purchase": subject.purchase,
+                    "deletion": subject.deletion,
                 })),
             )
         };
@@ -300,7 +300,7 @@ impl State {
                     .into(),
             );
         }
-        let message = confirm::question(plan, spec);
+        let message = subject.question.clone();
         let schema = match ElicitationSchema::from_json_schema(confirm::schema()) {
             Ok(s) => s,
             Err(e) => return refused(format!("Building the question failed: {e}.")),
@@ -468,8 +468,38 @@ impl State {
     }
 }
 
+/// What a question to the person is about.
+pub(super) struct Subject {
+    /// The operation's name.
+    pub(super) operation: String,
+    /// The question shown.
+    pub(super) question: String,
+    /// The command a person runs in a terminal instead, when there is one.
+    pub(super) terminal: Option<String>,
+    /// A purchase.
+    pub(super) purchase: bool,
+    /// A deletion.
+    pub(super) deletion: bool,
+}
+
+impl Subject {
+    fn of(entry: &PlanEntry) -> Subject {
+        let plan = &entry.prepared.plan;
+        let spec = plan.operation.spec();
+        Subject {
+            operation: plan.name.clone(),
+            question: confirm::question(plan, spec),
+            terminal: entry
+                .in_words
+                .then(|| format!("apiops do {:?}", plan.request)),
+            purchase: spec.purchase,
+            deletion: spec.deletion,
+        }
+    }
+}
+
 /// What asking the person came to.
-enum Asked {
+pub(super) enum Asked {
     Yes,
     /// The question travels in the result (protocol 2026-07-28 and later).
     InputRequired(InputRequiredResult),

@@ -14,12 +14,21 @@ use crate::test_support::views;
 
 /// A server over `vars` and an SQLite store in `dir`.
 async fn server(vars: &[(&str, &str)], dir: &tempfile::TempDir) -> Arc<State> {
+    server_with(vars, dir, Options::default()).await
+}
+
+/// [`server`], started with `options`.
+async fn server_with(
+    vars: &[(&str, &str)],
+    dir: &tempfile::TempDir,
+    options: Options,
+) -> Arc<State> {
     let db = format!("sqlite://{}/m.db", dir.path().display());
     let mut vars = vars.to_vec();
     vars.push(("APIOPS_DATABASE_URL", db.as_str()));
     let loaded = apiops_config::test_loaded(&vars);
     let store = apiops_store::open(&db).await.map(Arc::from);
-    ApiopsMcp::new(Arc::new(loaded), Options::default(), store, views()).state
+    ApiopsMcp::new(Arc::new(loaded), options, store, views()).state
 }
 
 /// Calls `tool` with `args` as a client would (parsed by `tools::parse`).
@@ -383,7 +392,7 @@ async fn webhook_questions_over_mcp_get_the_webhook_part_of_the_audit_and_webhoo
 /// reads answered at once, a failure recorded in the event log, a write answered with its
 /// plan and nothing sent, bad input refused before anything is sent.
 #[tokio::test]
-async fn configured_apis_are_listed_searched_and_read_and_writes_are_not_sent() {
+async fn configured_apis_are_listed_searched_and_read_and_writes_are_planned_not_sent() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let hits = Arc::new(AtomicUsize::new(0));
     let (h1, h2) = (Arc::clone(&hits), Arc::clone(&hits));
@@ -482,22 +491,28 @@ paths:
     assert_eq!(content(&r)["body"]["data"][0]["id"], "pet_1");
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 
-    // A write: its plan, nothing sent.
+    // A write: its plan for execute_plan, nothing sent.
     let r = call(
         &state,
         "call_api",
         json!({"api": "pets", "operation": "pets/create", "body": {"name": "Rex"}}),
     )
     .await;
-    let e = content(&r)["error"].clone();
-    assert_eq!(r.is_error, Some(true));
-    assert_eq!(e["kind"], "confirmation_required", "{e:#}");
+    assert_eq!(r.is_error, Some(false), "{:#}", content(&r));
+    let v = content(&r);
     assert!(
-        e["message"]
+        v["plan_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("plan_")),
+        "{v:#}"
+    );
+    assert_eq!(v["trust"]["class"], "person", "{v:#}");
+    assert!(
+        v["command"]
             .as_str()
             .unwrap_or("")
             .contains("apiops call pets pets/create"),
-        "{e:#}"
+        "{v:#}"
     );
     assert_eq!(hits.load(Ordering::SeqCst), 1, "the write was not sent");
 
@@ -536,4 +551,218 @@ paths:
         (events[0].service.as_str(), events[0].error_code.as_str()),
         ("pets", "forbidden")
     );
+}
+
+/// An API whose creation fails once (422) then succeeds, keeping each creation's idempotency
+/// key, and whose deletions are counted; its document beside the store in `dir`.
+async fn shop(
+    dir: &tempfile::TempDir,
+) -> (
+    String,
+    String,
+    Arc<std::sync::Mutex<Vec<String>>>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let keys = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let deletes = Arc::new(AtomicUsize::new(0));
+    let (k, d) = (Arc::clone(&keys), Arc::clone(&deletes));
+    let app = axum::Router::new()
+        .route(
+            "/orders",
+            axum::routing::post(move |headers: axum::http::HeaderMap| {
+                let key = headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let mut seen = k.lock().expect("lock");
+                seen.push(key);
+                let first = seen.len() == 1;
+                async move {
+                    if first {
+                        (
+                            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                            axum::Json(json!({"error": {"code": "busy", "message": "try again"}})),
+                        )
+                    } else {
+                        (
+                            axum::http::StatusCode::CREATED,
+                            axum::Json(json!({"id": "ord_1"})),
+                        )
+                    }
+                }
+            }),
+        )
+        .route(
+            "/orders/{id}",
+            axum::routing::delete(move || {
+                d.fetch_add(1, Ordering::SeqCst);
+                async { axum::http::StatusCode::NO_CONTENT }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let spec = dir.path().join("shop.yaml");
+    std::fs::write(
+        &spec,
+        r#"openapi: 3.0.3
+info: {title: Shop, version: "1"}
+paths:
+  /orders:
+    post:
+      operationId: orders/create
+      summary: Create an order
+      parameters: [{name: Idempotency-Key, in: header, schema: {type: string}}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object}}}
+      responses: {"201": {description: created}}
+  /orders/{id}:
+    delete:
+      operationId: orders/delete
+      summary: Delete an order
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses: {"204": {description: gone}}
+"#,
+    )
+    .expect("write");
+    (base, spec.display().to_string(), keys, deletes)
+}
+
+#[tokio::test]
+async fn an_agent_cannot_execute_an_api_deletion_nor_a_tampered_plan() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().expect("dir");
+    let (base, spec, keys, deletes) = shop(&dir).await;
+    let vars = [
+        ("APIOPS_APIS_SHOP_SPEC", spec.as_str()),
+        ("APIOPS_APIS_SHOP_BASE_URL", base.as_str()),
+    ];
+    for (transport, allow_execute) in [
+        (Transport::Http, true),
+        (Transport::Http, false),
+        (Transport::Stdio, true),
+        (Transport::Stdio, false),
+    ] {
+        let options = Options {
+            read_only: false,
+            allow_execute,
+            transport,
+        };
+        let state = server_with(&vars, &dir, options).await;
+        let r = call(
+            &state,
+            "call_api",
+            json!({"api": "shop", "operation": "orders/delete", "params": {"id": "ord_1"}}),
+        )
+        .await;
+        assert_eq!(r.is_error, Some(false), "{:#}", content(&r));
+        let v = content(&r);
+        assert_eq!(v["trust"]["rule"], "deletion", "{v:#}");
+        let plan_id = v["plan_id"].as_str().expect("plan id").to_owned();
+        match (transport, state.api_next(&plan_id, "test")) {
+            // Over HTTP the agent's channel never confirms a deletion, whatever the flags.
+            (Transport::Http, Err(e)) => {
+                let e = content(&e.into_result())["error"].clone();
+                assert_eq!(e["kind"], "confirmation_required", "{e:#}");
+                assert!(
+                    e["message"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("apiops call shop orders/delete"),
+                    "{e:#}"
+                );
+            }
+            // Over stdio the person is asked, and --allow-execute does not stand in.
+            (Transport::Stdio, Ok((_, next))) => assert!(
+                matches!(next, apis::ApiNext::Ask { always: true, .. }),
+                "{next:?}"
+            ),
+            (t, other) => panic!("{t:?} allow_execute={allow_execute}: {other:?}"),
+        }
+        // A tampered or another session's id finds nothing.
+        let mut tampered = plan_id.clone();
+        let last = tampered.pop().expect("a char");
+        tampered.push(if last == '0' { '1' } else { '0' });
+        for (id, session) in [
+            (tampered.as_str(), "test"),
+            (plan_id.as_str(), "other"),
+            ("plan_", "test"),
+        ] {
+            match state.api_next(id, session) {
+                Err(e) => {
+                    let e = content(&e.into_result())["error"].clone();
+                    assert_eq!(e["kind"], "unknown_plan", "{id} {session}: {e:#}");
+                }
+                Ok(_) => panic!("{id} in {session} was found"),
+            }
+        }
+    }
+    assert_eq!(deletes.load(Ordering::SeqCst), 0, "nothing was deleted");
+    assert!(keys.lock().expect("lock").is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn an_api_write_keeps_its_idempotency_key_when_execute_plan_is_retried() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (base, spec, keys, _) = shop(&dir).await;
+    let vars = [
+        ("APIOPS_APIS_SHOP_SPEC", spec.as_str()),
+        ("APIOPS_APIS_SHOP_BASE_URL", base.as_str()),
+    ];
+    let state = server_with(&vars, &dir, Options::default()).await;
+    let r = call(
+        &state,
+        "call_api",
+        json!({"api": "shop", "operation": "orders/create", "body": {"sku": "A1"}}),
+    )
+    .await;
+    let v = content(&r);
+    let plan_id = v["plan_id"].as_str().expect("plan id").to_owned();
+    let key = v["plan"]["idempotency"][1]
+        .as_str()
+        .expect("a key")
+        .to_owned();
+    assert_eq!(
+        v["trust"]["rule"], "purchase",
+        "an order is a purchase by its name: {v:#}"
+    );
+    // The person said yes (elicitation); the first run fails, the retry succeeds, a third run
+    // sends nothing.
+    let (entry, next) = state.api_next(&plan_id, "test").expect("an API plan");
+    assert!(
+        matches!(next, apis::ApiNext::Ask { always: true, .. }),
+        "{next:?}"
+    );
+    let first = state.run_api_plan(&plan_id, &entry, Via::Elicitation).await;
+    let e = content(&first.expect_err("422").into_result())["error"].clone();
+    assert_eq!(e["kind"], "provider_error", "{e:#}");
+    let again = state
+        .run_api_plan(&plan_id, &entry, Via::Elicitation)
+        .await
+        .expect("sent");
+    assert_eq!(content(&again)["status"], "sent", "{:#}", content(&again));
+    let third = state
+        .run_api_plan(&plan_id, &entry, Via::Elicitation)
+        .await
+        .expect("answered");
+    assert_eq!(
+        content(&third)["status"],
+        "already_done",
+        "{:#}",
+        content(&third)
+    );
+    assert_eq!(
+        *keys.lock().expect("lock"),
+        vec![key.clone(), key],
+        "the same key both times"
+    );
+    // The failure is in the event log.
+    let store = state.store().expect("store");
+    let events = store.events(&EventFilter::default()).await.expect("events");
+    assert!(events.iter().any(|e| e.error_code == "busy"), "{events:?}");
 }

@@ -6,18 +6,19 @@
 //! `--dry-run`, and confirmed as `apiops do` confirms: a prompt on a terminal or `--yes` typed
 //! by the person (exit 5 otherwise). A DELETE is a deletion: a person's yes, never an agent's.
 
-use std::io::{self, IsTerminal as _, Write};
+use std::io::{self, IsTerminal as _};
 
 use anyhow::Context as _;
 use apiops_client::cassette::{Cassette, CassetteMode};
 use apiops_config::apis::ApiSettings;
 use apiops_config::spec_fetch::{SpecOptions, load_spec};
 use apiops_config::{ConfigError, LoadedConfig, Locations, Origin, Problem};
-use apiops_openapi::{Api, CallError, OpClass, PagingError, Spec, SpecError};
+use apiops_openapi::{Api, CallError, JsonLines, OpClass, Spec, SpecError};
+use apiops_ops::apis;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-mod journal;
+pub(crate) mod graphql;
 pub(crate) mod monitor;
 pub(crate) mod record;
 pub(crate) mod scan;
@@ -70,6 +71,28 @@ pub(crate) struct SpecFlags {
     pub(crate) allow_private_targets: bool,
 }
 
+/// How a write (or a GraphQL mutation) is confirmed on the command line.
+#[derive(Debug, Clone, Copy, Args)]
+pub(crate) struct WriteArgs {
+    /// Accept the plan of a write without a prompt (you typing it counts as your yes)
+    #[arg(long, short = 'y', conflicts_with = "dry_run")]
+    pub(crate) yes: bool,
+    /// Show the plan of a write and stop: nothing is sent
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// A new idempotency key: a deliberate second run of the same write
+    #[arg(long)]
+    pub(crate) new: bool,
+}
+
+impl WriteArgs {
+    /// The salt of a deliberate second run (`--new`).
+    pub(crate) fn salt(&self) -> Option<String> {
+        self.new
+            .then(|| jiff::Timestamp::now().as_nanosecond().to_string())
+    }
+}
+
 /// `apiops call`.
 #[derive(Debug, Args)]
 pub(crate) struct CallArgs {
@@ -89,20 +112,13 @@ pub(crate) struct CallArgs {
     /// Follow every page and print every item as a JSON line (reads only)
     #[arg(long)]
     pub(crate) all: bool,
-    /// Accept the plan of a write without a prompt (you typing it counts as your yes)
-    #[arg(long, short = 'y', conflicts_with = "dry_run")]
-    pub(crate) yes: bool,
-    /// Show the plan of a write and stop: nothing is sent
-    #[arg(long)]
-    pub(crate) dry_run: bool,
-    /// A new idempotency key: a deliberate second run of the same write
-    #[arg(long)]
-    pub(crate) new: bool,
+    #[command(flatten)]
+    pub(crate) write: WriteArgs,
     /// Record the exchanges into this cassette (secrets and hosts redacted)
     #[arg(long, value_name = "FILE", conflicts_with = "replay")]
     pub(crate) record: Option<std::path::PathBuf>,
-    /// Answer from this cassette instead of the network (the credentials must still be set;
-    /// an OAuth2 token is still fetched)
+    /// Answer from this cassette instead of the network: nothing is sent, no OAuth2 token is
+    /// fetched (the credential variables must still be set)
     #[arg(long, value_name = "FILE")]
     pub(crate) replay: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -236,21 +252,31 @@ pub(crate) fn call(
         ))
         .into());
     }
-    let salt = args
-        .new
-        .then(|| jiff::Timestamp::now().as_nanosecond().to_string());
-    let plan = api.plan(op, req, salt.as_deref());
+    let plan = api.plan(op, req, args.write.salt().as_deref());
+    run_write(loaded, &rt, &api, plan, args.write, format)
+}
+
+/// Shows `plan`, waits for a person's yes (the prompt, or `--yes`), then sends it under the
+/// journal; without a yes nothing is sent (exit 5).
+pub(crate) fn run_write(
+    loaded: &LoadedConfig,
+    rt: &tokio::runtime::Runtime,
+    api: &Api,
+    plan: apiops_openapi::WritePlan,
+    flags: WriteArgs,
+    format: Format,
+) -> anyhow::Result<Exit> {
     let mut view = PlanView {
         plan,
         confirmed: false,
         answer: None,
         already_done: None,
     };
-    if args.dry_run {
+    if flags.dry_run {
         output::emit(format, &view).context("writing the plan")?;
         return Ok(Exit::Ok);
     }
-    if !args.yes {
+    if !flags.yes {
         let interactive = io::stdin().is_terminal() && io::stderr().is_terminal();
         if !interactive {
             output::emit(format, &view).context("writing the plan")?;
@@ -260,7 +286,7 @@ pub(crate) fn call(
                 "a change"
             };
             return Err(AppError::ConfirmationRequired {
-                action: format!("{} {} ({who})", args.name, view.plan.operation),
+                action: format!("{} {} ({who})", api.name(), view.plan.operation),
             }
             .into());
         }
@@ -274,17 +300,21 @@ pub(crate) fn call(
     let store = rt
         .block_on(checks::open_store(&loaded.settings))
         .map_err(|e| anyhow::anyhow!("the operations journal is required: {e}"))?;
-    let journaled = rt.block_on(journal::execute(&api, &view.plan, store.as_ref()));
-    rt.block_on(record::keep_in(
+    let journaled = rt.block_on(apis::execute(api, &view.plan, store.as_ref()));
+    let now = jiff::Timestamp::now();
+    rt.block_on(apis::keep(
         store.as_ref(),
         api.name(),
         None,
-        api.notices(jiff::Timestamp::now()),
-        jiff::Timestamp::now(),
+        api.notices(now),
+        now,
     ));
-    match journaled? {
-        journal::Journaled::Sent(answer) => view.answer = Some(answer),
-        journal::Journaled::AlreadyDone { at, detail } => {
+    match journaled.map_err(|e| match e {
+        apis::WriteError::Call(e) => call_error(e),
+        other => anyhow::Error::new(other),
+    })? {
+        apis::Journaled::Sent(answer) => view.answer = Some(answer),
+        apis::Journaled::AlreadyDone { at, detail } => {
             view.already_done = Some(format!(
                 "the journal shows this exact write done at {at} ({detail}); not sent again (--new sends it anew)"
             ));
@@ -301,28 +331,15 @@ async fn stream_all(
     op: &apiops_openapi::Operation,
     req: apiops_openapi::PreparedRequest,
 ) -> anyhow::Result<Exit> {
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    let mut write_error: Option<io::Error> = None;
-    let mut on_item = |item: Value| -> Result<(), CallError> {
-        let written = serde_json::to_writer(&mut out, &item)
-            .map_err(io::Error::from)
-            .and_then(|()| out.write_all(b"\n"));
-        written.map_err(|e| {
-            write_error = Some(e);
-            CallError::Paging(PagingError::Stopped)
-        })
-    };
-    let result = api.each_item(op, req, &mut on_item).await;
-    let failure = match (&result, &write_error) {
-        (Err(e), None) => api.failure_event(&op.id, e, jiff::Timestamp::now()),
+    let mut lines = JsonLines::new(io::stdout().lock());
+    let result = api.each_item(op, req, &mut |item| lines.item(item)).await;
+    let failure = match &result {
+        Err(e) if !lines.failed() => api.failure_event(&op.id, e, jiff::Timestamp::now()),
         _ => None,
     };
     record::keep(&loaded.settings, api, failure).await;
-    if let Some(e) = write_error {
-        return Err(anyhow::Error::new(e).context("writing"));
-    }
+    lines.finish().context("writing")?;
     let count = result.map_err(call_error)?;
-    out.flush().context("writing")?;
     tracing::info!(items = count, "listing done");
     Ok(Exit::Ok)
 }
@@ -382,15 +399,7 @@ async fn configured<'a>(
     name: &str,
     flags: &SpecFlags,
 ) -> anyhow::Result<(&'a ApiSettings, Spec)> {
-    let settings = &loaded.settings;
-    let api = settings.apis.get(name).ok_or_else(|| {
-        let names: Vec<&str> = settings.apis.keys().map(String::as_str).collect();
-        AppError::Usage(if names.is_empty() {
-            format!("no API {name:?} is configured: add an [apis.{name}] table (see README, \"Add any API\")")
-        } else {
-            format!("no API {name:?} is configured; configured: {}", names.join(", "))
-        })
-    })?;
+    let api = settings_of(loaded, name)?;
     let spec = spec_of(loaded, locations, name, api, flags)
         .await?
         .ok_or_else(|| {
@@ -399,6 +408,21 @@ async fn configured<'a>(
             ))
         })?;
     Ok((api, spec))
+}
+
+/// The `[apis.NAME]` table of `name`: a usage error names the configured ones when `name` is
+/// not one of them.
+fn settings_of<'a>(loaded: &'a LoadedConfig, name: &str) -> anyhow::Result<&'a ApiSettings> {
+    let apis = &loaded.settings.apis;
+    apis.get(name).ok_or_else(|| {
+        let names: Vec<&str> = apis.keys().map(String::as_str).collect();
+        AppError::Usage(if names.is_empty() {
+            format!("no API {name:?} is configured: add an [apis.{name}] table (see README, \"Add any API\")")
+        } else {
+            format!("no API {name:?} is configured; configured: {}", names.join(", "))
+        })
+        .into()
+    })
 }
 
 async fn spec_of(

@@ -101,6 +101,10 @@ pub(crate) fn run(cli: &Cli, env: &Environment, locations: &Locations) -> anyhow
             let loaded = load()?;
             api::call(&loaded, locations, args, loaded.settings.output.format)
         }
+        Command::Graphql(args) => {
+            let loaded = load()?;
+            api::graphql::run(&loaded, locations, args, loaded.settings.output.format)
+        }
         Command::Twilio(c) => {
             let loaded = load()?;
             ops::run_twilio(&loaded, c, loaded.settings.output.format)

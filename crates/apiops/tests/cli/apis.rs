@@ -292,3 +292,83 @@ fn a_recorded_cassette_replays_with_no_network() {
     assert_eq!(replayed.stdout, recorded.stdout);
     assert_eq!(hits.load(Ordering::SeqCst), 3, "the replay used no network");
 }
+
+/// An OAuth2 API recorded once (its token fetched from the token endpoint), then replayed with
+/// the token URL pointing at a canary endpoint: the replay answers from the cassette and fetches
+/// no token — neither endpoint is contacted.
+#[test]
+fn a_replay_fetches_no_oauth2_token() {
+    let rt = super::util::runtime();
+    let (base, hits, _) = server(&rt);
+    let tokens = Arc::new(AtomicUsize::new(0));
+    let canary = Arc::new(AtomicUsize::new(0));
+    let (t, c) = (tokens.clone(), canary.clone());
+    let app = axum::Router::new()
+        .route(
+            "/oauth/token",
+            axum::routing::post(move || {
+                t.fetch_add(1, Ordering::SeqCst);
+                async {
+                    axum::Json(serde_json::json!({"access_token": "tok_0123456789abcdef", "token_type": "Bearer", "expires_in": 3600}))
+                }
+            }),
+        )
+        .route(
+            "/canary/token",
+            axum::routing::post(move || {
+                c.fetch_add(1, Ordering::SeqCst);
+                async { axum::http::StatusCode::INTERNAL_SERVER_ERROR }
+            }),
+        );
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let auth_base = format!("http://{}", listener.local_addr().expect("addr"));
+    rt.spawn(async move { axum::serve(listener, app).await });
+    let sandbox_for = |token_path: &str| {
+        let sb = Sandbox::new();
+        let config = sb.write_config(&format!(
+            "[apis.pets]\nspec = \"specs/pets.yaml\"\nbase_url = \"{base}\"\nauth = {{ oauth2 = {{ token_url = \"{auth_base}{token_path}\", client_id_env = \"PETS_ID\", client_secret_env = \"PETS_SECRET\" }} }}\n"
+        ));
+        let specs = config.parent().expect("dir").join("specs");
+        std::fs::create_dir_all(&specs).expect("mkdir");
+        std::fs::write(specs.join("pets.yaml"), PETS).expect("write");
+        sb
+    };
+    let recording = sandbox_for("/oauth/token");
+    let replaying = sandbox_for("/canary/token");
+    let cassette = recording.root().join("pets.cassette.json");
+    let cassette_arg = cassette.to_str().expect("utf-8 path");
+    let list = |sb: &Sandbox, flag: &str| {
+        run(sb
+            .apiops()
+            .env("PETS_ID", "client_id_0123")
+            .env("PETS_SECRET", CANARY)
+            .args(["call", "pets", "pets/list", "--all", flag, cassette_arg]))
+    };
+    let recorded = list(&recording, "--record");
+    assert_eq!(recorded.code, Some(0), "{}", recorded.all());
+    assert_eq!(
+        tokens.load(Ordering::SeqCst),
+        1,
+        "the recording fetched one token"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 3);
+    let text = std::fs::read_to_string(&cassette).expect("cassette written");
+    assert!(
+        !text.contains("tok_0123456789abcdef"),
+        "the token is redacted"
+    );
+    assert!(!text.contains(CANARY), "the secret is redacted");
+
+    let replayed = list(&replaying, "--replay");
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(replayed.stdout, recorded.stdout);
+    assert_eq!(
+        canary.load(Ordering::SeqCst),
+        0,
+        "the replay asked for no token"
+    );
+    assert_eq!(tokens.load(Ordering::SeqCst), 1);
+    assert_eq!(hits.load(Ordering::SeqCst), 3, "the replay used no network");
+}

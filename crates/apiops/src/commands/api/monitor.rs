@@ -1,12 +1,13 @@
 //! Configured APIs for `apiops serve`'s monitor: each `[apis.NAME]` with an OpenAPI document
-//! and its credentials set becomes an `apiops_monitor::apis::OpenApiCheck` (its health
-//! operation, as `apiops health NAME` calls it). An API that cannot be built (no credentials, a
-//! document that does not load) is left out with a warning: the monitor checks the rest.
+//! and its credentials set becomes an `apiops_monitor::apis::OpenApiCheck` over its
+//! `apiops_openapi::Api` (its health operation, as `apiops health NAME` calls it). An API that
+//! cannot be built (no credentials, a document that does not load) is left out with a warning:
+//! the monitor checks the rest.
 
 use std::sync::Arc;
 
 use apiops_config::{LoadedConfig, Locations};
-use apiops_core::{ApiName, Service};
+use apiops_core::ApiName;
 use apiops_monitor::apis::{ApiCheck, OpenApiCheck};
 
 use super::{SpecFlags, open};
@@ -31,13 +32,7 @@ pub(crate) async fn checks(
             continue;
         };
         match open(loaded, locations, name, &flags).await {
-            Ok(api) => out.push((
-                api_name,
-                Arc::new(OpenApiCheck {
-                    service: Service::Api(api_name),
-                    api,
-                }),
-            )),
+            Ok(api) => out.push((api_name, Arc::new(OpenApiCheck::new(api_name, api)))),
             Err(e) => tracing::warn!("monitor: {name} is not checked: {e:#}"),
         }
     }

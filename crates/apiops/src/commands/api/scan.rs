@@ -11,47 +11,20 @@ use anyhow::Context as _;
 use apiops_config::{LoadedConfig, Locations};
 use apiops_core::{ApiName, Service};
 use apiops_openapi::Api;
-use apiops_openapi::events::{audit as audit_findings, fix_for};
-use apiops_store::{EventFilter, Store};
+use apiops_openapi::events::audit as audit_findings;
 
-use super::{SpecFlags, configured, record, spec_error};
+use super::{SpecFlags, configured, spec_error};
 use crate::commands::checks;
 use crate::commands::errors::MAX_JSON_EVENTS;
 use crate::commands::notes::ServiceNotes;
 use crate::exit::{AppError, Exit};
 use crate::output::{self, Format};
-use crate::report::{AuditReport, AuditView, ErrorsReport, ErrorsView};
+use crate::report::{AuditReport, AuditView, ErrorsReport};
 
 fn service_of(name: &str) -> anyhow::Result<Service> {
     ApiName::new(name)
         .map(Service::Api)
         .map_err(|e| AppError::Usage(e.to_string()).into())
-}
-
-/// The report of API `name`'s failures over the last `since`, read from `store` at `now`.
-pub(crate) async fn errors_view(
-    store: &dyn Store,
-    service: Service,
-    since: Duration,
-    now: jiff::Timestamp,
-    keep_events: usize,
-) -> anyhow::Result<ErrorsView> {
-    let span = jiff::SignedDuration::try_from(since).context("--since is too large")?;
-    let events = store
-        .events(&EventFilter {
-            since: Some(now.checked_sub(span).unwrap_or(jiff::Timestamp::MIN)),
-            services: vec![service],
-            limit: None,
-        })
-        .await
-        .context("reading the event log")?;
-    Ok(ErrorsView::of_logged(
-        service,
-        since,
-        events,
-        fix_for,
-        keep_events,
-    ))
 }
 
 /// `apiops errors NAME --since ...`.
@@ -73,7 +46,9 @@ pub(crate) fn errors(
         } else {
             0
         };
-        errors_view(store.as_ref(), service, since, jiff::Timestamp::now(), keep).await
+        apiops_ops::apis::errors_view(store.as_ref(), service, since, jiff::Timestamp::now(), keep)
+            .await
+            .context("reading the event log")
     })?;
     if let Some(r) = resource
         && r != "operation"
@@ -116,7 +91,7 @@ pub(crate) fn audit(
         .or_else(|| spec.first_server().map(str::to_owned));
     let seen = rt.block_on(async {
         match checks::open_store(&loaded.settings).await {
-            Ok(store) => record::seen(store.as_ref(), name).await,
+            Ok(store) => apiops_ops::apis::seen(store.as_ref(), name).await,
             Err(e) => {
                 tracing::warn!("the deprecation notices seen in calls are not read: {e}");
                 Vec::new()

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use apiops_config::apis::{ApiSettings, SpecLocation};
-use apiops_openapi::{Answer, ApiHealth, Operation, Spec, WritePlan};
+use apiops_openapi::{Answer, ApiHealth, GraphQlAnswer, Operation, Spec, WritePlan};
 use serde::Serialize;
 
 use crate::output::{self, Render};
@@ -202,6 +202,43 @@ impl Render for AnswerView {
             answer_line(&self.0),
             pretty(&self.0.body)
         )
+    }
+}
+
+/// The answer of `apiops graphql`: the data, and beside it the errors of partial data.
+#[derive(Debug, Serialize)]
+pub(crate) struct GraphQlView {
+    #[serde(flatten)]
+    pub(crate) answer: GraphQlAnswer,
+    /// `data` came with errors.
+    pub(crate) partial: bool,
+}
+
+impl Render for GraphQlView {
+    fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "{}", pretty(&self.answer.data))?;
+        if self.answer.partial() {
+            writeln!(
+                out,
+                "\nPartial data: {} error(s) beside it:",
+                self.answer.messages.len()
+            )?;
+            for m in &self.answer.messages {
+                writeln!(out, "  - {m}")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn markdown(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "```json\n{}\n```", pretty(&self.answer.data))?;
+        if self.answer.partial() {
+            writeln!(out, "\n**Partial data**, errors:\n")?;
+            for m in &self.answer.messages {
+                writeln!(out, "- {m}")?;
+            }
+        }
+        Ok(())
     }
 }
 

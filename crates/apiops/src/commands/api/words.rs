@@ -1,12 +1,14 @@
-//! `apiops do "list domains on mail"`: plain words onto an operation of a configured API, chosen
-//! by `apiops_openapi::words` (the API the request names, then the one operation its other
-//! words name). One match runs as `apiops call NAME OPERATION` would
+//! `apiops do "list domains on mail"`: plain words onto an operation of a configured API. A
+//! request naming a configured API (a word equal to its name) is matched against that API's
+//! operations with the `apiops-openapi` index word search: the other words (bar a few
+//! connectives) must all appear in one operation's summary — or, failing that, in exactly one
+//! operation's id, path, summary or tags. One match runs as `apiops call NAME OPERATION` would
 //! (a read at once; a write planned and gated, `--yes`/`--dry-run`/`--new` passed on);
 //! otherwise the candidates are listed, nothing is sent, and the exit is 2.
 
 use apiops_config::{LoadedConfig, Locations};
 use apiops_openapi::Api;
-use apiops_openapi::words::{Named, named};
+use apiops_openapi::words::{choose, target};
 
 use super::{CallArgs, SpecFlags, configured, spec_error};
 use crate::commands::ops::DoArgs;
@@ -24,9 +26,7 @@ pub(crate) fn run(
     if args.explain || args.llm {
         return Ok(None);
     }
-    let Some(Named { api: name, words }) =
-        named(&request, |w| loaded.settings.apis.contains_key(w))
-    else {
+    let Some((name, words)) = target(&request, |w| loaded.settings.apis.contains_key(w)) else {
         return Ok(None);
     };
     let flags = SpecFlags {
@@ -37,7 +37,7 @@ pub(crate) fn run(
     let (api, spec) = rt.block_on(configured(loaded, locations, &name, &flags))?;
     let index = Api::index_of(&spec, api.idempotency_header.as_deref())
         .map_err(|e| spec_error(loaded, &name, e))?;
-    let chosen = match index.choose(&words) {
+    let chosen = match choose(index.operations(), &words) {
         Ok(op) => op.id.clone(),
         Err(candidates) => {
             let list: Vec<String> = candidates
@@ -65,9 +65,11 @@ pub(crate) fn run(
         params: Vec::new(),
         body: None,
         all: false,
-        yes: args.flags.yes,
-        dry_run: args.flags.dry_run,
-        new: args.flags.new,
+        write: super::WriteArgs {
+            yes: args.flags.yes,
+            dry_run: args.flags.dry_run,
+            new: args.flags.new,
+        },
         record: None,
         replay: None,
         spec: flags,
