@@ -24,6 +24,24 @@ pub(crate) fn expand_only(q: Option<&str>) -> Result<(), StripeError> {
     p.array("expand").map(|_| ())
 }
 
+/// The answer to a retrieve (`GET /v1/{objects}/{id}`, whose query takes only `expand`): the
+/// object `find` gives, or Stripe's error for no such `what`.
+pub(crate) fn retrieved(
+    q: Option<&str>,
+    what: &str,
+    id: &str,
+    find: impl FnOnce() -> Option<serde_json::Value>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if let Err(rejection) = expand_only(q) {
+        return rejection.into_response();
+    }
+    match find() {
+        Some(body) => axum::Json(body).into_response(),
+        None => no_such(what, id, "id").into_response(),
+    }
+}
+
 /// A 400 `invalid_request_error` about one parameter.
 pub(crate) fn invalid(param: &str, code: Option<&str>, message: &str) -> StripeError {
     error(
