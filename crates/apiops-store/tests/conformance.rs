@@ -352,6 +352,26 @@ fn states(steps: &[JournalStep]) -> Vec<(u32, StepStatus, &str)> {
         .collect()
 }
 
+/// Marks every unprocessed inbox event (up to `limit`) processed at `at`, with no events.
+async fn process_all(store: &dyn Store, limit: u32, at: Timestamp) {
+    let ids: Vec<i64> = store
+        .inbox_unprocessed(limit)
+        .await
+        .expect("unprocessed")
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    store
+        .inbox_processed(&ids, &[], at)
+        .await
+        .expect("processed");
+}
+
+/// The cursor `name`, if set.
+async fn cursor_of(store: &dyn Store, name: &str) -> Option<String> {
+    store.cursor(name).await.expect("cursor")
+}
+
 fn keys(rows: &[StoredInboxEvent]) -> Vec<&str> {
     rows.iter().map(|r| r.event.dedup_key.as_str()).collect()
 }
@@ -1131,17 +1151,7 @@ async fn inbox_counts_and_lookups(store: &dyn Store) {
         "keys are exact"
     );
     // Processing does not remove: counts and lookups cover processed rows too.
-    let ids: Vec<i64> = store
-        .inbox_unprocessed(10)
-        .await
-        .expect("unprocessed")
-        .iter()
-        .map(|r| r.id)
-        .collect();
-    store
-        .inbox_processed(&ids, &[], ts("2026-11-26T10:00:00Z"))
-        .await
-        .expect("processed");
+    process_all(store, 10, ts("2026-11-26T10:00:00Z")).await;
     assert_eq!(store.inbox_count(None).await.expect("count"), 3);
     assert!(
         store
@@ -1616,17 +1626,7 @@ async fn retention_keeps_a_pruned_event_a_duplicate(store: &dyn Store) {
         .inbox_append(std::slice::from_ref(&original))
         .await
         .expect("append");
-    let ids: Vec<i64> = store
-        .inbox_unprocessed(10)
-        .await
-        .expect("unprocessed")
-        .iter()
-        .map(|r| r.id)
-        .collect();
-    store
-        .inbox_processed(&ids, &[], received)
-        .await
-        .expect("processed");
+    process_all(store, 10, received).await;
     assert_eq!(
         store
             .inbox_prune_payloads(ts("2026-03-01T00:00:00Z"), 10)
@@ -1716,11 +1716,7 @@ async fn cursors_are_set_and_replaced(store: &dyn Store) {
         .await
         .expect("set");
     assert_eq!(
-        store
-            .cursor("stripe.events")
-            .await
-            .expect("cursor")
-            .as_deref(),
+        cursor_of(store, "stripe.events").await.as_deref(),
         Some("evt_100")
     );
     store
@@ -1732,19 +1728,11 @@ async fn cursors_are_set_and_replaced(store: &dyn Store) {
         .await
         .expect("set");
     assert_eq!(
-        store
-            .cursor("stripe.events")
-            .await
-            .expect("cursor")
-            .as_deref(),
+        cursor_of(store, "stripe.events").await.as_deref(),
         Some("evt_200")
     );
     assert_eq!(
-        store
-            .cursor("twilio.alerts")
-            .await
-            .expect("cursor")
-            .as_deref(),
+        cursor_of(store, "twilio.alerts").await.as_deref(),
         Some("2026-11-26T09:00:00Z")
     );
     store.set_cursor("empty", "", t0).await.expect("set");
@@ -1831,11 +1819,7 @@ async fn everything_survives_reopening(backend: &Backend) {
         "deduplication holds across reopening"
     );
     assert_eq!(
-        store
-            .cursor("stripe.events")
-            .await
-            .expect("cursor")
-            .as_deref(),
+        cursor_of(&*store, "stripe.events").await.as_deref(),
         Some("evt_b")
     );
     assert_eq!(
