@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use apiops_core::{ActionTaken, Category, ErrorEvent, EventResult, Service, Severity};
-use apiops_store::test_support::PgSchema;
+use apiops_store::test_support::{PgSchema, process_all};
 use apiops_store::{
     Confirmation, ConfirmationState, EventFilter, InboxEvent, JournalStep, PartialScan, Source,
     StepStatus, Store, StoredInboxEvent, UnreadWindowRecord,
@@ -350,21 +350,6 @@ fn states(steps: &[JournalStep]) -> Vec<(u32, StepStatus, &str)> {
         .iter()
         .map(|s| (s.step, s.status, s.detail.as_str()))
         .collect()
-}
-
-/// Marks every unprocessed inbox event (up to `limit`) processed at `at`, with no events.
-async fn process_all(store: &dyn Store, limit: u32, at: Timestamp) {
-    let ids: Vec<i64> = store
-        .inbox_unprocessed(limit)
-        .await
-        .expect("unprocessed")
-        .iter()
-        .map(|r| r.id)
-        .collect();
-    store
-        .inbox_processed(&ids, &[], at)
-        .await
-        .expect("processed");
 }
 
 /// The cursor `name`, if set.
