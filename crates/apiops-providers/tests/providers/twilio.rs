@@ -465,12 +465,19 @@ fn twilio_code(e: &apiops_client::ClientError) -> Option<String> {
     apiops_providers::twilio::client::TwilioErrorBody::of(e).and_then(|b| b.code)
 }
 
+/// A simulator with seed `seed` for the operations tests, the provider on it, and the secrets
+/// no output may show.
+async fn operations_sim(seed: u64) -> (RunningSim, Twilio, Vec<String>) {
+    let running = sim(seed, 50).await;
+    let twilio = twilio(&running, 10);
+    let secrets = secrets(&running);
+    (running, twilio, secrets)
+}
+
 #[tokio::test]
 async fn numbers_are_searched_bought_updated_and_released() {
-    let running = sim(20, 50).await;
-    let twilio = twilio(&running, 10);
+    let (running, twilio, secrets) = operations_sim(20).await;
     let client = twilio.client();
-    let secrets = secrets(&running);
 
     let any = client
         .available_numbers("US", None, None, 20)
@@ -658,10 +665,8 @@ async fn all_items<T>(
 
 #[tokio::test]
 async fn messages_are_sent_from_numbers_and_services_or_fail_with_their_code() {
-    let running = sim(21, 50).await;
-    let twilio = twilio(&running, 10);
+    let (running, twilio, secrets) = operations_sim(21).await;
     let client = twilio.client();
-    let secrets = secrets(&running);
 
     // An SMS-capable number the account owns.
     let numbers = all_items(client.incoming_phone_numbers()).await;
