@@ -183,16 +183,23 @@ impl Params {
         }
     }
 
+    /// The pairs whose key's base is `name`: their position, the key's shape and the value.
+    fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (usize, Shape<'a>, &'a String)> {
+        self.pairs
+            .iter()
+            .enumerate()
+            .filter_map(move |(pos, (k, v))| match split(k) {
+                (base, shape) if base == name => Some((pos, shape, v)),
+                _ => None,
+            })
+    }
+
     /// An array parameter: `name[]=a&name[]=b` or `name[0]=a&name[1]=b` (ordered by index);
     /// `name=` (empty) is Stripe's way to send an empty array.
     pub(crate) fn array(&self, name: &str) -> Result<Option<Vec<String>>, StripeError> {
         let mut items: Vec<(Option<u64>, usize, String)> = Vec::new();
         let mut present = false;
-        for (pos, (k, v)) in self.pairs.iter().enumerate() {
-            let (base, shape) = split(k);
-            if base != name {
-                continue;
-            }
+        for (pos, shape, v) in self.named(name) {
             present = true;
             match shape {
                 Shape::Plain if v.is_empty() => {}
@@ -216,11 +223,7 @@ impl Params {
     pub(crate) fn hash(&self, name: &str) -> Result<Option<Vec<(String, String)>>, StripeError> {
         let mut entries = Vec::new();
         let mut present = false;
-        for (k, v) in &self.pairs {
-            let (base, shape) = split(k);
-            if base != name {
-                continue;
-            }
+        for (_, shape, v) in self.named(name) {
             present = true;
             match shape {
                 Shape::Plain if v.is_empty() => {}
