@@ -807,18 +807,14 @@ async fn journal_step_and_its_events_commit_together(store: &dyn Store) {
 async fn journal_latest_finds_the_newest_run_of_a_request(store: &dyn Store) {
     let t0 = ts("2026-11-26T10:00:00Z");
     assert_eq!(store.journal_latest("op:abc").await.expect("read"), None);
-    store
-        .journal_plan("op:abc", "{\"r\":0}", t0)
-        .await
-        .expect("plan");
-    store
-        .journal_plan("op:abc0", "{\"r\":\"other\"}", t0)
-        .await
-        .expect("plan");
-    store
-        .journal_plan("op:ab", "{\"r\":\"other\"}", t0)
-        .await
-        .expect("plan");
+    // The request, and two others whose keys share a prefix with it.
+    for (key, plan) in [
+        ("op:abc", "{\"r\":0}"),
+        ("op:abc0", "{\"r\":\"other\"}"),
+        ("op:ab", "{\"r\":\"other\"}"),
+    ] {
+        store.journal_plan(key, plan, t0).await.expect("plan");
+    }
     let latest = store.journal_latest("op:abc").await.expect("read");
     assert_eq!(latest.map(|p| p.key).as_deref(), Some("op:abc"));
     for run in ["op:abc~0002", "op:abc~0010", "op:abc~0003"] {
@@ -840,54 +836,27 @@ async fn journal_latest_finds_the_newest_run_of_a_request(store: &dyn Store) {
 async fn leases_admit_one_runner_at_a_time(store: &dyn Store) {
     let t0 = ts("2026-11-26T10:00:00Z");
     let ttl = SignedDuration::from_secs(60);
-    assert_eq!(
+    // `runner` asks for plan `plan`'s lease at `at`, for `ttl`.
+    let lease = |plan: &'static str, runner: &'static str, at: Timestamp| async move {
         store
-            .journal_lease("p", "a", t0, t0 + ttl)
+            .journal_lease(plan, runner, at, at + ttl)
             .await
-            .expect("lease"),
-        Ok(())
-    );
+            .expect("lease")
+    };
+    assert_eq!(lease("p", "a", t0).await, Ok(()));
     // Another runner is refused and told who holds it until when.
-    let held = store
-        .journal_lease("p", "b", t0, t0 + ttl)
-        .await
-        .expect("lease")
-        .expect_err("held by a");
+    let held = lease("p", "b", t0).await.expect_err("held by a");
     assert_eq!(held.holder, "a");
     assert_eq!(held.expires_at, t0 + ttl);
     // The holder renews; other plans are independent.
     let t1 = t0 + SignedDuration::from_secs(30);
-    assert_eq!(
-        store
-            .journal_lease("p", "a", t1, t1 + ttl)
-            .await
-            .expect("lease"),
-        Ok(())
-    );
-    assert_eq!(
-        store
-            .journal_lease("q", "b", t1, t1 + ttl)
-            .await
-            .expect("lease"),
-        Ok(())
-    );
+    assert_eq!(lease("p", "a", t1).await, Ok(()));
+    assert_eq!(lease("q", "b", t1).await, Ok(()));
     // Still refused just before the renewed lease lapses, taken just after.
     let t2 = t1 + ttl - SignedDuration::from_secs(1);
-    assert!(
-        store
-            .journal_lease("p", "b", t2, t2 + ttl)
-            .await
-            .expect("lease")
-            .is_err()
-    );
+    assert!(lease("p", "b", t2).await.is_err());
     let t3 = t1 + ttl + SignedDuration::from_secs(1);
-    assert_eq!(
-        store
-            .journal_lease("p", "b", t3, t3 + ttl)
-            .await
-            .expect("lease"),
-        Ok(())
-    );
+    assert_eq!(lease("p", "b", t3).await, Ok(()));
     // Stealing is a compare-and-swap on the holder.
     assert!(
         !store
@@ -901,30 +870,12 @@ async fn leases_admit_one_runner_at_a_time(store: &dyn Store) {
             .await
             .expect("steal")
     );
-    assert!(
-        store
-            .journal_lease("p", "b", t3, t3 + ttl)
-            .await
-            .expect("lease")
-            .is_err()
-    );
+    assert!(lease("p", "b", t3).await.is_err());
     // Only the holder releases it.
     store.journal_release("p", "b").await.expect("release");
-    assert!(
-        store
-            .journal_lease("p", "b", t3, t3 + ttl)
-            .await
-            .expect("lease")
-            .is_err()
-    );
+    assert!(lease("p", "b", t3).await.is_err());
     store.journal_release("p", "c").await.expect("release");
-    assert_eq!(
-        store
-            .journal_lease("p", "b", t3, t3 + ttl)
-            .await
-            .expect("lease"),
-        Ok(())
-    );
+    assert_eq!(lease("p", "b", t3).await, Ok(()));
 }
 
 async fn leases_under_contention_have_one_holder(store: &dyn Store) {
