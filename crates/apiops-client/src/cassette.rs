@@ -689,6 +689,34 @@ mod tests {
             .build()
     }
 
+    /// GETs `url` with the canary as bearer token; the answer is a 200 from that very URL
+    /// (`what` names the GET in a failure).
+    async fn get_with_token(
+        http: &reqwest_middleware::ClientWithMiddleware,
+        url: &str,
+        what: &str,
+    ) -> Response {
+        let answer = http
+            .get(url)
+            .header("authorization", format!("Bearer {AUTH_CANARY}"))
+            .send()
+            .await
+            .expect(what);
+        assert_eq!(answer.status().as_u16(), 200, "{what}");
+        assert_eq!(answer.url().as_str(), url, "{what}");
+        answer
+    }
+
+    /// The body of a plain GET of `url` (`what` names the GET in a failure).
+    async fn get_text(
+        http: &reqwest_middleware::ClientWithMiddleware,
+        url: &str,
+        what: &str,
+    ) -> String {
+        let answer = http.get(url).send().await.expect(what);
+        answer.text().await.expect("body")
+    }
+
     fn request(method: reqwest::Method, url: &str, body: Option<&str>) -> Request {
         let mut req = Request::new(method, Url::parse(url).expect("test URL parses"));
         if let Some(b) = body {
@@ -821,14 +849,7 @@ mod tests {
 
         let recording = Cassette::open(&path, CassetteMode::Record).expect("open for record");
         let http = client(CassetteMiddleware::new(recording, redactor()));
-        let live = http
-            .get(&echo_url)
-            .header("authorization", format!("Bearer {AUTH_CANARY}"))
-            .send()
-            .await
-            .expect("live GET");
-        assert_eq!(live.status().as_u16(), 200);
-        assert_eq!(live.url().as_str(), echo_url);
+        let live = get_with_token(&http, &echo_url, "live GET").await;
         // The caller sees the live answer whole.
         assert!(live.headers().contains_key("set-cookie"));
         let live_body = live.text().await.expect("live body");
@@ -879,14 +900,7 @@ mod tests {
         let replaying = Cassette::open(&path, CassetteMode::Replay).expect("open for replay");
         assert_eq!(replaying.interactions().len(), 2);
         let http = client(CassetteMiddleware::new(replaying, redactor()));
-        let replayed = http
-            .get(&echo_url)
-            .header("authorization", format!("Bearer {AUTH_CANARY}"))
-            .send()
-            .await
-            .expect("replayed GET");
-        assert_eq!(replayed.status().as_u16(), 200);
-        assert_eq!(replayed.url().as_str(), echo_url);
+        let replayed = get_with_token(&http, &echo_url, "replayed GET").await;
         assert_eq!(
             replayed.headers().get("x-ratelimit-remaining-requests"),
             Some(&HeaderValue::from_static("42"))
@@ -925,15 +939,7 @@ mod tests {
             redactor(),
         ));
         for want in ["n=1", "n=2"] {
-            let body = http
-                .get(&url)
-                .send()
-                .await
-                .expect("live")
-                .text()
-                .await
-                .expect("body");
-            assert_eq!(body, want);
+            assert_eq!(get_text(&http, &url, "live").await, want);
         }
         server.stop().await;
 
@@ -942,15 +948,7 @@ mod tests {
             redactor(),
         ));
         for want in ["n=1", "n=2", "n=2"] {
-            let body = http
-                .get(&url)
-                .send()
-                .await
-                .expect("replay")
-                .text()
-                .await
-                .expect("body");
-            assert_eq!(body, want);
+            assert_eq!(get_text(&http, &url, "replay").await, want);
         }
     }
 

@@ -605,15 +605,32 @@ mod tests {
         assert_eq!(sent.load(Ordering::SeqCst), 0);
     }
 
+    type Answer = Result<&'static str, &'static str>;
+
+    /// Races a primary that gives `primary.1` after `primary.0` against a hedge sent after
+    /// 50 ms when `may_hedge`, which gives `hedge.1` after `hedge.0`.
+    async fn race(
+        primary: (Duration, Answer),
+        may_hedge: bool,
+        hedge: (Duration, Answer),
+    ) -> (Answer, HedgeOutcome) {
+        race_hedged(
+            after(primary.0, primary.1),
+            ms(50),
+            || may_hedge,
+            || after(hedge.0, hedge.1),
+            good,
+        )
+        .await
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_hung_read_is_answered_by_its_hedge() {
         let start = Instant::now();
-        let (r, o) = race_hedged(
-            after(Duration::from_secs(120), Ok("primary")),
-            ms(50),
-            || true,
-            || after(ms(10), Ok("hedge")),
-            good,
+        let (r, o) = race(
+            (Duration::from_secs(120), Ok("primary")),
+            true,
+            (ms(10), Ok("hedge")),
         )
         .await;
         assert_eq!((r, o), (Ok("hedge"), HedgeOutcome::Won));
@@ -622,49 +639,39 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_spent_budget_waits_for_the_first_copy() {
-        let (r, o) = race_hedged(
-            after(ms(500), Ok("primary")),
-            ms(50),
-            || false,
-            || after(ms(10), Ok("hedge")),
-            good,
-        )
-        .await;
+        let (r, o) = race((ms(500), Ok("primary")), false, (ms(10), Ok("hedge"))).await;
         assert_eq!((r, o), (Ok("primary"), HedgeOutcome::NotSent));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_failed_copy_waits_for_the_other() {
-        // The hedge fails fast: the slow primary's good answer is still taken.
-        let (r, o) = race_hedged(
-            after(ms(300), Ok("primary")),
-            ms(50),
-            || true,
-            || after(ms(10), Err("hedge 503")),
-            good,
-        )
-        .await;
-        assert_eq!((r, o), (Ok("primary"), HedgeOutcome::Lost));
-        // The primary fails after the hedge left: the hedge's answer is taken.
-        let (r, o) = race_hedged(
-            after(ms(100), Err("primary reset")),
-            ms(50),
-            || true,
-            || after(ms(200), Ok("hedge")),
-            good,
-        )
-        .await;
-        assert_eq!((r, o), (Ok("hedge"), HedgeOutcome::Won));
-        // Both fail: the last failure, and the hedge did not win.
-        let (r, o) = race_hedged(
-            after(ms(100), Err("primary")),
-            ms(50),
-            || true,
-            || after(ms(200), Err("hedge")),
-            good,
-        )
-        .await;
-        assert_eq!((r, o), (Err("hedge"), HedgeOutcome::Lost));
+        let cases = [
+            // The hedge fails fast: the slow primary's good answer is still taken.
+            (
+                (ms(300), Ok("primary")),
+                (ms(10), Err("hedge 503")),
+                (Ok("primary"), HedgeOutcome::Lost),
+            ),
+            // The primary fails after the hedge left: the hedge's answer is taken.
+            (
+                (ms(100), Err("primary reset")),
+                (ms(200), Ok("hedge")),
+                (Ok("hedge"), HedgeOutcome::Won),
+            ),
+            // Both fail: the last failure, and the hedge did not win.
+            (
+                (ms(100), Err("primary")),
+                (ms(200), Err("hedge")),
+                (Err("hedge"), HedgeOutcome::Lost),
+            ),
+        ];
+        for (primary, hedge, want) in cases {
+            assert_eq!(
+                race(primary, true, hedge).await,
+                want,
+                "primary {primary:?}, hedge {hedge:?}"
+            );
+        }
     }
 
     #[test]

@@ -450,6 +450,22 @@ mod tests {
         split(start, end, Split::Count(n)).expect("split")
     }
 
+    /// A stream per window: `others` for every window but the second, which yields 1, fails
+    /// with "window 1 failed", then would yield 2.
+    fn the_second_fails(
+        windows: &[Window],
+        others: Vec<Result<u32, String>>,
+    ) -> impl Fn(Window) -> BoxStream<'static, Result<u32, String>> + Send + 'static {
+        let second = windows[1];
+        move |w| {
+            if w == second {
+                stream::iter(vec![Ok(1), Err("window 1 failed".to_owned()), Ok(2)]).boxed()
+            } else {
+                stream::iter(others.clone()).boxed()
+            }
+        }
+    }
+
     /// Tracks how many windows are being pulled at once.
     #[derive(Default)]
     struct Gauge {
@@ -511,16 +527,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn scan_stops_after_the_first_error() {
         let windows = hours(4);
-        let second = windows[1];
-        let got: Vec<Result<u32, String>> = scan_in_windows(windows, 2, Order::Windows, move |w| {
-            if w == second {
-                stream::iter(vec![Ok(1), Err("window 1 failed".to_owned()), Ok(2)]).boxed()
-            } else {
-                stream::iter(vec![Ok(0), Ok(0)]).boxed()
-            }
-        })
-        .collect()
-        .await;
+        let per_window = the_second_fails(&windows, vec![Ok(0), Ok(0)]);
+        let got: Vec<Result<u32, String>> = scan_in_windows(windows, 2, Order::Windows, per_window)
+            .collect()
+            .await;
         assert_eq!(
             got,
             vec![Ok(0), Ok(0), Ok(1), Err("window 1 failed".to_owned())]
@@ -632,16 +642,10 @@ mod tests {
         );
 
         let windows = hours(4);
-        let second = windows[1];
-        let got: Vec<Result<u32, String>> = scan_in_windows(windows, 1, Order::Arrival, move |w| {
-            if w == second {
-                stream::iter(vec![Ok(1), Err("window 1 failed".to_owned()), Ok(2)]).boxed()
-            } else {
-                stream::iter(vec![Ok(0)]).boxed()
-            }
-        })
-        .collect()
-        .await;
+        let per_window = the_second_fails(&windows, vec![Ok(0)]);
+        let got: Vec<Result<u32, String>> = scan_in_windows(windows, 1, Order::Arrival, per_window)
+            .collect()
+            .await;
         assert_eq!(got, vec![Ok(0), Ok(1), Err("window 1 failed".to_owned())]);
     }
 
@@ -649,16 +653,11 @@ mod tests {
     async fn a_settled_scan_carries_on_past_a_failed_window_and_names_it() {
         let windows = hours(4);
         let second = windows[1];
+        let per_window = the_second_fails(&windows, vec![Ok(0)]);
         let got: Vec<WindowItem<u32, String>> =
-            scan_windows_settled(windows.clone(), 2, Order::Windows, move |w| {
-                if w == second {
-                    stream::iter(vec![Ok(1), Err("window 1 failed".to_owned()), Ok(2)]).boxed()
-                } else {
-                    stream::iter(vec![Ok(0)]).boxed()
-                }
-            })
-            .collect()
-            .await;
+            scan_windows_settled(windows.clone(), 2, Order::Windows, per_window)
+                .collect()
+                .await;
         let want = vec![
             WindowItem::Item(windows[0], 0),
             WindowItem::Read(windows[0]),

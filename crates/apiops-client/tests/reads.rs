@@ -6,6 +6,7 @@
 
 mod util;
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -44,6 +45,27 @@ async fn warm_up(c: &ApiClient, n: usize) {
     }
 }
 
+/// A server that answers `steps` and then 200, and a client to it reading with `small(reads)`;
+/// its backoff waits go to the returned manual clock.
+async fn answering_200(
+    steps: Vec<Step>,
+    reads: ReadPolicy,
+) -> (FaultServer, ApiClient, Arc<ManualClock>) {
+    let server = FaultServer::start(steps).await;
+    server.set_fallback(status(200));
+    let (manual, clock) = ManualClock::new();
+    let c = client(&server, clock, small(reads));
+    (server, c, manual)
+}
+
+/// The default read policy, with no hedging.
+fn no_hedges() -> ReadPolicy {
+    ReadPolicy {
+        hedge_share: 0.0,
+        ..ReadPolicy::default()
+    }
+}
+
 fn small(policy: ReadPolicy) -> ReadPolicy {
     ReadPolicy {
         min_samples: 5,
@@ -56,17 +78,7 @@ fn small(policy: ReadPolicy) -> ReadPolicy {
 
 #[tokio::test]
 async fn a_hung_read_times_out_at_the_adaptive_timeout_and_is_retried() {
-    let server = FaultServer::start(vec![]).await;
-    server.set_fallback(status(200));
-    let (_m, clock) = ManualClock::new();
-    let c = client(
-        &server,
-        clock,
-        small(ReadPolicy {
-            hedge_share: 0.0,
-            ..ReadPolicy::default()
-        }),
-    );
+    let (server, c, _m) = answering_200(vec![], no_hedges()).await;
     // Before any answer, a read gets the configured timeout.
     assert_eq!(
         c.reads().current_attempt_timeout(),
@@ -87,19 +99,15 @@ async fn a_hung_read_times_out_at_the_adaptive_timeout_and_is_retried() {
 
 #[tokio::test]
 async fn an_attempt_timeout_is_a_typed_transport_timeout() {
-    let server = FaultServer::start(vec![]).await;
-    server.set_fallback(status(200));
-    let (_m, clock) = ManualClock::new();
-    let c = client(
-        &server,
-        clock,
-        small(ReadPolicy {
-            hedge_share: 0.0,
+    let (server, c, _m) = answering_200(
+        vec![],
+        ReadPolicy {
             read_budget_ratio: 0.0,
             read_budget_min: 0,
-            ..ReadPolicy::default()
-        }),
-    );
+            ..no_hedges()
+        },
+    )
+    .await;
     warm_up(&c, 5).await;
     server.push([Step::Hang, Step::Hang, Step::Hang]);
     match get(&c).await {
@@ -115,10 +123,7 @@ async fn an_attempt_timeout_is_a_typed_transport_timeout() {
 
 #[tokio::test]
 async fn a_hung_read_is_answered_by_its_hedge() {
-    let server = FaultServer::start(vec![]).await;
-    server.set_fallback(status(200));
-    let (manual, clock) = ManualClock::new();
-    let c = client(&server, clock, small(ReadPolicy::default()));
+    let (server, c, manual) = answering_200(vec![], ReadPolicy::default()).await;
     warm_up(&c, 5).await;
     server.push([Step::Hang]);
     assert_eq!(get(&c).await.expect("hedged"), 200);
@@ -131,17 +136,14 @@ async fn a_hung_read_is_answered_by_its_hedge() {
 
 #[tokio::test]
 async fn hedges_stay_within_their_share() {
-    let server = FaultServer::start(vec![]).await;
-    server.set_fallback(status(200));
-    let (_m, clock) = ManualClock::new();
-    let c = client(
-        &server,
-        clock,
-        small(ReadPolicy {
+    let (server, c, _m) = answering_200(
+        vec![],
+        ReadPolicy {
             hedge_share: 0.1,
             ..ReadPolicy::default()
-        }),
-    );
+        },
+    )
+    .await;
     warm_up(&c, 5).await;
     // Every other read hangs once: far more hedges wanted than the share allows.
     for _ in 0..20 {
@@ -226,17 +228,7 @@ async fn reads_retry_past_the_general_budget_up_to_the_read_budget() {
 
 #[tokio::test]
 async fn a_read_sent_before_latency_was_known_gets_the_adaptive_timeout_once_it_is() {
-    let server = FaultServer::start(vec![Step::Hang]).await;
-    server.set_fallback(status(200));
-    let (_m, clock) = ManualClock::new();
-    let c = client(
-        &server,
-        clock,
-        small(ReadPolicy {
-            hedge_share: 0.0,
-            ..ReadPolicy::default()
-        }),
-    );
+    let (server, c, _m) = answering_200(vec![Step::Hang], no_hedges()).await;
     let hung = tokio::spawn({
         let c = c.clone();
         async move { get(&c).await }

@@ -167,8 +167,9 @@ async fn a_retry_after_beyond_the_cap_is_not_waited_for() {
     assert!(manual.sleeps().is_empty());
 }
 
-#[tokio::test]
-async fn retries_stop_at_the_budget() {
+/// A server that always answers 503, and a client whose retry budget holds 3 tokens and never
+/// refills (reads are not hedged, so each request is one first attempt plus its retries).
+async fn always_503_with_a_budget_of_3() -> (FaultServer, ApiClient) {
     let server = FaultServer::start(vec![]).await;
     server.set_fallback(status(503));
     let (_m, clock) = ManualClock::new();
@@ -177,6 +178,12 @@ async fn retries_stop_at_the_budget() {
         .reads(ReadPolicy::off())
         .build()
         .expect("client");
+    (server, c)
+}
+
+#[tokio::test]
+async fn retries_stop_at_the_budget() {
+    let (server, c) = always_503_with_a_budget_of_3().await;
     for _ in 0..5 {
         assert_eq!(get(&c, "/x").await.expect_err("fails").status(), Some(503));
     }
@@ -203,14 +210,7 @@ async fn the_retry_budget_left_is_a_gauge_for_metrics() {
     let handle = recorder.handle();
     // This test's runtime runs on this thread only: the client records into `recorder`.
     let _guard = metrics::set_default_local_recorder(&recorder);
-    let server = FaultServer::start(vec![]).await;
-    server.set_fallback(status(503));
-    let (_m, clock) = ManualClock::new();
-    let c = client(&server, clock)
-        .retry_budget(0.0, 3)
-        .reads(ReadPolicy::off())
-        .build()
-        .expect("client");
+    let (_server, c) = always_503_with_a_budget_of_3().await;
     get(&c, "/x").await.expect_err("fails");
     // Three tokens, two retries spent by the first request.
     assert_eq!(budget_gauge(&handle.render(), "general"), Some(1.0));

@@ -181,18 +181,9 @@ pub fn stacked_bars(
     let slot = plot_w / n as f64;
     let bar_w = (slot * 0.8).clamp(1.0, 48.0);
     let mut s = open(id, title, width, height);
-    // Gridlines and the y scale.
-    for frac in [0.0, 0.5, 1.0] {
-        let y = top + plot_h * (1.0 - frac);
-        let _ = write!(
-            s,
-            r##"<line x1="{left:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#e3e6ea"/><text class="axis" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
-            left + plot_w,
-            left - 6.0,
-            y + 4.0,
-            (max as f64 * frac).round() as u64
-        );
-    }
+    y_grid(&mut s, (left, top), (plot_w, plot_h), |frac| {
+        ((max as f64 * frac).round() as u64).to_string()
+    });
     let span = (end.as_second() - start.as_second()).max(1);
     for (i, bucket) in values.iter().enumerate() {
         let x = left + i as f64 * slot + (slot - bar_w) / 2.0;
@@ -288,18 +279,9 @@ pub fn daily_lines(id: &str, title: &str, days: &[String], lines: &[Line], unit:
     };
     let y = |v: f64| top + plot_h * (1.0 - (v.max(0.0) / max).min(1.0));
     let mut s = open(id, title, WIDE, height);
-    for frac in [0.0, 0.5, 1.0] {
-        let gy = top + plot_h * (1.0 - frac);
-        let _ = write!(
-            s,
-            r##"<line x1="{left:.1}" x2="{:.1}" y1="{gy:.1}" y2="{gy:.1}" stroke="#e3e6ea"/><text class="axis" x="{:.1}" y="{:.1}" text-anchor="end">{:.2} {}</text>"##,
-            left + plot_w,
-            left - 6.0,
-            gy + 4.0,
-            max * frac,
-            esc(unit)
-        );
-    }
+    y_grid(&mut s, (left, top), (plot_w, plot_h), |frac| {
+        format!("{:.2} {}", max * frac, esc(unit))
+    });
     for line in lines {
         let points: Vec<String> = line
             .values
@@ -339,6 +321,28 @@ pub fn daily_lines(id: &str, title: &str, days: &[String], lines: &[Line], unit:
     }
     s.push_str("</svg>");
     s
+}
+
+/// Gridlines at the bottom, middle and top of the plot whose top-left corner is `(left, top)`
+/// and size `(width, height)`, each with its y-scale label: `label` of the fraction of the
+/// scale (0, 0.5, 1), already escaped.
+fn y_grid(
+    s: &mut String,
+    (left, top): (f64, f64),
+    (width, height): (f64, f64),
+    label: impl Fn(f64) -> String,
+) {
+    for frac in [0.0, 0.5, 1.0] {
+        let y = top + height * (1.0 - frac);
+        let _ = write!(
+            s,
+            r##"<line x1="{left:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#e3e6ea"/><text class="axis" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
+            left + width,
+            left - 6.0,
+            y + 4.0,
+            label(frac)
+        );
+    }
 }
 
 fn open(id: &str, title: &str, width: f64, height: f64) -> String {

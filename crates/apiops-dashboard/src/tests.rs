@@ -97,10 +97,22 @@ fn http() -> reqwest::Client {
         .expect("client")
 }
 
-/// The body of a GET of `url`.
-async fn page(c: &reqwest::Client, url: &str) -> String {
-    let response = c.get(url).send().await.expect("get");
-    response.text().await.expect("body")
+impl App {
+    /// A GET of `path` on the app.
+    fn get(&self, c: &reqwest::Client, path: &str) -> reqwest::RequestBuilder {
+        c.get(format!("{}{path}", self.base))
+    }
+
+    /// A POST to confirmation `id`, the form a decision is sent with.
+    fn post_to(&self, c: &reqwest::Client, id: &str) -> reqwest::RequestBuilder {
+        c.post(format!("{}/confirmations/{id}", self.base))
+    }
+
+    /// The body of a GET of `path` on the app.
+    async fn page(&self, c: &reqwest::Client, path: &str) -> String {
+        let response = self.get(c, path).send().await.expect("get");
+        response.text().await.expect("body")
+    }
 }
 
 fn guarded() -> Access {
@@ -126,22 +138,18 @@ async fn without_a_token_the_pages_and_metrics_are_refused_and_webhooks_are_not(
     let a = app(guarded()).await;
     let c = http();
     for path in ["/", "/errors", "/alerts", "/confirmations", "/metrics"] {
-        let r = c
-            .get(format!("{}{path}", a.base))
-            .send()
-            .await
-            .expect("get");
+        let r = a.get(&c, path).send().await.expect("get");
         assert_eq!(r.status(), 401, "{path} without a token");
         assert!(r.headers().contains_key("www-authenticate"));
-        let r = c
-            .get(format!("{}{path}", a.base))
+        let r = a
+            .get(&c, path)
             .bearer_auth("wrong-token-wrong-token-wrong")
             .send()
             .await
             .expect("get");
         assert_eq!(r.status(), 401, "{path} with a wrong token");
-        let r = c
-            .get(format!("{}{path}", a.base))
+        let r = a
+            .get(&c, path)
             .bearer_auth(TOKEN)
             .send()
             .await
@@ -151,11 +159,7 @@ async fn without_a_token_the_pages_and_metrics_are_refused_and_webhooks_are_not(
     // The receiver and the health probe need no token (providers cannot send one).
     let r = signed_stripe(&c, &a.base, "evt_open_1").await;
     assert_eq!(r.status(), 200);
-    let r = c
-        .get(format!("{}/healthz", a.base))
-        .send()
-        .await
-        .expect("get");
+    let r = a.get(&c, "/healthz").send().await.expect("get");
     assert_eq!(r.status(), 200);
     // A bad signature is the receiver's 401, with its own reason, not the dashboard's.
     let r = c
@@ -175,8 +179,8 @@ async fn without_a_token_the_pages_and_metrics_are_refused_and_webhooks_are_not(
 async fn a_token_in_the_query_sets_a_cookie_and_leaves_the_address_bar() {
     let a = app(guarded()).await;
     let c = http();
-    let r = c
-        .get(format!("{}/errors?window=6h&token={TOKEN}", a.base))
+    let r = a
+        .get(&c, &format!("/errors?window=6h&token={TOKEN}"))
         .send()
         .await
         .expect("get");
@@ -189,21 +193,21 @@ async fn a_token_in_the_query_sets_a_cookie_and_leaves_the_address_bar() {
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
     assert!(!cookie.contains(TOKEN), "the cookie is not the token");
     let session = cookie.split(';').next().expect("pair").to_owned();
-    let r = c
-        .get(format!("{}/errors?window=6h", a.base))
+    let r = a
+        .get(&c, "/errors?window=6h")
         .header("cookie", &session)
         .send()
         .await
         .expect("get");
     assert_eq!(r.status(), 200);
-    let r = c
-        .get(format!("{}/?token=not-the-token-at-all", a.base))
+    let r = a
+        .get(&c, "/?token=not-the-token-at-all")
         .send()
         .await
         .expect("get");
     assert_eq!(r.status(), 401);
-    let r = c
-        .get(format!("{}/", a.base))
+    let r = a
+        .get(&c, "/")
         .header("cookie", "apiops_session=forged")
         .send()
         .await
@@ -217,11 +221,7 @@ async fn on_loopback_without_a_token_everything_is_open() {
     let a = app(Access::for_listen(listen, None).expect("open")).await;
     let c = http();
     for path in ["/", "/errors", "/alerts", "/confirmations", "/metrics"] {
-        let r = c
-            .get(format!("{}{path}", a.base))
-            .send()
-            .await
-            .expect("get");
+        let r = a.get(&c, path).send().await.expect("get");
         assert_eq!(r.status(), 200, "{path}");
     }
 }
@@ -273,7 +273,7 @@ async fn a_checked_api_gets_a_tile() {
         })
         .await
         .expect("check");
-    let html = page(&http(), &format!("{}/", a.base)).await;
+    let html = a.page(&http(), "/").await;
     let at = html.find("mailer-x").expect("the API's tile");
     assert!(html[at..].contains("invalid_key"), "its reason is shown");
     assert!(html[at..].contains("77 ms"), "its latency is shown");
@@ -349,14 +349,7 @@ async fn pages_show_the_store_escaped_and_masked() {
         .expect("alert");
     let c = http();
     let _ = signed_stripe(&c, &a.base, "evt_page_1").await;
-    let html = c
-        .get(format!("{}/?window=6h", a.base))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("html");
+    let html = a.page(&c, "/?window=6h").await;
     for want in [
         "data-chart=\"health\"",
         "data-chart=\"errors\"",
@@ -384,24 +377,10 @@ async fn pages_show_the_store_escaped_and_masked() {
         html.contains(&fix) || html.contains(&escaped),
         "the suggested fix is shown"
     );
-    let errors = c
-        .get(format!("{}/errors?window=1h", a.base))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("html");
+    let errors = a.page(&c, "/errors?window=1h").await;
     assert!(errors.contains("30007"));
     assert!(!errors.contains("card_declined"), "outside the 1h window");
-    let alerts = c
-        .get(format!("{}/alerts", a.base))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("html");
+    let alerts = a.page(&c, "/alerts").await;
     assert!(alerts.contains("service_down") && alerts.contains("degraded"));
 }
 
@@ -435,7 +414,7 @@ async fn each_half_of_a_rotated_webhook_secret_is_masked_on_the_pages() {
     let c = http();
     let mut seen = 0;
     for path in ["/errors?window=1h", "/"] {
-        let html = page(&c, &format!("{}{path}", a.base)).await;
+        let html = a.page(&c, path).await;
         for secret in [OLD, NEW, OA_NEW] {
             assert!(!html.contains(secret), "{secret} shown on {path}");
             assert!(!html.contains(&secret[4..secret.len() - 4]), "{path}");
@@ -525,12 +504,7 @@ async fn state_of(store: &dyn Store, id: &str) -> Confirmation {
 }
 
 async fn post(c: &reqwest::Client, a: &App, id: &str, fields: &[(&str, &str)]) -> (u16, String) {
-    let r = c
-        .post(format!("{}/confirmations/{id}", a.base))
-        .form(fields)
-        .send()
-        .await
-        .expect("post");
+    let r = a.post_to(c, id).form(fields).send().await.expect("post");
     let status = r.status().as_u16();
     (status, r.text().await.expect("body"))
 }
@@ -557,14 +531,7 @@ fn section<'a>(html: &'a str, id: &str) -> &'a str {
 async fn the_pending_page_shows_each_waiting_plan_in_full_and_nothing_else() {
     let a = app(open()).await;
     let c = http();
-    let html = c
-        .get(format!("{}/confirmations", a.base))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("html");
+    let html = a.page(&c, "/confirmations").await;
     assert!(html.contains("Nothing waits for confirmation."), "{html}");
     assert!(!html.contains("<form"));
 
@@ -587,11 +554,7 @@ async fn the_pending_page_shows_each_waiting_plan_in_full_and_nothing_else() {
     );
     let unreadable = put(store, r#"{"not":"a plan"}"#, 30, 600).await;
 
-    let r = c
-        .get(format!("{}/confirmations", a.base))
-        .send()
-        .await
-        .expect("get");
+    let r = a.get(&c, "/confirmations").send().await.expect("get");
     assert_eq!(r.status(), 200);
     let csp = r.headers()["content-security-policy"]
         .to_str()
@@ -644,14 +607,7 @@ async fn the_pending_page_shows_each_waiting_plan_in_full_and_nothing_else() {
     assert!(u.contains("value=\"refuse\""));
 
     // Every page links to it.
-    let overview = c
-        .get(format!("{}/", a.base))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("html");
+    let overview = a.page(&c, "/").await;
     assert!(overview.contains("href=\"/confirmations?"));
 }
 
@@ -693,8 +649,8 @@ async fn a_decision_needs_the_token_of_its_plan_and_is_taken_once() {
         assert!(!body.contains(&token), "{what}: the token is not echoed");
     }
     // The right token from another site.
-    let r = c
-        .post(format!("{}/confirmations/{id}", a.base))
+    let r = a
+        .post_to(&c, &id)
         .header("origin", "http://evil.example")
         .form(&[("csrf", token.as_str()), ("decision", "confirm")])
         .send()
@@ -707,8 +663,8 @@ async fn a_decision_needs_the_token_of_its_plan_and_is_taken_once() {
     let (status, _) = post(&c, &a, &id, &[("csrf", &token), ("decision", "maybe")]).await;
     assert_eq!(status, 400);
     // An oversized form is not read.
-    let r = c
-        .post(format!("{}/confirmations/{id}", a.base))
+    let r = a
+        .post_to(&c, &id)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!(
             "csrf={token}&decision=confirm&pad={}",
@@ -732,8 +688,8 @@ async fn a_decision_needs_the_token_of_its_plan_and_is_taken_once() {
 
     // The person refuses, from the page's own origin.
     let origin = a.base.clone();
-    let r = c
-        .post(format!("{}/confirmations/{id}", a.base))
+    let r = a
+        .post_to(&c, &id)
         .header("origin", &origin)
         .form(&[("csrf", token.as_str()), ("decision", "refuse")])
         .send()
@@ -753,14 +709,7 @@ async fn a_decision_needs_the_token_of_its_plan_and_is_taken_once() {
         assert!(body.contains("refused by dashboard"), "{body}");
     }
     assert_eq!(state_of(store, &id).await.state, ConfirmationState::Refused);
-    let html = c
-        .get(format!("{}/confirmations", a.base))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("html");
+    let html = a.page(&c, "/confirmations").await;
     assert!(!html.contains(&id) && html.contains(&other));
 
     // Expired: too late, even with its token.
@@ -810,16 +759,12 @@ async fn without_the_token_the_confirmations_answer_401_and_decide_nothing() {
     let json = serde_json::to_string(&buy_plan()).expect("json");
     let id = put(a.store.as_ref(), &json, 10, 600).await;
     let token = a.dashboard.csrf.token(&id);
-    let r = c
-        .get(format!("{}/confirmations", a.base))
-        .send()
-        .await
-        .expect("get");
+    let r = a.get(&c, "/confirmations").send().await.expect("get");
     assert_eq!(r.status(), 401);
     assert!(!r.text().await.expect("body").contains(&token));
     for bearer in [None, Some("wrong-token-wrong-token-wrong")] {
-        let mut req = c
-            .post(format!("{}/confirmations/{id}", a.base))
+        let mut req = a
+            .post_to(&c, &id)
             .form(&[("csrf", token.as_str()), ("decision", "refuse")]);
         if let Some(b) = bearer {
             req = req.bearer_auth(b);
@@ -830,16 +775,16 @@ async fn without_the_token_the_confirmations_answer_401_and_decide_nothing() {
         state_of(a.store.as_ref(), &id).await.state,
         ConfirmationState::Pending
     );
-    let r = c
-        .get(format!("{}/confirmations", a.base))
+    let r = a
+        .get(&c, "/confirmations")
         .bearer_auth(TOKEN)
         .send()
         .await
         .expect("get");
     assert_eq!(r.status(), 200);
     assert!(r.text().await.expect("body").contains(&token));
-    let r = c
-        .post(format!("{}/confirmations/{id}", a.base))
+    let r = a
+        .post_to(&c, &id)
         .bearer_auth(TOKEN)
         .form(&[("csrf", token.as_str()), ("decision", "refuse")])
         .send()
@@ -860,8 +805,8 @@ async fn on_loopback_without_a_token_only_local_requests_reach_the_confirmations
     let id = put(a.store.as_ref(), &json, 10, 600).await;
     let token = a.dashboard.csrf.token(&id);
     // DNS rebinding: a page of evil.example resolved to 127.0.0.1 reads the page or posts.
-    let r = c
-        .get(format!("{}/confirmations", a.base))
+    let r = a
+        .get(&c, "/confirmations")
         .header("host", "evil.example")
         .send()
         .await
@@ -875,8 +820,8 @@ async fn on_loopback_without_a_token_only_local_requests_reach_the_confirmations
         ("x-forwarded-for", "203.0.113.9"),
         ("origin", "http://evil.example"),
     ] {
-        let r = c
-            .post(format!("{}/confirmations/{id}", a.base))
+        let r = a
+            .post_to(&c, &id)
             .header(name, value)
             .form(&[("csrf", token.as_str()), ("decision", "refuse")])
             .send()
@@ -890,8 +835,8 @@ async fn on_loopback_without_a_token_only_local_requests_reach_the_confirmations
     );
     // Every guarded page has the same rule: local passes, anything else is 401.
     for path in ["/", "/errors", "/alerts", "/metrics", "/confirmations"] {
-        let r = c
-            .get(format!("{}{path}", a.base))
+        let r = a
+            .get(&c, path)
             .header("host", "localhost")
             .send()
             .await
@@ -904,8 +849,8 @@ async fn on_loopback_without_a_token_only_local_requests_reach_the_confirmations
             ("x-real-ip", "127.0.0.1"),
             ("origin", "http://evil.example"),
         ] {
-            let r = c
-                .get(format!("{}{path}", a.base))
+            let r = a
+                .get(&c, path)
                 .header(name, value)
                 .send()
                 .await
@@ -990,8 +935,8 @@ async fn when_agents_hold_the_dashboard_token_the_page_lists_but_never_decides()
     let c = http();
     let json = serde_json::to_string(&buy_plan()).expect("json");
     let id = put(a.store.as_ref(), &json, 10, 600).await;
-    let html = c
-        .get(format!("{}/confirmations", a.base))
+    let html = a
+        .get(&c, "/confirmations")
         .bearer_auth(TOKEN)
         .send()
         .await
@@ -1004,8 +949,8 @@ async fn when_agents_hold_the_dashboard_token_the_page_lists_but_never_decides()
     // Even with a valid CSRF token (an agent with the token could read one), nothing is decided.
     let token = a.dashboard.csrf.token(&id);
     for decision in ["confirm", "refuse"] {
-        let r = c
-            .post(format!("{}/confirmations/{id}", a.base))
+        let r = a
+            .post_to(&c, &id)
             .bearer_auth(TOKEN)
             .form(&[("csrf", token.as_str()), ("decision", decision)])
             .send()

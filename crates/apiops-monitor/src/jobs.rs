@@ -261,9 +261,7 @@ pub(crate) async fn health(
             return Some(h.status.as_str());
         }
     };
-    let firing = alerts::firing_keys(&*shared.store, "deprecation", service)
-        .await
-        .unwrap_or_default();
+    let firing = shared.firing("deprecation", service).await;
     evaluate(
         shared,
         alerts::health_evals(service, &shared.rules, &recent, &firing),
@@ -446,9 +444,7 @@ async fn audit(
     });
     record(shared, job, started, status, &summary).await;
     if failure.is_none() {
-        let firing = alerts::firing_keys(&*shared.store, "endpoint_disabled", service)
-            .await
-            .unwrap_or_default();
+        let firing = shared.firing("endpoint_disabled", service).await;
         evaluate(
             shared,
             alerts::audit_evals(service, &shared.rules, &findings, &firing),
@@ -456,9 +452,7 @@ async fn audit(
         .await;
     }
     if let Some(Ok(p)) = &probed {
-        let firing = alerts::firing_keys(&*shared.store, super::probes::RULE, service)
-            .await
-            .unwrap_or_default();
+        let firing = shared.firing(super::probes::RULE, service).await;
         evaluate(shared, super::probes::evals(service, p, &firing)).await;
     }
     Some(status)

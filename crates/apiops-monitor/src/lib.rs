@@ -205,6 +205,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The keys of the firing alerts of `rule` about `service`; none when the store cannot
+    /// say (the rule then sees nothing firing, as on a first run).
+    pub(crate) async fn firing(&self, rule: &str, service: Service) -> Vec<String> {
+        alerts::firing_keys(&*self.store, rule, service)
+            .await
+            .unwrap_or_default()
+    }
+
     /// Whether `service` is backed off at `now`.
     pub(crate) fn backed_off(&self, service: Service, now: Timestamp) -> bool {
         self.backoff

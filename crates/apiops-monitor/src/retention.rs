@@ -220,17 +220,7 @@ mod tests {
         };
         let rows: Vec<InboxEvent> = (0..n).map(|i| inbox(format!("evt_{i}"))).collect();
         store.inbox_append(&rows).await.expect("append");
-        let ids: Vec<i64> = store
-            .inbox_unprocessed(10_000)
-            .await
-            .expect("unprocessed")
-            .iter()
-            .map(|r| r.id)
-            .collect();
-        store
-            .inbox_processed(&ids, &[], t(received))
-            .await
-            .expect("processed");
+        apiops_store::test_support::process_all(&*store, 10_000, t(received)).await;
         store
             .inbox_append(&[inbox("evt_open".into())])
             .await

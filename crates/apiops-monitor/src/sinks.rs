@@ -446,14 +446,17 @@ mod tests {
         assert!(r.text().contains("resolved"), "{}", r.text());
     }
 
+    /// Delivers a "fired" notification to the first target of `c`.
+    async fn deliver_fired(c: &SinkConfig) -> Result<u32, String> {
+        let n = note(AlertChange::Fired);
+        deliver(&c.targets[0], &n, c, &CancellationToken::new()).await
+    }
+
     #[tokio::test]
     async fn failures_are_retried_with_backoff_until_delivered() {
         let (url, got, hits) = sink(2).await;
         let c = config(&url, SinkKind::Webhook, true);
-        let n = note(AlertChange::Fired);
-        let attempts = deliver(&c.targets[0], &n, &c, &CancellationToken::new())
-            .await
-            .expect("delivered");
+        let attempts = deliver_fired(&c).await.expect("delivered");
         assert_eq!(attempts, 3);
         assert_eq!(hits.load(Ordering::SeqCst), 3);
         assert_eq!(got.lock().expect("lock")[0]["key"], "service_down:twilio");
@@ -463,14 +466,7 @@ mod tests {
     async fn a_sink_that_keeps_failing_gives_up_after_the_attempts() {
         let (url, _, hits) = sink(usize::MAX).await;
         let c = config(&url, SinkKind::Slack, true);
-        let err = deliver(
-            &c.targets[0],
-            &note(AlertChange::Fired),
-            &c,
-            &CancellationToken::new(),
-        )
-        .await
-        .expect_err("gives up");
+        let err = deliver_fired(&c).await.expect_err("gives up");
         assert!(err.contains("503") && err.contains("4 attempts"), "{err}");
         assert_eq!(hits.load(Ordering::SeqCst), 4);
     }
@@ -479,14 +475,7 @@ mod tests {
     async fn private_and_loopback_sinks_are_refused_unless_allowed() {
         let (url, _, hits) = sink(0).await;
         let c = config(&url, SinkKind::Webhook, false);
-        let err = deliver(
-            &c.targets[0],
-            &note(AlertChange::Fired),
-            &c,
-            &CancellationToken::new(),
-        )
-        .await
-        .expect_err("refused");
+        let err = deliver_fired(&c).await.expect_err("refused");
         assert!(err.contains("not a public address"), "{err}");
         assert!(
             err.contains("1 attempts"),

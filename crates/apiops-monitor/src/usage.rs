@@ -438,9 +438,7 @@ pub(crate) async fn run_observed(
     if let Some(b) = rules.budgets.get(&service) {
         evals.push(budget_eval(service, b, &days, f.today));
     }
-    let firing = alerts::firing_keys(&*shared.store, "usage_anomaly", service)
-        .await
-        .unwrap_or_default();
+    let firing = shared.firing("usage_anomaly", service).await;
     evals.extend(anomaly_evals(service, rules, &days, f.today, &firing));
     let changes = evaluate(shared, evals).await;
     Some(("ok", changes))

@@ -137,6 +137,16 @@ const fn param(name: &'static str, help: &'static str, required: bool) -> ParamS
     }
 }
 
+/// The services an operation across services reads.
+const SERVICES: ParamSpec = param(
+    "services",
+    "twilio, stripe, openai (default: all configured)",
+    false,
+);
+
+/// How far back an error read goes.
+const SINCE: ParamSpec = param("since", "how far back, e.g. 6h (default 24h)", false);
+
 const READ: OpSpec = OpSpec {
     kind: OpKind::AuditErrors,
     name: "",
@@ -246,7 +256,7 @@ pub const CATALOG: &[OpSpec] = &[
         name: "twilio.messages.list_failed",
         service: Some(Service::Twilio),
         summary: "List failed and undelivered messages with their error codes",
-        params: &[param("since", "how far back, e.g. 6h (default 24h)", false)],
+        params: &[SINCE],
         ..READ
     },
     OpSpec {
@@ -372,11 +382,7 @@ pub const CATALOG: &[OpSpec] = &[
         name: "health.check",
         service: None,
         summary: "Check each service's health: credentials, status, latency, quota or balance, rate-limit headroom",
-        params: &[param(
-            "services",
-            "twilio, stripe, openai (default: all configured)",
-            false,
-        )],
+        params: &[SERVICES],
         ..READ
     },
     OpSpec {
@@ -385,11 +391,7 @@ pub const CATALOG: &[OpSpec] = &[
         service: None,
         summary: "Audit configuration: numbers, messaging services, webhook URLs and endpoints, models, projects",
         params: &[
-            param(
-                "services",
-                "twilio, stripe, openai (default: all configured)",
-                false,
-            ),
+            SERVICES,
             param(
                 "scope",
                 "\"webhooks\" for webhook URLs and endpoints only (default: everything)",
@@ -403,14 +405,7 @@ pub const CATALOG: &[OpSpec] = &[
         name: "webhooks.audit",
         service: None,
         summary: "Webhook issues: the error audit and the webhook part of the configuration audit",
-        params: &[
-            param(
-                "services",
-                "twilio, stripe, openai (default: all configured)",
-                false,
-            ),
-            param("since", "how far back, e.g. 6h (default 24h)", false),
-        ],
+        params: &[SERVICES, SINCE],
         ..READ
     },
     OpSpec {
@@ -419,11 +414,7 @@ pub const CATALOG: &[OpSpec] = &[
         service: None,
         summary: "Usage and spend: Twilio by category, OpenAI tokens and costs, Stripe volume and fees",
         params: &[
-            param(
-                "services",
-                "twilio, stripe, openai (default: all configured)",
-                false,
-            ),
+            SERVICES,
             param(
                 "period",
                 "today, this-month, last-month (default: the last 30 days)",
@@ -440,12 +431,8 @@ pub const CATALOG: &[OpSpec] = &[
         service: None,
         summary: "Audit recent errors: fetch, group, rank and suggest fixes",
         params: &[
-            param(
-                "services",
-                "twilio, stripe, openai (default: all configured)",
-                false,
-            ),
-            param("since", "how far back, e.g. 6h (default 24h)", false),
+            SERVICES,
+            SINCE,
             param(
                 "resource",
                 "only this resource type: message, call, alert, ...",

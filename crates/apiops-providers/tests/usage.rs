@@ -53,6 +53,12 @@ fn stripe(s: &RunningSim) -> Stripe {
     Stripe::new(c).expect("stripe")
 }
 
+/// Sends `request` and reads its JSON answer.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    let answer = request.send().await.expect("send");
+    answer.json().await.expect("json")
+}
+
 /// Every item of a Twilio 2010 list, following `next_page_uri` (plain HTTP, not the provider).
 async fn twilio_list(s: &RunningSim, path: &str, key: &str) -> Vec<Value> {
     let e = env(s);
@@ -64,15 +70,11 @@ async fn twilio_list(s: &RunningSim, path: &str, key: &str) -> Vec<Value> {
         e["TWILIO_ACCOUNT_SID"]
     ));
     while let Some(uri) = next {
-        let page: Value = http
-            .get(format!("{api}{uri}"))
-            .basic_auth(&e["TWILIO_ACCOUNT_SID"], Some(&e["TWILIO_AUTH_TOKEN"]))
-            .send()
-            .await
-            .expect("send")
-            .json()
-            .await
-            .expect("json");
+        let page = json_of(
+            http.get(format!("{api}{uri}"))
+                .basic_auth(&e["TWILIO_ACCOUNT_SID"], Some(&e["TWILIO_AUTH_TOKEN"])),
+        )
+        .await;
         out.extend(page[key].as_array().cloned().unwrap_or_default());
         next = page["next_page_uri"].as_str().map(str::to_owned);
     }
@@ -160,15 +162,12 @@ async fn twilio_usage_equals_the_prices_of_the_listed_messages_calls_and_numbers
 async fn stripe_usage_equals_the_sum_of_the_balance_transactions_across_many_pages() {
     let s = sim(19).await;
     // A year of history on top of the 30 days the events imply: 12,000 more transactions.
-    let added: Value = reqwest::Client::new()
-        .post(format!("{}/_sim/stripe/balance_transactions", s.base_url()))
-        .json(&serde_json::json!({"count": 12_000, "days": 365}))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let added = json_of(
+        reqwest::Client::new()
+            .post(format!("{}/_sim/stripe/balance_transactions", s.base_url()))
+            .json(&serde_json::json!({"count": 12_000, "days": 365})),
+    )
+    .await;
     assert_eq!(added["added"], 12_000);
     let st = stripe(&s);
     for period in [

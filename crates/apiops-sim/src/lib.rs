@@ -41,7 +41,7 @@
 //!   - one file per resource group, holding its handlers (Twilio `api`, `v1`, `usage`; Stripe
 //!     `events`, `webhook_endpoints`, `balance`, `idempotency`, `live`; OpenAI `models`,
 //!     `chat`, `tools`, `jobs`, `organization`);
-//!   - `tests.rs`: the provider's tests over HTTP.
+//!   - `tests.rs`: the provider's tests over HTTP (what they share is in `test_http.rs`).
 //! - [`signing`] and [`emit`]: webhook signatures (Stripe, Twilio, Standard Webhooks) and the
 //!   sender behind `apiops sim emit`.
 
@@ -59,6 +59,9 @@ pub mod stats;
 pub mod status;
 pub mod stripe;
 pub mod twilio;
+
+#[cfg(test)]
+mod test_http;
 
 pub use config::SimConfig;
 pub use faults::Fault;

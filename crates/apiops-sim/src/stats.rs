@@ -27,6 +27,13 @@ pub struct Snapshot {
     pub auth_failures: BTreeMap<String, u64>,
 }
 
+impl Snapshot {
+    /// The state changes counted for operation `op` (0 when none).
+    pub fn side_effect_count(&self, op: &str) -> u64 {
+        self.side_effects.get(op).copied().unwrap_or(0)
+    }
+}
+
 fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
     match map.get_mut(key) {
         Some(v) => *v += 1,

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use apiops_sim::{Fault, FaultRule, RunningSim, SimConfig, Simulator};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 fn base() -> SimConfig {
@@ -45,7 +46,7 @@ async fn twilio_refuses_requests_above_its_concurrency_cap_with_20429() {
         .script_fault(FaultRule::new(Fault::Hang, "GET", ".json").times(2))
         .expect("rule");
     let hung: Vec<_> = (0..2)
-        .map(|_| tokio::spawn(api.twilio(reqwest::Method::GET, ".json").send()))
+        .map(|_| tokio::spawn(api.twilio(Method::GET, ".json").send()))
         .collect();
     eventually("two requests in flight", || {
         api.sim.scripted_faults()[0].fired == 2
@@ -53,7 +54,7 @@ async fn twilio_refuses_requests_above_its_concurrency_cap_with_20429() {
     .await;
     for _ in 0..6 {
         let r = api
-            .twilio(reqwest::Method::GET, ".json")
+            .twilio(Method::GET, ".json")
             .send()
             .await
             .expect("answered");
@@ -85,7 +86,7 @@ async fn stripe_limits_the_rate_and_openai_the_minute() {
     while refused == 0 {
         assert!(std::time::Instant::now() < deadline, "no burst was limited");
         let started = std::time::Instant::now();
-        let burst = (0..10).map(|_| api.stripe(reqwest::Method::GET, "/v1/balance").send());
+        let burst = (0..10).map(|_| api.stripe(Method::GET, "/v1/balance").send());
         let responses = futures::future::join_all(burst).await;
         let lasted = started.elapsed().as_secs_f64();
         let mut ok = 0;
@@ -111,7 +112,7 @@ async fn stripe_limits_the_rate_and_openai_the_minute() {
     let mut last = None;
     for i in 0..3 {
         let r = api
-            .openai(reqwest::Method::GET, "/models")
+            .openai(Method::GET, "/models")
             .send()
             .await
             .expect("answered");
@@ -169,7 +170,7 @@ async fn wrong_credentials_get_each_providers_own_error() {
     let body: serde_json::Value = r.json().await.expect("json");
     assert_eq!(body["error"]["code"], "invalid_api_key");
     let r = api
-        .openai(reqwest::Method::GET, "/organization/projects")
+        .openai(Method::GET, "/organization/projects")
         .send()
         .await
         .expect("answered");
@@ -189,7 +190,7 @@ async fn injected_faults_are_each_kind_and_counted() {
     .await;
     let mut outcomes: HashMap<&str, u32> = HashMap::new();
     for _ in 0..40 {
-        let r = api.openai(reqwest::Method::GET, "/models").send().await;
+        let r = api.openai(Method::GET, "/models").send().await;
         let kind = match r {
             Err(e) if e.is_timeout() => "timeout",
             Err(_) => "reset",
@@ -226,6 +227,12 @@ async fn injected_faults_are_each_kind_and_counted() {
 }
 
 /// Sends `request` and checks the answer's status.
+/// Sends `request` and reads its JSON answer.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    let r = request.send().await.expect("answered");
+    r.json().await.expect("json")
+}
+
 async fn answered(request: reqwest::RequestBuilder, status: u16) -> reqwest::Response {
     let r = request.send().await.expect("answered");
     assert_eq!(r.status(), status);
@@ -296,7 +303,7 @@ impl Api {
 
     async fn chat(&self, body: &Value) -> (u16, Value) {
         let r = self
-            .openai(reqwest::Method::POST, "/chat/completions")
+            .openai(Method::POST, "/chat/completions")
             .json(body)
             .send()
             .await
@@ -307,14 +314,7 @@ impl Api {
 
     /// An owned number that can send SMS.
     async fn sms_sender(&self) -> String {
-        let page: Value = self
-            .twilio(reqwest::Method::GET, "/IncomingPhoneNumbers.json")
-            .send()
-            .await
-            .expect("answered")
-            .json()
-            .await
-            .expect("json");
+        let page: Value = json_of(self.twilio(Method::GET, "/IncomingPhoneNumbers.json")).await;
         page["incoming_phone_numbers"]
             .as_array()
             .expect("numbers")
@@ -327,7 +327,7 @@ impl Api {
 
     /// Sends one SMS; the HTTP status, or `None` when the connection failed.
     async fn send_sms(&self, from: &str, to: &str) -> Option<u16> {
-        self.twilio(reqwest::Method::POST, "/Messages.json")
+        self.twilio(Method::POST, "/Messages.json")
             .form(&[("To", to), ("From", from), ("Body", "hello")])
             .send()
             .await
@@ -380,11 +380,7 @@ async fn a_scripted_fault_skips_then_fires_then_stops_and_is_counted() {
     }
     assert_eq!(statuses, [Some(201), Some(500), Some(201)]);
     // Listing messages is a GET: the rule's method does not match.
-    answered(
-        api.twilio(reqwest::Method::GET, "/Messages.json?PageSize=1"),
-        200,
-    )
-    .await;
+    answered(api.twilio(Method::GET, "/Messages.json?PageSize=1"), 200).await;
     let rules = api.sim.scripted_faults();
     assert_eq!((rules[0].matched, rules[0].fired), (3, 1));
     let stats = api.stats().await;
@@ -441,7 +437,7 @@ async fn faults_are_scripted_over_http_and_method_and_path_must_match() {
     let api = Api::start(base()).await;
     let (status, added) = api
         .control(
-            reqwest::Method::POST,
+            Method::POST,
             Some(r#"{"method":"POST","path_contains":"/IncomingPhoneNumbers.json","kind":"unavailable","times":1}"#),
         )
         .await;
@@ -449,19 +445,15 @@ async fn faults_are_scripted_over_http_and_method_and_path_must_match() {
     assert_eq!(added["index"], 0);
     let (status, _) = api
         .control(
-            reqwest::Method::POST,
+            Method::POST,
             Some(r#"{"method":"DELETE","path_contains":"/webhook_endpoints/","kind":"malformed"}"#),
         )
         .await;
     assert_eq!(status, 201);
     // A GET of the same path passes; the POST (a purchase) gets Twilio's 503.
-    answered(
-        api.twilio(reqwest::Method::GET, "/IncomingPhoneNumbers.json"),
-        200,
-    )
-    .await;
+    answered(api.twilio(Method::GET, "/IncomingPhoneNumbers.json"), 200).await;
     let buy = || {
-        api.twilio(reqwest::Method::POST, "/IncomingPhoneNumbers.json")
+        api.twilio(Method::POST, "/IncomingPhoneNumbers.json")
             .form(&[("AreaCode", "415")])
             .send()
     };
@@ -471,7 +463,7 @@ async fn faults_are_scripted_over_http_and_method_and_path_must_match() {
     assert_eq!(body["code"], 20500);
     let r = buy().await.expect("answered");
     assert_eq!(r.status(), 201, "times: 1 — the retry goes through");
-    let (status, listed) = api.control(reqwest::Method::GET, None).await;
+    let (status, listed) = api.control(Method::GET, None).await;
     assert_eq!(status, 200);
     assert_eq!(
         listed["rules"][0],
@@ -500,14 +492,14 @@ async fn faults_are_scripted_over_http_and_method_and_path_must_match() {
         ("[]", "invalid"),
         ("", "EOF"),
     ] {
-        let (status, err) = api.control(reqwest::Method::POST, Some(bad)).await;
+        let (status, err) = api.control(Method::POST, Some(bad)).await;
         assert_eq!(status, 400, "{bad}: {err}");
         let reason = err["error"].as_str().unwrap_or_default();
         assert!(reason.contains(needle), "{bad}: {reason}");
     }
-    let (status, cleared) = api.control(reqwest::Method::DELETE, None).await;
+    let (status, cleared) = api.control(Method::DELETE, None).await;
     assert_eq!((status, cleared), (200, json!({"cleared": 2})));
-    let (_, listed) = api.control(reqwest::Method::GET, None).await;
+    let (_, listed) = api.control(Method::GET, None).await;
     assert_eq!(listed, json!({"rules": []}));
 }
 
@@ -517,26 +509,16 @@ async fn a_scripted_hang_times_the_client_out_and_stopping_ends_it() {
     api.sim
         .script_fault(FaultRule::new(Fault::Hang, "POST", "/v1/webhook_endpoints/").times(1))
         .expect("valid rule");
-    let list: Value = api
-        .stripe(reqwest::Method::GET, "/v1/webhook_endpoints")
-        .send()
-        .await
-        .expect("answered")
-        .json()
-        .await
-        .expect("json");
+    let list: Value = json_of(api.stripe(Method::GET, "/v1/webhook_endpoints")).await;
     let id = list["data"][0]["id"]
         .as_str()
         .expect("an endpoint")
         .to_owned();
     let update = |description: &'static str| {
-        api.stripe(
-            reqwest::Method::POST,
-            &format!("/v1/webhook_endpoints/{id}"),
-        )
-        .form(&[("description", description)])
-        .timeout(Duration::from_millis(300))
-        .send()
+        api.stripe(Method::POST, &format!("/v1/webhook_endpoints/{id}"))
+            .form(&[("description", description)])
+            .timeout(Duration::from_millis(300))
+            .send()
     };
     let err = update("first").await.expect_err("hangs");
     assert!(err.is_timeout(), "{err}");
@@ -573,9 +555,7 @@ async fn scripted_faults_cannot_be_set_when_the_listen_may_be_remote() {
         ..base()
     })
     .await;
-    let (status, err) = api
-        .control(reqwest::Method::POST, Some(r#"{"kind":"hang"}"#))
-        .await;
+    let (status, err) = api.control(Method::POST, Some(r#"{"kind":"hang"}"#)).await;
     assert_eq!(status, 403);
     assert!(
         err["error"]
@@ -583,7 +563,7 @@ async fn scripted_faults_cannot_be_set_when_the_listen_may_be_remote() {
             .is_some_and(|e| e.contains("loopback")),
         "{err}"
     );
-    let (status, listed) = api.control(reqwest::Method::GET, None).await;
+    let (status, listed) = api.control(Method::GET, None).await;
     assert_eq!((status, listed), (200, json!({"rules": []})));
     // Only the HTTP control is refused; a test in-process may still script.
     assert!(
@@ -599,7 +579,7 @@ async fn every_mutation_is_counted_as_a_side_effect() {
     let from = api.sms_sender().await;
     assert_eq!(api.send_sms(&from, "+14155550100").await, Some(201));
     let r = answered(
-        api.twilio(reqwest::Method::POST, "/IncomingPhoneNumbers.json")
+        api.twilio(Method::POST, "/IncomingPhoneNumbers.json")
             .form(&[("AreaCode", "650")]),
         201,
     )
@@ -607,53 +587,40 @@ async fn every_mutation_is_counted_as_a_side_effect() {
     let bought: Value = r.json().await.expect("json");
     let sid = bought["sid"].as_str().expect("sid").to_owned();
     answered(
-        api.twilio(
-            reqwest::Method::POST,
-            &format!("/IncomingPhoneNumbers/{sid}.json"),
-        )
-        .form(&[("FriendlyName", "renamed")]),
+        api.twilio(Method::POST, &format!("/IncomingPhoneNumbers/{sid}.json"))
+            .form(&[("FriendlyName", "renamed")]),
         200,
     )
     .await;
     answered(
-        api.twilio(
-            reqwest::Method::DELETE,
-            &format!("/IncomingPhoneNumbers/{sid}.json"),
-        ),
+        api.twilio(Method::DELETE, &format!("/IncomingPhoneNumbers/{sid}.json")),
         204,
     )
     .await;
     let r = answered(
-        api.stripe(reqwest::Method::POST, "/v1/webhook_endpoints")
-            .form(&[
-                ("url", "https://example.com/hook"),
-                ("enabled_events[]", "*"),
-            ]),
+        api.stripe(Method::POST, "/v1/webhook_endpoints").form(&[
+            ("url", "https://example.com/hook"),
+            ("enabled_events[]", "*"),
+        ]),
         200,
     )
     .await;
     let created: Value = r.json().await.expect("json");
     let we = created["id"].as_str().expect("id").to_owned();
     answered(
-        api.stripe(
-            reqwest::Method::POST,
-            &format!("/v1/webhook_endpoints/{we}"),
-        )
-        .form(&[("disabled", "true")]),
+        api.stripe(Method::POST, &format!("/v1/webhook_endpoints/{we}"))
+            .form(&[("disabled", "true")]),
         200,
     )
     .await;
     answered(
-        api.stripe(
-            reqwest::Method::DELETE,
-            &format!("/v1/webhook_endpoints/{we}"),
-        ),
+        api.stripe(Method::DELETE, &format!("/v1/webhook_endpoints/{we}")),
         200,
     )
     .await;
     // A refused mutation is a request, not a side effect.
     let r = api
-        .twilio(reqwest::Method::POST, "/IncomingPhoneNumbers.json")
+        .twilio(Method::POST, "/IncomingPhoneNumbers.json")
         .form(&[("AreaCode", "999")])
         .send()
         .await
@@ -978,7 +945,7 @@ impl Api {
 
     async fn stripe_get(&self, rest: &str) -> Value {
         let r = self
-            .stripe(reqwest::Method::GET, rest)
+            .stripe(Method::GET, rest)
             .send()
             .await
             .expect("answered");
@@ -1004,7 +971,7 @@ impl Api {
         let mut form = vec![("url", url)];
         form.extend(events.iter().map(|e| ("enabled_events[]", *e)));
         let r = self
-            .stripe(reqwest::Method::POST, "/v1/webhook_endpoints")
+            .stripe(Method::POST, "/v1/webhook_endpoints")
             .form(&form)
             .send()
             .await
@@ -1306,7 +1273,7 @@ async fn twilio_alerts_happen_at_run_time_and_list_with_start_date() {
     let api = Api::start(base()).await;
     let alerts_url = format!("{}/v1/Alerts", api.env["APIOPS_TWILIO_MONITOR_URL"]);
     let list = |query: String| {
-        let request = api.twilio_at(reqwest::Method::GET, &format!("{alerts_url}?{query}"));
+        let request = api.twilio_at(Method::GET, &format!("{alerts_url}?{query}"));
         async move {
             let page: Value = answered(request, 200).await.json().await.expect("json");
             page["alerts"]
@@ -1352,7 +1319,7 @@ async fn twilio_alerts_happen_at_run_time_and_list_with_start_date() {
     all.extend(more);
     assert_eq!(list(format!("StartDate={start}")).await, reversed(&all));
     let one: Value = answered(
-        api.twilio_at(reqwest::Method::GET, &format!("{alerts_url}/{}", sids[0])),
+        api.twilio_at(Method::GET, &format!("{alerts_url}/{}", sids[0])),
         200,
     )
     .await

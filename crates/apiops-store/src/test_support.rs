@@ -1,9 +1,25 @@
 //! Test support (feature `test-support`): a throwaway PostgreSQL schema per test, in the database
 //! `APIOPS_TEST_POSTGRES_URL` names, or reached over TLS through `APIOPS_TEST_POSTGRES_TLS_URL`
-//! (as `scripts/with-postgres.sh` sets them). Shared by this crate's conformance suite and the
+//! (as `scripts/with-postgres.sh` sets them), and [`process_all`], which empties the inbox's
+//! queue. Shared by this crate's conformance suite, the monitor's retention tests and the
 //! multi-instance tests of `apiops serve`.
 
 use sqlx::Connection as _;
+
+/// Marks every unprocessed inbox event (up to `limit`) processed at `at`, appending no events.
+pub async fn process_all(store: &dyn crate::Store, limit: u32, at: jiff::Timestamp) {
+    let ids: Vec<i64> = store
+        .inbox_unprocessed(limit)
+        .await
+        .expect("unprocessed")
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    store
+        .inbox_processed(&ids, &[], at)
+        .await
+        .expect("processed");
+}
 
 /// The variable naming the test database.
 pub const PG_URL: &str = "APIOPS_TEST_POSTGRES_URL";

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use apiops_core::{ActionTaken, Category, ErrorEvent, EventResult, Service, Severity};
-use apiops_store::test_support::PgSchema;
+use apiops_store::test_support::{PgSchema, process_all};
 use apiops_store::{
     Confirmation, ConfirmationState, EventFilter, InboxEvent, JournalStep, PartialScan, Source,
     StepStatus, Store, StoredInboxEvent, UnreadWindowRecord,
@@ -350,6 +350,11 @@ fn states(steps: &[JournalStep]) -> Vec<(u32, StepStatus, &str)> {
         .iter()
         .map(|s| (s.step, s.status, s.detail.as_str()))
         .collect()
+}
+
+/// The cursor `name`, if set.
+async fn cursor_of(store: &dyn Store, name: &str) -> Option<String> {
+    store.cursor(name).await.expect("cursor")
 }
 
 fn keys(rows: &[StoredInboxEvent]) -> Vec<&str> {
@@ -802,18 +807,14 @@ async fn journal_step_and_its_events_commit_together(store: &dyn Store) {
 async fn journal_latest_finds_the_newest_run_of_a_request(store: &dyn Store) {
     let t0 = ts("2026-11-26T10:00:00Z");
     assert_eq!(store.journal_latest("op:abc").await.expect("read"), None);
-    store
-        .journal_plan("op:abc", "{\"r\":0}", t0)
-        .await
-        .expect("plan");
-    store
-        .journal_plan("op:abc0", "{\"r\":\"other\"}", t0)
-        .await
-        .expect("plan");
-    store
-        .journal_plan("op:ab", "{\"r\":\"other\"}", t0)
-        .await
-        .expect("plan");
+    // The request, and two others whose keys share a prefix with it.
+    for (key, plan) in [
+        ("op:abc", "{\"r\":0}"),
+        ("op:abc0", "{\"r\":\"other\"}"),
+        ("op:ab", "{\"r\":\"other\"}"),
+    ] {
+        store.journal_plan(key, plan, t0).await.expect("plan");
+    }
     let latest = store.journal_latest("op:abc").await.expect("read");
     assert_eq!(latest.map(|p| p.key).as_deref(), Some("op:abc"));
     for run in ["op:abc~0002", "op:abc~0010", "op:abc~0003"] {
@@ -835,54 +836,27 @@ async fn journal_latest_finds_the_newest_run_of_a_request(store: &dyn Store) {
 async fn leases_admit_one_runner_at_a_time(store: &dyn Store) {
     let t0 = ts("2026-11-26T10:00:00Z");
     let ttl = SignedDuration::from_secs(60);
-    assert_eq!(
+    // `runner` asks for plan `plan`'s lease at `at`, for `ttl`.
+    let lease = |plan: &'static str, runner: &'static str, at: Timestamp| async move {
         store
-            .journal_lease("p", "a", t0, t0 + ttl)
+            .journal_lease(plan, runner, at, at + ttl)
             .await
-            .expect("lease"),
-        Ok(())
-    );
+            .expect("lease")
+    };
+    assert_eq!(lease("p", "a", t0).await, Ok(()));
     // Another runner is refused and told who holds it until when.
-    let held = store
-        .journal_lease("p", "b", t0, t0 + ttl)
-        .await
-        .expect("lease")
-        .expect_err("held by a");
+    let held = lease("p", "b", t0).await.expect_err("held by a");
     assert_eq!(held.holder, "a");
     assert_eq!(held.expires_at, t0 + ttl);
     // The holder renews; other plans are independent.
     let t1 = t0 + SignedDuration::from_secs(30);
-    assert_eq!(
-        store
-            .journal_lease("p", "a", t1, t1 + ttl)
-            .await
-            .expect("lease"),
-        Ok(())
-    );
-    assert_eq!(
-        store
-            .journal_lease("q", "b", t1, t1 + ttl)
-            .await
-            .expect("lease"),
-        Ok(())
-    );
+    assert_eq!(lease("p", "a", t1).await, Ok(()));
+    assert_eq!(lease("q", "b", t1).await, Ok(()));
     // Still refused just before the renewed lease lapses, taken just after.
     let t2 = t1 + ttl - SignedDuration::from_secs(1);
-    assert!(
-        store
-            .journal_lease("p", "b", t2, t2 + ttl)
-            .await
-            .expect("lease")
-            .is_err()
-    );
+    assert!(lease("p", "b", t2).await.is_err());
     let t3 = t1 + ttl + SignedDuration::from_secs(1);
-    assert_eq!(
-        store
-            .journal_lease("p", "b", t3, t3 + ttl)
-            .await
-            .expect("lease"),
-        Ok(())
-    );
+    assert_eq!(lease("p", "b", t3).await, Ok(()));
     // Stealing is a compare-and-swap on the holder.
     assert!(
         !store
@@ -896,30 +870,12 @@ async fn leases_admit_one_runner_at_a_time(store: &dyn Store) {
             .await
             .expect("steal")
     );
-    assert!(
-        store
-            .journal_lease("p", "b", t3, t3 + ttl)
-            .await
-            .expect("lease")
-            .is_err()
-    );
+    assert!(lease("p", "b", t3).await.is_err());
     // Only the holder releases it.
     store.journal_release("p", "b").await.expect("release");
-    assert!(
-        store
-            .journal_lease("p", "b", t3, t3 + ttl)
-            .await
-            .expect("lease")
-            .is_err()
-    );
+    assert!(lease("p", "b", t3).await.is_err());
     store.journal_release("p", "c").await.expect("release");
-    assert_eq!(
-        store
-            .journal_lease("p", "b", t3, t3 + ttl)
-            .await
-            .expect("lease"),
-        Ok(())
-    );
+    assert_eq!(lease("p", "b", t3).await, Ok(()));
 }
 
 async fn leases_under_contention_have_one_holder(store: &dyn Store) {
@@ -1131,17 +1087,7 @@ async fn inbox_counts_and_lookups(store: &dyn Store) {
         "keys are exact"
     );
     // Processing does not remove: counts and lookups cover processed rows too.
-    let ids: Vec<i64> = store
-        .inbox_unprocessed(10)
-        .await
-        .expect("unprocessed")
-        .iter()
-        .map(|r| r.id)
-        .collect();
-    store
-        .inbox_processed(&ids, &[], ts("2026-11-26T10:00:00Z"))
-        .await
-        .expect("processed");
+    process_all(store, 10, ts("2026-11-26T10:00:00Z")).await;
     assert_eq!(store.inbox_count(None).await.expect("count"), 3);
     assert!(
         store
@@ -1616,17 +1562,7 @@ async fn retention_keeps_a_pruned_event_a_duplicate(store: &dyn Store) {
         .inbox_append(std::slice::from_ref(&original))
         .await
         .expect("append");
-    let ids: Vec<i64> = store
-        .inbox_unprocessed(10)
-        .await
-        .expect("unprocessed")
-        .iter()
-        .map(|r| r.id)
-        .collect();
-    store
-        .inbox_processed(&ids, &[], received)
-        .await
-        .expect("processed");
+    process_all(store, 10, received).await;
     assert_eq!(
         store
             .inbox_prune_payloads(ts("2026-03-01T00:00:00Z"), 10)
@@ -1716,11 +1652,7 @@ async fn cursors_are_set_and_replaced(store: &dyn Store) {
         .await
         .expect("set");
     assert_eq!(
-        store
-            .cursor("stripe.events")
-            .await
-            .expect("cursor")
-            .as_deref(),
+        cursor_of(store, "stripe.events").await.as_deref(),
         Some("evt_100")
     );
     store
@@ -1732,19 +1664,11 @@ async fn cursors_are_set_and_replaced(store: &dyn Store) {
         .await
         .expect("set");
     assert_eq!(
-        store
-            .cursor("stripe.events")
-            .await
-            .expect("cursor")
-            .as_deref(),
+        cursor_of(store, "stripe.events").await.as_deref(),
         Some("evt_200")
     );
     assert_eq!(
-        store
-            .cursor("twilio.alerts")
-            .await
-            .expect("cursor")
-            .as_deref(),
+        cursor_of(store, "twilio.alerts").await.as_deref(),
         Some("2026-11-26T09:00:00Z")
     );
     store.set_cursor("empty", "", t0).await.expect("set");
@@ -1831,11 +1755,7 @@ async fn everything_survives_reopening(backend: &Backend) {
         "deduplication holds across reopening"
     );
     assert_eq!(
-        store
-            .cursor("stripe.events")
-            .await
-            .expect("cursor")
-            .as_deref(),
+        cursor_of(&*store, "stripe.events").await.as_deref(),
         Some("evt_b")
     );
     assert_eq!(

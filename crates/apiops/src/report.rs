@@ -350,17 +350,8 @@ fn errors_markdown(out: &mut dyn Write, view: &ErrorsView, notes: &ServiceNotes)
         )?;
     }
     for s in &view.services {
-        let groups: Vec<&ErrorGroup> = view.groups.iter().filter(|g| g.service == *s).collect();
         writeln!(out, "### {}\n", s.display_name())?;
-        if groups.is_empty() {
-            writeln!(out, "No errors in the period.\n")?;
-        } else {
-            writeln!(
-                out,
-                "{}",
-                output::markdown_table(&GROUP_HEADER, &group_rows(&groups))
-            )?;
-        }
+        groups_markdown(out, &view.groups, *s)?;
         let lines = service_notes(view, notes, *s);
         for (label, text) in &lines {
             writeln!(out, "- **{label}**: {}", text.replace('\n', " "))?;
@@ -369,14 +360,7 @@ fn errors_markdown(out: &mut dyn Write, view: &ErrorsView, notes: &ServiceNotes)
             writeln!(out)?;
         }
     }
-    for f in &view.failures {
-        writeln!(
-            out,
-            "**{} scan failed**: {}\n",
-            f.service.display_name(),
-            f.error
-        )?;
-    }
+    failures_markdown(out, &view.failures, "scan failed")?;
     if !view.unread.is_empty() {
         writeln!(out, "**Unread time windows** ({RESUME_HINT}):\n")?;
         for w in &view.unread {
@@ -385,6 +369,33 @@ fn errors_markdown(out: &mut dyn Write, view: &ErrorsView, notes: &ServiceNotes)
         writeln!(out)?;
     }
     recommendations_markdown(out, &view.recommendations)
+}
+
+/// The error groups of service `s` as a Markdown table, or a line saying it had none.
+fn groups_markdown(out: &mut dyn Write, groups: &[ErrorGroup], s: Service) -> io::Result<()> {
+    let groups: Vec<&ErrorGroup> = groups.iter().filter(|g| g.service == s).collect();
+    if groups.is_empty() {
+        writeln!(out, "No errors in the period.\n")
+    } else {
+        writeln!(
+            out,
+            "{}",
+            output::markdown_table(&GROUP_HEADER, &group_rows(&groups))
+        )
+    }
+}
+
+/// One Markdown paragraph per failure: "**Twilio `what`**: the error".
+fn failures_markdown(out: &mut dyn Write, failures: &[ScanFailure], what: &str) -> io::Result<()> {
+    for f in failures {
+        writeln!(
+            out,
+            "**{} {what}**: {}\n",
+            f.service.display_name(),
+            f.error
+        )?;
+    }
+    Ok(())
 }
 
 fn recommendations_text(out: &mut dyn Write, recs: &[String]) -> io::Result<()> {
@@ -464,14 +475,7 @@ impl Render for AuditView {
                 )?;
             }
         }
-        for f in &self.failures {
-            writeln!(
-                out,
-                "**{} audit failed**: {}\n",
-                f.service.display_name(),
-                f.error
-            )?;
-        }
+        failures_markdown(out, &self.failures, "audit failed")?;
         Ok(())
     }
 }
@@ -575,16 +579,7 @@ impl Render for ReportView {
             if h.reason.is_some() || !h.warnings.is_empty() {
                 writeln!(out)?;
             }
-            let groups: Vec<&ErrorGroup> = r.groups.iter().filter(|g| g.service == s).collect();
-            if groups.is_empty() {
-                writeln!(out, "No errors in the period.\n")?;
-            } else {
-                writeln!(
-                    out,
-                    "{}",
-                    output::markdown_table(&GROUP_HEADER, &group_rows(&groups))
-                )?;
-            }
+            groups_markdown(out, &r.groups, s)?;
             let findings: Vec<&Finding> = r.findings.iter().filter(|f| f.service == s).collect();
             if !findings.is_empty() {
                 writeln!(out, "**Configuration**:\n")?;
@@ -595,14 +590,7 @@ impl Render for ReportView {
                 )?;
             }
         }
-        for f in &self.failures {
-            writeln!(
-                out,
-                "**{} failed**: {}\n",
-                f.service.display_name(),
-                f.error
-            )?;
-        }
+        failures_markdown(out, &self.failures, "failed")?;
         writeln!(out, "## Recommendations\n")?;
         if r.recommendations.is_empty() {
             writeln!(out, "Nothing to do.")?;

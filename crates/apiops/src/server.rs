@@ -190,6 +190,23 @@ pub(crate) async fn serve(
     Ok(())
 }
 
+/// For tests: a SQLite store in `dir`, and an ingest writing to it.
+#[cfg(test)]
+pub(crate) async fn test_store(
+    dir: &std::path::Path,
+) -> (
+    Arc<dyn apiops_store::Store>,
+    apiops_webhooks::ingest::Ingest,
+) {
+    use apiops_webhooks::ingest::{Ingest, IngestConfig};
+    let url = format!("sqlite://{}/s.db", dir.display());
+    let store: Arc<dyn apiops_store::Store> =
+        Arc::new(apiops_store::SqliteStore::open(&url).await.expect("store"));
+    let (ingest, _writer) =
+        Ingest::start(Arc::clone(&store), IngestConfig::default(), Arc::default());
+    (store, ingest)
+}
+
 #[cfg(test)]
 mod tests {
     //! The composed application in-process (`tower::ServiceExt::oneshot`), one route group at
@@ -199,8 +216,6 @@ mod tests {
 
     use std::net::SocketAddr;
 
-    use apiops_store::{SqliteStore, Store};
-    use apiops_webhooks::ingest::{Ingest, IngestConfig};
     use apiops_webhooks::receiver::{ReceiverConfig, ReceiverMetrics, ReceiverState};
     use axum::routing::get;
     use secrecy::SecretString;
@@ -221,12 +236,7 @@ mod tests {
     /// The application with a fake "other" group: `/slow` waits for `release`, `/fast` answers.
     async fn fixture(limits: Limits) -> Fixture {
         let dir = tempfile::tempdir().expect("dir");
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&format!("sqlite://{}/s.db", dir.path().display()))
-                .await
-                .expect("store"),
-        );
-        let (ingest, _writer) = Ingest::start(store, IngestConfig::default(), Arc::default());
+        let (_, ingest) = test_store(dir.path()).await;
         let receiver = Arc::new(ReceiverState {
             config: ReceiverConfig {
                 stripe_secrets: vec![SecretString::from(SECRET.to_owned())],
@@ -363,13 +373,7 @@ mod tests {
     /// `/confirmations`, `/metrics`) and the real `/mcp`, behind [`TOKEN`].
     async fn served() -> (Router, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("dir");
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&format!("sqlite://{}/s.db", dir.path().display()))
-                .await
-                .expect("store"),
-        );
-        let (ingest, _writer) =
-            Ingest::start(Arc::clone(&store), IngestConfig::default(), Arc::default());
+        let (store, ingest) = test_store(dir.path()).await;
         let metrics = Arc::new(ReceiverMetrics::default());
         let receiver = Arc::new(ReceiverState {
             config: ReceiverConfig {

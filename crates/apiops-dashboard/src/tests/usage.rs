@@ -48,7 +48,7 @@ fn usage_section(html: &str) -> &str {
 async fn the_usage_panel_shows_spend_per_day_budgets_and_failed_reads_masked() {
     let a = app(open()).await;
     let c = http();
-    let empty = page(&c, &format!("{}/", a.base)).await;
+    let empty = a.page(&c, "/").await;
     let panel = usage_section(&empty);
     assert!(panel.contains("No usage recorded yet"), "{panel}");
     assert!(!panel.contains("<svg"), "{panel}");
@@ -92,7 +92,7 @@ async fn the_usage_panel_shows_spend_per_day_budgets_and_failed_reads_masked() {
     )
     .await;
 
-    let html = page(&c, &format!("{}/", a.base)).await;
+    let html = a.page(&c, "/").await;
     let panel = usage_section(&html);
     assert!(!panel.contains("No usage recorded yet"), "{panel}");
     assert_eq!(

@@ -302,49 +302,41 @@ impl Failure {
         }
     }
 
-    pub(super) fn twilio(e: apiops_client::ClientError) -> Self {
-        let body = apiops_providers::twilio::client::TwilioErrorBody::of(&e);
+    /// A failure of `e`: the code and message of the provider's error body when it had them,
+    /// the HTTP status and `e` itself otherwise.
+    fn of(e: &apiops_client::ClientError, code: Option<String>, message: Option<String>) -> Self {
         Failure {
             category: Some(e.category()),
-            code: body
-                .as_ref()
-                .and_then(|b| b.code.clone())
-                .or_else(|| e.status().map(|s| s.to_string())),
-            error: body
-                .and_then(|b| b.message)
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| e.to_string()),
+            code: code.or_else(|| e.status().map(|s| s.to_string())),
+            error: message.unwrap_or_else(|| e.to_string()),
         }
+    }
+
+    pub(super) fn twilio(e: apiops_client::ClientError) -> Self {
+        let body = apiops_providers::twilio::client::TwilioErrorBody::of(&e);
+        let code = body.as_ref().and_then(|b| b.code.clone());
+        let message = body.and_then(|b| b.message).filter(|m| !m.is_empty());
+        Self::of(&e, code, message)
     }
 
     pub(super) fn stripe(e: apiops_client::ClientError) -> Self {
         let body = apiops_providers::stripe::client::api_error(&e);
-        Failure {
-            category: Some(e.category()),
-            code: body
-                .as_ref()
-                .and_then(|b| b.code.clone().or_else(|| b.kind.clone()))
-                .or_else(|| e.status().map(|s| s.to_string())),
-            error: body
-                .and_then(|b| b.message)
-                .unwrap_or_else(|| e.to_string()),
-        }
+        let code = body
+            .as_ref()
+            .and_then(|b| b.code.clone().or_else(|| b.kind.clone()));
+        Self::of(&e, code, body.and_then(|b| b.message))
     }
 
     pub(super) fn openai(e: apiops_client::ClientError) -> Self {
         let body = apiops_providers::openai::client::api_error(&e);
-        Failure {
-            category: Some(e.category()),
-            code: body
-                .as_ref()
-                .and_then(|b| b.code.clone().or_else(|| b.kind.clone()))
-                .or_else(|| e.status().map(|s| s.to_string())),
-            // OpenAI's 401 message may echo part of the key: only the scrubbed error is shown.
-            error: body
-                .filter(|_| e.status() != Some(401))
-                .and_then(|b| b.message)
-                .unwrap_or_else(|| e.to_string()),
-        }
+        let code = body
+            .as_ref()
+            .and_then(|b| b.code.clone().or_else(|| b.kind.clone()));
+        // OpenAI's 401 message may echo part of the key: only the scrubbed error is shown.
+        let message = body
+            .filter(|_| e.status() != Some(401))
+            .and_then(|b| b.message);
+        Self::of(&e, code, message)
     }
 }
 

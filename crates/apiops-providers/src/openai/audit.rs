@@ -267,30 +267,34 @@ fn admin_failure(resource_type: &str, id: &str, e: &ClientError) -> Finding {
     }
 }
 
-fn admin_key_needed() -> Finding {
+/// An informational finding about the organization as a whole.
+fn organization_notice(title: &str, remediation: String, console_only: bool) -> Finding {
     Finding {
         service: Service::Openai,
         severity: Severity::Info,
         category: Category::Config,
         resource_type: "organization".to_owned(),
         resource_id: String::new(),
-        title: "Project settings (projects and their rate limits) were not audited: they need OPENAI_ADMIN_KEY".to_owned(),
-        remediation: "Create an admin key (organization owners: platform.openai.com/settings/organization/admin-keys) and set OPENAI_ADMIN_KEY to audit projects and rate limits.".to_owned(),
-        console_only: false,
+        title: title.to_owned(),
+        remediation,
+        console_only,
     }
 }
 
+fn admin_key_needed() -> Finding {
+    organization_notice(
+        "Project settings (projects and their rate limits) were not audited: they need OPENAI_ADMIN_KEY",
+        "Create an admin key (organization owners: platform.openai.com/settings/organization/admin-keys) and set OPENAI_ADMIN_KEY to audit projects and rate limits.".to_owned(),
+        false,
+    )
+}
+
 fn budget_notice() -> Finding {
-    Finding {
-        service: Service::Openai,
-        severity: Severity::Info,
-        category: Category::Config,
-        resource_type: "organization".to_owned(),
-        resource_id: String::new(),
-        title: "Monthly budgets, usage alert thresholds and auto-recharge can only be set in the console".to_owned(),
-        remediation: Service::Openai.console_only_notice(),
-        console_only: true,
-    }
+    organization_notice(
+        "Monthly budgets, usage alert thresholds and auto-recharge can only be set in the console",
+        Service::Openai.console_only_notice(),
+        true,
+    )
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use apiops_core::{Category, ErrorEvent, HealthStatus, Severity};
-use apiops_providers::twilio::{Twilio, TwilioConfig};
+use apiops_providers::twilio::{Twilio, TwilioClient, TwilioConfig};
 use apiops_providers::{Provider, ProviderError, TimeWindow};
 use apiops_sim::{RunningSim, SimConfig};
 use futures::StreamExt;
@@ -460,17 +460,30 @@ async fn missing_credentials_are_named() {
 
 // ---- operations: numbers and messages ----
 
+/// Whether the account owns `number`.
+async fn owns(client: &TwilioClient, number: &str) -> bool {
+    let found = client.find_owned_number(number).await.expect("find");
+    found.is_some()
+}
+
 /// Twilio's error code in a failed call's body.
 fn twilio_code(e: &apiops_client::ClientError) -> Option<String> {
     apiops_providers::twilio::client::TwilioErrorBody::of(e).and_then(|b| b.code)
 }
 
+/// A simulator with seed `seed` for the operations tests, the provider on it, and the secrets
+/// no output may show.
+async fn operations_sim(seed: u64) -> (RunningSim, Twilio, Vec<String>) {
+    let running = sim(seed, 50).await;
+    let twilio = twilio(&running, 10);
+    let secrets = secrets(&running);
+    (running, twilio, secrets)
+}
+
 #[tokio::test]
 async fn numbers_are_searched_bought_updated_and_released() {
-    let running = sim(20, 50).await;
-    let twilio = twilio(&running, 10);
+    let (running, twilio, secrets) = operations_sim(20).await;
     let client = twilio.client();
-    let secrets = secrets(&running);
 
     let any = client
         .available_numbers("US", None, None, 20)
@@ -524,13 +537,7 @@ async fn numbers_are_searched_bought_updated_and_released() {
 
     // Buy one: owned afterwards, with the URL it was bought with.
     let pick = in_area[0].phone_number.clone();
-    assert!(
-        client
-            .find_owned_number(&pick)
-            .await
-            .expect("find")
-            .is_none()
-    );
+    assert!(!owns(client, &pick).await, "{pick} is owned");
     let bought = client
         .buy_number(&pick, &[("SmsUrl", "https://hooks.example.com/sms")])
         .await
@@ -613,13 +620,7 @@ async fn numbers_are_searched_bought_updated_and_released() {
 
     // Release: gone.
     client.release_number(&bought.sid).await.expect("release");
-    assert!(
-        client
-            .find_owned_number(&pick)
-            .await
-            .expect("find")
-            .is_none()
-    );
+    assert!(!owns(client, &pick).await, "{pick} is owned");
     let gone = client
         .owned_number(&bought.sid)
         .await
@@ -658,10 +659,8 @@ async fn all_items<T>(
 
 #[tokio::test]
 async fn messages_are_sent_from_numbers_and_services_or_fail_with_their_code() {
-    let running = sim(21, 50).await;
-    let twilio = twilio(&running, 10);
+    let (running, twilio, secrets) = operations_sim(21).await;
     let client = twilio.client();
-    let secrets = secrets(&running);
 
     // An SMS-capable number the account owns.
     let numbers = all_items(client.incoming_phone_numbers()).await;
@@ -843,13 +842,7 @@ async fn a_purchase_the_simulator_fails_with_500_is_sent_once() {
     let rules = running.scripted_faults();
     assert_eq!(rules[0].matched, 1, "sent once: {rules:?}");
     assert_eq!(rules[0].fired, 1);
-    assert!(
-        client
-            .find_owned_number(&pick)
-            .await
-            .expect("find")
-            .is_none()
-    );
+    assert!(!owns(client, &pick).await, "{pick} is owned");
     let stats = running.sim.state().stats.snapshot();
     assert_eq!(stats.side_effects.get("twilio.numbers.buy"), None);
     running.stop().await;

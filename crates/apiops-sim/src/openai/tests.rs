@@ -8,9 +8,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::Simulator;
 use crate::config::SimConfig;
 use crate::server::Credentials;
+use crate::test_http::status_and_json;
 
 fn config(seed: u64) -> SimConfig {
     SimConfig {
@@ -63,11 +63,7 @@ struct Http {
 
 impl Http {
     async fn start(seed: u64) -> Self {
-        let sim = Simulator::new(config(seed))
-            .expect("config")
-            .start()
-            .await
-            .expect("start");
+        let sim = crate::test_http::start(config(seed)).await;
         let creds = &sim.sim.state().creds;
         let (key, admin) = (creds.openai_api_key.clone(), creds.openai_admin_key.clone());
         Http {
@@ -83,15 +79,7 @@ impl Http {
     }
 
     async fn get_as(&self, key: &str, path: &str) -> (StatusCode, Value) {
-        let resp = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(key)
-            .send()
-            .await
-            .expect("send");
-        let status = resp.status();
-        (status, resp.json().await.expect("json"))
+        status_and_json(self.client.get(self.url(path)).bearer_auth(key)).await
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
@@ -103,28 +91,12 @@ impl Http {
     }
 
     async fn chat(&self, body: &Value) -> (StatusCode, Value) {
-        let resp = self
-            .client
-            .post(self.url("/chat/completions"))
-            .bearer_auth(&self.key)
-            .json(body)
-            .send()
-            .await
-            .expect("send");
-        let status = resp.status();
-        (status, resp.json().await.expect("json"))
+        let url = self.url("/chat/completions");
+        status_and_json(self.client.post(url).bearer_auth(&self.key).json(body)).await
     }
 
     fn count(&self, side_effect: &str) -> u64 {
-        self.sim
-            .sim
-            .state()
-            .stats
-            .snapshot()
-            .side_effects
-            .get(side_effect)
-            .copied()
-            .unwrap_or(0)
+        self.sim.stats().side_effect_count(side_effect)
     }
 }
 

@@ -202,19 +202,10 @@ pub(crate) async fn retrieve(
     RawQuery(q): RawQuery,
 ) -> Response {
     state.stats.request("stripe.events.retrieve");
-    if let Err(rejection) = request::expand_only(q.as_deref()) {
-        return rejection.into_response();
-    }
-    let found = state
-        .stripe
-        .events()
-        .iter()
-        .find(|e| e.id == id)
-        .map(|e| e.body.clone());
-    match found {
-        Some(body) => axum::Json(body).into_response(),
-        None => request::no_such("event", &id, "id").into_response(),
-    }
+    request::retrieved(q.as_deref(), "event", &id, || {
+        let events = state.stripe.events();
+        events.iter().find(|e| e.id == id).map(|e| e.body.clone())
+    })
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -70,11 +70,7 @@ impl StripeState {
                     })?,
             ),
         };
-        let endpoints = self
-            .endpoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let endpoints = self.lock_endpoints().clone();
         let mut events = self.events_mut();
         let now = self.now();
         let mut seen: HashSet<String> = events.iter().map(|e| e.id.clone()).collect();
@@ -143,9 +139,7 @@ impl StripeState {
             }
         };
         let endpoints: HashMap<String, (String, bool)> = self
-            .endpoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .lock_endpoints()
             .iter()
             .map(|e| (e.id.clone(), (e.url.clone(), e.disabled)))
             .collect();

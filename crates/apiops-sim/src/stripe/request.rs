@@ -24,6 +24,24 @@ pub(crate) fn expand_only(q: Option<&str>) -> Result<(), StripeError> {
     p.array("expand").map(|_| ())
 }
 
+/// The answer to a retrieve (`GET /v1/{objects}/{id}`, whose query takes only `expand`): the
+/// object `find` gives, or Stripe's error for no such `what`.
+pub(crate) fn retrieved(
+    q: Option<&str>,
+    what: &str,
+    id: &str,
+    find: impl FnOnce() -> Option<serde_json::Value>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if let Err(rejection) = expand_only(q) {
+        return rejection.into_response();
+    }
+    match find() {
+        Some(body) => axum::Json(body).into_response(),
+        None => no_such(what, id, "id").into_response(),
+    }
+}
+
 /// A 400 `invalid_request_error` about one parameter.
 pub(crate) fn invalid(param: &str, code: Option<&str>, message: &str) -> StripeError {
     error(
@@ -165,16 +183,23 @@ impl Params {
         }
     }
 
+    /// The pairs whose key's base is `name`: their position, the key's shape and the value.
+    fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (usize, Shape<'a>, &'a String)> {
+        self.pairs
+            .iter()
+            .enumerate()
+            .filter_map(move |(pos, (k, v))| match split(k) {
+                (base, shape) if base == name => Some((pos, shape, v)),
+                _ => None,
+            })
+    }
+
     /// An array parameter: `name[]=a&name[]=b` or `name[0]=a&name[1]=b` (ordered by index);
     /// `name=` (empty) is Stripe's way to send an empty array.
     pub(crate) fn array(&self, name: &str) -> Result<Option<Vec<String>>, StripeError> {
         let mut items: Vec<(Option<u64>, usize, String)> = Vec::new();
         let mut present = false;
-        for (pos, (k, v)) in self.pairs.iter().enumerate() {
-            let (base, shape) = split(k);
-            if base != name {
-                continue;
-            }
+        for (pos, shape, v) in self.named(name) {
             present = true;
             match shape {
                 Shape::Plain if v.is_empty() => {}
@@ -198,11 +223,7 @@ impl Params {
     pub(crate) fn hash(&self, name: &str) -> Result<Option<Vec<(String, String)>>, StripeError> {
         let mut entries = Vec::new();
         let mut present = false;
-        for (k, v) in &self.pairs {
-            let (base, shape) = split(k);
-            if base != name {
-                continue;
-            }
+        for (_, shape, v) in self.named(name) {
             present = true;
             match shape {
                 Shape::Plain if v.is_empty() => {}

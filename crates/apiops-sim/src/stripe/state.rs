@@ -4,7 +4,7 @@
 //! tests and benchmarks read. It does not speak HTTP: the resource files serve it.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde_json::Value;
 
@@ -90,6 +90,13 @@ impl StripeState {
         self.events.write().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The webhook endpoints, locked (oldest first).
+    pub(super) fn lock_endpoints(&self) -> MutexGuard<'_, Vec<webhook_endpoints::Endpoint>> {
+        self.endpoints
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The balance transactions, newest first.
     pub(crate) fn balance_transactions(&self) -> RwLockReadGuard<'_, Vec<balance::Txn>> {
         self.balance_transactions
@@ -144,10 +151,7 @@ impl StripeState {
 
     /// How many webhook endpoints exist now.
     pub fn webhook_endpoint_count(&self) -> usize {
-        self.endpoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.lock_endpoints().len()
     }
 
     /// Replaces every webhook endpoint with one enabled endpoint per `(url, description)`
@@ -155,10 +159,7 @@ impl StripeState {
     /// machine: the probe targets' endpoints.
     pub(crate) fn replace_endpoints(&self, endpoints: &[(String, String)]) {
         let mut r = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut list = self
-            .endpoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut list = self.lock_endpoints();
         *list = endpoints
             .iter()
             .map(|(url, description)| webhook_endpoints::Endpoint {

@@ -10,9 +10,9 @@ use super::data;
 use super::events::list_events;
 use super::request::Params;
 use super::*;
-use crate::Simulator;
 use crate::config::SimConfig;
 use crate::server::Credentials;
+use crate::test_http::status_and_json;
 
 fn config(seed: u64) -> SimConfig {
     SimConfig {
@@ -330,11 +330,7 @@ struct Http {
 
 impl Http {
     async fn start(seed: u64) -> Self {
-        let sim = Simulator::new(config(seed))
-            .expect("config")
-            .start()
-            .await
-            .expect("start");
+        let sim = crate::test_http::start(config(seed)).await;
         let key = sim.sim.state().creds.stripe_secret_key.clone();
         Http {
             sim,
@@ -348,15 +344,7 @@ impl Http {
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let resp = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .expect("send");
-        let status = resp.status();
-        (status, resp.json().await.expect("json"))
+        status_and_json(self.client.get(self.url(path)).bearer_auth(&self.key)).await
     }
 
     async fn post(
@@ -384,15 +372,7 @@ impl Http {
     }
 
     fn side_effects(&self, op: &str) -> u64 {
-        self.sim
-            .sim
-            .state()
-            .stats
-            .snapshot()
-            .side_effects
-            .get(op)
-            .copied()
-            .unwrap_or(0)
+        self.sim.stats().side_effect_count(op)
     }
 }
 

@@ -89,11 +89,7 @@ pub(crate) async fn list(State(state): State<Arc<SimState>>, RawQuery(q): RawQue
         Ok(r) => r,
         Err(rejection) => return rejection.into_response(),
     };
-    let endpoints = state
-        .stripe
-        .endpoints
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
+    let endpoints = state.stripe.lock_endpoints();
     let ordered = newest_first(&endpoints);
     match paging::page(&ordered, |e| &e.id, |_| true, &req, "webhook endpoint") {
         Ok((data, has_more)) => axum::Json(paging::envelope(
@@ -113,18 +109,33 @@ pub(crate) async fn retrieve(
     RawQuery(q): RawQuery,
 ) -> Response {
     state.stats.request("stripe.webhook_endpoints.retrieve");
-    if let Err(rejection) = request::expand_only(q.as_deref()) {
-        return rejection.into_response();
-    }
-    let endpoints = state
+    request::retrieved(q.as_deref(), "webhook endpoint", &id, || {
+        let endpoints = state.stripe.lock_endpoints();
+        endpoints
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| e.to_json(None))
+    })
+}
+
+/// A POST to `path` with the form `body`, counted as `name`: `change` makes it from the form,
+/// once per idempotency key (a repeated key answers what the first request got).
+fn idempotent_post(
+    state: &SimState,
+    name: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    path: &str,
+    change: impl FnOnce(&Params) -> Result<Value, StripeError>,
+) -> Response {
+    state.stats.request(name);
+    let p = Params::parse(body);
+    let mut store = state
         .stripe
-        .endpoints
+        .idempotency
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    match endpoints.iter().find(|e| e.id == id) {
-        Some(e) => axum::Json(e.to_json(None)).into_response(),
-        None => request::no_such("webhook endpoint", &id, "id").into_response(),
-    }
+    store.run(headers, path, &p, || change(&p))
 }
 
 /// `POST /v1/webhook_endpoints`
@@ -133,31 +144,29 @@ pub(crate) async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    state.stats.request("stripe.webhook_endpoints.create");
-    let p = Params::parse(&body);
     let stripe = &state.stripe;
-    let mut store = stripe
-        .idempotency
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    store.run(&headers, "/v1/webhook_endpoints", &p, || {
-        let mut endpoint = parse_create(&p)?;
-        endpoint.id = {
-            let mut r = stripe.ids.lock().unwrap_or_else(PoisonError::into_inner);
-            crate::rng::stripe_id("we", &mut r)
-        };
-        endpoint.created = stripe.now();
-        // Every endpoint shares the account's signing secret (`STRIPE_WEBHOOK_SECRET`), so one
-        // receiver configured from the simulator's environment verifies every delivery.
-        let answer = endpoint.to_json(Some(&stripe.webhook_secret));
-        stripe
-            .endpoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(endpoint);
-        state.stats.side_effect("stripe.webhook_endpoints.create");
-        Ok(answer)
-    })
+    let path = "/v1/webhook_endpoints";
+    idempotent_post(
+        &state,
+        "stripe.webhook_endpoints.create",
+        &headers,
+        &body,
+        path,
+        |p| {
+            let mut endpoint = parse_create(p)?;
+            endpoint.id = {
+                let mut r = stripe.ids.lock().unwrap_or_else(PoisonError::into_inner);
+                crate::rng::stripe_id("we", &mut r)
+            };
+            endpoint.created = stripe.now();
+            // Every endpoint shares the account's signing secret (`STRIPE_WEBHOOK_SECRET`), so one
+            // receiver configured from the simulator's environment verifies every delivery.
+            let answer = endpoint.to_json(Some(&stripe.webhook_secret));
+            stripe.lock_endpoints().push(endpoint);
+            state.stats.side_effect("stripe.webhook_endpoints.create");
+            Ok(answer)
+        },
+    )
 }
 
 /// `POST /v1/webhook_endpoints/{id}`
@@ -167,27 +176,25 @@ pub(crate) async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    state.stats.request("stripe.webhook_endpoints.update");
-    let p = Params::parse(&body);
     let stripe = &state.stripe;
-    let mut store = stripe
-        .idempotency
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    let endpoint_path = format!("/v1/webhook_endpoints/{id}");
-    store.run(&headers, &endpoint_path, &p, || {
-        let change = parse_update(&p)?;
-        let mut endpoints = stripe
-            .endpoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let Some(endpoint) = endpoints.iter_mut().find(|e| e.id == id) else {
-            return Err(request::no_such("webhook endpoint", &id, "id"));
-        };
-        change.apply(endpoint);
-        state.stats.side_effect("stripe.webhook_endpoints.update");
-        Ok(endpoint.to_json(None))
-    })
+    let path = format!("/v1/webhook_endpoints/{id}");
+    idempotent_post(
+        &state,
+        "stripe.webhook_endpoints.update",
+        &headers,
+        &body,
+        &path,
+        |p| {
+            let change = parse_update(p)?;
+            let mut endpoints = stripe.lock_endpoints();
+            let Some(endpoint) = endpoints.iter_mut().find(|e| e.id == id) else {
+                return Err(request::no_such("webhook endpoint", &id, "id"));
+            };
+            change.apply(endpoint);
+            state.stats.side_effect("stripe.webhook_endpoints.update");
+            Ok(endpoint.to_json(None))
+        },
+    )
 }
 
 /// `DELETE /v1/webhook_endpoints/{id}`
@@ -200,11 +207,7 @@ pub(crate) async fn delete(
     if let Err(rejection) = Params::from_query(q.as_deref()).check_allowed(&[]) {
         return rejection.into_response();
     }
-    let mut endpoints = state
-        .stripe
-        .endpoints
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
+    let mut endpoints = state.stripe.lock_endpoints();
     let Some(pos) = endpoints.iter().position(|e| e.id == id) else {
         return request::no_such("webhook endpoint", &id, "id").into_response();
     };

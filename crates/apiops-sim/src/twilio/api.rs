@@ -102,7 +102,12 @@ impl TwilioState {
     }
 
     /// The generated positions whose time `anchor - age` falls in `w` (records sorted by age).
-    fn window_range(&self, ages: impl Fn(usize) -> u32, len: usize, w: Window) -> Range<usize> {
+    pub(crate) fn window_range(
+        &self,
+        ages: impl Fn(usize) -> u32,
+        len: usize,
+        w: Window,
+    ) -> Range<usize> {
         if w.is_all() {
             return 0..len;
         }
@@ -199,7 +204,7 @@ impl TwilioState {
             &["To", "From", "DateSent", "DateSent<", "DateSent>"],
             req.size,
         );
-        let has_prev = page_has_previous(&req, &walk);
+        let has_prev = walk.has_previous(&req);
         let links = PageLinks::build(
             &links,
             &req,
@@ -297,20 +302,11 @@ impl TwilioState {
             ],
             req.size,
         );
-        let has_prev = page_has_previous(&req, &walk);
-        let first = walk.positions.first().map(|&p| self.call_sids.sid(p));
-        let last = walk.positions.last().map(|&p| self.call_sids.sid(p));
+        let sid_at = |p| Some(self.call_sids.sid(p));
         Ok(ListPage {
             key: "calls",
+            links: walk.links(&links, &req, sid_at, has_next, walk.has_previous(&req)),
             items,
-            links: PageLinks::build(
-                &links,
-                &req,
-                first.as_deref(),
-                last.as_deref(),
-                has_next,
-                has_prev,
-            ),
         })
     }
 
@@ -353,20 +349,11 @@ impl TwilioState {
             &["Beta", "FriendlyName", "PhoneNumber", "Origin"],
             req.size,
         );
-        let has_prev = page_has_previous(&req, &walk);
-        let sid = |i: Option<&usize>| i.and_then(|&i| numbers.get(i)).map(|n| n.sid.clone());
-        let (first, last) = (sid(walk.positions.first()), sid(walk.positions.last()));
+        let sid_at = |i: usize| numbers.get(i).map(|n| n.sid.clone());
         Ok(ListPage {
             key: "incoming_phone_numbers",
+            links: walk.links(&links, &req, sid_at, has_next, walk.has_previous(&req)),
             items,
-            links: PageLinks::build(
-                &links,
-                &req,
-                first.as_deref(),
-                last.as_deref(),
-                has_next,
-                has_prev,
-            ),
         })
     }
 
@@ -452,15 +439,6 @@ impl TwilioState {
     }
 }
 
-/// Whether a page has one before it.
-fn page_has_previous(req: &PageRequest, walk: &paging::Walk) -> bool {
-    match req.token {
-        Some(paging::PageToken::Before(_)) => walk.more,
-        Some(paging::PageToken::After(_)) => true,
-        None => req.page > 0,
-    }
-}
-
 /// The first index in `0..len` where `pred` turns false (`pred` true on a prefix).
 fn partition(len: usize, pred: impl Fn(usize) -> bool) -> usize {
     let (mut lo, mut hi) = (0, len);
@@ -527,6 +505,69 @@ pub(crate) struct AvailablePage {
 
 type St = State<Arc<SimState>>;
 
+/// `/2010-04-01/Accounts/{account}/{rest}`.
+fn account_path(account: &str, rest: &str) -> String {
+    format!("/2010-04-01/Accounts/{account}/{rest}")
+}
+
+/// Counts the request as `name` and checks the account in `path` (404 naming `path`
+/// otherwise), then gives what `then` gives.
+fn in_account<T>(
+    st: &SimState,
+    name: &str,
+    account: &str,
+    path: &str,
+    then: impl FnOnce(&TwilioState) -> Result<T, TwilioError>,
+) -> Result<T, TwilioError> {
+    st.stats.request(name);
+    st.twilio
+        .check_account(account, path)
+        .and_then(|()| then(&st.twilio))
+}
+
+/// A 200 with the page `page` gives for the request's query, in the account's `rest`.
+fn list_in_account<T: serde::Serialize>(
+    st: &SimState,
+    name: &str,
+    account: &str,
+    rest: &str,
+    q: Option<&str>,
+    page: impl FnOnce(&TwilioState, &Params) -> Result<T, TwilioError>,
+) -> Response {
+    let path = account_path(account, rest);
+    let r = in_account(st, name, account, &path, |t| page(t, &Params::parse(q)));
+    answer(StatusCode::OK, r)
+}
+
+/// What `find` gives for the SID of `{Sid}.json`, the last segment of `path` (404 naming
+/// `path` when the segment is no `{Sid}.json` or `find` gives nothing).
+fn by_sid<T>(
+    seg: &str,
+    path: &str,
+    find: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, TwilioError> {
+    strip_json(seg)
+        .and_then(find)
+        .ok_or_else(|| TwilioError::not_found(path))
+}
+
+/// The answer to a change: `done` when it was made (counted as the side effect `name`),
+/// Twilio's error body otherwise.
+fn changed<T>(
+    st: &SimState,
+    name: &str,
+    r: Result<T, TwilioError>,
+    done: impl FnOnce(T) -> Response,
+) -> Response {
+    match r {
+        Ok(v) => {
+            st.stats.side_effect(name);
+            done(v)
+        }
+        Err(e) => error_response(&e),
+    }
+}
+
 pub(crate) async fn fetch_account(State(st): St, Path(seg): Path<String>) -> Response {
     st.stats.request("twilio.accounts.fetch");
     let t = &st.twilio;
@@ -539,14 +580,10 @@ pub(crate) async fn fetch_account(State(st): St, Path(seg): Path<String>) -> Res
 }
 
 pub(crate) async fn fetch_balance(State(st): St, Path(account): Path<String>) -> Response {
-    st.stats.request("twilio.balance.fetch");
-    let t = &st.twilio;
-    let r = t
-        .check_account(
-            &account,
-            &format!("/2010-04-01/Accounts/{account}/Balance.json"),
-        )
-        .map(|()| t.balance_view());
+    let path = account_path(&account, "Balance.json");
+    let r = in_account(&st, "twilio.balance.fetch", &account, &path, |t| {
+        Ok(t.balance_view())
+    });
     answer(StatusCode::OK, r)
 }
 
@@ -555,15 +592,10 @@ pub(crate) async fn list_messages(
     Path(account): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    st.stats.request("twilio.messages.list");
-    let t = &st.twilio;
-    let r = t
-        .check_account(
-            &account,
-            &format!("/2010-04-01/Accounts/{account}/Messages.json"),
-        )
-        .and_then(|()| t.messages_page(&Params::parse(q.as_deref())));
-    answer(StatusCode::OK, r)
+    let (name, rest) = ("twilio.messages.list", "Messages.json");
+    list_in_account(&st, name, &account, rest, q.as_deref(), |t, p| {
+        t.messages_page(p)
+    })
 }
 
 pub(crate) async fn create_message(
@@ -571,8 +603,6 @@ pub(crate) async fn create_message(
     Path(account): Path<String>,
     body: Bytes,
 ) -> Response {
-    st.stats.request("twilio.messages.create");
-    let t = &st.twilio;
     let f = form(&body);
     let owned = |k: &str| form_get(&f, k).map(str::to_owned);
     let req = SendRequest {
@@ -582,32 +612,22 @@ pub(crate) async fn create_message(
         body: owned("Body"),
         has_media: form_get(&f, "MediaUrl").is_some_and(|m| !m.is_empty()),
     };
-    let r = t
-        .check_account(
-            &account,
-            &format!("/2010-04-01/Accounts/{account}/Messages.json"),
-        )
-        .and_then(|()| t.send(&req));
-    match r {
-        Ok(m) => {
-            st.stats.side_effect("twilio.messages.create");
-            (StatusCode::CREATED, Json(t.created_message_view(&m))).into_response()
-        }
-        Err(e) => error_response(&e),
-    }
+    let name = "twilio.messages.create";
+    let path = account_path(&account, "Messages.json");
+    let r = in_account(&st, name, &account, &path, |t| t.send(&req));
+    changed(&st, name, r, |m| {
+        let view = st.twilio.created_message_view(&m);
+        (StatusCode::CREATED, Json(view)).into_response()
+    })
 }
 
 pub(crate) async fn fetch_message(
     State(st): St,
     Path((account, seg)): Path<(String, String)>,
 ) -> Response {
-    st.stats.request("twilio.messages.fetch");
-    let t = &st.twilio;
-    let path = format!("/2010-04-01/Accounts/{account}/Messages/{seg}");
-    let r = t.check_account(&account, &path).and_then(|()| {
-        strip_json(&seg)
-            .and_then(|sid| t.message(sid))
-            .ok_or_else(|| TwilioError::not_found(&path))
+    let path = account_path(&account, &format!("Messages/{seg}"));
+    let r = in_account(&st, "twilio.messages.fetch", &account, &path, |t| {
+        by_sid(&seg, &path, |sid| t.message(sid))
     });
     answer(StatusCode::OK, r)
 }
@@ -617,28 +637,19 @@ pub(crate) async fn list_calls(
     Path(account): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    st.stats.request("twilio.calls.list");
-    let t = &st.twilio;
-    let r = t
-        .check_account(
-            &account,
-            &format!("/2010-04-01/Accounts/{account}/Calls.json"),
-        )
-        .and_then(|()| t.calls_page(&Params::parse(q.as_deref())));
-    answer(StatusCode::OK, r)
+    let (name, rest) = ("twilio.calls.list", "Calls.json");
+    list_in_account(&st, name, &account, rest, q.as_deref(), |t, p| {
+        t.calls_page(p)
+    })
 }
 
 pub(crate) async fn fetch_call(
     State(st): St,
     Path((account, seg)): Path<(String, String)>,
 ) -> Response {
-    st.stats.request("twilio.calls.fetch");
-    let t = &st.twilio;
-    let path = format!("/2010-04-01/Accounts/{account}/Calls/{seg}");
-    let r = t.check_account(&account, &path).and_then(|()| {
-        strip_json(&seg)
-            .and_then(|sid| t.call(sid))
-            .ok_or_else(|| TwilioError::not_found(&path))
+    let path = account_path(&account, &format!("Calls/{seg}"));
+    let r = in_account(&st, "twilio.calls.fetch", &account, &path, |t| {
+        by_sid(&seg, &path, |sid| t.call(sid))
     });
     answer(StatusCode::OK, r)
 }
@@ -648,15 +659,10 @@ pub(crate) async fn list_numbers(
     Path(account): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    st.stats.request("twilio.numbers.list");
-    let t = &st.twilio;
-    let r = t
-        .check_account(
-            &account,
-            &format!("/2010-04-01/Accounts/{account}/IncomingPhoneNumbers.json"),
-        )
-        .and_then(|()| t.numbers_page(&Params::parse(q.as_deref())));
-    answer(StatusCode::OK, r)
+    let (name, rest) = ("twilio.numbers.list", "IncomingPhoneNumbers.json");
+    list_in_account(&st, name, &account, rest, q.as_deref(), |t, p| {
+        t.numbers_page(p)
+    })
 }
 
 pub(crate) async fn buy_number(
@@ -664,45 +670,26 @@ pub(crate) async fn buy_number(
     Path(account): Path<String>,
     body: Bytes,
 ) -> Response {
-    st.stats.request("twilio.numbers.buy");
-    let t = &st.twilio;
     let f = form(&body);
-    let r = t
-        .check_account(
-            &account,
-            &format!("/2010-04-01/Accounts/{account}/IncomingPhoneNumbers.json"),
-        )
-        .and_then(|()| NumberUpdate::from_form(&f))
-        .and_then(|config| {
-            let phone = form_get(&f, "PhoneNumber")
-                .map(str::trim)
-                .filter(|s| !s.is_empty());
-            let area = form_get(&f, "AreaCode")
-                .map(str::trim)
-                .filter(|s| !s.is_empty());
-            t.buy(phone, area, &config)
-        });
-    match r {
-        Ok(n) => {
-            st.stats.side_effect("twilio.numbers.buy");
-            (StatusCode::CREATED, Json(t.number_view(&n))).into_response()
-        }
-        Err(e) => error_response(&e),
-    }
+    let given = |key: &str| form_get(&f, key).map(str::trim).filter(|s| !s.is_empty());
+    let name = "twilio.numbers.buy";
+    let path = account_path(&account, "IncomingPhoneNumbers.json");
+    let r = in_account(&st, name, &account, &path, |t| {
+        NumberUpdate::from_form(&f)
+            .and_then(|config| t.buy(given("PhoneNumber"), given("AreaCode"), &config))
+    });
+    changed(&st, name, r, |n| {
+        (StatusCode::CREATED, Json(st.twilio.number_view(&n))).into_response()
+    })
 }
 
 pub(crate) async fn fetch_number(
     State(st): St,
     Path((account, seg)): Path<(String, String)>,
 ) -> Response {
-    st.stats.request("twilio.numbers.fetch");
-    let t = &st.twilio;
-    let path = format!("/2010-04-01/Accounts/{account}/IncomingPhoneNumbers/{seg}");
-    let r = t.check_account(&account, &path).and_then(|()| {
-        strip_json(&seg)
-            .and_then(|sid| t.number(sid))
-            .map(|n| t.number_view(&n))
-            .ok_or_else(|| TwilioError::not_found(&path))
+    let path = account_path(&account, &format!("IncomingPhoneNumbers/{seg}"));
+    let r = in_account(&st, "twilio.numbers.fetch", &account, &path, |t| {
+        by_sid(&seg, &path, |sid| t.number(sid).map(|n| t.number_view(&n)))
     });
     answer(StatusCode::OK, r)
 }
@@ -712,47 +699,28 @@ pub(crate) async fn update_number(
     Path((account, seg)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    st.stats.request("twilio.numbers.update");
-    let t = &st.twilio;
-    let path = format!("/2010-04-01/Accounts/{account}/IncomingPhoneNumbers/{seg}");
+    let name = "twilio.numbers.update";
+    let path = account_path(&account, &format!("IncomingPhoneNumbers/{seg}"));
     let f = form(&body);
-    let r = t
-        .check_account(&account, &path)
-        .and_then(|()| NumberUpdate::from_form(&f))
-        .and_then(|u| {
-            strip_json(&seg)
-                .and_then(|sid| t.update_number(sid, &u))
-                .ok_or_else(|| TwilioError::not_found(&path))
-        });
-    match r {
-        Ok(n) => {
-            st.stats.side_effect("twilio.numbers.update");
-            Json(t.number_view(&n)).into_response()
-        }
-        Err(e) => error_response(&e),
-    }
+    let r = in_account(&st, name, &account, &path, |t| {
+        NumberUpdate::from_form(&f)
+            .and_then(|u| by_sid(&seg, &path, |sid| t.update_number(sid, &u)))
+    });
+    changed(&st, name, r, |n| {
+        Json(st.twilio.number_view(&n)).into_response()
+    })
 }
 
 pub(crate) async fn release_number(
     State(st): St,
     Path((account, seg)): Path<(String, String)>,
 ) -> Response {
-    st.stats.request("twilio.numbers.release");
-    let t = &st.twilio;
-    let path = format!("/2010-04-01/Accounts/{account}/IncomingPhoneNumbers/{seg}");
-    let r = t.check_account(&account, &path).and_then(|()| {
-        strip_json(&seg)
-            .filter(|sid| t.release(sid))
-            .map(|_| ())
-            .ok_or_else(|| TwilioError::not_found(&path))
+    let name = "twilio.numbers.release";
+    let path = account_path(&account, &format!("IncomingPhoneNumbers/{seg}"));
+    let r = in_account(&st, name, &account, &path, |t| {
+        by_sid(&seg, &path, |sid| t.release(sid).then_some(()))
     });
-    match r {
-        Ok(()) => {
-            st.stats.side_effect("twilio.numbers.release");
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(e) => error_response(&e),
-    }
+    changed(&st, name, r, |()| StatusCode::NO_CONTENT.into_response())
 }
 
 pub(crate) async fn list_available(
@@ -760,15 +728,11 @@ pub(crate) async fn list_available(
     Path((account, country)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    st.stats.request("twilio.available_numbers.list");
-    let t = &st.twilio;
-    let r = t
-        .check_account(
-            &account,
-            &format!("/2010-04-01/Accounts/{account}/AvailablePhoneNumbers/{country}/Local.json"),
-        )
-        .and_then(|()| t.available_page(&country, &Params::parse(q.as_deref())));
-    answer(StatusCode::OK, r)
+    let name = "twilio.available_numbers.list";
+    let rest = format!("AvailablePhoneNumbers/{country}/Local.json");
+    list_in_account(&st, name, &account, &rest, q.as_deref(), |t, p| {
+        t.available_page(&country, p)
+    })
 }
 
 #[cfg(test)]

@@ -407,6 +407,40 @@ impl PageLinks {
     }
 }
 
+impl Walk {
+    /// Whether a page before this one holds matches: the walk saw one before it (a page
+    /// walked back), the page was reached forward from a token, or it is not the first.
+    pub(crate) fn has_previous(&self, req: &PageRequest) -> bool {
+        match req.token {
+            Some(PageToken::Before(_)) => self.more,
+            Some(PageToken::After(_)) => true,
+            None => req.page > 0,
+        }
+    }
+
+    /// The links of this page, served for `req`: `sid_at` names the item at a position (its
+    /// first and last item decide the tokens).
+    pub(crate) fn links(
+        &self,
+        links: &Links,
+        req: &PageRequest,
+        sid_at: impl Fn(usize) -> Option<String>,
+        has_next: bool,
+        has_previous: bool,
+    ) -> PageLinks {
+        let first = self.positions.first().and_then(|&p| sid_at(p));
+        let last = self.positions.last().and_then(|&p| sid_at(p));
+        PageLinks::build(
+            links,
+            req,
+            first.as_deref(),
+            last.as_deref(),
+            has_next,
+            has_previous,
+        )
+    }
+}
+
 /// A 2010-API list page: the items under `key`, with `start`, `end` and relative URIs.
 #[derive(Debug)]
 pub(crate) struct ListPage<T> {

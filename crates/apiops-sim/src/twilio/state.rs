@@ -118,6 +118,37 @@ pub(crate) struct OwnedNumber {
     pub(crate) service: Option<usize>,
 }
 
+impl OwnedNumber {
+    /// A number as Twilio sets one up when it is bought at `created`: named after its
+    /// national format, every URL empty and sent with POST, no application, trunk, caller-id
+    /// lookup or messaging service.
+    fn new(sid: String, phone_number: String, capabilities: Capabilities, created: i64) -> Self {
+        OwnedNumber {
+            sid,
+            friendly_name: super::render::national_format(&phone_number),
+            phone_number,
+            sms_url: String::new(),
+            sms_method: "POST".into(),
+            sms_fallback_url: String::new(),
+            sms_fallback_method: "POST".into(),
+            voice_url: String::new(),
+            voice_method: "POST".into(),
+            voice_fallback_url: String::new(),
+            voice_fallback_method: "POST".into(),
+            status_callback: String::new(),
+            status_callback_method: "POST".into(),
+            sms_application_sid: None,
+            voice_application_sid: None,
+            trunk_sid: None,
+            voice_caller_id_lookup: false,
+            capabilities,
+            created,
+            updated: created,
+            service: None,
+        }
+    }
+}
+
 /// A messaging service.
 #[derive(Debug, Clone)]
 pub(crate) struct Service {
@@ -244,35 +275,24 @@ impl TwilioState {
             .map(|(i, n)| {
                 let created = anchor - n.bought_days_ago * day - i64::from(r.u32(..day as u32));
                 let voice_only = n.sms_url.is_empty() && !n.voice_url.is_empty();
-                OwnedNumber {
-                    sid: number_sids.get(i).cloned().unwrap_or_default(),
-                    phone_number: data::seed_number(i),
-                    friendly_name: n.friendly_name.to_owned(),
-                    sms_url: n.sms_url.to_owned(),
-                    sms_method: "POST".into(),
-                    sms_fallback_url: n.sms_fallback_url.to_owned(),
-                    sms_fallback_method: "POST".into(),
-                    voice_url: n.voice_url.to_owned(),
-                    voice_method: "POST".into(),
-                    voice_fallback_url: n.voice_fallback_url.to_owned(),
-                    voice_fallback_method: "POST".into(),
-                    status_callback: n.status_callback.to_owned(),
-                    status_callback_method: "POST".into(),
-                    sms_application_sid: None,
-                    voice_application_sid: None,
-                    trunk_sid: None,
-                    voice_caller_id_lookup: false,
-                    capabilities: Capabilities {
-                        voice: true,
-                        sms: !voice_only,
-                        mms: !voice_only,
-                        fax: false,
-                    },
-                    created,
-                    updated: created
-                        + i64::from(r.u32(..(n.bought_days_ago as u32) * 86_400 / 2 + 1)),
-                    service: n.service,
-                }
+                let capabilities = Capabilities {
+                    voice: true,
+                    sms: !voice_only,
+                    mms: !voice_only,
+                    fax: false,
+                };
+                let sid = number_sids.get(i).cloned().unwrap_or_default();
+                let mut number = OwnedNumber::new(sid, data::seed_number(i), capabilities, created);
+                number.friendly_name = n.friendly_name.to_owned();
+                number.sms_url = n.sms_url.to_owned();
+                number.sms_fallback_url = n.sms_fallback_url.to_owned();
+                number.voice_url = n.voice_url.to_owned();
+                number.voice_fallback_url = n.voice_fallback_url.to_owned();
+                number.status_callback = n.status_callback.to_owned();
+                number.updated =
+                    created + i64::from(r.u32(..(n.bought_days_ago as u32) * 86_400 / 2 + 1));
+                number.service = n.service;
+                number
             })
             .collect();
         let services = data::SERVICE_SEEDS
@@ -396,35 +416,13 @@ impl TwilioState {
             sub_seed(self.seed, "twilio.sids.purchases"),
             live.purchases,
         );
-        let phone = sold.e164();
-        let mut number = OwnedNumber {
-            sid,
-            friendly_name: super::render::national_format(&phone),
-            phone_number: phone,
-            sms_url: String::new(),
-            sms_method: "POST".into(),
-            sms_fallback_url: String::new(),
-            sms_fallback_method: "POST".into(),
-            voice_url: String::new(),
-            voice_method: "POST".into(),
-            voice_fallback_url: String::new(),
-            voice_fallback_method: "POST".into(),
-            status_callback: String::new(),
-            status_callback_method: "POST".into(),
-            sms_application_sid: None,
-            voice_application_sid: None,
-            trunk_sid: None,
-            voice_caller_id_lookup: false,
-            capabilities: Capabilities {
-                voice: sold.voice,
-                sms: sold.sms,
-                mms: sold.mms,
-                fax: false,
-            },
-            created: now,
-            updated: now,
-            service: None,
+        let capabilities = Capabilities {
+            voice: sold.voice,
+            sms: sold.sms,
+            mms: sold.mms,
+            fax: false,
         };
+        let mut number = OwnedNumber::new(sid, sold.e164(), capabilities, now);
         config.apply(&mut number);
         live.numbers.push(number.clone());
         Ok(number)

@@ -572,6 +572,12 @@ fn alerts_page_with_absolute_links_and_filters() {
     );
 }
 
+/// Sends `request` and reads its JSON answer (`what` names it in a failure).
+async fn json_of(request: reqwest::RequestBuilder, what: &str) -> Value {
+    let answer = request.send().await.expect(what);
+    answer.json().await.expect("json")
+}
+
 #[tokio::test]
 async fn serves_over_http_with_basic_auth() {
     let sim = crate::Simulator::new(config(21, 500)).expect("config");
@@ -586,13 +592,11 @@ async fn serves_over_http_with_basic_auth() {
     };
     let api = format!("{base}/twilio/api");
 
-    let account: Value = get(format!("{api}/2010-04-01/Accounts/{sid}.json"))
-        .send()
-        .await
-        .expect("account")
-        .json()
-        .await
-        .expect("json");
+    let account: Value = json_of(
+        get(format!("{api}/2010-04-01/Accounts/{sid}.json")),
+        "account",
+    )
+    .await;
     assert_eq!(account["status"], "active");
     assert_eq!(account["type"], "Full");
 
@@ -612,13 +616,11 @@ async fn serves_over_http_with_basic_auth() {
     assert_eq!(total, 500);
 
     // Monitor: absolute next_page_url pointing back here.
-    let alerts: Value = get(format!("{base}/twilio/monitor/v1/Alerts?PageSize=5"))
-        .send()
-        .await
-        .expect("alerts")
-        .json()
-        .await
-        .expect("json");
+    let alerts: Value = json_of(
+        get(format!("{base}/twilio/monitor/v1/Alerts?PageSize=5")),
+        "alerts",
+    )
+    .await;
     let next = alerts["meta"]["next_page_url"].as_str().expect("next");
     assert!(
         next.starts_with(&format!("{base}/twilio/monitor/v1/Alerts?")),
@@ -628,50 +630,37 @@ async fn serves_over_http_with_basic_auth() {
     assert_eq!(second.status(), 200);
 
     // Send a message: 201, counted once as a side effect.
-    let resp = http
-        .post(format!("{api}/2010-04-01/Accounts/{sid}/Messages.json"))
-        .basic_auth(&sid, Some(&creds.twilio_auth_token))
-        .form(&[
-            ("To", "+14155551234"),
-            ("From", data::seed_number(0).as_str()),
-            ("Body", "hello"),
-        ])
-        .send()
+    let from = data::seed_number(0);
+    let send = |form: &[(&str, &str)]| {
+        http.post(format!("{api}/2010-04-01/Accounts/{sid}/Messages.json"))
+            .basic_auth(&sid, Some(&creds.twilio_auth_token))
+            .form(form)
+            .send()
+    };
+    let to = ("To", "+14155551234");
+    let resp = send(&[to, ("From", &from), ("Body", "hello")])
         .await
         .expect("send");
     assert_eq!(resp.status(), 201);
-    let resp = http
-        .post(format!("{api}/2010-04-01/Accounts/{sid}/Messages.json"))
-        .basic_auth(&sid, Some(&creds.twilio_auth_token))
-        .form(&[
-            ("To", "+14155551234"),
-            ("From", data::seed_number(0).as_str()),
-        ])
-        .send()
-        .await
-        .expect("send");
+    let resp = send(&[to, ("From", &from)]).await.expect("send");
     assert_eq!(resp.status(), 400);
     let err: Value = resp.json().await.expect("json");
     assert_eq!(err["code"], 21602);
     assert_eq!(err["status"], 400);
 
-    let services: Value = get(format!("{base}/twilio/messaging/v1/Services"))
-        .send()
-        .await
-        .expect("services")
-        .json()
-        .await
-        .expect("json");
+    let services: Value = json_of(
+        get(format!("{base}/twilio/messaging/v1/Services")),
+        "services",
+    )
+    .await;
     assert_eq!(services["services"].as_array().expect("list").len(), 3);
-    let prices: Value = get(format!(
-        "{base}/twilio/pricing/v1/PhoneNumbers/Countries/US"
-    ))
-    .send()
-    .await
-    .expect("prices")
-    .json()
-    .await
-    .expect("json");
+    let prices: Value = json_of(
+        get(format!(
+            "{base}/twilio/pricing/v1/PhoneNumbers/Countries/US"
+        )),
+        "prices",
+    )
+    .await;
     assert_eq!(prices["price_unit"], "USD");
     assert_eq!(prices["phone_number_prices"][0]["number_type"], "local");
 

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::api::{error_response, form};
 use super::data::AlertKind;
-use super::paging::{self, Links, MetaPage, PageLinks, PageRequest, Params};
+use super::paging::{self, Links, MetaPage, PageRequest, Params};
 use super::render::{
     AlertView, NUMBER_PRICES, NumberPrice, NumberPricingView, ServiceNumberView, ServiceView,
 };
@@ -71,15 +71,8 @@ impl TwilioState {
         // Position `pos < c` is the `pos`-th newest raised alert.
         let raised_at = |pos: usize| raised.get(c.checked_sub(pos + 1)?);
         let alerts = &self.generated.alerts;
-        let generated = if window.is_all() {
-            0..alerts.len()
-        } else {
-            let youngest = i128::from(self.anchor) - i128::from(window.hi);
-            let oldest = i128::from(self.anchor) - i128::from(window.lo);
-            let lo = alerts.partition_point(|a| i128::from(a.age) < youngest);
-            let hi = alerts.partition_point(|a| i128::from(a.age) <= oldest);
-            lo..hi.max(lo)
-        };
+        let generated =
+            self.window_range(|i| alerts.get(i).map_or(0, |a| a.age), alerts.len(), window);
         let ranges = [0..c, c + generated.start..c + generated.end];
         let keep = |pos: usize| {
             if pos < c {
@@ -112,11 +105,6 @@ impl TwilioState {
             &["LogLevel", "StartDate", "EndDate"],
             req.size,
         );
-        let has_prev = match req.token {
-            Some(paging::PageToken::Before(_)) => walk.more,
-            Some(paging::PageToken::After(_)) => true,
-            None => req.page > 0,
-        };
         let sid_at = |pos: usize| {
             if pos < c {
                 raised_at(pos).map(|l| l.sid.clone())
@@ -124,19 +112,10 @@ impl TwilioState {
                 Some(self.alert_sids.sid(pos - c))
             }
         };
-        let first = walk.positions.first().and_then(|&i| sid_at(i));
-        let last = walk.positions.last().and_then(|&i| sid_at(i));
         Ok(MetaPage {
             key: "alerts",
+            links: walk.links(&links, &req, sid_at, has_next, walk.has_previous(&req)),
             items,
-            links: PageLinks::build(
-                &links,
-                &req,
-                first.as_deref(),
-                last.as_deref(),
-                has_next,
-                has_prev,
-            ),
         })
     }
 
@@ -170,20 +149,12 @@ impl TwilioState {
             .filter_map(|&i| services.get(i).map(|s| self.service_view(s, origin)))
             .collect();
         let links = Links::new(format!("{origin}/v1/Services"), p, &[], req.size);
-        let sid = |i: Option<&usize>| i.and_then(|&i| services.get(i)).map(|s| s.sid.clone());
-        let (first, last) = (sid(walk.positions.first()), sid(walk.positions.last()));
+        let sid_at = |i: usize| services.get(i).map(|s| s.sid.clone());
         let has_prev = req.token.is_some() || req.page > 0;
         Ok(MetaPage {
             key: "services",
+            links: walk.links(&links, &req, sid_at, has_next, has_prev),
             items,
-            links: PageLinks::build(
-                &links,
-                &req,
-                first.as_deref(),
-                last.as_deref(),
-                has_next,
-                has_prev,
-            ),
         })
     }
 
@@ -219,20 +190,12 @@ impl TwilioState {
             })
             .collect();
         let links = Links::new(base, p, &[], req.size);
-        let sid = |i: Option<&usize>| i.and_then(|&i| numbers.get(i)).map(|n| n.sid.clone());
-        let (first, last) = (sid(walk.positions.first()), sid(walk.positions.last()));
+        let sid_at = |i: usize| numbers.get(i).map(|n| n.sid.clone());
         let has_prev = req.token.is_some() || req.page > 0;
         Ok(MetaPage {
             key: "phone_numbers",
+            links: walk.links(&links, &req, sid_at, has_next, has_prev),
             items,
-            links: PageLinks::build(
-                &links,
-                &req,
-                first.as_deref(),
-                last.as_deref(),
-                has_next,
-                has_prev,
-            ),
         })
     }
 

@@ -12,6 +12,7 @@ use super::{PostgresStore, no_nul};
 pub(super) use crate::shared::inbox::{
     cursor, inbox_prune_payloads, inbox_unprocessed, set_cursor,
 };
+use crate::shared::inbox::{firsts_of_batch, new_per_event};
 use crate::{InboxEvent, StoreError};
 
 /// Inserts a batch of inbox events (arrays `$1`..`$6`, one element per event, no identity
@@ -35,16 +36,7 @@ pub(super) async fn inbox_append(
 ) -> Result<Vec<bool>, StoreError> {
     // Repeats inside the batch are settled here: the first is sent, later ones are
     // duplicates. What the database reports as inserted then decides the first ones.
-    let mut first = Vec::with_capacity(events.len());
-    let mut seen = HashSet::with_capacity(events.len());
-    let mut batch = Vec::with_capacity(events.len());
-    for e in events {
-        let is_first = seen.insert((e.service, e.dedup_key.as_str()));
-        first.push(is_first);
-        if is_first {
-            batch.push(e);
-        }
-    }
+    let (first, batch) = firsts_of_batch(events);
     if batch.is_empty() {
         return Ok(Vec::new());
     }
@@ -89,13 +81,7 @@ pub(super) async fn inbox_append(
         let key: String = row.try_get("dedup_key")?;
         inserted.insert((service, key));
     }
-    Ok(events
-        .iter()
-        .zip(first)
-        .map(|(e, is_first)| {
-            is_first && inserted.contains(&(e.service.as_str().to_owned(), e.dedup_key.clone()))
-        })
-        .collect())
+    Ok(new_per_event(events, first, &inserted))
 }
 
 pub(super) async fn inbox_count(

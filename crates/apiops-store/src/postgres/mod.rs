@@ -36,9 +36,9 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
-use sqlx::{Connection, PgConnection, PgPool, SqlSafeStr};
+use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::StoreError;
 
@@ -68,52 +68,43 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const STATEMENT_TIMEOUT: &str = "10s";
 
 fn migrator() -> Migrator {
-    let migration = |version, name: &str, sql: &'static str| {
-        Migration::new(
-            version,
-            name.to_owned().into(),
-            MigrationType::Simple,
-            sql.into_sql_str(),
-            false,
-        )
-    };
-    Migrator::with_migrations(vec![
-        migration(
+    crate::shared::migrator(&[
+        (
             1,
             "events",
             include_str!("../../migrations/postgres/0001_events.sql"),
         ),
-        migration(
+        (
             2,
             "journal",
             include_str!("../../migrations/postgres/0002_journal.sql"),
         ),
-        migration(
+        (
             3,
             "inbox",
             include_str!("../../migrations/postgres/0003_inbox.sql"),
         ),
-        migration(
+        (
             4,
             "monitor",
             include_str!("../../migrations/postgres/0004_monitor.sql"),
         ),
-        migration(
+        (
             5,
             "trust",
             include_str!("../../migrations/postgres/0005_trust.sql"),
         ),
-        migration(
+        (
             6,
             "retention",
             include_str!("../../migrations/postgres/0006_retention.sql"),
         ),
-        migration(
+        (
             7,
             "event_keys_time_first",
             include_str!("../../migrations/postgres/0007_event_keys_time_first.sql"),
         ),
-        migration(
+        (
             8,
             "partial_scans",
             include_str!("../../migrations/postgres/0008_partial_scans.sql"),

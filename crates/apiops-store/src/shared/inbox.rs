@@ -9,6 +9,39 @@ use sqlx::{AssertSqlSafe, SqlSafeStr};
 use super::{Backend, Cols, read_row, read_rows, write};
 use crate::{InboxEvent, Source, StoreError, StoredInboxEvent};
 
+/// The first event of each (service, key) in `events`: whether each event is the first of
+/// its key in the batch, and those first events in order. Later repeats are duplicates
+/// whatever the store holds.
+pub(crate) fn firsts_of_batch(events: &[InboxEvent]) -> (Vec<bool>, Vec<&InboxEvent>) {
+    let mut first = Vec::with_capacity(events.len());
+    let mut seen = std::collections::HashSet::with_capacity(events.len());
+    let mut batch = Vec::with_capacity(events.len());
+    for e in events {
+        let is_first = seen.insert((e.service, e.dedup_key.as_str()));
+        first.push(is_first);
+        if is_first {
+            batch.push(e);
+        }
+    }
+    (first, batch)
+}
+
+/// Whether each of `events` is new: the first of its key in the batch (`first`, from
+/// [`firsts_of_batch`]) and among the (service, key) pairs the database `inserted`.
+pub(crate) fn new_per_event(
+    events: &[InboxEvent],
+    first: Vec<bool>,
+    inserted: &std::collections::HashSet<(String, String)>,
+) -> Vec<bool> {
+    events
+        .iter()
+        .zip(first)
+        .map(|(e, is_first)| {
+            is_first && inserted.contains(&(e.service.as_str().to_owned(), e.dedup_key.clone()))
+        })
+        .collect()
+}
+
 fn inbox_row(row: &impl Cols) -> Result<StoredInboxEvent, StoreError> {
     let id = row.int("id")?;
     let service = row.text("service")?;

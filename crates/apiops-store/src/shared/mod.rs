@@ -14,9 +14,28 @@
 use std::future::Future;
 
 use apiops_core::ErrorEvent;
-use sqlx::{Database, Pool, SqlStr};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Database, Pool, SqlSafeStr, SqlStr};
 
 use crate::StoreError;
+
+/// A migrator of `migrations` (version, name, SQL), each a simple (not reversible) one.
+pub(crate) fn migrator(migrations: &[(i64, &str, &'static str)]) -> Migrator {
+    Migrator::with_migrations(
+        migrations
+            .iter()
+            .map(|&(version, name, sql)| {
+                Migration::new(
+                    version,
+                    name.to_owned().into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
 
 pub(crate) mod confirmations;
 pub(crate) mod inbox;

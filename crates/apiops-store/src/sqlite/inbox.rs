@@ -12,6 +12,7 @@ use super::events::insert_events;
 pub(super) use crate::shared::inbox::{
     cursor, inbox_prune_payloads, inbox_unprocessed, set_cursor,
 };
+use crate::shared::inbox::{firsts_of_batch, new_per_event};
 use crate::{InboxEvent, StoreError};
 /// The most inbox rows one `INSERT` carries (6 parameters each; SQLite allows 32766).
 const INBOX_MAX_ROWS_PER_STATEMENT: usize = 512;
@@ -120,16 +121,7 @@ pub(super) async fn inbox_append(
 ) -> Result<Vec<bool>, StoreError> {
     // Repeats inside the batch are settled here: the first is sent, later ones are
     // duplicates; whether the key was already stored then decides the first ones.
-    let mut first = Vec::with_capacity(events.len());
-    let mut seen = std::collections::HashSet::with_capacity(events.len());
-    let mut batch = Vec::with_capacity(events.len());
-    for e in events {
-        let is_first = seen.insert((e.service, e.dedup_key.as_str()));
-        first.push(is_first);
-        if is_first {
-            batch.push(e);
-        }
-    }
+    let (first, batch) = firsts_of_batch(events);
     // IMMEDIATE: the keys are read, then written, in one transaction; taking the write
     // lock first keeps another handle on the same file from writing in between.
     let mut tx = store.writer.begin_with("BEGIN IMMEDIATE").await?;
@@ -220,13 +212,7 @@ pub(super) async fn inbox_append(
         sweep.archived += swept.archived;
         sweep.after = swept.after;
     }
-    Ok(events
-        .iter()
-        .zip(first)
-        .map(|(e, is_first)| {
-            is_first && fresh.contains(&(e.service.as_str().to_owned(), e.dedup_key.clone()))
-        })
-        .collect())
+    Ok(new_per_event(events, first, &fresh))
 }
 
 pub(super) async fn inbox_count(

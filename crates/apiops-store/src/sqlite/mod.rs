@@ -21,9 +21,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Weak};
 
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::SqlitePool;
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqlSafeStr, SqlitePool};
 
 use crate::StoreError;
 
@@ -40,57 +40,48 @@ use inbox::Sweep;
 crate::backend::store_by_table_group!(SqliteStore);
 
 fn migrator() -> Migrator {
-    let migration = |version, name: &str, sql: &'static str| {
-        Migration::new(
-            version,
-            name.to_owned().into(),
-            MigrationType::Simple,
-            sql.into_sql_str(),
-            false,
-        )
-    };
-    Migrator::with_migrations(vec![
-        migration(
+    crate::shared::migrator(&[
+        (
             1,
             "events",
             include_str!("../../migrations/sqlite/0001_events.sql"),
         ),
-        migration(
+        (
             2,
             "journal",
             include_str!("../../migrations/sqlite/0002_journal.sql"),
         ),
-        migration(
+        (
             3,
             "inbox",
             include_str!("../../migrations/sqlite/0003_inbox.sql"),
         ),
-        migration(
+        (
             4,
             "monitor",
             include_str!("../../migrations/sqlite/0004_monitor.sql"),
         ),
-        migration(
+        (
             5,
             "trust",
             include_str!("../../migrations/sqlite/0005_trust.sql"),
         ),
-        migration(
+        (
             6,
             "retention",
             include_str!("../../migrations/sqlite/0006_retention.sql"),
         ),
-        migration(
+        (
             7,
             "event_keys_time_first",
             include_str!("../../migrations/sqlite/0007_event_keys_time_first.sql"),
         ),
-        migration(
+        (
             8,
             "inbox_keys",
             include_str!("../../migrations/sqlite/0008_inbox_keys.sql"),
         ),
-        migration(
+        (
             9,
             "partial_scans",
             include_str!("../../migrations/sqlite/0009_partial_scans.sql"),

@@ -222,6 +222,38 @@ pub(crate) fn hmac_sha1(key: &[u8], parts: &[&[u8]]) -> [u8; 20] {
     mac.finalize().into_bytes().into()
 }
 
+/// The tolerance edges every timestamped scheme shares, signed at `now` ± 300 s (accepted)
+/// and ± 301 s (refused, naming the age): `check(signed_at)` verifies a request signed then,
+/// `verified(signed_at)` is what an accepted one gives.
+#[cfg(test)]
+pub(crate) fn check_tolerance_edges<V: PartialEq + std::fmt::Debug>(
+    now: i64,
+    check: impl Fn(i64) -> Result<V, SignatureError>,
+    verified: impl Fn(i64) -> V,
+) {
+    for (signed_at, accepted, age) in [
+        (now - 300, true, 300),
+        (now - 301, false, 301),
+        (now + 300, true, -300),
+        (now + 301, false, -301),
+    ] {
+        let want = if accepted {
+            Ok(verified(signed_at))
+        } else {
+            Err(SignatureError::TimestampOutsideTolerance {
+                age_secs: age,
+                tolerance: DEFAULT_TOLERANCE,
+            })
+        };
+        assert_eq!(
+            check(signed_at),
+            want,
+            "signed at now {:+} s",
+            signed_at - now
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -164,7 +164,7 @@ fn reads_page_and_writes_wait_for_a_yes() {
         assert!(!r.all().contains(CANARY), "{}", r.all());
     }
     let r = apiops(&["call", "pets", "pets/delete", "-p", "id=3"]);
-    assert!(r.stderr.contains("only a person"), "{}", r.stderr);
+    r.assert_stderr_has("only a person");
     let r = apiops(&["call", "broken", "x"]);
     assert!(
         r.stderr.contains("$ref cycle") && r.stderr.contains("broken.yaml"),
@@ -191,11 +191,11 @@ fn credentials_come_from_the_named_variable_and_are_never_printed() {
     let sb = sandbox("http://127.0.0.1:9");
     let r = run(sb.apiops().args(["call", "pets", "pets/list"]));
     assert_eq!(r.code, Some(8), "{}", r.all());
-    assert!(r.stderr.contains("PETS_KEY"), "{}", r.stderr);
+    r.assert_stderr_has("PETS_KEY");
     // Listing the operations reads the document only: no credentials needed.
     let r = run(sb.apiops().args(["api", "ops", "pets"]));
     assert_eq!(r.code, Some(0), "{}", r.all());
-    assert!(r.stdout.contains("pets/list"), "{}", r.stdout);
+    r.assert_stdout_has("pets/list");
     for args in [
         &["creds"][..],
         &["config", "show"],
@@ -212,11 +212,7 @@ fn credentials_come_from_the_named_variable_and_are_never_printed() {
     assert!(r.stdout.contains("pets: down (pets/list"), "{}", r.stdout);
     let r = run(sb.apiops().args(["health", "bogus"]));
     assert_eq!(r.code, Some(2), "{}", r.all());
-    assert!(
-        r.stderr.contains("twilio, openai, stripe, broken, pets"),
-        "{}",
-        r.stderr
-    );
+    r.assert_stderr_has("twilio, openai, stripe, broken, pets");
     let r = run(sb.apiops().env("PETS_KEY", CANARY).args(["creds"]));
     assert!(
         r.stdout.contains("api pets") && r.stdout.contains("cana...6789"),
@@ -244,10 +240,10 @@ fn a_confirmed_write_is_journaled_sent_once_and_again_only_with_new() {
     };
     let r = create(&[]);
     assert_eq!(r.code, Some(0), "{}", r.all());
-    assert!(r.stdout.contains("Sent: HTTP 201"), "{}", r.stdout);
+    r.assert_stdout_has("Sent: HTTP 201");
     let r = create(&[]);
     assert_eq!(r.code, Some(0), "{}", r.all());
-    assert!(r.stdout.contains("Not sent"), "{}", r.stdout);
+    r.assert_stdout_has("Not sent");
     assert_eq!(
         hits.load(Ordering::SeqCst),
         1,

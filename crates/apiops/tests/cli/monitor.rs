@@ -31,6 +31,50 @@ fn serve(sb: &Sandbox, s: &Sim, db: &str, name: &str, extra: &[&str]) -> Served 
 }
 
 /// The JSON notifications the generic webhook sink (`/hook`) received about `key`.
+/// `apiops serve` running the monitor on a SQLite file of the sandbox, and that store, read
+/// from the test.
+struct Monitor {
+    served: Served,
+    rt: tokio::runtime::Runtime,
+    store: apiops_store::SqliteStore,
+}
+
+impl Monitor {
+    /// Serves as `instance` on the sandbox's SQLite `file`.
+    fn start(sb: &Sandbox, s: &Sim, file: &str, instance: &str) -> Self {
+        let db = sb.sqlite_url(file);
+        let served = serve(sb, s, &db, instance, &[]);
+        let rt = runtime();
+        let store = rt
+            .block_on(apiops_store::SqliteStore::open(&db))
+            .expect("store");
+        Monitor { served, rt, store }
+    }
+
+    /// The runs of `job` the monitor recorded for `service`, newest first.
+    fn checks(&self, job: &str, service: &str) -> Vec<apiops_store::CheckRecord> {
+        let all = self
+            .rt
+            .block_on(
+                self.store
+                    .checks(Some(job), jiff::Timestamp::UNIX_EPOCH, 10_000),
+            )
+            .expect("checks");
+        all.into_iter()
+            .filter(|c| c.service.map(|s| s.as_str()) == Some(service))
+            .collect()
+    }
+
+    /// What a failed wait shows: what the sinks received and what serve logged.
+    fn context(&self, sinks: &Receiver) -> String {
+        format!(
+            "sinks:\n{}\nserve stderr:\n{}",
+            sinks.all(),
+            self.served.stderr()
+        )
+    }
+}
+
 fn notifications(sinks: &Receiver, key: &str) -> Vec<Value> {
     sinks
         .received()
@@ -113,26 +157,9 @@ sink_backoff = "100ms"
 "#,
         base = sinks.base
     )));
-    let db = sb.sqlite_url("monitor.db");
-    let served = serve(&sb, &s, &db, "solo", &[]);
-    let rt = runtime();
-    let store = rt
-        .block_on(apiops_store::SqliteStore::open(&db))
-        .expect("store");
-    let health_checks = |service: &str| {
-        rt.block_on(store.checks(Some("health"), jiff::Timestamp::UNIX_EPOCH, 10_000))
-            .expect("checks")
-            .into_iter()
-            .filter(|c| c.service.map(|s| s.as_str()) == Some(service))
-            .collect::<Vec<_>>()
-    };
-    let context = || {
-        format!(
-            "sinks:\n{}\nserve stderr:\n{}",
-            sinks.all(),
-            served.stderr()
-        )
-    };
+    let m = Monitor::start(&sb, &s, "monitor.db", "solo");
+    let health_checks = |service: &str| m.checks("health", service);
+    let context = || m.context(&sinks);
     let wait_for_slack = |text: &str| {
         wait_for(
             &format!("the Slack notification {text:?}"),
@@ -206,7 +233,7 @@ sink_backoff = "100ms"
         "{}",
         fired[0]
     );
-    let firing = rt.block_on(store.alerts(true, 100)).expect("alerts");
+    let firing = m.rt.block_on(m.store.alerts(true, 100)).expect("alerts");
     assert!(
         firing.iter().any(|a| a.key == "service_down:twilio"),
         "{firing:?}"
@@ -226,7 +253,7 @@ sink_backoff = "100ms"
         statuses(&sinks, "service_down:twilio"),
         ["firing", "resolved"]
     );
-    let stored = rt.block_on(store.alerts(false, 100)).expect("alerts");
+    let stored = m.rt.block_on(m.store.alerts(false, 100)).expect("alerts");
     let a = stored
         .iter()
         .find(|a| a.key == "service_down:twilio")
@@ -246,11 +273,11 @@ sink_backoff = "100ms"
 
     // A spike of badly signed webhooks: `signature_rejects` fires once, then resolves when the
     // window has passed.
-    rt.block_on(async {
+    m.rt.block_on(async {
         let client = reqwest::Client::new();
         for i in 0..4 {
             let resp = client
-                .post(format!("{}/webhooks/stripe", served.url))
+                .post(format!("{}/webhooks/stripe", m.served.url))
                 .header("content-type", "application/json")
                 .header("stripe-signature", format!("t=1,v1={i:064}"))
                 .body(r#"{"id":"evt_forged","type":"charge.failed"}"#)
@@ -273,7 +300,7 @@ sink_backoff = "100ms"
         &context,
     );
 
-    let err = served.stderr();
+    let err = m.served.stderr();
     assert!(err.contains("apiops serve: monitor solo"), "{err}");
     assert!(err.contains("alert firing"), "the log sink: {err}");
     assert_no_secret(&s, &err);
@@ -487,26 +514,9 @@ sink_backoff = "100ms"
 "#,
         base = sinks.base
     ));
-    let db = sb.sqlite_url("usage.db");
-    let served = serve(&sb, &s, &db, "usage", &[]);
-    let rt = runtime();
-    let store = rt
-        .block_on(apiops_store::SqliteStore::open(&db))
-        .expect("store");
-    let usage_checks = |service: &str| {
-        rt.block_on(store.checks(Some("usage"), jiff::Timestamp::UNIX_EPOCH, 10_000))
-            .expect("checks")
-            .into_iter()
-            .filter(|c| c.service.map(|s| s.as_str()) == Some(service))
-            .collect::<Vec<_>>()
-    };
-    let context = || {
-        format!(
-            "sinks:\n{}\nserve stderr:\n{}",
-            sinks.all(),
-            served.stderr()
-        )
-    };
+    let m = Monitor::start(&sb, &s, "usage.db", "usage");
+    let usage_checks = |service: &str| m.checks("usage", service);
+    let context = || m.context(&sinks);
     wait_for(
         "four Twilio usage runs and two of Stripe",
         60,
@@ -559,7 +569,7 @@ sink_backoff = "100ms"
     // The gauges, labelled by service, currency and period.
     let text = crate::util::block(async {
         reqwest::Client::new()
-            .get(format!("{}/metrics", served.url))
+            .get(format!("{}/metrics", m.served.url))
             .send()
             .await
             .expect("get")

@@ -11,16 +11,12 @@ use apiops_sim::{Fault, FaultRule};
 use serde_json::Value;
 
 use crate::util::{
-    Receiver, Sandbox, Sim, apiops, assert_no_secret, base, block, run, sim, sim_command, wait_for,
+    Receiver, Sandbox, Sim, apiops, assert_no_secret, base, list_all, run, sim, sim_command,
+    wait_for,
 };
 
 fn side_effect(s: &Sim, name: &str) -> u64 {
-    s.running
-        .stats()
-        .side_effects
-        .get(name)
-        .copied()
-        .unwrap_or(0)
+    s.running.stats().side_effect_count(name)
 }
 
 fn json(text: &str) -> Value {
@@ -78,7 +74,7 @@ fn buying_a_number_shows_the_plan_and_price_refuses_without_a_terminal_then_buys
     ] {
         assert!(r.stdout.contains(want), "{want:?} missing:\n{}", r.stdout);
     }
-    assert!(r.stderr.contains("needs confirmation"), "{}", r.stderr);
+    r.assert_stderr_has("needs confirmation");
     assert_eq!(side_effect(&s, "twilio.numbers.buy"), 0);
 
     // --dry-run stops after the plan, exit 0, still nothing bought.
@@ -104,9 +100,9 @@ fn buying_a_number_shows_the_plan_and_price_refuses_without_a_terminal_then_buys
     // The same request again buys nothing: the journal answers, the simulator proves it.
     let r = run(apiops(&sb, &s, &["twilio"]).args(buy).arg("--yes"));
     assert_eq!(r.code, Some(0), "{}", r.all());
-    assert!(r.stdout.contains("already ran"), "{}", r.stdout);
-    assert!(r.stdout.contains("nothing to do"), "{}", r.stdout);
-    assert!(r.stdout.contains(&bought), "{}", r.stdout);
+    r.assert_stdout_has("already ran");
+    r.assert_stdout_has("nothing to do");
+    r.assert_stdout_has(&bought);
     assert_eq!(side_effect(&s, "twilio.numbers.buy"), 1, "bought twice");
 
     // Buying that exact number by name is also a no-op: it is owned.
@@ -116,7 +112,7 @@ fn buying_a_number_shows_the_plan_and_price_refuses_without_a_terminal_then_buys
         .to_owned();
     let r = run(apiops(&sb, &s, &["twilio"]).args(["twilio", "numbers", "buy", &number, "--yes"]));
     assert_eq!(r.code, Some(0), "{}", r.all());
-    assert!(r.stdout.contains("already owned"), "{}", r.stdout);
+    r.assert_stdout_has("already owned");
     assert_eq!(side_effect(&s, "twilio.numbers.buy"), 1, "bought twice");
 
     // One action in the event log.
@@ -148,7 +144,7 @@ fn a_batch_reports_exact_successes_and_failures_and_a_rerun_retries_only_the_fai
     let r = run(apiops(&sb, &s, &["twilio"]).args(&send));
     // "+1999" is refused before anything is planned or sent: not an E.164 number.
     assert_eq!(r.code, Some(2), "{}", r.all());
-    assert!(r.stderr.contains("+1999"), "{}", r.stderr);
+    r.assert_stderr_has("+1999");
     assert_eq!(side_effect(&s, "twilio.messages.create"), 0);
 
     // Three valid recipients; the provider fails the second one (scripted 500).
@@ -189,11 +185,7 @@ fn a_batch_reports_exact_successes_and_failures_and_a_rerun_retries_only_the_fai
         "{}",
         r.stdout
     );
-    assert!(
-        r.stdout.contains("✓ 2. sent to +14155550102"),
-        "{}",
-        r.stdout
-    );
+    r.assert_stdout_has("✓ 2. sent to +14155550102");
     assert_eq!(
         side_effect(&s, "twilio.messages.create"),
         3,
@@ -212,18 +204,10 @@ fn a_batch_with_a_provider_refusal_exits_partial_and_names_the_code() {
         run(apiops(&sb, &s, &["twilio"])
             .args(send_test(&["+14155550201", "+14155550202"], &["--yes"])));
     assert_eq!(r.code, Some(6), "{}", r.all());
-    assert!(
-        r.stdout.contains("✓ 1. sent to +14155550201"),
-        "{}",
-        r.stdout
-    );
-    assert!(r.stdout.contains("✗ 2."), "{}", r.stdout);
-    assert!(
-        r.stdout.contains("Result: partial — 1 done, 1 failed"),
-        "{}",
-        r.stdout
-    );
-    assert!(r.stdout.contains("Retry the failures only"), "{}", r.stdout);
+    r.assert_stdout_has("✓ 1. sent to +14155550201");
+    r.assert_stdout_has("✗ 2.");
+    r.assert_stdout_has("Result: partial — 1 done, 1 failed");
+    r.assert_stdout_has("Retry the failures only");
     assert_eq!(side_effect(&s, "twilio.messages.create"), 1);
 }
 
@@ -267,26 +251,10 @@ fn a_run_killed_between_steps_completes_without_repeating_done_steps() {
     s.running.clear_faults();
     let r = run(apiops(&sb, &s, &["twilio"]).args(&args));
     assert_eq!(r.code, Some(0), "{}", r.all());
-    assert!(
-        r.stdout.contains("resuming the run started at"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout.contains("= 1. done in an earlier run"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout.contains("✓ 2. sent to +14155550302"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout.contains("✓ 3. sent to +14155550303"),
-        "{}",
-        r.stdout
-    );
+    r.assert_stdout_has("resuming the run started at");
+    r.assert_stdout_has("= 1. done in an earlier run");
+    r.assert_stdout_has("✓ 2. sent to +14155550302");
+    r.assert_stdout_has("✓ 3. sent to +14155550303");
     assert_eq!(
         side_effect(&s, "twilio.messages.create"),
         3,
@@ -326,7 +294,7 @@ fn no_policy_makes_a_purchase_or_a_release_run_without_confirmation() {
     let r =
         run(apiops(&sb, &s, &["twilio"]).args(["twilio", "numbers", "buy", "--area-code", "212"]));
     assert_eq!(r.code, Some(5), "{}", r.all());
-    assert!(r.stdout.contains("always needs a person"), "{}", r.stdout);
+    r.assert_stdout_has("always needs a person");
     assert_eq!(side_effect(&s, "twilio.numbers.buy"), 0);
 
     // With a yes it is bought; releasing it again needs a yes, whatever the policy.
@@ -346,7 +314,7 @@ fn no_policy_makes_a_purchase_or_a_release_run_without_confirmation() {
         .to_owned();
     let r = run(apiops(&sb, &s, &["twilio"]).args(["twilio", "numbers", "release", &number]));
     assert_eq!(r.code, Some(5), "{}", r.all());
-    assert!(r.stdout.contains("deletion"), "{}", r.stdout);
+    r.assert_stdout_has("deletion");
     assert_eq!(side_effect(&s, "twilio.numbers.release"), 0);
     let r =
         run(apiops(&sb, &s, &["twilio"]).args(["twilio", "numbers", "release", &number, "--yes"]));
@@ -372,7 +340,7 @@ fn the_failing_stripe_endpoint_is_resolved_and_disabled_once() {
     let r = run(apiops(&sb, &s, &["stripe"]).args(["stripe", "endpoints", "disable", "failing"]));
     assert_eq!(r.code, Some(5), "{}", r.all());
     // The one enabled endpoint Stripe cannot reach (a private address in the seed data).
-    assert!(r.stdout.contains("endpoint we_"), "{}", r.stdout);
+    r.assert_stdout_has("endpoint we_");
     let r = run(apiops(&sb, &s, &["stripe"]).args([
         "stripe",
         "endpoints",
@@ -397,7 +365,7 @@ fn the_failing_stripe_endpoint_is_resolved_and_disabled_once() {
     let r =
         run(apiops(&sb, &s, &["stripe"]).args(["stripe", "endpoints", "disable", &id, "--yes"]));
     assert_eq!(r.code, Some(0), "{}", r.all());
-    assert!(r.stdout.contains("already disabled"), "{}", r.stdout);
+    r.assert_stdout_has("already disabled");
     assert_eq!(side_effect(&s, "stripe.webhook_endpoints.update"), 1);
     assert_no_secret(&s, &r.all());
 }
@@ -435,7 +403,7 @@ fn a_signed_test_event_reaches_a_local_receiver_only_when_allowed() {
         "--yes",
     ]));
     assert_eq!(r.code, Some(1), "{}", r.all());
-    assert!(r.stdout.contains("not a public address"), "{}", r.stdout);
+    r.assert_stdout_has("not a public address");
     assert!(receiver.received().is_empty(), "sent to a private address");
 
     let r = run(apiops(&sb, &s, &["stripe"]).args([
@@ -478,13 +446,13 @@ fn a_test_completion_costs_money_so_it_is_confirmed_and_reads_are_not() {
     let sb = Sandbox::new();
     let r = run(apiops(&sb, &s, &["openai"]).args(["openai", "test-completion"]));
     assert_eq!(r.code, Some(5), "{}", r.all());
-    assert!(r.stdout.contains("costs money"), "{}", r.stdout);
+    r.assert_stdout_has("costs money");
     let r = run(apiops(&sb, &s, &["openai"]).args(["openai", "test-completion", "--yes"]));
     assert_eq!(r.code, Some(0), "{}", r.all());
-    assert!(r.stdout.contains("tokens used"), "{}", r.stdout);
+    r.assert_stdout_has("tokens used");
     let r = run(apiops(&sb, &s, &["openai"]).args(["openai", "models"]));
     assert_eq!(r.code, Some(0), "{}", r.all());
-    assert!(r.stdout.contains("gpt-"), "{}", r.stdout);
+    r.assert_stdout_has("gpt-");
     let r = run(apiops(&sb, &s, &["openai"]).args(["openai", "rate-limits"]));
     assert_eq!(r.code, Some(0), "{}", r.all());
     assert!(
@@ -510,12 +478,8 @@ fn the_llm_planner_maps_a_request_through_the_same_gate() {
         "the model's plan needs the same confirmation: {}",
         r.all()
     );
-    assert!(
-        r.stdout.contains("Plan: twilio.numbers.buy"),
-        "{}",
-        r.stdout
-    );
-    assert!(r.stdout.contains("buy +1415"), "{}", r.stdout);
+    r.assert_stdout_has("Plan: twilio.numbers.buy");
+    r.assert_stdout_has("buy +1415");
     assert_eq!(side_effect(&s, "twilio.numbers.buy"), 0);
     assert_no_secret(&s, &r.all());
 
@@ -527,12 +491,8 @@ fn the_llm_planner_maps_a_request_through_the_same_gate() {
         "buy a phone number in area code 415",
     ]));
     assert_eq!(r.code, Some(5), "{}", r.all());
-    assert!(
-        r.stderr.contains("chosen by the LLM planner"),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("apiops twilio"), "{}", r.stderr);
+    r.assert_stderr_has("chosen by the LLM planner");
+    r.assert_stderr_has("apiops twilio");
     assert_eq!(side_effect(&s, "twilio.numbers.buy"), 0);
     // Words that decline the action plan nothing, whatever a model would make of them.
     let r = run(apiops(&sb, &s, &["twilio", "openai"]).args([
@@ -586,7 +546,7 @@ fn explain_names_the_trust_class_and_who_may_say_yes() {
             "{request}: {}",
             r.stdout
         );
-        assert!(r.stdout.contains("Who may say yes"), "{}", r.stdout);
+        r.assert_stdout_has("Who may say yes");
     }
     // Explaining reads nothing from the providers.
     let requests: u64 = s.running.stats().requests.values().sum();
@@ -600,7 +560,7 @@ fn missing_credentials_for_an_operation_are_named() {
     let r =
         run(apiops(&sb, &s, &[]).args(["twilio", "numbers", "buy", "--area-code", "415", "--yes"]));
     assert_eq!(r.code, Some(8), "{}", r.all());
-    assert!(r.stderr.contains("TWILIO_ACCOUNT_SID"), "{}", r.stderr);
+    r.assert_stderr_has("TWILIO_ACCOUNT_SID");
 }
 
 #[test]
@@ -609,11 +569,7 @@ fn plain_words_reach_the_same_plans_as_the_subcommands() {
     let sb = Sandbox::new();
     let r = run(apiops(&sb, &s, &["twilio"]).args(["do", "buy a phone number in 415"]));
     assert_eq!(r.code, Some(5), "{}", r.all());
-    assert!(
-        r.stdout.contains("Plan: twilio.numbers.buy"),
-        "{}",
-        r.stdout
-    );
+    r.assert_stdout_has("Plan: twilio.numbers.buy");
     let r = run(apiops(&sb, &s, &["twilio"]).args(["do", "--yes", "buy a phone number in 415"]));
     assert_eq!(r.code, Some(0), "{}", r.all());
     assert_eq!(side_effect(&s, "twilio.numbers.buy"), 1);
@@ -627,17 +583,17 @@ fn plain_words_reach_the_same_plans_as_the_subcommands() {
         "--yes",
     ]));
     assert_eq!(r.code, Some(0), "{}", r.all());
-    assert!(r.stdout.contains("already ran"), "{}", r.stdout);
+    r.assert_stdout_has("already ran");
     assert_eq!(side_effect(&s, "twilio.numbers.buy"), 1);
 
     // Incomplete: a question, exit 2, nothing done.
     let r = run(apiops(&sb, &s, &["twilio"]).args(["do", "send a test message"]));
     assert_eq!(r.code, Some(2), "{}", r.all());
-    assert!(r.stdout.contains('?'), "{}", r.stdout);
+    r.assert_stdout_has("?");
     // Out of the catalog: not understood, with examples.
     let r = run(apiops(&sb, &s, &["twilio"]).args(["do", "refund charge ch_123"]));
     assert_eq!(r.code, Some(2), "{}", r.all());
-    assert!(r.stdout.contains("Not understood"), "{}", r.stdout);
+    r.assert_stdout_has("Not understood");
     // A question about failures runs the error audit for calls: exactly the calls the
     // simulator failed in the last 24 hours, and nothing else.
     let before = jiff::Timestamp::now();
@@ -683,35 +639,22 @@ fn failed_call_starts(s: &Sim) -> Vec<jiff::Timestamp> {
         .trim_end_matches('/')
         .to_owned();
     let (sid, token) = (&s.env["TWILIO_ACCOUNT_SID"], &s.env["TWILIO_AUTH_TOKEN"]);
-    block(async {
-        let http = reqwest::Client::new();
-        let mut url = Some(format!(
-            "{api}/2010-04-01/Accounts/{sid}/Calls.json?Status=failed&PageSize=1000"
-        ));
-        let mut out = Vec::new();
-        while let Some(u) = url {
-            let page: Value = http
-                .get(&u)
-                .basic_auth(sid, Some(token))
-                .send()
-                .await
-                .expect("page")
-                .error_for_status()
-                .expect("2xx")
-                .json()
-                .await
-                .expect("json");
-            for c in page["calls"].as_array().expect("calls") {
-                assert_eq!(c["status"], "failed", "the filter filtered");
-                if let Some(t) = c["start_time"]
-                    .as_str()
-                    .and_then(|t| jiff::fmt::rfc2822::parse(t).ok())
-                {
-                    out.push(t.timestamp());
-                }
-            }
-            url = page["next_page_uri"].as_str().map(|n| format!("{api}{n}"));
+    let calls = list_all(
+        &reqwest::Client::new(),
+        format!("{api}/2010-04-01/Accounts/{sid}/Calls.json?Status=failed&PageSize=1000"),
+        "calls",
+        &|rb| rb.basic_auth(sid, Some(token)),
+        &|page, _| page["next_page_uri"].as_str().map(|n| format!("{api}{n}")),
+    );
+    let mut out = Vec::new();
+    for c in &calls {
+        assert_eq!(c["status"], "failed", "the filter filtered");
+        if let Some(t) = c["start_time"]
+            .as_str()
+            .and_then(|t| jiff::fmt::rfc2822::parse(t).ok())
+        {
+            out.push(t.timestamp());
         }
-        out
-    })
+    }
+    out
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use apiops_sim::SimConfig;
 
-use crate::util::{Sandbox, apiops, assert_no_secret, base, block, run, sim};
+use crate::util::{
+    Sandbox, apiops, assert_no_secret, base, block, group_counts, list_all, run, sim,
+};
 
 #[test]
 fn health_is_operational_and_exits_zero() {
@@ -17,7 +19,7 @@ fn health_is_operational_and_exits_zero() {
     let r = run(apiops(&sb, &s, &["twilio", "stripe", "openai"]).arg("health"));
     assert_eq!(r.code, Some(0), "{}", r.all());
     for name in ["Twilio", "Stripe", "OpenAI", "✓ Operational"] {
-        assert!(r.stdout.contains(name), "{}", r.stdout);
+        r.assert_stdout_has(name);
     }
     assert_no_secret(&s, &r.all());
 }
@@ -30,7 +32,7 @@ fn a_wrong_token_is_down_exit_4_with_20003_and_no_token() {
         .env("TWILIO_AUTH_TOKEN", "wrong_token_canary_00000000")
         .args(["health", "twilio"]));
     assert_eq!(r.code, Some(4), "{}", r.all());
-    assert!(r.stdout.contains("20003"), "{}", r.stdout);
+    r.assert_stdout_has("20003");
     assert!(!r.all().contains("wrong_token_canary_00000000"));
 }
 
@@ -40,10 +42,10 @@ fn missing_credentials_name_the_variable_and_exit_8() {
     let sb = Sandbox::new();
     let r = run(apiops(&sb, &s, &["twilio"]).args(["errors", "stripe"]));
     assert_eq!(r.code, Some(8), "{}", r.all());
-    assert!(r.stderr.contains("STRIPE_SECRET_KEY"), "{}", r.stderr);
+    r.assert_stderr_has("STRIPE_SECRET_KEY");
     let r = run(sb.apiops().arg("health"));
     assert_eq!(r.code, Some(8), "{}", r.all());
-    assert!(r.stderr.contains("apiops demo"), "{}", r.stderr);
+    r.assert_stderr_has("apiops demo");
 }
 
 #[test]
@@ -150,7 +152,7 @@ fn an_empty_history_reports_no_errors() {
     let sb = Sandbox::new();
     let r = run(apiops(&sb, &s, &["stripe", "openai"]).args(["errors", "--since", "1h"]));
     assert_eq!(r.code, Some(0), "{}", r.all());
-    assert!(r.stdout.contains("no errors in the period"), "{}", r.stdout);
+    r.assert_stdout_has("no errors in the period");
     // The same account has errors over a longer period: the empty answer is the window's.
     let r = run(apiops(&sb, &s, &["stripe", "openai"]).args(["errors", "--since", "7d"]));
     assert_eq!(r.code, Some(0), "{}", r.all());
@@ -164,18 +166,7 @@ fn an_empty_history_reports_no_errors() {
 /// The error groups of `apiops errors --json` as (service, code, count), sorted.
 fn groups(stdout: &str) -> Vec<(String, String, u64)> {
     let doc: serde_json::Value = serde_json::from_str(stdout).expect("one JSON document");
-    let mut out: Vec<(String, String, u64)> = doc["groups"]
-        .as_array()
-        .expect("groups")
-        .iter()
-        .map(|g| {
-            (
-                g["service"].as_str().unwrap_or("").to_owned(),
-                g["error_code"].as_str().unwrap_or("").to_owned(),
-                g["count"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect();
+    let mut out = group_counts(&doc);
     out.sort();
     out
 }
@@ -237,7 +228,7 @@ fn storms_faults_and_malformed_bodies_end_clearly_never_in_a_panic() {
         .args(["errors", "--since", "30d"]));
     assert_no_secret(&s, &r.all());
     assert_eq!(r.code, Some(6), "{}", r.all());
-    assert!(r.stdout.contains("Unread time windows"), "{}", r.stdout);
+    r.assert_stdout_has("Unread time windows");
     for window in ["Twilio messages", "Stripe events", "OpenAI batches"] {
         assert!(
             r.stdout.lines().any(|l| l.trim_start().starts_with(window)),
@@ -400,14 +391,21 @@ const STRIPE_FAILURE_TYPES: [&str; 6] = [
 /// The demo's anchor: fixed, so its report is reproducible.
 const DEMO_ANCHOR: &str = "2026-11-20T12:00:00Z";
 
-#[test]
-fn the_demo_report_matches_its_snapshot() {
-    let sb = Sandbox::new();
+/// `apiops demo` at [`DEMO_ANCHOR`], in Markdown: the run, which succeeded, and its report.
+fn demo_report(sb: &Sandbox) -> (crate::util::Run, String) {
     let r = run(sb
         .apiops()
         .args(["demo", "--anchor", DEMO_ANCHOR, "--format", "md"]));
     assert_eq!(r.code, Some(0), "{}", r.all());
-    let report = &r.stdout[r.stdout.find("# apiops report").expect("report")..];
+    let report = r.stdout[r.stdout.find("# apiops report").expect("report")..].to_owned();
+    (r, report)
+}
+
+#[test]
+fn the_demo_report_matches_its_snapshot() {
+    let sb = Sandbox::new();
+    let (r, report) = demo_report(&sb);
+    let report = report.as_str();
     // Reviewed like code: `cargo insta review` (or INSTA_UPDATE=always) after a deliberate
     // change; CI never writes it (insta's default there is to fail).
     insta::assert_snapshot!("demo_report", normalize(report));
@@ -445,44 +443,11 @@ fn table_counts(report: &str, section: &str) -> BTreeMap<String, u64> {
         .collect()
 }
 
-/// Every item of a paged listing: Twilio's (`next_page_uri`, `meta.next_page_url`) or a
-/// cursor list (`has_more`, the last id after `cursor`), read with `auth`, without apiops.
-fn list(
-    http: &reqwest::Client,
-    first: String,
-    key: &str,
-    auth: &dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
-    next: &dyn Fn(&serde_json::Value, &str) -> Option<String>,
-) -> Vec<serde_json::Value> {
-    block(async {
-        let mut out = Vec::new();
-        let mut url = Some(first);
-        while let Some(u) = url {
-            let page: serde_json::Value = auth(http.get(&u))
-                .send()
-                .await
-                .expect("page")
-                .error_for_status()
-                .expect("2xx")
-                .json()
-                .await
-                .expect("json");
-            let items = page[key].as_array().expect("items").clone();
-            url = next(&page, &u);
-            out.extend(items);
-        }
-        out
-    })
-}
-
 #[test]
 fn the_demo_reports_the_failures_the_simulator_planted() {
     let sb = Sandbox::new();
-    let r = run(sb
-        .apiops()
-        .args(["demo", "--anchor", DEMO_ANCHOR, "--format", "md"]));
-    assert_eq!(r.code, Some(0), "{}", r.all());
-    let report = &r.stdout[r.stdout.find("# apiops report").expect("report")..];
+    let (_, report) = demo_report(&sb);
+    let report = report.as_str();
 
     // The demo's simulator (its defaults: seed 1, 20,000 messages), read without apiops.
     let anchor: jiff::Timestamp = DEMO_ANCHOR.parse().expect("anchor");
@@ -520,7 +485,7 @@ fn the_demo_reports_the_failures_the_simulator_planted() {
     };
     let mut want: BTreeMap<String, u64> = BTreeMap::new();
     let mut reported = BTreeSet::new();
-    for m in list(
+    for m in list_all(
         &http,
         format!("{api}/2010-04-01/Accounts/{sid}/Messages.json?PageSize=1000"),
         "messages",
@@ -537,7 +502,7 @@ fn the_demo_reports_the_failures_the_simulator_planted() {
             *want.entry(code).or_default() += 1;
         }
     }
-    for c in list(
+    for c in list_all(
         &http,
         format!("{api}/2010-04-01/Accounts/{sid}/Calls.json?PageSize=1000"),
         "calls",
@@ -554,7 +519,7 @@ fn the_demo_reports_the_failures_the_simulator_planted() {
         .to_owned();
     let mut alert_sids = BTreeSet::new();
     let mut alert_abouts = BTreeSet::new();
-    for a in list(
+    for a in list_all(
         &http,
         format!("{monitor}/v1/Alerts?PageSize=1000"),
         "alerts",
@@ -601,7 +566,7 @@ fn the_demo_reports_the_failures_the_simulator_planted() {
             Some(format!("{base}&{param}={last}"))
         }
     };
-    let events = list(
+    let events = list_all(
         &http,
         format!("{stripe}/v1/events?limit=100"),
         "data",
@@ -643,7 +608,7 @@ fn the_demo_reports_the_failures_the_simulator_planted() {
     let openai = e["OPENAI_BASE_URL"].trim_end_matches('/').to_owned();
     let okey = e["OPENAI_API_KEY"].clone();
     let obearer = |b: reqwest::RequestBuilder| b.bearer_auth(&okey);
-    let failed_batches = list(
+    let failed_batches = list_all(
         &http,
         format!("{openai}/batches?limit=100"),
         "data",
@@ -660,7 +625,7 @@ fn the_demo_reports_the_failures_the_simulator_planted() {
         within(t.and_then(|t| jiff::Timestamp::from_second(t).ok()))
     })
     .count();
-    let failed_jobs = list(
+    let failed_jobs = list_all(
         &http,
         format!("{openai}/fine_tuning/jobs?limit=100"),
         "data",

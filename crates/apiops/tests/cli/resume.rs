@@ -9,25 +9,15 @@ use std::collections::BTreeMap;
 
 use apiops_sim::{Fault, FaultRule};
 
-use crate::util::{Sandbox, apiops, assert_no_secret, base, run, sim};
+use crate::util::{Sandbox, apiops, assert_no_secret, base, group_counts, run, sim};
 
 const SERVICES: [&str; 3] = ["twilio", "stripe", "openai"];
 
 /// `(service, code) -> count` of a JSON report.
 fn groups(doc: &serde_json::Value) -> BTreeMap<(String, String), u64> {
-    doc["groups"]
-        .as_array()
-        .expect("groups")
-        .iter()
-        .map(|g| {
-            (
-                (
-                    g["service"].as_str().unwrap_or("").to_owned(),
-                    g["error_code"].as_str().unwrap_or("").to_owned(),
-                ),
-                g["count"].as_u64().unwrap_or(0),
-            )
-        })
+    group_counts(doc)
+        .into_iter()
+        .map(|(service, code, count)| ((service, code), count))
         .collect()
 }
 
@@ -125,19 +115,15 @@ fn unread_windows_are_named_with_exit_6_and_resume_completes_them() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("Unread time windows"), "{}", r.stdout);
-    assert!(r.stdout.contains("Twilio messages"), "{}", r.stdout);
-    assert!(r.stdout.contains("OpenAI fine_tuning_jobs"), "{}", r.stdout);
+    r.assert_stdout_has("Unread time windows");
+    r.assert_stdout_has("Twilio messages");
+    r.assert_stdout_has("OpenAI fine_tuning_jobs");
     let mut cmd = apiops(&sb, &s, &SERVICES);
     quick(&mut cmd);
     let r = run(cmd.args(["errors", "--resume", "--format", "md"]));
     assert_eq!(r.code, Some(6), "{}", r.all());
-    assert!(
-        r.stdout.contains("the counts below are partial"),
-        "{}",
-        r.stdout
-    );
-    assert!(r.stdout.contains("**Unread time windows**"), "{}", r.stdout);
+    r.assert_stdout_has("the counts below are partial");
+    r.assert_stdout_has("**Unread time windows**");
 
     // The faults stop: --resume reads only the missing windows and completes the groups.
     s.running.clear_faults();

@@ -15,7 +15,7 @@ fn status_pages_are_shown_and_never_fail_a_health_check() {
 
     let r = run(apiops(&sb, &s, &all).arg("health"));
     assert_eq!(r.code, Some(0), "{}", r.all());
-    assert!(r.stdout.contains("All Systems Operational"), "{}", r.stdout);
+    r.assert_stdout_has("All Systems Operational");
 
     s.running.set_status_mode(StatusMode::Degraded);
     let r = run(apiops(&sb, &s, &all).arg("health"));
@@ -50,18 +50,14 @@ fn status_pages_are_shown_and_never_fail_a_health_check() {
     s.running.set_status_mode(StatusMode::Failing);
     let r = run(apiops(&sb, &s, &all).arg("health"));
     assert_eq!(r.code, Some(0), "{}", r.all());
-    assert!(
-        r.stdout.contains("could not be read: HTTP 500"),
-        "{}",
-        r.stdout
-    );
+    r.assert_stdout_has("could not be read: HTTP 500");
 
     // Nothing listens on port 1 of the loopback.
     let r = run(apiops(&sb, &s, &["stripe"])
         .env("APIOPS_STRIPE_STATUS_URL", "http://127.0.0.1:1/")
         .args(["health", "stripe"]));
     assert_eq!(r.code, Some(0), "{}", r.all());
-    assert!(r.stdout.contains("could not be read"), "{}", r.stdout);
+    r.assert_stdout_has("could not be read");
 }
 
 #[test]
@@ -76,9 +72,9 @@ fn a_rate_limit_states_when_to_retry() {
         .env_remove("OPENAI_ADMIN_KEY")
         .args(["health", "openai"]));
     assert_eq!(r.code, Some(3), "exhausted is degraded: {}", r.all());
-    assert!(r.stdout.contains("rate_limit: resets in"), "{}", r.stdout);
-    assert!(r.stdout.contains("retry after 20"), "{}", r.stdout);
-    assert!(r.stdout.contains(" UTC"), "{}", r.stdout);
+    r.assert_stdout_has("rate_limit: resets in");
+    r.assert_stdout_has("retry after 20");
+    r.assert_stdout_has(" UTC");
     let r = run(apiops(&sb, &s, &["openai"])
         .env_remove("OPENAI_ADMIN_KEY")
         .args(["health", "openai", "--json"]));

@@ -186,12 +186,12 @@ fn term_dumb_drops_the_symbols() {
         .arg("health")
         .env("TERM", "dumb"));
     assert_eq!(r.code, Some(0), "{}", r.all());
-    assert!(r.stdout.contains("Stripe  Operational"), "{}", r.stdout);
+    r.assert_stdout_has("Stripe  Operational");
     assert!(!r.stdout.contains('✓'), "{}", r.stdout);
     let r = run(apiops(&sb, &s, &["stripe"])
         .arg("health")
         .env("TERM", "xterm"));
-    assert!(r.stdout.contains("✓ Operational"), "{}", r.stdout);
+    r.assert_stdout_has("✓ Operational");
 }
 
 #[test]
@@ -231,7 +231,7 @@ fn man_renders_the_page_and_writes_one_per_command() {
     let sb = Sandbox::new();
     let r = run(sb.apiops().arg("man"));
     assert_eq!(r.code, Some(0), "{}", r.all());
-    assert!(r.stdout.contains(".TH apiops 1"), "{}", r.stdout);
+    r.assert_stdout_has(".TH apiops 1");
     let dir = sb.root().join("man");
     let r = run(sb.apiops().args(["man", "--dir"]).arg(&dir));
     assert_eq!(r.code, Some(0), "{}", r.all());

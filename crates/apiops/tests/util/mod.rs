@@ -19,7 +19,9 @@ use assert_cmd::Command;
 
 pub(crate) use receiver::{Received, Receiver};
 pub(crate) use serve::Served;
-pub(crate) use sim::{Sim, apiops, assert_no_secret, base, sim, sim_command};
+pub(crate) use sim::{
+    Sim, apiops, assert_no_secret, base, group_counts, list_all, sim, sim_command,
+};
 
 /// A temporary home for one test.
 pub(crate) struct Sandbox {
@@ -84,6 +86,18 @@ pub(crate) struct Run {
 }
 
 impl Run {
+    /// Panics, showing the output, unless stdout holds `want`.
+    #[track_caller]
+    pub(crate) fn assert_stdout_has(&self, want: &str) {
+        assert!(self.stdout.contains(want), "{}", self.stdout);
+    }
+
+    /// Panics, showing the output, unless stderr holds `want`.
+    #[track_caller]
+    pub(crate) fn assert_stderr_has(&self, want: &str) {
+        assert!(self.stderr.contains(want), "{}", self.stderr);
+    }
+
     /// Both streams, for checks that something appears (or never appears) anywhere.
     pub(crate) fn all(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)

@@ -85,3 +85,50 @@ pub(crate) fn assert_no_secret(s: &Sim, text: &str) {
     }
     assert!(!text.contains("panicked"), "{text}");
 }
+
+/// Every item of a paged listing: Twilio's (`next_page_uri`, `meta.next_page_url`) or a
+/// cursor list (`has_more`, the last id after `cursor`), read with `auth`, without apiops.
+pub(crate) fn list_all(
+    http: &reqwest::Client,
+    first: String,
+    key: &str,
+    auth: &dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    next: &dyn Fn(&serde_json::Value, &str) -> Option<String>,
+) -> Vec<serde_json::Value> {
+    super::block(async {
+        let mut out = Vec::new();
+        let mut url = Some(first);
+        while let Some(u) = url {
+            let page: serde_json::Value = auth(http.get(&u))
+                .send()
+                .await
+                .expect("page")
+                .error_for_status()
+                .expect("2xx")
+                .json()
+                .await
+                .expect("json");
+            let items = page[key].as_array().expect("items").clone();
+            url = next(&page, &u);
+            out.extend(items);
+        }
+        out
+    })
+}
+
+/// The error groups of a JSON report (`apiops errors --json`) as (service, code, count), in
+/// the report's order.
+pub(crate) fn group_counts(doc: &serde_json::Value) -> Vec<(String, String, u64)> {
+    doc["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| {
+            (
+                g["service"].as_str().unwrap_or("").to_owned(),
+                g["error_code"].as_str().unwrap_or("").to_owned(),
+                g["count"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}

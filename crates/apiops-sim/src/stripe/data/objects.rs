@@ -239,14 +239,7 @@ impl Gen {
         let id = self.id("pm");
         json!({
             "billing_details": billing_details(),
-            "card": {
-                "brand": card.brand,
-                "country": "US",
-                "exp_month": card.exp_month,
-                "exp_year": card.exp_year,
-                "funding": "credit",
-                "last4": card.last4
-            },
+            "card": card_json(card),
             "created": created,
             "customer": customer,
             "id": id,
@@ -335,15 +328,7 @@ impl Gen {
             "payment_intent": payment_intent,
             "payment_method": pm,
             "payment_method_details": {
-                "card": {
-                    "brand": card.brand,
-                    "country": "US",
-                    "exp_month": card.exp_month,
-                    "exp_year": card.exp_year,
-                    "funding": "credit",
-                    "last4": card.last4,
-                    "network": card.brand
-                },
+                "card": merged([card_json(card), json!({"network": card.brand})]),
                 "type": "card"
             },
             "receipt_email": null,
@@ -378,6 +363,33 @@ pub(super) fn merged<const N: usize>(parts: [Value; N]) -> Value {
         }
     }
     Value::Object(all)
+}
+
+/// A payment method's `card`: brand, country, expiry, funding and last four digits.
+fn card_json(card: &Card) -> Value {
+    json!({
+        "brand": card.brand,
+        "country": "US",
+        "exp_month": card.exp_month,
+        "exp_year": card.exp_year,
+        "funding": "credit",
+        "last4": card.last4
+    })
+}
+
+/// The `card_error` a declined payment or setup carries (its `last_payment_error` or
+/// `last_setup_error`): the decline's codes and message, the code's `doc_url`, and the payment
+/// method `pm`.
+pub(super) fn card_error(decline: &Decline, pm: &Value) -> Value {
+    let (code, decline_code, message, _) = decline;
+    json!({
+        "code": code,
+        "decline_code": decline_code,
+        "doc_url": format!("https://stripe.com/docs/error-codes/{}", code.replace('_', "-")),
+        "message": message,
+        "payment_method": pm,
+        "type": "card_error"
+    })
 }
 
 pub(super) fn billing_details() -> Value {

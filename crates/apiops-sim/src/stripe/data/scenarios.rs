@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::objects::{Attempt, DECLINES, DISPUTE_REASONS, PAYOUT_FAILURES, merged};
+use super::objects::{Attempt, DECLINES, DISPUTE_REASONS, PAYOUT_FAILURES, card_error, merged};
 use super::{DAY, Gen};
 use crate::rng;
 impl Gen {
@@ -28,15 +28,7 @@ impl Gen {
         let charge_id = charge["id"].clone();
         let last_payment_error = match &decline {
             None => Value::Null,
-            Some((code, decline_code, message, _)) => json!({
-                "charge": charge_id,
-                "code": code,
-                "decline_code": decline_code,
-                "doc_url": format!("https://stripe.com/docs/error-codes/{}", code.replace('_', "-")),
-                "message": message,
-                "payment_method": pm,
-                "type": "card_error"
-            }),
+            Some(d) => merged([json!({"charge": charge_id}), card_error(d, &pm)]),
         };
         let head = json!({
             "amount": amount,
@@ -257,7 +249,6 @@ impl Gen {
         let decline = *rng::weighted(&mut self.r, DECLINES);
         let card = self.card(Some(decline.3));
         let pm = self.payment_method(&card, &customer, created - 5);
-        let (code, decline_code, message, _) = decline;
         let intent = json!({
             "application": null,
             "automatic_payment_methods": {"enabled": true},
@@ -267,14 +258,7 @@ impl Gen {
             "description": null,
             "flow_directions": null,
             "id": self.id("seti"),
-            "last_setup_error": {
-                "code": code,
-                "decline_code": decline_code,
-                "doc_url": format!("https://stripe.com/docs/error-codes/{}", code.replace('_', "-")),
-                "message": message,
-                "payment_method": pm,
-                "type": "card_error"
-            },
+            "last_setup_error": card_error(&decline, &pm),
             "latest_attempt": self.id("setatt"),
             "livemode": false,
             "mandate": null,

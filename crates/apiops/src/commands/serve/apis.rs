@@ -75,8 +75,6 @@ mod tests {
     use std::net::SocketAddr;
 
     use apiops_core::{ApiName, Service};
-    use apiops_store::{SqliteStore, Store};
-    use apiops_webhooks::ingest::IngestConfig;
     use apiops_webhooks::receiver::{ReceiverConfig, ReceiverMetrics, ReceiverState};
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
@@ -136,13 +134,7 @@ mod tests {
         let hooks = receivers(&s, env).expect("receivers");
         assert_eq!(hooks.len(), 1);
         let scheme = hooks[0].scheme.clone();
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&format!("sqlite://{}/s.db", dir.path().display()))
-                .await
-                .expect("store"),
-        );
-        let (ingest, _writer) =
-            Ingest::start(Arc::clone(&store), IngestConfig::default(), Arc::default());
+        let (store, ingest) = crate::server::test_store(dir.path()).await;
         let (apis, _metrics) = router(
             hooks,
             ingest.clone(),
