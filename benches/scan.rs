@@ -14,9 +14,6 @@
 //! Run: `cargo run --release -p apiops-benches --bin scan -- [messages...]`
 //! (needs `target/release/apiops`: `cargo build --release -p apiops`).
 
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};

@@ -35,11 +35,6 @@ use std::process::ExitCode;
 use apiops_config as config;
 use apiops_dashboard as dashboard;
 
-/// mimalloc returns freed page buffers to the system: a long scan's peak memory follows what
-/// it holds, not how many pages it has read (BENCHMARKS.md, issue 17).
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     // Only aws-lc-rs is compiled in, but rustls still wants it installed as the process default
     // before any TLS client is built. An error means it is already installed.
