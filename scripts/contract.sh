@@ -12,7 +12,7 @@ if [ ! -d ../shared/specs ]; then
   echo "../shared/specs is missing: the contract tests need the providers' specs beside the repo" >&2
   exit 1
 fi
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import stripe, twilio, openai, standardwebhooks, slack_sdk, svix, openapi_schema_validator, prometheus_client, mcp, pytest" 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import stripe, twilio, openai, standardwebhooks, slack_sdk, svix, openapi_schema_validator, prometheus_client, mcp, pytest, yaml" 2>/dev/null; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r tests/contract/requirements.txt
 fi

@@ -49,8 +49,8 @@ class Front(http.server.ThreadingHTTPServer):
     """Records every request and forwards it to Prism; answers the token endpoint and the
     pages of the paged listings itself (after Prism has validated the request)."""
 
-    def __init__(self, upstream):
-        super().__init__(("127.0.0.1", 0), FrontHandler)
+    def __init__(self, upstream, handler=None):
+        super().__init__(("127.0.0.1", 0), handler or FrontHandler)
         self.upstream = upstream
         self.seen = []
         self.tokens = []
@@ -74,17 +74,22 @@ class FrontHandler(http.server.BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.seen.append({"method": self.command, "path": url.path, "query": url.query, "headers": headers, "body": body.decode()})
         status, answer_headers, data = self._forward(body)
-        query = dict(urllib.parse.parse_qsl(url.query))
-        if status == 200 and self.command == "GET" and url.path == "/v1/catalogs/products":
+        if status == 200 and self.command == "GET":
+            answer_headers, data = self._paged(url.path, dict(urllib.parse.parse_qsl(url.query)), answer_headers, data)
+        self._answer(status, dict(answer_headers), data)
+
+    def _paged(self, path, query, answer_headers, data):
+        """A validated GET's answer, with the front's own pages where the listing is paged."""
+        if path == "/v1/catalogs/products":
             data = json.dumps(self._paypal_page(query)).encode()
-        elif status == 200 and self.command == "GET" and url.path.startswith("/orgs/") and url.path.endswith("/repos"):
-            data, link = self._github_page(json.loads(data), url.path, query)
+        elif path.startswith("/orgs/") and path.endswith("/repos"):
+            data, link = self._github_page(json.loads(data), path, query)
             # Prism sends the document's example Link header (to api.github.com): the pages are
             # the front's, and so is their Link.
             answer_headers = [(k, v) for k, v in answer_headers if k.lower() != "link"]
             if link:
                 answer_headers.append(("Link", link))
-        self._answer(status, dict(answer_headers), data)
+        return answer_headers, data
 
     def _forward(self, body):
         req = urllib.request.Request(self.server.upstream + self.path, data=body or None, method=self.command)

@@ -8,6 +8,7 @@
 //!
 //! - [`client`]: [`ClientBuilder`] and [`ApiClient`], which assemble the stack and map failures
 //!   to [`ClientError`].
+//! - [`buffers`]: response bodies read into buffers reused across pages ([`read_body`]).
 //! - [`error`]: the typed errors a caller can act on.
 //! - [`retry`]: full-jitter backoff, `Retry-After` parsing, the retry decision and the retry
 //!   budget.
@@ -31,6 +32,7 @@
 
 pub mod auth;
 pub mod breaker;
+pub mod buffers;
 pub mod cassette;
 pub mod client;
 pub mod clock;
@@ -46,6 +48,7 @@ pub mod trace;
 pub mod version;
 pub mod windows;
 
+pub use buffers::Body;
 pub use client::{ApiClient, ClientBuilder, ClientStats, read_body};
 pub use error::{ClientError, TransportKind};
 pub use reqwest::Method;
