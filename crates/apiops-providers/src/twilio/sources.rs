@@ -12,8 +12,8 @@
 //! history: pages are filtered as they arrive and only the failures travel on.
 //!
 //! The one state that grows is what the alert deduplication needs, proportional to the
-//! failures, not to the messages scanned: the keys (`SID:code`) of reported messages and calls,
-//! and the keys of the resources the counted alerts are about. An alert about a message or
+//! failures, not to the messages scanned: the keys of reported messages and calls, and the keys
+//! of the resources the counted alerts are about — 8 bytes a failure (see [`key`]). An alert about a message or
 //! call already reported with the same code is skipped (that failure is counted once). When a
 //! window goes unread, both sets are sent at the end as the scan's [`ScanItem::Memo`]: reading
 //! the unread windows later with it, an alert skips a message reported by the first scan, and a
@@ -30,6 +30,7 @@ use apiops_core::ErrorEvent;
 use futures::stream::{self, BoxStream, StreamExt};
 use jiff::SignedDuration;
 use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 
 use super::client::{Alert, Call, Host, MAX_PAGE_SIZE, Message, TwilioClient};
 use super::errors::{alert_event, call_event, filter_time, message_event, plan};
@@ -51,13 +52,21 @@ const MESSAGE_WINDOWS_PER_SLOT: usize = 4;
 /// How far back Monitor keeps alerts.
 const ALERT_RETENTION: SignedDuration = SignedDuration::from_hours(30 * 24);
 
+/// A failure's key: the first 8 bytes of SHA-256 over `SID:code`. It is stable across runs and
+/// releases (an unread scan's memo is stored and read by a later `--resume`) and takes 8 bytes
+/// a failure where the text took a 40-byte allocation; a collision, which would let one alert
+/// or failure pass for another, is a chance of about n²/2⁶⁵ in a scan of n failures.
+type Key = u64;
+
+type Keys = HashSet<Key>;
+
 /// What the alert deduplication knows (see the module's documentation).
 #[derive(Debug, Default)]
 struct Dedup {
-    /// Keys (`SID:code`) of the messages and calls reported.
-    reported: Mutex<HashSet<String>>,
-    /// Keys (`SID:code`) of the resources the counted alerts are about.
-    alert_abouts: Mutex<HashSet<String>>,
+    /// Keys of the messages and calls reported.
+    reported: Mutex<Keys>,
+    /// Keys of the resources the counted alerts are about.
+    alert_abouts: Mutex<Keys>,
     /// Whether a window went unread (then the memo is sent).
     unread: AtomicBool,
 }
@@ -65,8 +74,26 @@ struct Dedup {
 /// The memo's JSON form.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Memo {
-    reported: BTreeSet<String>,
-    alert_abouts: BTreeSet<String>,
+    reported: BTreeSet<StoredKey>,
+    alert_abouts: BTreeSet<StoredKey>,
+}
+
+/// A key as a memo holds it: a number, or the `SID:code` text that memos stored before the keys
+/// were hashed (still read, so a scan left unread by an older apiops can be resumed).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum StoredKey {
+    Hash(Key),
+    Text(String),
+}
+
+impl StoredKey {
+    fn key(self) -> Key {
+        match self {
+            StoredKey::Hash(k) => k,
+            StoredKey::Text(text) => hash(&[text.as_bytes()]),
+        }
+    }
 }
 
 impl Dedup {
@@ -78,16 +105,24 @@ impl Dedup {
             })?,
         };
         Ok(Dedup {
-            reported: Mutex::new(memo.reported.into_iter().collect()),
-            alert_abouts: Mutex::new(memo.alert_abouts.into_iter().collect()),
+            reported: Mutex::new(memo.reported.into_iter().map(StoredKey::key).collect()),
+            alert_abouts: Mutex::new(memo.alert_abouts.into_iter().map(StoredKey::key).collect()),
             unread: AtomicBool::new(false),
         })
     }
 
     fn memo(&self) -> serde_json::Value {
         let memo = Memo {
-            reported: lock(&self.reported).iter().cloned().collect(),
-            alert_abouts: lock(&self.alert_abouts).iter().cloned().collect(),
+            reported: lock(&self.reported)
+                .iter()
+                .copied()
+                .map(StoredKey::Hash)
+                .collect(),
+            alert_abouts: lock(&self.alert_abouts)
+                .iter()
+                .copied()
+                .map(StoredKey::Hash)
+                .collect(),
         };
         serde_json::to_value(memo).unwrap_or_default()
     }
@@ -96,7 +131,7 @@ impl Dedup {
     /// that failure was reported, nor when another alert already stood for it (Monitor may
     /// raise several alerts about one failed message; the failure counts once, as it does when
     /// the message itself is read).
-    fn alert_counts(&self, about: Option<String>) -> bool {
+    fn alert_counts(&self, about: Option<Key>) -> bool {
         let Some(k) = about else {
             return true;
         };
@@ -117,12 +152,24 @@ impl Dedup {
     }
 }
 
-fn lock(set: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<String>> {
+fn lock<T>(set: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     set.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn key(sid: &str, code: &str) -> String {
-    format!("{sid}:{code}")
+/// The [`Key`] of the failure `code` of the message or call `sid`.
+fn key(sid: &str, code: &str) -> Key {
+    hash(&[sid.as_bytes(), b":", code.as_bytes()])
+}
+
+fn hash(parts: &[&[u8]]) -> Key {
+    let mut digest = Sha256::new();
+    for part in parts {
+        digest.update(part);
+    }
+    let digest = digest.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
 }
 
 /// The windows of each source: the whole period planned, or the windows asked for.
@@ -277,7 +324,7 @@ fn calls_fetch(client: TwilioClient) -> Fetch {
 
 fn alerts_fetch(client: TwilioClient) -> Fetch {
     // Alert SIDs seen by this scan (an alert lies in one window; this guards repeated pages).
-    let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let seen: Arc<Mutex<Keys>> = Arc::default();
     Box::new(move |w, dedup, progress| {
         let query = vec![
             ("StartDate".to_owned(), filter_time(w.start)),
@@ -293,7 +340,7 @@ fn alerts_fetch(client: TwilioClient) -> Fetch {
         );
         let seen = Arc::clone(&seen);
         normalized(pages, progress, move |(event, sid, about)| {
-            if !lock(&seen).insert(sid) {
+            if !lock(&seen).insert(hash(&[sid.as_bytes()])) {
                 return None;
             }
             let about = about.as_deref().map(|sid| key(sid, &event.error_code));
@@ -365,13 +412,37 @@ mod tests {
         lock(&first.alert_abouts).insert(key("SM2", "30008"));
         let memo = first.memo();
         let resumed = Dedup::from_memo(Some(memo)).expect("memo");
-        assert!(lock(&resumed.reported).contains("SM1:30008"));
+        assert!(lock(&resumed.reported).contains(&key("SM1", "30008")));
         assert!(
             resumed.report(event("SM2")).is_none(),
             "an alert of the first scan already stood for SM2"
         );
         assert!(resumed.report(event("SM3")).is_some());
         assert!(Dedup::from_memo(Some(serde_json::json!({"reported": 3}))).is_err());
+    }
+
+    #[test]
+    fn a_memo_of_text_keys_from_an_older_scan_is_still_read() {
+        let old = serde_json::json!({"reported": ["SM1:30008"], "alert_abouts": ["SM2:30008"]});
+        let resumed = Dedup::from_memo(Some(old)).expect("memo");
+        assert!(
+            !resumed.alert_counts(Some(key("SM1", "30008"))),
+            "SM1 was reported by the older scan"
+        );
+        assert!(
+            resumed.report(event("SM2")).is_none(),
+            "an alert of the older scan stood for SM2"
+        );
+        assert!(resumed.report(event("SM3")).is_some());
+    }
+
+    #[test]
+    fn keys_are_stable_and_tell_failures_apart() {
+        // The memo outlives the process: the key of a failure must not change between runs.
+        assert_eq!(key("SM1", "30008"), hash(&[b"SM1:30008"]));
+        assert_eq!(key("SM1", "30008"), 0xd1ea_8154_4f89_7f62);
+        assert_ne!(key("SM1", "30008"), key("SM1", "30007"));
+        assert_ne!(key("SM1", "30008"), key("SM2", "30008"));
     }
 
     #[test]
