@@ -79,6 +79,9 @@ pub struct Paged {
     pub messages: Vec<String>,
     /// Those errors.
     pub errors: Vec<Value>,
+    /// The reader of the items asked to stop ([`PagingError::Stopped`]) before the last page.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
 }
 
 impl Paged {
@@ -340,15 +343,20 @@ impl Api {
 
     /// Follows `pageInfo` through every page of a query, handing each node to `on_item` as it
     /// comes: `cursor_var` takes each `endCursor`; the connection is the one under the field
-    /// `connection`, else the first found. Stops when `hasNextPage` is false, and with an
-    /// error when the server hands out a cursor it already handed out.
-    pub async fn graphql_each_node(
+    /// `connection`, else the first found. Stops when `hasNextPage` is false, when `on_item`
+    /// answers [`PagingError::Stopped`] (then [`Paged::stopped`]), and with an error when the
+    /// server hands out a cursor it already handed out.
+    pub async fn graphql_each_node<F>(
         &self,
         req: PreparedRequest,
         cursor_var: &str,
         connection_name: Option<&str>,
-        on_item: &mut dyn FnMut(Value) -> Result<(), CallError>,
-    ) -> Result<Paged, CallError> {
+        on_item: &mut F,
+    ) -> Result<Paged, CallError>
+    where
+        // Generic so the future is `Send` when the reader is (a server task's).
+        F: FnMut(Value) -> Result<(), CallError> + ?Sized,
+    {
         let mut req = req;
         let mut seen: HashSet<String> = HashSet::new();
         let mut paged = Paged::default();
@@ -369,8 +377,15 @@ impl Api {
             let (items, next) = page_of(conn);
             drop(data);
             for item in items {
-                paged.items += 1;
-                on_item(item)?;
+                match on_item(item) {
+                    Ok(()) => paged.items += 1,
+                    // What was read so far, its errors included, is the reader's to keep.
+                    Err(CallError::Paging(PagingError::Stopped)) => {
+                        paged.stopped = true;
+                        return Ok(paged);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             let Some(cursor) = next else {
                 return Ok(paged);
