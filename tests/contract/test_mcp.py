@@ -38,6 +38,7 @@ TOOLS = {
     "list_apis": (True, False, True, True),
     "api_operations": (True, False, True, True),
     "call_api": (True, False, True, True),
+    "graphql_query": (True, False, True, True),
     "plan_operation": (True, False, True, True),
     "execute_plan": (False, True, True, True),
 }

@@ -243,6 +243,14 @@ impl ApiSettings {
         self.auth.as_ref().map_or("none", AuthSettings::scheme)
     }
 
+    /// The GraphQL endpoint as requests go to it: the configuration normalizes URLs with a
+    /// trailing slash, and an endpoint is a resource, not a folder.
+    pub fn graphql_endpoint(&self) -> Option<&str> {
+        self.graphql
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/'))
+    }
+
     /// True when every credential variable the table names is set.
     pub fn ready(&self) -> bool {
         self.credentials.missing.is_empty()

@@ -16,7 +16,9 @@
 //!   `execute_plan`, asking the person), `server/json.rs` (engine errors as tool errors,
 //!   views as JSON), `server/resources.rs` (the report and the recent events) and
 //!   `server/apis.rs` (`list_apis`, `api_operations`, `call_api`: configured APIs; a read at
-//!   once, a write kept as a plan that `execute_plan` runs under a person's yes);
+//!   once, a write kept as a plan that `execute_plan` runs under a person's yes) and
+//!   `server/graphql.rs` (`graphql_query`: a GraphQL endpoint's query at once, data beside its
+//!   errors; a mutation kept as a plan the same way);
 //! - [`stdio`]: the stdio transport of `apiops mcp`, answering lines that are not JSON with
 //!   `-32700`;
 //! - [`http`]: the streamable HTTP transport `apiops serve` mounts at `/mcp`, behind the

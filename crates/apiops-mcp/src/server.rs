@@ -38,6 +38,7 @@ use serde_json::{Map, Value, json};
 
 mod apis;
 mod audits;
+mod graphql;
 mod json;
 mod plans;
 mod resources;
@@ -410,6 +411,21 @@ impl State {
                 body,
             } => {
                 self.call_api(&api, &operation, &params, body, session)
+                    .await
+            }
+            ToolCall::GraphQlQuery {
+                api,
+                query,
+                variables,
+                all,
+                cursor_var,
+                connection,
+            } => {
+                let paging = all.then_some(graphql::Paging {
+                    cursor_var: cursor_var.as_deref(),
+                    connection: connection.as_deref(),
+                });
+                self.graphql_query(&api, &query, &variables, paging, session)
                     .await
             }
             ToolCall::ExecutePlan { .. } => Err(ToolError::new(

@@ -1,6 +1,7 @@
-//! Configured APIs (`[apis.NAME]`) in the monitor: each gets the health job, run through an
-//! [`ApiCheck`]: [`OpenApiCheck`] over an `apiops_openapi::Api` the binary builds (this crate
-//! does not load documents). The result is recorded as the three services' are — a `health` check record
+//! Configured APIs (`[apis.NAME]`, GraphQL endpoints included) in the monitor: each gets the
+//! health job, run through an [`ApiCheck`]: [`OpenApiCheck`] over an `apiops_openapi::Api` the
+//! binary builds (this crate does not load documents; a GraphQL endpoint's health is its
+//! `query { __typename }`). The result is recorded as the three services' are — a `health` check record
 //! (`service` = the API's name), `apiops_service_up` and `apiops_rate_limit_headroom_ratio`
 //! with that `service` label, the `service_down` / `service_degraded` / `rate_limit_headroom`
 //! rules — and a failure seen after sending is appended to the event log, so that
@@ -232,5 +233,48 @@ mod tests {
                 .any(|a| a.key == "service_down:mail" && a.service == Some(mail)),
             "{alerts:?}"
         );
+    }
+
+    /// A GraphQL endpoint through the check the monitor runs: `query { __typename }`, the
+    /// headroom from the answer's headers in the verdict; an `errors[]` answer down with the
+    /// category of its code, and its event for the log.
+    #[tokio::test]
+    async fn a_graphql_endpoint_is_checked_like_any_api() {
+        use axum::http::Uri;
+        let app = axum::Router::new().fallback(|uri: Uri| async move {
+            let ok = uri.path() == "/ok";
+            let body = if ok {
+                serde_json::json!({"data": {"__typename": "Query"}})
+            } else {
+                serde_json::json!({"data": null, "errors": [{"message": "expired", "extensions": {"code": "UNAUTHENTICATED"}}]})
+            };
+            (
+                [("x-ratelimit-limit", "5000"), ("x-ratelimit-remaining", "1000")],
+                axum::Json(body),
+            )
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let name = ApiName::new("gh").expect("name");
+        let check = |path: &str| {
+            let config = apiops_openapi::ApiConfig {
+                name: "gh".into(),
+                ..apiops_openapi::ApiConfig::default()
+            };
+            let api = Api::graphql_endpoint(config, &format!("{base}{path}"), Ok).expect("api");
+            OpenApiCheck::new(name, api)
+        };
+        let ok = check("/ok").health().await;
+        assert_eq!(ok.health.status, HealthStatus::Operational, "{ok:?}");
+        assert_eq!(ok.health.details["operation"], "query { __typename }");
+        assert_eq!(ok.health.details["rate_limit_headroom"], "20.0% left");
+        assert!(ok.event.is_none());
+        let down = check("/expired").health().await;
+        assert_eq!(down.health.status, HealthStatus::Down, "{down:?}");
+        assert_eq!(down.health.category, Some(Category::Auth));
+        assert_eq!(down.event.map(|e| e.category), Some(Category::Auth));
     }
 }

@@ -156,6 +156,9 @@ pub struct Api {
     client: ApiClient,
     query_auth: Option<(String, SecretString)>,
     idempotency_header: String,
+    /// The GraphQL endpoint, when the API is one (`[apis.NAME] graphql = URL`): its health is
+    /// a `query { __typename }` sent there.
+    pub(crate) graphql: Option<String>,
 }
 
 impl Api {
@@ -222,6 +225,7 @@ impl Api {
             client,
             query_auth,
             idempotency_header,
+            graphql: None,
         })
     }
 
@@ -464,18 +468,28 @@ impl Api {
         }
     }
 
-    /// Calls the health operation once and reports latency, status and headroom.
+    /// Calls the health operation once and reports latency, status and headroom. A GraphQL
+    /// endpoint is asked `query { __typename }`, and `errors[]` in its answer fail the check
+    /// with their category (beside data: degraded; without: down).
     pub async fn health(&self) -> Result<ApiHealth, CallError> {
-        let op = match &self.config.health {
-            Some(name) => self.index.find(self.name(), name)?,
-            None => self.index.cheapest_read().ok_or_else(|| {
-                CallError::Config(format!(
-                    "{}: no GET without required parameters to check health with; set health = \"OPERATION\"",
-                    self.name()
-                ))
-            })?,
+        let (operation, req) = match &self.graphql {
+            Some(endpoint) => (
+                crate::graphql::HEALTH_QUERY.to_owned(),
+                Api::graphql_request(endpoint, crate::graphql::HEALTH_QUERY, Default::default()),
+            ),
+            None => {
+                let op = match &self.config.health {
+                    Some(name) => self.index.find(self.name(), name)?,
+                    None => self.index.cheapest_read().ok_or_else(|| {
+                        CallError::Config(format!(
+                            "{}: no GET without required parameters to check health with; set health = \"OPERATION\"",
+                            self.name()
+                        ))
+                    })?,
+                };
+                (op.id.clone(), prepare(&self.spec, op, &[], None)?)
+            }
         };
-        let req = prepare(&self.spec, op, &[], None)?;
         let started = Instant::now();
         let result = self.send(&req).await;
         let deprecations = self
@@ -486,7 +500,7 @@ impl Api {
             .collect();
         let mut health = ApiHealth {
             api: self.name().to_owned(),
-            operation: op.id.clone(),
+            operation,
             status: "ok",
             http_status: None,
             latency_ms: duration_ms(started.elapsed()),
@@ -495,27 +509,35 @@ impl Api {
             deprecations,
             event: None,
         };
-        match result {
+        let failure = match result {
             Ok(answer) => {
                 health.http_status = Some(answer.status);
                 health.latency_ms = answer.latency_ms;
-                if answer.headroom.share().is_some_and(|s| s < 0.1) {
+                health.headroom = answer.headroom;
+                if health.headroom.share().is_some_and(|s| s < 0.1) {
                     health.status = "degraded";
                 }
-                health.headroom = answer.headroom;
+                match &self.graphql {
+                    Some(_) => self.graphql_health_failure(answer.body, &req.path),
+                    None => None,
+                }
             }
             Err(e) => {
                 health.http_status = match &e {
                     CallError::Api { failure, .. } => failure.status,
                     _ => None,
                 };
-                health.status = match e.category() {
-                    apiops_core::Category::RateLimit => "degraded",
-                    _ => "down",
-                };
-                health.error = Some(e.to_string());
-                health.event = self.failure_event(&op.id, &e, jiff::Timestamp::now());
+                Some((e, false))
             }
+        };
+        if let Some((e, beside_data)) = failure {
+            health.status = match e.category() {
+                apiops_core::Category::RateLimit => "degraded",
+                _ if beside_data => "degraded",
+                _ => "down",
+            };
+            health.error = Some(e.to_string());
+            health.event = self.failure_event(&health.operation, &e, jiff::Timestamp::now());
         }
         Ok(health)
     }

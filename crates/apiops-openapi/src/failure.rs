@@ -93,9 +93,9 @@ impl ApiFailure {
             ClientError::GraphQl { errors, data, .. } => {
                 let mut body = serde_json::Map::new();
                 body.insert("errors".into(), errors.clone());
-                if let Some(d) = data {
-                    body.insert("data".into(), d.clone());
-                }
+                // `data` even when null: it is what marks the body as a GraphQL answer, so
+                // errors without data are read by their codes and messages like the others.
+                body.insert("data".into(), data.clone().unwrap_or(Value::Null));
                 Some(ApiFailure::read(None, &Value::Object(body).to_string()))
             }
             _ => None,

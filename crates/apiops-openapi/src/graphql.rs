@@ -79,6 +79,9 @@ pub struct Paged {
     pub messages: Vec<String>,
     /// Those errors.
     pub errors: Vec<Value>,
+    /// The reader of the items asked to stop ([`PagingError::Stopped`]) before the last page.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
 }
 
 impl Paged {
@@ -87,6 +90,9 @@ impl Paged {
         failure_of(&self.messages, &self.errors)
     }
 }
+
+/// What [`Api::health`] asks a GraphQL endpoint: the cheapest query every schema answers.
+pub const HEALTH_QUERY: &str = "query { __typename }";
 
 /// The most errors a paged query keeps.
 const MAX_KEPT_ERRORS: usize = 100;
@@ -210,7 +216,27 @@ impl Api {
         config
             .idempotency_header
             .get_or_insert_with(|| crate::index::IDEMPOTENCY_KEY.to_owned());
-        Api::new(config, empty_spec()?, tune)
+        let mut api = Api::new(config, empty_spec()?, tune)?;
+        api.graphql = Some(endpoint.to_owned());
+        Ok(api)
+    }
+
+    /// The GraphQL endpoint, when this API is one.
+    pub fn graphql_url(&self) -> Option<&str> {
+        self.graphql.as_deref()
+    }
+
+    /// What fails a health answer of a GraphQL endpoint: its `errors[]` (with `true` when
+    /// data came beside them), or a body that is no GraphQL answer.
+    pub(crate) fn graphql_health_failure(
+        &self,
+        body: Value,
+        endpoint: &str,
+    ) -> Option<(CallError, bool)> {
+        match self.read_graphql(body, endpoint) {
+            Ok((_, errors, messages)) => failure_of(&messages, &errors).map(|e| (e, true)),
+            Err(e) => Some((e, false)),
+        }
     }
 
     /// The request of `query` with `variables` to `endpoint`; nothing is sent.
@@ -317,15 +343,20 @@ impl Api {
 
     /// Follows `pageInfo` through every page of a query, handing each node to `on_item` as it
     /// comes: `cursor_var` takes each `endCursor`; the connection is the one under the field
-    /// `connection`, else the first found. Stops when `hasNextPage` is false, and with an
-    /// error when the server hands out a cursor it already handed out.
-    pub async fn graphql_each_node(
+    /// `connection`, else the first found. Stops when `hasNextPage` is false, when `on_item`
+    /// answers [`PagingError::Stopped`] (then [`Paged::stopped`]), and with an error when the
+    /// server hands out a cursor it already handed out.
+    pub async fn graphql_each_node<F>(
         &self,
         req: PreparedRequest,
         cursor_var: &str,
         connection_name: Option<&str>,
-        on_item: &mut dyn FnMut(Value) -> Result<(), CallError>,
-    ) -> Result<Paged, CallError> {
+        on_item: &mut F,
+    ) -> Result<Paged, CallError>
+    where
+        // Generic so the future is `Send` when the reader is (a server task's).
+        F: FnMut(Value) -> Result<(), CallError> + ?Sized,
+    {
         let mut req = req;
         let mut seen: HashSet<String> = HashSet::new();
         let mut paged = Paged::default();
@@ -346,8 +377,15 @@ impl Api {
             let (items, next) = page_of(conn);
             drop(data);
             for item in items {
-                paged.items += 1;
-                on_item(item)?;
+                match on_item(item) {
+                    Ok(()) => paged.items += 1,
+                    // What was read so far, its errors included, is the reader's to keep.
+                    Err(CallError::Paging(PagingError::Stopped)) => {
+                        paged.stopped = true;
+                        return Ok(paged);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             let Some(cursor) = next else {
                 return Ok(paged);
@@ -479,6 +517,47 @@ mod tests {
                 other => panic!("{k}={v}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn checks_json_variables_against_their_declarations() {
+        let doc = Document::parse(
+            "query($n: Int!, $x: Float, $b: Boolean, $s: String, $id: ID, $l: [Int!], $o: In, $e: Order) { a }",
+        )
+        .expect("parses");
+        let given = json!({"n": 3, "x": 1.5, "b": true, "s": "42", "$id": 7, "l": [1, 2], "o": {"a": 1}, "e": "DESC"});
+        let got = doc
+            .json_variables(given.as_object().expect("object"))
+            .expect("fits");
+        assert_eq!(
+            Value::Object(got),
+            json!({"n": 3, "x": 1.5, "b": true, "s": "42", "id": 7, "l": [1, 2], "o": {"a": 1}, "e": "DESC"})
+        );
+        for (given, want) in [
+            (json!({"n": "3"}), "32-bit integer"),
+            (json!({"n": 1.5}), "32-bit integer"),
+            (json!({"n": 9_999_999_999_i64}), "32-bit integer"),
+            (json!({"n": null}), "non-null"),
+            (json!({"b": "true"}), "true or false"),
+            (json!({"s": 42}), "a string"),
+            (json!({"id": true}), "a string or an integer"),
+            (json!({"l": 1}), "JSON list"),
+            (json!({"l": [1, null]}), "items are each a value"),
+            (json!({"nope": 1}), "declares no $nope"),
+        ] {
+            match doc.json_variables(given.as_object().expect("object")) {
+                Err(e @ CallError::Param { .. }) => {
+                    assert!(e.to_string().contains(want), "{given}: {e}");
+                    assert!(e.is_usage());
+                }
+                other => panic!("{given}: {other:?}"),
+            }
+        }
+        let nullable = json!({"x": null, "l": null});
+        assert!(
+            doc.json_variables(nullable.as_object().expect("object"))
+                .is_ok()
+        );
     }
 
     #[test]

@@ -15,8 +15,9 @@
 //! - [`headroom`]: rate-limit headroom from whatever rate-limit headers the API sends.
 //! - [`api`]: one configured API: prepare, plan, send, page through, health.
 //! - [`graphql`]: a GraphQL endpoint through the same [`Api`]: the query text read without a
-//!   schema (operation kind, variables), typed variables, partial data beside its errors,
-//!   mutations planned as writes, cursor paging through `pageInfo`.
+//!   schema (operation kind, variables), typed variables (`--var` text, or JSON checked
+//!   against the declarations), partial data beside its errors, mutations planned as writes,
+//!   cursor paging through `pageInfo`, health as `query { __typename }`.
 //! - [`events`]: a failed call as an `ErrorEvent`, the deprecation notices kept between runs,
 //!   and the audit's findings (deprecated operations, notices seen, an insecure base URL).
 //! - [`words`]: plain words onto one operation (`apiops do "... on NAME"`).

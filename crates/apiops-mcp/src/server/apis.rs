@@ -1,5 +1,5 @@
 //! The configured APIs over MCP (`[apis.NAME]`): `list_apis`, `api_operations` and
-//! `call_api`. Reads are answered at once, through the same `apiops_openapi::Api` the CLI
+//! `call_api` (`graphql_query` is in `graphql.rs`, its mutations kept here like writes). Reads are answered at once, through the same `apiops_openapi::Api` the CLI
 //! calls, and a failure after sending is appended to the event log (as `apiops call` does). A
 //! write is not sent at once: its plan (idempotency key included) is kept in the registry for
 //! `execute_plan`, which runs it through the journal `apiops call` uses
@@ -27,7 +27,7 @@ pub(super) enum ApiNext {
 }
 
 impl State {
-    fn api_settings(&self, name: &str) -> Result<&ApiSettings, ToolError> {
+    pub(super) fn api_settings(&self, name: &str) -> Result<&ApiSettings, ToolError> {
         self.loaded.settings.apis.get(name).ok_or_else(|| {
             let names: Vec<&str> = self
                 .loaded
@@ -71,7 +71,9 @@ impl State {
             ToolError::new(
                 Kind::InvalidArguments,
                 Some(Category::BadParams),
-                format!("{name} is a GraphQL endpoint: it has no OpenAPI operations"),
+                format!(
+                    "{name} is a GraphQL endpoint: it has no OpenAPI operations; query it with graphql_query"
+                ),
             )
         })?;
         Ok((api, spec))
@@ -109,10 +111,14 @@ impl State {
             let names: Vec<String> = rows
                 .iter()
                 .map(|r| {
+                    let what = match r["operations"].as_u64() {
+                        Some(n) => format!("{n} operations"),
+                        None if r["kind"] == "graphql" => "GraphQL: graphql_query".to_owned(),
+                        None => "operations unknown".to_owned(),
+                    };
                     format!(
-                        "{} ({} operations, auth {})",
+                        "{} ({what}, auth {})",
                         r["name"].as_str().unwrap_or(""),
-                        r["operations"],
                         r["auth"].as_str().unwrap_or("")
                     )
                 })
@@ -157,9 +163,14 @@ impl State {
         Ok(success(summary, json!({"api": name, "operations": ops})))
     }
 
-    /// The configured API `name`, its document loaded and its client built.
-    async fn open_api(&self, name: &str) -> Result<Api, ToolError> {
-        let (settings, spec) = self.document(name).await?;
+    /// The configured API `name`, its client built: a GraphQL endpoint (`graphql = URL`), or
+    /// an API with its document loaded.
+    pub(super) async fn open_api(&self, name: &str) -> Result<Api, ToolError> {
+        let settings = self.api_settings(name)?;
+        let spec = match settings.graphql_endpoint() {
+            Some(_) => None,
+            None => Some(self.document(name).await?.1),
+        };
         let config = settings.api_config(name).map_err(|variables| {
             ToolError::new(
                 Kind::MissingCredentials,
@@ -168,7 +179,26 @@ impl State {
             )
         })?;
         let tuning = apiops_config::providers::tuning(&self.loaded.settings);
-        Api::new(config, spec, |b| tuning.apply(b).map_err(|e| e.to_string())).map_err(api_error)
+        let tune = |b| tuning.apply(b).map_err(|e| e.to_string());
+        match (settings.graphql_endpoint(), spec) {
+            (Some(endpoint), _) => Api::graphql_endpoint(config, endpoint, tune),
+            (None, Some(spec)) => Api::new(config, spec, tune),
+            (None, None) => Err(ApiCallError::Config(format!(
+                "apis.{name}: neither spec nor graphql is configured"
+            ))),
+        }
+        .map_err(api_error)
+    }
+
+    /// Appends the failure of `operation` (seen after sending) to the event log, as the CLI
+    /// does: `apiops errors NAME` and the `list_events` tool show it.
+    pub(super) async fn keep_failure(&self, api: &Api, operation: &str, e: &ApiCallError) {
+        if let Some(event) = api.failure_event(operation, e, jiff::Timestamp::now())
+            && let Ok(store) = self.store()
+            && let Err(err) = store.append_events(&[event]).await
+        {
+            tracing::warn!("{}: the failure was not recorded: {err}", api.name());
+        }
     }
 
     pub(super) async fn call_api(
@@ -179,6 +209,10 @@ impl State {
         body: Option<Value>,
         session: &str,
     ) -> Result<CallToolResult, ToolError> {
+        // A GraphQL endpoint has no operations to call: the document says so, naming the tool.
+        if self.api_settings(name)?.graphql.is_some() {
+            self.document(name).await?;
+        }
         let api = self.open_api(name).await?;
         let (op, req) = api.prepare(operation, params, body).map_err(api_error)?;
         if op.class != OpClass::Read {
@@ -199,19 +233,15 @@ impl State {
                 Ok(success(summary, answer))
             }
             Err(e) => {
-                if let Some(event) = api.failure_event(&op.id, &e, jiff::Timestamp::now())
-                    && let Ok(store) = self.store()
-                    && let Err(err) = store.append_events(&[event]).await
-                {
-                    tracing::warn!("{name}: the failure was not recorded: {err}");
-                }
+                self.keep_failure(&api, &op.id, &e).await;
                 Err(api_error(e))
             }
         }
     }
 
-    /// Keeps a write for `execute_plan` and answers its plan: nothing is sent.
-    fn api_plan(
+    /// Keeps a write (or a GraphQL mutation) for `execute_plan` and answers its plan: nothing
+    /// is sent.
+    pub(super) fn api_plan(
         &self,
         plan: apiops_openapi::WritePlan,
         command: String,
@@ -392,7 +422,7 @@ impl State {
 }
 
 /// A word as a shell reads it: quoted when it holds anything but plain characters.
-fn shell_word(w: &str) -> String {
+pub(super) fn shell_word(w: &str) -> String {
     if w.chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c))
     {
@@ -403,7 +433,7 @@ fn shell_word(w: &str) -> String {
 }
 
 /// The engine's error as a tool error with its category.
-fn api_error(e: ApiCallError) -> ToolError {
+pub(super) fn api_error(e: ApiCallError) -> ToolError {
     let kind = match &e {
         e if e.is_usage() => Kind::InvalidArguments,
         ApiCallError::MissingCredential { .. } => Kind::MissingCredentials,

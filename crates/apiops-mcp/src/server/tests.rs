@@ -18,7 +18,7 @@ async fn server(vars: &[(&str, &str)], dir: &tempfile::TempDir) -> Arc<State> {
 }
 
 /// [`server`], started with `options`.
-async fn server_with(
+pub(super) async fn server_with(
     vars: &[(&str, &str)],
     dir: &tempfile::TempDir,
     options: Options,
@@ -32,7 +32,7 @@ async fn server_with(
 }
 
 /// Calls `tool` with `args` as a client would (parsed by `tools::parse`).
-async fn call(state: &State, tool: &str, args: Value) -> CallToolResult {
+pub(super) async fn call(state: &State, tool: &str, args: Value) -> CallToolResult {
     let Value::Object(map) = args else {
         panic!("arguments are an object")
     };
@@ -44,11 +44,11 @@ async fn call(state: &State, tool: &str, args: Value) -> CallToolResult {
 }
 
 /// The structured content: the result, or `{"error": ...}`.
-fn content(r: &CallToolResult) -> Value {
+pub(super) fn content(r: &CallToolResult) -> Value {
     r.structured_content.clone().unwrap_or(Value::Null)
 }
 
-fn assert_error(r: &CallToolResult, kind: &str, category: &str) -> Value {
+pub(super) fn assert_error(r: &CallToolResult, kind: &str, category: &str) -> Value {
     assert_eq!(r.is_error, Some(true), "{:#}", content(r));
     let e = content(r)["error"].clone();
     assert_eq!(e["kind"], kind, "{e:#}");

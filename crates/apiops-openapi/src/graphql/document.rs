@@ -224,27 +224,56 @@ impl Document {
         let mut out = Map::new();
         for (name, raw) in pairs {
             let name = name.trim_start_matches('$');
-            let def = self.variable(name).ok_or_else(|| {
-                let declared: Vec<String> = self
-                    .variables
-                    .iter()
-                    .map(|v| format!("${}", v.name))
-                    .collect();
-                bad_var(
-                    name,
-                    if declared.is_empty() {
-                        "the query declares no variables".to_owned()
-                    } else {
-                        format!(
-                            "the query declares no ${name}; it declares {}",
-                            declared.join(", ")
-                        )
-                    },
-                )
-            })?;
+            let def = self.declared(name)?;
             out.insert(name.to_owned(), typed(def, raw)?);
         }
         Ok(out)
+    }
+
+    /// A `variables` object given as JSON (over MCP), each value checked against its
+    /// declaration: `Int` a 32-bit integer, `Float` a number, `Boolean` true or false, `String`
+    /// a string, `ID` a string or an integer, a list a JSON array (its items checked the same
+    /// way), `null` only where the type is nullable; an enum, a custom scalar or an input
+    /// object is taken as given. An undeclared variable is refused, naming it.
+    pub fn json_variables(
+        &self,
+        given: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, CallError> {
+        let mut out = Map::new();
+        for (name, value) in given {
+            let name = name.trim_start_matches('$');
+            let def = self.declared(name)?;
+            if let Err(what) = fits(&def.ty, value) {
+                return Err(bad_var(
+                    name,
+                    format!("{value} is not {what} (declared {})", def.ty),
+                ));
+            }
+            out.insert(name.to_owned(), value.clone());
+        }
+        Ok(out)
+    }
+
+    /// The declared variable `name`, or the refusal naming the declared ones.
+    fn declared(&self, name: &str) -> Result<&VarDef, CallError> {
+        self.variable(name).ok_or_else(|| {
+            let declared: Vec<String> = self
+                .variables
+                .iter()
+                .map(|v| format!("${}", v.name))
+                .collect();
+            bad_var(
+                name,
+                if declared.is_empty() {
+                    "the query declares no variables".to_owned()
+                } else {
+                    format!(
+                        "the query declares no ${name}; it declares {}",
+                        declared.join(", ")
+                    )
+                },
+            )
+        })
     }
 
     /// The variable a cursor goes in: `named` (which must be declared), else the one declared
@@ -320,6 +349,43 @@ fn var_defs(toks: &[Tok]) -> Result<Vec<VarDef>, CallError> {
         });
     }
     Ok(out)
+}
+
+/// Whether the JSON `value` fits the declared type `ty` (`Err` says what it should be).
+fn fits(ty: &str, value: &Value) -> Result<(), String> {
+    let non_null = ty.ends_with('!');
+    let base = ty.trim_end_matches('!');
+    if value.is_null() {
+        return if non_null {
+            Err("a value (the type is non-null)".to_owned())
+        } else {
+            Ok(())
+        };
+    }
+    if let Some(inner) = base.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        let Value::Array(items) = value else {
+            return Err("a JSON list".to_owned());
+        };
+        return items.iter().try_for_each(|item| {
+            fits(inner, item).map_err(|what| format!("a list whose items are each {what}"))
+        });
+    }
+    let ok = match base {
+        "Int" => value.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
+        "Float" => value.is_number(),
+        "Boolean" => value.is_boolean(),
+        "String" => value.is_string(),
+        "ID" => value.is_string() || value.is_i64() || value.is_u64(),
+        _ => return Ok(()),
+    };
+    let what = match base {
+        "Int" => "a 32-bit integer",
+        "Float" => "a number",
+        "Boolean" => "true or false",
+        "String" => "a string",
+        _ => "a string or an integer",
+    };
+    if ok { Ok(()) } else { Err(what.to_owned()) }
 }
 
 /// `raw` as a value of `def`'s type.

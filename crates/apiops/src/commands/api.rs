@@ -114,6 +114,15 @@ pub(crate) struct CallArgs {
     pub(crate) all: bool,
     #[command(flatten)]
     pub(crate) write: WriteArgs,
+    #[command(flatten)]
+    pub(crate) cassette: CassetteArgs,
+    #[command(flatten)]
+    pub(crate) spec: SpecFlags,
+}
+
+/// Recording to or replaying from a cassette (`apiops call`, `apiops graphql`).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct CassetteArgs {
     /// Record the exchanges into this cassette (secrets and hosts redacted)
     #[arg(long, value_name = "FILE", conflicts_with = "replay")]
     pub(crate) record: Option<std::path::PathBuf>,
@@ -121,8 +130,20 @@ pub(crate) struct CallArgs {
     /// fetched (the credential variables must still be set)
     #[arg(long, value_name = "FILE")]
     pub(crate) replay: Option<std::path::PathBuf>,
-    #[command(flatten)]
-    pub(crate) spec: SpecFlags,
+}
+
+impl CassetteArgs {
+    /// The cassette asked for, opened (a replay's file read now): a usage error when it
+    /// cannot be.
+    pub(crate) fn open(&self) -> anyhow::Result<Option<Cassette>> {
+        match (&self.record, &self.replay) {
+            (Some(path), _) => Some(Cassette::open(path, CassetteMode::Record)),
+            (None, Some(path)) => Some(Cassette::open(path, CassetteMode::Replay)),
+            (None, None) => None,
+        }
+        .transpose()
+        .map_err(|e| AppError::Usage(e.to_string()).into())
+    }
 }
 
 fn parse_pair(text: &str) -> Result<(String, String), String> {
@@ -217,13 +238,14 @@ pub(crate) fn call(
         None => None,
         Some(text) => Some(read_body(text)?),
     };
-    let cassette = match (&args.record, &args.replay) {
-        (Some(path), _) => Some(Cassette::open(path, CassetteMode::Record)),
-        (None, Some(path)) => Some(Cassette::open(path, CassetteMode::Replay)),
-        (None, None) => None,
+    let cassette = args.cassette.open()?;
+    if settings_of(loaded, &args.name)?.graphql.is_some() {
+        return Err(AppError::Usage(format!(
+            "{} is a GraphQL endpoint: it has no operations to call; use apiops graphql {} --query TEXT",
+            args.name, args.name
+        ))
+        .into());
     }
-    .transpose()
-    .map_err(|e| AppError::Usage(e.to_string()))?;
     let rt = checks::runtime()?;
     let api = rt.block_on(open_with(
         loaded, locations, &args.name, &args.spec, cassette,
@@ -367,27 +389,41 @@ pub(crate) async fn open(
     open_with(loaded, locations, name, flags, None).await
 }
 
-/// [`open`], recording to or replaying from `cassette`.
-async fn open_with(
+/// [`open`], recording to or replaying from `cassette`: a GraphQL endpoint
+/// (`graphql = URL`) or an API with its document loaded.
+pub(crate) async fn open_with(
     loaded: &LoadedConfig,
     locations: &Locations,
     name: &str,
     flags: &SpecFlags,
     cassette: Option<Cassette>,
 ) -> anyhow::Result<Api> {
-    let (api, spec) = configured(loaded, locations, name, flags).await?;
-    let config = api
-        .api_config(name)
-        .map_err(|variables| AppError::ApiCredentialsMissing {
-            api: name.to_owned(),
-            variables,
-        })?;
+    let settings = settings_of(loaded, name)?;
+    let endpoint = settings.graphql_endpoint();
+    let spec = match endpoint {
+        Some(_) => None,
+        None => Some(configured(loaded, locations, name, flags).await?.1),
+    };
+    let config =
+        settings
+            .api_config(name)
+            .map_err(|variables| AppError::ApiCredentialsMissing {
+                api: name.to_owned(),
+                variables,
+            })?;
     let tuning = apiops_config::providers::tuning(&loaded.settings);
-    Api::new(config, spec, |b| {
+    let tune = |b: apiops_client::ClientBuilder| {
         tuning
             .apply(b.cassette(cassette))
             .map_err(|e| e.to_string())
-    })
+    };
+    match (endpoint, spec) {
+        (Some(endpoint), _) => Api::graphql_endpoint(config, endpoint, tune),
+        (None, Some(spec)) => Api::new(config, spec, tune),
+        (None, None) => Err(CallError::Config(format!(
+            "apis.{name}: neither spec nor graphql is configured"
+        ))),
+    }
     .map_err(call_error)
 }
 

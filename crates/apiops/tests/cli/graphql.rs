@@ -351,3 +351,203 @@ fn bad_input_is_refused_before_sending() {
     assert_eq!(r.code, Some(7), "{}", r.all());
     assert!(r.stderr.contains("apis.gh.graphql"), "{}", r.all());
 }
+
+/// `--record` then `--replay`: a query, partial data beside its errors (the token the server
+/// echoes in them redacted) and a three-page `--all`, recorded against the endpoint; the
+/// endpoint's runtime is then dropped (its listener closed) and the replay answers the same
+/// from the cassette alone. The cassette never holds the token.
+#[test]
+fn a_recorded_cassette_replays_with_the_endpoint_gone() {
+    let rt = super::util::runtime();
+    let (base, seen) = server(&rt);
+    let sb = sandbox(&base);
+    let apiops = |args: &[&str]| run(sb.apiops().env("GH_TOKEN", CANARY).args(args));
+    // One cassette a run: recording starts a cassette anew.
+    let cassettes: Vec<String> = (0..3)
+        .map(|i| {
+            sb.root()
+                .join(format!("gh{i}.cassette.json"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let paged = "query($after: String) { viewer { repositories(first: 2, after: $after) { nodes { name } pageInfo { hasNextPage endCursor } } } }";
+    let runs: [(&[&str], i32); 3] = [
+        (
+            &["--json", "graphql", "gh", "--query", "{ viewer { login } }"],
+            0,
+        ),
+        (&["--json", "graphql", "gh", "--query", "{ ok broken }"], 6),
+        (&["graphql", "gh", "--query", paged, "--all"], 0),
+    ];
+    let mut recorded = Vec::new();
+    for ((args, code), cassette) in runs.iter().zip(&cassettes) {
+        let r = apiops(&[*args, &["--record", cassette]].concat());
+        assert_eq!(r.code, Some(*code), "{args:?}: {}", r.all());
+        recorded.push(r.stdout);
+    }
+    assert_eq!(seen.len(), 5, "1 + 1 + 3 pages recorded");
+    let texts: Vec<String> = cassettes
+        .iter()
+        .map(|c| std::fs::read_to_string(c).expect("the cassette is written"))
+        .collect();
+    for text in &texts {
+        assert!(
+            !text.contains(CANARY),
+            "the token reached the cassette: {text}"
+        );
+        assert!(!text.contains(&base), "the host is a placeholder: {text}");
+    }
+    assert!(
+        texts[1].contains("field failed"),
+        "the errors are recorded: {}",
+        texts[1]
+    );
+    assert_eq!(
+        texts[2].matches("\"request\"").count(),
+        3,
+        "three pages: {}",
+        texts[2]
+    );
+
+    drop(rt);
+    let refused = std::net::TcpStream::connect(base.trim_start_matches("http://"));
+    assert!(refused.is_err(), "the endpoint is gone");
+    for (((args, code), want), cassette) in runs.iter().zip(&recorded).zip(&cassettes) {
+        let r = apiops(&[*args, &["--replay", cassette]].concat());
+        assert_eq!(r.code, Some(*code), "{args:?}: {}", r.all());
+        // The same output but the time taken.
+        let timeless = |out: &str| -> Vec<String> {
+            out.lines()
+                .filter(|l| !l.contains("\"latency_ms\""))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(timeless(&r.stdout), timeless(want), "{args:?}");
+        assert!(!r.all().contains(CANARY), "{}", r.all());
+    }
+    let cassette = cassettes[0].as_str();
+    // A query the cassette never saw is a clear miss, not a request.
+    let r = apiops(&[
+        "graphql",
+        "gh",
+        "--query",
+        "{ viewer { id } }",
+        "--replay",
+        cassette,
+    ]);
+    assert_eq!(r.code, Some(1), "{}", r.all());
+    assert!(r.stderr.contains("cassette"), "{}", r.all());
+    // Recording and replaying at once is refused.
+    let r = apiops(&[
+        "graphql", "gh", "--query", "{ a }", "--record", cassette, "--replay", cassette,
+    ]);
+    assert_eq!(r.code, Some(2), "{}", r.all());
+}
+
+/// `apiops api health NAME` for GraphQL endpoints on a loopback stub: `query { __typename }`
+/// with the token; ok with the rate-limit headroom from the headers (exit 0); a 401 and an
+/// `errors[]` answer down with the auth category (exit 4), kept for `apiops errors`; a rate
+/// limit said in `errors[]` degraded (exit 3). The token never shows.
+#[test]
+fn graphql_health_reads_status_headroom_and_errors() {
+    let rt = super::util::runtime();
+    let seen = Seen::default();
+    let kept = seen.clone();
+    let app = axum::Router::new().fallback(
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| {
+            kept.0.lock().expect("lock").push(Request {
+                body,
+                idempotency_key: None,
+                authorization: headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+            });
+            let typename = axum::Json(json!({"data": {"__typename": "Query"}}));
+            let reply = match uri.path() {
+                "/ok" => (
+                    axum::http::StatusCode::OK,
+                    [("x-ratelimit-limit", "5000"), ("x-ratelimit-remaining", "4999")],
+                    typename,
+                ),
+                "/denied" => (
+                    axum::http::StatusCode::UNAUTHORIZED,
+                    [("x-ratelimit-limit", "60"), ("x-ratelimit-remaining", "59")],
+                    axum::Json(json!({"message": format!("Bad credentials: {CANARY}")})),
+                ),
+                "/errors" => (
+                    axum::http::StatusCode::OK,
+                    [("x-ratelimit-limit", "5000"), ("x-ratelimit-remaining", "4000")],
+                    axum::Json(json!({"data": null, "errors": [{"message": "This endpoint requires you to be authenticated.", "extensions": {"code": "UNAUTHENTICATED"}}]})),
+                ),
+                _ => (
+                    axum::http::StatusCode::OK,
+                    [("x-ratelimit-limit", "5000"), ("x-ratelimit-remaining", "0")],
+                    axum::Json(json!({"data": null, "errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded for user"}]})),
+                ),
+            };
+            async move { reply }
+        },
+    );
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    rt.spawn(async move { axum::serve(listener, app).await });
+    let sb = Sandbox::new();
+    let mut config = format!("[database]\nurl = \"{}\"\n", sb.sqlite_url("events.db"));
+    for name in ["ok", "denied", "errors", "limited"] {
+        config.push_str(&format!(
+            "\n[apis.{name}]\ngraphql = \"{base}/{name}\"\nauth = {{ bearer_env = \"GH_TOKEN\" }}\n"
+        ));
+    }
+    sb.write_config(&config);
+    let apiops = |args: &[&str]| run(sb.apiops().env("GH_TOKEN", CANARY).args(args));
+
+    // name, exit, status, category
+    let cases = [
+        ("ok", 0, "ok", None),
+        ("denied", 4, "down", Some("auth")),
+        ("errors", 4, "down", Some("auth")),
+        ("limited", 3, "degraded", Some("rate_limit")),
+    ];
+    for (name, code, status, category) in cases {
+        let r = apiops(&["--json", "api", "health", name]);
+        assert_eq!(r.code, Some(code), "{name}: {}", r.all());
+        let v = json_of(&r);
+        assert_eq!(v["status"], status, "{name}: {v}");
+        assert_eq!(v["operation"], "query { __typename }", "{name}: {v}");
+        assert!(v["latency_ms"].is_u64(), "{name}: {v}");
+        assert_eq!(v["error"].is_string(), category.is_some(), "{name}: {v}");
+        assert!(
+            !r.all().contains(CANARY),
+            "{name}: the token leaked: {}",
+            r.all()
+        );
+        if let Some(category) = category {
+            let r = apiops(&["--json", "errors", name, "--since", "1h"]);
+            assert_eq!(r.code, Some(0), "{}", r.all());
+            assert!(r.stdout.contains(category), "{name}: {}", r.stdout);
+            assert!(!r.all().contains(CANARY), "{}", r.all());
+        }
+    }
+    let r = apiops(&["--json", "api", "health", "ok"]);
+    let v = json_of(&r);
+    assert_eq!(v["http_status"], 200, "{v}");
+    assert_eq!(
+        (&v["headroom"]["limit"], &v["headroom"]["remaining"]),
+        (&json!(5000), &json!(4999)),
+        "{v}"
+    );
+    let r = apiops(&["--json", "api", "health", "denied"]);
+    assert_eq!(json_of(&r)["http_status"], 401);
+    // The human form says the same.
+    let r = apiops(&["api", "health", "limited"]);
+    assert_eq!(r.code, Some(3), "{}", r.all());
+    assert!(r.stdout.contains("degraded"), "{}", r.all());
+    for req in seen.all() {
+        assert_eq!(req.body, json!({"query": "query { __typename }"}));
+        assert_eq!(req.authorization, Some(format!("Bearer {CANARY}")));
+    }
+}

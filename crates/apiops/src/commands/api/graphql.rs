@@ -3,7 +3,9 @@
 //! query and its variables (refused before anything is sent when they do not fit), call the
 //! engine, render. A query runs at once; partial data is shown beside its errors (exit 6) and
 //! the errors are kept in the event log (`apiops errors NAME`). A mutation is a write: planned
-//! and confirmed as `apiops call` confirms writes, then journaled.
+//! and confirmed as `apiops call` confirms writes, then journaled. `--record` / `--replay`
+//! use a cassette as `apiops call` does (requests matched by their body, so each page and each
+//! query has its own answer; no token in the file).
 
 use anyhow::Context as _;
 use apiops_config::{LoadedConfig, Locations};
@@ -11,7 +13,10 @@ use apiops_openapi::{Api, Document, GqlKind, JsonLines};
 use clap::Args;
 
 use super::views::GraphQlView;
-use super::{WriteArgs, call_error, parse_pair, record, run_write, settings_of};
+use super::{
+    CassetteArgs, SpecFlags, WriteArgs, call_error, open_with, parse_pair, record, run_write,
+    settings_of,
+};
 use crate::commands::checks;
 use crate::exit::{AppError, Exit};
 use crate::output::{self, Format};
@@ -49,24 +54,25 @@ pub(crate) struct GraphQlArgs {
     /// A mutation is a write: these confirm it
     #[command(flatten)]
     pub(crate) write: WriteArgs,
+    #[command(flatten)]
+    pub(crate) cassette: CassetteArgs,
 }
 
 /// `apiops graphql ...`
 pub(crate) fn run(
     loaded: &LoadedConfig,
-    _locations: &Locations,
+    locations: &Locations,
     args: &GraphQlArgs,
     format: Format,
 ) -> anyhow::Result<Exit> {
     let settings = settings_of(loaded, &args.name)?;
-    let endpoint = settings.graphql.as_ref().ok_or_else(|| {
+    let endpoint = settings.graphql_endpoint().ok_or_else(|| {
         AppError::Usage(format!(
             "{} is an OpenAPI API, not a GraphQL endpoint (no graphql = URL in [apis.{}]): use apiops call {} OPERATION",
             args.name, args.name, args.name
         ))
     })?;
-    // The configuration normalizes URLs with a trailing slash; an endpoint is a resource.
-    let endpoint = endpoint.as_str().trim_end_matches('/');
+    let cassette = args.cassette.open()?;
     let text = match args.query.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| AppError::Usage(format!("--query @{path}: {e}")))?,
@@ -80,20 +86,13 @@ pub(crate) fn run(
     }
     let cursor_var = args.all.then(|| doc.cursor_var(args.cursor_var.as_deref()));
     let cursor_var = cursor_var.transpose().map_err(call_error)?;
-    let config =
-        settings
-            .api_config(&args.name)
-            .map_err(|variables| AppError::ApiCredentialsMissing {
-                api: args.name.clone(),
-                variables,
-            })?;
-    let tuning = apiops_config::providers::tuning(&loaded.settings);
-    let api = Api::graphql_endpoint(config, endpoint, |b| {
-        tuning.apply(b).map_err(|e| e.to_string())
-    })
-    .map_err(call_error)?;
-    let req = Api::graphql_request(endpoint, &text, variables);
     let rt = checks::runtime()?;
+    let flags = SpecFlags {
+        refresh: false,
+        allow_private_targets: false,
+    };
+    let api = rt.block_on(open_with(loaded, locations, &args.name, &flags, cassette))?;
+    let req = Api::graphql_request(endpoint, &text, variables);
     let label = doc.label();
     if doc.kind == GqlKind::Mutation {
         let plan = api.graphql_plan(&doc, req, args.write.salt().as_deref());

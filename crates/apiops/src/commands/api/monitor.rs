@@ -1,6 +1,7 @@
-//! Configured APIs for `apiops serve`'s monitor: each `[apis.NAME]` with an OpenAPI document
-//! and its credentials set becomes an `apiops_monitor::apis::OpenApiCheck` over its
-//! `apiops_openapi::Api` (its health operation, as `apiops health NAME` calls it). An API that
+//! Configured APIs for `apiops serve`'s monitor: each `[apis.NAME]` (an OpenAPI document or a
+//! GraphQL endpoint) with its credentials set becomes an `apiops_monitor::apis::OpenApiCheck`
+//! over its `apiops_openapi::Api` (its health operation, or `query { __typename }` for a
+//! GraphQL endpoint, as `apiops health NAME` calls it). An API that
 //! cannot be built (no credentials, a document that does not load) is left out with a warning:
 //! the monitor checks the rest.
 
@@ -23,10 +24,7 @@ pub(crate) async fn checks(
         allow_private_targets: false,
     };
     let mut out: Vec<(ApiName, Arc<dyn ApiCheck>)> = Vec::new();
-    for (name, settings) in &loaded.settings.apis {
-        if settings.spec.is_none() {
-            continue;
-        }
+    for name in loaded.settings.apis.keys() {
         let Ok(api_name) = ApiName::new(name) else {
             tracing::warn!("monitor: {name:?} is not an API name; not checked");
             continue;

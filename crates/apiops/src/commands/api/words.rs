@@ -70,8 +70,10 @@ pub(crate) fn run(
             dry_run: args.flags.dry_run,
             new: args.flags.new,
         },
-        record: None,
-        replay: None,
+        cassette: super::CassetteArgs {
+            record: None,
+            replay: None,
+        },
         spec: flags,
     };
     super::call(loaded, locations, &call, format).map(Some)
