@@ -1,93 +1,80 @@
-//! Response-body buffers reused across pages.
+//! Response bodies in memory: a budget for how many bytes of them are held at once.
 //!
-//! A scan reads tens of thousands of pages of a few hundred KiB each. Allocating a fresh buffer
-//! for every page and freeing it after decoding makes glibc's allocator raise its mmap threshold
-//! to the page size and serve later pages from the heap, where they fragment it: the peak
-//! resident memory then grows with the length of the scan, not with what it holds. Here a page's
-//! body is read into a buffer taken from a small process-wide pool and handed back when the
-//! [`Body`] is dropped, so a scan allocates about one buffer per concurrent page, once.
+//! A scan keeps up to a hundred page requests in flight, but two cores decode one page at a time
+//! each. Without a bound, every answered request reads its whole body into memory while it waits
+//! to be decoded, and the peak resident memory is however many bodies happened to arrive
+//! together: the longer the scan, the worse its worst moment. [`read_body`] first takes the
+//! body's size from a process-wide budget ([`BUDGET_KIB`]) and holds it until the [`Body`] is
+//! dropped; the bodies waiting for budget stay unread in the kernel's socket buffers, and the
+//! server waits. The budget holds several pages of the largest providers' lists, more than
+//! decoding needs to keep the cores busy, so the scan is not slower. A body larger than the whole
+//! budget waits for all of it.
 //!
-//! The pool is bounded: it keeps at most [`KEPT`] buffers holding [`KEPT_BYTES`] in all, and
-//! never one larger than [`LARGEST_KEPT`], so one huge body does not stay resident after it is
-//! decoded.
+//! [`read_body`]: crate::client::read_body
 
 use std::ops::Deref;
-use std::sync::Mutex;
 
-/// How many idle buffers the pool keeps.
-pub const KEPT: usize = 32;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
-/// How many bytes (by capacity) the idle buffers hold at the most, all together.
-pub const KEPT_BYTES: usize = 64 * 1024 * 1024;
+/// How many KiB of response bodies are held at once, all together.
+pub const BUDGET_KIB: u32 = 16 * 1024;
 
-/// The largest buffer (by capacity) the pool keeps; a larger one is freed when dropped.
-pub const LARGEST_KEPT: usize = 8 * 1024 * 1024;
+/// What a body of unknown length (no `Content-Length`) takes from the budget, in KiB.
+pub const UNKNOWN_LENGTH_KIB: u32 = 64;
 
-/// A pool of idle buffers.
+/// The budget of bytes held.
 #[derive(Debug)]
-pub(crate) struct Pool {
-    idle: Mutex<Vec<Vec<u8>>>,
+pub(crate) struct Budget {
+    permits: Semaphore,
+    kib: u32,
 }
 
-impl Pool {
-    const fn new() -> Self {
-        Pool {
-            idle: Mutex::new(Vec::new()),
+impl Budget {
+    const fn new(kib: u32) -> Self {
+        Budget {
+            permits: Semaphore::const_new(kib as usize),
+            kib,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
-        self.idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// An empty body whose buffer, an idle one when there is one, holds at least `capacity`
-    /// bytes.
-    fn take(&'static self, capacity: usize) -> Body {
-        let mut bytes = self.lock().pop().unwrap_or_default();
-        bytes.reserve(capacity);
-        Body { bytes, pool: self }
-    }
-
-    /// Keeps `bytes` for reuse, emptied, unless the pool is full or it is too large.
-    fn give(&self, mut bytes: Vec<u8>) {
-        if bytes.capacity() == 0 || bytes.capacity() > LARGEST_KEPT {
-            return;
-        }
-        bytes.clear();
-        let mut idle = self.lock();
-        let held: usize = idle.iter().map(Vec::capacity).sum();
-        if idle.len() < KEPT && held + bytes.capacity() <= KEPT_BYTES {
-            idle.push(bytes);
+    /// An empty body for `length` bytes (`None`: not known), once the budget has room for it.
+    async fn take(&'static self, length: Option<usize>) -> Body {
+        let kib = length.map_or(UNKNOWN_LENGTH_KIB, |n| {
+            u32::try_from(n.div_ceil(1024)).unwrap_or(u32::MAX)
+        });
+        // Never closed; a body larger than the budget waits for all of it.
+        let held = self.permits.acquire_many(kib.clamp(1, self.kib)).await.ok();
+        Body {
+            bytes: Vec::with_capacity(length.unwrap_or(0)),
+            _held: held,
         }
     }
 }
 
-static POOL: Pool = Pool::new();
+static BUDGET: Budget = Budget::new(BUDGET_KIB);
 
-/// A response body read into a pooled buffer. It reads as a byte slice; dropping it gives the
-/// buffer back to the pool.
+/// A response body, holding its share of the budget. It reads as a byte slice; dropping it gives
+/// the share back.
 #[derive(Debug)]
 pub struct Body {
     bytes: Vec<u8>,
-    pool: &'static Pool,
+    _held: Option<SemaphorePermit<'static>>,
 }
 
 impl Body {
-    /// An empty body whose buffer, from the process-wide pool when one is idle, holds at least
-    /// `capacity` bytes.
-    pub(crate) fn with_capacity(capacity: usize) -> Self {
-        POOL.take(capacity)
+    /// An empty body for `length` bytes (`None`: not known), once the process-wide budget has
+    /// room for it.
+    pub(crate) async fn for_length(length: Option<usize>) -> Self {
+        BUDGET.take(length).await
     }
 
     pub(crate) fn extend_from_slice(&mut self, chunk: &[u8]) {
         self.bytes.extend_from_slice(chunk);
     }
 
-    /// The bytes as an owned vector, taken out of the pool's reach.
-    pub fn into_vec(mut self) -> Vec<u8> {
-        std::mem::take(&mut self.bytes)
+    /// The bytes as an owned vector, out of the budget's count.
+    pub fn into_vec(self) -> Vec<u8> {
+        self.bytes
     }
 }
 
@@ -105,63 +92,58 @@ impl AsRef<[u8]> for Body {
     }
 }
 
-impl Drop for Body {
-    fn drop(&mut self) {
-        self.pool.give(std::mem::take(&mut self.bytes));
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use futures::FutureExt as _;
+
     use super::*;
 
-    #[test]
-    fn a_dropped_body_is_reused_empty_with_its_capacity() {
-        static OWN: Pool = Pool::new();
-        let mut first = OWN.take(300_000);
-        first.extend_from_slice(b"secret page");
-        let (ptr, cap) = (first.bytes.as_ptr(), first.bytes.capacity());
-        drop(first);
-        assert_eq!(OWN.lock().len(), 1, "the buffer went back to the pool");
-        let again = OWN.take(1);
-        assert_eq!(
-            again.bytes.as_ptr(),
-            ptr,
-            "the same allocation is read into again"
-        );
-        assert_eq!(again.bytes.capacity(), cap);
+    #[tokio::test]
+    async fn a_body_waits_until_the_budget_has_room_for_it() {
+        static OWN: Budget = Budget::new(1024);
+        let first = OWN.take(Some(600 * 1024)).await;
+        assert!(first.bytes.capacity() >= 600 * 1024, "sized by its length");
+        let mut second = Box::pin(OWN.take(Some(600 * 1024)));
         assert!(
-            again.is_empty(),
-            "a reused buffer does not carry the last body"
+            (&mut second).now_or_never().is_none(),
+            "1,200 KiB do not fit a 1,024 KiB budget"
         );
-        assert!(OWN.lock().is_empty());
+        drop(first);
+        let second = second
+            .now_or_never()
+            .expect("room once the first is dropped");
+        assert_eq!(OWN.permits.available_permits(), 1024 - 600);
+        drop(second);
+        assert_eq!(OWN.permits.available_permits(), 1024);
     }
 
-    #[test]
-    fn the_pool_keeps_no_huge_buffer_and_stays_within_its_bounds() {
-        static OWN: Pool = Pool::new();
-        let mut huge = OWN.take(LARGEST_KEPT + 1);
-        huge.extend_from_slice(&[1, 2, 3]);
+    #[tokio::test]
+    async fn a_body_over_the_budget_takes_all_of_it_and_does_not_wait_forever() {
+        static OWN: Budget = Budget::new(1024);
+        let huge = OWN.take(Some(10 * 1024 * 1024)).now_or_never();
+        assert!(huge.is_some(), "read once the budget is free");
+        assert_eq!(OWN.permits.available_permits(), 0);
+        assert!(
+            OWN.take(Some(1)).now_or_never().is_none(),
+            "nothing else meanwhile"
+        );
         drop(huge);
-        assert!(OWN.lock().is_empty(), "a buffer over LARGEST_KEPT is freed");
-        let bodies: Vec<Body> = (0..KEPT + 8).map(|_| OWN.take(1024)).collect();
-        drop(bodies);
-        assert_eq!(OWN.lock().len(), KEPT, "at most KEPT idle buffers");
-        let big: Vec<Body> = (0..KEPT).map(|_| OWN.take(LARGEST_KEPT)).collect();
-        drop(big);
-        let held: usize = OWN.lock().iter().map(Vec::capacity).sum();
-        assert!(held <= KEPT_BYTES, "{held} bytes held");
+        assert_eq!(OWN.permits.available_permits(), 1024);
     }
 
-    #[test]
-    fn into_vec_keeps_the_bytes_and_reads_as_a_slice() {
-        static OWN: Pool = Pool::new();
-        let mut body = OWN.take(4);
+    #[tokio::test]
+    async fn an_unknown_length_takes_a_fixed_share_and_into_vec_gives_it_back() {
+        static OWN: Budget = Budget::new(1024);
+        let mut body = OWN.take(None).await;
+        assert_eq!(
+            OWN.permits.available_permits(),
+            (1024 - UNKNOWN_LENGTH_KIB) as usize
+        );
         body.extend_from_slice(b"{\"a\":1}");
         assert_eq!(&*body, b"{\"a\":1}");
         let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(v["a"], 1);
         assert_eq!(body.into_vec(), b"{\"a\":1}".to_vec());
-        assert!(OWN.lock().is_empty(), "a body taken out is not given back");
+        assert_eq!(OWN.permits.available_permits(), 1024);
     }
 }

@@ -455,13 +455,15 @@ impl ApiClient {
 
 /// The body of `resp`, read chunk by chunk into one buffer sized by its `Content-Length` (up to
 /// 64 MiB ahead): a page never sits in memory twice, as collecting the chunks and then joining
-/// them would leave it. The buffer comes from the pool of [`crate::buffers`] and goes back to it
-/// when the [`Body`] is dropped. A body that breaks off is a [`ClientError::Transport`] of kind
+/// them would leave it. It waits for room in the budget of bodies held at once
+/// ([`crate::buffers`]) and holds its share until the [`Body`] is dropped. A body that breaks off is a [`ClientError::Transport`] of kind
 /// [`TransportKind::Body`], named by `method` and the response's target.
 pub async fn read_body(mut resp: Response, method: &str) -> Result<Body, ClientError> {
     const MAX_AHEAD: u64 = 64 * 1024 * 1024;
-    let hint = resp.content_length().unwrap_or(0).min(MAX_AHEAD);
-    let mut body = Body::with_capacity(usize::try_from(hint).unwrap_or(0));
+    let length = resp
+        .content_length()
+        .map(|n| usize::try_from(n.min(MAX_AHEAD)).unwrap_or(0));
+    let mut body = Body::for_length(length).await;
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => body.extend_from_slice(&chunk),

@@ -8,7 +8,7 @@
 //!
 //! - [`client`]: [`ClientBuilder`] and [`ApiClient`], which assemble the stack and map failures
 //!   to [`ClientError`].
-//! - [`buffers`]: response bodies read into buffers reused across pages ([`read_body`]).
+//! - [`buffers`]: the budget of response bodies held in memory at once ([`read_body`]).
 //! - [`error`]: the typed errors a caller can act on.
 //! - [`retry`]: full-jitter backoff, `Retry-After` parsing, the retry decision and the retry
 //!   budget.
