@@ -563,6 +563,19 @@ async fn shop(
     Arc<std::sync::Mutex<Vec<String>>>,
     Arc<std::sync::atomic::AtomicUsize>,
 ) {
+    shop_with(dir, true).await
+}
+
+/// [`shop`], whose first creation fails only when `fail_first`.
+async fn shop_with(
+    dir: &tempfile::TempDir,
+    fail_first: bool,
+) -> (
+    String,
+    String,
+    Arc<std::sync::Mutex<Vec<String>>>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let keys = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let deletes = Arc::new(AtomicUsize::new(0));
@@ -578,7 +591,7 @@ async fn shop(
                     .to_owned();
                 let mut seen = k.lock().expect("lock");
                 seen.push(key);
-                let first = seen.len() == 1;
+                let first = fail_first && seen.len() == 1;
                 async move {
                     if first {
                         (
@@ -664,13 +677,22 @@ async fn an_agent_cannot_execute_an_api_deletion_nor_a_tampered_plan() {
         let v = content(&r);
         assert_eq!(v["trust"]["rule"], "deletion", "{v:#}");
         let plan_id = v["plan_id"].as_str().expect("plan id").to_owned();
-        match (transport, state.api_next(&plan_id, "test")) {
-            // Over HTTP the agent's channel never confirms a deletion, whatever the flags.
+        match (transport, state.api_next(&plan_id, "test").await) {
+            // Over HTTP the agent's channel never confirms a deletion, whatever the flags: it
+            // waits for a person, out of band.
             (Transport::Http, Err(e)) => {
                 let e = content(&e.into_result())["error"].clone();
                 assert_eq!(e["kind"], "confirmation_required", "{e:#}");
                 assert!(
                     e["message"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains(&format!("apiops confirm {plan_id}")),
+                    "{e:#}"
+                );
+                assert_eq!(e["details"]["deletion"], true, "{e:#}");
+                assert!(
+                    e["details"]["command"]
                         .as_str()
                         .unwrap_or("")
                         .contains("apiops call shop orders/delete"),
@@ -693,7 +715,7 @@ async fn an_agent_cannot_execute_an_api_deletion_nor_a_tampered_plan() {
             (plan_id.as_str(), "other"),
             ("plan_", "test"),
         ] {
-            match state.api_next(id, session) {
+            match state.api_next(id, session).await {
                 Err(e) => {
                     let e = content(&e.into_result())["error"].clone();
                     assert_eq!(e["kind"], "unknown_plan", "{id} {session}: {e:#}");
@@ -733,7 +755,7 @@ async fn an_api_write_keeps_its_idempotency_key_when_execute_plan_is_retried() {
     );
     // The person said yes (elicitation); the first run fails, the retry succeeds, a third run
     // sends nothing.
-    let (entry, next) = state.api_next(&plan_id, "test").expect("an API plan");
+    let (entry, next) = state.api_next(&plan_id, "test").await.expect("an API plan");
     assert!(
         matches!(next, apis::ApiNext::Ask { always: true, .. }),
         "{next:?}"
@@ -765,4 +787,254 @@ async fn an_api_write_keeps_its_idempotency_key_when_execute_plan_is_retried() {
     let store = state.store().expect("store");
     let events = store.events(&EventFilter::default()).await.expect("events");
     assert!(events.iter().any(|e| e.error_code == "busy"), "{events:?}");
+}
+
+/// The tool error of an `api_next` that must not run.
+async fn refused(state: &State, plan_id: &str, session: &str) -> Value {
+    match state.api_next(plan_id, session).await {
+        Err(e) => content(&e.into_result())["error"].clone(),
+        Ok((_, next)) => panic!("{plan_id} in {session} would run: {next:?}"),
+    }
+}
+
+/// Makes an API write over MCP HTTP and returns its plan id.
+async fn api_write(state: &State, args: Value) -> String {
+    let r = call(state, "call_api", args).await;
+    assert_eq!(r.is_error, Some(false), "{:#}", content(&r));
+    content(&r)["plan_id"].as_str().expect("plan id").to_owned()
+}
+
+/// A server over MCP HTTP, started with `--allow-execute`, with [`shop_with`] configured (its
+/// creations never fail): the server, the keys the shop saw, its deletions.
+async fn http_shop(
+    dir: &tempfile::TempDir,
+) -> (
+    Arc<State>,
+    Arc<std::sync::Mutex<Vec<String>>>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let (base, spec, keys, deletes) = shop_with(dir, false).await;
+    let vars = [
+        ("APIOPS_APIS_SHOP_SPEC", spec.as_str()),
+        ("APIOPS_APIS_SHOP_BASE_URL", base.as_str()),
+    ];
+    let options = Options {
+        read_only: false,
+        allow_execute: true,
+        transport: Transport::Http,
+    };
+    (server_with(&vars, dir, options).await, keys, deletes)
+}
+
+/// Over MCP HTTP an API write becomes a pending confirmation (masked, naming who asked) that
+/// no retry of the agent's decides; once a person confirms it in the store (what
+/// `apiops confirm` and the dashboard do), `execute_plan` sends it, and again sends nothing.
+#[tokio::test]
+async fn over_http_an_api_write_waits_for_a_person_out_of_band_then_runs_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (state, keys, _) = http_shop(&dir).await;
+    let secret = "hunter2hunter2hunter2";
+    let r = call(
+        &state,
+        "call_api",
+        json!({"api": "shop", "operation": "orders/create", "body": {"sku": "A1", "password": secret}}),
+    )
+    .await;
+    let v = content(&r);
+    assert!(
+        v["execution"]["note"]
+            .as_str()
+            .unwrap_or("")
+            .contains("apiops confirm"),
+        "{v:#}"
+    );
+    let plan_id = v["plan_id"].as_str().expect("plan id").to_owned();
+    let key = v["plan"]["idempotency"][1]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    // The agent asks again and again: each time it waits, and it is recorded once.
+    for _ in 0..3 {
+        let e = refused(&state, &plan_id, "test").await;
+        assert_eq!(e["kind"], "confirmation_required", "{e:#}");
+        assert_eq!(
+            e["details"]["confirm_in_terminal"],
+            format!("apiops confirm {plan_id}"),
+            "{e:#}"
+        );
+    }
+    let store = state.store().expect("store");
+    let now = jiff::Timestamp::now();
+    let pending = store.confirmations_pending(now, 10).await.expect("pending");
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let c = &pending[0];
+    assert_eq!(
+        (c.id.as_str(), c.session.as_str()),
+        (plan_id.as_str(), "test")
+    );
+    for want in [
+        "shop: POST /orders (orders/create)",
+        "\"sku\":\"A1\"",
+        "hunt...ter2",
+        "Asked by MCP session test",
+        "a purchase",
+    ] {
+        assert!(c.summary.contains(want), "{want} in {}", c.summary);
+    }
+    assert!(!c.summary.contains(secret), "{}", c.summary);
+    // Another session's agent finds nothing, and nothing was sent.
+    let e = refused(&state, &plan_id, "other").await;
+    assert_eq!(e["kind"], "unknown_plan", "{e:#}");
+    assert!(keys.lock().expect("lock").is_empty(), "nothing was sent");
+
+    // A person says yes out of band.
+    assert!(
+        store
+            .confirmation_decide(
+                &plan_id,
+                apiops_store::ConfirmationState::Confirmed,
+                "terminal",
+                now
+            )
+            .await
+            .expect("decide")
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let (entry, next) = state.api_next(&plan_id, "test").await.expect("confirmed");
+        assert_eq!(next, apis::ApiNext::Run(Via::Person));
+        let r = state
+            .run_api_plan(&plan_id, &entry, Via::Person)
+            .await
+            .expect("ran");
+        statuses.push(content(&r)["status"].clone());
+    }
+    assert_eq!(statuses, [json!("sent"), json!("already_done")]);
+    assert_eq!(
+        *keys.lock().expect("lock"),
+        vec![key],
+        "sent once, with its key"
+    );
+}
+
+/// A refused, an expired, a foreign or another session's confirmation never sends an API
+/// write; a deletion waits for a person like any write.
+#[tokio::test]
+async fn a_refused_expired_or_foreign_confirmation_never_sends_an_api_write() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().expect("dir");
+    let (state, keys, deletes) = http_shop(&dir).await;
+    let store = state.store().expect("store");
+    let delete =
+        |id: &str| json!({"api": "shop", "operation": "orders/delete", "params": {"id": id}});
+    let record = |plan_id: &str| {
+        let entry = state.plans.get_api(plan_id, "test").expect("kept");
+        apiops_ops::pending::ApiWrite::new(
+            entry.plan,
+            &apiops_client::redact::Redactor::default(),
+            "test",
+        )
+        .to_json()
+    };
+    let put = |id: String, session: &str, plan_json: String, state, expires: jiff::Timestamp| {
+        let now = jiff::Timestamp::now();
+        apiops_store::Confirmation {
+            id,
+            session: session.to_owned(),
+            plan_json,
+            summary: "s".into(),
+            created_at: now,
+            expires_at: expires,
+            state,
+            decided_by: None,
+            decided_at: None,
+        }
+    };
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
+    let earlier = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1);
+    use apiops_store::ConfirmationState as S;
+
+    // Refused by a person: never sent, however often the agent asks.
+    let refused_id = api_write(&state, delete("ord_1")).await;
+    let e = refused(&state, &refused_id, "test").await;
+    assert_eq!(
+        (e["kind"].as_str(), e["details"]["deletion"].as_bool()),
+        (Some("confirmation_required"), Some(true)),
+        "{e:#}"
+    );
+    let now = jiff::Timestamp::now();
+    assert!(
+        store
+            .confirmation_decide(&refused_id, S::Refused, "dashboard", now)
+            .await
+            .expect("decide")
+    );
+    for _ in 0..2 {
+        let e = refused(&state, &refused_id, "test").await;
+        assert!(
+            e["message"].as_str().unwrap_or("").contains("refused"),
+            "{e:#}"
+        );
+    }
+
+    // Expired before anyone decided: nobody can confirm it, and it never runs.
+    let expired_id = api_write(&state, delete("ord_2")).await;
+    store
+        .confirmation_put(&put(
+            expired_id.clone(),
+            "test",
+            record(&expired_id),
+            S::Pending,
+            earlier,
+        ))
+        .await
+        .expect("put");
+    assert!(
+        !store
+            .confirmation_decide(&expired_id, S::Confirmed, "terminal", now)
+            .await
+            .expect("decide")
+    );
+    let e = refused(&state, &expired_id, "test").await;
+    assert_eq!(e["kind"], "confirmation_required", "{e:#}");
+
+    // A confirmation under this id that holds another write, or is another session's: found
+    // as nothing.
+    let foreign_id = api_write(&state, delete("ord_3")).await;
+    store
+        .confirmation_put(&put(
+            foreign_id.clone(),
+            "test",
+            record(&refused_id),
+            S::Confirmed,
+            later,
+        ))
+        .await
+        .expect("put");
+    let other_id = api_write(&state, delete("ord_4")).await;
+    store
+        .confirmation_put(&put(
+            other_id.clone(),
+            "other",
+            record(&other_id),
+            S::Confirmed,
+            later,
+        ))
+        .await
+        .expect("put");
+    for id in [&foreign_id, &other_id] {
+        let e = refused(&state, id, "test").await;
+        assert_eq!(e["kind"], "unknown_plan", "{id}: {e:#}");
+    }
+    // A tampered id finds nothing either.
+    let mut tampered = foreign_id.clone();
+    let last = tampered.pop().expect("a char");
+    tampered.push(if last == '0' { '1' } else { '0' });
+    assert_eq!(
+        refused(&state, &tampered, "test").await["kind"],
+        "unknown_plan"
+    );
+
+    assert_eq!(deletes.load(Ordering::SeqCst), 0, "nothing was deleted");
+    assert!(keys.lock().expect("lock").is_empty());
 }
