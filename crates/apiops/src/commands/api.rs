@@ -118,7 +118,7 @@ pub(crate) struct CallArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "replay")]
     pub(crate) record: Option<std::path::PathBuf>,
     /// Answer from this cassette instead of the network: nothing is sent, no OAuth2 token is
-    /// fetched (the credential variables must still be set)
+    /// fetched, and the credential variables need not be set
     #[arg(long, value_name = "FILE")]
     pub(crate) replay: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -376,12 +376,19 @@ async fn open_with(
     cassette: Option<Cassette>,
 ) -> anyhow::Result<Api> {
     let (api, spec) = configured(loaded, locations, name, flags).await?;
-    let config = api
-        .api_config(name)
-        .map_err(|variables| AppError::ApiCredentialsMissing {
-            api: name.to_owned(),
-            variables,
-        })?;
+    // A replay is answered by the cassette: the credentials it does not hold are not needed.
+    let replaying = cassette
+        .as_ref()
+        .is_some_and(|c| c.mode() == CassetteMode::Replay);
+    let config = if replaying {
+        api.api_config_replaying(name)
+    } else {
+        api.api_config(name)
+            .map_err(|variables| AppError::ApiCredentialsMissing {
+                api: name.to_owned(),
+                variables,
+            })?
+    };
     let tuning = apiops_config::providers::tuning(&loaded.settings);
     Api::new(config, spec, |b| {
         tuning
