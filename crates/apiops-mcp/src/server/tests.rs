@@ -566,87 +566,7 @@ async fn shop(
     Arc<std::sync::Mutex<Vec<String>>>,
     Arc<std::sync::atomic::AtomicUsize>,
 ) {
-    shop_with(dir, true).await
-}
-
-/// [`shop`], whose first creation fails only when `fail_first`.
-async fn shop_with(
-    dir: &tempfile::TempDir,
-    fail_first: bool,
-) -> (
-    String,
-    String,
-    Arc<std::sync::Mutex<Vec<String>>>,
-    Arc<std::sync::atomic::AtomicUsize>,
-) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let keys = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let deletes = Arc::new(AtomicUsize::new(0));
-    let (k, d) = (Arc::clone(&keys), Arc::clone(&deletes));
-    let app = axum::Router::new()
-        .route(
-            "/orders",
-            axum::routing::post(move |headers: axum::http::HeaderMap| {
-                let key = headers
-                    .get("idempotency-key")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                let mut seen = k.lock().expect("lock");
-                seen.push(key);
-                let first = fail_first && seen.len() == 1;
-                async move {
-                    if first {
-                        (
-                            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                            axum::Json(json!({"error": {"code": "busy", "message": "try again"}})),
-                        )
-                    } else {
-                        (
-                            axum::http::StatusCode::CREATED,
-                            axum::Json(json!({"id": "ord_1"})),
-                        )
-                    }
-                }
-            }),
-        )
-        .route(
-            "/orders/{id}",
-            axum::routing::delete(move || {
-                d.fetch_add(1, Ordering::SeqCst);
-                async { axum::http::StatusCode::NO_CONTENT }
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let spec = dir.path().join("shop.yaml");
-    std::fs::write(
-        &spec,
-        r#"openapi: 3.0.3
-info: {title: Shop, version: "1"}
-paths:
-  /orders:
-    post:
-      operationId: orders/create
-      summary: Create an order
-      parameters: [{name: Idempotency-Key, in: header, schema: {type: string}}]
-      requestBody:
-        required: true
-        content: {application/json: {schema: {type: object}}}
-      responses: {"201": {description: created}}
-  /orders/{id}:
-    delete:
-      operationId: orders/delete
-      summary: Delete an order
-      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
-      responses: {"204": {description: gone}}
-"#,
-    )
-    .expect("write");
-    (base, spec.display().to_string(), keys, deletes)
+    crate::test_support::shop_with(dir, true).await
 }
 
 #[tokio::test]
@@ -807,7 +727,10 @@ async fn api_write(state: &State, args: Value) -> String {
     content(&r)["plan_id"].as_str().expect("plan id").to_owned()
 }
 
-/// A server over MCP HTTP, started with `--allow-execute`, with [`shop_with`] configured (its
+/// What an HTTP server that lets in-account changes run is started with.
+const HTTP_WRITER: Options = crate::test_support::HTTP_WRITER;
+
+/// A server over MCP HTTP, started with `--allow-execute`, with the shop configured (its
 /// creations never fail): the server, the keys the shop saw, its deletions.
 async fn http_shop(
     dir: &tempfile::TempDir,
@@ -816,17 +739,9 @@ async fn http_shop(
     Arc<std::sync::Mutex<Vec<String>>>,
     Arc<std::sync::atomic::AtomicUsize>,
 ) {
-    let (base, spec, keys, deletes) = shop_with(dir, false).await;
-    let vars = [
-        ("APIOPS_APIS_SHOP_SPEC", spec.as_str()),
-        ("APIOPS_APIS_SHOP_BASE_URL", base.as_str()),
-    ];
-    let options = Options {
-        read_only: false,
-        allow_execute: true,
-        transport: Transport::Http,
-    };
-    (server_with(&vars, dir, options).await, keys, deletes)
+    let (vars, keys, deletes) = crate::test_support::http_shop(dir).await;
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    (server_with(&vars, dir, HTTP_WRITER).await, keys, deletes)
 }
 
 /// Over MCP HTTP an API write becomes a pending confirmation (masked, naming who asked) that
@@ -891,17 +806,7 @@ async fn over_http_an_api_write_waits_for_a_person_out_of_band_then_runs_once() 
     assert!(keys.lock().expect("lock").is_empty(), "nothing was sent");
 
     // A person says yes out of band.
-    assert!(
-        store
-            .confirmation_decide(
-                &plan_id,
-                apiops_store::ConfirmationState::Confirmed,
-                "terminal",
-                now
-            )
-            .await
-            .expect("decide")
-    );
+    crate::test_support::person_confirms(store, &plan_id).await;
     let mut statuses = Vec::new();
     for _ in 0..2 {
         let (entry, next) = state.api_next(&plan_id, "test").await.expect("confirmed");
