@@ -160,10 +160,10 @@ pub(crate) struct PendingRow {
     pub summary: String,
     pub session: String,
     pub csrf: String,
-    /// The plan, or `None` when it is an API write or this version cannot read it
-    /// ([`PendingRow::unreadable`] says why): then it can only be refused.
+    /// A catalog plan, when it is one.
     pub plan: Option<PlanView>,
-    /// A configured API's write ([`WriteView`]).
+    /// A configured API's write, when it is one. Neither when this version cannot read what
+    /// was recorded ([`PendingRow::unreadable`] says why): then it can only be refused.
     pub write: Option<WriteView>,
     pub unreadable: String,
 }

@@ -303,6 +303,7 @@ impl State {
                     }),
                     unknown: "call call_api again",
                     confirmed_runs: "then call execute_plan again: it sends the write, once",
+                    expires_in: apiops_ops::registry::PLAN_TTL.saturating_sub(entry.made.elapsed()),
                 };
                 // The confirmation found must hold this very write: a person's yes to another
                 // request never sends this one.

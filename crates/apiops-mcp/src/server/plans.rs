@@ -365,6 +365,7 @@ impl State {
             }),
             unknown: "call plan_operation first",
             confirmed_runs: "then call execute_plan again for the outcome",
+            expires_in: PLAN_TTL.saturating_sub(entry.made.elapsed()),
         };
         self.person_of(plan_id, session, asked, reason, |_| true)
             .await
@@ -397,7 +398,8 @@ impl State {
                 ));
             }
             None => {
-                let expires = jiff::SignedDuration::try_from(PLAN_TTL).unwrap_or_default();
+                // The confirmation lasts as long as the plan it would let run.
+                let expires = jiff::SignedDuration::try_from(asked.expires_in).unwrap_or_default();
                 store
                     .confirmation_put(&apiops_store::Confirmation {
                         id: plan_id.to_owned(),
@@ -537,6 +539,8 @@ pub(super) struct Asking {
     pub(super) unknown: &'static str,
     /// What happens once a person confirmed it.
     pub(super) confirmed_runs: &'static str,
+    /// How long the plan stays executable: the confirmation expires with it.
+    pub(super) expires_in: Duration,
 }
 
 /// What asking the person came to.
