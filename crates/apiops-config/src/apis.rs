@@ -20,6 +20,10 @@ use url::Url;
 use crate::env::{Environment, PREFIX};
 use crate::values;
 
+/// What stands for a credential variable that is not set when a cassette is replayed
+/// ([`ApiSettings::api_config_replaying`]).
+pub const REPLAY_PLACEHOLDER: &str = "apiops-replay-no-credential";
+
 /// The keys of an `[apis.NAME]` table that can be set from the environment, as the variable
 /// suffix spells them (longest first, so `_BASE_URL` wins over a name ending in `_BASE`).
 pub const ENV_KEYS: &[&str] = &[
@@ -325,12 +329,39 @@ impl ApiSettings {
         if !self.credentials.missing.is_empty() {
             return Err(self.credentials.missing.clone());
         }
-        let secret = |var: &str| {
+        self.config_with(name, |var| {
             self.credentials
                 .get(var)
                 .cloned()
                 .ok_or_else(|| vec![var.to_owned()])
-        };
+        })
+    }
+
+    /// The configuration for a replay from a cassette: the cassette answers, so a credential
+    /// variable that is not set is not an error. Each one stands as [`REPLAY_PLACEHOLDER`],
+    /// which puts the request in the shape it was recorded in (the cassette keeps no secret,
+    /// only its place) and is never sent anywhere.
+    pub fn api_config_replaying(&self, name: &str) -> ApiConfig {
+        let config = self.config_with(name, |var| {
+            Ok::<_, std::convert::Infallible>(
+                self.credentials
+                    .get(var)
+                    .cloned()
+                    .unwrap_or_else(|| SecretString::from(REPLAY_PLACEHOLDER)),
+            )
+        });
+        match config {
+            Ok(c) => c,
+            Err(never) => match never {},
+        }
+    }
+
+    /// The configuration, each credential variable's value from `secret`.
+    fn config_with<E>(
+        &self,
+        name: &str,
+        secret: impl Fn(&str) -> Result<SecretString, E>,
+    ) -> Result<ApiConfig, E> {
         let auth = match &self.auth {
             None => ApiAuth::None,
             Some(a) => {
@@ -507,6 +538,14 @@ mod tests {
             api.api_config("my_crm").err(),
             Some(vec!["CRM_KEY".to_owned()])
         );
+        // A replay needs no credential: the placeholder stands where the key was recorded.
+        match api.api_config_replaying("my_crm").auth {
+            ApiAuth::Header { name, value } => assert_eq!(
+                (name.as_str(), value.expose_secret()),
+                ("X-Api-Key", REPLAY_PLACEHOLDER)
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -10,16 +10,18 @@
 //!   decides no other. The store's atomic decision makes any second one (another tab, the
 //!   terminal, an expired plan) a 409. A confirmed plan runs at once through
 //!   [`execute_confirmed`], under the plan's lease and journal: the agent's later
-//!   `execute_plan` finds it done and repeats nothing.
+//!   `execute_plan` finds it done and repeats nothing. A configured API's write (`call_api`)
+//!   is listed the same way (the API, method, path, parameters and body masked, who asked;
+//!   `views.rs`) but a yes only records it: the agent's next `execute_plan` sends it, once.
 //!
 //! Not here: making plans (the MCP server), or running them any other way than the terminal's
 //! `apiops confirm` does.
 
 use std::sync::Arc;
 
+use apiops_ops::Plan;
 use apiops_ops::exec::{ItemResult, Outcome, OutcomeStatus};
-use apiops_ops::plan::{Cost, Planned};
-use apiops_ops::{Plan, TrustClass};
+use apiops_ops::pending::Pending;
 use apiops_store::{Confirmation, ConfirmationState, StoreError};
 use askama::Template;
 use axum::Form;
@@ -34,6 +36,10 @@ use subtle::ConstantTimeEq;
 use super::access::{host_and_port, unbracket};
 use super::view::{Layout, ago, clean, duration, layout};
 use super::{CSP_FORMS, DashboardState, WINDOWS, page_with};
+
+mod views;
+
+pub(crate) use views::{PlanView, WriteView};
 
 /// Runs a plan a person confirmed (here or in a terminal): the executor's lease, journal and
 /// state-first checks make a second call (the agent's `execute_plan`, a retry) repeat nothing.
@@ -154,36 +160,12 @@ pub(crate) struct PendingRow {
     pub summary: String,
     pub session: String,
     pub csrf: String,
-    /// The plan, or `None` when this version cannot read it ([`PendingRow::unreadable`] says
-    /// why): then it can only be refused.
+    /// A catalog plan, when it is one.
     pub plan: Option<PlanView>,
+    /// A configured API's write, when it is one. Neither when this version cannot read what
+    /// was recorded ([`PendingRow::unreadable`] says why): then it can only be refused.
+    pub write: Option<WriteView>,
     pub unreadable: String,
-}
-
-/// A plan as a person reads it before saying yes.
-#[derive(Debug)]
-pub(crate) struct PlanView {
-    pub name: String,
-    pub operation: &'static str,
-    pub request: String,
-    pub steps: Vec<StepRow>,
-    pub batch: bool,
-    pub side_effects: &'static str,
-    pub flags: String,
-    pub risks: Vec<String>,
-    pub cost: String,
-    pub trust: &'static str,
-    pub trust_class: &'static str,
-    pub why: String,
-}
-
-/// One step of a plan.
-#[derive(Debug)]
-pub(crate) struct StepRow {
-    pub n: u32,
-    pub text: String,
-    /// Why nothing will be sent for it, when its effect is already in place.
-    pub already: String,
 }
 
 /// The answer to a decision.
@@ -248,9 +230,11 @@ fn frame(state: &DashboardState, title: &'static str, now: Timestamp, firing: us
 }
 
 fn pending_row(state: &DashboardState, c: &Confirmation, now: Timestamp) -> PendingRow {
-    let (plan, unreadable) = match serde_json::from_str::<Plan>(&c.plan_json) {
-        Ok(p) => (Some(plan_view(state, &p)), String::new()),
+    let (plan, write, unreadable) = match Pending::parse(&c.plan_json) {
+        Ok(Pending::Operation(p)) => (Some(views::plan_view(state, &p)), None, String::new()),
+        Ok(Pending::ApiWrite(w)) => (None, Some(views::write_view(state, &w)), String::new()),
         Err(e) => (
+            None,
             None,
             clean(
                 state,
@@ -270,84 +254,13 @@ fn pending_row(state: &DashboardState, c: &Confirmation, now: Timestamp) -> Pend
         session: clean(state, &c.session, 100),
         csrf: state.csrf.token(&c.id),
         plan,
+        write,
         unreadable,
     }
 }
 
 fn utc(t: Timestamp) -> String {
     format!("{} UTC", t.strftime("%Y-%m-%d %H:%M:%S"))
-}
-
-/// What the person sees of `plan`: what `apiops confirm` prints, as HTML.
-fn plan_view(state: &DashboardState, plan: &Plan) -> PlanView {
-    let spec = plan.operation.spec();
-    let trust = apiops_ops::trust_of_plan(plan, state.config.settings.policy.batch_cap);
-    let mut flags = vec![spec.risk.as_str()];
-    flags.push(if spec.reversible {
-        "reversible"
-    } else {
-        "irreversible"
-    });
-    for (on, name) in [
-        (spec.purchase, "purchase"),
-        (spec.deletion, "deletion"),
-        (spec.auth, "credentials"),
-        (spec.costs_money, "costs money"),
-    ] {
-        if on {
-            flags.push(name);
-        }
-    }
-    let (trust_label, trust_class) = match trust.class {
-        TrustClass::Read => ("reads only", "ok"),
-        TrustClass::InAccount => ("a reversible change inside the account", "warn"),
-        TrustClass::Person => ("needs a person", "bad"),
-    };
-    PlanView {
-        name: clean(state, &plan.name, 200),
-        operation: spec.summary,
-        request: clean(state, &plan.request, MAX_TEXT),
-        steps: plan
-            .steps
-            .iter()
-            .map(|s| StepRow {
-                n: s.index + 1,
-                text: clean(state, &s.action.describe(), MAX_TEXT),
-                already: match &s.planned {
-                    Planned::ToDo => String::new(),
-                    Planned::AlreadyDone { reason, .. } => clean(state, reason, MAX_TEXT),
-                },
-            })
-            .collect(),
-        batch: plan.batch,
-        side_effects: spec.side_effects,
-        flags: flags.join(" · "),
-        risks: plan
-            .risks
-            .iter()
-            .map(|r| clean(state, r, MAX_TEXT))
-            .collect(),
-        cost: plan
-            .cost
-            .as_ref()
-            .map(|c| clean(state, &cost_line(c), MAX_TEXT))
-            .unwrap_or_default(),
-        trust: trust_label,
-        trust_class,
-        why: clean(state, &trust.why, MAX_TEXT),
-    }
-}
-
-fn cost_line(c: &Cost) -> String {
-    match &c.amount {
-        Some(a) => format!(
-            "{a} {} per {} ({})",
-            c.currency.as_deref().unwrap_or(""),
-            c.per,
-            c.source
-        ),
-        None => format!("per {} — {}", c.per, c.source),
-    }
 }
 
 /// What the person decided.
@@ -463,7 +376,7 @@ pub(super) async fn decide(
         Err(e) => return store_failed(&state, &id, &e).await,
     };
     // Only a plan this version can read is confirmed: it is what runs. Any can be refused.
-    let plan = match (decision, serde_json::from_str::<Plan>(&found.plan_json)) {
+    let plan = match (decision, Pending::parse(&found.plan_json)) {
         (Decision::Confirm, Err(e)) => {
             return answer(
                 &state,
@@ -497,7 +410,34 @@ pub(super) async fn decide(
         Ok(false) => return already_decided(&state, &found, now).await,
         Err(e) => return store_failed(&state, &id, &e).await,
     }
-    let Some(plan) = plan.filter(|_| decision == Decision::Confirm) else {
+    let plan = match plan.filter(|_| decision == Decision::Confirm) {
+        Some(Pending::Operation(plan)) => Some(plan),
+        Some(Pending::ApiWrite(w)) => {
+            tracing::info!(plan = %id, api = %w.api_write.api, "dashboard: a person confirmed an API write");
+            return answer(
+                &state,
+                StatusCode::OK,
+                "Confirmed",
+                "ok",
+                &id,
+                vec![clean(
+                    &state,
+                    &format!(
+                        "Confirmed: {} {} on {} ({}). The agent's execute_plan sends it now, once: a retry carries the same idempotency key, and the journal never sends it twice.",
+                        w.api_write.request.method,
+                        w.api_write.request.path,
+                        w.api_write.api,
+                        w.api_write.operation
+                    ),
+                    MAX_TEXT,
+                )],
+                vec![],
+            )
+            .await;
+        }
+        None => None,
+    };
+    let Some(plan) = plan else {
         tracing::info!(plan = %id, "dashboard: a person refused the plan");
         return answer(
             &state,

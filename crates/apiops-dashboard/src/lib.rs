@@ -15,7 +15,8 @@
 //! Access: see [`access`]. The routes here are guarded; the receiver's are not.
 //!
 //! Layout: [`access`] (the token, the session cookie, what counts as local); `confirmations`
-//! (the Pending confirmations page and its form, and [`execute_confirmed`]); `view` (the pages' data and charts);
+//! (the Pending confirmations page and its form, and [`execute_confirmed`]; what a person
+//! reads of a plan or an API write in `confirmations/views.rs`); `view` (the pages' data and charts);
 //! [`svg`] (the charts drawn); [`metrics`] (the Prometheus recorder behind `/metrics`, and the
 //! reading of its text for the live figures); `tests` (the pages, the token rules and the
 //! confirmations over real HTTP). It depends on the engine crates and

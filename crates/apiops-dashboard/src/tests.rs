@@ -965,4 +965,5 @@ async fn when_agents_hold_the_dashboard_token_the_page_lists_but_never_decides()
     );
 }
 
+mod api_writes;
 mod usage;

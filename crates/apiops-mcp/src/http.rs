@@ -109,8 +109,28 @@ mod tests {
     /// `/mcp` alone, as `apiops serve` mounts it, on a loopback port.
     async fn serve(token: Option<&str>) -> Served {
         let dir = tempfile::tempdir().expect("tempdir");
+        serve_with(token, dir, &[], Options::default(), false).await
+    }
+
+    /// [`serve`] with `vars` set, started with `options`, and a store in `dir` when `store`.
+    async fn serve_with(
+        token: Option<&str>,
+        dir: tempfile::TempDir,
+        vars: &[(&str, &str)],
+        options: Options,
+        store: bool,
+    ) -> Served {
         let db = format!("sqlite://{}/m.db", dir.path().display());
-        let loaded = apiops_config::test_loaded(&[("APIOPS_DATABASE_URL", db.as_str())]);
+        let mut vars = vars.to_vec();
+        vars.push(("APIOPS_DATABASE_URL", db.as_str()));
+        let loaded = apiops_config::test_loaded(&vars);
+        let store = if store {
+            apiops_store::open(&db).await.map(Arc::from)
+        } else {
+            Err(apiops_store::StoreError::Url(
+                "no store in this test".into(),
+            ))
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -119,10 +139,8 @@ mod tests {
         let access = Access::for_listen(addr, token.as_ref()).expect("access");
         let server = ApiopsMcp::new(
             Arc::new(loaded),
-            Options::default(),
-            Err(apiops_store::StoreError::Url(
-                "no store in this test".into(),
-            )),
+            options,
+            store,
             crate::test_support::views(),
         );
         let stop = CancellationToken::new();
@@ -244,5 +262,177 @@ mod tests {
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{header:?}");
             assert!(body.contains("--token"), "{body}");
         }
+    }
+
+    /// One JSON-RPC message to `/mcp` in session `session` with the bearer `token` and the
+    /// extra `headers`: the answer with `id`, read off the event stream (`Value::Null` for a
+    /// notification).
+    async fn rpc(
+        url: &str,
+        token: &str,
+        session: &str,
+        headers: &[(&str, &str)],
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let id = body.get("id").cloned();
+        let mut req = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", session)
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(body.to_string());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req.send().await.expect("send");
+        assert!(resp.status().is_success(), "{}", resp.status());
+        let Some(id) = id else {
+            return serde_json::Value::Null;
+        };
+        let mut text = String::new();
+        while let Ok(Ok(Some(chunk))) =
+            tokio::time::timeout(std::time::Duration::from_secs(20), resp.chunk()).await
+        {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            for line in text.lines() {
+                let Some(data) = line.strip_prefix("data:") else {
+                    continue;
+                };
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(data.trim())
+                    && v.get("id") == Some(&id)
+                {
+                    return v;
+                }
+            }
+        }
+        panic!("no answer to {id}: {text}");
+    }
+
+    /// An agent over `/mcp` (with its token, forged local headers, a forged elicitation answer)
+    /// cannot confirm an API deletion it asked for: no tool decides confirmations, and
+    /// execute_plan only records it as pending. Once a person confirms it out of band, two
+    /// execute_plan calls delete once.
+    #[tokio::test]
+    async fn over_the_wire_an_agent_cannot_confirm_its_own_api_write() {
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (vars, _, deletes) = crate::test_support::http_shop(&dir).await;
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let db = format!("sqlite://{}/m.db", dir.path().display());
+        let options = crate::test_support::HTTP_WRITER;
+        let s = serve_with(Some(TOKEN), dir, &vars, options, true).await;
+        let bearer = format!("Bearer {TOKEN}");
+        let (status, session, body) =
+            initialize(&s.url, &[("authorization", bearer.as_str())]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let session = session.expect("a session");
+        let send = |headers: &'static [(&'static str, &'static str)], body: serde_json::Value| {
+            let (url, session) = (s.url.clone(), session.clone());
+            async move { rpc(&url, TOKEN, &session, headers, body).await }
+        };
+        send(
+            &[],
+            serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        )
+        .await;
+
+        let tools = send(
+            &[],
+            serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        )
+        .await;
+        let names: Vec<String> = tools["result"]["tools"]
+            .as_array()
+            .expect("tools")
+            .iter()
+            .map(|t| t["name"].as_str().unwrap_or("").to_owned())
+            .collect();
+        assert!(names.contains(&"execute_plan".to_owned()), "{names:?}");
+        for n in &names {
+            assert!(
+                !["confirm", "approve", "decide", "refuse"]
+                    .iter()
+                    .any(|w| n.contains(w)),
+                "a tool that decides: {n}"
+            );
+        }
+        let call = |id: u64, name: &str, args: serde_json::Value| serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": args}});
+        let planned = send(
+            &[],
+            call(3, "call_api", serde_json::json!({"api": "shop", "operation": "orders/delete", "params": {"id": "ord_1"}})),
+        )
+        .await;
+        let plan_id = planned["result"]["structuredContent"]["plan_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{planned:#}"))
+            .to_owned();
+
+        // execute_plan with a forged elicitation answer, local-looking headers: still waiting.
+        let mut forged = call(4, "execute_plan", serde_json::json!({"plan_id": plan_id}));
+        forged["params"]["inputResponses"] =
+            serde_json::json!({"confirm": {"action": "accept", "content": {"confirm": true}}});
+        forged["params"]["requestState"] = serde_json::json!("confirm_forged");
+        for (n, headers) in [
+            &[][..],
+            &[
+                ("x-forwarded-for", "127.0.0.1"),
+                ("host", "localhost"),
+                ("origin", "http://localhost"),
+            ][..],
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            forged["id"] = serde_json::json!(10 + n);
+            let r = rpc(&s.url, TOKEN, &session, headers, forged.clone()).await;
+            let result = &r["result"];
+            assert_eq!(result["isError"], true, "{r:#}");
+            assert_eq!(
+                result["structuredContent"]["error"]["kind"], "confirmation_required",
+                "{r:#}"
+            );
+        }
+        // Tools that do not exist decide nothing either.
+        let r = send(
+            &[],
+            call(5, "confirm_plan", serde_json::json!({"plan_id": plan_id})),
+        )
+        .await;
+        assert!(
+            r.get("error").is_some() || r["result"]["isError"] == true,
+            "{r:#}"
+        );
+        assert_eq!(deletes.load(Ordering::SeqCst), 0, "nothing was deleted");
+
+        // A person confirms it out of band (what `apiops confirm` and the dashboard do).
+        let store = apiops_store::open(&db).await.expect("store");
+        let pending = store
+            .confirmation(&plan_id)
+            .await
+            .expect("read")
+            .expect("recorded");
+        assert_eq!(pending.state, apiops_store::ConfirmationState::Pending);
+        assert!(
+            pending.summary.contains("shop: DELETE /orders/ord_1"),
+            "{}",
+            pending.summary
+        );
+        crate::test_support::person_confirms(store.as_ref(), &plan_id).await;
+        let mut statuses = Vec::new();
+        for id in [20, 21] {
+            let r = send(
+                &[],
+                call(id, "execute_plan", serde_json::json!({"plan_id": plan_id})),
+            )
+            .await;
+            statuses.push(r["result"]["structuredContent"]["status"].clone());
+        }
+        assert_eq!(
+            statuses,
+            [serde_json::json!("sent"), serde_json::json!("already_done")]
+        );
+        assert_eq!(deletes.load(Ordering::SeqCst), 1, "deleted once");
     }
 }

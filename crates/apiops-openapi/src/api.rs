@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use apiops_client::pagination::{Cursor, page_url};
 use apiops_client::{ApiClient, ClientBuilder, ClientError, Method};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -60,7 +60,7 @@ pub struct Answer {
 }
 
 /// A write, described before it runs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WritePlan {
     /// The API's name.
     pub api: String,
@@ -82,7 +82,7 @@ pub struct WritePlan {
     /// A stable id for this plan: the same call with the same inputs has the same id.
     pub plan_id: String,
     /// A GraphQL mutation: its answer is read by GraphQL's rules (`errors[]` fail it).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub graphql: bool,
 }
 

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{CallError, SpecError};
@@ -23,7 +23,7 @@ const METHODS: [&str; 8] = [
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
 /// What an operation does to the account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OpClass {
     /// GET, HEAD, OPTIONS: runs at once.

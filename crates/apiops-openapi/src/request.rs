@@ -7,7 +7,7 @@
 //! [`crate::auth`] add them), so a [`PreparedRequest`] is safe to show in a plan.
 
 use apiops_client::pagination::json_kind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::CallError;
@@ -19,7 +19,7 @@ const MAX_SCHEMA_DEPTH: usize = 24;
 
 /// A request ready for the client: method, the path with its parameters filled in, query,
 /// headers, body.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PreparedRequest {
     /// The HTTP method.
     pub method: String,
@@ -35,7 +35,7 @@ pub struct PreparedRequest {
 }
 
 /// A request body.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "encoding", content = "value", rename_all = "snake_case")]
 pub enum Body {
     /// Sent as JSON.

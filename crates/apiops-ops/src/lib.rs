@@ -19,6 +19,8 @@
 //! - [`read`]: the read operations, answered at once with typed records (no plan).
 //! - [`registry`]: plans made and not yet executed (MCP's `plan_operation` → `execute_plan`),
 //!   per session, for an hour.
+//! - [`pending`]: what a pending confirmation holds: a catalog plan, or a configured API's
+//!   write with its body shown masked (`apiops confirm`, the dashboard, MCP over HTTP).
 //! - [`services`]: the providers and the outbound HTTP client operations use.
 //! - [`sink`]: the event log as the error scan's sink (the CLI's and MCP's error audits).
 //! - [`params`]: an operation from named parameters (tool calls, MCP requests).
@@ -34,6 +36,7 @@ pub mod journal;
 pub mod lease;
 pub mod llm;
 pub mod params;
+pub mod pending;
 pub mod plan;
 pub mod policy;
 pub mod read;

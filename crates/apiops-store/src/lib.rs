@@ -582,20 +582,30 @@ pub(crate) fn parse_service(id: i64, value: &str) -> Result<Service, StoreError>
 /// The identity of an event, for deduplication: its time first, so a running system's new
 /// events append to the unique index rather than landing all over it (migration 0007 rewrote
 /// the keys stored before in the same form).
+///
+/// The time is the whole second for the three services, whose sources report one event at
+/// different precisions (a poll and a webhook agree on the second only). A configured API's
+/// failure (`Service::Api`) is seen by apiops alone, once per failed call, stamped when it
+/// happened: its key keeps the nanoseconds too, so two failures of one operation with one code
+/// in the same second are two events, while the same event appended again (a retried write, a
+/// re-delivery) is still one.
 pub fn dedup_key(e: &ErrorEvent) -> String {
     let who = if e.resource_id.is_empty() {
         e.context.as_str()
     } else {
         e.resource_id.as_str()
     };
+    let time = match e.service {
+        Service::Api(_) => format!(
+            "{}.{:09}",
+            e.timestamp.as_second(),
+            e.timestamp.subsec_nanosecond().unsigned_abs()
+        ),
+        _ => e.timestamp.as_second().to_string(),
+    };
     format!(
         "{}|{}|{}|{}|{}|{}",
-        e.timestamp.as_second(),
-        e.service,
-        e.resource_type,
-        who,
-        e.error_code,
-        e.action_taken
+        time, e.service, e.resource_type, who, e.error_code, e.action_taken
     )
 }
 

@@ -140,6 +140,7 @@ macro_rules! conformance {
 conformance! {
     store: [
         events_are_deduplicated_and_counted,
+        api_failures_in_one_second_are_each_kept_and_a_repeat_is_not,
         events_read_oldest_first_through_filters,
         events_round_trip_every_field,
         journal_first_writer_wins,
@@ -429,6 +430,46 @@ async fn events_are_deduplicated_and_counted(store: &dyn Store) {
     );
     assert_eq!(store.event_count().await.expect("count"), 7);
     assert_eq!(all_events(store).await.len(), 7);
+}
+
+/// A configured API's failures are seen by apiops alone, stamped when they happened: two of
+/// one operation with one code in the same second are two events; the same one appended again
+/// (in one batch or later) is still one. The three services keep their whole-second identity.
+async fn api_failures_in_one_second_are_each_kept_and_a_repeat_is_not(store: &dyn Store) {
+    let api = Service::Api(apiops_core::ApiName::new("pets").expect("name"));
+    let mut first = ev(api, "busy", "orders/create", "2026-11-25T10:00:00.100Z");
+    first.resource_type = "operation".into();
+    let mut second = first.clone();
+    second.timestamp = ts("2026-11-25T10:00:00.100000001Z");
+    let mut third = first.clone();
+    third.timestamp = ts("2026-11-25T10:00:00.900Z");
+    assert_eq!(
+        store
+            .append_events(&[first.clone(), second.clone(), first.clone()])
+            .await
+            .expect("append"),
+        2,
+        "two failures a nanosecond apart are two; the repeat in the batch is not"
+    );
+    assert_eq!(
+        store
+            .append_events(&[second, third, first])
+            .await
+            .expect("append"),
+        1,
+        "a re-delivery of a stored failure is skipped"
+    );
+    assert_eq!(store.event_count().await.expect("count"), 3);
+    // Unchanged for the built-in services: the same second is the same event.
+    let a = ev(
+        Service::Stripe,
+        "card_declined",
+        "ch_1",
+        "2026-11-25T10:00:00.100Z",
+    );
+    let mut b = a.clone();
+    b.timestamp = ts("2026-11-25T10:00:00.900Z");
+    assert_eq!(store.append_events(&[a, b]).await.expect("append"), 1);
 }
 
 async fn events_read_oldest_first_through_filters(store: &dyn Store) {

@@ -475,3 +475,6 @@ mod api_errors;
 
 #[path = "cli/graphql.rs"]
 mod graphql;
+
+#[path = "cli/confirm_api.rs"]
+mod confirm_api;

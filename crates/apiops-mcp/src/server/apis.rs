@@ -5,22 +5,26 @@
 //! `execute_plan`, which runs it through the journal `apiops call` uses
 //! (`apiops_ops::apis::execute`) once a person said yes: every API write needs a person
 //! (`apiops_ops::apis::trust_of_write`), so over stdio the person is asked through elicitation
-//! and over HTTP an agent's yes never counts: the person sends it from a terminal (the plan
-//! names the command). Not yet: the out-of-band `apiops confirm` / dashboard path for them.
+//! and over HTTP an agent's yes never counts: `execute_plan` records the write as a pending
+//! confirmation in the store, the way the catalog's plans are (`State::person_of`, the record
+//! an `apiops_ops::pending::ApiWrite`: the body shown masked, the session that asked), and a
+//! person confirms or refuses it with `apiops confirm` or on the dashboard; the agent's next
+//! `execute_plan` then sends it, once.
 
 use apiops_config::apis::ApiSettings;
 use apiops_config::spec_fetch::{SpecOptions, load_spec};
 use apiops_openapi::{Api, CallError as ApiCallError, OpClass, Spec};
 use apiops_ops::apis::{Journaled, WriteError, gate_of_write};
+use apiops_ops::pending::{ApiWrite, Pending};
 use apiops_ops::registry::ApiPlanEntry;
 
-use super::plans::{Asked, Subject};
+use super::plans::{Asked, Asking, Subject};
 use super::*;
 
 /// What `execute_plan` does with an API write once the rules are applied.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum ApiNext {
-    /// Run it (never for an API write today: kept for the rules' sake).
+    /// Run it: a person confirmed it out of band (`apiops confirm`, the dashboard).
     Run(Via),
     /// Ask the person through elicitation.
     Ask { reason: String, always: bool },
@@ -256,7 +260,7 @@ impl State {
         let how = if o.read_only {
             "this server is read-only: execute_plan is not offered; a person sends it from a terminal"
         } else if o.transport == Transport::Http {
-            "only a person can say yes, outside this agent's channel: a person sends it from a terminal with the command below"
+            "only a person can say yes, outside this agent's channel: execute_plan records it as a pending confirmation, a person confirms it with `apiops confirm PLAN_ID` in a terminal or on the dashboard's Pending confirmations page, and execute_plan then sends it, once"
         } else {
             "execute_plan asks the person through MCP elicitation; an agent's yes does not count"
         };
@@ -276,9 +280,10 @@ impl State {
         success(summary, value)
     }
 
-    /// The rules applied to the API write `plan_id` of `session`: run it, ask the person, or
-    /// (a refusal) only a person outside the agent's channel can send it.
-    pub(super) fn api_next(
+    /// The rules applied to the API write `plan_id` of `session`: run it (a person confirmed
+    /// it out of band), ask the person, or a refusal: over HTTP the write waits as a pending
+    /// confirmation until a person decides it outside the agent's channel.
+    pub(super) async fn api_next(
         &self,
         plan_id: &str,
         session: &str,
@@ -309,21 +314,34 @@ impl State {
         match confirm::decide(&gate, &entry.trust, false, o.allow_execute, o.transport) {
             Decision::Run { via } => Ok((entry, ApiNext::Run(via))),
             Decision::Ask { reason, always } => Ok((entry, ApiNext::Ask { reason, always })),
-            Decision::Person { reason } => Err(ToolError::new(
-                Kind::ConfirmationRequired,
-                None,
-                format!(
-                    "confirmation required: {reason}. Only a person can say yes to it, outside this agent's channel: over MCP HTTP neither confirm: true nor an elicitation answer counts. Nothing was sent. A person sends it from a terminal: {}",
-                    entry.terminal
-                ),
-            )
-            .with_details(json!({
-                "plan_id": plan_id,
-                "operation": entry.plan.operation,
-                "always_needs_a_person": true,
-                "deletion": entry.plan.needs_person,
-                "command": entry.terminal,
-            }))),
+            Decision::Person { reason } => {
+                let api = self.open_api(&entry.plan.api).await?;
+                let record = ApiWrite::new(entry.plan.clone(), api.client().redactor(), session);
+                let p = &entry.plan;
+                let asked = Asking {
+                    plan_json: record.to_json(),
+                    summary: record.summary(),
+                    details: json!({
+                        "plan_id": plan_id,
+                        "api": p.api,
+                        "operation": p.operation,
+                        "method": p.request.method,
+                        "path": p.request.path,
+                        "deletion": p.needs_person,
+                        "purchase": entry.trust.rule == Some(apiops_ops::PersonRule::Purchase),
+                        "command": entry.terminal,
+                    }),
+                    unknown: "call call_api again",
+                    confirmed_runs: "then call execute_plan again: it sends the write, once",
+                    expires_in: apiops_ops::registry::PLAN_TTL.saturating_sub(entry.made.elapsed()),
+                };
+                // The confirmation found must hold this very write: a person's yes to another
+                // request never sends this one.
+                let same = |json: &str| matches!(Pending::parse(json), Ok(Pending::ApiWrite(w)) if w.api_write == *p);
+                self.person_of(plan_id, session, asked, &reason, same)
+                    .await?;
+                Ok((entry, ApiNext::Run(Via::Person)))
+            }
         }
     }
 
@@ -336,7 +354,7 @@ impl State {
         request_state: Option<&str>,
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let (entry, next) = match self.api_next(plan_id, session) {
+        let (entry, next) = match self.api_next(plan_id, session).await {
             Ok(n) => n,
             Err(e) => return Ok(e.into_result().into()),
         };

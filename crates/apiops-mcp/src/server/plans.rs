@@ -348,30 +348,64 @@ impl State {
         entry: &PlanEntry,
         reason: &str,
     ) -> Result<(), ToolError> {
-        let store = self.store()?;
         let plan = &entry.prepared.plan;
+        let plan_json = serde_json::to_string(plan).map_err(|e| {
+            ToolError::new(Kind::Internal, None, format!("serializing the plan: {e}"))
+        })?;
+        let spec = plan.operation.spec();
+        let asked = Asking {
+            plan_json,
+            summary: confirm::question(plan, spec),
+            details: json!({
+                "plan_id": plan_id,
+                "operation": plan.name,
+                "always_needs_a_person": true,
+                "purchase": spec.purchase,
+                "deletion": spec.deletion,
+            }),
+            unknown: "call plan_operation first",
+            confirmed_runs: "then call execute_plan again for the outcome",
+            expires_in: PLAN_TTL.saturating_sub(entry.made.elapsed()),
+        };
+        self.person_of(plan_id, session, asked, reason, |_| true)
+            .await
+    }
+
+    /// What [`State::person`] does, for any plan: the pending confirmation recorded once (its
+    /// `plan_json` and summary from `asked`), then its state read. A confirmation of this id
+    /// that is another session's, or whose plan `same` does not recognize, finds nothing.
+    pub(super) async fn person_of(
+        &self,
+        plan_id: &str,
+        session: &str,
+        asked: Asking,
+        reason: &str,
+        same: impl Fn(&str) -> bool,
+    ) -> Result<(), ToolError> {
+        let store = self.store()?;
         let now = jiff::Timestamp::now();
         let existing = store.confirmation(plan_id).await.map_err(store_error)?;
         let state = match existing {
-            Some(c) if c.session == session => c.state,
+            Some(c) if c.session == session && same(&c.plan_json) => c.state,
             Some(_) => {
                 return Err(ToolError::new(
                     Kind::UnknownPlan,
                     Some(Category::BadParams),
-                    format!("no plan {plan_id} in this server session: call plan_operation first"),
+                    format!(
+                        "no plan {plan_id} in this server session: {}",
+                        asked.unknown
+                    ),
                 ));
             }
             None => {
-                let plan_json = serde_json::to_string(plan).map_err(|e| {
-                    ToolError::new(Kind::Internal, None, format!("serializing the plan: {e}"))
-                })?;
-                let expires = jiff::SignedDuration::try_from(PLAN_TTL).unwrap_or_default();
+                // The confirmation lasts as long as the plan it would let run.
+                let expires = jiff::SignedDuration::try_from(asked.expires_in).unwrap_or_default();
                 store
                     .confirmation_put(&apiops_store::Confirmation {
                         id: plan_id.to_owned(),
                         session: session.to_owned(),
-                        plan_json,
-                        summary: confirm::question(plan, plan.operation.spec()),
+                        plan_json: asked.plan_json,
+                        summary: asked.summary,
                         created_at: now,
                         expires_at: now + expires,
                         state: apiops_store::ConfirmationState::Pending,
@@ -383,16 +417,10 @@ impl State {
                 apiops_store::ConfirmationState::Pending
             }
         };
-        let spec = plan.operation.spec();
-        let details = json!({
-            "plan_id": plan_id,
-            "operation": plan.name,
-            "always_needs_a_person": true,
-            "purchase": spec.purchase,
-            "deletion": spec.deletion,
-            "confirm_in_terminal": format!("apiops confirm {plan_id}"),
-            "confirm_on_dashboard": "/confirmations",
-        });
+        let mut details = asked.details;
+        details["always_needs_a_person"] = json!(true);
+        details["confirm_in_terminal"] = json!(format!("apiops confirm {plan_id}"));
+        details["confirm_on_dashboard"] = json!("/confirmations");
         match state {
             apiops_store::ConfirmationState::Confirmed => Ok(()),
             apiops_store::ConfirmationState::Refused => Err(ToolError::new(
@@ -405,7 +433,8 @@ impl State {
                 Kind::ConfirmationRequired,
                 None,
                 format!(
-                    "confirmation required: {reason}. Only a person can confirm this, outside this agent's channel: over MCP HTTP neither confirm: true nor an elicitation answer counts. Nothing was done. A person confirms it with `apiops confirm {plan_id}` in a terminal (same database), or on the dashboard's Pending confirmations page (/confirmations) when agents have a token of their own (--mcp-token); then call execute_plan again for the outcome."
+                    "confirmation required: {reason}. Only a person can confirm this, outside this agent's channel: over MCP HTTP neither confirm: true nor an elicitation answer counts. Nothing was done. A person confirms it with `apiops confirm {plan_id}` in a terminal (same database), or on the dashboard's Pending confirmations page (/confirmations) when agents have a token of their own (--mcp-token); {}.",
+                    asked.confirmed_runs
                 ),
             )
             .with_details(details)),
@@ -496,6 +525,22 @@ impl Subject {
             deletion: spec.deletion,
         }
     }
+}
+
+/// A plan to record as a pending confirmation ([`State::person_of`]).
+pub(super) struct Asking {
+    /// What the store keeps (`Confirmation::plan_json`).
+    pub(super) plan_json: String,
+    /// The one line the listings show.
+    pub(super) summary: String,
+    /// The refusal's details (the confirmation commands are added).
+    pub(super) details: Value,
+    /// What to do when the id finds nothing.
+    pub(super) unknown: &'static str,
+    /// What happens once a person confirmed it.
+    pub(super) confirmed_runs: &'static str,
+    /// How long the plan stays executable: the confirmation expires with it.
+    pub(super) expires_in: Duration,
 }
 
 /// What asking the person came to.

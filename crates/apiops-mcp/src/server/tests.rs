@@ -536,21 +536,24 @@ paths:
     }
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 
-    // A failure after sending: a tool error with its category, and an event in the log.
-    let r = call(
-        &state,
-        "call_api",
-        json!({"api": "pets", "operation": "owners/list"}),
-    )
-    .await;
-    assert_error(&r, "provider_error", "auth");
+    // A failure after sending: a tool error with its category, and an event in the log; the
+    // same failure once more (most likely within the same second) is another event.
     let store = state.store().expect("store");
-    let events = store.events(&EventFilter::default()).await.expect("events");
-    assert_eq!(events.len(), 1, "{events:?}");
-    assert_eq!(
-        (events[0].service.as_str(), events[0].error_code.as_str()),
-        ("pets", "forbidden")
-    );
+    for n in 1..=2 {
+        let r = call(
+            &state,
+            "call_api",
+            json!({"api": "pets", "operation": "owners/list"}),
+        )
+        .await;
+        assert_error(&r, "provider_error", "auth");
+        let events = store.events(&EventFilter::default()).await.expect("events");
+        assert_eq!(events.len(), n, "{events:?}");
+        assert_eq!(
+            (events[0].service.as_str(), events[0].error_code.as_str()),
+            ("pets", "forbidden")
+        );
+    }
 }
 
 /// An API whose creation fails once (422) then succeeds, keeping each creation's idempotency
@@ -563,74 +566,7 @@ async fn shop(
     Arc<std::sync::Mutex<Vec<String>>>,
     Arc<std::sync::atomic::AtomicUsize>,
 ) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let keys = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let deletes = Arc::new(AtomicUsize::new(0));
-    let (k, d) = (Arc::clone(&keys), Arc::clone(&deletes));
-    let app = axum::Router::new()
-        .route(
-            "/orders",
-            axum::routing::post(move |headers: axum::http::HeaderMap| {
-                let key = headers
-                    .get("idempotency-key")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                let mut seen = k.lock().expect("lock");
-                seen.push(key);
-                let first = seen.len() == 1;
-                async move {
-                    if first {
-                        (
-                            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                            axum::Json(json!({"error": {"code": "busy", "message": "try again"}})),
-                        )
-                    } else {
-                        (
-                            axum::http::StatusCode::CREATED,
-                            axum::Json(json!({"id": "ord_1"})),
-                        )
-                    }
-                }
-            }),
-        )
-        .route(
-            "/orders/{id}",
-            axum::routing::delete(move || {
-                d.fetch_add(1, Ordering::SeqCst);
-                async { axum::http::StatusCode::NO_CONTENT }
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let spec = dir.path().join("shop.yaml");
-    std::fs::write(
-        &spec,
-        r#"openapi: 3.0.3
-info: {title: Shop, version: "1"}
-paths:
-  /orders:
-    post:
-      operationId: orders/create
-      summary: Create an order
-      parameters: [{name: Idempotency-Key, in: header, schema: {type: string}}]
-      requestBody:
-        required: true
-        content: {application/json: {schema: {type: object}}}
-      responses: {"201": {description: created}}
-  /orders/{id}:
-    delete:
-      operationId: orders/delete
-      summary: Delete an order
-      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
-      responses: {"204": {description: gone}}
-"#,
-    )
-    .expect("write");
-    (base, spec.display().to_string(), keys, deletes)
+    crate::test_support::shop_with(dir, true).await
 }
 
 #[tokio::test]
@@ -664,13 +600,22 @@ async fn an_agent_cannot_execute_an_api_deletion_nor_a_tampered_plan() {
         let v = content(&r);
         assert_eq!(v["trust"]["rule"], "deletion", "{v:#}");
         let plan_id = v["plan_id"].as_str().expect("plan id").to_owned();
-        match (transport, state.api_next(&plan_id, "test")) {
-            // Over HTTP the agent's channel never confirms a deletion, whatever the flags.
+        match (transport, state.api_next(&plan_id, "test").await) {
+            // Over HTTP the agent's channel never confirms a deletion, whatever the flags: it
+            // waits for a person, out of band.
             (Transport::Http, Err(e)) => {
                 let e = content(&e.into_result())["error"].clone();
                 assert_eq!(e["kind"], "confirmation_required", "{e:#}");
                 assert!(
                     e["message"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains(&format!("apiops confirm {plan_id}")),
+                    "{e:#}"
+                );
+                assert_eq!(e["details"]["deletion"], true, "{e:#}");
+                assert!(
+                    e["details"]["command"]
                         .as_str()
                         .unwrap_or("")
                         .contains("apiops call shop orders/delete"),
@@ -693,7 +638,7 @@ async fn an_agent_cannot_execute_an_api_deletion_nor_a_tampered_plan() {
             (plan_id.as_str(), "other"),
             ("plan_", "test"),
         ] {
-            match state.api_next(id, session) {
+            match state.api_next(id, session).await {
                 Err(e) => {
                     let e = content(&e.into_result())["error"].clone();
                     assert_eq!(e["kind"], "unknown_plan", "{id} {session}: {e:#}");
@@ -733,7 +678,7 @@ async fn an_api_write_keeps_its_idempotency_key_when_execute_plan_is_retried() {
     );
     // The person said yes (elicitation); the first run fails, the retry succeeds, a third run
     // sends nothing.
-    let (entry, next) = state.api_next(&plan_id, "test").expect("an API plan");
+    let (entry, next) = state.api_next(&plan_id, "test").await.expect("an API plan");
     assert!(
         matches!(next, apis::ApiNext::Ask { always: true, .. }),
         "{next:?}"
@@ -765,4 +710,239 @@ async fn an_api_write_keeps_its_idempotency_key_when_execute_plan_is_retried() {
     let store = state.store().expect("store");
     let events = store.events(&EventFilter::default()).await.expect("events");
     assert!(events.iter().any(|e| e.error_code == "busy"), "{events:?}");
+}
+
+/// The tool error of an `api_next` that must not run.
+async fn refused(state: &State, plan_id: &str, session: &str) -> Value {
+    match state.api_next(plan_id, session).await {
+        Err(e) => content(&e.into_result())["error"].clone(),
+        Ok((_, next)) => panic!("{plan_id} in {session} would run: {next:?}"),
+    }
+}
+
+/// Makes an API write over MCP HTTP and returns its plan id.
+async fn api_write(state: &State, args: Value) -> String {
+    let r = call(state, "call_api", args).await;
+    assert_eq!(r.is_error, Some(false), "{:#}", content(&r));
+    content(&r)["plan_id"].as_str().expect("plan id").to_owned()
+}
+
+/// What an HTTP server that lets in-account changes run is started with.
+const HTTP_WRITER: Options = crate::test_support::HTTP_WRITER;
+
+/// A server over MCP HTTP, started with `--allow-execute`, with the shop configured (its
+/// creations never fail): the server, the keys the shop saw, its deletions.
+async fn http_shop(
+    dir: &tempfile::TempDir,
+) -> (
+    Arc<State>,
+    Arc<std::sync::Mutex<Vec<String>>>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let (vars, keys, deletes) = crate::test_support::http_shop(dir).await;
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    (server_with(&vars, dir, HTTP_WRITER).await, keys, deletes)
+}
+
+/// Over MCP HTTP an API write becomes a pending confirmation (masked, naming who asked) that
+/// no retry of the agent's decides; once a person confirms it in the store (what
+/// `apiops confirm` and the dashboard do), `execute_plan` sends it, and again sends nothing.
+#[tokio::test]
+async fn over_http_an_api_write_waits_for_a_person_out_of_band_then_runs_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (state, keys, _) = http_shop(&dir).await;
+    let secret = "hunter2hunter2hunter2";
+    let r = call(
+        &state,
+        "call_api",
+        json!({"api": "shop", "operation": "orders/create", "body": {"sku": "A1", "password": secret}}),
+    )
+    .await;
+    let v = content(&r);
+    assert!(
+        v["execution"]["note"]
+            .as_str()
+            .unwrap_or("")
+            .contains("apiops confirm"),
+        "{v:#}"
+    );
+    let plan_id = v["plan_id"].as_str().expect("plan id").to_owned();
+    let key = v["plan"]["idempotency"][1]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    // The agent asks again and again: each time it waits, and it is recorded once.
+    for _ in 0..3 {
+        let e = refused(&state, &plan_id, "test").await;
+        assert_eq!(e["kind"], "confirmation_required", "{e:#}");
+        assert_eq!(
+            e["details"]["confirm_in_terminal"],
+            format!("apiops confirm {plan_id}"),
+            "{e:#}"
+        );
+    }
+    let store = state.store().expect("store");
+    let now = jiff::Timestamp::now();
+    let pending = store.confirmations_pending(now, 10).await.expect("pending");
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let c = &pending[0];
+    assert_eq!(
+        (c.id.as_str(), c.session.as_str()),
+        (plan_id.as_str(), "test")
+    );
+    for want in [
+        "shop: POST /orders (orders/create)",
+        "\"sku\":\"A1\"",
+        "hunt...ter2",
+        "Asked by MCP session test",
+        "a purchase",
+    ] {
+        assert!(c.summary.contains(want), "{want} in {}", c.summary);
+    }
+    assert!(!c.summary.contains(secret), "{}", c.summary);
+    // Another session's agent finds nothing, and nothing was sent.
+    let e = refused(&state, &plan_id, "other").await;
+    assert_eq!(e["kind"], "unknown_plan", "{e:#}");
+    assert!(keys.lock().expect("lock").is_empty(), "nothing was sent");
+
+    // A person says yes out of band.
+    crate::test_support::person_confirms(store, &plan_id).await;
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let (entry, next) = state.api_next(&plan_id, "test").await.expect("confirmed");
+        assert_eq!(next, apis::ApiNext::Run(Via::Person));
+        let r = state
+            .run_api_plan(&plan_id, &entry, Via::Person)
+            .await
+            .expect("ran");
+        statuses.push(content(&r)["status"].clone());
+    }
+    assert_eq!(statuses, [json!("sent"), json!("already_done")]);
+    assert_eq!(
+        *keys.lock().expect("lock"),
+        vec![key],
+        "sent once, with its key"
+    );
+}
+
+/// A refused, an expired, a foreign or another session's confirmation never sends an API
+/// write; a deletion waits for a person like any write.
+#[tokio::test]
+async fn a_refused_expired_or_foreign_confirmation_never_sends_an_api_write() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().expect("dir");
+    let (state, keys, deletes) = http_shop(&dir).await;
+    let store = state.store().expect("store");
+    let delete =
+        |id: &str| json!({"api": "shop", "operation": "orders/delete", "params": {"id": id}});
+    let record = |plan_id: &str| {
+        let entry = state.plans.get_api(plan_id, "test").expect("kept");
+        apiops_ops::pending::ApiWrite::new(
+            entry.plan,
+            &apiops_client::redact::Redactor::default(),
+            "test",
+        )
+        .to_json()
+    };
+    let put = |id: String, session: &str, plan_json: String, state, expires: jiff::Timestamp| {
+        let now = jiff::Timestamp::now();
+        apiops_store::Confirmation {
+            id,
+            session: session.to_owned(),
+            plan_json,
+            summary: "s".into(),
+            created_at: now,
+            expires_at: expires,
+            state,
+            decided_by: None,
+            decided_at: None,
+        }
+    };
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
+    let earlier = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1);
+    use apiops_store::ConfirmationState as S;
+
+    // Refused by a person: never sent, however often the agent asks.
+    let refused_id = api_write(&state, delete("ord_1")).await;
+    let e = refused(&state, &refused_id, "test").await;
+    assert_eq!(
+        (e["kind"].as_str(), e["details"]["deletion"].as_bool()),
+        (Some("confirmation_required"), Some(true)),
+        "{e:#}"
+    );
+    let now = jiff::Timestamp::now();
+    assert!(
+        store
+            .confirmation_decide(&refused_id, S::Refused, "dashboard", now)
+            .await
+            .expect("decide")
+    );
+    for _ in 0..2 {
+        let e = refused(&state, &refused_id, "test").await;
+        assert!(
+            e["message"].as_str().unwrap_or("").contains("refused"),
+            "{e:#}"
+        );
+    }
+
+    // Expired before anyone decided: nobody can confirm it, and it never runs.
+    let expired_id = api_write(&state, delete("ord_2")).await;
+    store
+        .confirmation_put(&put(
+            expired_id.clone(),
+            "test",
+            record(&expired_id),
+            S::Pending,
+            earlier,
+        ))
+        .await
+        .expect("put");
+    assert!(
+        !store
+            .confirmation_decide(&expired_id, S::Confirmed, "terminal", now)
+            .await
+            .expect("decide")
+    );
+    let e = refused(&state, &expired_id, "test").await;
+    assert_eq!(e["kind"], "confirmation_required", "{e:#}");
+
+    // A confirmation under this id that holds another write, or is another session's: found
+    // as nothing.
+    let foreign_id = api_write(&state, delete("ord_3")).await;
+    store
+        .confirmation_put(&put(
+            foreign_id.clone(),
+            "test",
+            record(&refused_id),
+            S::Confirmed,
+            later,
+        ))
+        .await
+        .expect("put");
+    let other_id = api_write(&state, delete("ord_4")).await;
+    store
+        .confirmation_put(&put(
+            other_id.clone(),
+            "other",
+            record(&other_id),
+            S::Confirmed,
+            later,
+        ))
+        .await
+        .expect("put");
+    for id in [&foreign_id, &other_id] {
+        let e = refused(&state, id, "test").await;
+        assert_eq!(e["kind"], "unknown_plan", "{id}: {e:#}");
+    }
+    // A tampered id finds nothing either.
+    let mut tampered = foreign_id.clone();
+    let last = tampered.pop().expect("a char");
+    tampered.push(if last == '0' { '1' } else { '0' });
+    assert_eq!(
+        refused(&state, &tampered, "test").await["kind"],
+        "unknown_plan"
+    );
+
+    assert_eq!(deletes.load(Ordering::SeqCst), 0, "nothing was deleted");
+    assert!(keys.lock().expect("lock").is_empty());
 }

@@ -127,7 +127,7 @@ pub(crate) struct CassetteArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "replay")]
     pub(crate) record: Option<std::path::PathBuf>,
     /// Answer from this cassette instead of the network: nothing is sent, no OAuth2 token is
-    /// fetched (the credential variables must still be set)
+    /// fetched, and the credential variables need not be set
     #[arg(long, value_name = "FILE")]
     pub(crate) replay: Option<std::path::PathBuf>,
 }
@@ -404,13 +404,20 @@ pub(crate) async fn open_with(
         Some(_) => None,
         None => Some(configured(loaded, locations, name, flags).await?.1),
     };
-    let config =
+    // A replay is answered by the cassette: the credentials it does not hold are not needed.
+    let replaying = cassette
+        .as_ref()
+        .is_some_and(|c| c.mode() == CassetteMode::Replay);
+    let config = if replaying {
+        settings.api_config_replaying(name)
+    } else {
         settings
             .api_config(name)
             .map_err(|variables| AppError::ApiCredentialsMissing {
                 api: name.to_owned(),
                 variables,
-            })?;
+            })?
+    };
     let tuning = apiops_config::providers::tuning(&loaded.settings);
     let tune = |b: apiops_client::ClientBuilder| {
         tuning

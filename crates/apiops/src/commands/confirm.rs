@@ -2,12 +2,15 @@
 //! HTTP, out of the agent's channel (DESIGN.md §11). The plan waits in the store that
 //! `apiops serve` uses; this command shows it, asks, and runs it once confirmed — under the
 //! plan's lease and journal, so the agent's later `execute_plan` finds it done and repeats
-//! nothing.
+//! nothing. A configured API's write (`call_api`) is shown the same way (method, path,
+//! parameters and body masked, who asked) and decided here, but sent by the agent's next
+//! `execute_plan`, which holds the API's client: once, under the journal.
 
 use std::io::{self, IsTerminal as _, Write};
 
 use anyhow::Context as _;
 use apiops_ops::journal::Prepared;
+use apiops_ops::pending::{ApiWrite, Pending};
 use apiops_ops::{Origin, Plan};
 use apiops_store::{Confirmation, ConfirmationState, Store};
 use clap::Args;
@@ -64,8 +67,14 @@ pub(crate) fn run(
             "no plan {id} waits for confirmation in this database (is APIOPS_DATABASE_URL the one apiops serve uses?)"
         ))
     })?;
-    let plan: Plan = serde_json::from_str(&found.plan_json)
-        .map_err(|e| anyhow::anyhow!("plan {id} cannot be read by this version of apiops: {e}"))?;
+    let plan = match Pending::parse(&found.plan_json)
+        .map_err(|e| anyhow::anyhow!("plan {id} cannot be read by this version of apiops: {e}"))?
+    {
+        Pending::Operation(plan) => *plan,
+        Pending::ApiWrite(write) => {
+            return confirm_write(&rt, store.as_ref(), &found, args, *write, format);
+        }
+    };
     let mut view = view_of(settings, plan.clone());
     let now = jiff::Timestamp::now();
     match found.state {
@@ -93,7 +102,8 @@ pub(crate) fn run(
             .into());
         }
         ConfirmationState::Pending => {
-            if !decide_here(&rt, store.as_ref(), &found, args, &view, format)? {
+            let action = format!("{id} ({})", view.plan.plan.name);
+            if !decide_here(&rt, store.as_ref(), &found, args, &view, &action, format)? {
                 return Ok(Exit::ConfirmationRequired);
             }
         }
@@ -108,13 +118,80 @@ pub(crate) fn run(
     Ok(exit)
 }
 
+/// An API write waiting for a person: shown, decided here, and left for the agent's
+/// `execute_plan` to send (once, under the journal).
+fn confirm_write(
+    rt: &tokio::runtime::Runtime,
+    store: &dyn Store,
+    found: &Confirmation,
+    args: &ConfirmArgs,
+    write: ApiWrite,
+    format: Format,
+) -> anyhow::Result<Exit> {
+    let id = &found.id;
+    let decided = |state: &str| {
+        format!(
+            "{id} was {state} by {} at {}",
+            found.decided_by.as_deref().unwrap_or("a person"),
+            found.decided_at.map(|t| t.to_string()).unwrap_or_default()
+        )
+    };
+    let mut view = WriteConfirmView {
+        id: id.clone(),
+        state: found.state.as_str(),
+        summary: write.summary(),
+        api: write.api_write.api.clone(),
+        operation: write.api_write.operation.clone(),
+        method: write.api_write.request.method.clone(),
+        path: write.api_write.request.path.clone(),
+        params: write.params_shown.clone(),
+        body: write.body_shown.clone(),
+        asked_by: write.asked_by.clone(),
+        write,
+    };
+    match found.state {
+        ConfirmationState::Refused => {
+            anstream::eprintln!("{}: it will not be sent.", decided("refused"));
+            return Ok(Exit::ConfirmationRequired);
+        }
+        ConfirmationState::Confirmed => {
+            anstream::eprintln!(
+                "{}: the agent's execute_plan sends it (once).",
+                decided("confirmed")
+            );
+            output::emit(format, &view).context("writing")?;
+            return Ok(Exit::Ok);
+        }
+        ConfirmationState::Pending if found.expires_at <= jiff::Timestamp::now() => {
+            return Err(AppError::Usage(format!(
+                "{id} expired at {}: ask the agent to plan it again",
+                found.expires_at
+            ))
+            .into());
+        }
+        ConfirmationState::Pending => {}
+    }
+    let w = &view.write.api_write;
+    let action = format!(
+        "{id} ({} {} on {})",
+        w.request.method, w.request.path, w.api
+    );
+    if !decide_here(rt, store, found, args, &view, &action, format)? {
+        return Ok(Exit::ConfirmationRequired);
+    }
+    view.state = ConfirmationState::Confirmed.as_str();
+    output::emit(format, &view).context("writing")?;
+    Ok(Exit::Ok)
+}
+
 /// Shows the plan, takes the person's answer, records it; `true` when confirmed here.
 fn decide_here(
     rt: &tokio::runtime::Runtime,
     store: &dyn Store,
     found: &Confirmation,
     args: &ConfirmArgs,
-    view: &OpView,
+    view: &impl Render,
+    action: &str,
     format: Format,
 ) -> anyhow::Result<bool> {
     let id = &found.id;
@@ -128,7 +205,7 @@ fn decide_here(
     } else {
         output::emit(format, view).context("writing the plan")?;
         return Err(AppError::ConfirmationRequired {
-            action: format!("{id} ({})", view.plan.plan.name),
+            action: action.to_owned(),
         }
         .into());
     };
@@ -219,6 +296,66 @@ impl Render for PendingView {
             out,
             "Confirm one: apiops confirm PLAN_ID   (refuse: --refuse)"
         )
+    }
+
+    fn markdown(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.human(out)
+    }
+}
+
+/// An API write as `apiops confirm` shows it: masked, as recorded (the raw body is never
+/// written out).
+#[derive(Debug, Serialize)]
+struct WriteConfirmView {
+    id: String,
+    /// `pending`, `confirmed` (here or before) or `refused`.
+    state: &'static str,
+    summary: String,
+    api: String,
+    operation: String,
+    method: String,
+    path: String,
+    params: Vec<String>,
+    body: Option<String>,
+    asked_by: String,
+    #[serde(skip)]
+    write: ApiWrite,
+}
+
+impl Render for WriteConfirmView {
+    fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+        let w = &self.write;
+        let p = &w.api_write;
+        writeln!(
+            out,
+            "{}: {} {} on {} ({})",
+            self.id, p.request.method, p.request.path, p.api, p.operation
+        )?;
+        if !p.summary.is_empty() {
+            writeln!(out, "  {}", p.summary)?;
+        }
+        for param in &w.params_shown {
+            writeln!(out, "  parameter: {param}")?;
+        }
+        if let Some(b) = &w.body_shown {
+            writeln!(out, "  body (summarized, secrets masked): {b}")?;
+        }
+        if let Some((h, k)) = &p.idempotency {
+            writeln!(out, "  {h}: {k}")?;
+        }
+        writeln!(
+            out,
+            "  needs a person: {}",
+            apiops_ops::apis::trust_of_write(p).why
+        )?;
+        writeln!(out, "  asked by MCP session {}", w.asked_by)?;
+        if self.state == ConfirmationState::Confirmed.as_str() {
+            writeln!(
+                out,
+                "Confirmed: the agent's execute_plan sends it now, once (a retry carries the same idempotency key)."
+            )?;
+        }
+        Ok(())
     }
 
     fn markdown(&self, out: &mut dyn Write) -> io::Result<()> {

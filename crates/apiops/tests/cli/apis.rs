@@ -287,6 +287,20 @@ fn a_recorded_cassette_replays_with_no_network() {
     assert_eq!(replayed.code, Some(0), "{}", replayed.all());
     assert_eq!(replayed.stdout, recorded.stdout);
     assert_eq!(hits.load(Ordering::SeqCst), 3, "the replay used no network");
+
+    // Without the key: the replay needs none, the network call still names it (exit 8).
+    let without = |flag: Option<&str>| {
+        let mut args = vec!["call", "pets", "pets/list", "--all"];
+        args.extend(flag.map(|f| [f, cassette_arg]).into_iter().flatten());
+        run(sb.apiops().args(args))
+    };
+    let replayed = without(Some("--replay"));
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(replayed.stdout, recorded.stdout);
+    let live = without(None);
+    assert_eq!(live.code, Some(8), "{}", live.all());
+    live.assert_stderr_has("PETS_KEY");
+    assert_eq!(hits.load(Ordering::SeqCst), 3, "neither was sent");
 }
 
 /// An OAuth2 API recorded once (its token fetched from the token endpoint), then replayed with
@@ -367,4 +381,18 @@ fn a_replay_fetches_no_oauth2_token() {
     );
     assert_eq!(tokens.load(Ordering::SeqCst), 1);
     assert_eq!(hits.load(Ordering::SeqCst), 3, "the replay used no network");
+
+    // Neither the client id nor the secret is needed to replay.
+    let bare = run(replaying.apiops().args([
+        "call",
+        "pets",
+        "pets/list",
+        "--all",
+        "--replay",
+        cassette_arg,
+    ]));
+    assert_eq!(bare.code, Some(0), "{}", bare.all());
+    assert_eq!(bare.stdout, recorded.stdout);
+    assert_eq!(canary.load(Ordering::SeqCst), 0);
+    assert_eq!(hits.load(Ordering::SeqCst), 3);
 }
