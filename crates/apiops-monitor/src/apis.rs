@@ -6,13 +6,26 @@
 //! with that `service` label, the `service_down` / `service_degraded` / `rate_limit_headroom`
 //! rules — and a failure seen after sending is appended to the event log, so that
 //! `apiops errors NAME` shows it.
+//!
+//! Each also gets the error job ([`errors`]): an API has no error log to fetch, so the job reads
+//! the failures apiops itself logged calling it (`apiops call`, MCP, the health job) in the slot
+//! before this one, records an `errors` check with the built-in services' summary, and holds
+//! the counts per category against the same `error_thresholds`.
 
 use std::collections::BTreeMap;
 
 use apiops_client::version::DeprecationNotice;
-use apiops_core::{ApiName, ErrorEvent, Health, HealthStatus, Service};
+use apiops_core::{ApiName, Category, ErrorEvent, Health, HealthStatus, Service};
 use apiops_openapi::Api;
+use apiops_store::EventFilter;
 use futures::future::BoxFuture;
+use jiff::Timestamp;
+use serde_json::json;
+
+use crate::Shared;
+use crate::alerts;
+use crate::jobs::{evaluate, record};
+use crate::schedule::{Job, slot_start};
 
 /// What one health check of a configured API found.
 #[derive(Debug, Clone)]
@@ -76,6 +89,75 @@ impl ApiCheck for OpenApiCheck {
             }
         })
     }
+}
+
+/// The error job of the configured API `service` for `slot`: its logged failures in the slot
+/// before (so consecutive runs count each failure once), by category and code, recorded and
+/// held against the error thresholds. `None` for a service that is not a configured API.
+pub(crate) async fn errors(
+    shared: &Shared,
+    job: &Job,
+    service: Service,
+    slot: i64,
+    started: Timestamp,
+) -> Option<&'static str> {
+    if !matches!(service, Service::Api(_)) {
+        return None;
+    }
+    let (since, until) = (slot_start(slot - 1, job.every), slot_start(slot, job.every));
+    let filter = EventFilter {
+        since: Some(since),
+        services: vec![service],
+        limit: None,
+    };
+    let (events, failures) = match shared.store.events(&filter).await {
+        Ok(events) => (events, Vec::new()),
+        Err(e) => (Vec::new(), vec![format!("reading the event log: {e}")]),
+    };
+    let mut codes: BTreeMap<(Category, &str), u64> = BTreeMap::new();
+    for e in events.iter().filter(|e| e.timestamp < until) {
+        *codes
+            .entry((e.category, e.error_code.as_str()))
+            .or_default() += 1;
+    }
+    let mut by_category: BTreeMap<Category, u64> = BTreeMap::new();
+    let mut top: BTreeMap<Category, (String, u64)> = BTreeMap::new();
+    for (&(category, code), &n) in &codes {
+        *by_category.entry(category).or_default() += n;
+        let best = top.entry(category).or_insert_with(|| (code.to_owned(), n));
+        if n > best.1 {
+            *best = (code.to_owned(), n);
+        }
+    }
+    let mut groups: Vec<_> = codes.iter().collect();
+    groups.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let complete = failures.is_empty();
+    let status = if complete { "ok" } else { "failed" };
+    let summary = json!({
+        "slot": slot,
+        "window": {"since": since, "until": until},
+        "total": by_category.values().sum::<u64>(),
+        "stored": 0,
+        "by_category": by_category.iter().map(|(c, n)| (c.as_str(), *n)).collect::<BTreeMap<_, _>>(),
+        "groups": groups.iter().take(20).map(|((category, code), n)| json!({
+            "error_code": code,
+            "category": category,
+            "severity": category.default_severity(),
+            "count": n,
+        })).collect::<Vec<_>>(),
+        "failures": failures,
+    });
+    record(shared, job, started, status, &summary).await;
+    let evals = alerts::errors_evals(
+        service,
+        &shared.rules,
+        &by_category,
+        &top,
+        job.every,
+        complete,
+    );
+    evaluate(shared, evals).await;
+    Some(status)
 }
 
 #[cfg(test)]
@@ -231,6 +313,97 @@ mod tests {
             alerts
                 .iter()
                 .any(|a| a.key == "service_down:mail" && a.service == Some(mail)),
+            "{alerts:?}"
+        );
+    }
+
+    #[test]
+    fn an_apis_logged_failures_are_counted_by_the_error_job_and_alerted() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let dir = tempfile::tempdir().expect("dir");
+        let store: Arc<dyn Store> = Arc::new(
+            rt.block_on(SqliteStore::open(&format!(
+                "sqlite://{}/s.db",
+                dir.path().display()
+            )))
+            .expect("store"),
+        );
+        let mail = Service::Api(ApiName::new("mail").expect("name"));
+        let other = Service::Api(ApiName::new("crm").expect("name"));
+        let mut config = test_support::config();
+        config.errors_every = Duration::from_secs(600);
+        config.error_thresholds = [(Category::Auth, 3), (Category::Transient, 5)].into();
+        let job = Job {
+            kind: JobKind::Errors,
+            service: Some(mail),
+            every: config.errors_every,
+        };
+        let slot = 2_880_000; // 600 s slots: slot - 1 covers [since, until).
+        let (since, until) = (slot_start(slot - 1, job.every), slot_start(slot, job.every));
+        let event = |service, at: Timestamp, code: &str, category| ErrorEvent {
+            timestamp: at,
+            service,
+            error_code: code.to_owned(),
+            category,
+            severity: category.default_severity(),
+            resource_type: "operation".to_owned(),
+            resource_id: "domains/list".to_owned(),
+            context: format!("domains/list {code}"),
+            action_taken: ActionTaken::None,
+            result: EventResult::Failed,
+        };
+        let s = |n: i64| jiff::SignedDuration::from_secs(n);
+        let events = vec![
+            event(mail, since, "invalid_key", Category::Auth),
+            event(mail, since + s(10), "invalid_key", Category::Auth),
+            event(mail, since + s(20), "restricted_key", Category::Auth),
+            event(mail, since + s(30), "503", Category::Transient),
+            // Outside the slot, or another API's: not counted.
+            event(mail, since - s(1), "invalid_key", Category::Auth),
+            event(mail, until, "invalid_key", Category::Auth),
+            event(other, since + s(40), "invalid_key", Category::Auth),
+        ];
+        rt.block_on(store.append_events(&events)).expect("append");
+        let now = until + s(5);
+        let clock: crate::Clock = Arc::new(move || now);
+        let shared = test_support::shared(
+            &config,
+            Arc::clone(&store),
+            clock,
+            Arc::new(crate::usage::ProviderUsage(Arc::new(BTreeMap::new()))),
+            vec![],
+        );
+        rt.block_on(crate::jobs::run(&shared, &job, slot, now));
+        let checks = rt
+            .block_on(store.checks(Some("errors"), Timestamp::UNIX_EPOCH, 10))
+            .expect("checks");
+        assert_eq!(checks.len(), 1);
+        let check = &checks[0];
+        assert_eq!((check.service, check.status.as_str()), (Some(mail), "ok"));
+        let summary: serde_json::Value = serde_json::from_str(&check.summary).expect("summary");
+        assert_eq!(summary["total"], 4, "{summary}");
+        assert_eq!(summary["by_category"]["auth"], 3, "{summary}");
+        assert_eq!(
+            summary["groups"][0]["error_code"], "invalid_key",
+            "{summary}"
+        );
+        assert_eq!(summary["groups"][0]["count"], 2, "{summary}");
+        let alerts = rt.block_on(store.alerts(true, 10)).expect("alerts");
+        assert!(
+            alerts
+                .iter()
+                .any(|a| a.key.ends_with("mail:auth") && a.service == Some(mail)),
+            "3 auth failures reach the threshold of 3: {alerts:?}"
+        );
+        assert!(
+            !alerts.iter().any(|a| a.key.ends_with("mail:transient")),
+            "1 transient failure is under its threshold of 5: {alerts:?}"
+        );
+        assert!(
+            !alerts.iter().any(|a| a.service == Some(other)),
             "{alerts:?}"
         );
     }

@@ -59,6 +59,9 @@ pub(crate) async fn run(shared: &Shared, job: &Job, slot: i64, started: Timestam
     let timer = std::time::Instant::now();
     let status = match (job.kind, job.service) {
         (JobKind::Health, Some(s)) => health(shared, job, s, slot, started).await,
+        (JobKind::Errors, Some(s @ Service::Api(_))) => {
+            super::apis::errors(shared, job, s, slot, started).await
+        }
         (JobKind::Errors, Some(s)) => errors(shared, job, s, slot, started).await,
         (JobKind::Audit, Some(s)) => audit(shared, job, s, slot, started).await,
         (JobKind::Webhooks, _) => webhooks(shared, job, slot, started).await,

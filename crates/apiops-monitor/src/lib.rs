@@ -412,14 +412,23 @@ pub fn start(s: Start) -> Result<Option<Monitor>, StartError> {
         .collect();
     let mut services: Vec<Service> = targets.keys().copied().collect();
     let mut jobs = plan_jobs(m, &services, s.receiver.is_some());
-    // A configured API has the health job only (its errors come from apiops' own calls).
-    if !m.health_every.is_zero() {
-        for service in api_checks.keys() {
-            jobs.push(Job {
-                kind: JobKind::Health,
-                service: Some(*service),
-                every: m.health_every,
-            });
+    // A configured API has the health job and the error job (over the failures apiops logged
+    // calling it: it has no error log of its own to fetch).
+    for service in api_checks.keys() {
+        let before = jobs.len();
+        for (kind, every) in [
+            (JobKind::Health, m.health_every),
+            (JobKind::Errors, m.errors_every),
+        ] {
+            if !every.is_zero() {
+                jobs.push(Job {
+                    kind,
+                    service: Some(*service),
+                    every,
+                });
+            }
+        }
+        if jobs.len() > before {
             services.push(*service);
         }
     }

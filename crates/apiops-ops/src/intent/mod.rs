@@ -263,12 +263,21 @@ fn merge(tokens: &[Token], parts: &[Part], all_caps: bool) -> Option<Intent> {
     Some(build::build(action, &merged))
 }
 
-/// The question for several operations in one request: each clause is a candidate.
+/// The question for several operations in one request: each clause is a candidate, when it is
+/// understood on its own. A clause that is not ("IN and buy": "IN" read as India beside "buy",
+/// but as the word "in" alone) is not offered; with one clause left, the request is that one.
 fn one_at_a_time(tokens: &[Token], parts: &[Part]) -> Intent {
-    let candidates: Vec<String> = parts
+    let mut candidates: Vec<String> = parts
         .iter()
         .map(|p| clause_text(tokens, &p.range))
+        .filter(|c| !matches!(parse(c), Intent::Unknown { .. }))
         .collect();
+    if candidates.len() < 2 {
+        return match candidates.pop() {
+            Some(only) => parse(&only),
+            None => decide::unknown_intent("Nothing in the catalog matches the request".into()),
+        };
+    }
     Intent::Ask {
         kind: None,
         question: format!(

@@ -1052,6 +1052,16 @@ proptest! {
 }
 
 #[test]
+fn a_country_code_before_several_clauses_is_well_formed() {
+    // Found by the property above: "IN" (India) and two clauses, one of them bare.
+    for text in ["IN and buy", "in and buy", "IN and buy and send"] {
+        if let Err(e) = well_formed(text) {
+            panic!("{e}");
+        }
+    }
+}
+
+#[test]
 fn very_long_and_odd_inputs_are_answered() {
     let long = "buy a number in 415 ".repeat(500);
     assert!(matches!(parse(&long), Intent::Unknown { .. }));

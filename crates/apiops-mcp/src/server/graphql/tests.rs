@@ -386,18 +386,20 @@ async fn a_mutation_never_runs_without_a_person_then_runs_once_through_the_journ
                     "{case}: {v:#}"
                 );
                 let plan_id = v["plan_id"].as_str().expect("a plan id").to_owned();
-                match (read_only, transport, state.api_next(&plan_id, "test")) {
+                match (read_only, transport, state.api_next(&plan_id, "test").await) {
                     // Read-only, or over HTTP: only a person outside the agent's channel.
                     (true, _, Err(e)) | (false, Transport::Http, Err(e)) => {
                         let r = e.into_result();
                         let e = content(&r)["error"].clone();
                         assert_eq!(e["kind"], "confirmation_required", "{case}: {e:#}");
-                        assert!(
-                            e["message"]
+                        // It names what a person runs: the terminal command, or (a pending
+                        // confirmation over HTTP) `apiops confirm` with the command beside it.
+                        let m = e["message"].as_str().unwrap_or_default();
+                        let pending = m.contains(&format!("apiops confirm {plan_id}"))
+                            && e["details"]["command"]
                                 .as_str()
-                                .is_some_and(|m| m.contains("apiops graphql gh")),
-                            "{case}: {e:#}"
-                        );
+                                .is_some_and(|c| c.starts_with("apiops graphql gh"));
+                        assert!(m.contains("apiops graphql gh") || pending, "{case}: {e:#}");
                         results.push(r);
                     }
                     // Over stdio the person is asked; --allow-execute does not stand in.
@@ -422,7 +424,7 @@ async fn a_mutation_never_runs_without_a_person_then_runs_once_through_the_journ
         .as_str()
         .expect("a key")
         .to_owned();
-    let (entry, _) = state.api_next(&plan_id, "test").expect("an API plan");
+    let (entry, _) = state.api_next(&plan_id, "test").await.expect("an API plan");
     let sent = state
         .run_api_plan(&plan_id, &entry, Via::Elicitation)
         .await
