@@ -228,20 +228,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_api_is_checked_recorded_and_alerted_like_a_service() {
+    /// A current-thread runtime and an SQLite store in a temporary folder (kept while the
+    /// returned guard lives).
+    fn runtime_and_store() -> (tokio::runtime::Runtime, tempfile::TempDir, Arc<dyn Store>) {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
         let dir = tempfile::tempdir().expect("dir");
-        let store: Arc<dyn Store> = Arc::new(
-            rt.block_on(SqliteStore::open(&format!(
-                "sqlite://{}/s.db",
-                dir.path().display()
-            )))
-            .expect("store"),
-        );
+        let url = format!("sqlite://{}/s.db", dir.path().display());
+        let store: Arc<dyn Store> = Arc::new(rt.block_on(SqliteStore::open(&url)).expect("store"));
+        (rt, dir, store)
+    }
+
+    #[test]
+    fn an_api_is_checked_recorded_and_alerted_like_a_service() {
+        let (rt, _dir, store) = runtime_and_store();
         let mail = Service::Api(ApiName::new("mail").expect("name"));
         let mut config = test_support::config();
         config.health_every = Duration::from_secs(60);
@@ -319,18 +321,7 @@ mod tests {
 
     #[test]
     fn an_apis_logged_failures_are_counted_by_the_error_job_and_alerted() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let dir = tempfile::tempdir().expect("dir");
-        let store: Arc<dyn Store> = Arc::new(
-            rt.block_on(SqliteStore::open(&format!(
-                "sqlite://{}/s.db",
-                dir.path().display()
-            )))
-            .expect("store"),
-        );
+        let (rt, _dir, store) = runtime_and_store();
         let mail = Service::Api(ApiName::new("mail").expect("name"));
         let other = Service::Api(ApiName::new("crm").expect("name"));
         let mut config = test_support::config();
