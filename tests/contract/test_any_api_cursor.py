@@ -195,3 +195,19 @@ def test_a_cassette_of_the_cursor_listing_replays_with_no_network(mail):
     assert replayed.stdout == recorded.stdout and len(replayed.stdout.splitlines()) == API_KEYS
     assert len(front.seen) == before, "the replay sent nothing"
     no_secret_in(pathlib.Path(cassette).read_text())
+
+
+def test_plain_words_map_onto_a_summary_of_an_operation_without_an_id(mail):
+    front = mail["front"]
+    before = len(front.seen)
+    r = apiops(mail, "do", "list domains on mail", "--json")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    sent = front.seen[before:]
+    assert [(s["method"], s["path"]) for s in sent] == [("GET", "/domains")], sent
+    # Words that fit several operations list them and send nothing.
+    before = len(front.seen)
+    r = apiops(mail, "do", "remove on mail")
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert "DELETE /domains/{domain_id}" in r.stdout + r.stderr and "DELETE /api-keys/{api_key_id}" in r.stdout + r.stderr
+    assert len(front.seen) == before
+
