@@ -7,7 +7,7 @@
 //! rules — and a failure seen after sending is appended to the event log, so that
 //! `apiops errors NAME` shows it.
 //!
-//! Each also gets the error job ([`errors`]): an API has no error log to fetch, so the job reads
+//! Each also gets the error job (`errors`): an API has no error log to fetch, so the job reads
 //! the failures apiops itself logged calling it (`apiops call`, MCP, the health job) in the slot
 //! before this one, records an `errors` check with the built-in services' summary, and holds
 //! the counts per category against the same `error_thresholds`.
