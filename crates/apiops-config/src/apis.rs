@@ -11,8 +11,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use apiops_client::ClientBuilder;
+use apiops_client::cassette::{Cassette, CassetteMode};
 use apiops_core::mask;
-use apiops_openapi::{ApiAuth, ApiConfig};
+use apiops_openapi::{Api, ApiAuth, ApiConfig, CallError, Spec};
+use apiops_providers::ClientTuning;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 use url::Url;
@@ -255,6 +258,42 @@ impl ApiSettings {
             .map(|u| u.as_str().trim_end_matches('/'))
     }
 
+    /// The client of this API, configured as `name`: over its document `spec` (`None` for a
+    /// GraphQL endpoint), with the shared client settings `tuning`, recording to or replaying
+    /// from `cassette`. A replay needs no credential variable: the cassette answers.
+    pub fn open(
+        &self,
+        name: &str,
+        spec: Option<Spec>,
+        tuning: &ClientTuning,
+        cassette: Option<Cassette>,
+    ) -> Result<Api, OpenError> {
+        let replaying = cassette
+            .as_ref()
+            .is_some_and(|c| c.mode() == CassetteMode::Replay);
+        let config = if replaying {
+            self.api_config_replaying(name)
+        } else {
+            self.api_config(name)
+                .map_err(|variables| OpenError::MissingCredentials {
+                    api: name.to_owned(),
+                    variables,
+                })?
+        };
+        let tune = |b: ClientBuilder| {
+            tuning
+                .apply(b.cassette(cassette))
+                .map_err(|e| e.to_string())
+        };
+        Ok(match (self.graphql_endpoint(), spec) {
+            (Some(endpoint), _) => Api::graphql_endpoint(config, endpoint, tune),
+            (None, Some(spec)) => Api::new(config, spec, tune),
+            (None, None) => Err(CallError::Config(format!(
+                "apis.{name}: neither spec nor graphql is configured"
+            ))),
+        }?)
+    }
+
     /// True when every credential variable the table names is set.
     pub fn ready(&self) -> bool {
         self.credentials.missing.is_empty()
@@ -447,6 +486,22 @@ pub fn env_values(env: &Environment) -> BTreeMap<String, BTreeMap<String, String
 /// The variable that sets `apis.NAME.KEY`.
 pub fn env_name(api: &str, key: &str) -> String {
     format!("{PREFIX}APIS_{}_{}", api, key).to_ascii_uppercase()
+}
+
+/// Why a configured API's client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Credential variables the table names are not set.
+    #[error("{api} credentials missing: set {}", variables.join(", "))]
+    MissingCredentials {
+        /// The API's name.
+        api: String,
+        /// The variables not set.
+        variables: Vec<String>,
+    },
+    /// The engine refused the configuration.
+    #[error(transparent)]
+    Call(#[from] CallError),
 }
 
 #[cfg(test)]

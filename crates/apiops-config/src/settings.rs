@@ -433,6 +433,15 @@ pub struct RetentionSettings {
 }
 
 impl RetentionSettings {
+    /// `[retention]` as retention's own configuration.
+    pub fn retention_config(&self) -> apiops_monitor::RetentionConfig {
+        apiops_monitor::RetentionConfig {
+            payloads: self.payloads,
+            events: self.events,
+            batch: self.batch,
+        }
+    }
+
     /// Ranges of `[retention]`, as `(key, message)`.
     fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();

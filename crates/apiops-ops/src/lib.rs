@@ -23,6 +23,8 @@
 //!   write with its body shown masked (`apiops confirm`, the dashboard, MCP over HTTP).
 //! - [`services`]: the providers and the outbound HTTP client operations use.
 //! - [`sink`]: the event log as the error scan's sink (the CLI's and MCP's error audits).
+//! - [`resume`]: the partial error scan kept in the store, and its resumed windows merged in
+//!   (`apiops errors --resume`).
 //! - [`params`]: an operation from named parameters (tool calls, MCP requests).
 //! - [`llm`]: the optional LLM planner (tool calling over the catalog; same gate).
 
@@ -42,6 +44,7 @@ pub mod policy;
 pub mod read;
 pub mod registry;
 mod resolve;
+pub mod resume;
 pub mod services;
 pub mod sink;
 

@@ -1,12 +1,12 @@
-//! Wiring of `apiops serve`'s background work into the binary: `[monitor]` and `[retention]`
-//! mapped onto the plain configurations of `apiops_monitor`, and the providers, policy and
-//! secrets it needs taken from the settings. The monitor itself (schedule, alert rules, sinks,
+//! Wiring of `apiops serve`'s background work into the binary: the plain configurations of
+//! `apiops_monitor` (mapped from `[monitor]` and `[retention]` by `apiops-config`), and the
+//! providers, policy and secrets it needs taken from the settings. The monitor itself (schedule, alert rules, sinks,
 //! auto-fix) and retention are in the `apiops-monitor` crate.
 
 use std::sync::Arc;
 
 use apiops_client::redact::Redactor;
-use apiops_monitor::{Clock, Monitor, MonitorConfig, RetentionConfig};
+use apiops_monitor::{Clock, Monitor};
 use apiops_store::Store;
 use apiops_webhooks::receiver::ReceiverMetrics;
 use tokio::task::JoinHandle;
@@ -15,48 +15,6 @@ use url::Url;
 
 use crate::commands::checks;
 use crate::config::Settings;
-use crate::config::settings::{MonitorSettings, RetentionSettings};
-
-/// `[monitor]` as the monitor's configuration.
-pub(crate) fn config(m: &MonitorSettings) -> MonitorConfig {
-    MonitorConfig {
-        enabled: m.enabled,
-        health_every: m.health_every,
-        errors_every: m.errors_every,
-        audit_every: m.audit_every,
-        usage_every: m.usage_every,
-        budgets: m.budgets.clone(),
-        usage_anomaly_factor: m.usage_anomaly_factor,
-        usage_anomaly_days: m.usage_anomaly_days,
-        usage_anomaly_min_spend: m.usage_anomaly_min_spend,
-        down_after: m.down_after,
-        degraded_after: m.degraded_after,
-        error_thresholds: m.error_thresholds.clone(),
-        headroom_below_percent: m.headroom_below_percent,
-        balance_floor: m.balance_floor,
-        signature_rejects: m.signature_rejects,
-        signature_window: m.signature_window,
-        deprecations: m.deprecations,
-        endpoint_disabled: m.endpoint_disabled,
-        probe_webhooks: m.probe_webhooks,
-        log_alerts: m.log_alerts,
-        webhook_urls: m.webhook_urls.clone(),
-        slack_urls: m.slack_urls.clone(),
-        allow_private_sinks: m.allow_private_sinks,
-        sink_attempts: m.sink_attempts,
-        sink_backoff: m.sink_backoff,
-        rate_limit_backoff: m.rate_limit_backoff,
-    }
-}
-
-/// `[retention]` as retention's configuration.
-pub(crate) fn retention_config(r: &RetentionSettings) -> RetentionConfig {
-    RetentionConfig {
-        payloads: r.payloads,
-        events: r.events,
-        batch: r.batch,
-    }
-}
 
 /// What the monitor redacts: every configured secret, each half of a rotation included.
 fn redactor(settings: &Settings) -> Redactor {
@@ -85,7 +43,7 @@ pub(crate) struct Start<'a> {
 pub(crate) fn start(s: Start<'_>) -> anyhow::Result<Option<Monitor>> {
     let settings = s.settings;
     Ok(apiops_monitor::start(apiops_monitor::Start {
-        config: config(&settings.monitor),
+        config: settings.monitor.monitor_config(),
         policy: settings.policy.policy(),
         redactor: redactor(settings),
         twilio: checks::twilio(settings),
@@ -109,7 +67,7 @@ pub(crate) fn spawn_retention(
     store: Arc<dyn Store>,
     stop: CancellationToken,
 ) -> Option<JoinHandle<()>> {
-    apiops_monitor::retention::spawn(&retention_config(&settings.retention), store, stop)
+    apiops_monitor::retention::spawn(&settings.retention.retention_config(), store, stop)
 }
 
 #[cfg(test)]
@@ -128,7 +86,7 @@ mod tests {
             ("APIOPS_MONITOR_ERRORS_EVERY", "0s"),
             ("APIOPS_MONITOR_HEALTH_EVERY", "30s"),
         ]);
-        let m = config(&s.monitor);
+        let m = s.monitor.monitor_config();
         let jobs = plan_jobs(&m, &[Service::Twilio, Service::Stripe], true);
         let names: Vec<String> = jobs.iter().map(Job::claim_name).collect();
         assert_eq!(
@@ -179,7 +137,7 @@ mod tests {
     #[test]
     fn retention_keeps_the_settings_periods() {
         let s = crate::config::test_settings(&[("APIOPS_RETENTION_EVENTS", "0s")]);
-        let r = retention_config(&s.retention);
+        let r = s.retention.retention_config();
         assert_eq!(r.events, Duration::ZERO);
         assert_eq!(r.payloads, Duration::from_secs(30 * 86_400));
         assert_eq!(r.batch.get(), 500);

@@ -89,6 +89,38 @@ pub struct MonitorSettings {
 }
 
 impl MonitorSettings {
+    /// `[monitor]` as the monitor's own configuration.
+    pub fn monitor_config(&self) -> apiops_monitor::MonitorConfig {
+        apiops_monitor::MonitorConfig {
+            enabled: self.enabled,
+            health_every: self.health_every,
+            errors_every: self.errors_every,
+            audit_every: self.audit_every,
+            usage_every: self.usage_every,
+            budgets: self.budgets.clone(),
+            usage_anomaly_factor: self.usage_anomaly_factor,
+            usage_anomaly_days: self.usage_anomaly_days,
+            usage_anomaly_min_spend: self.usage_anomaly_min_spend,
+            down_after: self.down_after,
+            degraded_after: self.degraded_after,
+            error_thresholds: self.error_thresholds.clone(),
+            headroom_below_percent: self.headroom_below_percent,
+            balance_floor: self.balance_floor,
+            signature_rejects: self.signature_rejects,
+            signature_window: self.signature_window,
+            deprecations: self.deprecations,
+            endpoint_disabled: self.endpoint_disabled,
+            probe_webhooks: self.probe_webhooks,
+            log_alerts: self.log_alerts,
+            webhook_urls: self.webhook_urls.clone(),
+            slack_urls: self.slack_urls.clone(),
+            allow_private_sinks: self.allow_private_sinks,
+            sink_attempts: self.sink_attempts,
+            sink_backoff: self.sink_backoff,
+            rate_limit_backoff: self.rate_limit_backoff,
+        }
+    }
+
     /// Ranges and relations of `[monitor]`, as `(key, message)`.
     pub(super) fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();

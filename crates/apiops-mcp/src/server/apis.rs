@@ -11,7 +11,7 @@
 //! person confirms or refuses it with `apiops confirm` or on the dashboard; the agent's next
 //! `execute_plan` then sends it, once.
 
-use apiops_config::apis::ApiSettings;
+use apiops_config::apis::{ApiSettings, OpenError};
 use apiops_config::spec_fetch::{SpecOptions, load_spec};
 use apiops_openapi::{Api, CallError as ApiCallError, OpClass, Spec};
 use apiops_ops::apis::{Journaled, WriteError, gate_of_write};
@@ -175,23 +175,17 @@ impl State {
             Some(_) => None,
             None => Some(self.document(name).await?.1),
         };
-        let config = settings.api_config(name).map_err(|variables| {
-            ToolError::new(
-                Kind::MissingCredentials,
-                Some(Category::Auth),
-                format!("{name} credentials missing: set {}", variables.join(", ")),
-            )
-        })?;
         let tuning = apiops_config::providers::tuning(&self.loaded.settings);
-        let tune = |b| tuning.apply(b).map_err(|e| e.to_string());
-        match (settings.graphql_endpoint(), spec) {
-            (Some(endpoint), _) => Api::graphql_endpoint(config, endpoint, tune),
-            (None, Some(spec)) => Api::new(config, spec, tune),
-            (None, None) => Err(ApiCallError::Config(format!(
-                "apis.{name}: neither spec nor graphql is configured"
-            ))),
-        }
-        .map_err(api_error)
+        settings
+            .open(name, spec, &tuning, None)
+            .map_err(|e| match e {
+                OpenError::MissingCredentials { .. } => ToolError::new(
+                    Kind::MissingCredentials,
+                    Some(Category::Auth),
+                    e.to_string(),
+                ),
+                OpenError::Call(e) => api_error(e),
+            })
     }
 
     /// Appends the failure of `operation` (seen after sending) to the event log, as the CLI

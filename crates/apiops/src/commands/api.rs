@@ -10,7 +10,7 @@ use std::io::{self, IsTerminal as _};
 
 use anyhow::Context as _;
 use apiops_client::cassette::{Cassette, CassetteMode};
-use apiops_config::apis::ApiSettings;
+use apiops_config::apis::{ApiSettings, OpenError};
 use apiops_config::spec_fetch::{SpecOptions, load_spec};
 use apiops_config::{ConfigError, LoadedConfig, Locations, Origin, Problem};
 use apiops_openapi::{Api, CallError, JsonLines, OpClass, Spec, SpecError};
@@ -399,39 +399,19 @@ pub(crate) async fn open_with(
     cassette: Option<Cassette>,
 ) -> anyhow::Result<Api> {
     let settings = settings_of(loaded, name)?;
-    let endpoint = settings.graphql_endpoint();
-    let spec = match endpoint {
+    let spec = match settings.graphql_endpoint() {
         Some(_) => None,
         None => Some(configured(loaded, locations, name, flags).await?.1),
     };
-    // A replay is answered by the cassette: the credentials it does not hold are not needed.
-    let replaying = cassette
-        .as_ref()
-        .is_some_and(|c| c.mode() == CassetteMode::Replay);
-    let config = if replaying {
-        settings.api_config_replaying(name)
-    } else {
-        settings
-            .api_config(name)
-            .map_err(|variables| AppError::ApiCredentialsMissing {
-                api: name.to_owned(),
-                variables,
-            })?
-    };
     let tuning = apiops_config::providers::tuning(&loaded.settings);
-    let tune = |b: apiops_client::ClientBuilder| {
-        tuning
-            .apply(b.cassette(cassette))
-            .map_err(|e| e.to_string())
-    };
-    match (endpoint, spec) {
-        (Some(endpoint), _) => Api::graphql_endpoint(config, endpoint, tune),
-        (None, Some(spec)) => Api::new(config, spec, tune),
-        (None, None) => Err(CallError::Config(format!(
-            "apis.{name}: neither spec nor graphql is configured"
-        ))),
-    }
-    .map_err(call_error)
+    settings
+        .open(name, spec, &tuning, cassette)
+        .map_err(|e| match e {
+            OpenError::MissingCredentials { api, variables } => {
+                AppError::ApiCredentialsMissing { api, variables }.into()
+            }
+            OpenError::Call(e) => call_error(e),
+        })
 }
 
 /// The settings of the configured API `name` and its document (loaded, or read from the

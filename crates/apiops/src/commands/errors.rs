@@ -6,21 +6,19 @@
 //! A scan that cannot read some time windows (after the client's retries and hedges) says
 //! which — service, source, time range, reason — marks its totals partial and exits 6; it keeps
 //! the groups it read, the windows it could not read and what the providers need to merge
-//! ([`ResumeState`]) in the store, replacing what an earlier scan kept. `apiops errors --resume`
+//! (`apiops_ops::resume`) in the store, replacing what an earlier scan kept. `apiops errors --resume`
 //! reads only those windows, merges them into the kept groups, reports the whole period, and
 //! keeps only the windows still unread (none: exit 0, nothing left to resume).
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use apiops_core::{ErrorGroup, Service};
+use apiops_core::Service;
+use apiops_ops::resume::{self, ResumeState};
 use apiops_providers::TimeWindow;
-use apiops_providers::aggregate::{Aggregator, recommendations};
-use apiops_providers::partial::UnreadWindow;
-use apiops_store::{PartialScan, Store, UnreadWindowRecord};
+use apiops_providers::aggregate::recommendations;
+use apiops_store::Store;
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
 
 use crate::commands::{checks, notes};
 use crate::config::LoadedConfig;
@@ -30,24 +28,6 @@ use crate::report::{ErrorsReport, ErrorsView, period_label};
 
 /// How many events `--json` carries at most.
 pub(crate) const MAX_JSON_EVENTS: usize = 10_000;
-
-/// What a partial scan keeps beside its unread windows, so `--resume` can finish it: the period
-/// it covered, the groups read so far, and each provider's memo.
-#[derive(Debug, Serialize, Deserialize)]
-struct ResumeState {
-    /// "Last 24 hours".
-    period: String,
-    /// The services scanned.
-    services: Vec<Service>,
-    /// The `--resource` filter, if any (the resumed windows count the same failures).
-    resource: Option<String>,
-    /// Events counted in the windows read.
-    total: u64,
-    /// Their groups.
-    groups: Vec<ErrorGroup>,
-    /// What each provider needs to read its unread windows ([`apiops_providers::partial`]).
-    memos: Vec<(Service, serde_json::Value)>,
-}
 
 /// Runs the error audit.
 pub(crate) fn run(
@@ -76,16 +56,9 @@ pub(crate) fn run(
             resource,
         )
         .await?;
-        let state = ResumeState {
-            period: view.period.clone(),
-            services: view.services.clone(),
-            resource: resource.map(str::to_owned),
-            total: view.total_events,
-            groups: view.groups.clone(),
-            memos,
-        };
+        let state = ResumeState::of(&view, resource, memos);
         match store.as_deref() {
-            Some(store) => keep(store, &state, &view.unread).await,
+            Some(store) => resume::keep(store, &state, &view.unread).await,
             None if view.partial => {
                 tracing::warn!("no store: the unread windows cannot be resumed later");
             }
@@ -99,96 +72,42 @@ pub(crate) fn run(
 /// Reads the windows the last scan could not read and reports the whole period.
 pub(crate) fn resume(loaded: &LoadedConfig, format: Format) -> anyhow::Result<Exit> {
     let rt = checks::runtime()?;
-    let resumed =
-        rt.block_on(async {
-            let store = checks::open_store(&loaded.settings)
-                .await
-                .context("--resume reads the unread windows kept in the store")?;
-            let Some(partial) = store
-                .partial_scan()
-                .await
-                .context("reading the kept partial scan")?
-            else {
-                return anyhow::Ok(None);
-            };
-            let state: ResumeState = serde_json::from_str(&partial.state)
-                .context("the kept partial scan does not parse (written by another version?)")?;
-            let unread: Vec<UnreadWindow> = partial.windows.into_iter().map(window_of).collect();
-            let services: Vec<Service> = unread
-                .iter()
-                .map(|w| w.service)
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let selected = checks::select(&loaded.settings, &services)?;
-            let keep_events = if format == Format::Json {
-                MAX_JSON_EVENTS
-            } else {
-                0
-            };
-            let mut outcome = checks::resume(
-                &selected,
-                &unread,
-                &state.memos,
-                &*store,
-                keep_events,
-                state.resource.as_deref(),
-            )
-            .await;
-            if let Some(e) = &outcome.store_error {
-                tracing::warn!("the event log could not record every event: {e}");
-            }
-            // A service whose scan failed as a whole read none of its windows for sure: they all
-            // stay unread, and nothing of it is merged.
-            let failed: BTreeSet<Service> = outcome.failures.iter().map(|f| f.service).collect();
-            outcome.groups.retain(|g| !failed.contains(&g.service));
-            outcome.unread.retain(|w| !failed.contains(&w.service));
-            outcome.memos.retain(|(s, _)| !failed.contains(s));
-            outcome.memos.extend(
-                state
-                    .memos
-                    .iter()
-                    .filter(|(s, _)| failed.contains(s))
-                    .cloned(),
-            );
-            let read_total: u64 = outcome.groups.iter().map(|g| g.count).sum();
-            for f in &outcome.failures {
-                outcome
-                    .unread
-                    .extend(unread.iter().filter(|w| w.service == f.service).map(|w| {
-                        UnreadWindow {
-                            reason: f.error.to_string(),
-                            ..w.clone()
-                        }
-                    }));
-            }
-            outcome.unread.sort_by(|a, b| {
-                (a.service, &a.source, a.from).cmp(&(b.service, &b.source, b.from))
-            });
-            let mut merged = Aggregator::from_groups(state.groups, state.total);
-            merged.merge(Aggregator::from_groups(outcome.groups, read_total));
-            let total = merged.total();
-            let groups = merged.finish();
-            let next = ResumeState {
-                total,
-                groups: groups.clone(),
-                memos: outcome.memos,
-                ..state
-            };
-            keep(&*store, &next, &outcome.unread).await;
-            let view = ErrorsView {
-                period: next.period,
-                services: next.services,
-                total_events: total,
-                recommendations: recommendations(&[], &groups, &[], 10),
-                groups,
-                failures: outcome.failures,
-                partial: !outcome.unread.is_empty(),
-                unread: outcome.unread,
-                events: outcome.events,
-            };
-            anyhow::Ok(Some((selected, view)))
-        })?;
+    let resumed = rt.block_on(async {
+        let store = checks::open_store(&loaded.settings)
+            .await
+            .context("--resume reads the unread windows kept in the store")?;
+        let Some(partial) = store
+            .partial_scan()
+            .await
+            .context("reading the kept partial scan")?
+        else {
+            return anyhow::Ok(None);
+        };
+        let (state, unread) = resume::read_back(partial)
+            .context("the kept partial scan does not parse (written by another version?)")?;
+        let services = resume::services_of(&unread);
+        let selected = checks::select(&loaded.settings, &services)?;
+        let keep_events = if format == Format::Json {
+            MAX_JSON_EVENTS
+        } else {
+            0
+        };
+        let outcome = checks::resume(
+            &selected,
+            &unread,
+            &state.memos,
+            &*store,
+            keep_events,
+            state.resource.as_deref(),
+        )
+        .await;
+        if let Some(e) = &outcome.store_error {
+            tracing::warn!("the event log could not record every event: {e}");
+        }
+        let (next, view) = resume::merge(state, &unread, outcome);
+        resume::keep(&*store, &next, &view.unread).await;
+        anyhow::Ok(Some((selected, view)))
+    })?;
     let Some((selected, view)) = resumed else {
         anstream::eprintln!("Nothing to resume: the last error scan read every time window.");
         return Ok(Exit::Ok);
@@ -219,45 +138,6 @@ fn emit(
     };
     output::emit(format, &report).context("writing the error report")?;
     Ok(exit)
-}
-
-/// Keeps `state` and `unread` as the partial scan to resume (none when nothing is unread);
-/// a store that cannot keep it is a warning (the report still says what is missing).
-async fn keep(store: &dyn Store, state: &ResumeState, unread: &[UnreadWindow]) {
-    let scan = match serde_json::to_string(state) {
-        Ok(state) => PartialScan {
-            recorded_at: Timestamp::now(),
-            state,
-            windows: unread.iter().map(record_of).collect(),
-        },
-        Err(e) => {
-            tracing::warn!("the partial scan could not be kept: {e}");
-            return;
-        }
-    };
-    if let Err(e) = store.partial_scan_put(&scan).await {
-        tracing::warn!("the unread windows could not be kept for --resume: {e}");
-    }
-}
-
-fn record_of(w: &UnreadWindow) -> UnreadWindowRecord {
-    UnreadWindowRecord {
-        service: w.service,
-        source: w.source.clone(),
-        from: w.from,
-        to: w.to,
-        reason: w.reason.clone(),
-    }
-}
-
-fn window_of(r: UnreadWindowRecord) -> UnreadWindow {
-    UnreadWindow {
-        service: r.service,
-        source: r.source,
-        from: r.from,
-        to: r.to,
-        reason: r.reason,
-    }
 }
 
 /// Scans and builds the view (shared with `demo`).
