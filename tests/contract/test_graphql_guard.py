@@ -146,7 +146,10 @@ def test_over_http_an_agent_saying_yes_sends_no_mutation(stub, tmp_path, allow_e
                     refusals.append(r)
                 err = refusals[0].structured_content["error"]
                 assert err["kind"] == "confirmation_required", err
-                assert "apiops graphql gh" in err["message"], err
+                # Over HTTP it waits as a pending confirmation for a person: `apiops confirm`
+                # (or the dashboard) is named, with the terminal command beside it.
+                assert f"apiops confirm {plan['plan_id']}" in err["message"], err
+                assert err["details"]["command"].startswith("apiops graphql gh"), err
                 no_canary(query, planned, *refusals)
 
         anyio.run(agent)

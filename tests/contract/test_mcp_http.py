@@ -42,6 +42,7 @@ TOOLS = {
     "list_apis",
     "api_operations",
     "call_api",
+    "graphql_query",
     "plan_operation",
     "execute_plan",
 }
