@@ -10,7 +10,7 @@ use reqwest_middleware::{ClientWithMiddleware, RequestBuilder};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::buffers::Body;
+use crate::bodies::Body;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -456,8 +456,9 @@ impl ApiClient {
 /// The body of `resp`, read chunk by chunk into one buffer sized by its `Content-Length` (up to
 /// 64 MiB ahead): a page never sits in memory twice, as collecting the chunks and then joining
 /// them would leave it. It waits for room in the budget of bodies held at once
-/// ([`crate::buffers`]) and holds its share until the [`Body`] is dropped. A body that breaks off is a [`ClientError::Transport`] of kind
-/// [`TransportKind::Body`], named by `method` and the response's target.
+/// ([`crate::bodies`]) and holds its share until the [`Body`] is dropped. A body that breaks
+/// off is a [`ClientError::Transport`] of kind [`TransportKind::Body`], named by `method` and
+/// the response's target.
 pub async fn read_body(mut resp: Response, method: &str) -> Result<Body, ClientError> {
     const MAX_AHEAD: u64 = 64 * 1024 * 1024;
     let length = resp

@@ -8,7 +8,7 @@
 //!
 //! - [`client`]: [`ClientBuilder`] and [`ApiClient`], which assemble the stack and map failures
 //!   to [`ClientError`].
-//! - [`buffers`]: the budget of response bodies held in memory at once ([`read_body`]).
+//! - [`bodies`]: the budget of response bodies held in memory at once ([`read_body`]).
 //! - [`error`]: the typed errors a caller can act on.
 //! - [`retry`]: full-jitter backoff, `Retry-After` parsing, the retry decision and the retry
 //!   budget.
@@ -31,8 +31,8 @@
 //! `tokio::time`, so tests run with paused time and never sleep.
 
 pub mod auth;
+pub mod bodies;
 pub mod breaker;
-pub mod buffers;
 pub mod cassette;
 pub mod client;
 pub mod clock;
@@ -48,7 +48,7 @@ pub mod trace;
 pub mod version;
 pub mod windows;
 
-pub use buffers::Body;
+pub use bodies::Body;
 pub use client::{ApiClient, ClientBuilder, ClientStats, read_body};
 pub use error::{ClientError, TransportKind};
 pub use reqwest::Method;
