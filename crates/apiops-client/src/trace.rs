@@ -346,10 +346,12 @@ mod tests {
 
     #[tokio::test]
     async fn errors_are_logged_without_secrets() {
-        // A port nothing listens on: the connection is refused.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("local addr").port();
-        drop(listener);
+        // A port held by a socket that is bound but never listens: connecting is refused, and
+        // no other test can take the port meanwhile (a dropped listener's port could be).
+        let held = tokio::net::TcpSocket::new_v4().expect("socket");
+        held.bind("127.0.0.1:0".parse().expect("addr"))
+            .expect("bind");
+        let port = held.local_addr().expect("local addr").port();
 
         let path_secret = "sk_live_pathsecret0123456789";
         let redactor = Redactor::new([SecretString::from(path_secret)]);
@@ -367,6 +369,7 @@ mod tests {
         assert!(logs.contains("path=/v1/sk_l...6789"), "{logs}");
         assert!(!logs.contains(QUERY_CANARY), "query secret leaked: {logs}");
         assert!(!logs.contains(path_secret), "path secret leaked: {logs}");
+        drop(held);
     }
 
     #[test]
