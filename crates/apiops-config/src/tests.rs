@@ -698,6 +698,45 @@ fn budgets_from_file_and_environment() {
     assert_eq!(m.budgets[&Service::Stripe].to_string(), "10 EUR/week");
 }
 
+#[test]
+fn least_spend_per_currency_from_file_and_environment() {
+    let scratch = Scratch::with_file(
+        r#"
+        [monitor]
+        usage_anomaly_min_spend_by_currency = { jpy = 800, KRW = 7000.5 }
+        "#,
+    );
+    let m = scratch.settings(&[]).monitor;
+    let table: Vec<(&str, f64)> = m
+        .usage_anomaly_min_spend_by_currency
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    assert_eq!(table, [("JPY", 800.0), ("KRW", 7000.5)]);
+    assert_eq!(
+        m.monitor_config().usage_anomaly_min_spend_by_currency["JPY"],
+        800.0
+    );
+    let shown = serde_json::to_value(&m).expect("serialize");
+    assert_eq!(shown["usage_anomaly_min_spend_by_currency"]["KRW"], 7000.5);
+    let m = scratch
+        .settings(&[(
+            "APIOPS_MONITOR_USAGE_ANOMALY_MIN_SPEND_BY_CURRENCY",
+            "huf=2000, CLP = 4500",
+        )])
+        .monitor;
+    let table: Vec<(&str, f64)> = m
+        .usage_anomaly_min_spend_by_currency
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    assert_eq!(
+        table,
+        [("CLP", 4500.0), ("HUF", 2000.0)],
+        "the variable replaces the file's table"
+    );
+}
+
 /// The README's budgets example is a configuration that loads, meaning what it says.
 #[test]
 fn the_readme_budgets_example_loads() {
@@ -786,6 +825,31 @@ fn bad_budgets_and_usage_keys_are_named() {
             "-1",
             "monitor.usage_anomaly_min_spend: -1 is not an amount",
         ),
+        (
+            "APIOPS_MONITOR_USAGE_ANOMALY_MIN_SPEND_BY_CURRENCY",
+            "JPY=-800",
+            "monitor.usage_anomaly_min_spend_by_currency: JPY: -800 is not an amount of 0 or more",
+        ),
+        (
+            "APIOPS_MONITOR_USAGE_ANOMALY_MIN_SPEND_BY_CURRENCY",
+            "yens=800",
+            "monitor.usage_anomaly_min_spend_by_currency: \"yens\" is not a three-letter currency code",
+        ),
+        (
+            "APIOPS_MONITOR_USAGE_ANOMALY_MIN_SPEND_BY_CURRENCY",
+            "JPY=lots",
+            "monitor.usage_anomaly_min_spend_by_currency: JPY: \"lots\" is not a number",
+        ),
+        (
+            "APIOPS_MONITOR_USAGE_ANOMALY_MIN_SPEND_BY_CURRENCY",
+            "JPY",
+            "monitor.usage_anomaly_min_spend_by_currency: \"JPY\" is not CURRENCY=amount",
+        ),
+        (
+            "APIOPS_MONITOR_USAGE_ANOMALY_MIN_SPEND_BY_CURRENCY",
+            "JPY=800, jpy=900",
+            "monitor.usage_anomaly_min_spend_by_currency: JPY: more than one amount",
+        ),
     ];
     for (var, value, want) in cases {
         let err = scratch.error(&[(var, value)]);
@@ -797,6 +861,15 @@ fn bad_budgets_and_usage_keys_are_named() {
     let err = scratch.error(&[]);
     assert!(
         err.contains("monitor.budgets: twilio: expected a budget in quotes"),
+        "{err}"
+    );
+    let scratch =
+        Scratch::with_file("[monitor]\nusage_anomaly_min_spend_by_currency = { JPY = \"800\" }\n");
+    let err = scratch.error(&[]);
+    assert!(
+        err.contains(
+            "monitor.usage_anomaly_min_spend_by_currency: JPY: expected a number such as 800"
+        ),
         "{err}"
     );
 }

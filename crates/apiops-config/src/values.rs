@@ -268,31 +268,93 @@ pub mod auto_fix {
     }
 }
 
+/// A table keyed by name, from a file (`{ key = value }`) or from the environment
+/// (`"key=value, key=value"`): the entries as written, in order, for the key's own module to
+/// check. One reader for `error_thresholds`, `budgets` and `usage_anomaly_min_spend_by_currency`.
+mod table {
+    use serde::de::MapAccess;
+
+    use super::*;
+
+    /// A value as written: text from the environment, anything from a file.
+    pub(super) enum Value {
+        Text(String),
+        Written(serde_json::Value),
+    }
+
+    /// The entries of the table at `d`; `pair` names the form of one (`"category=count"`) and
+    /// `example` shows it, for the error about a part that is not one.
+    pub(super) fn entries<'de, D: Deserializer<'de>>(
+        d: D,
+        pair: &'static str,
+        example: &'static str,
+    ) -> Result<Vec<(String, Value)>, D::Error> {
+        d.deserialize_any(Entries { pair, example })
+    }
+
+    struct Entries {
+        pair: &'static str,
+        example: &'static str,
+    }
+
+    impl<'de> Visitor<'de> for Entries {
+        type Value = Vec<(String, Value)>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a table, or a string such as \"{}\"", self.example)
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            v.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|part| {
+                    let (k, v) = part.split_once('=').ok_or_else(|| {
+                        E::custom(format_args!(
+                            "{part:?} is not {} (e.g. \"{}\")",
+                            self.pair, self.example
+                        ))
+                    })?;
+                    Ok((k.trim().to_owned(), Value::Text(v.trim().to_owned())))
+                })
+                .collect()
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(k) = map.next_key::<String>()? {
+                out.push((k, Value::Written(map.next_value()?)));
+            }
+            Ok(out)
+        }
+    }
+}
+
 /// `monitor.error_thresholds`: a table `{ auth = 1, rate_limit = 50 }`, or from the environment
 /// a string `"auth=1,rate_limit=50"`. Every key must be a category; every value a count.
 pub mod error_thresholds {
     use std::collections::BTreeMap;
 
-    use serde::de::MapAccess;
-
+    use super::table::{self, Value};
     use super::*;
 
     pub fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<BTreeMap<Category, u64>, D::Error> {
-        d.deserialize_any(ThresholdsVisitor)
+        let entries = table::entries(d, "category=count", "auth=1,rate_limit=50")?;
+        let mut out = BTreeMap::new();
+        for (k, v) in entries {
+            let c = category(&k).map_err(de::Error::custom)?;
+            out.insert(c, threshold(c, &v).map_err(de::Error::custom)?);
+        }
+        Ok(out)
     }
 
     pub fn serialize<S: Serializer>(
         value: &BTreeMap<Category, u64>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(value.len()))?;
-        for (k, v) in value {
-            m.serialize_entry(k.as_str(), v)?;
-        }
-        m.end()
+        s.collect_map(value.iter().map(|(k, v)| (k.as_str(), v)))
     }
 
     fn category(name: &str) -> Result<Category, String> {
@@ -305,48 +367,13 @@ pub mod error_thresholds {
         })
     }
 
-    struct ThresholdsVisitor;
-
-    impl<'de> Visitor<'de> for ThresholdsVisitor {
-        type Value = BTreeMap<Category, u64>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a table of counts per category, such as { auth = 1, rate_limit = 50 }")
-        }
-
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            let mut out = BTreeMap::new();
-            for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let (k, n) = part.split_once('=').ok_or_else(|| {
-                    E::custom(format_args!(
-                        "{part:?} is not category=count (e.g. \"auth=1,rate_limit=50\")"
-                    ))
-                })?;
-                let c = category(k).map_err(E::custom)?;
-                out.insert(c, count(c, n).map_err(E::custom)?);
-            }
-            Ok(out)
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut out = BTreeMap::new();
-            while let Some(k) = map.next_key::<String>()? {
-                let c = category(&k).map_err(de::Error::custom)?;
-                let v: serde_json::Value = map.next_value()?;
-                let n = match &v {
-                    serde_json::Value::Number(n) => n.as_u64().ok_or_else(|| {
-                        de::Error::custom(format_args!("{c}: {n} is not a count (0 or more)"))
-                    })?,
-                    serde_json::Value::String(t) => count(c, t).map_err(de::Error::custom)?,
-                    other => {
-                        return Err(de::Error::custom(format_args!(
-                            "{c}: expected a count, found {other}"
-                        )));
-                    }
-                };
-                out.insert(c, n);
-            }
-            Ok(out)
+    fn threshold(c: Category, v: &Value) -> Result<u64, String> {
+        match v {
+            Value::Text(t) | Value::Written(serde_json::Value::String(t)) => count(c, t),
+            Value::Written(serde_json::Value::Number(n)) => n
+                .as_u64()
+                .ok_or_else(|| format!("{c}: {n} is not a count (0 or more)")),
+            Value::Written(other) => Err(format!("{c}: expected a count, found {other}")),
         }
     }
 }
@@ -359,26 +386,38 @@ pub mod budgets {
 
     use apiops_core::Service;
     use apiops_monitor::Budget;
-    use serde::de::MapAccess;
 
+    use super::table::{self, Value};
     use super::*;
 
     pub fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<BTreeMap<Service, Budget>, D::Error> {
-        d.deserialize_any(BudgetsVisitor)
+        let entries = table::entries(d, "service=budget", "twilio=200 USD/month")?;
+        let mut out = BTreeMap::new();
+        for (k, v) in entries {
+            let s = service(&k).map_err(de::Error::custom)?;
+            let text = match &v {
+                Value::Text(t) | Value::Written(serde_json::Value::String(t)) => t,
+                Value::Written(other) => {
+                    return Err(de::Error::custom(format_args!(
+                        "{s}: expected a budget in quotes such as \"200 USD/month\", found {other}"
+                    )));
+                }
+            };
+            let b = Budget::parse(text).map_err(|e| de::Error::custom(format_args!("{s}: {e}")))?;
+            if out.insert(s, b).is_some() {
+                return Err(de::Error::custom(format_args!("{s}: more than one budget")));
+            }
+        }
+        Ok(out)
     }
 
     pub fn serialize<S: Serializer>(
         value: &BTreeMap<Service, Budget>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(value.len()))?;
-        for (k, v) in value {
-            m.serialize_entry(k.as_str(), &v.to_string())?;
-        }
-        m.end()
+        s.collect_map(value.iter().map(|(k, v)| (k.as_str(), v.to_string())))
     }
 
     fn service(name: &str) -> Result<Service, String> {
@@ -392,49 +431,64 @@ pub mod budgets {
             format!("unknown service {shown:?}: budgets are for twilio, stripe or openai")
         })
     }
+}
 
-    fn budget(service: Service, text: &str) -> Result<Budget, String> {
-        Budget::parse(text).map_err(|e| format!("{service}: {e}"))
+/// `monitor.usage_anomaly_min_spend_by_currency`: the least spend that may raise
+/// `usage_anomaly`, per currency, where one number for all would be wrong (5 JPY is about three
+/// US cents). A table (`{ JPY = 800 }`), or from the environment `"JPY=800, KRW=7000"`. Codes are
+/// three letters, kept in capitals; amounts are 0 or more.
+pub mod min_spend_by_currency {
+    use std::collections::BTreeMap;
+
+    use super::table::{self, Value};
+    use super::*;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f64>, D::Error> {
+        let entries = table::entries(d, "CURRENCY=amount", "JPY=800")?;
+        let mut out = BTreeMap::new();
+        for (k, v) in entries {
+            let code = currency(&k).map_err(de::Error::custom)?;
+            let n = amount(&code, &v).map_err(de::Error::custom)?;
+            if out.insert(code.clone(), n).is_some() {
+                return Err(de::Error::custom(format_args!(
+                    "{code}: more than one amount"
+                )));
+            }
+        }
+        Ok(out)
     }
 
-    struct BudgetsVisitor;
+    pub fn serialize<S: Serializer>(
+        value: &BTreeMap<String, f64>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_map(value)
+    }
 
-    impl<'de> Visitor<'de> for BudgetsVisitor {
-        type Value = BTreeMap<Service, Budget>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a table of budgets per service, such as { twilio = \"200 USD/month\" }")
+    /// The code in capitals, when it is three ASCII letters.
+    fn currency(code: &str) -> Result<String, String> {
+        let code = code.trim();
+        if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
+            Ok(code.to_ascii_uppercase())
+        } else {
+            let shown: String = code.chars().take(40).collect();
+            Err(format!("{shown:?} is not a three-letter currency code"))
         }
+    }
 
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            let mut out = BTreeMap::new();
-            for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let (k, b) = part.split_once('=').ok_or_else(|| {
-                    E::custom(format_args!(
-                        "{part:?} is not service=budget (e.g. \"twilio=200 USD/month\")"
-                    ))
-                })?;
-                let s = service(k).map_err(E::custom)?;
-                if out.insert(s, budget(s, b).map_err(E::custom)?).is_some() {
-                    return Err(E::custom(format_args!("{s}: more than one budget")));
-                }
-            }
-            Ok(out)
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut out = BTreeMap::new();
-            while let Some(k) = map.next_key::<String>()? {
-                let s = service(&k).map_err(de::Error::custom)?;
-                let v: serde_json::Value = map.next_value()?;
-                let serde_json::Value::String(t) = &v else {
-                    return Err(de::Error::custom(format_args!(
-                        "{s}: expected a budget in quotes such as \"200 USD/month\", found {v}"
-                    )));
-                };
-                out.insert(s, budget(s, t).map_err(de::Error::custom)?);
-            }
-            Ok(out)
+    fn amount(code: &str, v: &Value) -> Result<f64, String> {
+        let n = match v {
+            Value::Text(t) => t
+                .parse::<f64>()
+                .map_err(|_| format!("{code}: {t:?} is not a number"))?,
+            Value::Written(w) => w
+                .as_f64()
+                .ok_or_else(|| format!("{code}: expected a number such as 800, found {w}"))?,
+        };
+        if n.is_finite() && n >= 0.0 {
+            Ok(n)
+        } else {
+            Err(format!("{code}: {n} is not an amount of 0 or more"))
         }
     }
 }

@@ -72,6 +72,7 @@ impl Rules {
                 anomaly_factor: m.usage_anomaly_factor,
                 anomaly_days: m.usage_anomaly_days.get(),
                 anomaly_min_spend: m.usage_anomaly_min_spend,
+                anomaly_min_spend_by_currency: m.usage_anomaly_min_spend_by_currency.clone(),
             },
         }
     }

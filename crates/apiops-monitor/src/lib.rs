@@ -100,8 +100,12 @@ pub struct MonitorConfig {
     pub usage_anomaly_factor: f64,
     /// The trailing window of `usage_anomaly`, in days before today.
     pub usage_anomaly_days: NonZeroU32,
-    /// Today's spend under this (in the currency's units) never raises `usage_anomaly`.
+    /// Today's spend under this (in the currency's units) never raises `usage_anomaly`, for a
+    /// currency not in `usage_anomaly_min_spend_by_currency`.
     pub usage_anomaly_min_spend: f64,
+    /// The least spend per currency (three capitals, in that currency's units) where one number
+    /// for all would be wrong: 5 JPY is about three US cents.
+    pub usage_anomaly_min_spend_by_currency: BTreeMap<String, f64>,
     /// Consecutive `down` health checks before `service_down` fires.
     pub down_after: NonZeroU32,
     /// Consecutive non-operational checks (the last one not down) before `service_degraded`.
@@ -667,6 +671,7 @@ pub(crate) mod test_support {
             usage_anomaly_factor: 3.0,
             usage_anomaly_days: NonZeroU32::MIN.saturating_add(6),
             usage_anomaly_min_spend: 5.0,
+            usage_anomaly_min_spend_by_currency: BTreeMap::new(),
             down_after: NonZeroU32::MIN.saturating_add(1),
             degraded_after: NonZeroU32::MIN.saturating_add(2),
             error_thresholds: BTreeMap::new(),

@@ -6,6 +6,7 @@
 //!   is more than the service's `[monitor] budgets` entry. It resolves when spend is back under,
 //!   which a new period brings.
 //! - `usage_anomaly:<service>:<currency>`: today's spend is at least `usage_anomaly_min_spend`
+//!   (or the currency's own, `usage_anomaly_min_spend_by_currency`)
 //!   and more than `usage_anomaly_factor` times the daily average of the previous
 //!   `usage_anomaly_days` days (a runaway loop, a leaked key). Today is partial, so the rule
 //!   errs toward silence; a dormant account that starts spending fires it.
@@ -55,8 +56,20 @@ pub(crate) struct UsageRules {
     pub(crate) anomaly_factor: f64,
     /// The trailing window, in days before today (at least 1).
     pub(crate) anomaly_days: u32,
-    /// Today's spend under this never raises `usage_anomaly`.
+    /// Today's spend under this never raises `usage_anomaly`, unless its currency has its own.
     pub(crate) anomaly_min_spend: f64,
+    /// The currencies with their own least spend (codes in capitals).
+    pub(crate) anomaly_min_spend_by_currency: BTreeMap<String, f64>,
+}
+
+impl UsageRules {
+    /// The least spend in `currency` (any case) that may raise `usage_anomaly`.
+    pub(crate) fn min_spend(&self, currency: &str) -> f64 {
+        self.anomaly_min_spend_by_currency
+            .get(&currency.to_ascii_uppercase())
+            .copied()
+            .unwrap_or(self.anomaly_min_spend)
+    }
 }
 
 /// Where a service's usage comes from: the providers, or a script in tests.
@@ -272,8 +285,8 @@ pub(crate) fn anomaly_evals(
                 .unwrap_or_default();
             let avg = trailing_average(days, today, n, cur);
             let today_f = float(spent);
-            let spike =
-                today_f >= rules.anomaly_min_spend && today_f > rules.anomaly_factor * avg;
+            let min = rules.min_spend(cur);
+            let spike = today_f >= min && today_f > rules.anomaly_factor * avg;
             alerts::eval(
                 "usage_anomaly",
                 &format!("{service}:{cur}"),
@@ -282,7 +295,7 @@ pub(crate) fn anomaly_evals(
                 spike,
                 format!(
                     "{name} spent {spent} {cur} today; the daily average of the previous {n} days is {avg:.2} {cur} (alert above {}× and at least {} {cur})",
-                    rules.anomaly_factor, rules.anomaly_min_spend
+                    rules.anomaly_factor, min
                 ),
             )
         })

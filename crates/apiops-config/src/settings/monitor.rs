@@ -41,6 +41,9 @@ pub struct MonitorSettings {
     pub usage_anomaly_days: NonZeroU32,
     /// Today's spend under this never raises `usage_anomaly`.
     pub usage_anomaly_min_spend: f64,
+    /// `usage_anomaly_min_spend` for the currencies named here (capitals), in their own units.
+    #[serde(with = "values::min_spend_by_currency")]
+    pub usage_anomaly_min_spend_by_currency: std::collections::BTreeMap<String, f64>,
     /// Consecutive `down` health checks before `service_down` fires.
     pub down_after: NonZeroU32,
     /// Consecutive non-operational checks (the last one not down) before `service_degraded`.
@@ -101,6 +104,7 @@ impl MonitorSettings {
             usage_anomaly_factor: self.usage_anomaly_factor,
             usage_anomaly_days: self.usage_anomaly_days,
             usage_anomaly_min_spend: self.usage_anomaly_min_spend,
+            usage_anomaly_min_spend_by_currency: self.usage_anomaly_min_spend_by_currency.clone(),
             down_after: self.down_after,
             degraded_after: self.degraded_after,
             error_thresholds: self.error_thresholds.clone(),

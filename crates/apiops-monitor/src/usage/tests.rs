@@ -188,7 +188,66 @@ fn rules() -> UsageRules {
         anomaly_factor: 3.0,
         anomaly_days: 7,
         anomaly_min_spend: 5.0,
+        anomaly_min_spend_by_currency: BTreeMap::new(),
     }
+}
+
+/// A yen account: 600 JPY today (about four dollars) against 100 a day is a sixfold spike, and
+/// over the one least spend of 5; with JPY's own least spend of 800 it is quiet, 900 fires, and
+/// the dollars keep the general 5.
+#[test]
+fn a_currency_with_its_own_least_spend_is_held_to_it() {
+    let today = date("2026-03-10");
+    let mut days: DailySpend = BTreeMap::new();
+    for back in 1..=7 {
+        let day = today
+            .checked_sub(jiff::Span::new().days(back))
+            .expect("day");
+        days.insert(
+            day,
+            [("JPY".to_owned(), usd("100")), ("USD".to_owned(), usd("1"))]
+                .into_iter()
+                .collect(),
+        );
+    }
+    let spend = |jpy: &str, dollars: &str| {
+        [
+            ("JPY".to_owned(), usd(jpy)),
+            ("USD".to_owned(), usd(dollars)),
+        ]
+        .into_iter()
+        .collect::<BTreeMap<_, _>>()
+    };
+    let firing = |r: &UsageRules, days: &DailySpend| {
+        anomaly_evals(Service::Stripe, r, days, today, &[])
+            .into_iter()
+            .filter(|e| e.firing)
+            .map(|e| e.key)
+            .collect::<Vec<_>>()
+    };
+    days.insert(today, spend("600", "4"));
+    assert_eq!(firing(&rules(), &days), ["usage_anomaly:stripe:JPY"]);
+
+    let yen = UsageRules {
+        anomaly_min_spend_by_currency: [("JPY".to_owned(), 800.0)].into_iter().collect(),
+        ..rules()
+    };
+    assert!(firing(&yen, &days).is_empty(), "600 JPY is under 800");
+    days.insert(today, spend("900", "6"));
+    assert_eq!(
+        firing(&yen, &days),
+        ["usage_anomaly:stripe:JPY", "usage_anomaly:stripe:USD"]
+    );
+    let e = anomaly_evals(Service::Stripe, &yen, &days, today, &[]);
+    let jpy = e.iter().find(|e| e.key.ends_with("JPY")).expect("JPY");
+    assert!(jpy.message.contains("at least 800 JPY"), "{}", jpy.message);
+    // Stripe reports lower-case codes; the table's capitals still apply.
+    days.insert(
+        today,
+        [("jpy".to_owned(), usd("600"))].into_iter().collect(),
+    );
+    assert_eq!(yen.min_spend("jpy"), 800.0);
+    assert!(firing(&yen, &days).is_empty());
 }
 
 #[test]
@@ -555,6 +614,14 @@ fn the_rules_read_the_configuration() {
     assert_eq!(rules.anomaly_days, 14);
     assert_eq!(rules.anomaly_factor, 3.0);
     assert_eq!(rules.budgets[&Service::Openai].to_string(), "50 USD/day");
+    config
+        .usage_anomaly_min_spend_by_currency
+        .insert("KRW".into(), 7000.0);
+    let rules = crate::alerts::Rules::from_config(&config).usage;
+    assert_eq!(
+        (rules.min_spend("KRW"), rules.min_spend("USD")),
+        (7000.0, 5.0)
+    );
     let jobs = crate::plan_jobs(
         &MonitorConfig {
             usage_every: Duration::from_secs(3600),
