@@ -230,6 +230,26 @@ def no_secret_in(*texts):
             assert secret not in text, f"a secret was printed: {text[:500]}"
 
 
+def gated_write_sends_once(front, run, api, operation, body, header):
+    """A write through `apiops call`: refused without a yes (exit 5), its dry run shows the
+    declared idempotency `header` with a key and sends nothing, and `--yes` sends it once with
+    that key. `run(*args)` runs apiops against `front`. Returns the request sent and the
+    `--yes` result."""
+    before = len(front.seen)
+    r = run("call", api, operation, "--body", body)
+    assert r.returncode == 5, (r.returncode, r.stdout, r.stderr)
+    r = run("call", api, operation, "--body", body, "--dry-run", "--json")
+    assert r.returncode == 0, r.stderr
+    declared, key = json.loads(r.stdout)["plan"]["idempotency"]
+    assert declared == header and key.startswith("apiops-")
+    assert len(front.seen) == before, "neither a refused nor a dry run sends anything"
+    r = run("call", api, operation, "--body", body, "--yes", "--json")
+    assert r.returncode == 0, r.stderr
+    sent = [s for s in front.seen[before:] if s["method"] == "POST"]
+    assert len(sent) == 1 and sent[0]["headers"][header.lower()] == key
+    return sent[0], r
+
+
 def test_listing_apis_and_operations(apis):
     r = apiops(apis, "api", "list", "--json")
     assert r.returncode == 0, r.stderr
@@ -273,21 +293,9 @@ def test_paypal_all_follows_hateoas_links(apis):
 
 
 def test_paypal_write_is_gated_and_carries_its_idempotency_key(apis):
-    front = apis["fronts"]["paypal"]
     body = json.dumps({"name": "Video Streaming Service", "type": "SERVICE"})
-    before = len(front.seen)
-    r = apiops(apis, "call", "paypal", "products.create", "--body", body)
-    assert r.returncode == 5, (r.returncode, r.stdout, r.stderr)
-    r = apiops(apis, "call", "paypal", "products.create", "--body", body, "--dry-run", "--json")
-    assert r.returncode == 0, r.stderr
-    plan = json.loads(r.stdout)["plan"]
-    header, key = plan["idempotency"]
-    assert header == "PayPal-Request-Id" and key.startswith("apiops-")
-    assert len(front.seen) == before, "neither a refused nor a dry run sends anything"
-    r = apiops(apis, "call", "paypal", "products.create", "--body", body, "--yes", "--json")
-    assert r.returncode == 0, r.stderr
-    sent = [s for s in front.seen[before:] if s["method"] == "POST"]
-    assert len(sent) == 1 and sent[0]["headers"]["paypal-request-id"] == key
+    _, r = gated_write_sends_once(apis["fronts"]["paypal"], lambda *a: apiops(apis, *a), "paypal",
+                                  "products.create", body, "PayPal-Request-Id")
     assert json.loads(r.stdout)["answer"]["status"] in (200, 201)
 
 

@@ -22,7 +22,7 @@ import pytest
 from openapi_schema_validator import OAS31Validator
 
 from conftest import ROOT
-from test_any_api import Front, FrontHandler, resolve_schema
+from test_any_api import Front, FrontHandler, gated_write_sends_once, resolve_schema
 from test_provider_requests import Prism, prism_refusals, require_prism, run_apiops
 
 RESEND_SPEC = ROOT / "tests" / "contract" / "specs" / "resend" / "resend.subset.yaml"
@@ -139,19 +139,9 @@ def test_a_send_is_gated_and_carries_the_declared_idempotency_key(mail):
     front = mail["front"]
     body = json.dumps({"from": "Acme <onboarding@resend.dev>", "to": ["delivered@resend.dev"], "subject": "hello world",
                        "html": "<p>it works!</p>"})
-    before = len(front.seen)
-    r = apiops(mail, "call", "mail", "POST /emails", "--body", body)
-    assert r.returncode == 5, (r.returncode, r.stdout, r.stderr)
-    r = apiops(mail, "call", "mail", "POST /emails", "--body", body, "--dry-run", "--json")
-    assert r.returncode == 0, r.stderr
-    header, key = json.loads(r.stdout)["plan"]["idempotency"]
-    assert header == "Idempotency-Key" and key.startswith("apiops-")
-    assert len(front.seen) == before, "neither a refused nor a dry run sends anything"
-    r = apiops(mail, "call", "mail", "POST /emails", "--body", body, "--yes", "--json")
-    assert r.returncode == 0, r.stderr
-    sent = [s for s in front.seen[before:] if s["method"] == "POST"]
-    assert len(sent) == 1 and sent[0]["headers"]["idempotency-key"] == key
-    assert json.loads(sent[0]["body"])["subject"] == "hello world"
+    sent, r = gated_write_sends_once(front, lambda *a: apiops(mail, *a), "mail", "POST /emails", body,
+                                     "Idempotency-Key")
+    assert json.loads(sent["body"])["subject"] == "hello world"
     no_secret_in(r.stdout, r.stderr)
 
 
